@@ -1,0 +1,217 @@
+//! The desired state as a dependency graph: resources with their property expressions, lifecycle
+//! rules and the edges implied by references and `depends_on`.
+//!
+//! Invariant: a `Desired` that constructed successfully is acyclic and every edge points at a
+//! resource in it; the executor and planner rely on that and never re-check.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::expr::Expr;
+
+/// The `lifecycle:` block of a resource.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lifecycle {
+    /// Destroy forgets it (records it as retained) instead of deleting it.
+    #[serde(default)]
+    pub retain: bool,
+    /// Any plan that would delete or replace it is an error.
+    #[serde(default)]
+    pub protect: bool,
+    /// Replacement creates the new one before deleting the old one.
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    /// Inputs whose differences are not planned as changes.
+    #[serde(default)]
+    pub ignore_changes: Vec<String>,
+}
+
+/// One resource of the desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSpec {
+    /// Unique within the stack, e.g. `api_token` or `daskhub.network.vpc`.
+    pub address: String,
+    pub type_name: String,
+    pub properties: BTreeMap<String, Expr>,
+    /// Explicit dependencies beside the ones references imply.
+    pub depends_on: Vec<String>,
+    pub lifecycle: Lifecycle,
+}
+
+impl ResourceSpec {
+    /// Every address this resource depends on, references and explicit, sorted and unique.
+    pub fn dependencies(&self) -> BTreeSet<String> {
+        let mut deps: BTreeSet<String> = self.depends_on.iter().cloned().collect();
+        for e in self.properties.values() {
+            deps.extend(e.references().into_iter().map(|r| r.address.clone()));
+        }
+        deps.remove(&self.address);
+        deps
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GraphError {
+    #[error("resource {address} is declared twice")]
+    Duplicate { address: String },
+    #[error("{from} depends on {to}, which is not declared")]
+    UnknownDependency { from: String, to: String },
+    #[error("dependency cycle: {}", path.join(" → "))]
+    Cycle { path: Vec<String> },
+}
+
+/// The whole desired state of a stack.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub stack: String,
+    pub region: String,
+    pub tags: BTreeMap<String, String>,
+    resources: Vec<ResourceSpec>,
+    index: HashMap<String, usize>,
+    /// `deps[i]`: indices resource i depends on.
+    deps: Vec<Vec<usize>>,
+    /// Values exported by `hdh output`.
+    pub outputs: BTreeMap<String, Expr>,
+}
+
+impl Desired {
+    pub fn new(
+        stack: &str,
+        region: &str,
+        tags: BTreeMap<String, String>,
+        resources: Vec<ResourceSpec>,
+        outputs: BTreeMap<String, Expr>,
+    ) -> Result<Self, GraphError> {
+        let mut index = HashMap::with_capacity(resources.len());
+        for (i, r) in resources.iter().enumerate() {
+            if index.insert(r.address.clone(), i).is_some() {
+                return Err(GraphError::Duplicate { address: r.address.clone() });
+            }
+        }
+        let mut deps = Vec::with_capacity(resources.len());
+        for r in &resources {
+            let mut d = Vec::new();
+            for to in r.dependencies() {
+                match index.get(&to) {
+                    Some(&j) => d.push(j),
+                    None => {
+                        return Err(GraphError::UnknownDependency { from: r.address.clone(), to })
+                    }
+                }
+            }
+            deps.push(d);
+        }
+        let desired = Desired {
+            stack: stack.into(),
+            region: region.into(),
+            tags,
+            resources,
+            index,
+            deps,
+            outputs,
+        };
+        if let Some(path) = desired.find_cycle() {
+            return Err(GraphError::Cycle { path });
+        }
+        Ok(desired)
+    }
+
+    pub fn resources(&self) -> &[ResourceSpec] {
+        &self.resources
+    }
+
+    pub fn get(&self, address: &str) -> Option<&ResourceSpec> {
+        self.index.get(address).map(|&i| &self.resources[i])
+    }
+
+    pub fn index_of(&self, address: &str) -> Option<usize> {
+        self.index.get(address).copied()
+    }
+
+    /// Indices that resource `i` depends on.
+    pub fn deps_of(&self, i: usize) -> &[usize] {
+        &self.deps[i]
+    }
+
+    /// The graph as petgraph (edge: dependency → dependent), for DOT output and analysis.
+    pub fn to_petgraph(&self) -> DiGraph<&str, ()> {
+        let mut g = DiGraph::with_capacity(self.resources.len(), self.resources.len());
+        let nodes: Vec<NodeIndex> =
+            self.resources.iter().map(|r| g.add_node(r.address.as_str())).collect();
+        for (i, d) in self.deps.iter().enumerate() {
+            for &j in d {
+                g.add_edge(nodes[j], nodes[i], ());
+            }
+        }
+        g
+    }
+
+    /// A cycle as addresses `a → b → a`, if there is one.
+    fn find_cycle(&self) -> Option<Vec<String>> {
+        let g = self.to_petgraph();
+        for scc in tarjan_scc(&g) {
+            if scc.len() < 2 {
+                continue;
+            }
+            // Walk dependencies inside the component until a node repeats.
+            let members: BTreeSet<usize> = scc.iter().map(|n| n.index()).collect();
+            let start = *members.iter().next()?;
+            let mut path = vec![start];
+            let mut seen = HashMap::from([(start, 0usize)]);
+            let mut at = start;
+            loop {
+                let next = *self.deps[at].iter().find(|j| members.contains(j))?;
+                if let Some(&pos) = seen.get(&next) {
+                    let mut cycle: Vec<String> =
+                        path[pos..].iter().map(|&i| self.resources[i].address.clone()).collect();
+                    cycle.push(self.resources[next].address.clone());
+                    return Some(cycle);
+                }
+                seen.insert(next, path.len());
+                path.push(next);
+                at = next;
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Reference;
+
+    fn spec(address: &str, refs: &[&str]) -> ResourceSpec {
+        ResourceSpec {
+            address: address.into(),
+            type_name: "t".into(),
+            properties: refs
+                .iter()
+                .enumerate()
+                .map(|(i, to)| {
+                    (
+                        format!("p{i}"),
+                        Expr::Ref(Reference { address: (*to).into(), attribute: "id".into() }),
+                    )
+                })
+                .collect(),
+            depends_on: vec![],
+            lifecycle: Lifecycle::default(),
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_reported_as_a_path() {
+        let err = Desired::new(
+            "s",
+            "r",
+            BTreeMap::new(),
+            vec![spec("a", &["b"]), spec("b", &["c"]), spec("c", &["a"]), spec("d", &[])],
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "dependency cycle: a → b → c → a");
+    }
+}

@@ -1,0 +1,211 @@
+//! The contract between the engine and the code that talks to a real system (AWS, Kubernetes,
+//! the local disk). Providers know this trait, never the engine's internals.
+//!
+//! Invariants:
+//! - `create` receives an idempotency token that the engine has already written to state as a
+//!   pending intent; a provider passes it to APIs that accept one and tags what it makes with
+//!   `hdh:stack`/`hdh:address`, so `find_created` can find the resource after a crash.
+//! - `delete` of something already gone is success.
+//! - Providers receive real (unmarked) values and return attributes unmarked; the engine marks
+//!   the sensitive ones from the resource type's declaration.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::resource_type::ResourceType;
+use crate::value::ValueMap;
+
+/// Where a call runs: which stack, with which tags, and where to report progress.
+#[derive(Clone)]
+pub struct OpContext {
+    pub stack: String,
+    pub region: String,
+    /// The stack's tags (from the config), without the `hdh:` ones.
+    pub tags: BTreeMap<String, String>,
+    /// Deadline for waits inside one operation (e.g. "cluster ACTIVE").
+    pub timeout: Duration,
+    pub progress: Arc<dyn Fn(&str, &str) + Send + Sync>,
+}
+
+impl OpContext {
+    pub fn new(stack: &str, region: &str) -> Self {
+        OpContext {
+            stack: stack.into(),
+            region: region.into(),
+            tags: BTreeMap::new(),
+            timeout: Duration::from_secs(3600),
+            progress: Arc::new(|_, _| {}),
+        }
+    }
+
+    /// Reports "still creating (state)" for an address; the CLI shows it.
+    pub fn report(&self, address: &str, message: &str) {
+        (self.progress)(address, message)
+    }
+
+    /// The stack tags plus the `hdh:` tags that let a resource be found again.
+    pub fn tags_for(&self, address: &str) -> BTreeMap<String, String> {
+        let mut t = self.tags.clone();
+        t.insert("hdh:stack".into(), self.stack.clone());
+        t.insert("hdh:address".into(), address.into());
+        t
+    }
+}
+
+/// A resource as the provider found or made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub id: String,
+    /// Inputs as they really are plus computed attributes.
+    pub attributes: ValueMap,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    pub address: String,
+    pub id: String,
+    /// What state recorded last time (some resources need it to read, e.g. a file's path).
+    pub prior: ValueMap,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub address: String,
+    pub type_name: String,
+    pub properties: ValueMap,
+    /// Unique per create attempt, recorded in state before the call.
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub address: String,
+    pub type_name: String,
+    pub id: String,
+    pub prior: ValueMap,
+    pub properties: ValueMap,
+    /// Names of the inputs that differ.
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub address: String,
+    pub type_name: String,
+    pub id: String,
+    pub prior: ValueMap,
+}
+
+/// Classified provider failures; the engine decides what to do from the class.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{message}")]
+    InvalidInput { message: String },
+    #[error("{message}")]
+    NotFound { message: String },
+    #[error("{message}")]
+    DependencyViolation { message: String },
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("{message}")]
+    Throttled { message: String },
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout { what: String, waited: Duration },
+    #[error("unsupported: {message}")]
+    Unsupported { message: String },
+    #[error("{message}")]
+    Other { message: String },
+}
+
+impl ProviderError {
+    pub fn other(message: impl Into<String>) -> Self {
+        ProviderError::Other { message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ProviderError::InvalidInput { message: message.into() }
+    }
+}
+
+/// A plan-time finding of a provider (e.g. an instance type not offered in an AZ).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub address: String,
+    pub attribute: Option<String>,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The resource types this provider serves.
+    fn resource_types(&self) -> Vec<ResourceType>;
+
+    /// Reads many resources of one type at once (refresh). One entry per request, in order:
+    /// `Ok(None)` when the resource no longer exists.
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>>;
+
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Result<Observed, ProviderError>;
+
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Result<Observed, ProviderError>;
+
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError>;
+
+    /// After an interrupted create: finds what that create made, by its token or its
+    /// `hdh:address` tag. `Ok(None)` when nothing was made.
+    async fn find_created(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError>;
+
+    /// Plan-time checks against the real system for resources about to be created or updated
+    /// (`(address, type, properties)`). Default: nothing to check.
+    async fn preflight(
+        &self,
+        _ctx: &OpContext,
+        _resources: &[(String, String, ValueMap)],
+    ) -> Vec<Finding> {
+        Vec::new()
+    }
+}
+
+/// Maps resource type names to the provider that serves them.
+#[derive(Clone, Default)]
+pub struct Providers {
+    by_type: BTreeMap<String, (Arc<dyn Provider>, ResourceType)>,
+}
+
+impl Providers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers every type of `provider`. A type served twice is a programming error.
+    pub fn register(&mut self, provider: Arc<dyn Provider>) {
+        for t in provider.resource_types() {
+            let name = t.name.clone();
+            let previous = self.by_type.insert(name.clone(), (provider.clone(), t));
+            assert!(previous.is_none(), "resource type {name} registered twice");
+        }
+    }
+
+    pub fn provider(&self, type_name: &str) -> Option<&Arc<dyn Provider>> {
+        self.by_type.get(type_name).map(|(p, _)| p)
+    }
+
+    pub fn resource_type(&self, type_name: &str) -> Option<&ResourceType> {
+        self.by_type.get(type_name).map(|(_, t)| t)
+    }
+
+    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+        self.by_type.keys().map(String::as_str)
+    }
+}

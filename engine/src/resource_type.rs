@@ -1,0 +1,173 @@
+//! What a provider declares about each resource type it serves: its attributes, which are
+//! required, optional or computed, which force a replacement and which are sensitive.
+//!
+//! Invariant: the planner decides update-vs-replace only from `force_new` here; a provider never
+//! decides it at apply time.
+
+use crate::value::Value;
+
+/// The shape an attribute's value must have.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueType {
+    String,
+    Integer,
+    Number,
+    Bool,
+    List(Box<ValueType>),
+    Map(Box<ValueType>),
+    /// Any JSON-like value (e.g. a Helm values tree, a policy document).
+    Any,
+}
+
+impl ValueType {
+    /// Describes the type for "expected …" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ValueType::String => "a string".into(),
+            ValueType::Integer => "an integer".into(),
+            ValueType::Number => "a number".into(),
+            ValueType::Bool => "a boolean".into(),
+            ValueType::List(t) => format!("a list of {}", t.describe_plural()),
+            ValueType::Map(t) => format!("a map of {}", t.describe_plural()),
+            ValueType::Any => "any value".into(),
+        }
+    }
+
+    fn describe_plural(&self) -> String {
+        match self {
+            ValueType::String => "strings".into(),
+            ValueType::Integer => "integers".into(),
+            ValueType::Number => "numbers".into(),
+            ValueType::Bool => "booleans".into(),
+            ValueType::Any => "values".into(),
+            t => t.describe(),
+        }
+    }
+
+    /// Checks a known value against the type; unknown and null values always pass (they are
+    /// checked again at apply time by the provider). Returns the path and message of the first
+    /// mismatch.
+    pub fn check(&self, v: &Value) -> Result<(), (Vec<String>, String)> {
+        let mismatch = |v: &Value| Err((vec![], format!("expected {}, found {}", self.describe(), v.kind())));
+        match (self, v) {
+            (_, Value::Unknown | Value::Null) | (ValueType::Any, _) => Ok(()),
+            (t, Value::Sensitive(inner)) => t.check(inner),
+            (ValueType::String, Value::String(_)) | (ValueType::Bool, Value::Bool(_)) => Ok(()),
+            (ValueType::Number, Value::Number(_)) => Ok(()),
+            (ValueType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
+            (ValueType::List(t), Value::List(l)) => {
+                for (i, item) in l.iter().enumerate() {
+                    t.check(item).map_err(|(mut p, m)| {
+                        p.insert(0, i.to_string());
+                        (p, m)
+                    })?;
+                }
+                Ok(())
+            }
+            (ValueType::Map(t), Value::Map(m)) => {
+                for (k, item) in m {
+                    t.check(item).map_err(|(mut p, msg)| {
+                        p.insert(0, k.clone());
+                        (p, msg)
+                    })?;
+                }
+                Ok(())
+            }
+            (_, v) => mismatch(v),
+        }
+    }
+}
+
+/// Whether the user sets an attribute, may set it, or only the provider does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Presence {
+    Required,
+    /// May be set; when absent the default is planned (or nothing, if there is none).
+    Optional { default: Option<Value> },
+    /// Set by the provider; readable by references, never by the user.
+    Computed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeSpec {
+    pub name: String,
+    pub ty: ValueType,
+    pub presence: Presence,
+    /// Changing it cannot be done in place: the resource is replaced.
+    pub force_new: bool,
+    /// Never shown; stored in state only.
+    pub sensitive: bool,
+    pub description: String,
+}
+
+impl AttributeSpec {
+    pub fn required(name: &str, ty: ValueType) -> Self {
+        Self::new(name, ty, Presence::Required)
+    }
+
+    pub fn optional(name: &str, ty: ValueType, default: Option<Value>) -> Self {
+        Self::new(name, ty, Presence::Optional { default })
+    }
+
+    pub fn computed(name: &str, ty: ValueType) -> Self {
+        Self::new(name, ty, Presence::Computed)
+    }
+
+    fn new(name: &str, ty: ValueType, presence: Presence) -> Self {
+        AttributeSpec {
+            name: name.into(),
+            ty,
+            presence,
+            force_new: false,
+            sensitive: false,
+            description: String::new(),
+        }
+    }
+
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    pub fn describe(mut self, text: &str) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// True for attributes the user sets (required or optional).
+    pub fn is_input(&self) -> bool {
+        !matches!(self.presence, Presence::Computed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceType {
+    /// e.g. `aws_vpc`, `random_secret`.
+    pub name: String,
+    pub description: String,
+    pub attributes: Vec<AttributeSpec>,
+}
+
+impl ResourceType {
+    pub fn new(name: &str, description: &str, attributes: Vec<AttributeSpec>) -> Self {
+        ResourceType { name: name.into(), description: description.into(), attributes }
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&AttributeSpec> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// Every attribute a reference may read: inputs, computed attributes and `id`.
+    pub fn readable(&self, name: &str) -> bool {
+        name == "id" || self.attribute(name).is_some()
+    }
+
+    pub fn inputs(&self) -> impl Iterator<Item = &AttributeSpec> {
+        self.attributes.iter().filter(|a| a.is_input())
+    }
+}

@@ -1,0 +1,204 @@
+//! What hdh knows about the real world between runs, and the trait a storage backend implements.
+//! The on-disk format lives in the state crate; this is the in-memory model the engine works on.
+//!
+//! Invariants:
+//! - An intent is written (and saved) before its provider call starts and cleared after the
+//!   result is recorded, so every crash leaves either a recorded resource or an intent.
+//! - Retained resources are never in `resources`; they are out of hdh's management until an
+//!   apply of the same address adopts them.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::graph::Lifecycle;
+use crate::value::{Value, ValueMap};
+
+/// One resource hdh manages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceState {
+    pub type_name: String,
+    pub id: String,
+    /// Inputs and computed attributes as last observed; sensitive ones marked.
+    pub attributes: ValueMap,
+    /// Addresses it depended on when last applied (destroy order comes from these).
+    pub dependencies: Vec<String>,
+    pub lifecycle: Lifecycle,
+}
+
+impl ResourceState {
+    /// A digest of the entry, to tell whether it changed since a plan was made.
+    pub fn fingerprint(&self) -> String {
+        let (attrs, paths) = Value::Map(self.attributes.clone()).to_state_json();
+        let mut h = Sha256::new();
+        h.update(self.type_name.as_bytes());
+        h.update([0]);
+        h.update(self.id.as_bytes());
+        h.update([0]);
+        h.update(attrs.to_string().as_bytes());
+        h.update(format!("{paths:?}{:?}", self.dependencies).as_bytes());
+        hex::encode(&h.finalize()[..12])
+    }
+}
+
+/// What was about to happen when a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentAction {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A provider call in flight, recorded before it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub address: String,
+    pub type_name: String,
+    pub action: IntentAction,
+    /// The idempotency token passed to the provider.
+    pub token: String,
+    /// The properties sent (create/update), so the resource can be found again.
+    pub properties: ValueMap,
+    pub dependencies: Vec<String>,
+    pub lifecycle: Lifecycle,
+    pub started_at: String,
+}
+
+/// A resource destroy forgot on purpose, with its id, so a later apply can adopt it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retained {
+    pub resource: ResourceState,
+    pub retained_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    /// Identifies one stack's state history; never changes once made.
+    pub lineage: String,
+    /// Increments on every write.
+    pub serial: u64,
+    pub resources: BTreeMap<String, ResourceState>,
+    pub intents: Vec<Intent>,
+    pub retained: BTreeMap<String, Retained>,
+    pub outputs: ValueMap,
+}
+
+impl State {
+    pub fn new() -> Self {
+        State { lineage: uuid::Uuid::new_v4().to_string(), ..Default::default() }
+    }
+
+    /// Value of `attribute` of the resource at `address`, if state knows it.
+    pub fn attribute(&self, address: &str, attribute: &str) -> Option<Value> {
+        let r = self.resources.get(address)?;
+        if attribute == "id" {
+            return Some(Value::String(r.id.clone()));
+        }
+        r.attributes.get(attribute).cloned()
+    }
+}
+
+/// Who holds a lock and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    /// user@host
+    pub holder: String,
+    pub pid: u32,
+    pub operation: String,
+    /// RFC 3339.
+    pub created: String,
+    pub version: String,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "lock {} held by {} (pid {}) for `{}` since {}",
+            self.id, self.holder, self.pid, self.operation, self.created
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state is locked: {holder}")]
+    Locked { holder: LockInfo },
+    #[error("no lock with id {id} (current lock: {current})")]
+    LockMismatch { id: String, current: String },
+    #[error("state at {location} was changed by someone else since it was read ({detail})")]
+    Conflict { location: String, detail: String },
+    #[error("state at {location} is unusable: {reason}")]
+    Invalid { location: String, reason: String },
+    #[error("could not access state at {location}: {source}")]
+    Io {
+        location: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A place state is stored, with an exclusive lock.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Where, for messages ("./.hdh/demo.state.json", "s3://bucket/key").
+    fn location(&self) -> String;
+
+    /// Takes the exclusive lock or fails naming its holder.
+    async fn lock(&self, info: &LockInfo) -> Result<(), StoreError>;
+
+    async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError>;
+
+    /// Removes a lock by its id, whoever holds it.
+    async fn force_unlock(&self, id: &str) -> Result<(), StoreError>;
+
+    /// `Ok(None)` when no state exists yet.
+    async fn load(&self) -> Result<Option<State>, StoreError>;
+
+    /// Writes atomically. The store checks lineage and serial against what it last loaded or
+    /// saved and refuses to go backwards.
+    async fn save(&self, state: &State) -> Result<(), StoreError>;
+}
+
+/// Current time as RFC 3339 UTC, without a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_608_000), "2026-11-25T12:00:00Z");
+    }
+}
