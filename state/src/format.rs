@@ -1,0 +1,251 @@
+//! The state file format: versioned JSON, shared by every backend (local file, S3), so a state
+//! file can be moved between them unchanged.
+//!
+//! Invariants:
+//! - `encode` is deterministic: fields in a fixed order, maps sorted by key, two-space
+//!   indentation, one trailing newline. Equal states give equal bytes.
+//! - `decode(encode(s)) == s` for every state whose values are known (unknown values cannot be
+//!   stored and become null); sensitive marks survive through `sensitive_paths`.
+//! - Unknown fields are refused rather than dropped: a field this hdh does not know about would
+//!   otherwise vanish on the next save. Adding a field therefore means a new format version.
+
+use std::collections::BTreeMap;
+
+use hdh_engine::state::{Intent, IntentAction, Retained};
+use hdh_engine::{Lifecycle, ResourceState, State, StoreError, Value, ValueMap};
+use serde::{Deserialize, Serialize};
+
+/// The format version this hdh writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Path segments (map keys or list indices) of values that were sensitive.
+type SensitivePaths = Vec<Vec<String>>;
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format_version: u32,
+    lineage: String,
+    serial: u64,
+    /// The hdh that wrote the file; informational only.
+    hdh_version: String,
+    resources: BTreeMap<String, ResourceEntry>,
+    intents: Vec<IntentEntry>,
+    retained: BTreeMap<String, RetainedEntry>,
+    outputs: JsonObject,
+    outputs_sensitive_paths: SensitivePaths,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceEntry {
+    #[serde(rename = "type")]
+    type_name: String,
+    id: String,
+    attributes: JsonObject,
+    sensitive_paths: SensitivePaths,
+    dependencies: Vec<String>,
+    lifecycle: Lifecycle,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetainedEntry {
+    #[serde(rename = "type")]
+    type_name: String,
+    id: String,
+    attributes: JsonObject,
+    sensitive_paths: SensitivePaths,
+    dependencies: Vec<String>,
+    lifecycle: Lifecycle,
+    retained_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntentEntry {
+    address: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    action: IntentAction,
+    token: String,
+    properties: JsonObject,
+    sensitive_paths: SensitivePaths,
+    dependencies: Vec<String>,
+    lifecycle: Lifecycle,
+    started_at: String,
+}
+
+/// Serializes a state: pretty JSON with a trailing newline. Sensitive values are stored in the
+/// clear (state is the one place they live) with their paths listed beside them.
+pub fn encode(state: &State) -> Vec<u8> {
+    let (outputs, outputs_sensitive_paths) = map_to_json(&state.outputs);
+    let file = StateFile {
+        format_version: FORMAT_VERSION,
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        hdh_version: env!("CARGO_PKG_VERSION").to_string(),
+        resources: state
+            .resources
+            .iter()
+            .map(|(address, r)| (address.clone(), resource_entry(r)))
+            .collect(),
+        intents: state.intents.iter().map(intent_entry).collect(),
+        retained: state
+            .retained
+            .iter()
+            .map(|(address, r)| {
+                let e = resource_entry(&r.resource);
+                let entry = RetainedEntry {
+                    type_name: e.type_name,
+                    id: e.id,
+                    attributes: e.attributes,
+                    sensitive_paths: e.sensitive_paths,
+                    dependencies: e.dependencies,
+                    lifecycle: e.lifecycle,
+                    retained_at: r.retained_at.clone(),
+                };
+                (address.clone(), entry)
+            })
+            .collect(),
+        outputs,
+        outputs_sensitive_paths,
+    };
+    // Serializing plain structs, strings and JSON values cannot fail.
+    let mut bytes = serde_json::to_vec_pretty(&file).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Parses a state file. `location` names the file in errors ("./.hdh/demo.state.json").
+pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
+    let invalid = |reason: String| StoreError::Invalid { location: location.to_string(), reason };
+
+    // Syntax first, so a damaged file is reported as such (with line and column), not as a
+    // version or field problem.
+    let json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("not valid JSON ({e})")))?;
+    let Some(object) = json.as_object() else {
+        return Err(invalid("expected a JSON object at the top level".into()));
+    };
+    // The version before the fields: a newer format may have other fields entirely.
+    match object.get("format_version") {
+        None => return Err(invalid("missing field `format_version`".into())),
+        Some(v) => match v.as_u64() {
+            Some(n) if n == u64::from(FORMAT_VERSION) => {}
+            Some(n) if n > u64::from(FORMAT_VERSION) => {
+                return Err(invalid(format!(
+                    "written by a newer hdh: format version {n}, this hdh reads {FORMAT_VERSION}"
+                )))
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "unknown format version {v}, this hdh reads {FORMAT_VERSION}"
+                )))
+            }
+        },
+    }
+    // Parsed again from the bytes (not from `json`) so field errors carry line and column.
+    let file: StateFile = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    if file.lineage.is_empty() {
+        return Err(invalid("field `lineage` is empty".into()));
+    }
+
+    let mut state = State {
+        lineage: file.lineage,
+        serial: file.serial,
+        ..State::default()
+    };
+    for (address, e) in file.resources {
+        let attributes = map_from_json(e.attributes, &e.sensitive_paths)
+            .map_err(|r| invalid(format!("resource {address}: {r}")))?;
+        let r = ResourceState {
+            type_name: e.type_name,
+            id: e.id,
+            attributes,
+            dependencies: e.dependencies,
+            lifecycle: e.lifecycle,
+        };
+        state.resources.insert(address, r);
+    }
+    for e in file.intents {
+        let properties = map_from_json(e.properties, &e.sensitive_paths)
+            .map_err(|r| invalid(format!("intent for {}: {r}", e.address)))?;
+        state.intents.push(Intent {
+            address: e.address,
+            type_name: e.type_name,
+            action: e.action,
+            token: e.token,
+            properties,
+            dependencies: e.dependencies,
+            lifecycle: e.lifecycle,
+            started_at: e.started_at,
+        });
+    }
+    for (address, e) in file.retained {
+        let attributes = map_from_json(e.attributes, &e.sensitive_paths)
+            .map_err(|r| invalid(format!("retained resource {address}: {r}")))?;
+        let resource = ResourceState {
+            type_name: e.type_name,
+            id: e.id,
+            attributes,
+            dependencies: e.dependencies,
+            lifecycle: e.lifecycle,
+        };
+        state.retained.insert(address, Retained { resource, retained_at: e.retained_at });
+    }
+    state.outputs = map_from_json(file.outputs, &file.outputs_sensitive_paths)
+        .map_err(|r| invalid(format!("outputs: {r}")))?;
+    Ok(state)
+}
+
+fn resource_entry(r: &ResourceState) -> ResourceEntry {
+    let (attributes, sensitive_paths) = map_to_json(&r.attributes);
+    ResourceEntry {
+        type_name: r.type_name.clone(),
+        id: r.id.clone(),
+        attributes,
+        sensitive_paths,
+        dependencies: r.dependencies.clone(),
+        lifecycle: r.lifecycle.clone(),
+    }
+}
+
+fn intent_entry(i: &Intent) -> IntentEntry {
+    let (properties, sensitive_paths) = map_to_json(&i.properties);
+    IntentEntry {
+        address: i.address.clone(),
+        type_name: i.type_name.clone(),
+        action: i.action,
+        token: i.token.clone(),
+        properties,
+        sensitive_paths,
+        dependencies: i.dependencies.clone(),
+        lifecycle: i.lifecycle.clone(),
+        started_at: i.started_at.clone(),
+    }
+}
+
+/// An attribute map as a JSON object plus the paths (relative to the map) that were sensitive.
+fn map_to_json(map: &ValueMap) -> (JsonObject, SensitivePaths) {
+    let (json, paths) = Value::Map(map.clone()).to_state_json();
+    match json {
+        serde_json::Value::Object(o) => (o, paths),
+        // A map always serializes to an object.
+        _ => (JsonObject::new(), paths),
+    }
+}
+
+/// The inverse of [`map_to_json`]. Every path must name a value below the map (an empty path
+/// would mark the whole map, which an attribute map cannot be).
+fn map_from_json(object: JsonObject, paths: &SensitivePaths) -> Result<ValueMap, String> {
+    if paths.iter().any(Vec::is_empty) {
+        return Err("`sensitive_paths` holds an empty path".into());
+    }
+    match Value::from_state_json(&serde_json::Value::Object(object), paths) {
+        Value::Map(m) => Ok(m),
+        // Only an empty path could change the outer kind, and those are refused above.
+        other => Err(format!("expected a map of attributes, found {}", other.kind())),
+    }
+}
