@@ -1,0 +1,72 @@
+//! Reading typed inputs out of a property map, with the messages a user sees when one is wrong.
+//! Providers receive unmarked values; marks are stripped again here so a stray one never makes a
+//! valid input look like the wrong type.
+
+use hdh_engine::provider::Finding;
+use hdh_engine::{ProviderError, Value, ValueMap};
+
+/// The property `name`, unmarked; `None` when absent or null (the engine plans defaults, but a
+/// provider must not rely on it).
+pub(crate) fn get(props: &ValueMap, name: &str) -> Option<Value> {
+    match props.get(name).map(Value::unmarked) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v),
+    }
+}
+
+/// The string property `name`, or `None` when absent.
+pub(crate) fn string(props: &ValueMap, name: &str) -> Result<Option<String>, ProviderError> {
+    match get(props, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(wrong_type(name, "a string", &v)),
+    }
+}
+
+/// The string property `name`, which must be present.
+pub(crate) fn required_string(props: &ValueMap, name: &str) -> Result<String, ProviderError> {
+    string(props, name)?.ok_or_else(|| ProviderError::invalid(format!("`{name}` is required")))
+}
+
+/// The message for a value of the wrong kind; says "not known yet" for unknown values, which
+/// can only reach a provider through an engine bug.
+pub(crate) fn wrong_type(name: &str, expected: &str, found: &Value) -> ProviderError {
+    if found.contains_unknown() {
+        return ProviderError::invalid(format!("`{name}` is not known yet"));
+    }
+    ProviderError::invalid(format!("`{name}` must be {expected}, found {}", found.kind()))
+}
+
+/// A check of one known input value.
+pub(crate) type Check = fn(&Value) -> Result<(), ProviderError>;
+
+/// Plan-time findings for the resources of `type_name`: each check runs on its attribute when
+/// that is set and known (unknown values are checked at apply time, by the provider call).
+pub(crate) fn preflight_checks(
+    resources: &[(String, String, ValueMap)],
+    type_name: &str,
+    checks: &[(&str, Check)],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (address, _, properties) in resources.iter().filter(|r| r.1 == type_name) {
+        for (attribute, check) in checks {
+            let Some(v) = get(properties, attribute) else { continue };
+            if v.contains_unknown() {
+                continue;
+            }
+            if let Err(e) = check(&v) {
+                findings.push(Finding {
+                    address: address.clone(),
+                    attribute: Some(attribute.to_string()),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    findings
+}
+
+/// The error for a request of a type the provider does not serve (an engine bug).
+pub(crate) fn unsupported_type(type_name: &str) -> ProviderError {
+    ProviderError::Unsupported { message: format!("this provider does not serve `{type_name}`") }
+}

@@ -1,0 +1,203 @@
+//! `random_secret`: a secret generated once from the OS's CSPRNG and kept in state (the DaskHub
+//! API tokens). It exists nowhere but in state, so refresh returns what state holds.
+//!
+//! Invariants:
+//! - The value is generated at create only; every input forces a new one, so there is no update.
+//! - The id is a separate random string, never derived from the value: ids are shown, values
+//!   are not.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
+    ValueType,
+};
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+use crate::props;
+
+/// The resource type name.
+pub const TYPE: &str = "random_secret";
+
+/// Bytes of randomness when `bytes` is not set.
+pub const DEFAULT_BYTES: i64 = 32;
+/// The accepted range of `bytes`: at least 64 bits, at most what any token field needs.
+pub const BYTES_RANGE: std::ops::RangeInclusive<i64> = 8..=1024;
+
+/// Serves `random_secret`.
+#[derive(Debug, Default, Clone)]
+pub struct RandomSecretProvider;
+
+impl RandomSecretProvider {
+    pub fn new() -> Self {
+        RandomSecretProvider
+    }
+
+    /// The declaration of `random_secret`.
+    pub fn resource_type() -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A random secret generated once at create from the operating system's CSPRNG and \
+             kept in state (e.g. API tokens).",
+            vec![
+                AttributeSpec::optional("bytes", ValueType::Integer, Some(Value::int(DEFAULT_BYTES)))
+                    .force_new()
+                    .describe("Number of random bytes, 8 to 1024 (default 32)."),
+                AttributeSpec::optional("encoding", ValueType::String, Some(Value::str("hex")))
+                    .force_new()
+                    .describe("How the bytes are written: `hex` (default) or `base64`."),
+                AttributeSpec::computed("value", ValueType::String)
+                    .sensitive()
+                    .describe("The secret, encoded; stored in state only, never shown."),
+            ],
+        )
+    }
+}
+
+/// How the random bytes become text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Hex,
+    /// Standard alphabet, padded.
+    Base64,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64",
+        }
+    }
+
+    fn encode(self, bytes: &[u8]) -> String {
+        match self {
+            Encoding::Hex => hex::encode(bytes),
+            Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+}
+
+/// Validated inputs.
+struct Settings {
+    bytes: i64,
+    encoding: Encoding,
+}
+
+fn parse_bytes(v: &Value) -> Result<i64, ProviderError> {
+    match v.as_i64() {
+        Some(n) if BYTES_RANGE.contains(&n) => Ok(n),
+        Some(n) => Err(ProviderError::invalid(format!(
+            "`bytes` must be between {} and {}, found {n}",
+            BYTES_RANGE.start(),
+            BYTES_RANGE.end()
+        ))),
+        None => Err(props::wrong_type("bytes", "an integer", v)),
+    }
+}
+
+fn parse_encoding(v: &Value) -> Result<Encoding, ProviderError> {
+    match v.as_str() {
+        Some("hex") => Ok(Encoding::Hex),
+        Some("base64") => Ok(Encoding::Base64),
+        Some(other) => Err(ProviderError::invalid(format!(
+            "`encoding` must be `hex` or `base64`, found {:?}",
+            other
+        ))),
+        None => Err(props::wrong_type("encoding", "a string", v)),
+    }
+}
+
+fn settings(properties: &ValueMap) -> Result<Settings, ProviderError> {
+    let bytes = props::get(properties, "bytes").map_or(Ok(DEFAULT_BYTES), |v| parse_bytes(&v))?;
+    let encoding =
+        props::get(properties, "encoding").map_or(Ok(Encoding::Hex), |v| parse_encoding(&v))?;
+    Ok(Settings { bytes, encoding })
+}
+
+/// `n` bytes from the OS CSPRNG.
+fn os_random(n: usize) -> Result<Vec<u8>, ProviderError> {
+    let mut buf = vec![0u8; n];
+    OsRng
+        .try_fill_bytes(&mut buf)
+        .map_err(|e| ProviderError::other(format!("the operating system's random source failed: {e}")))?;
+    Ok(buf)
+}
+
+#[async_trait]
+impl Provider for RandomSecretProvider {
+    fn resource_types(&self) -> Vec<ResourceType> {
+        vec![Self::resource_type()]
+    }
+
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        type_name: &str,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        requests
+            .iter()
+            .map(|r| {
+                if type_name != TYPE {
+                    return Err(props::unsupported_type(type_name));
+                }
+                // The secret lives only in state: what state holds is what exists.
+                let attributes = r.prior.iter().map(|(k, v)| (k.clone(), v.unmarked())).collect();
+                Ok(Some(Observed { id: r.id.clone(), attributes }))
+            })
+            .collect()
+    }
+
+    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Result<Observed, ProviderError> {
+        if req.type_name != TYPE {
+            return Err(props::unsupported_type(&req.type_name));
+        }
+        let s = settings(&req.properties)?;
+        // In BYTES_RANGE, so the conversion cannot fail.
+        let secret = os_random(usize::try_from(s.bytes).unwrap_or(32))?;
+        let id = hex::encode(os_random(8)?);
+        let mut attributes = ValueMap::new();
+        attributes.insert("bytes".into(), Value::int(s.bytes));
+        attributes.insert("encoding".into(), Value::str(s.encoding.name()));
+        attributes.insert("value".into(), Value::String(s.encoding.encode(&secret)));
+        Ok(Observed { id, attributes })
+    }
+
+    async fn update(&self, _ctx: &OpContext, _req: &UpdateRequest) -> Result<Observed, ProviderError> {
+        Err(ProviderError::Unsupported {
+            message: "random_secret cannot change in place; every input forces a new secret".into(),
+        })
+    }
+
+    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Result<(), ProviderError> {
+        // Nothing outside state to remove.
+        Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        _ctx: &OpContext,
+        _req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        // An interrupted create left nothing behind; creating again is harmless.
+        Ok(None)
+    }
+
+    async fn preflight(
+        &self,
+        _ctx: &OpContext,
+        resources: &[(String, String, ValueMap)],
+    ) -> Vec<Finding> {
+        props::preflight_checks(
+            resources,
+            TYPE,
+            &[
+                ("bytes", |v| parse_bytes(v).map(drop)),
+                ("encoding", |v| parse_encoding(v).map(drop)),
+            ],
+        )
+    }
+}
