@@ -101,14 +101,19 @@ impl Expr {
                 }
             }
             Expr::List(l) => Value::List(l.iter().map(|e| e.eval(lookup)).collect()),
-            Expr::Map(m) => Value::Map(m.iter().map(|(k, e)| (k.clone(), e.eval(lookup))).collect()),
+            Expr::Map(m) => {
+                Value::Map(m.iter().map(|(k, e)| (k.clone(), e.eval(lookup))).collect())
+            }
         }
     }
 }
 
 /// Evaluates a whole property map.
 pub fn eval_map(props: &BTreeMap<String, Expr>, lookup: &dyn Fn(&Reference) -> Value) -> ValueMap {
-    props.iter().map(|(k, e)| (k.clone(), e.eval(lookup))).collect()
+    props
+        .iter()
+        .map(|(k, e)| (k.clone(), e.eval(lookup)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -116,12 +121,18 @@ mod tests {
     use super::*;
 
     fn r(a: &str, b: &str) -> Reference {
-        Reference { address: a.into(), attribute: b.into() }
+        Reference {
+            address: a.into(),
+            attribute: b.into(),
+        }
     }
 
     #[test]
     fn interpolation_keeps_sensitive_and_unknown_marks() {
-        let e = Expr::Interpolate(vec![Part::Text("token=".into()), Part::Ref(r("t", "value"))]);
+        let e = Expr::Interpolate(vec![
+            Part::Text("token=".into()),
+            Part::Ref(r("t", "value")),
+        ]);
         let secret = e.eval(&|_| Value::str("abc").sensitive());
         assert_eq!(secret, Value::str("token=abc").sensitive());
         assert_eq!(e.eval(&|_| Value::Unknown), Value::Unknown);

@@ -87,7 +87,9 @@ impl Desired {
         let mut index = HashMap::with_capacity(resources.len());
         for (i, r) in resources.iter().enumerate() {
             if index.insert(r.address.clone(), i).is_some() {
-                return Err(GraphError::Duplicate { address: r.address.clone() });
+                return Err(GraphError::Duplicate {
+                    address: r.address.clone(),
+                });
             }
         }
         let mut deps = Vec::with_capacity(resources.len());
@@ -97,7 +99,10 @@ impl Desired {
                 match index.get(&to) {
                     Some(&j) => d.push(j),
                     None => {
-                        return Err(GraphError::UnknownDependency { from: r.address.clone(), to })
+                        return Err(GraphError::UnknownDependency {
+                            from: r.address.clone(),
+                            to,
+                        })
                     }
                 }
             }
@@ -135,11 +140,40 @@ impl Desired {
         &self.deps[i]
     }
 
+    /// Indices in an order where every resource comes after its dependencies; ties keep
+    /// declaration order so plans are deterministic.
+    pub fn topo_order(&self) -> Vec<usize> {
+        let n = self.resources.len();
+        let mut remaining: Vec<usize> = self.deps.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, d) in self.deps.iter().enumerate() {
+            for &j in d {
+                dependents[j].push(i);
+            }
+        }
+        let mut ready: std::collections::VecDeque<usize> =
+            (0..n).filter(|&i| remaining[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop_front() {
+            order.push(i);
+            for &k in &dependents[i] {
+                remaining[k] -= 1;
+                if remaining[k] == 0 {
+                    ready.push_back(k);
+                }
+            }
+        }
+        order
+    }
+
     /// The graph as petgraph (edge: dependency → dependent), for DOT output and analysis.
     pub fn to_petgraph(&self) -> DiGraph<&str, ()> {
         let mut g = DiGraph::with_capacity(self.resources.len(), self.resources.len());
-        let nodes: Vec<NodeIndex> =
-            self.resources.iter().map(|r| g.add_node(r.address.as_str())).collect();
+        let nodes: Vec<NodeIndex> = self
+            .resources
+            .iter()
+            .map(|r| g.add_node(r.address.as_str()))
+            .collect();
         for (i, d) in self.deps.iter().enumerate() {
             for &j in d {
                 g.add_edge(nodes[j], nodes[i], ());
@@ -164,8 +198,10 @@ impl Desired {
             loop {
                 let next = *self.deps[at].iter().find(|j| members.contains(j))?;
                 if let Some(&pos) = seen.get(&next) {
-                    let mut cycle: Vec<String> =
-                        path[pos..].iter().map(|&i| self.resources[i].address.clone()).collect();
+                    let mut cycle: Vec<String> = path[pos..]
+                        .iter()
+                        .map(|&i| self.resources[i].address.clone())
+                        .collect();
                     cycle.push(self.resources[next].address.clone());
                     return Some(cycle);
                 }
@@ -193,7 +229,10 @@ mod tests {
                 .map(|(i, to)| {
                     (
                         format!("p{i}"),
-                        Expr::Ref(Reference { address: (*to).into(), attribute: "id".into() }),
+                        Expr::Ref(Reference {
+                            address: (*to).into(),
+                            attribute: "id".into(),
+                        }),
                     )
                 })
                 .collect(),
@@ -208,7 +247,12 @@ mod tests {
             "s",
             "r",
             BTreeMap::new(),
-            vec![spec("a", &["b"]), spec("b", &["c"]), spec("c", &["a"]), spec("d", &[])],
+            vec![
+                spec("a", &["b"]),
+                spec("b", &["c"]),
+                spec("c", &["a"]),
+                spec("d", &[]),
+            ],
             BTreeMap::new(),
         )
         .unwrap_err();

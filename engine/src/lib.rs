@@ -3,16 +3,23 @@
 //! providers implement [`provider::Provider`], the state crate implements [`state::StateStore`],
 //! and the binary renders what it returns.
 
+pub mod apply;
 pub mod expr;
 pub mod graph;
+pub mod plan;
 pub mod provider;
+pub mod refresh;
+pub mod resolve;
 pub mod resource_type;
 pub mod state;
+pub mod testkit;
 pub mod value;
 
+pub use apply::{Event, ExecOptions, Executor, OpKind, Report};
 pub use expr::{Expr, Part, Reference};
 pub use graph::{Desired, GraphError, Lifecycle, ResourceSpec};
-pub use provider::{OpContext, Observed, Provider, ProviderError, Providers};
+pub use plan::{Action, Change, Mode, Plan, PlanError, Reason, RetainedPolicy};
+pub use provider::{Observed, OpContext, Provider, ProviderError, Providers};
 pub use resource_type::{AttributeSpec, Presence, ResourceType, ValueType};
 pub use state::{LockInfo, ResourceState, State, StateStore, StoreError};
 pub use value::{Value, ValueMap};

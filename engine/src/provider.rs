@@ -18,6 +18,9 @@ use async_trait::async_trait;
 use crate::resource_type::ResourceType;
 use crate::value::ValueMap;
 
+/// Receives `(address, message)` progress reports from long-running calls.
+pub type ProgressSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Where a call runs: which stack, with which tags, and where to report progress.
 #[derive(Clone)]
 pub struct OpContext {
@@ -27,7 +30,7 @@ pub struct OpContext {
     pub tags: BTreeMap<String, String>,
     /// Deadline for waits inside one operation (e.g. "cluster ACTIVE").
     pub timeout: Duration,
-    pub progress: Arc<dyn Fn(&str, &str) + Send + Sync>,
+    pub progress: ProgressSink,
 }
 
 impl OpContext {
@@ -122,11 +125,15 @@ pub enum ProviderError {
 
 impl ProviderError {
     pub fn other(message: impl Into<String>) -> Self {
-        ProviderError::Other { message: message.into() }
+        ProviderError::Other {
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        ProviderError::InvalidInput { message: message.into() }
+        ProviderError::InvalidInput {
+            message: message.into(),
+        }
     }
 }
 
@@ -152,9 +159,11 @@ pub trait Provider: Send + Sync {
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>>;
 
-    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Result<Observed, ProviderError>;
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest)
+        -> Result<Observed, ProviderError>;
 
-    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Result<Observed, ProviderError>;
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest)
+        -> Result<Observed, ProviderError>;
 
     async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError>;
 

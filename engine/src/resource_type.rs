@@ -48,7 +48,12 @@ impl ValueType {
     /// checked again at apply time by the provider). Returns the path and message of the first
     /// mismatch.
     pub fn check(&self, v: &Value) -> Result<(), (Vec<String>, String)> {
-        let mismatch = |v: &Value| Err((vec![], format!("expected {}, found {}", self.describe(), v.kind())));
+        let mismatch = |v: &Value| {
+            Err((
+                vec![],
+                format!("expected {}, found {}", self.describe(), v.kind()),
+            ))
+        };
         match (self, v) {
             (_, Value::Unknown | Value::Null) | (ValueType::Any, _) => Ok(()),
             (t, Value::Sensitive(inner)) => t.check(inner),
@@ -83,7 +88,9 @@ impl ValueType {
 pub enum Presence {
     Required,
     /// May be set; when absent the default is planned (or nothing, if there is none).
-    Optional { default: Option<Value> },
+    Optional {
+        default: Option<Value>,
+    },
     /// Set by the provider; readable by references, never by the user.
     Computed,
 }
@@ -97,6 +104,9 @@ pub struct AttributeSpec {
     pub force_new: bool,
     /// Never shown; stored in state only.
     pub sensitive: bool,
+    /// For computed attributes: the inputs whose in-place update changes this attribute too, so
+    /// the plan shows it as unknown after such an update. Empty: stable across updates.
+    pub changes_with: Vec<String>,
     pub description: String,
 }
 
@@ -120,6 +130,7 @@ impl AttributeSpec {
             presence,
             force_new: false,
             sensitive: false,
+            changes_with: Vec::new(),
             description: String::new(),
         }
     }
@@ -131,6 +142,12 @@ impl AttributeSpec {
 
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Declares the inputs whose in-place update recomputes this (computed) attribute.
+    pub fn changes_with(mut self, inputs: &[&str]) -> Self {
+        self.changes_with = inputs.iter().map(|s| s.to_string()).collect();
         self
     }
 
@@ -155,7 +172,11 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn new(name: &str, description: &str, attributes: Vec<AttributeSpec>) -> Self {
-        ResourceType { name: name.into(), description: description.into(), attributes }
+        ResourceType {
+            name: name.into(),
+            description: description.into(),
+            attributes,
+        }
     }
 
     pub fn attribute(&self, name: &str) -> Option<&AttributeSpec> {

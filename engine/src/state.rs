@@ -59,7 +59,8 @@ pub struct Intent {
     pub action: IntentAction,
     /// The idempotency token passed to the provider.
     pub token: String,
-    /// The properties sent (create/update), so the resource can be found again.
+    /// The properties sent (create/update), so the resource can be found again. For a delete:
+    /// `id` (and `deposed: true` when the deleted object is a deposed one).
     pub properties: ValueMap,
     pub dependencies: Vec<String>,
     pub lifecycle: Lifecycle,
@@ -82,12 +83,18 @@ pub struct State {
     pub resources: BTreeMap<String, ResourceState>,
     pub intents: Vec<Intent>,
     pub retained: BTreeMap<String, Retained>,
+    /// Old objects replaced with `create_before_destroy` whose deletion has not finished yet;
+    /// the next plan deletes them.
+    pub deposed: BTreeMap<String, ResourceState>,
     pub outputs: ValueMap,
 }
 
 impl State {
     pub fn new() -> Self {
-        State { lineage: uuid::Uuid::new_v4().to_string(), ..Default::default() }
+        State {
+            lineage: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        }
     }
 
     /// Value of `attribute` of the resource at `address`, if state knows it.

@@ -152,9 +152,13 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_display_json).collect()),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(Value::to_display_json).collect())
+            }
             Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_display_json())).collect(),
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_display_json()))
+                    .collect(),
             ),
             Value::Unknown => serde_json::Value::String(UNKNOWN_TEXT.into()),
             Value::Sensitive(_) => serde_json::Value::String(SENSITIVE_TEXT.into()),
@@ -169,7 +173,11 @@ impl Value {
         (json, paths)
     }
 
-    fn state_json_at(&self, at: &mut Vec<String>, paths: &mut Vec<Vec<String>>) -> serde_json::Value {
+    fn state_json_at(
+        &self,
+        at: &mut Vec<String>,
+        paths: &mut Vec<Vec<String>>,
+    ) -> serde_json::Value {
         match self {
             Value::Sensitive(v) => {
                 paths.push(at.clone());
@@ -206,9 +214,13 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_plain_json).collect()),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(Value::to_plain_json).collect())
+            }
             Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_plain_json())).collect(),
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_plain_json()))
+                    .collect(),
             ),
             Value::Sensitive(v) => v.to_plain_json(),
         }

@@ -1,0 +1,129 @@
+//! Bringing state up to date with the real world before planning: one batched read per resource
+//! type, run concurrently across types.
+//!
+//! Invariant: refresh only changes the in-memory state it is given; whether that is saved is the
+//! caller's decision (plan never saves, apply saves as part of its run).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::plan::{mark_sensitive, Drift};
+use crate::provider::{OpContext, ProviderError, Providers, ReadRequest};
+use crate::state::State;
+use crate::value::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("refreshing {address}: {source}")]
+    Read {
+        address: String,
+        #[source]
+        source: ProviderError,
+    },
+    #[error("{address}: state holds resource type {type_name}, which no provider serves")]
+    UnknownType { address: String, type_name: String },
+}
+
+/// Reads every resource in state; updates attributes, drops what no longer exists and returns
+/// what drifted. All read errors are returned, not just the first.
+pub async fn refresh(
+    state: &mut State,
+    providers: &Providers,
+    ctx: &OpContext,
+) -> Result<Drift, Vec<RefreshError>> {
+    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (address, r) in &state.resources {
+        if providers.provider(&r.type_name).is_none() {
+            errors.push(RefreshError::UnknownType {
+                address: address.clone(),
+                type_name: r.type_name.clone(),
+            });
+            continue;
+        }
+        by_type
+            .entry(r.type_name.clone())
+            .or_default()
+            .push(ReadRequest {
+                address: address.clone(),
+                id: r.id.clone(),
+                prior: r
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.unmarked()))
+                    .collect(),
+            });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (type_name, requests) in by_type {
+        let provider = providers
+            .provider(&type_name)
+            .expect("checked above")
+            .clone();
+        let ctx = ctx.clone();
+        tasks.spawn(async move {
+            let results = provider.read(&ctx, &type_name, &requests).await;
+            (type_name, requests, results)
+        });
+    }
+
+    let mut drift = Drift::default();
+    while let Some(joined) = tasks.join_next().await {
+        let (type_name, requests, results) = match joined {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        let ty = providers.resource_type(&type_name).expect("checked above");
+        for (req, result) in requests.into_iter().zip(results) {
+            match result {
+                Ok(None) | Err(ProviderError::NotFound { .. }) => {
+                    state.resources.remove(&req.address);
+                    drift.vanished.insert(req.address);
+                }
+                Ok(Some(observed)) => {
+                    let entry = state
+                        .resources
+                        .get_mut(&req.address)
+                        .expect("read what state has");
+                    let mut attrs = observed.attributes;
+                    mark_sensitive(ty, &mut attrs);
+                    let mut drifted = BTreeSet::new();
+                    for (k, v) in attrs {
+                        let prior = entry.attributes.get(&k);
+                        // Keep the marks state had: a value interpolated from a secret stays secret.
+                        let v = match prior {
+                            Some(p) if p.contains_sensitive() && !v.is_sensitive() => v.sensitive(),
+                            _ => v,
+                        };
+                        let is_input = ty.attribute(&k).is_some_and(|a| a.is_input());
+                        if is_input
+                            && prior.map(Value::unmarked) != Some(v.unmarked())
+                            && prior.is_some()
+                        {
+                            drifted.insert(k.clone());
+                        }
+                        entry.attributes.insert(k, v);
+                    }
+                    entry.id = observed.id;
+                    if !drifted.is_empty() {
+                        drift
+                            .changed
+                            .insert(req.address, drifted.into_iter().collect());
+                    }
+                }
+                Err(source) => errors.push(RefreshError::Read {
+                    address: req.address,
+                    source,
+                }),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(drift)
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,178 @@
+//! Settling what an interrupted run left in flight: every pending intent is resolved against the
+//! real world before anything is planned, so a crash never causes a duplicate or an orphan.
+//!
+//! Invariants:
+//! - A pending create whose resource exists (found by token or `hdh:address` tag) is adopted into
+//!   state; one whose resource does not exist is dropped, and the plan creates it again.
+//! - A pending update or delete is settled by reading the resource: whatever it really is now
+//!   is what state records.
+
+use crate::plan::mark_sensitive;
+use crate::provider::{CreateRequest, OpContext, ProviderError, Providers, ReadRequest};
+use crate::state::{Intent, IntentAction, ResourceState, State};
+use crate::value::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("resolving the interrupted {action:?} of {address}: {source}")]
+    Provider {
+        address: String,
+        action: IntentAction,
+        #[source]
+        source: ProviderError,
+    },
+    #[error("resolving the interrupted {action:?} of {address}: no provider serves {type_name}")]
+    UnknownType {
+        address: String,
+        action: IntentAction,
+        type_name: String,
+    },
+}
+
+/// What resolution did, one line per intent, for the CLI to report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolution {
+    /// Addresses whose interrupted create had made something, now adopted (address, id).
+    pub adopted: Vec<(String, String)>,
+    /// Interrupted creates that had made nothing.
+    pub not_created: Vec<String>,
+    /// Interrupted updates and deletes settled by reading the resource.
+    pub settled: Vec<String>,
+}
+
+impl Resolution {
+    pub fn is_empty(&self) -> bool {
+        self.adopted.is_empty() && self.not_created.is_empty() && self.settled.is_empty()
+    }
+}
+
+/// Resolves and removes every intent in `state`. On error the unresolved intents stay.
+pub async fn resolve_intents(
+    state: &mut State,
+    providers: &Providers,
+    ctx: &OpContext,
+) -> Result<Resolution, ResolveError> {
+    let mut resolution = Resolution::default();
+    while let Some(intent) = state.intents.first().cloned() {
+        resolve_one(state, providers, ctx, &intent, &mut resolution).await?;
+        state.intents.remove(0);
+    }
+    Ok(resolution)
+}
+
+async fn resolve_one(
+    state: &mut State,
+    providers: &Providers,
+    ctx: &OpContext,
+    intent: &Intent,
+    out: &mut Resolution,
+) -> Result<(), ResolveError> {
+    let fail = |source| ResolveError::Provider {
+        address: intent.address.clone(),
+        action: intent.action,
+        source,
+    };
+    let (Some(provider), Some(ty)) = (
+        providers.provider(&intent.type_name),
+        providers.resource_type(&intent.type_name),
+    ) else {
+        return Err(ResolveError::UnknownType {
+            address: intent.address.clone(),
+            action: intent.action,
+            type_name: intent.type_name.clone(),
+        });
+    };
+    match intent.action {
+        IntentAction::Create => {
+            let req = CreateRequest {
+                address: intent.address.clone(),
+                type_name: intent.type_name.clone(),
+                properties: intent
+                    .properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.unmarked()))
+                    .collect(),
+                token: intent.token.clone(),
+            };
+            match provider.find_created(ctx, &req).await.map_err(fail)? {
+                Some(found) => {
+                    let mut attributes = found.attributes;
+                    mark_sensitive(ty, &mut attributes);
+                    for (k, v) in &intent.properties {
+                        if v.contains_sensitive() {
+                            if let Some(a) = attributes.get_mut(k) {
+                                *a = std::mem::take(a).sensitive();
+                            }
+                        }
+                    }
+                    // An interrupted create-before-destroy: the old object becomes deposed.
+                    if let Some(old) = state.resources.remove(&intent.address) {
+                        if old.id != found.id {
+                            state.deposed.insert(intent.address.clone(), old);
+                        }
+                    }
+                    out.adopted.push((intent.address.clone(), found.id.clone()));
+                    state.resources.insert(
+                        intent.address.clone(),
+                        ResourceState {
+                            type_name: intent.type_name.clone(),
+                            id: found.id,
+                            attributes,
+                            dependencies: intent.dependencies.clone(),
+                            lifecycle: intent.lifecycle.clone(),
+                        },
+                    );
+                }
+                None => out.not_created.push(intent.address.clone()),
+            }
+        }
+        IntentAction::Update | IntentAction::Delete => {
+            let deposed = intent.properties.get("deposed") == Some(&Value::Bool(true));
+            let entry = if deposed {
+                state.deposed.get(&intent.address)
+            } else {
+                state.resources.get(&intent.address)
+            };
+            if let Some(entry) = entry.cloned() {
+                let req = ReadRequest {
+                    address: intent.address.clone(),
+                    id: entry.id.clone(),
+                    prior: entry
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.unmarked()))
+                        .collect(),
+                };
+                let result = provider
+                    .read(ctx, &intent.type_name, std::slice::from_ref(&req))
+                    .await
+                    .pop()
+                    .unwrap_or(Ok(None));
+                let map = if deposed {
+                    &mut state.deposed
+                } else {
+                    &mut state.resources
+                };
+                match result {
+                    Ok(None) | Err(ProviderError::NotFound { .. }) => {
+                        map.remove(&intent.address);
+                    }
+                    Ok(Some(found)) => {
+                        let e = map.get_mut(&intent.address).expect("present above");
+                        let mut attributes = found.attributes;
+                        mark_sensitive(ty, &mut attributes);
+                        for (k, v) in attributes {
+                            let keep_mark =
+                                e.attributes.get(&k).is_some_and(Value::contains_sensitive);
+                            e.attributes
+                                .insert(k, if keep_mark { v.sensitive() } else { v });
+                        }
+                    }
+                    Err(source) => return Err(fail(source)),
+                }
+            }
+            out.settled.push(intent.address.clone());
+        }
+    }
+    Ok(())
+}
