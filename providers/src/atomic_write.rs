@@ -20,7 +20,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(
     let tmp = temp_path(path);
     let written = (|| {
         // Private while being written; the final mode is set once the content is complete.
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
@@ -43,7 +47,10 @@ pub(crate) fn dir_of(path: &Path) -> PathBuf {
 
 /// A hidden, unused name beside `path`: `.<name>.hdh-tmp-<random>`.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut unique = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut unique);
     dir_of(path).join(format!(".{name}.hdh-tmp-{}", hex::encode(unique)))

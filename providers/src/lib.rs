@@ -21,7 +21,10 @@ pub use random_secret::RandomSecretProvider;
 /// The providers that need no cloud: `random_secret` and `local_file`. Relative `local_file`
 /// paths resolve against `base_dir` (the CLI passes the config file's directory).
 pub fn local_providers(base_dir: PathBuf) -> Vec<Arc<dyn Provider>> {
-    vec![Arc::new(RandomSecretProvider::new()), Arc::new(LocalFileProvider::new(base_dir))]
+    vec![
+        Arc::new(RandomSecretProvider::new()),
+        Arc::new(LocalFileProvider::new(base_dir)),
+    ]
 }
 
 /// Registers [`local_providers`] into `providers`.

@@ -68,6 +68,7 @@ impl LocalFileProvider {
                 AttributeSpec::optional("mode", ValueType::String, Some(Value::str(DEFAULT_MODE)))
                     .describe("Permission bits in octal, e.g. \"0600\" (default \"0644\")."),
                 AttributeSpec::computed("sha256", ValueType::String)
+                    .changes_with(&["content"])
                     .describe("Hex SHA-256 of the content."),
             ],
         )
@@ -105,9 +106,9 @@ struct Inputs {
 fn parse_path(v: &Value) -> Result<String, ProviderError> {
     match v.as_str() {
         Some("") => Err(ProviderError::invalid("`path` must not be empty")),
-        Some(s) if s.ends_with('/') => {
-            Err(ProviderError::invalid(format!("`path` must name a file, not a directory: {s:?}")))
-        }
+        Some(s) if s.ends_with('/') => Err(ProviderError::invalid(format!(
+            "`path` must name a file, not a directory: {s:?}"
+        ))),
         Some(s) => Ok(s.to_string()),
         None => Err(props::wrong_type("path", "a string", v)),
     }
@@ -116,7 +117,11 @@ fn parse_path(v: &Value) -> Result<String, ProviderError> {
 /// Parses an octal permission string of 3 or 4 digits ("644", "0600", "1777").
 fn parse_mode(v: &Value) -> Result<u32, ProviderError> {
     let Some(text) = v.as_str() else {
-        return Err(props::wrong_type("mode", "an octal string such as \"0644\"", v));
+        return Err(props::wrong_type(
+            "mode",
+            "an octal string such as \"0644\"",
+            v,
+        ));
     };
     let valid = (3..=4).contains(&text.len()) && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
     match u32::from_str_radix(text, 8) {
@@ -133,9 +138,16 @@ fn inputs(properties: &ValueMap) -> Result<Inputs, ProviderError> {
         None => return Err(ProviderError::invalid("`path` is required")),
     };
     let content = props::required_string(properties, "content")?;
-    let mode_text = props::string(properties, "mode")?.unwrap_or_else(|| DEFAULT_MODE.into());
-    let mode = parse_mode(&Value::str(mode_text.clone()))?;
-    Ok(Inputs { path, content, mode, mode_text })
+    let mode_value = props::get(properties, "mode").unwrap_or_else(|| Value::str(DEFAULT_MODE));
+    let mode = parse_mode(&mode_value)?;
+    // parse_mode accepted it, so it is a string.
+    let mode_text = mode_value.as_str().unwrap_or(DEFAULT_MODE).to_string();
+    Ok(Inputs {
+        path,
+        content,
+        mode,
+        mode_text,
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -157,7 +169,11 @@ fn attributes(path: &str, content: String, mode_text: String, sha256: String) ->
 
 /// The file at `file` as it really is; `None` when it does not exist. `path` is the input text
 /// to report; `mode_hint` the user's spelling of the mode, used when it matches.
-fn observe(file: &Path, path: &str, mode_hint: Option<&str>) -> Result<Option<Observed>, ProviderError> {
+fn observe(
+    file: &Path,
+    path: &str,
+    mode_hint: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
     let meta = match fs::metadata(file) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -224,7 +240,11 @@ impl Provider for LocalFileProvider {
             .collect()
     }
 
-    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -233,7 +253,11 @@ impl Provider for LocalFileProvider {
         write(&file, inputs)
     }
 
-    async fn update(&self, _ctx: &OpContext, req: &UpdateRequest) -> Result<Observed, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }

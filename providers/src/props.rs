@@ -34,7 +34,10 @@ pub(crate) fn wrong_type(name: &str, expected: &str, found: &Value) -> ProviderE
     if found.contains_unknown() {
         return ProviderError::invalid(format!("`{name}` is not known yet"));
     }
-    ProviderError::invalid(format!("`{name}` must be {expected}, found {}", found.kind()))
+    ProviderError::invalid(format!(
+        "`{name}` must be {expected}, found {}",
+        found.kind()
+    ))
 }
 
 /// A check of one known input value.
@@ -50,7 +53,9 @@ pub(crate) fn preflight_checks(
     let mut findings = Vec::new();
     for (address, _, properties) in resources.iter().filter(|r| r.1 == type_name) {
         for (attribute, check) in checks {
-            let Some(v) = get(properties, attribute) else { continue };
+            let Some(v) = get(properties, attribute) else {
+                continue;
+            };
             if v.contains_unknown() {
                 continue;
             }
@@ -68,5 +73,7 @@ pub(crate) fn preflight_checks(
 
 /// The error for a request of a type the provider does not serve (an engine bug).
 pub(crate) fn unsupported_type(type_name: &str) -> ProviderError {
-    ProviderError::Unsupported { message: format!("this provider does not serve `{type_name}`") }
+    ProviderError::Unsupported {
+        message: format!("this provider does not serve `{type_name}`"),
+    }
 }

@@ -42,9 +42,13 @@ impl RandomSecretProvider {
             "A random secret generated once at create from the operating system's CSPRNG and \
              kept in state (e.g. API tokens).",
             vec![
-                AttributeSpec::optional("bytes", ValueType::Integer, Some(Value::int(DEFAULT_BYTES)))
-                    .force_new()
-                    .describe("Number of random bytes, 8 to 1024 (default 32)."),
+                AttributeSpec::optional(
+                    "bytes",
+                    ValueType::Integer,
+                    Some(Value::int(DEFAULT_BYTES)),
+                )
+                .force_new()
+                .describe("Number of random bytes, 8 to 1024 (default 32)."),
                 AttributeSpec::optional("encoding", ValueType::String, Some(Value::str("hex")))
                     .force_new()
                     .describe("How the bytes are written: `hex` (default) or `base64`."),
@@ -120,9 +124,9 @@ fn settings(properties: &ValueMap) -> Result<Settings, ProviderError> {
 /// `n` bytes from the OS CSPRNG.
 fn os_random(n: usize) -> Result<Vec<u8>, ProviderError> {
     let mut buf = vec![0u8; n];
-    OsRng
-        .try_fill_bytes(&mut buf)
-        .map_err(|e| ProviderError::other(format!("the operating system's random source failed: {e}")))?;
+    OsRng.try_fill_bytes(&mut buf).map_err(|e| {
+        ProviderError::other(format!("the operating system's random source failed: {e}"))
+    })?;
     Ok(buf)
 }
 
@@ -145,13 +149,24 @@ impl Provider for RandomSecretProvider {
                     return Err(props::unsupported_type(type_name));
                 }
                 // The secret lives only in state: what state holds is what exists.
-                let attributes = r.prior.iter().map(|(k, v)| (k.clone(), v.unmarked())).collect();
-                Ok(Some(Observed { id: r.id.clone(), attributes }))
+                let attributes = r
+                    .prior
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.unmarked()))
+                    .collect();
+                Ok(Some(Observed {
+                    id: r.id.clone(),
+                    attributes,
+                }))
             })
             .collect()
     }
 
-    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -166,7 +181,11 @@ impl Provider for RandomSecretProvider {
         Ok(Observed { id, attributes })
     }
 
-    async fn update(&self, _ctx: &OpContext, _req: &UpdateRequest) -> Result<Observed, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        _req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
         Err(ProviderError::Unsupported {
             message: "random_secret cannot change in place; every input forces a new secret".into(),
         })

@@ -25,12 +25,18 @@ pub(crate) fn ensure_parent(path: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// A fresh, unused name beside `path` for a temporary file.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let unique = uuid::Uuid::new_v4().simple().to_string();
     dir_of(path).join(format!(".{name}.tmp-{unique}"))
 }
@@ -38,7 +44,11 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
 /// Writes `bytes` to a new file at `path` that must not exist yet, with `mode` (not subject to
 /// the umask), flushed to disk.
 pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
     let written = (|| {
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;

@@ -33,6 +33,8 @@ struct StateFile {
     resources: BTreeMap<String, ResourceEntry>,
     intents: Vec<IntentEntry>,
     retained: BTreeMap<String, RetainedEntry>,
+    /// Objects replaced with `create_before_destroy` whose deletion has not finished.
+    deposed: BTreeMap<String, ResourceEntry>,
     outputs: JsonObject,
     outputs_sensitive_paths: SensitivePaths,
 }
@@ -109,6 +111,11 @@ pub fn encode(state: &State) -> Vec<u8> {
                 (address.clone(), entry)
             })
             .collect(),
+        deposed: state
+            .deposed
+            .iter()
+            .map(|(address, r)| (address.clone(), resource_entry(r)))
+            .collect(),
         outputs,
         outputs_sensitive_paths,
     };
@@ -120,12 +127,15 @@ pub fn encode(state: &State) -> Vec<u8> {
 
 /// Parses a state file. `location` names the file in errors ("./.hdh/demo.state.json").
 pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
-    let invalid = |reason: String| StoreError::Invalid { location: location.to_string(), reason };
+    let invalid = |reason: String| StoreError::Invalid {
+        location: location.to_string(),
+        reason,
+    };
 
     // Syntax first, so a damaged file is reported as such (with line and column), not as a
     // version or field problem.
-    let json: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(format!("not valid JSON ({e})")))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
     let Some(object) = json.as_object() else {
         return Err(invalid("expected a JSON object at the top level".into()));
     };
@@ -158,16 +168,13 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
         ..State::default()
     };
     for (address, e) in file.resources {
-        let attributes = map_from_json(e.attributes, &e.sensitive_paths)
-            .map_err(|r| invalid(format!("resource {address}: {r}")))?;
-        let r = ResourceState {
-            type_name: e.type_name,
-            id: e.id,
-            attributes,
-            dependencies: e.dependencies,
-            lifecycle: e.lifecycle,
-        };
+        let r = resource_state(e).map_err(|r| invalid(format!("resource {address}: {r}")))?;
         state.resources.insert(address, r);
+    }
+    for (address, e) in file.deposed {
+        let r =
+            resource_state(e).map_err(|r| invalid(format!("deposed object of {address}: {r}")))?;
+        state.deposed.insert(address, r);
     }
     for e in file.intents {
         let properties = map_from_json(e.properties, &e.sensitive_paths)
@@ -193,7 +200,13 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
             dependencies: e.dependencies,
             lifecycle: e.lifecycle,
         };
-        state.retained.insert(address, Retained { resource, retained_at: e.retained_at });
+        state.retained.insert(
+            address,
+            Retained {
+                resource,
+                retained_at: e.retained_at,
+            },
+        );
     }
     state.outputs = map_from_json(file.outputs, &file.outputs_sensitive_paths)
         .map_err(|r| invalid(format!("outputs: {r}")))?;
@@ -210,6 +223,16 @@ fn resource_entry(r: &ResourceState) -> ResourceEntry {
         dependencies: r.dependencies.clone(),
         lifecycle: r.lifecycle.clone(),
     }
+}
+
+fn resource_state(e: ResourceEntry) -> Result<ResourceState, String> {
+    Ok(ResourceState {
+        type_name: e.type_name,
+        id: e.id,
+        attributes: map_from_json(e.attributes, &e.sensitive_paths)?,
+        dependencies: e.dependencies,
+        lifecycle: e.lifecycle,
+    })
 }
 
 fn intent_entry(i: &Intent) -> IntentEntry {
@@ -246,6 +269,9 @@ fn map_from_json(object: JsonObject, paths: &SensitivePaths) -> Result<ValueMap,
     match Value::from_state_json(&serde_json::Value::Object(object), paths) {
         Value::Map(m) => Ok(m),
         // Only an empty path could change the outer kind, and those are refused above.
-        other => Err(format!("expected a map of attributes, found {}", other.kind())),
+        other => Err(format!(
+            "expected a map of attributes, found {}",
+            other.kind()
+        )),
     }
 }

@@ -46,7 +46,10 @@ enum Seen {
     Nothing,
     /// Loaded and there was no file.
     Absent,
-    Present { lineage: String, serial: u64 },
+    Present {
+        lineage: String,
+        serial: u64,
+    },
 }
 
 impl LocalStore {
@@ -76,7 +79,10 @@ impl LocalStore {
     }
 
     fn io_error(&self, path: &Path, e: io::Error) -> StoreError {
-        StoreError::Io { location: path.display().to_string(), source: Box::new(e) }
+        StoreError::Io {
+            location: path.display().to_string(),
+            source: Box::new(e),
+        }
     }
 
     fn set_seen(&self, seen: Seen) {
@@ -130,10 +136,20 @@ impl LocalStore {
             Err(e) => e,
         };
         let partial: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let text = |field: &str| partial.get(field).and_then(|v| v.as_str()).map(str::to_string);
+        let text = |field: &str| {
+            partial
+                .get(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
         let created = text("created").or_else(|| {
-            let modified = fs::metadata(&self.lock_path).and_then(|m| m.modified()).ok()?;
-            let secs = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+            let modified = fs::metadata(&self.lock_path)
+                .and_then(|m| m.modified())
+                .ok()?;
+            let secs = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
             Some(rfc3339(secs))
         });
         Ok(Some(LockInfo {
@@ -162,7 +178,10 @@ impl LocalStore {
     /// while this one force-unlocks, and is accepted.
     fn remove_lock(&self, id: &str) -> Result<(), StoreError> {
         match self.current_lock()? {
-            None => Err(StoreError::LockMismatch { id: id.into(), current: "none".into() }),
+            None => Err(StoreError::LockMismatch {
+                id: id.into(),
+                current: "none".into(),
+            }),
             Some(current) if current.id == id => {
                 match fs::remove_file(&self.lock_path) {
                     Ok(()) => {}
@@ -172,9 +191,10 @@ impl LocalStore {
                 atomic::sync_dir(&atomic::dir_of(&self.lock_path))
                     .map_err(|e| self.io_error(&self.lock_path, e))
             }
-            Some(current) => {
-                Err(StoreError::LockMismatch { id: id.into(), current: current.to_string() })
-            }
+            Some(current) => Err(StoreError::LockMismatch {
+                id: id.into(),
+                current: current.to_string(),
+            }),
         }
     }
 
@@ -221,7 +241,10 @@ impl LocalStore {
             }
             Seen::Absent => Err(StoreError::Conflict {
                 location,
-                detail: format!("there was no state when read, now serial {}", on_disk.serial),
+                detail: format!(
+                    "there was no state when read, now serial {}",
+                    on_disk.serial
+                ),
             }),
             _ => Ok(()),
         }
@@ -268,7 +291,10 @@ impl StateStore for LocalStore {
             Err(e) => return Err(self.io_error(&self.path, e)),
         };
         let state = format::decode(&bytes, &self.location())?;
-        self.set_seen(Seen::Present { lineage: state.lineage.clone(), serial: state.serial });
+        self.set_seen(Seen::Present {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+        });
         Ok(Some(state))
     }
 
@@ -282,12 +308,17 @@ impl StateStore for LocalStore {
             Some(old) => {
                 self.check_replace(old, state)?;
                 // The previous version, exactly as it was, becomes the backup.
-                atomic::replace(&self.backup_path, old, PRIVATE).map_err(|e| self.io_error(&self.backup_path, e))?;
+                atomic::replace(&self.backup_path, old, PRIVATE)
+                    .map_err(|e| self.io_error(&self.backup_path, e))?;
             }
             None => atomic::ensure_parent(&self.path).map_err(|e| self.io_error(&self.path, e))?,
         }
-        atomic::replace(&self.path, &format::encode(state), PRIVATE).map_err(|e| self.io_error(&self.path, e))?;
-        self.set_seen(Seen::Present { lineage: state.lineage.clone(), serial: state.serial });
+        atomic::replace(&self.path, &format::encode(state), PRIVATE)
+            .map_err(|e| self.io_error(&self.path, e))?;
+        self.set_seen(Seen::Present {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+        });
         Ok(())
     }
 }

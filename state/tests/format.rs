@@ -29,7 +29,10 @@ fn sample_state() -> State {
     let nested = Value::Map(
         [
             ("plain".to_string(), Value::str("x")),
-            ("hidden".to_string(), Value::List(vec![Value::int(1), Value::str("pw").sensitive()])),
+            (
+                "hidden".to_string(),
+                Value::List(vec![Value::int(1), Value::str("pw").sensitive()]),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -74,14 +77,25 @@ fn sample_state() -> State {
                 id: "fs-123".into(),
                 attributes: efs,
                 dependencies: vec![],
-                lifecycle: Lifecycle { retain: true, ..Lifecycle::default() },
+                lifecycle: Lifecycle {
+                    retain: true,
+                    ..Lifecycle::default()
+                },
             },
             retained_at: "2026-01-02T03:04:06Z".into(),
         },
     );
 
-    state.outputs.insert("url".into(), Value::str("https://hub"));
-    state.outputs.insert("admin_password".into(), Value::str("hunter2").sensitive());
+    let mut old = state.resources["config"].clone();
+    old.id = "/tmp/out/old-config.txt".into();
+    state.deposed.insert("config".into(), old);
+
+    state
+        .outputs
+        .insert("url".into(), Value::str("https://hub"));
+    state
+        .outputs
+        .insert("admin_password".into(), Value::str("hunter2").sensitive());
     state
 }
 
@@ -119,6 +133,7 @@ fn encoding_is_pretty_ordered_and_ends_with_a_newline() {
         "\"resources\"",
         "\"intents\"",
         "\"retained\"",
+        "\"deposed\"",
         "\"outputs\"",
         "\"outputs_sensitive_paths\"",
     ];
@@ -128,15 +143,28 @@ fn encoding_is_pretty_ordered_and_ends_with_a_newline() {
     assert!(text.find("\"api_token\"").unwrap() < text.find("\"config\"").unwrap());
     // Secrets live in state in the clear, with their paths beside them.
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(json["resources"]["api_token"]["attributes"]["value"], "deadbeef");
-    assert_eq!(json["resources"]["api_token"]["sensitive_paths"], serde_json::json!([["value"]]));
+    assert_eq!(
+        json["resources"]["api_token"]["attributes"]["value"],
+        "deadbeef"
+    );
+    assert_eq!(
+        json["resources"]["api_token"]["sensitive_paths"],
+        serde_json::json!([["value"]])
+    );
     assert_eq!(
         json["resources"]["config"]["sensitive_paths"],
         serde_json::json!([["nested", "hidden", "1"]])
     );
-    assert_eq!(json["outputs_sensitive_paths"], serde_json::json!([["admin_password"]]));
+    assert_eq!(
+        json["outputs_sensitive_paths"],
+        serde_json::json!([["admin_password"]])
+    );
     assert_eq!(json["intents"][0]["action"], "create");
-    assert_eq!(json["retained"]["efs"]["retained_at"], "2026-01-02T03:04:06Z");
+    assert_eq!(
+        json["retained"]["efs"]["retained_at"],
+        "2026-01-02T03:04:06Z"
+    );
+    assert_eq!(json["deposed"]["config"]["id"], "/tmp/out/old-config.txt");
     assert_eq!(json["hdh_version"], env!("CARGO_PKG_VERSION"));
 }
 
@@ -160,7 +188,10 @@ fn not_json_is_reported_with_line_and_column() {
 #[test]
 fn newer_format_version_is_refused_by_name() {
     let r = reason(decode(br#"{"format_version": 2, "whatever": true}"#, "test.json").unwrap_err());
-    assert_eq!(r, format!("written by a newer hdh: format version 2, this hdh reads {FORMAT_VERSION}"));
+    assert_eq!(
+        r,
+        format!("written by a newer hdh: format version 2, this hdh reads {FORMAT_VERSION}")
+    );
     let r = reason(decode(br#"{"format_version": "1"}"#, "test.json").unwrap_err());
     assert!(r.contains("unknown format version \"1\""), "{r}");
     let r = reason(decode(br#"{"lineage": "x"}"#, "test.json").unwrap_err());
@@ -177,7 +208,10 @@ fn missing_and_unknown_fields_are_refused() {
     assert!(r.contains("missing field `lineage`"), "{r}");
 
     let mut json: serde_json::Value = serde_json::from_slice(&encode(&sample_state())).unwrap();
-    json["resources"]["config"].as_object_mut().unwrap().remove("id");
+    json["resources"]["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
     let r = reason(decode(json.to_string().as_bytes(), "test.json").unwrap_err());
     assert!(r.contains("missing field `id`"), "{r}");
 
@@ -189,7 +223,10 @@ fn missing_and_unknown_fields_are_refused() {
     let mut json: serde_json::Value = serde_json::from_slice(&encode(&sample_state())).unwrap();
     json["resources"]["config"]["sensitive_paths"] = serde_json::json!([[]]);
     let r = reason(decode(json.to_string().as_bytes(), "test.json").unwrap_err());
-    assert!(r.contains("resource config") && r.contains("empty path"), "{r}");
+    assert!(
+        r.contains("resource config") && r.contains("empty path"),
+        "{r}"
+    );
 
     let mut json: serde_json::Value = serde_json::from_slice(&encode(&sample_state())).unwrap();
     json["lineage"] = serde_json::json!("");
