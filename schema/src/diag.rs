@@ -87,7 +87,7 @@ impl IntoIterator for Diagnostics {
 
 /// An error before it is attached to a file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
+pub struct Problem {
     pub at: Location,
     pub message: String,
     pub hint: Option<String>,

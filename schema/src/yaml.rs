@@ -1,7 +1,7 @@
 //! A YAML tree that remembers where every node came from, so every config error can name a line
 //! and column. Built from yaml-rust2's event parser; plain scalars resolve per the YAML 1.2 core
-//! schema. Duplicate keys are errors; anchors, aliases and tags are rejected (a config is data
-//! written out in full, and alias expansion is an easy way to blow up memory).
+//! schema. Duplicate keys are errors; aliases and tags are rejected (a config is data written out
+//! in full, and alias expansion is an easy way to blow up memory); anchors alone are ignored.
 
 use std::collections::HashMap;
 
@@ -103,6 +103,17 @@ fn resolve_plain(s: &str) -> Plain {
     Plain::Str
 }
 
+/// What a plain (unquoted) scalar with this text is: "an integer", "a string", ….
+pub fn describe_plain(text: &str) -> &'static str {
+    match resolve_plain(text) {
+        Plain::Null => "null",
+        Plain::Bool(_) => "a boolean",
+        Plain::Int(_) => "an integer",
+        Plain::Float(_) => "a number",
+        Plain::Str => "a string",
+    }
+}
+
 /// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
 fn is_core_float(s: &str) -> bool {
     let (mantissa, exponent) = match s.find(['e', 'E']) {
@@ -142,13 +153,7 @@ impl Node {
             NodeKind::Null => "null",
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a map",
-            NodeKind::Scalar(s, ScalarStyle::Plain) => match resolve_plain(s) {
-                Plain::Null => "null",
-                Plain::Bool(_) => "a boolean",
-                Plain::Int(_) => "an integer",
-                Plain::Float(_) => "a number",
-                Plain::Str => "a string",
-            },
+            NodeKind::Scalar(s, ScalarStyle::Plain) => describe_plain(s),
             NodeKind::Scalar(..) => "a string",
         }
     }
@@ -285,11 +290,60 @@ fn syntax_problem(text: &str, mark: &Marker, info: &str) -> Problem {
             };
         }
     }
-    Problem {
-        at,
-        message: format!("invalid YAML: {info}"),
-        hint: Some("check the indentation and the `:`, quotes and brackets near here".into()),
+    let hint = match info.contains("flow").then(|| unclosed_bracket(text, mark.index())).flatten() {
+        Some((c, open)) => format!("the `{c}` at {open} is not closed"),
+        None => "check the indentation and the `:`, quotes and brackets near here".into(),
+    };
+    Problem { at, message: format!("invalid YAML: {info}"), hint: Some(hint) }
+}
+
+/// The innermost `{` or `[` that starts a flow collection before char index `end` and is not
+/// closed by then (a rough scan: quotes and comments are skipped).
+fn unclosed_bracket(text: &str, end: usize) -> Option<(char, Location)> {
+    let mut stack: Vec<(char, Location)> = Vec::new();
+    let (mut line, mut col) = (1, 0);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev_significant = '\n';
+    let mut prev = '\n';
+    for c in text.chars().take(end) {
+        col += 1;
+        if c == '\n' {
+            (line, col, comment) = (line + 1, 0, false);
+            prev = c;
+            if quote.is_none() {
+                prev_significant = c;
+            }
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if c == q && !(q == '"' && prev == '\\') {
+                    quote = None;
+                }
+            }
+            None if comment => {}
+            None => match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' => quote = Some(c),
+                '{' | '[' if matches!(prev_significant, ':' | '-' | ',' | '[' | '{' | '\n') => {
+                    stack.push((c, Location::new(line, col)));
+                }
+                '}' | ']' => {
+                    let opener = if c == '}' { '{' } else { '[' };
+                    if stack.last().is_some_and(|(o, _)| *o == opener) {
+                        stack.pop();
+                    }
+                }
+                _ => {}
+            },
+        }
+        if quote.is_none() && !comment && !c.is_whitespace() {
+            prev_significant = c;
+        }
+        prev = c;
     }
+    stack.pop()
 }
 
 enum Frame {
@@ -318,19 +372,8 @@ impl Builder<'_> {
         self.problems.push(Problem { at, message: message.into(), hint: hint.map(Into::into) });
     }
 
-    fn check_anchor_and_tag(
-        &mut self,
-        at: Location,
-        anchor: usize,
-        tag: &Option<yaml_rust2::parser::Tag>,
-    ) {
-        if anchor != 0 {
-            self.problem(
-                at,
-                "YAML anchors (`&name`) are not supported",
-                Some("write the value out in full"),
-            );
-        }
+    /// Anchors alone are harmless labels and are ignored; tags are refused.
+    fn check_tag(&mut self, at: Location, tag: &Option<yaml_rust2::parser::Tag>) {
         if let Some(t) = tag {
             self.problem(
                 at,
@@ -338,6 +381,17 @@ impl Builder<'_> {
                 Some("remove the tag; quote a value to make it a string"),
             );
         }
+    }
+
+    /// The text of the alias at `mark` (`*name`), read back from the source.
+    fn alias_text(&self, mark: &Marker) -> String {
+        let rest = self.src.get(mark.index()..).unwrap_or_default();
+        let name: String = rest
+            .iter()
+            .skip(usize::from(rest.first() == Some(&'*')))
+            .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'))
+            .collect();
+        format!("*{name}")
     }
 
     fn scalar_node(&self, text: String, style: TScalarStyle, mark: &Marker) -> Node {
@@ -379,8 +433,13 @@ impl Builder<'_> {
         };
         match top {
             Frame::Seq { items, .. } => items.push(node),
-            Frame::Map { entries, seen, key, .. } => match key.take() {
+            Frame::Map { mark, entries, seen, key } => match key.take() {
                 None => {
+                    // A block map's start event points at its first `:`; its first key is
+                    // where it really starts.
+                    if entries.is_empty() && node.mark < *mark {
+                        *mark = node.mark;
+                    }
                     let k = match node.kind {
                         NodeKind::Scalar(text, _) => Some(KeyNode { text, mark: node.mark }),
                         NodeKind::Null => Some(KeyNode { text: String::new(), mark: node.mark }),
@@ -469,30 +528,31 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::Alias(_) => {
                 if self.skip == 0 {
+                    let alias = self.alias_text(&mark);
                     self.problem(
                         at,
-                        "YAML aliases (`*name`) are not supported",
-                        Some("write the value out in full"),
+                        format!("YAML aliases (`{alias}`) are not supported"),
+                        Some("write the value out in full where it is used"),
                     );
                     self.add(Node::null(at));
                 }
             }
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(text, style, _anchor, tag) => {
                 if self.skip == 0 {
-                    self.check_anchor_and_tag(at, anchor, &tag);
+                    self.check_tag(at, &tag);
                     let node = self.scalar_node(text, style, &mark);
                     self.add(node);
                 }
             }
-            Event::SequenceStart(anchor, tag) => {
+            Event::SequenceStart(_anchor, tag) => {
                 if self.skip == 0 {
-                    self.check_anchor_and_tag(at, anchor, &tag);
+                    self.check_tag(at, &tag);
                 }
                 self.open(Frame::Seq { mark: at, items: Vec::new() }, at);
             }
-            Event::MappingStart(anchor, tag) => {
+            Event::MappingStart(_anchor, tag) => {
                 if self.skip == 0 {
-                    self.check_anchor_and_tag(at, anchor, &tag);
+                    self.check_tag(at, &tag);
                 }
                 let frame =
                     Frame::Map { mark: at, entries: Vec::new(), seen: HashMap::new(), key: None };
@@ -516,6 +576,15 @@ mod tests {
 
     fn problems(text: &str) -> Vec<Problem> {
         parse(text).1
+    }
+
+    #[test]
+    fn maps_start_at_their_first_key() {
+        let n = root("a: 1\nprops:\n  path: x\nc: {x: 1}\nd:\n  - 1\n");
+        assert_eq!(n.mark, Location::new(1, 1));
+        assert_eq!(n.get("props").unwrap().mark, Location::new(3, 3));
+        assert_eq!(n.get("c").unwrap().mark, Location::new(4, 4));
+        assert_eq!(n.get("d").unwrap().mark, Location::new(6, 3));
     }
 
     #[test]
@@ -580,6 +649,13 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert!(p[0].message.starts_with("invalid YAML: "), "{}", p[0].message);
         assert!(p[0].at.line >= 2);
+        assert_eq!(p[0].hint.as_deref(), Some("the `[` at line 2, column 9 is not closed"));
+    }
+
+    #[test]
+    fn the_unclosed_bracket_is_found_past_quotes_and_comments() {
+        let text = "a: { b: \"{\", c: [1, 2] # {\nd: x[0]\n";
+        assert_eq!(unclosed_bracket(text, text.chars().count()), Some(('{', Location::new(1, 4))));
     }
 
     #[test]
@@ -591,12 +667,14 @@ mod tests {
     }
 
     #[test]
-    fn anchors_aliases_and_tags_are_rejected() {
-        let p = problems("a: &x 1\nb: *x\nc: !!str 3\n");
+    fn aliases_and_tags_are_rejected_anchors_ignored() {
+        let p = problems("a: &x 1\nb: *x\nc: !!str 3\nd: [*x, 2]\n");
         let msgs: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
-        assert!(msgs[0].contains("anchors"), "{msgs:?}");
-        assert!(msgs[1].contains("aliases"), "{msgs:?}");
-        assert!(msgs[2].contains("tags"), "{msgs:?}");
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert_eq!(msgs[0], "YAML aliases (`*x`) are not supported");
+        assert_eq!(p[0].at, Location::new(2, 4));
+        assert!(msgs[1].contains("tags"), "{msgs:?}");
+        assert_eq!(msgs[2], "YAML aliases (`*x`) are not supported");
     }
 
     #[test]
