@@ -1,1 +1,86 @@
-fn main() {}
+//! The `hdh` binary: parses the command line, runs one command, prints errors with their hints
+//! and maps every outcome to an exit code. Only this crate prints.
+
+mod cli;
+mod commands;
+mod exit;
+mod render;
+mod saved_plan;
+mod session;
+mod style;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, StateCommand};
+use crate::exit::{Exit, UserError};
+use crate::session::ConfigErrors;
+
+async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
+    let file = cli.file.as_path();
+    match &cli.command {
+        Command::Validate => commands::validate::run(file),
+        Command::Plan(args) => commands::plan::run(file, args).await,
+        Command::Apply(args) => commands::apply::apply(file, args).await,
+        Command::Destroy(args) => commands::apply::destroy(file, args).await,
+        Command::Graph => commands::graph::run(file),
+        Command::Output(args) => commands::output::run(file, args.name.as_deref(), args.json).await,
+        Command::State(StateCommand::List) => commands::state::list(file).await,
+        Command::State(StateCommand::Show { address }) => {
+            commands::state::show(file, address).await
+        }
+        Command::State(StateCommand::Rm { address }) => commands::state::rm(file, address).await,
+        Command::ForceUnlock { id } => commands::state::force_unlock(file, id).await,
+    }
+}
+
+/// Prints an error the way users see every error: the cause, then a hint if there is one.
+fn report(err: &anyhow::Error) -> Exit {
+    if let Some(ConfigErrors(diags)) = err.downcast_ref::<ConfigErrors>() {
+        for d in diags.iter() {
+            eprintln!("{d}");
+        }
+        let n = diags.len();
+        eprintln!(
+            "{} in the config; nothing was changed.",
+            if n == 1 {
+                "1 error".to_string()
+            } else {
+                format!("{n} errors")
+            }
+        );
+        return Exit::Error;
+    }
+    if let Some(e) = err.downcast_ref::<UserError>() {
+        eprintln!("{} {}", style::red("error:"), e.message);
+        if let Some(h) = &e.hint {
+            eprintln!("  hint: {h}");
+        }
+        return e.exit;
+    }
+    eprintln!("{} {err}", style::red("error:"));
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    Exit::Error
+}
+
+fn main() {
+    let cli = Cli::parse();
+    style::init(cli.no_color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            std::process::exit(Exit::Error as i32);
+        }
+    };
+    let code = match runtime.block_on(dispatch(&cli)) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    };
+    drop(runtime);
+    std::process::exit(code as i32);
+}

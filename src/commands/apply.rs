@@ -1,0 +1,179 @@
+//! `hdh apply` and `hdh destroy`: plan (or take a saved plan), confirm, run the executor with
+//! live progress, and report everything that happened. Ctrl-C stops scheduling, lets in-flight
+//! work finish, saves, and exits 130.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Result;
+use hdh_engine::apply::{ExecOptions, Executor};
+use hdh_engine::plan::{Action, Mode, Plan};
+use hdh_engine::state::State;
+
+use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
+use crate::commands::plan::{destroy_mode, make_plan};
+use crate::exit::{user_error, Exit, UserError};
+use crate::render::{plan_text, progress};
+use crate::saved_plan::SavedPlan;
+use crate::session::{store_error, Session};
+use crate::style;
+
+pub async fn apply(file: &Path, args: &ApplyArgs) -> Result<Exit> {
+    let saved = args.plan_file.as_deref().map(SavedPlan::read).transpose()?;
+    let mode = saved.as_ref().map_or(Mode::Apply, |s| s.mode);
+    let mut planning = args.planning.clone();
+    if let Some(s) = &saved {
+        planning.refresh = s.refresh;
+        planning.targets = s.targets.clone();
+    }
+    run(file, mode, &planning, &args.run, saved).await
+}
+
+pub async fn destroy(file: &Path, args: &DestroyArgs) -> Result<Exit> {
+    let mode = destroy_mode(args.keep_retained, args.delete_retained);
+    run(file, mode, &args.planning, &args.run, None).await
+}
+
+async fn run(
+    file: &Path,
+    mode: Mode,
+    planning: &PlanningArgs,
+    run: &RunArgs,
+    saved: Option<SavedPlan>,
+) -> Result<Exit> {
+    let session = Session::open(file)?;
+    let operation = if matches!(mode, Mode::Apply) {
+        "apply"
+    } else {
+        "destroy"
+    };
+    let lock = session.lock(operation).await?;
+    let result = locked(&session, file, mode, planning, run, saved).await;
+    session.unlock(&lock).await;
+    result
+}
+
+async fn locked(
+    session: &Session,
+    file: &Path,
+    mode: Mode,
+    planning: &PlanningArgs,
+    run: &RunArgs,
+    saved: Option<SavedPlan>,
+) -> Result<Exit> {
+    let mut state = session.load_state().await?;
+    let had_intents = !state.intents.is_empty();
+    let plan = make_plan(session, &mut state, mode, planning).await?;
+    if had_intents {
+        // What settling found is real: record it even if nothing else happens.
+        state.serial += 1;
+        session.store.save(&state).await.map_err(store_error)?;
+    }
+    if let Some(saved) = &saved {
+        saved.check_inputs(&session.config.name, &session.config.config_hash, &state)?;
+        saved.check_replan(&plan)?;
+    }
+    print!("{}", plan_text::render(&plan));
+    if !plan.has_changes() {
+        return Ok(Exit::Ok);
+    }
+    if saved.is_none() && !run.auto_approve {
+        confirm(&plan, file)?;
+    }
+    println!();
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: no new operations will start; waiting for the ones in flight, then saving state…");
+            let _ = tx.send(true);
+        }
+    });
+    let executor = Executor {
+        desired: &session.config.desired,
+        providers: &session.providers,
+        store: session.store.as_ref(),
+        ctx: session.ctx(),
+    };
+    let opts = ExecOptions {
+        parallelism: run.parallelism as usize,
+        cancel: Some(rx),
+        events: progress::event_sink(),
+    };
+    let report = executor.run(&plan, &mut state, opts).await;
+    watcher.abort();
+
+    let destroying = matches!(mode, Mode::Destroy { .. });
+    print!("{}", progress::summary(&report, destroying));
+    if destroying {
+        print_retained(&plan, &state);
+    } else if report.succeeded() && !state.outputs.is_empty() {
+        println!("\nOutputs:");
+        let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in &state.outputs {
+            println!("  {k:width$} = {v}");
+        }
+    }
+    if let Some(e) = report.store_error {
+        return Err(store_error(e));
+    }
+    if report.interrupted {
+        return Ok(Exit::Interrupted);
+    }
+    if !report.succeeded() {
+        return Ok(Exit::Error);
+    }
+    Ok(Exit::Ok)
+}
+
+fn print_retained(plan: &Plan, state: &State) {
+    let kept: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    println!("\nRetained (still in the cloud, recorded in state; an apply of the same config adopts them):");
+    for c in kept {
+        let id = state
+            .retained
+            .get(&c.address)
+            .map_or("?", |r| r.resource.id.as_str());
+        println!("  {} ({}, id {id})", c.address, c.type_name);
+    }
+}
+
+/// Asks on a terminal; refuses without one.
+fn confirm(plan: &Plan, file: &Path) -> Result<()> {
+    let deleting_retained = plan.changes.iter().any(|c| {
+        c.action == Action::Delete && c.reason == hdh_engine::plan::Reason::DeleteRetained
+    });
+    if !std::io::stdin().is_terminal() {
+        return Err(UserError::new(
+            "this would change real resources, and there is no terminal to confirm on",
+        )
+        .hint(format!(
+            "review `hdh plan -f {}`, then run again with --auto-approve",
+            file.display()
+        ))
+        .into());
+    }
+    if deleting_retained {
+        println!(
+            "{}",
+            style::red(
+                "This deletes retained resources and the data in them. It cannot be undone."
+            )
+        );
+    }
+    print!("Do you want to perform these actions? Only 'yes' is accepted: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        return Err(user_error("cancelled; nothing was changed"));
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One module per command; each returns the exit code or an error for `main` to print.
+
+pub mod apply;
+pub mod graph;
+pub mod output;
+pub mod plan;
+pub mod state;
+pub mod validate;

@@ -1,0 +1,6 @@
+//! Everything hdh shows: plans as text, JSON and saved files, apply progress, state listings.
+//! Only this module and `main` print; sensitive values pass through `Value`'s redacting forms.
+
+pub mod plan_json;
+pub mod plan_text;
+pub mod progress;

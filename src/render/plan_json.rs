@@ -1,0 +1,122 @@
+//! The machine-readable plan (`hdh plan --json`): versioned, documented in docs/plan-json.md
+//! with a JSON Schema in docs/plan.schema.json. Values are redacted exactly as on the terminal.
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use hdh_engine::plan::{Action, Mode, Plan, Summary};
+
+/// Bumped on any incompatible change to the document below.
+pub const FORMAT_VERSION: &str = "1.0";
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: &'static str,
+    hdh_version: &'static str,
+    stack: &'a str,
+    mode: &'static str,
+    summary: Summary,
+    changes: Vec<ChangeJson>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ReasonJson {
+    kind: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ChangeJson {
+    address: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_order: Option<&'static str>,
+    reason: ReasonJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    before: Map<String, Json>,
+    after: Map<String, Json>,
+    after_unknown: Vec<String>,
+    sensitive: Vec<String>,
+    forces_replacement: Vec<String>,
+}
+
+/// The plan document as a JSON value.
+pub fn document(plan: &Plan, stack: &str) -> Json {
+    let changes = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| {
+            let reason_kind = serde_json::to_value(&c.reason)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(Json::as_str).map(String::from))
+                .unwrap_or_default();
+            let mut before = Map::new();
+            let mut after = Map::new();
+            let mut after_unknown = Vec::new();
+            let mut sensitive = Vec::new();
+            let mut forces = Vec::new();
+            for a in &c.attributes {
+                if let Some(v) = &a.before {
+                    before.insert(a.name.clone(), v.to_display_json());
+                }
+                if let Some(v) = &a.after {
+                    if v.contains_unknown() {
+                        after_unknown.push(a.name.clone());
+                    }
+                    after.insert(a.name.clone(), v.to_display_json());
+                }
+                let secret = |v: &Option<hdh_engine::Value>| {
+                    v.as_ref().is_some_and(|v| v.contains_sensitive())
+                };
+                if secret(&a.before) || secret(&a.after) {
+                    sensitive.push(a.name.clone());
+                }
+                if a.forces_replacement {
+                    forces.push(a.name.clone());
+                }
+            }
+            ChangeJson {
+                address: c.address.clone(),
+                type_name: c.type_name.clone(),
+                action: c.action.name(),
+                replace_order: match c.action {
+                    Action::Replace {
+                        create_before_destroy: true,
+                    } => Some("create_before_destroy"),
+                    Action::Replace {
+                        create_before_destroy: false,
+                    } => Some("destroy_before_create"),
+                    _ => None,
+                },
+                reason: ReasonJson {
+                    kind: reason_kind,
+                    message: c.reason.to_string(),
+                },
+                id: c.id.clone(),
+                before,
+                after,
+                after_unknown,
+                sensitive,
+                forces_replacement: forces,
+            }
+        })
+        .collect();
+    let doc = Document {
+        format_version: FORMAT_VERSION,
+        hdh_version: env!("CARGO_PKG_VERSION"),
+        stack,
+        mode: match plan.mode {
+            Mode::Apply => "apply",
+            Mode::Destroy { .. } => "destroy",
+        },
+        summary: plan.summary(),
+        changes,
+        warnings: &plan.warnings,
+    };
+    serde_json::to_value(doc).expect("plan documents always serialize")
+}

@@ -1,0 +1,151 @@
+//! Live apply/destroy output: one line when an operation starts, when a long one reports
+//! progress, and when it ends; then the summary of what happened and every error.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdh_engine::apply::{Event, EventSink, OpKind, Report};
+
+use crate::style;
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// The sink the executor reports to; lines go to stdout as they happen.
+pub fn event_sink() -> EventSink {
+    Arc::new(|e: &Event| {
+        let line = match e {
+            Event::Started { address, op } => {
+                format!("{}: {}…", style::bold(address), op.progressive())
+            }
+            Event::Finished {
+                address,
+                op,
+                id,
+                elapsed,
+            } => {
+                let id = match (op, id) {
+                    (OpKind::Delete, _) | (_, None) => String::new(),
+                    (_, Some(id)) => format!(" (id {id})"),
+                };
+                format!(
+                    "{}: {}{id} {}",
+                    style::bold(address),
+                    style::green(op.past()),
+                    style::dim(&format!("[{}]", secs(*elapsed)))
+                )
+            }
+            Event::Failed { address, op, error } => {
+                format!(
+                    "{}: {} {}: {error}",
+                    style::bold(address),
+                    style::red("failed to"),
+                    verb(*op)
+                )
+            }
+            Event::Skipped {
+                address,
+                op,
+                because,
+            } => {
+                format!(
+                    "{}: {} {} (waits on {because}, which failed)",
+                    style::bold(address),
+                    style::yellow("skipped"),
+                    verb(*op)
+                )
+            }
+        };
+        println!("{line}");
+    })
+}
+
+/// Progress reports from inside long provider calls ("still creating (4m10s)").
+pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
+    Arc::new(|address: &str, message: &str| println!("{}: {message}", style::bold(address)))
+}
+
+fn verb(op: OpKind) -> &'static str {
+    match op {
+        OpKind::Create => "create",
+        OpKind::Update => "update",
+        OpKind::Delete => "delete",
+        OpKind::Forget => "forget",
+        OpKind::Adopt => "adopt",
+    }
+}
+
+/// The closing lines of a run.
+pub fn summary(report: &Report, destroying: bool) -> String {
+    let mut out = String::new();
+    let count = |k: OpKind| {
+        report
+            .completed
+            .iter()
+            .filter(|(_, op, _)| *op == k)
+            .count()
+    };
+    let what = if destroying { "Destroy" } else { "Apply" };
+    let mut parts = vec![
+        format!("{} created", count(OpKind::Create)),
+        format!("{} updated", count(OpKind::Update)),
+        format!("{} deleted", count(OpKind::Delete)),
+    ];
+    if count(OpKind::Forget) > 0 {
+        parts.push(format!("{} retained", count(OpKind::Forget)));
+    }
+    if count(OpKind::Adopt) > 0 {
+        parts.push(format!("{} adopted", count(OpKind::Adopt)));
+    }
+    if report.succeeded() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style::green(&format!("{what} complete: {}.", parts.join(", ")))
+        );
+        return out;
+    }
+    let _ = writeln!(out);
+    for f in &report.failed {
+        let _ = writeln!(
+            out,
+            "{} {}: {} failed: {}",
+            style::red("error:"),
+            f.address,
+            verb(f.op),
+            f.error
+        );
+    }
+    for (address, op, because) in &report.skipped {
+        let _ = writeln!(
+            out,
+            "{} {address}: {} skipped because {because} failed",
+            style::yellow("skipped:"),
+            verb(*op)
+        );
+    }
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "{} interrupted: {} operation(s) not started; in-flight work finished and was recorded",
+            style::yellow("stopped:"),
+            report.not_started.len()
+        );
+    }
+    if let Some(e) = &report.store_error {
+        let _ = writeln!(out, "{} could not save state: {e}", style::red("error:"));
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        style::red(&format!(
+            "{what} incomplete: {}; {} failed, {} skipped.",
+            parts.join(", "),
+            report.failed.len(),
+            report.skipped.len()
+        ))
+    );
+    out
+}
