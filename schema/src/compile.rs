@@ -18,7 +18,12 @@ use crate::suggest;
 use crate::yaml::{KeyNode, Node, NodeKind};
 
 const RESOURCE_KEYS: &[&str] = &["type", "properties", "depends_on", "lifecycle"];
-const LIFECYCLE_KEYS: &[&str] = &["retain", "protect", "create_before_destroy", "ignore_changes"];
+const LIFECYCLE_KEYS: &[&str] = &[
+    "retain",
+    "protect",
+    "create_before_destroy",
+    "ignore_changes",
+];
 
 pub(crate) struct Context<'a> {
     pub name: &'a str,
@@ -29,6 +34,8 @@ pub(crate) struct Context<'a> {
 pub(crate) struct Compiled {
     pub resources: Vec<ResourceSpec>,
     pub outputs: BTreeMap<String, Expr>,
+    /// Where each resource is declared (its name), for errors found later (cycles).
+    pub locations: HashMap<String, Location>,
 }
 
 /// A declared resource as references see it.
@@ -41,7 +48,8 @@ struct Declared<'a> {
 /// `[a-z][a-z0-9_]*`.
 pub fn valid_resource_name(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn check_name(p: &mut Problems, k: &KeyNode, kind: &str) {
@@ -52,7 +60,13 @@ fn check_name(p: &mut Problems, k: &KeyNode, kind: &str) {
         .text
         .to_lowercase()
         .chars()
-        .map(|c| if c == '-' || c == '.' || c == ' ' { '_' } else { c })
+        .map(|c| {
+            if c == '-' || c == '.' || c == ' ' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let hint = valid_resource_name(&fixed).then(|| format!("did you mean `{fixed}`?"));
     let why = if k.text.contains('.') {
@@ -60,7 +74,11 @@ fn check_name(p: &mut Problems, k: &KeyNode, kind: &str) {
     } else {
         "expected a lowercase letter followed by lowercase letters, digits or `_`".to_string()
     };
-    p.error_hint(k.mark, format!("invalid {kind} name `{}`: {why}", k.text), hint);
+    p.error_hint(
+        k.mark,
+        format!("invalid {kind} name `{}`: {why}", k.text),
+        hint,
+    );
 }
 
 pub(crate) fn compile(
@@ -77,7 +95,10 @@ pub(crate) fn compile(
     // First pass: what is declared, so references can be checked in any order.
     let mut declared: HashMap<&str, Declared<'_>> = HashMap::new();
     for (k, v) in entries {
-        let ty = v.get("type").and_then(Node::as_str).and_then(|t| cx.types.resource_type(t));
+        let ty = v
+            .get("type")
+            .and_then(Node::as_str)
+            .and_then(|t| cx.types.resource_type(t));
         declared.insert(&k.text, Declared { at: k.mark, ty });
     }
 
@@ -93,15 +114,26 @@ pub(crate) fn compile(
     if let Some(node) = outputs {
         for (k, v) in shape::map_or_null(p, node, "outputs").unwrap_or(&[]) {
             check_name(p, k, "output");
-            let r = Refs { declared: &declared, this: None, cx };
+            let r = Refs {
+                declared: &declared,
+                this: None,
+                cx,
+            };
             if let Some(e) = value(p, v, &ValueType::Any, &format!("outputs.{}", k.text), &r) {
                 outs.insert(k.text.clone(), e);
             }
         }
     }
 
-    check_cycles(p, &specs, &declared);
-    Compiled { resources: specs, outputs: outs }
+    let locations = declared
+        .iter()
+        .map(|(k, d)| (k.to_string(), d.at))
+        .collect();
+    Compiled {
+        resources: specs,
+        outputs: outs,
+        locations,
+    }
 }
 
 fn resource(
@@ -127,13 +159,21 @@ fn resource(
         Some(t) => shape::string(p, t, "type").and_then(|s| {
             let found = cx.types.resource_type(s);
             if found.is_none() {
-                p.error_hint(t.mark, format!("unknown resource type `{s}`"), Some(known_types_hint(cx.types, Some(s))));
+                p.error_hint(
+                    t.mark,
+                    format!("unknown resource type `{s}`"),
+                    Some(known_types_hint(cx.types, Some(s))),
+                );
             }
             found
         }),
     };
 
-    let refs = Refs { declared, this: Some(name), cx };
+    let refs = Refs {
+        declared,
+        this: Some(name),
+        cx,
+    };
     let mut properties = BTreeMap::new();
     let props = get_entry(entries, "properties");
     let prop_entries = match props {
@@ -207,7 +247,10 @@ fn known_types_hint(types: &Providers, typo: Option<&str>) -> String {
     let listed = if names.len() <= 12 {
         format!("known types: {}", suggest::list(&names))
     } else {
-        format!("{} types are known; `hdh` lists them in its documentation", names.len())
+        format!(
+            "{} types are known; `hdh` lists them in its documentation",
+            names.len()
+        )
     };
     match guess {
         Some(g) => format!("did you mean `{g}`? {listed}"),
@@ -226,7 +269,9 @@ fn fill_defaults_and_check_required(
 ) {
     for a in &t.attributes {
         // Written but wrong (already reported) counts as present.
-        let written_non_null = written.iter().any(|(wk, wv)| wk.text == a.name && !wv.is_null());
+        let written_non_null = written
+            .iter()
+            .any(|(wk, wv)| wk.text == a.name && !wv.is_null());
         if properties.contains_key(&a.name) || written_non_null {
             continue;
         }
@@ -235,7 +280,9 @@ fn fill_defaults_and_check_required(
                 properties.insert(a.name.clone(), Expr::Literal(v.clone()));
             }
             Presence::Required => {
-                let null = written.iter().find(|(wk, wv)| wk.text == a.name && wv.is_null());
+                let null = written
+                    .iter()
+                    .find(|(wk, wv)| wk.text == a.name && wv.is_null());
                 match null {
                     Some((_, wv)) => p.error_hint(
                         wv.mark,
@@ -264,14 +311,26 @@ fn describe_hint(a: &AttributeSpec) -> Option<String> {
     (!a.description.is_empty()).then(|| format!("`{}`: {}", a.name, a.description))
 }
 
-fn depends_on(p: &mut Problems, node: &Node, name: &str, declared: &HashMap<&str, Declared<'_>>) -> Vec<String> {
+fn depends_on(
+    p: &mut Problems,
+    node: &Node,
+    name: &str,
+    declared: &HashMap<&str, Declared<'_>>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (i, item) in shape::seq(p, node, "depends_on").unwrap_or(&[]).iter().enumerate() {
+    for (i, item) in shape::seq(p, node, "depends_on")
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
         let Some(dep) = shape::string(p, item, &format!("depends_on[{i}]")) else {
             continue;
         };
         if dep == name {
-            p.error(item.mark, format!("resource `{name}` cannot depend on itself"));
+            p.error(
+                item.mark,
+                format!("resource `{name}` cannot depend on itself"),
+            );
         } else if !declared.contains_key(dep) {
             p.error_hint(
                 item.mark,
@@ -301,22 +360,38 @@ fn lifecycle(p: &mut Problems, node: &Node, name: &str, ty: Option<&ResourceType
     let Some(entries) = shape::map_or_null(p, node, "lifecycle") else {
         return l;
     };
-    check_keys(p, entries, LIFECYCLE_KEYS, &format!("in `lifecycle` of `{name}`"));
+    check_keys(
+        p,
+        entries,
+        LIFECYCLE_KEYS,
+        &format!("in `lifecycle` of `{name}`"),
+    );
     let flag = |p: &mut Problems, key: &str| {
-        get(entries, key).and_then(|n| shape::boolean(p, n, &format!("lifecycle.{key}"))).unwrap_or(false)
+        get(entries, key)
+            .and_then(|n| shape::boolean(p, n, &format!("lifecycle.{key}")))
+            .unwrap_or(false)
     };
     l.retain = flag(p, "retain");
     l.protect = flag(p, "protect");
     l.create_before_destroy = flag(p, "create_before_destroy");
     if let Some(n) = get(entries, "ignore_changes") {
-        for (i, item) in shape::seq(p, n, "lifecycle.ignore_changes").unwrap_or(&[]).iter().enumerate() {
-            let Some(attr) = shape::string(p, item, &format!("lifecycle.ignore_changes[{i}]")) else {
+        for (i, item) in shape::seq(p, n, "lifecycle.ignore_changes")
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            let Some(attr) = shape::string(p, item, &format!("lifecycle.ignore_changes[{i}]"))
+            else {
                 continue;
             };
             if let Some(t) = ty {
                 if !t.attribute(attr).is_some_and(AttributeSpec::is_input) {
                     let inputs: Vec<&str> = t.inputs().map(|a| a.name.as_str()).collect();
-                    let what = if t.attribute(attr).is_some() { "a computed attribute" } else { "not an attribute" };
+                    let what = if t.attribute(attr).is_some() {
+                        "a computed attribute"
+                    } else {
+                        "not an attribute"
+                    };
                     p.error_hint(
                         item.mark,
                         format!("`ignore_changes` names `{attr}`, which is {what} of {}: expected one of its inputs", t.name),
@@ -342,15 +417,26 @@ struct Refs<'a, 'b> {
 impl Refs<'_, '_> {
     /// Checks one reference (`Err` when it is reported as wrong); returns the referenced
     /// attribute's declared type when the referenced resource's type is known.
-    fn check(&self, p: &mut Problems, r: &Reference, at: Location) -> Result<Option<ValueType>, ()> {
+    fn check(
+        &self,
+        p: &mut Problems,
+        r: &Reference,
+        at: Location,
+    ) -> Result<Option<ValueType>, ()> {
         if Some(r.address.as_str()) == self.this {
-            p.error(at, format!("resource `{}` cannot reference itself (`{r}`)", r.address));
+            p.error(
+                at,
+                format!("resource `{}` cannot reference itself (`{r}`)", r.address),
+            );
             return Err(());
         }
         let Some(d) = self.declared.get(r.address.as_str()) else {
             p.error_hint(
                 at,
-                format!("`{r}` refers to `{}`, which is not a declared resource", r.address),
+                format!(
+                    "`{r}` refers to `{}`, which is not a declared resource",
+                    r.address
+                ),
                 undeclared_hint(&r.address, self.declared),
             );
             return Err(());
@@ -358,22 +444,24 @@ impl Refs<'_, '_> {
         let Some(t) = d.ty else {
             return Ok(None);
         };
-        if r.attribute == "id" {
-            return Ok(Some(ValueType::String));
+        if t.readable(&r.attribute) {
+            // `id` is readable on every type and is a string.
+            return Ok(Some(
+                t.attribute(&r.attribute)
+                    .map_or(ValueType::String, |a| a.ty.clone()),
+            ));
         }
-        match t.attribute(&r.attribute) {
-            Some(a) => Ok(Some(a.ty.clone())),
-            None => {
-                let mut names: Vec<&str> = vec!["id"];
-                names.extend(t.attributes.iter().map(|a| a.name.as_str()));
-                p.error_hint(
-                    at,
-                    format!("`{r}`: {} (resource `{}`) has no attribute `{}`", t.name, r.address, r.attribute),
-                    suggest::hint(&r.attribute, &names, &format!("attributes of {}", t.name)),
-                );
-                Err(())
-            }
-        }
+        let mut names: Vec<&str> = vec!["id"];
+        names.extend(t.attributes.iter().map(|a| a.name.as_str()));
+        p.error_hint(
+            at,
+            format!(
+                "`{r}`: {} (resource `{}`) has no attribute `{}`",
+                t.name, r.address, r.attribute
+            ),
+            suggest::hint(&r.attribute, &names, &format!("attributes of {}", t.name)),
+        );
+        Err(())
     }
 }
 
@@ -382,13 +470,21 @@ fn compatible(expected: &ValueType, actual: &ValueType) -> bool {
     match (expected, actual) {
         (ValueType::Any, _) | (_, ValueType::Any) => true,
         (ValueType::Number, ValueType::Integer) => true,
-        (ValueType::List(e), ValueType::List(a)) | (ValueType::Map(e), ValueType::Map(a)) => compatible(e, a),
+        (ValueType::List(e), ValueType::List(a)) | (ValueType::Map(e), ValueType::Map(a)) => {
+            compatible(e, a)
+        }
         (e, a) => e == a,
     }
 }
 
 /// Compiles one value against the type it must have; reports mismatches and bad references.
-fn value(p: &mut Problems, node: &Node, ty: &ValueType, what: &str, refs: &Refs<'_, '_>) -> Option<Expr> {
+fn value(
+    p: &mut Problems,
+    node: &Node,
+    ty: &ValueType,
+    what: &str,
+    refs: &Refs<'_, '_>,
+) -> Option<Expr> {
     match &node.kind {
         NodeKind::Seq(items) => {
             let item_ty = match ty {
@@ -451,7 +547,14 @@ fn value(p: &mut Problems, node: &Node, ty: &ValueType, what: &str, refs: &Refs<
     }
 }
 
-fn string(p: &mut Problems, node: &Node, s: &str, ty: &ValueType, what: &str, refs: &Refs<'_, '_>) -> Option<Expr> {
+fn string(
+    p: &mut Problems,
+    node: &Node,
+    s: &str,
+    ty: &ValueType,
+    what: &str,
+    refs: &Refs<'_, '_>,
+) -> Option<Expr> {
     let pieces = match interp::parse(s) {
         Ok(pieces) => pieces,
         Err(e) => {
@@ -480,9 +583,14 @@ fn string(p: &mut Problems, node: &Node, s: &str, ty: &ValueType, what: &str, re
                 if !compatible(ty, &actual) {
                     p.error_hint(
                         node.location_at(offset),
-                        format!("`{what}`: expected {}, but `{r}` is {}", ty.describe(), actual.describe()),
-                        (*ty == ValueType::String)
-                            .then(|| "put it inside a longer string to convert it to text".to_string()),
+                        format!(
+                            "`{what}`: expected {}, but `{r}` is {}",
+                            ty.describe(),
+                            actual.describe()
+                        ),
+                        (*ty == ValueType::String).then(|| {
+                            "put it inside a longer string to convert it to text".to_string()
+                        }),
                     );
                     return None;
                 }
@@ -499,11 +607,34 @@ fn string(p: &mut Problems, node: &Node, s: &str, ty: &ValueType, what: &str, re
     Some(expr)
 }
 
-/// Reports a dependency cycle at the first resource in it. Runs on a copy of the graph with
-/// only the edges that point at declared resources, so cycles are found beside other errors.
-fn check_cycles(p: &mut Problems, specs: &[ResourceSpec], declared: &HashMap<&str, Declared<'_>>) {
+/// The error for a dependency cycle, located at the first resource in it.
+pub(crate) fn report_cycle(
+    p: &mut Problems,
+    path: &[String],
+    locations: &HashMap<String, Location>,
+) {
+    let at = path
+        .first()
+        .and_then(|a| locations.get(a))
+        .copied()
+        .unwrap_or(Location::new(1, 1));
+    p.error_hint(
+        at,
+        format!("dependency cycle: {}", path.join(" → ")),
+        Some(
+            "a resource cannot depend on itself through references or `depends_on`; remove one \
+             of these links"
+                .into(),
+        ),
+    );
+}
+
+/// Looks for a dependency cycle when other errors keep the real graph from being built: runs on
+/// a copy of the graph with only the edges that point at compiled resources.
+pub(crate) fn check_cycles(p: &mut Problems, compiled: &Compiled) {
+    let specs = &compiled.resources;
     let mut seen = BTreeSet::new();
-    let compiled: HashSet<&str> = specs.iter().map(|s| s.address.as_str()).collect();
+    let present: HashSet<&str> = specs.iter().map(|s| s.address.as_str()).collect();
     let skeleton: Vec<ResourceSpec> = specs
         .iter()
         .filter(|s| seen.insert(s.address.clone()))
@@ -514,17 +645,237 @@ fn check_cycles(p: &mut Problems, specs: &[ResourceSpec], declared: &HashMap<&st
             depends_on: s
                 .dependencies()
                 .into_iter()
-                .filter(|d| compiled.contains(d.as_str()))
+                .filter(|d| present.contains(d.as_str()))
                 .collect(),
             lifecycle: Lifecycle::default(),
         })
         .collect();
-    if let Err(GraphError::Cycle { path }) = Desired::new("", "", BTreeMap::new(), skeleton, BTreeMap::new()) {
-        let at = path.first().and_then(|a| declared.get(a.as_str())).map(|d| d.at).unwrap_or(Location::new(1, 1));
-        p.error_hint(
-            at,
-            format!("dependency cycle: {}", path.join(" → ")),
-            Some("a resource cannot depend on itself through references or `depends_on`; remove one of these links".into()),
+    if let Err(GraphError::Cycle { path }) =
+        Desired::new("", "", BTreeMap::new(), skeleton, BTreeMap::new())
+    {
+        report_cycle(p, &path, &compiled.locations);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use hdh_engine::Value;
+
+    use super::*;
+    use crate::test_types::providers;
+
+    const HEAD: &str = "version: 1\nname: demo\nregion: us-east-1\n";
+
+    fn errors(body: &str) -> Vec<String> {
+        match crate::parse_str(
+            &format!("{HEAD}{body}"),
+            "t.yaml",
+            Path::new("."),
+            &providers(),
+        ) {
+            Ok(_) => vec![],
+            Err(d) => d
+                .iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect(),
+        }
+    }
+
+    fn compiled(body: &str) -> crate::Config {
+        crate::parse_str(
+            &format!("{HEAD}{body}"),
+            "t.yaml",
+            Path::new("."),
+            &providers(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn defaults_are_filled_in_as_literals() {
+        let c = compiled(
+            "resources:\n  t:\n    type: random_secret\n    properties:\n      encoding: base64\n",
         );
+        let t = c.desired.get("t").unwrap();
+        assert_eq!(t.properties["bytes"], Expr::Literal(Value::int(32)));
+        assert_eq!(
+            t.properties["encoding"],
+            Expr::Literal(Value::str("base64"))
+        );
+        assert!(!t.properties.contains_key("value"));
+    }
+
+    #[test]
+    fn null_means_unset() {
+        let c =
+            compiled("resources:\n  t:\n    type: random_secret\n    properties: { bytes: ~ }\n");
+        assert_eq!(
+            c.desired.get("t").unwrap().properties["bytes"],
+            Expr::Literal(Value::int(32))
+        );
+        let e = errors(
+            "resources:\n  f:\n    type: local_file\n    properties: { path: a, content: null }\n",
+        );
+        assert_eq!(e, ["7:37 `content`: expected a string, found null"]);
+    }
+
+    #[test]
+    fn every_error_is_reported_sorted_by_location() {
+        let e = errors(
+            "resources:\n  b:\n    type: local_file\n    properties: { path: 1, content: \"${a.nope}\" }\n  \
+             a:\n    type: random_secret\n    lifecycle: { protect: 1 }\n    depends_on: [zz]\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "7:25 `path`: expected a string, found an integer",
+                "7:38 `${a.nope}`: random_secret (resource `a`) has no attribute `nope`",
+                "10:27 `lifecycle.protect`: expected a boolean (`true` or `false`), found an integer",
+                "11:18 `depends_on` names `zz`, which is not a declared resource",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_found_beside_other_errors() {
+        let e = errors(
+            "resources:\n  a:\n    type: random_secret\n    depends_on: [c]\n  b:\n    type: random_secret\n    \
+             depends_on: [a]\n    properties: { bytes: x }\n  c:\n    type: local_file\n    \
+             properties: { path: p, content: \"${b.value}\" }\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "5:3 dependency cycle: a → c → b → a",
+                "11:26 `bytes`: expected an integer, found a string"
+            ]
+        );
+    }
+
+    #[test]
+    fn self_references_and_self_dependencies_are_errors() {
+        let e = errors(
+            "resources:\n  f:\n    type: local_file\n    depends_on: [f]\n    properties: { path: p, content: \"${f.sha256}\" }\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "7:18 resource `f` cannot depend on itself",
+                "8:38 resource `f` cannot reference itself (`${f.sha256}`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn references_to_a_resource_of_unknown_type_do_not_cascade() {
+        let e = errors(
+            "resources:\n  x:\n    type: nope\n  f:\n    type: local_file\n    properties: { path: p, content: \"${x.whatever}\" }\n",
+        );
+        assert_eq!(e, ["6:11 unknown resource type `nope`"]);
+    }
+
+    #[test]
+    fn whole_references_keep_types_and_are_type_checked() {
+        let c = compiled(
+            "resources:\n  a:\n    type: random_secret\n  b:\n    type: random_secret\n    properties: { bytes: \"${a.bytes}\" }\n",
+        );
+        let b = c.desired.get("b").unwrap();
+        assert_eq!(
+            b.properties["bytes"],
+            Expr::Ref(Reference {
+                address: "a".into(),
+                attribute: "bytes".into()
+            })
+        );
+        // An integer into a string property must be written inside a string.
+        let e = errors(
+            "resources:\n  a:\n    type: random_secret\n  f:\n    type: local_file\n    properties: { path: p, content: \"${a.bytes}\" }\n",
+        );
+        assert_eq!(
+            e,
+            ["9:38 `content`: expected a string, but `${a.bytes}` is an integer"]
+        );
+        // Interpolated text is a string.
+        let e = errors(
+            "resources:\n  a:\n    type: random_secret\n  b:\n    type: random_secret\n    properties: { bytes: \"${a.bytes}0\" }\n",
+        );
+        assert_eq!(e, ["9:26 `bytes`: expected an integer, found a string"]);
+    }
+
+    #[test]
+    fn id_is_readable_on_every_type() {
+        let c = compiled(
+            "resources:\n  a:\n    type: random_secret\n  f:\n    type: local_file\n    properties: { path: \"${a.id}.txt\", content: x }\n",
+        );
+        assert_eq!(c.desired.get("f").unwrap().dependencies().len(), 1);
+    }
+
+    #[test]
+    fn ignore_changes_must_name_inputs() {
+        let e = errors(
+            "resources:\n  f:\n    type: local_file\n    properties: { path: p, content: c }\n    lifecycle: { ignore_changes: [contnet] }\n",
+        );
+        assert_eq!(
+            e,
+            ["8:35 `ignore_changes` names `contnet`, which is not an attribute of local_file: expected one of its inputs"]
+        );
+    }
+
+    #[test]
+    fn resource_and_output_names_are_checked() {
+        let e = errors("resources:\n  my.file:\n    type: random_secret\noutputs:\n  Out: x\n");
+        assert_eq!(
+            e,
+            [
+                "5:3 invalid resource name `my.file`: names cannot contain dots",
+                "8:3 invalid output name `Out`: expected a lowercase letter followed by lowercase letters, digits or `_`",
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_values_compile_to_lists_and_maps() {
+        let c = compiled(
+            "resources:\n  a:\n    type: random_secret\noutputs:\n  o: { l: [1, \"${a.value}\"], m: { k: \"${region}\" } }\n",
+        );
+        let Expr::Map(m) = &c.desired.outputs["o"] else {
+            panic!()
+        };
+        assert!(matches!(&m["l"], Expr::List(l) if l.len() == 2 && matches!(l[1], Expr::Ref(_))));
+        assert!(
+            matches!(&m["m"], Expr::Map(mm) if mm["k"] == Expr::Literal(Value::str("us-east-1")))
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_reported() {
+        assert_eq!(
+            errors("resources: [a]\n"),
+            ["4:12 `resources`: expected a map, found a list"]
+        );
+        assert_eq!(
+            errors("resources:\n  a: random_secret\n"),
+            ["5:6 `resources.a`: expected a map, found a string"]
+        );
+        assert_eq!(
+            errors("resources:\n  a:\n    type: random_secret\n    properties: [1]\n"),
+            ["7:17 `properties`: expected a map, found a list"]
+        );
+        assert_eq!(
+            errors("resources:\n  a:\n    type: random_secret\n    depends_on: b\n"),
+            ["7:17 `depends_on`: expected a list, found a string"]
+        );
+        assert_eq!(
+            errors("resources:\n  a:\n    type: random_secret\n    tpye: x\n"),
+            ["7:5 unknown key `tpye` in resource `a`"]
+        );
+    }
+
+    #[test]
+    fn an_empty_resources_map_is_fine() {
+        assert_eq!(compiled("resources:\n").desired.resources().len(), 0);
+        assert_eq!(compiled("").desired.resources().len(), 0);
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hdh_engine::{Desired, Providers, Value};
+use hdh_engine::{Desired, GraphError, Providers, Value};
 
 use crate::compile;
 use crate::diag::{Location, Problems};
@@ -16,8 +16,16 @@ use crate::yaml::{KeyNode, Node};
 /// The config version this hdh reads.
 pub const VERSION: i64 = 1;
 
-const TOP_LEVEL_KEYS: &[&str] =
-    &["version", "name", "region", "state", "tags", "resources", "outputs", "daskhub"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "version",
+    "name",
+    "region",
+    "state",
+    "tags",
+    "resources",
+    "outputs",
+    "daskhub",
+];
 const BACKENDS: &[&str] = &["local", "s3"];
 const LOCAL_KEYS: &[&str] = &["backend", "path"];
 const S3_KEYS: &[&str] = &["backend", "bucket", "key", "region", "kms_key_id"];
@@ -50,14 +58,20 @@ pub enum StateConfig {
     /// directory. Default: `.hdh/<name>.state.json` there.
     Local { path: PathBuf },
     /// An S3 object; `region` defaults to the stack's region.
-    S3 { bucket: String, key: String, region: Option<String>, kms_key_id: Option<String> },
+    S3 {
+        bucket: String,
+        key: String,
+        region: Option<String>,
+        kms_key_id: Option<String>,
+    },
 }
 
 /// 1–40 lowercase letters, digits and hyphens, starting with a letter.
 pub fn valid_stack_name(s: &str) -> bool {
     (1..=40).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Looks like an AWS region: `us-east-1`, `eu-central-2`, `us-gov-west-1`.
@@ -69,7 +83,9 @@ pub fn valid_region(s: &str) -> bool {
         && parts[1..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts.last().is_some_and(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// S3 bucket naming rules: 3–63 lowercase letters, digits, dots and hyphens, starting and
@@ -87,10 +103,18 @@ fn stack_name_hint(s: &str) -> Option<String> {
     let mut fixed: String = s
         .to_lowercase()
         .chars()
-        .map(|c| if c == '_' || c == ' ' || c == '.' { '-' } else { c })
+        .map(|c| {
+            if c == '_' || c == ' ' || c == '.' {
+                '-'
+            } else {
+                c
+            }
+        })
         .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
         .collect();
-    fixed = fixed.trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string();
+    fixed = fixed
+        .trim_start_matches(|c: char| !c.is_ascii_lowercase())
+        .to_string();
     fixed.truncate(40);
     (valid_stack_name(&fixed) && fixed != s).then(|| format!("did you mean `{fixed}`?"))
 }
@@ -122,7 +146,10 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
     let Some(top) = root.as_map() else {
         p.error_hint(
             root.mark,
-            format!("the config must be a map of settings, found {}", root.describe()),
+            format!(
+                "the config must be a map of settings, found {}",
+                root.describe()
+            ),
             Some("start with `version: 1`, `name: …` and `region: …`".into()),
         );
         return None;
@@ -140,7 +167,10 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         Some(v) => match v.value() {
             Ok(Value::Number(n)) if n.as_i64() == Some(VERSION) => {}
             Ok(Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                p.error(v.mark, format!("unsupported config version {n}; this hdh reads version {VERSION}"));
+                p.error(
+                    v.mark,
+                    format!("unsupported config version {n}; this hdh reads version {VERSION}"),
+                );
                 return None;
             }
             _ => mismatch(p, v, "version", &format!("an integer ({VERSION})")),
@@ -196,31 +226,61 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         }),
     };
     // Placeholders keep the checks below going when name or region are wrong.
-    let (name_s, region_s) = (name.as_deref().unwrap_or("stack"), region.as_deref().unwrap_or("region"));
+    let (name_s, region_s) = (
+        name.as_deref().unwrap_or("stack"),
+        region.as_deref().unwrap_or("region"),
+    );
 
-    let tags = get(top, "tags").map(|t| read_tags(p, t, name_s, region_s)).unwrap_or_default();
+    let tags = get(top, "tags")
+        .map(|t| read_tags(p, t, name_s, region_s))
+        .unwrap_or_default();
     let state = read_state(p, get_entry(top, "state"), name_s, region_s, src.base_dir);
     let daskhub = get(top, "daskhub").and_then(|d| shape::map(p, d, "daskhub").map(|_| d.clone()));
     let compiled = compile::compile(
         p,
         get_entry(top, "resources"),
         get(top, "outputs"),
-        &compile::Context { name: name_s, region: region_s, types: src.types },
+        &compile::Context {
+            name: name_s,
+            region: region_s,
+            types: src.types,
+        },
     );
 
     if p.len() > problems_before {
+        compile::check_cycles(p, &compiled);
         return None;
     }
     let (name, region, state) = (name?, region?, state?);
-    let desired = match Desired::new(&name, &region, tags.clone(), compiled.resources, compiled.outputs) {
+    let locations = compiled.locations;
+    let desired = match Desired::new(
+        &name,
+        &region,
+        tags.clone(),
+        compiled.resources,
+        compiled.outputs,
+    ) {
         Ok(d) => d,
+        Err(GraphError::Cycle { path }) => {
+            compile::report_cycle(p, &path, &locations);
+            return None;
+        }
         Err(e) => {
-            // compile has checked everything Desired checks; this is a safety net.
+            // compile has checked everything else Desired checks; this is a safety net.
             p.error(start, e.to_string());
             return None;
         }
     };
-    Some(Config { path: src.path, name, region, tags, state, desired, config_hash: src.hash, daskhub })
+    Some(Config {
+        path: src.path,
+        name,
+        region,
+        tags,
+        state,
+        desired,
+        config_hash: src.hash,
+        daskhub,
+    })
 }
 
 fn read_tags(p: &mut Problems, node: &Node, name: &str, region: &str) -> BTreeMap<String, String> {
@@ -232,7 +292,10 @@ fn read_tags(p: &mut Problems, node: &Node, name: &str, region: &str) -> BTreeMa
         if k.text.starts_with("hdh:") {
             p.error_hint(
                 k.mark,
-                format!("tag key `{}` is reserved: keys starting with `hdh:` are set by hdh", k.text),
+                format!(
+                    "tag key `{}` is reserved: keys starting with `hdh:` are set by hdh",
+                    k.text
+                ),
                 Some("choose another key".into()),
             );
         } else if k.text.is_empty() || k.text.chars().count() > 128 {
@@ -241,7 +304,10 @@ fn read_tags(p: &mut Problems, node: &Node, name: &str, region: &str) -> BTreeMa
         let what = format!("tags.{}", k.text);
         if let Some(value) = shape::template(p, v, &what, name, region) {
             if value.chars().count() > 256 {
-                p.error(v.mark, format!("`{what}`: tag values must be at most 256 characters long"));
+                p.error(
+                    v.mark,
+                    format!("`{what}`: tag values must be at most 256 characters long"),
+                );
             }
             tags.insert(k.text.clone(), value);
         }
@@ -258,14 +324,18 @@ fn read_state(
 ) -> Option<StateConfig> {
     let default_path = || base_dir.join(".hdh").join(format!("{name}.state.json"));
     let Some((state_key, node)) = entry else {
-        return Some(StateConfig::Local { path: default_path() });
+        return Some(StateConfig::Local {
+            path: default_path(),
+        });
     };
     if node.as_map().is_none() {
         if let Some(backend) = node.as_str().filter(|b| BACKENDS.contains(b)) {
             p.error_hint(
                 node.mark,
-                format!("`state`: expected a map, found a string"),
-                Some(format!("write `state: {{ backend: {backend} }}` plus the backend's settings")),
+                "`state`: expected a map, found a string",
+                Some(format!(
+                    "write `state: {{ backend: {backend} }}` plus the backend's settings"
+                )),
             );
             return None;
         }
@@ -288,7 +358,10 @@ fn read_state(
                     format!("unknown state backend `{s}`: expected `local` or `s3`"),
                     Some(match suggest::closest(s, BACKENDS.iter().copied()) {
                         Some(g) => format!("did you mean `{g}`?"),
-                        None => "`local` keeps state in a file beside the config, `s3` in an S3 bucket".into(),
+                        None => {
+                            "`local` keeps state in a file beside the config, `s3` in an S3 bucket"
+                                .into()
+                        }
                     }),
                 );
                 return None;
@@ -297,7 +370,9 @@ fn read_state(
         }
     };
     let text = |p: &mut Problems, key: &str| {
-        get(entries, key).and_then(|n| shape::template(p, n, &format!("state.{key}"), name, region).map(|s| (s, n)))
+        get(entries, key).and_then(|n| {
+            shape::template(p, n, &format!("state.{key}"), name, region).map(|s| (s, n))
+        })
     };
     if backend == "local" {
         check_keys(p, entries, LOCAL_KEYS, "in `state` (backend `local`)");
@@ -305,7 +380,10 @@ fn read_state(
             None if get(entries, "path").is_some() => return None,
             None => default_path(),
             Some((s, n)) if s.is_empty() => {
-                p.error(n.mark, "`state.path`: expected a file path, found an empty string");
+                p.error(
+                    n.mark,
+                    "`state.path`: expected a file path, found an empty string",
+                );
                 return None;
             }
             Some((s, _)) => base_dir.join(s),
@@ -344,7 +422,12 @@ fn read_state(
     }
     if let Some((k, n)) = &key {
         if k.is_empty() || k.starts_with('/') {
-            p.error(n.mark, format!("invalid S3 key `{k}`: expected a non-empty object key not starting with `/`"));
+            p.error(
+                n.mark,
+                format!(
+                    "invalid S3 key `{k}`: expected a non-empty object key not starting with `/`"
+                ),
+            );
             ok = false;
         }
     }
@@ -360,7 +443,10 @@ fn read_state(
     }
     if let Some((k, n)) = &kms {
         if k.is_empty() {
-            p.error(n.mark, "`state.kms_key_id`: expected a KMS key id, ARN or alias, found an empty string");
+            p.error(
+                n.mark,
+                "`state.kms_key_id`: expected a KMS key id, ARN or alias, found an empty string",
+            );
             ok = false;
         }
     }
@@ -386,15 +472,31 @@ mod tests {
         for bad in ["", "1abc", "Helio", "helio_prod", "-a", &"a".repeat(41)] {
             assert!(!valid_stack_name(bad), "{bad}");
         }
-        assert_eq!(stack_name_hint("Helio_Prod").as_deref(), Some("did you mean `helio-prod`?"));
+        assert_eq!(
+            stack_name_hint("Helio_Prod").as_deref(),
+            Some("did you mean `helio-prod`?")
+        );
     }
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
             assert!(valid_region(ok), "{ok}");
         }
-        for bad in ["us-east", "useast1", "US-EAST-1", "us-east-1a", "us--1", "u-east-1", ""] {
+        for bad in [
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "us-east-1a",
+            "us--1",
+            "u-east-1",
+            "",
+        ] {
             assert!(!valid_region(bad), "{bad}");
         }
         assert!(region_hint("us-east-1a").contains("availability zone"));
@@ -408,5 +510,166 @@ mod tests {
         assert!(!valid_bucket("ab"));
         assert!(!valid_bucket("a..b"));
         assert!(!valid_bucket("-ab"));
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use std::path::Path;
+
+    use crate::test_types::providers;
+    use crate::StateConfig;
+
+    fn load(text: &str) -> Result<crate::Config, Vec<String>> {
+        crate::parse_str(text, "t.yaml", Path::new("/stacks/demo"), &providers()).map_err(|d| {
+            d.iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect()
+        })
+    }
+
+    const HEAD: &str = "version: 1\nname: demo\nregion: us-east-1\n";
+
+    #[test]
+    fn local_state_defaults_beside_the_config() {
+        let c = load(HEAD).unwrap();
+        assert_eq!(
+            c.state,
+            StateConfig::Local {
+                path: "/stacks/demo/.hdh/demo.state.json".into()
+            }
+        );
+        let c = load(&format!(
+            "{HEAD}state: {{ backend: local, path: \"state/${{name}}.json\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.state,
+            StateConfig::Local {
+                path: "/stacks/demo/state/demo.json".into()
+            }
+        );
+        let c = load(&format!(
+            "{HEAD}state: {{ backend: local, path: /var/hdh.json }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.state,
+            StateConfig::Local {
+                path: "/var/hdh.json".into()
+            }
+        );
+    }
+
+    #[test]
+    fn s3_state_is_parsed_and_checked() {
+        let c = load(&format!(
+            "{HEAD}state: {{ backend: s3, bucket: b-state, key: k.json }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.state,
+            StateConfig::S3 {
+                bucket: "b-state".into(),
+                key: "k.json".into(),
+                region: None,
+                kms_key_id: None
+            }
+        );
+        let e = load(&format!(
+            "{HEAD}state: {{ backend: s3, bucket: B, key: /k, region: mars-1, kms_key_id: \"\", path: x }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.len(), 5, "{e:?}");
+        assert!(e[0].starts_with("4:31 invalid S3 bucket name `B`"), "{e:?}");
+        assert!(e[1].starts_with("4:39 invalid S3 key `/k`"), "{e:?}");
+        assert!(e[2].starts_with("4:51 invalid region `mars-1`"), "{e:?}");
+        assert!(e[3].starts_with("4:71 `state.kms_key_id`"), "{e:?}");
+        assert!(
+            e[4].starts_with("4:75 unknown key `path` in `state` (backend `s3`)"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn state_as_a_bare_backend_name_gets_a_hint() {
+        let text = format!("{HEAD}state: s3\n");
+        let d = crate::parse_str(&text, "t.yaml", Path::new("."), &providers()).unwrap_err();
+        assert_eq!(
+            d.0[0].hint.as_deref(),
+            Some("write `state: { backend: s3 }` plus the backend's settings")
+        );
+    }
+
+    #[test]
+    fn state_cannot_reference_resources() {
+        let e = load(&format!(
+            "{HEAD}state: {{ backend: local, path: \"${{a.id}}\" }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e, ["4:33 `state.path` cannot reference resources"]);
+    }
+
+    #[test]
+    fn tags_must_be_strings() {
+        let e = load(&format!("{HEAD}tags: {{ Version: 2, Team: [a] }}\n")).unwrap_err();
+        assert_eq!(
+            e,
+            [
+                "4:18 `tags.Version`: expected a string, found an integer",
+                "4:27 `tags.Team`: expected a string, found a list"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_top_level_must_be_a_map_with_the_required_keys() {
+        assert_eq!(
+            load("- a\n").unwrap_err(),
+            ["1:1 the config must be a map of settings, found a list"]
+        );
+        assert_eq!(
+            load("tags: {}\n").unwrap_err(),
+            [
+                "1:1 missing required key `version`",
+                "1:1 missing required key `name` (the stack name)",
+                "1:1 missing required key `region` (the AWS region)",
+            ]
+        );
+        assert_eq!(
+            load("version: \"1\"\nname: demo\nregion: us-east-1\n").unwrap_err(),
+            ["1:10 `version`: expected an integer (1), found a string"]
+        );
+    }
+
+    #[test]
+    fn an_unsupported_version_hides_other_errors() {
+        assert_eq!(
+            load("version: 3\nname: Bad Name\nfoo: 1\n").unwrap_err(),
+            ["1:10 unsupported config version 3; this hdh reads version 1"]
+        );
+    }
+
+    #[test]
+    fn daskhub_must_be_a_map_and_is_kept() {
+        let c = load(&format!(
+            "{HEAD}daskhub:\n  network: {{ cidr: 10.0.0.0/16 }}\n"
+        ))
+        .unwrap();
+        assert!(c.daskhub.is_some());
+        assert_eq!(
+            load(&format!("{HEAD}daskhub: yes\n")).unwrap_err(),
+            ["4:10 `daskhub`: expected a map, found a string"]
+        );
+    }
+
+    #[test]
+    fn the_hash_is_of_the_bytes() {
+        let c = load(HEAD).unwrap();
+        assert_eq!(c.config_hash, crate::config_hash(HEAD.as_bytes()));
+        assert_ne!(
+            c.config_hash,
+            load(&format!("{HEAD}# comment\n")).unwrap().config_hash
+        );
     }
 }

@@ -43,7 +43,11 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             write!(f, "{}: error: {}", self.file, self.message)?;
         } else {
-            write!(f, "{}:{}:{}: error: {}", self.file, self.line, self.column, self.message)?;
+            write!(
+                f,
+                "{}:{}:{}: error: {}",
+                self.file, self.line, self.column, self.message
+            )?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
@@ -59,7 +63,10 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 fn render(list: &[Diagnostic]) -> String {
-    list.iter().map(Diagnostic::to_string).collect::<Vec<_>>().join("\n")
+    list.iter()
+        .map(Diagnostic::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Diagnostics {
@@ -99,11 +106,19 @@ pub(crate) struct Problems(Vec<Problem>);
 
 impl Problems {
     pub fn error(&mut self, at: Location, message: impl Into<String>) {
-        self.0.push(Problem { at, message: message.into(), hint: None });
+        self.0.push(Problem {
+            at,
+            message: message.into(),
+            hint: None,
+        });
     }
 
     pub fn error_hint(&mut self, at: Location, message: impl Into<String>, hint: Option<String>) {
-        self.0.push(Problem { at, message: message.into(), hint });
+        self.0.push(Problem {
+            at,
+            message: message.into(),
+            hint,
+        });
     }
 
     pub fn push(&mut self, p: Problem) {
@@ -149,7 +164,11 @@ mod tests {
     #[test]
     fn renders_location_message_and_hint() {
         let mut p = Problems::default();
-        p.error_hint(Location::new(3, 5), "unknown key `nmae`", Some("did you mean `name`?".into()));
+        p.error_hint(
+            Location::new(3, 5),
+            "unknown key `nmae`",
+            Some("did you mean `name`?".into()),
+        );
         p.error(Location::new(1, 1), "missing required key `version`");
         p.error(Location::WHOLE_FILE, "cannot read it");
         let d = p.into_diagnostics("hdh.yaml");

@@ -15,7 +15,10 @@ pub enum Piece {
     /// `${region}`: the stack's region.
     Region,
     /// `${<resource>.<attribute>}`, starting at `offset` (the `$`).
-    Ref { reference: Reference, offset: usize },
+    Ref {
+        reference: Reference,
+        offset: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +32,11 @@ pub struct InterpError {
 const EXPECTED: &str = "expected `${name}`, `${region}` or `${<resource>.<attribute>}`";
 
 fn err(offset: usize, message: impl Into<String>, hint: Option<String>) -> InterpError {
-    InterpError { offset, message: message.into(), hint }
+    InterpError {
+        offset,
+        message: message.into(),
+        hint,
+    }
 }
 
 /// Splits a string into text and `${…}` pieces. Adjacent text is merged.
@@ -77,7 +84,11 @@ fn parse_inside(body: &str, start: usize, inner: usize) -> Result<Piece, InterpE
     }
     for (j, c) in trimmed.char_indices() {
         if !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
-            let shown = if c == '$' || c == '{' { "nested `${`".to_string() } else { format!("`{c}`") };
+            let shown = if c == '$' || c == '{' {
+                "nested `${`".to_string()
+            } else {
+                format!("`{c}`")
+            };
             return Err(err(
                 inner + lead + j,
                 format!("invalid character {shown} in `${{{trimmed}}}`: {EXPECTED}"),
@@ -92,11 +103,16 @@ fn parse_inside(body: &str, start: usize, inner: usize) -> Result<Piece, InterpE
             other => Err(err(
                 start,
                 format!("unknown variable `${{{other}}}`: {EXPECTED}"),
-                suggest::closest(other, ["name", "region"]).map(|g| format!("did you mean `${{{g}}}`?")),
+                suggest::closest(other, ["name", "region"])
+                    .map(|g| format!("did you mean `${{{g}}}`?")),
             )),
         };
     };
-    let well_formed = |seg: &str| seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let well_formed = |seg: &str| {
+        seg.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    };
     if !address.split('.').all(well_formed) || !well_formed(attribute) {
         return Err(err(
             start,
@@ -105,7 +121,10 @@ fn parse_inside(body: &str, start: usize, inner: usize) -> Result<Piece, InterpE
         ));
     }
     Ok(Piece::Ref {
-        reference: Reference { address: address.into(), attribute: attribute.into() },
+        reference: Reference {
+            address: address.into(),
+            attribute: attribute.into(),
+        },
         offset: start,
     })
 }
@@ -144,7 +163,10 @@ mod tests {
     use super::*;
 
     fn r(a: &str, b: &str) -> Reference {
-        Reference { address: a.into(), attribute: b.into() }
+        Reference {
+            address: a.into(),
+            attribute: b.into(),
+        }
     }
 
     fn expr(s: &str) -> Expr {
@@ -153,19 +175,28 @@ mod tests {
 
     #[test]
     fn plain_text_is_a_literal() {
-        assert_eq!(expr("hello $ world }"), Expr::Literal(Value::str("hello $ world }")));
+        assert_eq!(
+            expr("hello $ world }"),
+            Expr::Literal(Value::str("hello $ world }"))
+        );
         assert_eq!(expr(""), Expr::Literal(Value::str("")));
     }
 
     #[test]
     fn name_and_region_are_substituted() {
-        assert_eq!(expr("${name}-scratch"), Expr::Literal(Value::str("helio-scratch")));
+        assert_eq!(
+            expr("${name}-scratch"),
+            Expr::Literal(Value::str("helio-scratch"))
+        );
         assert_eq!(expr("${ region }"), Expr::Literal(Value::str("us-east-1")));
     }
 
     #[test]
     fn a_whole_value_reference_keeps_its_type() {
-        assert_eq!(expr("${api_token.value}"), Expr::Ref(r("api_token", "value")));
+        assert_eq!(
+            expr("${api_token.value}"),
+            Expr::Ref(r("api_token", "value"))
+        );
     }
 
     #[test]
@@ -182,33 +213,54 @@ mod tests {
 
     #[test]
     fn double_dollar_escapes() {
-        assert_eq!(expr("$${HOME} and ${name}"), Expr::Literal(Value::str("${HOME} and helio")));
+        assert_eq!(
+            expr("$${HOME} and ${name}"),
+            Expr::Literal(Value::str("${HOME} and helio"))
+        );
         assert_eq!(expr("$${a.b}"), Expr::Literal(Value::str("${a.b}")));
     }
 
     #[test]
     fn dotted_addresses_split_at_the_last_dot() {
-        assert_eq!(expr("${daskhub.network.vpc.id}"), Expr::Ref(r("daskhub.network.vpc", "id")));
+        assert_eq!(
+            expr("${daskhub.network.vpc.id}"),
+            Expr::Ref(r("daskhub.network.vpc", "id"))
+        );
     }
 
     #[test]
     fn malformed_interpolations_are_located() {
         let e = parse("abc ${api_token.value").unwrap_err();
-        assert_eq!((e.offset, e.message.as_str()), (4, "unterminated `${`: expected `}` to close it"));
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (4, "unterminated `${`: expected `}` to close it")
+        );
         let e = parse("x${}").unwrap_err();
         assert_eq!(e.offset, 1);
         assert!(e.message.starts_with("empty `${}`"));
         let e = parse("${a b}").unwrap_err();
         assert_eq!(e.offset, 3);
-        assert!(e.message.starts_with("invalid character ` `"), "{}", e.message);
+        assert!(
+            e.message.starts_with("invalid character ` `"),
+            "{}",
+            e.message
+        );
         let e = parse("${a.${b}}").unwrap_err();
         assert!(e.message.contains("nested `${`"), "{}", e.message);
         let e = parse("${regoin}").unwrap_err();
         assert_eq!(e.hint.as_deref(), Some("did you mean `${region}`?"));
         let e = parse("${a.}").unwrap_err();
-        assert!(e.message.starts_with("malformed reference"), "{}", e.message);
+        assert!(
+            e.message.starts_with("malformed reference"),
+            "{}",
+            e.message
+        );
         let e = parse("${.b}").unwrap_err();
-        assert!(e.message.starts_with("malformed reference"), "{}", e.message);
+        assert!(
+            e.message.starts_with("malformed reference"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

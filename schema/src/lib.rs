@@ -41,9 +41,14 @@ pub fn load(path: &Path, types: &Providers) -> Result<Config, Diagnostics> {
         p.error(Location::WHOLE_FILE, message);
         p.into_diagnostics(&file)
     };
-    let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the config file: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| whole_file(format!("the config file is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| whole_file(format!("cannot read the config file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        whole_file(format!(
+            "the config file is not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let base_dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -53,7 +58,12 @@ pub fn load(path: &Path, types: &Providers) -> Result<Config, Diagnostics> {
 
 /// Validates config text. `file_name` is used in diagnostics and as [`Config::path`];
 /// `base_dir` is where relative paths inside the config are resolved.
-pub fn parse_str(text: &str, file_name: &str, base_dir: &Path, types: &Providers) -> Result<Config, Diagnostics> {
+pub fn parse_str(
+    text: &str,
+    file_name: &str,
+    base_dir: &Path,
+    types: &Providers,
+) -> Result<Config, Diagnostics> {
     parse_with_path(text, file_name, PathBuf::from(file_name), base_dir, types)
 }
 
@@ -68,7 +78,12 @@ fn parse_with_path(
     let (root, yaml_problems) = yaml::parse(text);
     p.extend(yaml_problems);
     let config = root.and_then(|root| {
-        let src = config::Source { path, base_dir, hash: config_hash(text.as_bytes()), types };
+        let src = config::Source {
+            path,
+            base_dir,
+            hash: config_hash(text.as_bytes()),
+            types,
+        };
         config::read(&root, src, &mut p)
     });
     match config {

@@ -21,7 +21,11 @@ pub fn mismatch(p: &mut Problems, node: &Node, what: &str, expected: &str) {
         }
         _ => None,
     };
-    p.error_hint(node.mark, format!("`{what}`: expected {expected}, found {found}"), hint);
+    p.error_hint(
+        node.mark,
+        format!("`{what}`: expected {expected}, found {found}"),
+        hint,
+    );
 }
 
 /// Whether `text`, written without quotes, would be of the `expected` kind.
@@ -39,7 +43,11 @@ pub fn map<'a>(p: &mut Problems, node: &'a Node, what: &str) -> Option<&'a [(Key
 }
 
 /// A map, or an empty one for null (`properties:` with nothing under it).
-pub fn map_or_null<'a>(p: &mut Problems, node: &'a Node, what: &str) -> Option<&'a [(KeyNode, Node)]> {
+pub fn map_or_null<'a>(
+    p: &mut Problems,
+    node: &'a Node,
+    what: &str,
+) -> Option<&'a [(KeyNode, Node)]> {
     if node.is_null() {
         return Some(&[]);
     }
@@ -78,7 +86,10 @@ pub fn boolean(p: &mut Problems, node: &Node, what: &str) -> Option<bool> {
                 Some(b) => p.error_hint(
                     node.mark,
                     format!("`{what}`: expected a boolean (`true` or `false`), found a string"),
-                    Some(format!("YAML 1.2 reads `{}` as text; write `{b}`", node.as_str().unwrap_or_default())),
+                    Some(format!(
+                        "YAML 1.2 reads `{}` as text; write `{b}`",
+                        node.as_str().unwrap_or_default()
+                    )),
                 ),
                 None => mismatch(p, node, what, "a boolean (`true` or `false`)"),
             }
@@ -89,7 +100,13 @@ pub fn boolean(p: &mut Problems, node: &Node, what: &str) -> Option<bool> {
 
 /// A string in which `${name}` and `${region}` are substituted; references to resources are
 /// refused (settings are read before any resource exists).
-pub fn template(p: &mut Problems, node: &Node, what: &str, name: &str, region: &str) -> Option<String> {
+pub fn template(
+    p: &mut Problems,
+    node: &Node,
+    what: &str,
+    name: &str,
+    region: &str,
+) -> Option<String> {
     let s = string(p, node, what)?;
     match interp::parse(s) {
         Err(e) => {
@@ -141,5 +158,8 @@ pub fn get<'a>(entries: &'a [(KeyNode, Node)], key: &str) -> Option<&'a Node> {
 }
 
 pub fn get_entry<'a>(entries: &'a [(KeyNode, Node)], key: &str) -> Option<(&'a KeyNode, &'a Node)> {
-    entries.iter().find(|(k, _)| k.text == key).map(|(k, v)| (k, v))
+    entries
+        .iter()
+        .find(|(k, _)| k.text == key)
+        .map(|(k, v)| (k, v))
 }

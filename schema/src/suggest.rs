@@ -42,14 +42,21 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 /// `` `a`, `b`, `c` `` for messages.
 pub fn list(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A hint for an unknown name: "did you mean `x`?" when one is close, and the allowed names.
 pub fn hint(word: &str, allowed: &[&str], allowed_label: &str) -> Option<String> {
     let guess = closest(word, allowed.iter().copied());
     match (guess, allowed.is_empty()) {
-        (Some(g), _) => Some(format!("did you mean `{g}`? {allowed_label}: {}", list(allowed))),
+        (Some(g), _) => Some(format!(
+            "did you mean `{g}`? {allowed_label}: {}",
+            list(allowed)
+        )),
         (None, false) => Some(format!("{allowed_label}: {}", list(allowed))),
         (None, true) => None,
     }
@@ -82,6 +89,9 @@ mod tests {
             hint("nme", &["name", "region"], "allowed keys").as_deref(),
             Some("did you mean `name`? allowed keys: `name`, `region`")
         );
-        assert_eq!(hint("zzz", &["a"], "allowed").as_deref(), Some("allowed: `a`"));
+        assert_eq!(
+            hint("zzz", &["a"], "allowed").as_deref(),
+            Some("allowed: `a`")
+        );
     }
 }

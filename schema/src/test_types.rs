@@ -13,7 +13,9 @@ use hdh_engine::{
 pub struct TestTypes;
 
 fn unused() -> ProviderError {
-    ProviderError::Unsupported { message: "test types only describe schemas".into() }
+    ProviderError::Unsupported {
+        message: "test types only describe schemas".into(),
+    }
 }
 
 #[async_trait::async_trait]

@@ -70,7 +70,9 @@ fn resolve_plain(s: &str) -> Plain {
         "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
         "true" | "True" | "TRUE" => return Plain::Bool(true),
         "false" | "False" | "FALSE" => return Plain::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Plain::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Float(f64::INFINITY)
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
         _ => {}
@@ -91,7 +93,12 @@ fn resolve_plain(s: &str) -> Plain {
         let n = s
             .parse::<i64>()
             .map(serde_json::Number::from)
-            .or_else(|_| s.strip_prefix('+').unwrap_or(s).parse::<u64>().map(Into::into))
+            .or_else(|_| {
+                s.strip_prefix('+')
+                    .unwrap_or(s)
+                    .parse::<u64>()
+                    .map(Into::into)
+            })
             .map_err(|_| ());
         return Plain::Int(n);
     }
@@ -139,7 +146,11 @@ fn is_core_float(s: &str) -> bool {
 
 impl Node {
     fn new(kind: NodeKind, mark: Location) -> Self {
-        Node { kind, mark, text_column: None }
+        Node {
+            kind,
+            mark,
+            text_column: None,
+        }
     }
 
     /// A null node at `mark` (handy for callers that need a placeholder).
@@ -190,7 +201,10 @@ impl Node {
 
     /// The value of `key` in a map node.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.text == key).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.text == key)
+            .map(|(_, v)| v)
     }
 
     /// Where byte `offset` of a scalar's text is in the file: exact for scalars written on one
@@ -198,7 +212,10 @@ impl Node {
     pub fn location_at(&self, offset: usize) -> Location {
         match (&self.kind, self.text_column) {
             (NodeKind::Scalar(s, _), Some(col)) if s.is_char_boundary(offset.min(s.len())) => {
-                Location::new(self.mark.line, col + s[..offset.min(s.len())].chars().count())
+                Location::new(
+                    self.mark.line,
+                    col + s[..offset.min(s.len())].chars().count(),
+                )
             }
             _ => self.mark,
         }
@@ -210,7 +227,9 @@ impl Node {
         let unsupported = |what: &str| Problem {
             at: self.mark,
             message: format!("{what} is not a supported number"),
-            hint: Some("numbers must be finite and fit in 64 bits; quote it to make it a string".into()),
+            hint: Some(
+                "numbers must be finite and fit in 64 bits; quote it to make it a string".into(),
+            ),
         };
         Ok(match &self.kind {
             NodeKind::Null => Value::Null,
@@ -275,11 +294,11 @@ fn location(m: &Marker) -> Location {
 fn syntax_problem(text: &str, mark: &Marker, info: &str) -> Problem {
     let at = location(mark);
     // A tab in the indentation at or before the error line is nearly always the cause.
-    let tab_line = text
-        .lines()
-        .enumerate()
-        .take(at.line)
-        .find(|(_, l)| l.chars().take_while(|c| c.is_whitespace()).any(|c| c == '\t'));
+    let tab_line = text.lines().enumerate().take(at.line).find(|(_, l)| {
+        l.chars()
+            .take_while(|c| c.is_whitespace())
+            .any(|c| c == '\t')
+    });
     if info.contains("tab") || tab_line.is_some() {
         if let Some((i, l)) = tab_line {
             let col = l.chars().position(|c| c == '\t').unwrap_or(0) + 1;
@@ -290,11 +309,19 @@ fn syntax_problem(text: &str, mark: &Marker, info: &str) -> Problem {
             };
         }
     }
-    let hint = match info.contains("flow").then(|| unclosed_bracket(text, mark.index())).flatten() {
+    let hint = match info
+        .contains("flow")
+        .then(|| unclosed_bracket(text, mark.index()))
+        .flatten()
+    {
         Some((c, open)) => format!("the `{c}` at {open} is not closed"),
         None => "check the indentation and the `:`, quotes and brackets near here".into(),
     };
-    Problem { at, message: format!("invalid YAML: {info}"), hint: Some(hint) }
+    Problem {
+        at,
+        message: format!("invalid YAML: {info}"),
+        hint: Some(hint),
+    }
 }
 
 /// The innermost `{` or `[` that starts a flow collection before char index `end` and is not
@@ -347,7 +374,10 @@ fn unclosed_bracket(text: &str, end: usize) -> Option<(char, Location)> {
 }
 
 enum Frame {
-    Seq { mark: Location, items: Vec<Node> },
+    Seq {
+        mark: Location,
+        items: Vec<Node>,
+    },
     Map {
         mark: Location,
         entries: Vec<(KeyNode, Node)>,
@@ -369,7 +399,11 @@ struct Builder<'s> {
 
 impl Builder<'_> {
     fn problem(&mut self, at: Location, message: impl Into<String>, hint: Option<&str>) {
-        self.problems.push(Problem { at, message: message.into(), hint: hint.map(Into::into) });
+        self.problems.push(Problem {
+            at,
+            message: message.into(),
+            hint: hint.map(Into::into),
+        });
     }
 
     /// Anchors alone are harmless labels and are ignored; tags are refused.
@@ -414,13 +448,19 @@ impl Builder<'_> {
         let text_column = skip.and_then(|skip| {
             let start = mark.index() + skip;
             let verbatim = !text.contains('\n')
-                && self
-                    .src
-                    .get(start..)
-                    .is_some_and(|rest| rest.iter().copied().take(text.chars().count()).eq(text.chars()));
+                && self.src.get(start..).is_some_and(|rest| {
+                    rest.iter()
+                        .copied()
+                        .take(text.chars().count())
+                        .eq(text.chars())
+                });
             verbatim.then_some(at.column + skip)
         });
-        Node { kind: NodeKind::Scalar(text, style), mark: at, text_column }
+        Node {
+            kind: NodeKind::Scalar(text, style),
+            mark: at,
+            text_column,
+        }
     }
 
     /// Places a finished node in its parent (or as the root).
@@ -433,7 +473,12 @@ impl Builder<'_> {
         };
         match top {
             Frame::Seq { items, .. } => items.push(node),
-            Frame::Map { mark, entries, seen, key } => match key.take() {
+            Frame::Map {
+                mark,
+                entries,
+                seen,
+                key,
+            } => match key.take() {
                 None => {
                     // A block map's start event points at its first `:`; its first key is
                     // where it really starts.
@@ -441,8 +486,14 @@ impl Builder<'_> {
                         *mark = node.mark;
                     }
                     let k = match node.kind {
-                        NodeKind::Scalar(text, _) => Some(KeyNode { text, mark: node.mark }),
-                        NodeKind::Null => Some(KeyNode { text: String::new(), mark: node.mark }),
+                        NodeKind::Scalar(text, _) => Some(KeyNode {
+                            text,
+                            mark: node.mark,
+                        }),
+                        NodeKind::Null => Some(KeyNode {
+                            text: String::new(),
+                            mark: node.mark,
+                        }),
                         _ => None,
                     };
                     let at = node.mark;
@@ -548,14 +599,24 @@ impl MarkedEventReceiver for Builder<'_> {
                 if self.skip == 0 {
                     self.check_tag(at, &tag);
                 }
-                self.open(Frame::Seq { mark: at, items: Vec::new() }, at);
+                self.open(
+                    Frame::Seq {
+                        mark: at,
+                        items: Vec::new(),
+                    },
+                    at,
+                );
             }
             Event::MappingStart(_anchor, tag) => {
                 if self.skip == 0 {
                     self.check_tag(at, &tag);
                 }
-                let frame =
-                    Frame::Map { mark: at, entries: Vec::new(), seen: HashMap::new(), key: None };
+                let frame = Frame::Map {
+                    mark: at,
+                    entries: Vec::new(),
+                    seen: HashMap::new(),
+                    key: None,
+                };
                 self.open(frame, at);
             }
             Event::SequenceEnd | Event::MappingEnd => self.close(),
@@ -634,7 +695,10 @@ mod tests {
         let p = problems("name: a\nregion: us-east-1\nname: b\n");
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].at, Location::new(3, 1));
-        assert_eq!(p[0].message, "duplicate key `name`; it is already set at line 1, column 1");
+        assert_eq!(
+            p[0].message,
+            "duplicate key `name`; it is already set at line 1, column 1"
+        );
     }
 
     #[test]
@@ -647,15 +711,25 @@ mod tests {
     fn syntax_errors_are_located() {
         let p = problems("name: a\nregion: [us-east-1\n");
         assert_eq!(p.len(), 1);
-        assert!(p[0].message.starts_with("invalid YAML: "), "{}", p[0].message);
+        assert!(
+            p[0].message.starts_with("invalid YAML: "),
+            "{}",
+            p[0].message
+        );
         assert!(p[0].at.line >= 2);
-        assert_eq!(p[0].hint.as_deref(), Some("the `[` at line 2, column 9 is not closed"));
+        assert_eq!(
+            p[0].hint.as_deref(),
+            Some("the `[` at line 2, column 9 is not closed")
+        );
     }
 
     #[test]
     fn the_unclosed_bracket_is_found_past_quotes_and_comments() {
         let text = "a: { b: \"{\", c: [1, 2] # {\nd: x[0]\n";
-        assert_eq!(unclosed_bracket(text, text.chars().count()), Some(('{', Location::new(1, 4))));
+        assert_eq!(
+            unclosed_bracket(text, text.chars().count()),
+            Some(('{', Location::new(1, 4)))
+        );
     }
 
     #[test]
@@ -680,7 +754,10 @@ mod tests {
     #[test]
     fn empty_input_and_multiple_documents_are_errors() {
         assert_eq!(problems("")[0].message, "the config file is empty");
-        assert_eq!(problems("# only a comment\n")[0].message, "the config file is empty");
+        assert_eq!(
+            problems("# only a comment\n")[0].message,
+            "the config file is empty"
+        );
         let p = problems("a: 1\n---\nb: 2\n");
         assert_eq!(p[0].message, "the config must be a single YAML document");
     }
@@ -706,6 +783,9 @@ mod tests {
     #[test]
     fn non_string_keys_are_errors() {
         let p = problems("? [a, b]\n: 1\n");
-        assert_eq!(p[0].message, "a map key must be a plain string, not a list or map");
+        assert_eq!(
+            p[0].message,
+            "a map key must be a plain string, not a list or map"
+        );
     }
 }

@@ -10,7 +10,9 @@ use hdh_engine::{Expr, Part, Reference, Value};
 use hdh_schema::{parse_str, StateConfig};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -55,14 +57,26 @@ fn valid_local_fixture_compiles_with_defaults_and_references() {
     assert_eq!(config.region, "us-east-1");
     assert_eq!(config.tags["Stack"], "local-demo");
     let base = path.parent().unwrap();
-    assert_eq!(config.state, StateConfig::Local { path: base.join(".hdh/local-demo.state.json") });
+    assert_eq!(
+        config.state,
+        StateConfig::Local {
+            path: base.join(".hdh/local-demo.state.json")
+        }
+    );
     let d = &config.desired;
     let names: Vec<&str> = d.resources().iter().map(|r| r.address.as_str()).collect();
     assert_eq!(names, ["api_token", "cookie_secret", "hub_env"]);
     let cookie = d.get("cookie_secret").unwrap();
-    assert_eq!(cookie.properties["bytes"], Expr::Literal(Value::int(32)), "default filled in");
+    assert_eq!(
+        cookie.properties["bytes"],
+        Expr::Literal(Value::int(32)),
+        "default filled in"
+    );
     let env = d.get("hub_env").unwrap();
-    let r = |a: &str, b: &str| Reference { address: a.into(), attribute: b.into() };
+    let r = |a: &str, b: &str| Reference {
+        address: a.into(),
+        attribute: b.into(),
+    };
     assert_eq!(
         env.properties["content"],
         Expr::Interpolate(vec![
@@ -97,7 +111,10 @@ fn valid_full_fixture_compiles() {
             kms_key_id: Some("alias/hdh-state".into()),
         }
     );
-    assert!(config.daskhub.as_ref().is_some_and(|n| n.get("network").is_some()));
+    assert!(config
+        .daskhub
+        .as_ref()
+        .is_some_and(|n| n.get("network").is_some()));
     let d = &config.desired;
     let token = d.get("jupyterhub_token").unwrap();
     assert!(token.lifecycle.retain && token.lifecycle.protect);
@@ -107,7 +124,9 @@ fn valid_full_fixture_compiles() {
     assert_eq!(readme.lifecycle.ignore_changes, ["content", "mode"]);
     assert_eq!(
         readme.properties["content"],
-        Expr::Literal(Value::str("Stack helio-prod in us-west-2; costs $$5/day; literal ${HOME}\n"))
+        Expr::Literal(Value::str(
+            "Stack helio-prod in us-west-2; costs $$5/day; literal ${HOME}\n"
+        ))
     );
     assert_eq!(readme.properties["mode"], Expr::Literal(Value::str("0644")));
     assert!(matches!(d.outputs["files"], Expr::List(_)));
@@ -124,13 +143,20 @@ fn truncated_and_mangled_files_never_panic() {
         }
         let lines: Vec<&str> = text.lines().collect();
         for skip in 0..lines.len() {
-            let mangled: Vec<&str> =
-                lines.iter().enumerate().filter(|(j, _)| *j != skip).map(|(_, l)| *l).collect();
+            let mangled: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != skip)
+                .map(|(_, l)| *l)
+                .collect();
             let _ = parse_str(&mangled.join("\n"), "t.yaml", Path::new("."), &types);
         }
         // Swap characters for YAML's special ones at many positions.
         let chars: Vec<char> = text.chars().collect();
-        for (n, special) in ['{', '[', ':', '-', '"', '\'', '$', '}', '\t', '&', '*', '!'].iter().enumerate() {
+        for (n, special) in ['{', '[', ':', '-', '"', '\'', '$', '}', '\t', '&', '*', '!']
+            .iter()
+            .enumerate()
+        {
             for i in (n..chars.len()).step_by(7) {
                 let mut c = chars.clone();
                 c[i] = *special;
@@ -139,7 +165,10 @@ fn truncated_and_mangled_files_never_panic() {
             }
         }
     }
-    let deep = format!("version: 1\nname: a\nregion: us-east-1\noutputs:\n  x: {}", "[".repeat(100_000));
+    let deep = format!(
+        "version: 1\nname: a\nregion: us-east-1\noutputs:\n  x: {}",
+        "[".repeat(100_000)
+    );
     assert!(parse_str(&deep, "t.yaml", Path::new("."), &types).is_err());
 }
 
@@ -148,5 +177,41 @@ fn a_missing_file_is_a_whole_file_error() {
     let types = test_types::providers();
     let err = hdh_schema::load(Path::new("no/such/hdh.yaml"), &types).unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with("no/such/hdh.yaml: error: cannot read the config file: "), "{text}");
+    assert!(
+        text.starts_with("no/such/hdh.yaml: error: cannot read the config file: "),
+        "{text}"
+    );
+}
+
+/// A 10,000-resource config (each file referencing the previous secret) loads quickly; the plan
+/// benchmark of the whole engine starts from here.
+#[test]
+fn a_large_config_loads_quickly() {
+    let types = test_types::providers();
+    let mut text = String::from("version: 1\nname: big\nregion: us-east-1\nresources:\n");
+    for i in 0..5_000usize {
+        text.push_str(&format!(
+            "  s{i}:\n    type: random_secret\n    properties: {{ bytes: 16 }}\n  \
+             f{i}:\n    type: local_file\n    properties:\n      path: \"out/{i}.txt\"\n      \
+             content: \"${{s{i}.value}} ${{f{}.sha256}}\"\n",
+            i.saturating_sub(1)
+        ));
+    }
+    text = text.replace("${f0.sha256}", "first");
+    // A big stack: the engine's cycle check (petgraph's recursive tarjan_scc) recurses once
+    // per link of the 5,000-long dependency chain.
+    let (config, took) = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let start = std::time::Instant::now();
+            let config = parse_str(&text, "big.yaml", Path::new("."), &types);
+            (config, start.elapsed())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let config = config.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.desired.resources().len(), 10_000);
+    eprintln!("10,000 resources loaded in {took:?}");
+    assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }
