@@ -65,7 +65,18 @@ fn report(err: &anyhow::Error) -> Exit {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // Usage errors exit 1, not clap's 2: with --detailed-exitcode, 2 means "changes".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                Exit::Error as i32
+            } else {
+                Exit::Ok as i32
+            });
+        }
+    };
     style::init(cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -155,27 +155,24 @@ impl SavedPlan {
         Ok(())
     }
 
-    /// Refuses if planning again gives different actions.
-    pub fn check_replan(&self, plan: &Plan) -> Result<()> {
+    /// Refuses if planning again gives different actions for what the saved plan changes;
+    /// then keeps only those changes, so drift elsewhere since the plan is left for the next plan.
+    pub fn restrict(&self, plan: &mut Plan) -> Result<()> {
         let now = actions_of(plan);
-        let mut differ: Vec<String> = Vec::new();
-        for (address, action) in self.actions.iter() {
-            if now.get(address) != Some(action) {
-                differ.push(address.clone());
-            }
+        let differ: Vec<String> = self
+            .actions
+            .iter()
+            .filter(|(address, action)| now.get(*address) != Some(*action))
+            .map(|(address, _)| address.clone())
+            .collect();
+        if !differ.is_empty() {
+            return Err(stale(&differ));
         }
-        for address in now.keys() {
-            if !self.actions.contains_key(address) {
-                differ.push(address.clone());
-            }
-        }
-        if differ.is_empty() {
-            Ok(())
-        } else {
-            differ.sort();
-            differ.dedup();
-            Err(stale(&differ))
-        }
+        plan.changes
+            .retain(|c| self.actions.contains_key(&c.address));
+        plan.fingerprints
+            .retain(|a, _| self.actions.contains_key(a));
+        Ok(())
     }
 }
 

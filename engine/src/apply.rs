@@ -503,6 +503,17 @@ impl Executor<'_> {
         report
     }
 
+    /// For a plan with no changes: brings what state records about the config (lifecycle,
+    /// dependencies, outputs) up to date. Returns whether anything changed; the caller saves.
+    pub fn record_config(&self, plan: &Plan, state: &mut State) -> bool {
+        let before = state.clone();
+        if plan.mode == Mode::Apply {
+            self.sync_unchanged(plan, state);
+        }
+        self.finish(plan, state);
+        *state != before
+    }
+
     /// Dependencies and lifecycle of unchanged resources follow the config (destroy order and
     /// `protect` come from state).
     fn sync_unchanged(&self, plan: &Plan, state: &mut State) {

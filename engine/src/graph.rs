@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::expr::Expr;
@@ -182,35 +181,37 @@ impl Desired {
         g
     }
 
-    /// A cycle as addresses `a → b → a`, if there is one.
+    /// A cycle as addresses `a → b → a`, if there is one. Iterative (no recursion), so a
+    /// 10,000-long chain costs nothing special.
     fn find_cycle(&self) -> Option<Vec<String>> {
-        let g = self.to_petgraph();
-        for scc in tarjan_scc(&g) {
-            if scc.len() < 2 {
-                continue;
-            }
-            // Walk dependencies inside the component until a node repeats.
-            let members: BTreeSet<usize> = scc.iter().map(|n| n.index()).collect();
-            let start = *members.iter().next()?;
-            let mut path = vec![start];
-            let mut seen = HashMap::from([(start, 0usize)]);
-            let mut at = start;
-            loop {
-                let next = *self.deps[at].iter().find(|j| members.contains(j))?;
-                if let Some(&pos) = seen.get(&next) {
-                    let mut cycle: Vec<String> = path[pos..]
-                        .iter()
-                        .map(|&i| self.resources[i].address.clone())
-                        .collect();
-                    cycle.push(self.resources[next].address.clone());
-                    return Some(cycle);
-                }
-                seen.insert(next, path.len());
-                path.push(next);
-                at = next;
-            }
+        let order = self.topo_order();
+        if order.len() == self.resources.len() {
+            return None;
         }
-        None
+        // Every resource left out of the order waits on another left-out one: walk those
+        // dependencies from the first until a resource repeats.
+        let mut placed = vec![false; self.resources.len()];
+        for i in order {
+            placed[i] = true;
+        }
+        let start = placed.iter().position(|p| !p)?;
+        let mut path = vec![start];
+        let mut seen = HashMap::from([(start, 0usize)]);
+        let mut at = start;
+        loop {
+            let next = *self.deps[at].iter().find(|&&j| !placed[j])?;
+            if let Some(&pos) = seen.get(&next) {
+                let mut cycle: Vec<String> = path[pos..]
+                    .iter()
+                    .map(|&i| self.resources[i].address.clone())
+                    .collect();
+                cycle.push(self.resources[next].address.clone());
+                return Some(cycle);
+            }
+            seen.insert(next, path.len());
+            path.push(next);
+            at = next;
+        }
     }
 }
 

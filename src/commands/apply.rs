@@ -63,7 +63,7 @@ async fn locked(
 ) -> Result<Exit> {
     let mut state = session.load_state().await?;
     let had_intents = !state.intents.is_empty();
-    let plan = make_plan(session, &mut state, mode, planning).await?;
+    let mut plan = make_plan(session, &mut state, mode, planning).await?;
     if had_intents {
         // What settling found is real: record it even if nothing else happens.
         state.serial += 1;
@@ -71,10 +71,21 @@ async fn locked(
     }
     if let Some(saved) = &saved {
         saved.check_inputs(&session.config.name, &session.config.config_hash, &state)?;
-        saved.check_replan(&plan)?;
+        saved.restrict(&mut plan)?;
     }
     print!("{}", plan_text::render(&plan));
+    let executor = Executor {
+        desired: &session.config.desired,
+        providers: &session.providers,
+        store: session.store.as_ref(),
+        ctx: session.ctx(),
+    };
     if !plan.has_changes() {
+        if executor.record_config(&plan, &mut state) {
+            state.serial += 1;
+            session.store.save(&state).await.map_err(store_error)?;
+            println!("Recorded lifecycle, dependency and output changes in state.");
+        }
         return Ok(Exit::Ok);
     }
     if saved.is_none() && !run.auto_approve {
@@ -89,12 +100,6 @@ async fn locked(
             let _ = tx.send(true);
         }
     });
-    let executor = Executor {
-        desired: &session.config.desired,
-        providers: &session.providers,
-        store: session.store.as_ref(),
-        ctx: session.ctx(),
-    };
     let opts = ExecOptions {
         parallelism: run.parallelism as usize,
         cancel: Some(rx),

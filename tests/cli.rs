@@ -1,0 +1,422 @@
+//! The CLI as users meet it: output, errors and exit codes, pinned by insta snapshots with ids,
+//! hashes and timings redacted. Every test works in its own temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const LOCAL_EXAMPLE: &str = include_str!("../examples/local.yaml");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn text(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn hdh(dir: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_hdh"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("USER", "tester")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("hdh runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A directory holding `hdh.yaml` with `config`.
+fn stack(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hdh.yaml"), config).unwrap();
+    dir
+}
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            filters => vec![
+                (r"\b[0-9a-f]{64}\b", "[sha256]"),
+                (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[uuid]"),
+                (r"\b[0-9a-f]{16}\b", "[id]"),
+                (r"\[\d+\.\d+s\]", "[time]"),
+                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[timestamp]"),
+                (r"pid \d+", "pid [pid]"),
+                (r"tester@[\w.-]+", "tester@[host]"),
+            ],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+/// The secret values state holds, to check they appear nowhere else.
+fn secrets_in_state(dir: &Path) -> Vec<String> {
+    let path = dir.join(".hdh/local-demo.state.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for (_, r) in state["resources"].as_object().unwrap() {
+        if r["type"] == "random_secret" {
+            out.push(r["attributes"]["value"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(out.len(), 2);
+    out
+}
+
+#[test]
+fn plan_of_the_local_example() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let run = hdh(dir.path(), &["plan"]);
+    assert_eq!(run.code, 0);
+    snap!("plan_local_example", run.text());
+    assert!(
+        !dir.path().join(".hdh/local-demo.state.json").exists(),
+        "plan writes no state"
+    );
+}
+
+#[test]
+fn json_plan_of_the_local_example() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let run = hdh(dir.path(), &["plan", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["summary"]["create"], 3);
+    snap!("plan_local_example_json", run.stdout);
+}
+
+#[test]
+fn apply_writes_the_file_then_plan_is_empty_and_no_secret_is_ever_printed() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    let plan_out = hdh(d, &["plan", "--out", "saved.plan"]);
+    let json = hdh(d, &["plan", "--json"]);
+    // One at a time, so the progress lines come in a stable order for the snapshot.
+    let apply = hdh(d, &["apply", "--auto-approve", "--parallelism", "1"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    snap!("apply_local_example", apply.text());
+
+    let secrets = secrets_in_state(d);
+    let file = std::fs::read_to_string(d.join("out/local-demo-hub-settings.yaml")).unwrap();
+    for s in &secrets {
+        assert!(file.contains(s.as_str()), "the file carries the tokens");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.join("out/local-demo-hub-settings.yaml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let again = hdh(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.text());
+    assert!(again.stdout.contains("No changes."));
+
+    let mut seen = vec![plan_out.text(), json.text(), apply.text(), again.text()];
+    seen.push(hdh(d, &["plan", "--json", "--out", "second.plan"]).text());
+    seen.push(hdh(d, &["output"]).text());
+    seen.push(hdh(d, &["output", "--json"]).text());
+    seen.push(hdh(d, &["state", "show", "proxy_token"]).text());
+    seen.push(hdh(d, &["state", "show", "hub_settings"]).text());
+    seen.push(hdh(d, &["state", "list"]).text());
+    seen.push(std::fs::read_to_string(d.join("saved.plan")).unwrap());
+    seen.push(std::fs::read_to_string(d.join("second.plan")).unwrap());
+    // Drift in the file: the plan shows a change of a sensitive attribute, redacted.
+    std::fs::write(
+        d.join("out/local-demo-hub-settings.yaml"),
+        format!("{file}# edited\n"),
+    )
+    .unwrap();
+    let drift = hdh(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2);
+    assert!(drift.stdout.contains("changed outside hdh: content"));
+    seen.push(drift.text());
+    seen.push(hdh(d, &["apply", "--auto-approve"]).text());
+    seen.push(hdh(d, &["destroy", "--auto-approve"]).text());
+    for text in &seen {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn malformed_configs_are_located_errors_and_change_nothing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "at least 15 malformed configs");
+    let mut all = String::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(&path, dir.path().join(&name)).unwrap();
+        for command in [
+            &["validate", "-f", name.as_str()][..],
+            &["plan", "-f", name.as_str()][..],
+        ] {
+            let run = hdh(dir.path(), command);
+            assert_eq!(run.code, 1, "{name}: {}", run.text());
+            assert!(run.stdout.is_empty(), "{name}: nothing on stdout");
+            assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+            let first = run.stderr.lines().next().unwrap();
+            assert!(
+                first.starts_with(&format!("{name}:")) && first.contains(": error: "),
+                "{name}: errors name the file and say error: {first}"
+            );
+            assert!(
+                !dir.path().join(".hdh").exists(),
+                "{name}: no state written"
+            );
+            if command[0] == "validate" {
+                all.push_str(&format!("$ hdh validate -f {name}\n{}\n", run.stderr));
+            }
+        }
+    }
+    snap!("malformed_configs", all);
+}
+
+#[test]
+fn detailed_exitcode_and_fail_on() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    assert_eq!(hdh(d, &["plan", "--detailed-exitcode"]).code, 2);
+    assert_eq!(
+        hdh(d, &["plan", "--fail-on", "destroy"]).code,
+        0,
+        "creates are not destroys"
+    );
+    let any = hdh(d, &["plan", "--fail-on", "any"]);
+    assert_eq!(any.code, 3);
+    assert!(any.stderr.contains("create proxy_token"), "{}", any.stderr);
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+
+    // Changing the path forces a replacement; removing a token is a delete.
+    let changed = LOCAL_EXAMPLE.replace("out/${name}-hub-settings.yaml", "out/settings.yaml");
+    std::fs::write(d.join("hdh.yaml"), changed).unwrap();
+    let replace = hdh(d, &["plan", "--fail-on", "replace"]);
+    assert_eq!(replace.code, 3, "{}", replace.text());
+    snap!("fail_on_replace", replace.text());
+    let plan = hdh(d, &["plan"]);
+    snap!("plan_replace", plan.text());
+    let destroy = hdh(d, &["plan", "--destroy", "--fail-on", "destroy"]);
+    assert_eq!(destroy.code, 3);
+    assert!(destroy.stderr.contains("delete hub_settings"));
+    assert_eq!(
+        hdh(d, &["plan", "--detailed-exitcode", "--refresh=false"]).code,
+        2
+    );
+}
+
+#[test]
+fn apply_needs_a_terminal_or_auto_approve() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let run = hdh(dir.path(), &["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--auto-approve"), "{}", run.stderr);
+    assert!(!dir.path().join("out").exists(), "nothing was created");
+}
+
+const TWO_FILES: &str = r#"
+version: 1
+name: files
+region: eu-west-1
+resources:
+  a:
+    type: local_file
+    properties: { path: a.txt, content: "one" }
+  b:
+    type: local_file
+    properties: { path: b.txt, content: "two" }
+"#;
+
+#[test]
+fn a_saved_plan_is_refused_when_what_it_touches_changed_and_accepted_otherwise() {
+    let dir = stack(TWO_FILES);
+    let d = dir.path();
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    std::fs::write(d.join("hdh.yaml"), TWO_FILES.replace("\"one\"", "\"uno\"")).unwrap();
+    assert_eq!(hdh(d, &["plan", "--out", "p1"]).code, 0);
+    assert_eq!(hdh(d, &["plan", "--out", "p2"]).code, 0);
+
+    // Someone edits a.txt (what p1 touches): stale.
+    std::fs::write(d.join("a.txt"), "edited by hand").unwrap();
+    let stale = hdh(d, &["apply", "p1"]);
+    assert_eq!(stale.code, 1);
+    snap!("stale_plan", stale.text());
+    assert_eq!(
+        std::fs::read_to_string(d.join("a.txt")).unwrap(),
+        "edited by hand"
+    );
+
+    // Only b.txt drifts: p2 still applies, and leaves b for the next plan.
+    std::fs::write(d.join("a.txt"), "one").unwrap();
+    std::fs::write(d.join("b.txt"), "drifted").unwrap();
+    let ok = hdh(d, &["apply", "p2"]);
+    assert_eq!(ok.code, 0, "{}", ok.text());
+    assert_eq!(std::fs::read_to_string(d.join("a.txt")).unwrap(), "uno");
+    assert_eq!(std::fs::read_to_string(d.join("b.txt")).unwrap(), "drifted");
+
+    // A changed config makes every saved plan stale.
+    assert_eq!(hdh(d, &["plan", "--out", "p3"]).code, 0);
+    std::fs::write(d.join("hdh.yaml"), TWO_FILES.replace("\"two\"", "\"dos\"")).unwrap();
+    let changed = hdh(d, &["apply", "p3"]);
+    assert_eq!(changed.code, 1);
+    assert!(
+        changed.stderr.contains("the config file changed"),
+        "{}",
+        changed.stderr
+    );
+}
+
+#[test]
+fn a_held_lock_names_its_holder_and_only_its_id_removes_it() {
+    let dir = stack(TWO_FILES);
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".hdh")).unwrap();
+    let lock = serde_json::json!({
+        "id": "4be1c2a8-0000-4000-8000-000000000001", "holder": "alice@ci-runner-7", "pid": 4242,
+        "operation": "apply", "created": "2026-11-26T09:00:00Z", "version": "0.1.0"
+    });
+    std::fs::write(d.join(".hdh/files.state.json.lock"), lock.to_string()).unwrap();
+    let locked = hdh(d, &["apply", "--auto-approve"]);
+    assert_eq!(locked.code, 1);
+    snap!("locked", locked.text());
+    assert!(!d.join("a.txt").exists());
+    assert_eq!(hdh(d, &["force-unlock", "not-the-id"]).code, 1);
+    assert_eq!(
+        hdh(d, &["force-unlock", "4be1c2a8-0000-4000-8000-000000000001"]).code,
+        0
+    );
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    assert!(
+        !d.join(".hdh/files.state.json.lock").exists(),
+        "apply releases its lock"
+    );
+}
+
+#[test]
+fn unreadable_state_is_refused_and_left_byte_identical() {
+    let dir = stack(TWO_FILES);
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".hdh")).unwrap();
+    let garbage = b"{\"format_version\": 1, \"lineage\": ";
+    std::fs::write(d.join(".hdh/files.state.json"), garbage).unwrap();
+    let run = hdh(d, &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("files.state.json"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(d.join(".hdh/files.state.json")).unwrap(),
+        garbage
+    );
+    assert!(!d.join("a.txt").exists());
+}
+
+const RETAINED: &str = r#"
+version: 1
+name: keep
+region: us-east-1
+resources:
+  data:
+    type: local_file
+    properties: { path: data.txt, content: "user data" }
+    lifecycle: { retain: true }
+  scratch:
+    type: local_file
+    properties: { path: scratch.txt, content: "scratch" }
+  guarded:
+    type: random_secret
+    lifecycle: { protect: true }
+"#;
+
+#[test]
+fn retained_and_protected_resources_in_destroy() {
+    let dir = stack(RETAINED);
+    let d = dir.path();
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    let protected = hdh(d, &["destroy", "--auto-approve", "--keep-retained"]);
+    assert_eq!(protected.code, 1);
+    snap!("destroy_protected", protected.text());
+
+    std::fs::write(
+        d.join("hdh.yaml"),
+        RETAINED.replace("protect: true", "protect: false"),
+    )
+    .unwrap();
+    assert_eq!(
+        hdh(d, &["apply", "--auto-approve"]).code,
+        0,
+        "lifecycle-only change is recorded"
+    );
+    let refused = hdh(d, &["destroy", "--auto-approve"]);
+    assert_eq!(refused.code, 1);
+    snap!("destroy_retained_refused", refused.text());
+    assert!(d.join("scratch.txt").exists(), "refusal deletes nothing");
+
+    let kept = hdh(
+        d,
+        &[
+            "destroy",
+            "--auto-approve",
+            "--keep-retained",
+            "--parallelism",
+            "1",
+        ],
+    );
+    assert_eq!(kept.code, 0, "{}", kept.text());
+    snap!("destroy_keep_retained", kept.text());
+    assert!(d.join("data.txt").exists() && !d.join("scratch.txt").exists());
+
+    let readopt = hdh(d, &["apply", "--auto-approve"]);
+    assert_eq!(readopt.code, 0);
+    assert!(readopt.stdout.contains("<= data"), "{}", readopt.stdout);
+    let gone = hdh(d, &["destroy", "--auto-approve", "--delete-retained"]);
+    assert_eq!(gone.code, 0);
+    assert!(!d.join("data.txt").exists());
+}
+
+#[test]
+fn graph_is_graphviz_dot() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let run = hdh(dir.path(), &["graph"]);
+    assert_eq!(run.code, 0);
+    snap!("graph_local_example", run.stdout);
+}
+
+#[test]
+fn usage_errors_exit_nonzero_without_a_panic() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let missing = hdh(dir.path(), &["plan", "-f", "nope.yaml"]);
+    assert_eq!(missing.code, 1);
+    snap!("missing_config", missing.text());
+    let conflicting = hdh(
+        dir.path(),
+        &["destroy", "--keep-retained", "--delete-retained"],
+    );
+    assert_eq!(conflicting.code, 1, "usage errors are not 'changes' (2)");
+    assert!(conflicting.stderr.contains("cannot be used with"));
+    let target = hdh(dir.path(), &["plan", "--target", "nothing_here"]);
+    assert_eq!(target.code, 1);
+    assert!(
+        target.stderr.contains("--target nothing_here"),
+        "{}",
+        target.stderr
+    );
+}
