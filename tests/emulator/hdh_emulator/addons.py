@@ -1,0 +1,243 @@
+"""The EKS add-on API, which moto lacks: Create/Describe/Delete/List/UpdateAddon and
+DescribeAddonVersions.
+
+Add-ons go ``CREATING`` -> ``ACTIVE`` (``eks_addon_create``), ``UPDATING`` -> ``ACTIVE`` (same
+duration) and ``DELETING`` -> gone (``eks_addon_delete``). They need an ``ACTIVE`` cluster, vanish
+with their cluster, and only the well-known AWS add-on names are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from . import eks
+from .protocol import AwsRequest
+from .world import WORLD
+
+OPERATIONS = {
+    "CreateAddon",
+    "DescribeAddon",
+    "DeleteAddon",
+    "ListAddons",
+    "UpdateAddon",
+    "DescribeAddonVersions",
+}
+
+# add-on -> versions we offer (newest first)
+VERSIONS = {
+    "vpc-cni": ["v1.18.5-eksbuild.1", "v1.18.3-eksbuild.3"],
+    "coredns": ["v1.11.3-eksbuild.1", "v1.11.1-eksbuild.8"],
+    "kube-proxy": ["v1.31.0-eksbuild.5", "v1.30.3-eksbuild.5"],
+    "aws-ebs-csi-driver": ["v1.35.0-eksbuild.1", "v1.34.0-eksbuild.1"],
+    "aws-efs-csi-driver": ["v2.0.7-eksbuild.1", "v2.0.6-eksbuild.1"],
+    "eks-pod-identity-agent": ["v1.3.2-eksbuild.2"],
+    "snapshot-controller": ["v8.0.0-eksbuild.1"],
+    "aws-mountpoint-s3-csi-driver": ["v1.8.0-eksbuild.1"],
+    "amazon-cloudwatch-observability": ["v2.1.2-eksbuild.1"],
+}
+_VERSION_RE = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+
+# (account, region, cluster) -> {addon name: addon dict}
+ADDONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+
+
+def forget_cluster(account_id: str, region: str, cluster: str) -> None:
+    ADDONS.pop((account_id, region, cluster), None)
+
+
+def _err(code: str, status: int, message: str, **extra: Any):
+    body = {"message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)], json.dumps(body).encode()
+
+
+def _ok(payload: dict[str, Any]):
+    return 200, [("Content-Type", "application/json")], json.dumps(payload).encode()
+
+
+def _cluster_or_error(account_id: str, region: str, name: str):
+    cluster = eks.find_cluster(account_id, region, name)
+    if cluster is None:
+        return None, _err(
+            "ResourceNotFoundException", 404, f"No cluster found for name: {name}.", clusterName=name
+        )
+    return cluster, None
+
+
+def _finish(addons: dict[str, dict[str, Any]], name: str, addon: dict[str, Any], status: str) -> None:
+    if addons.get(name) is addon and addon["status"] in ("CREATING", "UPDATING"):
+        addon["status"] = status
+        addon["modifiedAt"] = time.time()
+
+
+def _gone(addons: dict[str, dict[str, Any]], name: str, addon: dict[str, Any]) -> None:
+    if addons.get(name) is addon:
+        del addons[name]
+
+
+def handle(req: AwsRequest, account_id: str):
+    """(status, headers, body) for an add-on operation."""
+    p = req.params
+    region = req.region
+    if req.operation == "DescribeAddonVersions":
+        return _describe_versions(p)
+    cluster_name = p.get("name", "")
+    cluster, error = _cluster_or_error(account_id, region, cluster_name)
+    if error:
+        return error
+    addons = ADDONS.setdefault((account_id, region, cluster_name), {})
+    name = p.get("addonName", "")
+
+    if req.operation == "ListAddons":
+        names = sorted(addons)
+        max_results = int(p.get("maxResults") or 100)
+        start = names.index(p["nextToken"]) if p.get("nextToken") in names else 0
+        page = names[start : start + max_results]
+        nxt = names[start + max_results] if start + max_results < len(names) else None
+        out: dict[str, Any] = {"addons": page}
+        if nxt:
+            out["nextToken"] = nxt
+        return _ok(out)
+
+    if req.operation == "CreateAddon":
+        if name not in VERSIONS:
+            return _err(
+                "InvalidParameterException",
+                400,
+                f"Addon {name} specified is not supported in {cluster.version} kubernetes version",
+                clusterName=cluster_name,
+                addonName=name,
+            )
+        if cluster.status != "ACTIVE":
+            return _err(
+                "InvalidRequestException",
+                400,
+                f"Cluster '{cluster_name}' is not in ACTIVE status",
+                clusterName=cluster_name,
+                addonName=name,
+            )
+        if name in addons:
+            return _err(
+                "ResourceInUseException", 409, "Addon already exists.", clusterName=cluster_name, addonName=name
+            )
+        version = p.get("addonVersion") or VERSIONS[name][0]
+        if not _VERSION_RE.match(version):
+            return _err(
+                "InvalidParameterException",
+                400,
+                f"Addon version specified is not supported: {version}",
+                clusterName=cluster_name,
+                addonName=name,
+            )
+        now = time.time()
+        addon = {
+            "addonName": name,
+            "clusterName": cluster_name,
+            "status": "CREATING",
+            "addonVersion": version,
+            "health": {"issues": []},
+            "addonArn": f"arn:aws:eks:{region}:{account_id}:addon/{cluster_name}/{name}/{uuid.uuid4()}",
+            "createdAt": now,
+            "modifiedAt": now,
+            "tags": p.get("tags") or {},
+        }
+        if p.get("serviceAccountRoleArn"):
+            addon["serviceAccountRoleArn"] = p["serviceAccountRoleArn"]
+        if p.get("configurationValues"):
+            addon["configurationValues"] = p["configurationValues"]
+        addons[name] = addon
+        WORLD.after("eks_addon_create", f"addon {name} active", lambda: _finish(addons, name, addon, "ACTIVE"))
+        return _ok({"addon": addon})
+
+    addon = addons.get(name)
+    if addon is None:
+        return _err(
+            "ResourceNotFoundException",
+            404,
+            f"No addon: {name} found in cluster: {cluster_name}",
+            clusterName=cluster_name,
+            addonName=name,
+        )
+    if req.operation == "DescribeAddon":
+        return _ok({"addon": addon})
+    if req.operation == "DeleteAddon":
+        if addon["status"] != "DELETING":
+            addon["status"] = "DELETING"
+            addon["modifiedAt"] = time.time()
+            WORLD.after("eks_addon_delete", f"addon {name} deleted", lambda: _gone(addons, name, addon))
+        return _ok({"addon": addon})
+    if req.operation == "UpdateAddon":
+        if addon["status"] not in ("ACTIVE", "DEGRADED"):
+            return _err(
+                "ResourceInUseException",
+                409,
+                f"Addon {name} is currently {addon['status']}",
+                clusterName=cluster_name,
+                addonName=name,
+            )
+        params = []
+        for key, kind in (
+            ("addonVersion", "AddonVersion"),
+            ("serviceAccountRoleArn", "ServiceAccountRoleArn"),
+            ("configurationValues", "ConfigurationValues"),
+        ):
+            if p.get(key):
+                addon[key] = p[key]
+                params.append({"type": kind, "value": p[key]})
+        if p.get("resolveConflicts"):
+            params.append({"type": "ResolveConflicts", "value": p["resolveConflicts"]})
+        addon["status"] = "UPDATING"
+        addon["modifiedAt"] = time.time()
+        WORLD.after("eks_addon_create", f"addon {name} updated", lambda: _finish(addons, name, addon, "ACTIVE"))
+        return _ok(
+            {
+                "update": {
+                    "id": str(uuid.uuid4()),
+                    "status": "InProgress",
+                    "type": "AddonUpdate",
+                    "params": params,
+                    "createdAt": time.time(),
+                    "errors": [],
+                }
+            }
+        )
+    return _err("InvalidRequestException", 400, f"unsupported add-on operation {req.operation}")
+
+
+def _describe_versions(p: dict[str, Any]):
+    wanted = p.get("addonName")
+    k8s_version = p.get("kubernetesVersion") or "1.31"
+    out = []
+    for name, versions in sorted(VERSIONS.items()):
+        if wanted and wanted != name:
+            continue
+        out.append(
+            {
+                "addonName": name,
+                "type": "storage" if "csi" in name else "networking",
+                "owner": "aws",
+                "publisher": "eks",
+                "addonVersions": [
+                    {
+                        "addonVersion": v,
+                        "architecture": ["amd64", "arm64"],
+                        "compatibilities": [
+                            {
+                                "clusterVersion": k8s_version,
+                                "platformVersions": ["*"],
+                                "defaultVersion": i == 0,
+                            }
+                        ],
+                        "requiresConfiguration": False,
+                    }
+                    for i, v in enumerate(versions)
+                ],
+            }
+        )
+    return _ok({"addons": out})
+
+
+WORLD.on_reset(ADDONS.clear)

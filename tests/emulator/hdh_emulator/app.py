@@ -1,0 +1,198 @@
+"""The WSGI middleware in front of moto: faults, add-ons, request log, control API, transitions.
+
+Every AWS call goes: tick due transitions -> NotFound-after-create? -> seeded throttle/5xx? ->
+EKS add-on API (ours) or moto (whose backends our modules have patched) -> request log.
+All of it runs under the world lock, one call at a time, so moto's models, our bookkeeping and
+the transitions never race (moto answers in milliseconds; the server stays threaded so slow
+clients do not block each other's connections).
+
+moto is imported lazily by ``initialise`` (the server calls it in a thread right after printing
+its ready line), so start-up does not wait for moto's 1-2 s of imports; a request that arrives
+earlier waits for it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+from .faults import FaultInjector
+from .requestlog import RequestLog, error_code
+from .world import WORLD
+
+_AKID_RE = re.compile(r"Credential=([^/,\s]+)/")
+
+_REASONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
+    301: "Moved Permanently", 304: "Not Modified", 307: "Temporary Redirect",
+    400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 412: "Precondition Failed", 429: "Too Many Requests",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+}
+
+
+def status_line(status: int) -> str:
+    return f"{status} {_REASONS.get(status, 'Unknown')}"
+
+
+class HdhApp:
+    """The emulator's WSGI application."""
+
+    def __init__(self, faults_spec: str = "", seed: int = 0) -> None:
+        self.faults = FaultInjector(faults_spec, seed)
+        self.log = RequestLog()
+        self._moto: Any = None
+        self._ready = threading.Event()
+        self._init_error: BaseException | None = None
+        self.started = time.monotonic()
+        self.init_seconds: float | None = None
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def initialise(self) -> None:
+        """Import moto, patch its backends, build its dispatcher, warm the common backends."""
+        try:
+            os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            from . import ec2, efs, eks, elb
+
+            ec2.install()
+            eks.install()
+            efs.install()
+            elb.install()
+            from . import addons, k8s  # noqa: F401  (register their reset hooks)
+
+            self._moto = DomainDispatcherApplication(create_backend_app)
+            warm_backends()
+            for service in ("ec2", "eks", "efs", "elb", "s3", "iam", "sts"):
+                with self._moto.lock:
+                    if service not in self._moto.app_instances:
+                        self._moto.app_instances[service] = create_backend_app(service)
+            self.init_seconds = time.monotonic() - self.started
+        except BaseException as e:  # surfaced on every request
+            self._init_error = e
+            raise
+        finally:
+            self._ready.set()
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        self._ready.wait(timeout)
+        if self._init_error is not None:
+            raise RuntimeError(f"emulator failed to initialise: {self._init_error!r}")
+
+    # -- WSGI ----------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        self.wait_ready()
+        if path.startswith("/_hdh/") or path == "/_hdh":
+            from . import control
+
+            return control.handle(self, environ, start_response)
+        return self._aws(environ, start_response)
+
+    def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        from . import addons
+        from .protocol import error_response, identify, not_found_error, server_error, throttle_error
+
+        started = time.monotonic()
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        req = identify(environ, body)
+        with WORLD.lock:
+            WORLD.tick()
+            fault = None
+            target = self.faults.not_found_target(req)
+            if target:
+                fault = "notfound_after_create"
+                status, headers, out = error_response(req, *not_found_error(req, target))
+            else:
+                fault = self.faults.draw()
+                if fault == "throttle":
+                    status, headers, out = error_response(req, *throttle_error(req))
+                elif fault == "error5xx":
+                    status, headers, out = error_response(req, *server_error(req))
+                elif req.service == "eks" and req.operation in addons.OPERATIONS:
+                    status, headers, out = addons.handle(req, account_for(environ))
+                else:
+                    status, headers, out = self._call_moto(environ)
+            self.faults.note_response(req, status, out)
+            self.log.add(req, status, error_code(status, headers, out), fault, started)
+        start_response(status_line(status), _fix_length(headers, out, environ))
+        return [out]
+
+    def _call_moto(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = list(headers)
+            return chunks.append
+
+        result = self._moto(environ, start_response)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return captured.get("status", 500), captured.get("headers", []), b"".join(chunks)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            return stream.read(int(length))
+        except ValueError:
+            return b""
+    if environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", ""):
+        return stream.read()
+    return b""
+
+
+def _fix_length(headers: list[tuple[str, str]], out: bytes, environ: dict[str, Any]) -> list[tuple[str, str]]:
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return headers
+    fixed = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+    fixed.append(("Content-Length", str(len(out))))
+    return fixed
+
+
+def account_for(environ: dict[str, Any]) -> str:
+    """The account moto will use for this request (same rules as moto's)."""
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    from moto.iam.models import get_account_id_from
+
+    m = _AKID_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return get_account_id_from(m.group(1)) if m else get_account_id_from("")
+
+
+def warm_backends(region: str = "us-east-1") -> None:
+    """Create the backends hdh uses first, so the first real call is not the slow one."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    for service in ("ec2", "eks", "efs", "elb"):
+        get_backend(service)[DEFAULT_ACCOUNT_ID][region]
+    for service in ("s3", "iam", "sts", "route53"):
+        get_backend(service)[DEFAULT_ACCOUNT_ID]["aws"]
+    from . import protocol
+
+    for name in ("ec2", "eks", "efs", "elb", "s3", "iam", "sts"):
+        protocol.service_model(name)
+        if protocol.service_model(name)["metadata"]["protocol"].startswith("rest"):
+            protocol._rest_routes(name)

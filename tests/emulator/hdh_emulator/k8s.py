@@ -1,0 +1,838 @@
+"""The Kubernetes side of each emulated EKS cluster, driven by the stand-in helm and kubectl.
+
+State per cluster (kept here so it survives between tool invocations, cleared by reset, dropped
+when the cluster is deleted): namespaces, applied objects, Helm releases. A Service of type
+LoadBalancer, whether applied with kubectl or rendered by a release (``proxy-public`` of the
+daskhub/jupyterhub charts unless ``proxy.service.type`` says otherwise), gets what the in-tree AWS
+cloud provider makes, after ``k8s_load_balancer_provision``:
+
+* a security group ``k8s-elb-<lb>`` in the cluster VPC (ingress on the service ports from
+  anywhere), and an ingress rule on the node security group(s) that references it;
+* a classic ELB ``<lb>`` (32 characters, like Kubernetes names them) in one subnet per AZ, tagged
+  ``kubernetes.io/cluster/<cluster>=owned``; its ENIs come from the ELB module;
+* the ELB's DNS name in the Service's ``status.loadBalancer.ingress[0].hostname``.
+
+Deleting the Service (uninstall, kubectl delete, namespace deletion) deletes the ELB at once,
+revokes the node-group rule and deletes the security group once the ELB's ENIs are released.
+If the cluster goes first, all of it stays behind in the VPC, as it does on AWS.
+
+The tools parse their own flags and send the contents of the files they name; this module parses
+YAML (kubeconfig, values, manifests) with the PyYAML that moto's virtualenv carries.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any
+
+import yaml
+
+from . import eks, elb
+from . import ec2 as ec2mod
+from .world import WORLD
+
+CLUSTER_SCOPED = {
+    "Namespace",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "Node",
+}
+ALIASES = {
+    "svc": "Service",
+    "service": "Service",
+    "services": "Service",
+    "ns": "Namespace",
+    "namespace": "Namespace",
+    "namespaces": "Namespace",
+    "no": "Node",
+    "node": "Node",
+    "nodes": "Node",
+    "pv": "PersistentVolume",
+    "persistentvolume": "PersistentVolume",
+    "persistentvolumes": "PersistentVolume",
+    "pvc": "PersistentVolumeClaim",
+    "persistentvolumeclaim": "PersistentVolumeClaim",
+    "persistentvolumeclaims": "PersistentVolumeClaim",
+    "deploy": "Deployment",
+    "deployment": "Deployment",
+    "deployments": "Deployment",
+    "sa": "ServiceAccount",
+    "serviceaccount": "ServiceAccount",
+    "serviceaccounts": "ServiceAccount",
+    "cm": "ConfigMap",
+    "configmap": "ConfigMap",
+    "configmaps": "ConfigMap",
+    "secret": "Secret",
+    "secrets": "Secret",
+    "sc": "StorageClass",
+    "storageclass": "StorageClass",
+    "storageclasses": "StorageClass",
+}
+PLURAL = {
+    "Service": "services",
+    "Namespace": "namespaces",
+    "Node": "nodes",
+    "PersistentVolume": "persistentvolumes",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "Deployment": "deployments.apps",
+    "ServiceAccount": "serviceaccounts",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+    "StorageClass": "storageclasses.storage.k8s.io",
+}
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+class ToolError(Exception):
+    """A failure the real tool would print to stderr before exiting 1."""
+
+
+class KubeState:
+    """Kubernetes objects and Helm releases of one cluster."""
+
+    def __init__(self, account_id: str, region: str, cluster_name: str):
+        self.account_id = account_id
+        self.region = region
+        self.cluster_name = cluster_name
+        self.namespaces: set[str] = set(DEFAULT_NAMESPACES)
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.releases: dict[tuple[str, str], dict[str, Any]] = {}
+        self.lbs: dict[tuple[str, str], dict[str, Any]] = {}  # (ns, svc) -> load balancer state
+
+
+# cluster ARN -> state
+KUBE: dict[str, KubeState] = {}
+TOOL_LOG: list[dict[str, Any]] = []
+
+
+def _reset() -> None:
+    KUBE.clear()
+    TOOL_LOG.clear()
+
+
+WORLD.on_reset(_reset)
+
+
+def forget_cluster(cluster: Any) -> None:
+    """The cluster is gone; whatever its cloud provider made in AWS stays behind."""
+    KUBE.pop(cluster.arn, None)
+
+
+# -- resolving the cluster ---------------------------------------------------------------------------
+
+
+def _exec_cluster_name(user: dict[str, Any]) -> str | None:
+    ex = (user or {}).get("exec") or {}
+    args = [str(a) for a in ex.get("args") or []]
+    for flag in ("--cluster-name", "--cluster-id", "-i"):
+        if flag in args and args.index(flag) + 1 < len(args):
+            return args[args.index(flag) + 1]
+    return None
+
+
+def resolve(kubeconfig: str | None, context: str | None, tool: str) -> tuple[Any, KubeState]:
+    """The ACTIVE cluster a kubeconfig points at, or a ToolError worded like the real tool's."""
+    server = None
+    names: list[str] = []
+    if kubeconfig:
+        try:
+            cfg = yaml.safe_load(kubeconfig) or {}
+        except yaml.YAMLError as e:
+            raise ToolError(f"error: error loading config file: {e}")
+        ctx_name = context or cfg.get("current-context")
+        ctx = next((c.get("context") or {} for c in cfg.get("contexts") or [] if c.get("name") == ctx_name), None)
+        if ctx is None and context:
+            raise ToolError(f'error: context "{context}" does not exist')
+        ctx = ctx or {}
+        cl = next((c for c in cfg.get("clusters") or [] if c.get("name") == ctx.get("cluster")), None)
+        if cl is None and cfg.get("clusters"):
+            cl = cfg["clusters"][0]
+        if cl:
+            server = (cl.get("cluster") or {}).get("server")
+            names.append(str(cl.get("name", "")))
+        user = next((u.get("user") or {} for u in cfg.get("users") or [] if u.get("name") == ctx.get("user")), {})
+        exec_name = _exec_cluster_name(user)
+        if exec_name:
+            names.append(exec_name)
+    if not server and not names:
+        if tool == "helm":
+            raise ToolError(
+                'Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version": '
+                "dial tcp 127.0.0.1:8080: connect: connection refused"
+            )
+        raise ToolError(
+            "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
+        )
+    host = (server or "").split("://", 1)[-1].split("/", 1)[0]
+    candidates = eks.all_clusters()
+    match = None
+    if server:
+        for account_id, region, c in candidates:
+            ep = (getattr(c, "_hdh_endpoint", None) or c.endpoint or "").rstrip("/")
+            if ep and ep == server.rstrip("/"):
+                match = (account_id, region, c)
+    if match is None:
+        for account_id, region, c in candidates:
+            if any(n and (n == c.name or n == c.arn) for n in names):
+                match = (account_id, region, c)
+    if match is None or match[2].status == "CREATING":
+        shown = host or (names[0] if names else "unknown")
+        _unreachable(tool, server or f"https://{shown}", f"dial tcp: lookup {shown} on 127.0.0.53:53: no such host")
+    account_id, region, cluster = match
+    if cluster.status != "ACTIVE" or WORLD.scenario.get("kube_unreachable"):
+        _unreachable(tool, server or f"https://{host}", f"dial tcp 10.0.{len(cluster.name) % 250}.17:443: i/o timeout")
+    state = KUBE.get(cluster.arn)
+    if state is None:
+        state = KUBE[cluster.arn] = KubeState(account_id, region, cluster.name)
+    return cluster, state
+
+
+def _unreachable(tool: str, server: str, why: str) -> None:
+    if tool == "helm":
+        raise ToolError(f'Error: Kubernetes cluster unreachable: Get "{server.rstrip("/")}/version": {why}')
+    raise ToolError(f"Unable to connect to the server: {why}")
+
+
+# -- objects --------------------------------------------------------------------------------------------
+
+
+def _group(obj: dict[str, Any]) -> str:
+    api = str(obj.get("apiVersion", "v1"))
+    return api.split("/", 1)[0] if "/" in api else ""
+
+
+def _resource_name(obj: dict[str, Any]) -> str:
+    group = _group(obj)
+    kind = str(obj.get("kind", "")).lower()
+    return f"{kind}.{group}" if group else kind
+
+
+def _key(obj: dict[str, Any], default_ns: str) -> tuple[str, str, str]:
+    kind = obj.get("kind", "")
+    md = obj.get("metadata") or {}
+    ns = "" if kind in CLUSTER_SCOPED else (md.get("namespace") or default_ns)
+    return kind, ns, md.get("name", "")
+
+
+def _load_docs(texts: list[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for source, text in texts:
+        try:
+            docs = list(yaml.safe_load_all(text))
+        except yaml.YAMLError as e:
+            raise ToolError(f'error: error parsing {source}: {e}')
+        for doc in docs:
+            if not doc:
+                continue
+            if not isinstance(doc, dict) or "kind" not in doc:
+                raise ToolError(f"error: error validating \"{source}\": object has no kind")
+            if doc["kind"] == "List":
+                out += [(source, item) for item in doc.get("items") or []]
+            else:
+                out.append((source, doc))
+    return out
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _put(state: KubeState, key: tuple[str, str, str], obj: dict[str, Any]) -> str:
+    """Store an object; returns created/configured/unchanged."""
+    kind, ns, name = key
+    obj = copy.deepcopy(obj)
+    md = obj.setdefault("metadata", {})
+    md["name"] = name
+    if ns:
+        md["namespace"] = ns
+    old = state.objects.get(key)
+    if old is not None:
+        md.setdefault("uid", old["metadata"].get("uid"))
+        md.setdefault("creationTimestamp", old["metadata"].get("creationTimestamp"))
+        if "status" in old:
+            obj["status"] = old["status"]
+    else:
+        md.setdefault("uid", str(uuid.uuid4()))
+        md.setdefault("creationTimestamp", _now_iso())
+    verdict = "created" if old is None else ("unchanged" if _spec(old) == _spec(obj) else "configured")
+    state.objects[key] = obj
+    if kind == "Namespace":
+        state.namespaces.add(name)
+    if kind == "Service":
+        _sync_service(state, ns, name)
+    return verdict
+
+
+def _spec(obj: dict[str, Any]) -> Any:
+    return {k: v for k, v in obj.items() if k not in ("status",)}
+
+
+def _delete(state: KubeState, key: tuple[str, str, str]) -> None:
+    kind, ns, name = key
+    state.objects.pop(key, None)
+    if kind == "Service":
+        _sync_service(state, ns, name)
+    if kind == "Namespace":
+        state.namespaces.discard(name)
+        for other in [k for k in state.objects if k[1] == name]:
+            _delete(state, other)
+        for rel in [k for k in state.releases if k[0] == name]:
+            state.releases.pop(rel, None)
+
+
+# -- load balancers -------------------------------------------------------------------------------------
+
+
+def _sync_service(state: KubeState, ns: str, name: str) -> None:
+    svc = state.objects.get(("Service", ns, name))
+    wants = svc is not None and (svc.get("spec") or {}).get("type") == "LoadBalancer"
+    has = (ns, name) in state.lbs
+    if wants and not has:
+        _provision_lb(state, ns, name, svc)
+    elif has and not wants:
+        _deprovision_lb(state, ns, name)
+
+
+def _lb_subnets(ec2: Any, cluster: Any, internal: bool) -> list[str]:
+    cfg = cluster.resources_vpc_config or {}
+    cluster_subnets = list(cfg.get("subnetIds") or [])
+    vpc_id = cfg.get("vpcId") or (ec2.get_subnet(cluster_subnets[0]).vpc_id if cluster_subnets else None)
+    role_tag = "kubernetes.io/role/internal-elb" if internal else "kubernetes.io/role/elb"
+    tagged = (
+        [s for s in ec2.describe_subnets(filters={"vpc-id": [vpc_id]}) if role_tag in ec2.tags.get(s.id, {})]
+        if vpc_id
+        else []
+    )
+    chosen = tagged or [ec2.get_subnet(s) for s in cluster_subnets]
+    per_az: dict[str, str] = {}
+    for s in sorted(chosen, key=lambda s: s.id):
+        per_az.setdefault(s.availability_zone, s.id)
+    return list(per_az.values())
+
+
+def _provision_lb(state: KubeState, ns: str, name: str, svc: dict[str, Any]) -> None:
+    lb_name = "a" + uuid.uuid4().hex[:31]
+    record = {"name": lb_name, "sg": None, "hostname": None, "cancelled": False}
+    state.lbs[(ns, name)] = record
+    WORLD.after(
+        "k8s_load_balancer_provision",
+        f"k8s load balancer {ns}/{name}",
+        lambda: _create_lb(state, ns, name, record),
+    )
+
+
+def _create_lb(state: KubeState, ns: str, name: str, record: dict[str, Any]) -> None:
+    if record["cancelled"] or KUBE.get(_arn(state)) is not state:
+        return
+    cluster = eks.find_cluster(state.account_id, state.region, state.cluster_name)
+    if cluster is None:
+        return
+    svc = state.objects.get(("Service", ns, name)) or {}
+    annotations = (svc.get("metadata") or {}).get("annotations") or {}
+    internal = str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-internal", "")).lower() in (
+        "true",
+        "0.0.0.0/0",
+    )
+    ports = [p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")] or [{"port": 80}]
+    ec2 = ec2mod.backend(state.account_id, state.region)
+    subnets = _lb_subnets(ec2, cluster, internal)
+    if not subnets:
+        return  # Kubernetes would report an event: could not find any suitable subnets
+    vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+    cluster_tag = f"kubernetes.io/cluster/{cluster.name}"
+    sg = ec2.create_security_group(
+        name=f"k8s-elb-{record['name']}",
+        description=f"Security group for Kubernetes ELB {record['name']} ({ns}/{name})",
+        vpc_id=vpc_id,
+        tags={cluster_tag: "owned", "kubernetes.io/service-name": f"{ns}/{name}"},
+    )
+    record["sg"] = sg.id
+    for p in ports:
+        ec2.authorize_security_group_ingress(
+            group_name_or_id=sg.id,
+            ip_protocol="tcp",
+            from_port=str(p["port"]),
+            to_port=str(p["port"]),
+            ip_ranges=[{"CidrIp": "0.0.0.0/0"}],
+            vpc_id=vpc_id,
+        )
+    record["node_sgs"] = []
+    for node_sg in eks.node_security_groups(cluster):
+        if ec2.get_security_group_from_id(node_sg) is None:
+            continue
+        ec2.authorize_security_group_ingress(
+            group_name_or_id=node_sg,
+            ip_protocol="-1",
+            from_port=None,
+            to_port=None,
+            ip_ranges=[],
+            source_groups=[{"GroupId": sg.id, "UserId": state.account_id}],
+            vpc_id=vpc_id,
+        )
+        record["node_sgs"].append(node_sg)
+    listeners = [
+        {
+            "Protocol": "TCP",
+            "LoadBalancerPort": int(p["port"]),
+            "InstancePort": int(p.get("nodePort") or 30000 + int(p["port"]) % 2768),
+        }
+        for p in ports
+    ]
+    elbb = elb.backend(state.account_id, state.region)
+    lb = elbb.create_load_balancer(
+        name=record["name"],
+        zones=[],
+        ports=listeners,
+        scheme="internal" if internal else "internet-facing",
+        subnets=subnets,
+        security_groups=[sg.id],
+    )
+    lb.tags = {cluster_tag: "owned", "kubernetes.io/service-name": f"{ns}/{name}"}
+    record["hostname"] = lb.dns_name
+    obj = state.objects.get(("Service", ns, name))
+    if obj is not None:
+        obj["status"] = {"loadBalancer": {"ingress": [{"hostname": lb.dns_name}]}}
+
+
+def _arn(state: KubeState) -> str:
+    for arn, s in KUBE.items():
+        if s is state:
+            return arn
+    return ""
+
+
+def _deprovision_lb(state: KubeState, ns: str, name: str) -> None:
+    record = state.lbs.pop((ns, name))
+    record["cancelled"] = True
+    if not record.get("hostname"):
+        return
+    elbb = elb.backend(state.account_id, state.region)
+    elbb.delete_load_balancer(record["name"])
+    ec2 = ec2mod.backend(state.account_id, state.region)
+    for node_sg in record.get("node_sgs", []):
+        group = ec2.get_security_group_from_id(node_sg)
+        if group is None:
+            continue
+        group.ingress_rules = [
+            r for r in group.ingress_rules if (r.source_group or {}).get("GroupId") != record["sg"]
+        ]
+    _delete_lb_sg_later(state.account_id, state.region, record["sg"], attempts=10)
+
+
+def _delete_lb_sg_later(account_id: str, region: str, sg_id: str, attempts: int) -> None:
+    def attempt() -> None:
+        ec2 = ec2mod.backend(account_id, region)
+        if ec2.get_security_group_from_id(sg_id) is None:
+            return
+        try:
+            ec2mod._check_security_group(ec2, sg_id)
+        except Exception:
+            if attempts > 1:  # the cloud provider retries while ENIs drain
+                _delete_lb_sg_later(account_id, region, sg_id, attempts - 1)
+            return
+        ec2.delete_security_group(group_id=sg_id)
+
+    WORLD.after(
+        max(WORLD.duration("elb_eni_linger"), 0) + 0.001 if attempts == 10 else 30,
+        f"k8s delete {sg_id}",
+        attempt,
+    )
+
+
+# -- helm ----------------------------------------------------------------------------------------------
+
+
+def _merge(a: Any, b: Any) -> Any:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = _merge(a.get(k), v) if k in a else v
+        return out
+    return b
+
+
+def _set_value(values: dict[str, Any], assignment: str) -> None:
+    key, _, raw = assignment.partition("=")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    node = values
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _dig(values: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(values, dict):
+            return None
+        values = values.get(p)
+    return values
+
+
+def _release_services(chart: str, values: dict[str, Any], ns: str, release: str) -> list[dict[str, Any]]:
+    base = chart.rstrip("/").split("/")[-1]
+    proxy = _dig(values, "jupyterhub", "proxy") if "daskhub" in base else _dig(values, "proxy")
+    default_type = "LoadBalancer" if ("daskhub" in base or "jupyterhub" in base) else None
+    svc_type = _dig(proxy, "service", "type") or default_type
+    if not svc_type:
+        return []
+    annotations = _dig(proxy, "service", "annotations") or {}
+    labels = {"app.kubernetes.io/managed-by": "Helm", "component": "proxy-public"}
+    ports = [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
+    if _dig(proxy, "https", "enabled"):
+        ports.append({"name": "https", "port": 443, "protocol": "TCP", "targetPort": "https"})
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "proxy-public",
+                "namespace": ns,
+                "labels": labels,
+                "annotations": {
+                    **annotations,
+                    "meta.helm.sh/release-name": release,
+                    "meta.helm.sh/release-namespace": ns,
+                },
+            },
+            "spec": {"type": svc_type, "ports": ports, "selector": {"component": "proxy"}},
+        }
+    ]
+
+
+def _helm_time(t: float) -> str:
+    return time.strftime("%a %b %e %H:%M:%S %Y", time.localtime(t))
+
+
+def _release_summary(rel: dict[str, Any]) -> str:
+    return (
+        f"NAME: {rel['name']}\nLAST DEPLOYED: {_helm_time(rel['last_deployed'])}\n"
+        f"NAMESPACE: {rel['namespace']}\nSTATUS: {rel['status']}\nREVISION: {rel['revision']}\n"
+        "TEST SUITE: None\n"
+    )
+
+
+def _release_json(rel: dict[str, Any]) -> dict[str, Any]:
+    iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat()  # noqa: E731
+    base = rel["chart"].rstrip("/").split("/")[-1]
+    return {
+        "name": rel["name"],
+        "info": {
+            "first_deployed": iso(rel["first_deployed"]),
+            "last_deployed": iso(rel["last_deployed"]),
+            "deleted": "",
+            "description": rel["description"],
+            "status": rel["status"],
+        },
+        "chart": {"metadata": {"name": base, "version": rel["version"] or "0.0.0"}},
+        "config": rel["values"],
+        "version": rel["revision"],
+        "namespace": rel["namespace"],
+    }
+
+
+def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
+    op = req["op"]
+    ns = req.get("namespace") or "default"
+    name = req.get("name", "")
+    rel = state.releases.get((ns, name))
+    if op == "upgrade":
+        values: dict[str, Any] = {}
+        for source, text in req.get("values") or []:
+            try:
+                doc = yaml.safe_load(text) or {}
+            except yaml.YAMLError as e:
+                raise ToolError(f"Error: failed to parse {source}: {e}")
+            if not isinstance(doc, dict):
+                raise ToolError(f"Error: failed to parse {source}: not a map")
+            values = _merge(values, doc)
+        for assignment in req.get("set") or []:
+            _set_value(values, assignment)
+        out = ""
+        if rel is not None and req.get("fresh_install"):
+            raise ToolError("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
+        new_release = rel is None
+        if rel is None:
+            if not req.get("install"):
+                raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
+            if ns not in state.namespaces:
+                if not req.get("create_namespace"):
+                    raise ToolError(f'Error: create: failed to create: namespaces "{ns}" not found')
+                _put(state, ("Namespace", "", ns), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            out = f'Release "{name}" does not exist. Installing it now.\n'
+            now = time.time()
+            rel = {
+                "name": name,
+                "namespace": ns,
+                "revision": 0,
+                "first_deployed": now,
+                "objects": [],
+            }
+            state.releases[(ns, name)] = rel
+            description = "Install complete"
+        else:
+            out = f'Release "{name}" has been upgraded. Happy Helming!\n'
+            description = "Upgrade complete"
+        rel.update(
+            chart=req.get("chart", ""),
+            version=req.get("version") or "",
+            values=values,
+            status="deployed",
+            description=description,
+            last_deployed=time.time(),
+            revision=rel["revision"] + 1,
+        )
+        wanted = _release_services(rel["chart"], values, ns, name)
+        wanted_keys = [_key(o, ns) for o in wanted]
+        for old in rel["objects"]:
+            if tuple(old) not in wanted_keys:
+                _delete(state, tuple(old))
+        for obj, key in zip(wanted, wanted_keys):
+            _put(state, key, obj)
+        rel["objects"] = [list(k) for k in wanted_keys]
+        return {"exit": 0, "stdout": out + _release_summary(rel), "stderr": "", "new_release": new_release}
+    if rel is None:
+        if op == "uninstall":
+            raise ToolError(f"Error: uninstall: Release not loaded: {name}: release: not found")
+        raise ToolError("Error: release: not found")
+    if op == "uninstall":
+        for key in rel["objects"]:
+            _delete(state, tuple(key))
+        del state.releases[(ns, name)]
+        return {"exit": 0, "stdout": f'release "{name}" uninstalled\n', "stderr": ""}
+    if op == "ready":
+        return {"exit": 0, "ready": release_ready(state, rel), "stdout": "", "stderr": ""}
+    if op == "status":
+        if req.get("output") == "json":
+            return {"exit": 0, "stdout": json.dumps(_release_json(rel)) + "\n", "stderr": ""}
+        return {"exit": 0, "stdout": _release_summary(rel), "stderr": ""}
+    if op == "get_values":
+        fmt = req.get("output") or "yaml"
+        vals = rel["values"]
+        if fmt == "json":
+            return {"exit": 0, "stdout": json.dumps(vals) + "\n", "stderr": ""}
+        return {"exit": 0, "stdout": "USER-SUPPLIED VALUES:\n" + (yaml.safe_dump(vals) if vals else "null\n"), "stderr": ""}
+    raise ToolError(f"Error: unknown command {op!r}")
+
+
+def helm_list(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
+    rels = [
+        r
+        for (ns, _), r in sorted(state.releases.items())
+        if req.get("all_namespaces") or ns == (req.get("namespace") or "default")
+    ]
+    if req.get("output") == "json":
+        items = [
+            {
+                "name": r["name"],
+                "namespace": r["namespace"],
+                "revision": str(r["revision"]),
+                "updated": _helm_time(r["last_deployed"]),
+                "status": r["status"],
+                "chart": f"{r['chart'].split('/')[-1]}-{r['version']}",
+                "app_version": "",
+            }
+            for r in rels
+        ]
+        return {"exit": 0, "stdout": json.dumps(items) + "\n", "stderr": ""}
+    lines = ["NAME\tNAMESPACE\tREVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION"]
+    for r in rels:
+        lines.append(
+            f"{r['name']}\t{r['namespace']}\t{r['revision']}\t{_helm_time(r['last_deployed'])}\t"
+            f"{r['status']}\t{r['chart'].split('/')[-1]}-{r['version']}\t"
+        )
+    return {"exit": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
+
+
+def release_ready(state: KubeState, rel: dict[str, Any]) -> bool:
+    for key in rel["objects"]:
+        kind, ns, name = key
+        if kind == "Service" and (ns, name) in state.lbs and not state.lbs[(ns, name)].get("hostname"):
+            return False
+    return True
+
+
+# -- kubectl -------------------------------------------------------------------------------------------
+
+
+def kubectl(state: KubeState, cluster: Any, req: dict[str, Any]) -> dict[str, Any]:
+    op = req["op"]
+    default_ns = req.get("namespace") or "default"
+    if op == "apply":
+        docs = _load_docs(req.get("files") or [])
+        lines = []
+        for _, obj in docs:
+            key = _key(obj, default_ns)
+            if key[1] and key[1] not in state.namespaces:
+                raise ToolError(f'Error from server (NotFound): namespaces "{key[1]}" not found')
+            verdict = _put(state, key, obj)
+            word = "serverside-applied" if req.get("server_side") else verdict
+            lines.append(f"{_resource_name(obj)}/{key[2]} {word}")
+        return {"exit": 0, "stdout": "".join(line + "\n" for line in lines), "stderr": ""}
+    if op == "delete":
+        keys: list[tuple[tuple[str, str, str], str]] = []
+        if req.get("files"):
+            for _, obj in _load_docs(req["files"]):
+                keys.append((_key(obj, default_ns), _resource_name(obj)))
+        else:
+            kind = ALIASES.get(req.get("kind", "").lower(), req.get("kind", ""))
+            for name in req.get("names") or []:
+                key = (kind, "" if kind in CLUSTER_SCOPED else default_ns, name)
+                keys.append((key, kind.lower()))
+        out, err = [], []
+        existed = {key for key, _ in keys if key in state.objects}
+        for key, rname in keys:
+            if key in existed:
+                _delete(state, key)  # objects of a deleted namespace go with it, as on Kubernetes
+                out.append(f'{rname} "{key[2]}" deleted')
+            elif not req.get("ignore_not_found"):
+                err.append(f'Error from server (NotFound): {PLURAL.get(key[0], key[0].lower() + "s")} "{key[2]}" not found')
+        return {
+            "exit": 1 if err else 0,
+            "stdout": "".join(line + "\n" for line in out),
+            "stderr": "".join(line + "\n" for line in err),
+        }
+    if op == "get":
+        return _get(state, cluster, req, default_ns)
+    if op == "version":
+        out = {
+            "clientVersion": {"major": "1", "minor": "31", "gitVersion": "v1.31.0-hdh-standin"},
+            "serverVersion": {"major": "1", "minor": cluster.version.split(".")[-1], "gitVersion": f"v{cluster.version}.0-eks"},
+        }
+        return {"exit": 0, "stdout": json.dumps(out, indent=2) + "\n", "stderr": ""}
+    raise ToolError(f'error: unknown command "{op}" for "kubectl" (hdh stand-in)')
+
+
+def _nodes(state: KubeState, cluster: Any) -> list[dict[str, Any]]:
+    out = []
+    for ng, inst in eks.running_nodes(cluster, state.account_id, state.region):
+        az = inst.availability_zone
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": inst.private_dns_name,
+                    "labels": {
+                        **(ng.labels or {}),
+                        "eks.amazonaws.com/nodegroup": ng.nodegroup_name,
+                        "eks.amazonaws.com/capacityType": ng.capacity_type,
+                        "node.kubernetes.io/instance-type": inst.instance_type,
+                        "topology.kubernetes.io/zone": az,
+                    },
+                },
+                "spec": {
+                    "providerID": f"aws:///{az}/{inst.id}",
+                    "taints": [
+                        {"key": t.get("key"), "value": t.get("value"), "effect": _taint_effect(t.get("effect"))}
+                        for t in ng.taints or []
+                    ],
+                },
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+            }
+        )
+    return out
+
+
+def _taint_effect(effect: str | None) -> str:
+    return {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}.get(
+        effect or "", effect or ""
+    )
+
+
+def _get(state: KubeState, cluster: Any, req: dict[str, Any], default_ns: str) -> dict[str, Any]:
+    kind = ALIASES.get(req.get("kind", "").lower(), req.get("kind", ""))
+    names = req.get("names") or []
+    if kind == "Node":
+        items = _nodes(state, cluster)
+    elif kind == "Namespace":
+        items = [
+            state.objects.get(("Namespace", "", n))
+            or {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+            for n in sorted(state.namespaces)
+        ]
+    else:
+        items = [
+            o
+            for (k, ns, _), o in sorted(state.objects.items())
+            if k == kind and (req.get("all_namespaces") or ns == ("" if kind in CLUSTER_SCOPED else default_ns))
+        ]
+    if names:
+        by_name = {o["metadata"]["name"]: o for o in items}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            plural = PLURAL.get(kind, kind.lower() + "s")
+            return {
+                "exit": 1,
+                "stdout": "",
+                "stderr": "".join(f'Error from server (NotFound): {plural} "{n}" not found\n' for n in missing),
+            }
+        items = [by_name[n] for n in names]
+    fmt = req.get("output") or ""
+    if fmt == "json":
+        payload = items[0] if len(names) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}
+        return {"exit": 0, "stdout": json.dumps(payload, indent=4) + "\n", "stderr": ""}
+    if fmt == "yaml":
+        payload = items[0] if len(names) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}
+        return {"exit": 0, "stdout": yaml.safe_dump(payload), "stderr": ""}
+    if fmt == "name":
+        return {
+            "exit": 0,
+            "stdout": "".join(f"{kind.lower()}/{o['metadata']['name']}\n" for o in items),
+            "stderr": "",
+        }
+    if not items:
+        where = "" if kind in CLUSTER_SCOPED else f" in {default_ns} namespace"
+        return {"exit": 0, "stdout": "", "stderr": f"No resources found{where}.\n"}
+    lines = ["NAME\tTYPE\tEXTERNAL-IP" if kind == "Service" else "NAME\tSTATUS"]
+    for o in items:
+        if kind == "Service":
+            ingress = (((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}])[0]
+            ext = ingress.get("hostname") or ("<pending>" if o["spec"].get("type") == "LoadBalancer" else "<none>")
+            lines.append(f"{o['metadata']['name']}\t{o['spec'].get('type', 'ClusterIP')}\t{ext}")
+        else:
+            lines.append(f"{o['metadata']['name']}\t{'Ready' if kind == 'Node' else 'Active'}")
+    return {"exit": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
+
+
+# -- entry point used by the control API -----------------------------------------------------------------
+
+
+def execute(req: dict[str, Any]) -> dict[str, Any]:
+    """Run one stand-in tool invocation; always returns exit/stdout/stderr."""
+    tool = req.get("tool", "kubectl")
+    entry: dict[str, Any] = {
+        "seq": len(TOOL_LOG) + 1,
+        "time": _now_iso(),
+        "tool": tool,
+        "argv": req.get("argv") or [],
+        "op": req.get("op"),
+        "cluster": None,
+    }
+    if req.get("op") != "ready":
+        TOOL_LOG.append(entry)
+    if req.get("op") == "noop":  # recorded, needs no cluster (helm repo add, ...)
+        entry["exit"] = 0
+        return {"exit": 0, "stdout": "", "stderr": ""}
+    try:
+        cluster, state = resolve(req.get("kubeconfig"), req.get("context"), tool)
+        entry["cluster"] = cluster.name
+        if tool == "helm":
+            result = helm_list(state, req) if req["op"] == "list" else helm(state, req)
+        else:
+            result = kubectl(state, cluster, req)
+    except ToolError as e:
+        result = {"exit": 1, "stdout": "", "stderr": str(e) + "\n"}
+    entry["exit"] = result["exit"]
+    return result
