@@ -44,6 +44,19 @@ class ManagedEni:
 
 MANAGED: dict[str, ManagedEni] = {}
 
+# >0 while AWS itself (not a client) is changing things: no refusals apply then
+_INTERNAL = [0]
+
+
+class internal:
+    """Context in which the emulated AWS acts on its own resources (e.g. terminating a node)."""
+
+    def __enter__(self) -> None:
+        _INTERNAL[0] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _INTERNAL[0] -= 1
+
 
 def backend(account_id: str, region: str) -> Any:
     return ec2_backends[account_id][region]
@@ -288,7 +301,7 @@ def install() -> None:
         return nat
 
     def delete_network_interface(self: Any, eni_id: str) -> Any:
-        if WORLD.profile.refusals and eni_id in self.enis:
+        if WORLD.profile.refusals and not _INTERNAL[0] and eni_id in self.enis:
             eni = self.enis[eni_id]
             if eni_id in MANAGED or eni.instance is not None:
                 raise EC2ClientError(
@@ -323,5 +336,20 @@ def install() -> None:
         return orig_filter(self, filter_name, method_name)
 
     NetworkInterface.get_filter_value = get_filter_value
+
+    from moto.ec2.models.instances import Instance
+
+    orig_terminate = Instance.terminate
+
+    def terminate(self: Any) -> Any:
+        if WORLD.profile.refusals:
+            # AWS deletes the primary ENI it created at launch (DeleteOnTermination=true)
+            primary = self.nics.get(0)
+            if primary is not None and primary.description == "Primary network interface":
+                primary.delete_on_termination = True
+        with internal():
+            return orig_terminate(self)
+
+    Instance.terminate = terminate
 
     WORLD.on_reset(MANAGED.clear)

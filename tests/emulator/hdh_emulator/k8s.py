@@ -441,7 +441,7 @@ def _delete_lb_sg_later(account_id: str, region: str, sg_id: str, attempts: int)
         ec2.delete_security_group(group_id=sg_id)
 
     WORLD.after(
-        max(WORLD.duration("elb_eni_linger"), 0) + 0.001 if attempts == 10 else 30,
+        WORLD.duration("elb_eni_linger") if attempts == 10 else 30,
         f"k8s delete {sg_id}",
         attempt,
     )
