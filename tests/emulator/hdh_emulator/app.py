@@ -57,6 +57,7 @@ class HdhApp:
         """Import moto, patch its backends, build its dispatcher, warm the common backends."""
         try:
             os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            share_botocore_data()
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
             from . import ec2, efs, eks, elb
@@ -167,6 +168,31 @@ def _fix_length(headers: list[tuple[str, str]], out: bytes, environ: dict[str, A
     fixed = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
     fixed.append(("Content-Length", str(len(out))))
     return fixed
+
+
+def share_botocore_data() -> None:
+    """One JSON parse per botocore data file per process.
+
+    moto creates several botocore sessions (for regions, zones, serializers); each parses the same
+    big files (EC2's model, endpoints.json) again, which was half of the start-up time.
+    """
+    import botocore.loaders
+
+    loader_cls = botocore.loaders.JSONFileLoader
+    if getattr(loader_cls, "_hdh_shared", False):
+        return
+    original = loader_cls.load_file
+    cache: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def load_file(self: Any, file_path: str) -> Any:
+        with lock:
+            if file_path not in cache:
+                cache[file_path] = original(self, file_path)
+            return cache[file_path]
+
+    loader_cls.load_file = load_file
+    loader_cls._hdh_shared = True
 
 
 def account_for(environ: dict[str, Any]) -> str:
