@@ -191,19 +191,16 @@ def handle(req: AwsRequest, account_id: str):
             params.append({"type": "ResolveConflicts", "value": p["resolveConflicts"]})
         addon["status"] = "UPDATING"
         addon["modifiedAt"] = time.time()
-        WORLD.after("eks_addon_create", f"addon {name} updated", lambda: _finish(addons, name, addon, "ACTIVE"))
-        return _ok(
-            {
-                "update": {
-                    "id": str(uuid.uuid4()),
-                    "status": "InProgress",
-                    "type": "AddonUpdate",
-                    "params": params,
-                    "createdAt": time.time(),
-                    "errors": [],
-                }
-            }
-        )
+        from . import updates
+
+        upd = updates.record(account_id, region, cluster_name, "AddonUpdate", params, addon=name)
+
+        def done() -> None:
+            _finish(addons, name, addon, "ACTIVE")
+            upd["status"] = "Successful"
+
+        WORLD.after("eks_addon_create", f"addon {name} updated", done)
+        return _ok({"update": updates._public(upd)})
     return _err("InvalidRequestException", 400, f"unsupported add-on operation {req.operation}")
 
 

@@ -66,7 +66,7 @@ class HdhApp:
             eks.install()
             efs.install()
             elb.install()
-            from . import addons, k8s  # noqa: F401  (register their reset hooks)
+            from . import addons, k8s, updates  # noqa: F401  (register their reset hooks)
 
             self._moto = DomainDispatcherApplication(create_backend_app)
             warm_backends()
@@ -98,7 +98,7 @@ class HdhApp:
         return self._aws(environ, start_response)
 
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        from . import addons
+        from . import addons, updates
         from .protocol import error_response, identify, not_found_error, server_error, throttle_error
 
         started = time.monotonic()
@@ -121,8 +121,12 @@ class HdhApp:
                     status, headers, out = error_response(req, *server_error(req))
                 elif req.service == "eks" and req.operation in addons.OPERATIONS:
                     status, headers, out = addons.handle(req, account_for(environ))
+                elif req.service == "eks" and req.operation in updates.OPERATIONS:
+                    status, headers, out = updates.handle(req, account_for(environ))
                 else:
                     status, headers, out = self._call_moto(environ)
+                    if req.service == "eks" and req.operation in updates.RECORDED and status == 200:
+                        updates.note_moto_update(req, account_for(environ), out)
             self.faults.note_response(req, status, out)
             self.log.add(req, status, error_code(status, headers, out), fault, started)
         start_response(status_line(status), _fix_length(headers, out, environ))

@@ -11,6 +11,7 @@
 * CreateNodegroup answers ``CREATING``; after ``eks_nodegroup_create`` it is ``ACTIVE`` and its
   nodes run: one EC2 instance per desired node (tagged ``eks:cluster-name``/``eks:nodegroup-name``)
   with a VPC CNI ENI ``aws-K8S-i-<instance>`` attached.
+* Without an explicit version a cluster gets 1.31 and a node group its cluster's version.
 * DeleteNodegroup: ``DELETING`` for ``eks_nodegroup_delete``, then the instances terminate and
   their CNI ENIs go, except ``leak_cni_enis`` per node (scenario flag), which stay ``available``.
 """
@@ -26,6 +27,8 @@ from . import ec2 as ec2mod
 from .world import WORLD
 
 NODE_AMI = "ami-0eks0node0000000"
+# what EKS picks when CreateCluster names no version (moto would say 1.19)
+DEFAULT_VERSION = "1.31"
 
 
 def backend(account_id: str, region: str) -> Any:
@@ -237,6 +240,8 @@ def install() -> None:
 
     def create_cluster(self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
         cluster = orig_create_cluster(self, *args, **kwargs)
+        if not kwargs.get("version"):
+            cluster.version = DEFAULT_VERSION
         cluster.resources_vpc_config = dict(cluster.resources_vpc_config or {})
         cluster._hdh_endpoint = cluster.endpoint
         if WORLD.profile.side_effects:
@@ -267,6 +272,10 @@ def install() -> None:
     def create_nodegroup(self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
         ng = orig_create_nodegroup(self, *args, **kwargs)
         cluster = self.clusters[ng.cluster_name]
+        if not kwargs.get("version"):  # node groups start on the control plane's version
+            ng.version = cluster.version
+        if not kwargs.get("release_version"):
+            ng.release_version = f"{ng.version}.0-20241024"
         ng.status = "CREATING"
         WORLD.after(
             "eks_nodegroup_create",

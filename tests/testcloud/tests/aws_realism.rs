@@ -1053,3 +1053,158 @@ async fn eks_addon_api() {
         .addons()
         .is_empty());
 }
+
+// -- EKS version updates --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn eks_version_update_goes_control_plane_first_one_minor_at_a_time() {
+    let emu = paused_realistic();
+    let aws = aws(&emu).await;
+    let net = network(&aws).await;
+    aws.eks
+        .create_cluster()
+        .name("eks-helio")
+        .version("1.29")
+        .role_arn(ROLE)
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .set_subnet_ids(Some(net.subnets.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emu.advance(720.0).unwrap();
+    create_nodegroup(&aws, "eks-helio", "ng-core", &net, 1).await;
+    emu.advance(240.0).unwrap();
+    let ng_version = || {
+        let eks = aws.eks.clone();
+        async move {
+            let ng = eks
+                .describe_nodegroup()
+                .cluster_name("eks-helio")
+                .nodegroup_name("ng-core")
+                .send()
+                .await
+                .unwrap()
+                .nodegroup
+                .unwrap();
+            (ng.version.unwrap(), ng.status.unwrap())
+        }
+    };
+    assert_eq!(
+        ng_version().await.0,
+        "1.29",
+        "a node group starts on its cluster's version"
+    );
+
+    let skip = aws
+        .eks
+        .update_cluster_version()
+        .name("eks-helio")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&skip), "InvalidParameterException");
+    let update = aws
+        .eks
+        .update_cluster_version()
+        .name("eks-helio")
+        .version("1.30")
+        .send()
+        .await
+        .unwrap()
+        .update
+        .unwrap();
+    assert_eq!(
+        update.status,
+        Some(aws_sdk_eks::types::UpdateStatus::InProgress)
+    );
+    assert_eq!(
+        describe_cluster(&aws, "eks-helio").await.status,
+        Some(ClusterStatus::Updating)
+    );
+    let busy = aws
+        .eks
+        .update_cluster_version()
+        .name("eks-helio")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&busy), "ResourceInUseException");
+    emu.advance(480.0).unwrap();
+    let c = describe_cluster(&aws, "eks-helio").await;
+    assert_eq!(
+        (c.status, c.version.as_deref()),
+        (Some(ClusterStatus::Active), Some("1.30"))
+    );
+    let done = aws
+        .eks
+        .describe_update()
+        .name("eks-helio")
+        .update_id(update.id.unwrap())
+        .send()
+        .await
+        .unwrap()
+        .update
+        .unwrap();
+    assert_eq!(
+        done.status,
+        Some(aws_sdk_eks::types::UpdateStatus::Successful)
+    );
+
+    // the node group lags: the control plane may not move on
+    let lagging = aws
+        .eks
+        .update_cluster_version()
+        .name("eks-helio")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&lagging), "InvalidRequestException");
+    let too_new = aws
+        .eks
+        .update_nodegroup_version()
+        .cluster_name("eks-helio")
+        .nodegroup_name("ng-core")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_new), "InvalidParameterException");
+    aws.eks
+        .update_nodegroup_version()
+        .cluster_name("eks-helio")
+        .nodegroup_name("ng-core")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ng_version().await,
+        ("1.29".to_string(), NodegroupStatus::Updating)
+    );
+    emu.advance(600.0).unwrap();
+    assert_eq!(
+        ng_version().await,
+        ("1.30".to_string(), NodegroupStatus::Active)
+    );
+    let ids = aws
+        .eks
+        .list_updates()
+        .name("eks-helio")
+        .nodegroup_name("ng-core")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids.update_ids().len(), 1);
+    aws.eks
+        .update_cluster_version()
+        .name("eks-helio")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap();
+}

@@ -44,7 +44,10 @@ async fn drop_stops_the_emulator() {
     assert!(!alive, "emulator {pid} still running");
     // SAFETY: as above, for the whole process group.
     let group_alive = unsafe { libc::kill(-pid, 0) } == 0;
-    assert!(!group_alive, "something of process group {pid} still running");
+    assert!(
+        !group_alive,
+        "something of process group {pid} still running"
+    );
 }
 
 #[tokio::test]
