@@ -786,6 +786,9 @@ def _get(state: KubeState, cluster: Any, req: dict[str, Any], default_ns: str) -
     if fmt == "yaml":
         payload = items[0] if len(names) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}
         return {"exit": 0, "stdout": yaml.safe_dump(payload), "stderr": ""}
+    if fmt.startswith("jsonpath="):
+        payload = items[0] if len(names) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}
+        return {"exit": 0, "stdout": _jsonpath(fmt[len("jsonpath="):], payload), "stderr": ""}
     if fmt == "name":
         return {
             "exit": 0,
@@ -804,6 +807,27 @@ def _get(state: KubeState, cluster: Any, req: dict[str, Any], default_ns: str) -
         else:
             lines.append(f"{o['metadata']['name']}\t{'Ready' if kind == 'Node' else 'Active'}")
     return {"exit": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
+
+
+def _jsonpath(template: str, obj: Any) -> str:
+    """kubectl's -o jsonpath for the common subset: {.a.b[0].c}, {.items[*].metadata.name}."""
+    import re
+
+    def evaluate(expr: str) -> str:
+        nodes = [obj]
+        for part in re.findall(r"\.([^.\[]+)|\[(\*|\d+)\]", expr.strip()):
+            key, index = part
+            nxt = []
+            for n in nodes:
+                if key:
+                    if isinstance(n, dict) and key in n:
+                        nxt.append(n[key])
+                elif isinstance(n, list):
+                    nxt += n if index == "*" else ([n[int(index)]] if int(index) < len(n) else [])
+            nodes = nxt
+        return " ".join(v if isinstance(v, str) else json.dumps(v) for v in nodes)
+
+    return re.sub(r"\{([^}]*)\}", lambda m: evaluate(m.group(1)), template.strip("'\""))
 
 
 # -- entry point used by the control API -----------------------------------------------------------------

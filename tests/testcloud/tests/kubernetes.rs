@@ -131,6 +131,23 @@ async fn helm_release_makes_a_load_balancer_that_goes_with_uninstall() {
         .as_str()
         .unwrap()
         .to_string();
+    let jsonpath = emu
+        .run_tool(
+            "kubectl",
+            &[
+                "get",
+                "svc",
+                "proxy-public",
+                "-n",
+                "daskhub",
+                "--kubeconfig",
+                kc,
+                "-o",
+                "jsonpath={.status.loadBalancer.ingress[0].hostname}",
+            ],
+        )
+        .unwrap();
+    assert_eq!(jsonpath.stdout, hostname);
     let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
     let lb = &lbs.load_balancer_descriptions()[0];
     assert_eq!(lb.dns_name(), Some(hostname.as_str()));
