@@ -640,7 +640,7 @@ def helm_list(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
                 "revision": str(r["revision"]),
                 "updated": _helm_time(r["last_deployed"]),
                 "status": r["status"],
-                "chart": f"{r['chart'].split('/')[-1]}-{r['version']}",
+                "chart": _chart_label(r),
                 "app_version": "",
             }
             for r in rels
@@ -650,9 +650,14 @@ def helm_list(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
     for r in rels:
         lines.append(
             f"{r['name']}\t{r['namespace']}\t{r['revision']}\t{_helm_time(r['last_deployed'])}\t"
-            f"{r['status']}\t{r['chart'].split('/')[-1]}-{r['version']}\t"
+            f"{r['status']}\t{_chart_label(r)}\t"
         )
     return {"exit": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
+
+
+def _chart_label(rel: dict[str, Any]) -> str:
+    base = rel["chart"].rstrip("/").split("/")[-1]
+    return f"{base}-{rel['version']}" if rel["version"] else base
 
 
 def release_ready(state: KubeState, rel: dict[str, Any]) -> bool:
