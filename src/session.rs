@@ -2,6 +2,8 @@
 //! the state store it names, and the lock/load/settle steps before planning.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use hdh_engine::plan::Drift;
@@ -10,6 +12,7 @@ use hdh_engine::refresh::refresh;
 use hdh_engine::resolve::{resolve_intents, Resolution};
 use hdh_engine::state::{LockInfo, State, StateStore, StoreError};
 use hdh_schema::{Config, Diagnostics, StateConfig};
+use hdh_state::{LocalStore, S3Settings, S3Store};
 
 use crate::exit::{user_error, UserError};
 use crate::render::progress;
@@ -22,17 +25,83 @@ pub struct ConfigErrors(pub Diagnostics);
 pub struct Session {
     pub config: Config,
     pub providers: Providers,
-    pub store: Box<dyn StateStore>,
+    pub store: Arc<dyn StateStore>,
+    /// The same store, by kind, for what only one backend can tell (bucket versioning).
+    pub backend: Backend,
+}
+
+/// A state store by kind.
+#[derive(Clone)]
+pub enum Backend {
+    Local(Arc<LocalStore>),
+    S3(Arc<S3Store>),
+}
+
+impl Backend {
+    /// The store `state` names; `region` is the stack's, used when S3 state names none.
+    pub fn open(state: &StateConfig, region: &str) -> Backend {
+        match state {
+            StateConfig::Local { path } => Backend::Local(Arc::new(LocalStore::new(path.clone()))),
+            StateConfig::S3 {
+                bucket,
+                key,
+                region: state_region,
+                kms_key_id,
+            } => Backend::S3(Arc::new(S3Store::new(S3Settings {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                region: state_region.clone().unwrap_or_else(|| region.to_string()),
+                kms_key_id: kms_key_id.clone(),
+            }))),
+        }
+    }
+
+    /// A store named on the command line: `s3://bucket/key` or a local path.
+    pub fn parse(source: &str, region: &str) -> Result<Backend> {
+        match source.strip_prefix("s3://") {
+            Some(rest) => {
+                let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() || key.is_empty() {
+                    return Err(user_error(format!(
+                        "`{source}` is not an S3 state location: expected s3://BUCKET/KEY"
+                    )));
+                }
+                Ok(Backend::open(
+                    &StateConfig::S3 {
+                        bucket: bucket.into(),
+                        key: key.into(),
+                        region: None,
+                        kms_key_id: None,
+                    },
+                    region,
+                ))
+            }
+            None => Ok(Backend::open(
+                &StateConfig::Local {
+                    path: PathBuf::from(source),
+                },
+                region,
+            )),
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn StateStore> {
+        match self {
+            Backend::Local(s) => s.clone(),
+            Backend::S3(s) => s.clone(),
+        }
+    }
 }
 
 /// Every provider hdh has, for a config in `base_dir`.
 pub fn providers_for(base_dir: &Path) -> Providers {
     let mut p = Providers::new();
     hdh_providers::register_local(&mut p, base_dir.to_path_buf());
+    hdh_providers::register_aws(&mut p);
     p
 }
 
-fn base_dir(file: &Path) -> PathBuf {
+pub fn base_dir(file: &Path) -> PathBuf {
     match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -57,20 +126,12 @@ impl Session {
             .hint("use `resources:` for now")
             .into());
         }
-        let store: Box<dyn StateStore> = match &config.state {
-            StateConfig::Local { path } => Box::new(hdh_state::LocalStore::new(path.clone())),
-            StateConfig::S3 { bucket, key, .. } => {
-                return Err(UserError::new(format!(
-                    "state backend s3 (s3://{bucket}/{key}) is not available in this version of hdh"
-                ))
-                .hint("use `state: { backend: local }` (the default)")
-                .into())
-            }
-        };
+        let backend = Backend::open(&config.state, &config.region);
         Ok(Session {
             config,
             providers,
-            store,
+            store: backend.store(),
+            backend,
         })
     }
 
@@ -81,28 +142,14 @@ impl Session {
         ctx
     }
 
-    /// Takes the state lock for `operation`, or fails naming its holder.
-    pub async fn lock(&self, operation: &str) -> Result<LockInfo> {
-        let info = hdh_state::lock_info(operation);
-        match self.store.lock(&info).await {
-            Ok(()) => Ok(info),
-            Err(StoreError::Locked { holder }) => Err(UserError::new(format!(
-                "state {} is locked: {holder}",
-                self.store.location()
-            ))
-            .hint(format!(
-                "wait for that run to finish; if it is gone, `hdh force-unlock {}` removes the lock",
-                holder.id
-            ))
-            .into()),
-            Err(e) => Err(store_error(e)),
-        }
+    /// Takes the state lock for `operation`, waiting up to `timeout` for a held one, or fails
+    /// naming its holder.
+    pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
+        lock_store(self.store.as_ref(), operation, timeout).await
     }
 
     pub async fn unlock(&self, info: &LockInfo) {
-        if let Err(e) = self.store.unlock(info).await {
-            eprintln!("warning: could not release the state lock {}: {e}", info.id);
-        }
+        unlock_store(self.store.as_ref(), info).await;
     }
 
     pub async fn load_state(&self) -> Result<State> {
@@ -141,6 +188,102 @@ impl Session {
         };
         Ok((resolution, drift))
     }
+}
+
+/// First and longest pause while waiting for a lock; the pause doubles up to the longest.
+const LOCK_POLL_FIRST: Duration = Duration::from_millis(200);
+const LOCK_POLL_MAX: Duration = Duration::from_secs(5);
+
+/// Takes `store`'s lock for `operation`. A held lock fails at once with `timeout` zero;
+/// otherwise hdh says once whom it waits for and tries again with backoff until the deadline.
+pub async fn lock_store(
+    store: &dyn StateStore,
+    operation: &str,
+    timeout: Duration,
+) -> Result<LockInfo> {
+    let info = hdh_state::lock_info(operation);
+    let deadline = Instant::now() + timeout;
+    let mut pause = LOCK_POLL_FIRST;
+    let mut told = false;
+    loop {
+        let holder = match store.lock(&info).await {
+            Ok(()) => return Ok(info),
+            Err(StoreError::Locked { holder }) => holder,
+            Err(e) => return Err(store_error(e)),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let waited = if timeout.is_zero() {
+                String::new()
+            } else {
+                format!(" (waited {})", human_duration(timeout))
+            };
+            return Err(UserError::new(format!(
+                "state {} is locked: {}{waited}",
+                store.location(),
+                describe_lock(&holder)
+            ))
+            .hint(format!(
+                "wait for that run to finish (or pass --lock-timeout 5m); if it is gone, \
+                 `hdh force-unlock {}` removes the lock",
+                holder.id
+            ))
+            .into());
+        }
+        if !told {
+            eprintln!(
+                "State {} is locked: {}; waiting up to {} for it…",
+                store.location(),
+                describe_lock(&holder),
+                human_duration(timeout)
+            );
+            told = true;
+        }
+        tokio::time::sleep(jitter(pause).min(left)).await;
+        pause = (pause * 2).min(LOCK_POLL_MAX);
+    }
+}
+
+/// Releases a lock; a failure is a warning that says how to remove the lock by hand.
+pub async fn unlock_store(store: &dyn StateStore, info: &LockInfo) {
+    if let Err(e) = store.unlock(info).await {
+        eprintln!(
+            "warning: could not release the state lock {}: {e}\n  hint: once {} is reachable, \
+             `hdh force-unlock {}` removes it",
+            info.id,
+            store.location(),
+            info.id
+        );
+    }
+}
+
+/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m 12s ago)".
+pub fn describe_lock(holder: &LockInfo) -> String {
+    match hdh_state::lock_age(holder) {
+        Some(age) => format!("{holder} ({} ago)", human_duration(age)),
+        None => holder.to_string(),
+    }
+}
+
+/// "45s", "3m 12s", "2h 5m", "3d 4h".
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 if d.as_millis() > 0 => format!("{}ms", d.as_millis()),
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// `pause` plus up to a quarter more, so waiters started together do not poll in step.
+fn jitter(pause: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let quarter = pause.as_millis() as u64 / 4;
+    pause + Duration::from_millis(u64::from(nanos) % quarter.max(1))
 }
 
 /// A state store failure as the user sees it.

@@ -2,10 +2,11 @@
 //! the engine, through [`hdh_engine::Provider`] only. This crate knows the engine's provider
 //! contract, not its internals, and never prints.
 //!
-//! Code map: `random_secret` and `local_file` are the local providers; AWS will live in
-//! `aws/`, Kubernetes in `k8s/`. `props` reads typed inputs; `atomic_write` replaces files.
+//! Code map: `random_secret` and `local_file` are the local providers; `aws/` is the AWS
+//! provider (EC2 network, IAM, KMS, EKS); Kubernetes will live in `k8s/`. `props` reads typed inputs; `atomic_write` replaces files.
 
 mod atomic_write;
+pub mod aws;
 pub mod local_file;
 mod props;
 pub mod random_secret;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use hdh_engine::{Provider, Providers};
 
+pub use aws::{AwsProvider, AwsSettings};
 pub use local_file::LocalFileProvider;
 pub use random_secret::RandomSecretProvider;
 
@@ -25,6 +27,12 @@ pub fn local_providers(base_dir: PathBuf) -> Vec<Arc<dyn Provider>> {
         Arc::new(RandomSecretProvider::new()),
         Arc::new(LocalFileProvider::new(base_dir)),
     ]
+}
+
+/// Registers the AWS provider (standard credential chain, `AWS_ENDPOINT_URL` honoured). It
+/// builds its clients at first use, so registering it makes no network call.
+pub fn register_aws(providers: &mut Providers) {
+    providers.register(Arc::new(AwsProvider::new()));
 }
 
 /// Registers [`local_providers`] into `providers`.

@@ -77,3 +77,94 @@ pub(crate) fn unsupported_type(type_name: &str) -> ProviderError {
         message: format!("this provider does not serve `{type_name}`"),
     }
 }
+
+/// The `string → string` map property `name`, empty when absent.
+pub(crate) fn string_map(
+    props: &ValueMap,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, String>, ProviderError> {
+    match get(props, name) {
+        None => Ok(Default::default()),
+        Some(Value::Map(m)) => m
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                Value::Number(n) => Ok((k, n.to_string())),
+                Value::Bool(b) => Ok((k, b.to_string())),
+                other => Err(wrong_type(&format!("{name}.{k}"), "a string", &other)),
+            })
+            .collect(),
+        Some(v) => Err(wrong_type(name, "a map of strings", &v)),
+    }
+}
+
+/// The list-of-strings property `name`, empty when absent.
+pub(crate) fn string_list(props: &ValueMap, name: &str) -> Result<Vec<String>, ProviderError> {
+    match get(props, name) {
+        None => Ok(Vec::new()),
+        Some(Value::List(l)) => l
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s),
+                other => Err(wrong_type(&format!("{name}[{i}]"), "a string", &other)),
+            })
+            .collect(),
+        Some(v) => Err(wrong_type(name, "a list of strings", &v)),
+    }
+}
+
+/// The integer property `name`, or `None` when absent.
+pub(crate) fn int(props: &ValueMap, name: &str) -> Result<Option<i64>, ProviderError> {
+    match get(props, name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| wrong_type(name, "an integer", &v)),
+    }
+}
+
+/// The boolean property `name`, or `None` when absent.
+pub(crate) fn boolean(props: &ValueMap, name: &str) -> Result<Option<bool>, ProviderError> {
+    match get(props, name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| wrong_type(name, "a boolean", &v)),
+    }
+}
+
+/// The list-of-maps property `name`, empty when absent.
+pub(crate) fn map_list(props: &ValueMap, name: &str) -> Result<Vec<ValueMap>, ProviderError> {
+    match get(props, name) {
+        None => Ok(Vec::new()),
+        Some(Value::List(l)) => l
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Map(m) => Ok(m),
+                other => Err(wrong_type(&format!("{name}[{i}]"), "a map", &other)),
+            })
+            .collect(),
+        Some(v) => Err(wrong_type(name, "a list of maps", &v)),
+    }
+}
+
+/// A list of strings as a value.
+pub(crate) fn str_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
+    Value::List(items.into_iter().map(|s| Value::str(s.as_ref())).collect())
+}
+
+/// A string map as a value.
+pub(crate) fn str_map<K: AsRef<str>, V: AsRef<str>>(
+    items: impl IntoIterator<Item = (K, V)>,
+) -> Value {
+    Value::Map(
+        items
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_string(), Value::str(v.as_ref())))
+            .collect(),
+    )
+}

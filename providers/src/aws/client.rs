@@ -1,0 +1,121 @@
+//! The one place AWS clients are made: aws-config's standard chain (env, profile, SSO, instance
+//! role), the stack's region, `AWS_ENDPOINT_URL` honoured, adaptive retry with a bounded number of
+//! attempts, and timeouts. Clients are built on first use, so constructing the provider (and
+//! `hdh validate`) never touches the network.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+
+/// Attempts per call, the first included; throttled calls back off adaptively in between.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// How the provider reaches AWS. The default is the standard chain with nothing overridden.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Overrides `AWS_ENDPOINT_URL` (tests point each provider at their own emulator).
+    pub endpoint_url: Option<String>,
+    /// Static credentials instead of the standard chain (tests: the emulator's dummy keys).
+    pub static_credentials: Option<(String, String)>,
+    /// Overrides the stack's region.
+    pub region: Option<String>,
+    /// How waits poll.
+    pub poll: PollPolicy,
+}
+
+/// How a waiter paces its polls: the delay grows with the time already waited (a fixed
+/// fraction of it, so a wait overshoots the real transition by at most that fraction), never
+/// below `initial` nor above `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct PollPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+    pub fraction: f64,
+}
+
+impl Default for PollPolicy {
+    /// Kind to real AWS: 2 s at first, at most 30 s, 10% of the time waited.
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(30),
+            fraction: 0.1,
+        }
+    }
+}
+
+impl PollPolicy {
+    /// For emulators with scaled time: polls every few milliseconds, overshoot at most 2%.
+    pub fn fast() -> Self {
+        PollPolicy {
+            initial: Duration::from_millis(5),
+            max: Duration::from_millis(250),
+            fraction: 0.02,
+        }
+    }
+
+    pub(crate) fn delay_after(&self, waited: Duration) -> Duration {
+        waited
+            .mul_f64(self.fraction)
+            .clamp(self.initial, self.max.max(self.initial))
+    }
+}
+
+/// The service clients of one region.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+    pub poll: PollPolicy,
+}
+
+/// Loads the SDK configuration for `region` with hdh's retry and timeout settings.
+pub async fn load(settings: &AwsSettings, region: &str) -> Clients {
+    let region = settings
+        .region
+        .clone()
+        .unwrap_or_else(|| region.to_string());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.clone()))
+        .retry_config(
+            RetryConfig::adaptive()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .operation_timeout(Duration::from_secs(300))
+                .build(),
+        );
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url.clone());
+    }
+    if let Some((key, secret)) = &settings.static_credentials {
+        loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+            key.clone(),
+            secret.clone(),
+            None,
+            None,
+            "hdh-static",
+        ));
+    }
+    let config = loader.load().await;
+    Clients {
+        ec2: aws_sdk_ec2::Client::new(&config),
+        eks: aws_sdk_eks::Client::new(&config),
+        iam: aws_sdk_iam::Client::new(&config),
+        kms: aws_sdk_kms::Client::new(&config),
+        sts: aws_sdk_sts::Client::new(&config),
+        region,
+        poll: settings.poll,
+    }
+}

@@ -1,0 +1,200 @@
+//! Read-only lookups modelled as resource types that create nothing: `aws_availability_zones`
+//! (the region's zones) and `aws_caller_identity` (the account). "Create" looks the data up
+//! and records it; refresh looks again; delete forgets. Instance-type offerings are checked by
+//! the provider's preflight instead (see `eks::preflight`), where a missing type fails the plan.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::AvailabilityZoneState;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::ec2::filter;
+use super::errors::{ec2 as e, sts};
+use super::{Clients, Kind};
+use crate::props;
+
+pub(crate) struct AvailabilityZones;
+pub(crate) struct CallerIdentity;
+
+async fn zones(aws: &Clients, p: &ValueMap) -> Result<Observed, ProviderError> {
+    let state = props::string(p, "state")?.unwrap_or_else(|| "available".into());
+    let out = aws
+        .ec2
+        .describe_availability_zones()
+        .filters(filter("state", [state.clone()]))
+        .send()
+        .await
+        .map_err(e("DescribeAvailabilityZones"))?;
+    let zs = out.availability_zones();
+    let mut a = ValueMap::new();
+    a.insert("state".into(), Value::str(&state));
+    a.insert(
+        "names".into(),
+        props::str_list(zs.iter().filter_map(|z| z.zone_name())),
+    );
+    a.insert(
+        "zone_ids".into(),
+        props::str_list(zs.iter().filter_map(|z| z.zone_id())),
+    );
+    let _ = AvailabilityZoneState::Available;
+    Ok(Observed {
+        id: aws.region.clone(),
+        attributes: a,
+    })
+}
+
+async fn identity(aws: &Clients) -> Result<Observed, ProviderError> {
+    let out = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(sts("GetCallerIdentity"))?;
+    let mut a = ValueMap::new();
+    let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
+    a.insert("account_id".into(), s(out.account()));
+    a.insert("arn".into(), s(out.arn()));
+    a.insert("user_id".into(), s(out.user_id()));
+    Ok(Observed {
+        id: out.account().unwrap_or_default().to_string(),
+        attributes: a,
+    })
+}
+
+#[async_trait]
+impl Kind for AvailabilityZones {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_availability_zones",
+            "Read-only: the availability zones of the stack's region.",
+            vec![
+                AttributeSpec::optional("state", ValueType::String, Some(Value::str("available")))
+                    .force_new(),
+                AttributeSpec::computed("names", ValueType::List(Box::new(ValueType::String))),
+                AttributeSpec::computed("zone_ids", ValueType::List(Box::new(ValueType::String))),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let mut out = Vec::new();
+        for r in requests {
+            out.push(zones(aws, &r.prior).await.map(Some));
+        }
+        out
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        zones(aws, &req.properties).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        zones(aws, &req.properties).await
+    }
+
+    async fn delete(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        // A lookup makes nothing; looking again is harmless.
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl Kind for CallerIdentity {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_caller_identity",
+            "Read-only: the account and identity hdh runs as.",
+            vec![
+                AttributeSpec::computed("account_id", ValueType::String),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("user_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        let r = identity(aws).await;
+        requests
+            .iter()
+            .map(|_| match &r {
+                Ok(o) => Ok(Some(o.clone())),
+                Err(err) => Err(ProviderError::other(err.to_string())),
+            })
+            .collect()
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        _req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        identity(aws).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        _req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        identity(aws).await
+    }
+
+    async fn delete(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,143 @@
+//! EC2 network resources. Shared here: tag specifications, id filters, batched reads (one
+//! Describe per page of up to [`IDS_PER_CALL`] ids, by filter so a vanished id never fails the
+//! batch), tag sync on update, and finding an interrupted create by its `hdh:` tags.
+
+pub(crate) mod eip;
+pub(crate) mod internet_gateway;
+pub(crate) mod nat_gateway;
+pub(crate) mod route_table;
+pub(crate) mod security_group;
+pub(crate) mod subnet;
+pub(crate) mod vpc;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
+use hdh_engine::provider::ReadRequest;
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
+
+use super::errors::ec2 as e;
+use super::tags::{self, TagChanges};
+use super::Clients;
+
+/// EC2 accepts up to 200 values per filter.
+pub(crate) const IDS_PER_CALL: usize = 200;
+
+pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().collect()))
+        .build()
+}
+
+pub(crate) fn tag_spec(ty: Ec2Type, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(ty)
+        .set_tags(Some(tag_list(tags)))
+        .build()
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+/// The filters that find what one create made: its address, stack and token tags.
+pub(crate) fn made_by_filters(ctx: &OpContext, address: &str, token: &str) -> Vec<Filter> {
+    vec![
+        filter(&format!("tag:{}", tags::ADDRESS_TAG), [address.to_string()]),
+        filter(&format!("tag:{}", tags::STACK_TAG), [ctx.stack.clone()]),
+        filter(&format!("tag:{}", tags::TOKEN_TAG), [token.to_string()]),
+    ]
+}
+
+/// Applies tag changes to one resource: one CreateTags, one DeleteTags if keys went.
+pub(crate) async fn sync_tags(
+    aws: &Clients,
+    id: &str,
+    ch: &TagChanges,
+) -> Result<(), ProviderError> {
+    aws.ec2
+        .create_tags()
+        .resources(id)
+        .set_tags(Some(tag_list(&ch.set)))
+        .send()
+        .await
+        .map_err(e("CreateTags"))?;
+    if !ch.remove.is_empty() {
+        aws.ec2
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(
+                ch.remove
+                    .iter()
+                    .map(|k| Tag::builder().key(k).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(e("DeleteTags"))?;
+    }
+    Ok(())
+}
+
+/// A batched read: `describe` gets the observed resources of a chunk of ids (one paged call);
+/// each request gets its resource or `None`.
+pub(crate) async fn read_batched<F, Fut>(
+    requests: &[ReadRequest],
+    describe: F,
+) -> Vec<Result<Option<Observed>, ProviderError>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<Observed>, ProviderError>>,
+{
+    let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+    let mut found: HashMap<String, Observed> = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_CALL) {
+        match describe(chunk.to_vec()).await {
+            Ok(items) => found.extend(items.into_iter().map(|o| (o.id.clone(), o))),
+            Err(err) => {
+                let msg = err.to_string();
+                return requests
+                    .iter()
+                    .map(|_| Err(ProviderError::other(msg.clone())))
+                    .collect();
+            }
+        }
+    }
+    requests.iter().map(|r| Ok(found.remove(&r.id))).collect()
+}
+
+/// Prior of the request whose id is `id` (reads need the user's spelling of some inputs).
+pub(crate) fn prior_of<'a>(requests: &'a [ReadRequest], id: &str) -> Option<&'a ValueMap> {
+    requests.iter().find(|r| r.id == id).map(|r| &r.prior)
+}
+
+/// An attribute map starting from the inputs EC2 does not describe (kept as last known).
+pub(crate) fn carried(prior: Option<&ValueMap>, names: &[&str]) -> ValueMap {
+    let mut a = ValueMap::new();
+    if let Some(p) = prior {
+        for n in names {
+            if let Some(v) = p.get(*n) {
+                a.insert((*n).to_string(), v.unmarked());
+            }
+        }
+    }
+    a
+}
+
+pub(crate) fn put(a: &mut ValueMap, k: &str, v: impl Into<Value>) {
+    a.insert(k.to_string(), v.into());
+}
+
+pub(crate) fn opt_str(a: &mut ValueMap, k: &str, v: Option<&str>) {
+    a.insert(k.to_string(), v.map_or(Value::Null, Value::str));
+}

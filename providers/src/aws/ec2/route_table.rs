@@ -1,0 +1,443 @@
+//! `aws_route_table`: a route table with its routes (to an internet or NAT gateway) and its
+//! subnet associations, both changed in place. The VPC's `local` route is AWS's and not shown.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, RouteTable as SdkRt};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::nat_gateway::client_token;
+use super::{
+    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
+};
+use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::wait::{self, Wait};
+use crate::aws::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_route_table";
+
+pub(crate) struct RouteTable;
+
+/// Keys of a route the user sets.
+const TARGETS: [&str; 2] = ["gateway_id", "nat_gateway_id"];
+
+#[derive(Debug, Clone, PartialEq)]
+struct Route {
+    destination: String,
+    gateway_id: Option<String>,
+    nat_gateway_id: Option<String>,
+}
+
+impl Route {
+    fn from_map(m: &ValueMap) -> Result<Route, ProviderError> {
+        let destination = props::required_string(m, "destination_cidr_block")?;
+        let gateway_id = props::string(m, "gateway_id")?;
+        let nat_gateway_id = props::string(m, "nat_gateway_id")?;
+        for k in m.keys() {
+            if k != "destination_cidr_block" && !TARGETS.contains(&k.as_str()) {
+                return Err(ProviderError::invalid(format!(
+                    "routes: unknown key `{k}` (expected destination_cidr_block, gateway_id, nat_gateway_id)"
+                )));
+            }
+        }
+        if gateway_id.is_some() == nat_gateway_id.is_some() {
+            return Err(ProviderError::invalid(format!(
+                "route to {destination}: set exactly one of gateway_id and nat_gateway_id"
+            )));
+        }
+        Ok(Route {
+            destination,
+            gateway_id,
+            nat_gateway_id,
+        })
+    }
+
+    fn value(&self) -> Value {
+        let mut m = ValueMap::new();
+        put(&mut m, "destination_cidr_block", self.destination.clone());
+        if let Some(g) = &self.gateway_id {
+            put(&mut m, "gateway_id", g.clone());
+        }
+        if let Some(n) = &self.nat_gateway_id {
+            put(&mut m, "nat_gateway_id", n.clone());
+        }
+        Value::Map(m)
+    }
+}
+
+fn routes(p: &ValueMap) -> Result<Vec<Route>, ProviderError> {
+    props::map_list(p, "routes")?
+        .iter()
+        .map(Route::from_map)
+        .collect()
+}
+
+fn observe(aws: &Clients, ctx: &OpContext, rt: &SdkRt, prior: Option<&ValueMap>) -> Observed {
+    let empty = ValueMap::new();
+    let id = rt.route_table_id().unwrap_or_default().to_string();
+    let mut a = ValueMap::new();
+    opt_str(&mut a, "vpc_id", rt.vpc_id());
+    let rs: Vec<Value> = rt
+        .routes()
+        .iter()
+        .filter(|r| r.gateway_id() != Some("local") && r.destination_cidr_block().is_some())
+        .map(|r| {
+            Route {
+                destination: r.destination_cidr_block().unwrap_or_default().into(),
+                gateway_id: r.gateway_id().map(String::from),
+                nat_gateway_id: r.nat_gateway_id().map(String::from),
+            }
+            .value()
+        })
+        .collect();
+    put(&mut a, "routes", Value::List(rs));
+    let subnets: Vec<&str> = rt
+        .associations()
+        .iter()
+        .filter_map(|x| x.subnet_id())
+        .collect();
+    put(&mut a, "subnet_ids", crate::props::str_list(subnets));
+    put(
+        &mut a,
+        "tags",
+        tags::own_view(ctx, &tag_map(rt.tags()), prior.unwrap_or(&empty)),
+    );
+    put(
+        &mut a,
+        "arn",
+        format!(
+            "arn:aws:ec2:{}:{}:route-table/{id}",
+            aws.region,
+            rt.owner_id().unwrap_or_default()
+        ),
+    );
+    Observed { id, attributes: a }
+}
+
+async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkRt>, ProviderError> {
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_route_tables()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeRouteTables"))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.route_tables.unwrap_or_default())
+        .collect())
+}
+
+async fn describe(
+    aws: &Clients,
+    ctx: &OpContext,
+    filters: Vec<Filter>,
+    requests: &[ReadRequest],
+) -> Result<Vec<Observed>, ProviderError> {
+    Ok(describe_raw(aws, filters)
+        .await?
+        .iter()
+        .map(|rt| {
+            observe(
+                aws,
+                ctx,
+                rt,
+                prior_of(requests, rt.route_table_id().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+async fn one_raw(aws: &Clients, id: &str) -> Result<SdkRt, ProviderError> {
+    describe_raw(aws, vec![filter("route-table-id", [id.to_string()])])
+        .await?
+        .pop()
+        .ok_or_else(|| ProviderError::NotFound {
+            message: format!("route table {id} not found"),
+        })
+}
+
+/// Brings routes and associations from `from` to what `p` asks for.
+async fn converge(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+    from: &[Route],
+    from_subnets: &[String],
+    p: &ValueMap,
+) -> Result<(), ProviderError> {
+    let want = routes(p)?;
+    let want_subnets = props::string_list(p, "subnet_ids")?;
+    let w = Wait {
+        ctx,
+        address,
+        verb: "configuring",
+        what: format!("route table {id}"),
+        policy: aws.poll,
+    };
+    for old in from
+        .iter()
+        .filter(|o| !want.iter().any(|r| r.destination == o.destination))
+    {
+        w.retrying(wait::not_yet_visible, || async {
+            gone_is_ok(
+                aws.ec2
+                    .delete_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(&old.destination)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteRoute")),
+            )
+        })
+        .await
+        .or_else(|err| match err {
+            ProviderError::Timeout { .. } => Ok(()),
+            other => Err(other),
+        })?;
+    }
+    for r in &want {
+        let existing = from.iter().find(|o| o.destination == r.destination);
+        if existing == Some(r) {
+            continue;
+        }
+        let replace = existing.is_some();
+        w.retrying(wait::not_yet_visible, || async {
+            if replace {
+                aws.ec2
+                    .replace_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(&r.destination)
+                    .set_gateway_id(r.gateway_id.clone())
+                    .set_nat_gateway_id(r.nat_gateway_id.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("ReplaceRoute"))
+            } else {
+                aws.ec2
+                    .create_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(&r.destination)
+                    .set_gateway_id(r.gateway_id.clone())
+                    .set_nat_gateway_id(r.nat_gateway_id.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("CreateRoute"))
+            }
+        })
+        .await?;
+    }
+    if from_subnets.iter().any(|s| !want_subnets.contains(s)) {
+        let rt = one_raw(aws, id).await?;
+        for assoc in rt.associations() {
+            let (Some(subnet), Some(assoc_id)) =
+                (assoc.subnet_id(), assoc.route_table_association_id())
+            else {
+                continue;
+            };
+            if !want_subnets.iter().any(|s| s == subnet) {
+                gone_is_ok(
+                    aws.ec2
+                        .disassociate_route_table()
+                        .association_id(assoc_id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("DisassociateRouteTable")),
+                )?;
+            }
+        }
+    }
+    for s in want_subnets.iter().filter(|s| !from_subnets.contains(s)) {
+        w.retrying(wait::not_yet_visible, || async {
+            aws.ec2
+                .associate_route_table()
+                .route_table_id(id)
+                .subnet_id(s)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("AssociateRouteTable"))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn one(
+    aws: &Clients,
+    ctx: &OpContext,
+    id: &str,
+    p: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let rt = one_raw(aws, id).await?;
+    Ok(observe(aws, ctx, &rt, Some(p)))
+}
+
+#[async_trait]
+impl Kind for RouteTable {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A route table with its routes and subnet associations.",
+            vec![
+                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
+                AttributeSpec::optional(
+                    "routes",
+                    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::String)))),
+                    Some(Value::List(vec![])),
+                )
+                .describe("Routes: {destination_cidr_block, gateway_id | nat_gateway_id}."),
+                AttributeSpec::optional(
+                    "subnet_ids",
+                    ValueType::List(Box::new(ValueType::String)),
+                    Some(Value::List(vec![])),
+                )
+                .describe("Subnets associated with this table."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        read_batched(requests, |ids| {
+            describe(aws, ctx, vec![filter("route-table-id", ids)], requests)
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        routes(p)?;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let out = aws
+            .ec2
+            .create_route_table()
+            .vpc_id(props::required_string(p, "vpc_id")?)
+            .client_token(client_token(&req.token))
+            .tag_specifications(tag_spec(Ec2Type::RouteTable, &tags))
+            .send()
+            .await
+            .map_err(e("CreateRouteTable"))?;
+        let id = out
+            .route_table()
+            .and_then(|r| r.route_table_id())
+            .ok_or_else(|| ProviderError::other("CreateRouteTable returned no id"))?
+            .to_string();
+        converge(aws, ctx, &req.address, &id, &[], &[], p).await?;
+        one(aws, ctx, &id, p).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let from = routes(&req.prior)?;
+        let from_subnets = props::string_list(&req.prior, "subnet_ids")?;
+        converge(
+            aws,
+            ctx,
+            &req.address,
+            &req.id,
+            &from,
+            &from_subnets,
+            &req.properties,
+        )
+        .await?;
+        if req.changed.iter().any(|c| c == "tags") {
+            sync_tags(
+                aws,
+                &req.id,
+                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
+            )
+            .await?;
+        }
+        one(aws, ctx, &req.id, &req.properties).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let rt = match one_raw(aws, &req.id).await {
+            Err(ProviderError::NotFound { .. }) => return Ok(()),
+            other => other?,
+        };
+        for assoc in rt.associations() {
+            if assoc.main() == Some(true) {
+                continue;
+            }
+            if let Some(assoc_id) = assoc.route_table_association_id() {
+                gone_is_ok(
+                    aws.ec2
+                        .disassociate_route_table()
+                        .association_id(assoc_id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("DisassociateRouteTable")),
+                )?;
+            }
+        }
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("route table {} to be free", req.id),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            gone_is_ok(
+                aws.ec2
+                    .delete_route_table()
+                    .route_table_id(&req.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteRouteTable")),
+            )
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        // Routes or associations an interrupted create had not added yet show in the next plan.
+        Ok(describe(
+            aws,
+            ctx,
+            made_by_filters(ctx, &req.address, &req.token),
+            &[],
+        )
+        .await?
+        .pop())
+    }
+}

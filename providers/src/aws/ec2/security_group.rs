@@ -1,0 +1,513 @@
+//! `aws_security_group`: a security group with its ingress and egress rules, rules either from
+//! a CIDR or from another group (`source_security_group_id`, or `self`). Rules change in place
+//! (authorize what is new, revoke what went); name, description and VPC force a new group.
+//! `egress` left unset keeps AWS's default allow-all rule and is not managed.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType as Ec2Type, SecurityGroup as SdkSg, UserIdGroupPair,
+};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::{
+    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
+};
+use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::wait::{self, Wait};
+use crate::aws::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_security_group";
+
+pub(crate) struct SecurityGroup;
+
+/// One rule in canonical form: one source, ports `None` for all-protocol rules.
+#[derive(Debug, Clone, PartialEq)]
+struct Rule {
+    protocol: String,
+    ports: Option<(i32, i32)>,
+    cidr: Option<String>,
+    group: Option<String>,
+    description: Option<String>,
+}
+
+const RULE_KEYS: [&str; 6] = [
+    "ip_protocol",
+    "from_port",
+    "to_port",
+    "cidr_ip",
+    "source_security_group_id",
+    "description",
+];
+
+impl Rule {
+    fn parse(m: &ValueMap, own_id: Option<&str>) -> Result<Rule, ProviderError> {
+        if let Some(k) = m.keys().find(|k| !RULE_KEYS.contains(&k.as_str())) {
+            return Err(ProviderError::invalid(format!(
+                "rule: unknown key `{k}` (expected {})",
+                RULE_KEYS.join(", ")
+            )));
+        }
+        let mut protocol = props::required_string(m, "ip_protocol")?.to_ascii_lowercase();
+        if protocol == "all" {
+            protocol = "-1".into();
+        }
+        let ports = if protocol == "-1" {
+            None
+        } else {
+            let from = props::int(m, "from_port")?
+                .ok_or_else(|| ProviderError::invalid("rule: `from_port` is required"))?;
+            let to = props::int(m, "to_port")?.unwrap_or(from);
+            Some((from as i32, to as i32))
+        };
+        let cidr = props::string(m, "cidr_ip")?;
+        let mut group = props::string(m, "source_security_group_id")?;
+        if group.as_deref() == Some("self") {
+            group = own_id.map(String::from).or(group);
+        }
+        if cidr.is_some() == group.is_some() {
+            return Err(ProviderError::invalid(
+                "rule: set exactly one of cidr_ip and source_security_group_id",
+            ));
+        }
+        Ok(Rule {
+            protocol,
+            ports,
+            cidr,
+            group,
+            description: props::string(m, "description")?,
+        })
+    }
+
+    fn value(&self, own_id: &str) -> Value {
+        let mut m = ValueMap::new();
+        put(&mut m, "ip_protocol", self.protocol.clone());
+        if let Some((f, t)) = self.ports {
+            put(&mut m, "from_port", i64::from(f));
+            put(&mut m, "to_port", i64::from(t));
+        }
+        if let Some(c) = &self.cidr {
+            put(&mut m, "cidr_ip", c.clone());
+        }
+        if let Some(g) = &self.group {
+            put(
+                &mut m,
+                "source_security_group_id",
+                if g == own_id {
+                    "self".to_string()
+                } else {
+                    g.clone()
+                },
+            );
+        }
+        if let Some(d) = &self.description {
+            put(&mut m, "description", d.clone());
+        }
+        Value::Map(m)
+    }
+
+    fn permission(&self) -> IpPermission {
+        let mut p = IpPermission::builder().ip_protocol(&self.protocol);
+        if let Some((f, t)) = self.ports {
+            p = p.from_port(f).to_port(t);
+        }
+        if let Some(c) = &self.cidr {
+            p = p.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(c)
+                    .set_description(self.description.clone())
+                    .build(),
+            );
+        }
+        if let Some(g) = &self.group {
+            p = p.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(g)
+                    .set_description(self.description.clone())
+                    .build(),
+            );
+        }
+        p.build()
+    }
+
+    /// Same rule for AWS (descriptions aside).
+    fn same_target(&self, o: &Rule) -> bool {
+        self.protocol == o.protocol
+            && self.ports == o.ports
+            && self.cidr == o.cidr
+            && self.group == o.group
+    }
+}
+
+fn flatten(perms: &[IpPermission]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let protocol = p.ip_protocol().unwrap_or("-1").to_string();
+        let ports = if protocol == "-1" {
+            None
+        } else {
+            Some((p.from_port().unwrap_or(0), p.to_port().unwrap_or(0)))
+        };
+        for r in p.ip_ranges() {
+            out.push(Rule {
+                protocol: protocol.clone(),
+                ports,
+                cidr: r.cidr_ip().map(String::from),
+                group: None,
+                description: r.description().map(String::from),
+            });
+        }
+        for g in p.user_id_group_pairs() {
+            out.push(Rule {
+                protocol: protocol.clone(),
+                ports,
+                cidr: None,
+                group: g.group_id().map(String::from),
+                description: g.description().map(String::from),
+            });
+        }
+    }
+    out
+}
+
+fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Result<Vec<Rule>, ProviderError> {
+    props::map_list(p, name)?
+        .iter()
+        .map(|m| Rule::parse(m, own_id))
+        .collect()
+}
+
+fn same_set(a: &[Rule], b: &[Rule]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
+}
+
+/// The observed rules, in the user's spelling and order when they are the same set.
+fn rules_value(observed: &[Rule], prior: Option<&ValueMap>, name: &str, own_id: &str) -> Value {
+    if let Some(Ok(p)) = prior.map(|p| rules(p, name, Some(own_id))) {
+        if prior.is_some_and(|p| p.contains_key(name)) && same_set(&p, observed) {
+            return prior
+                .and_then(|p| p.get(name))
+                .map(Value::unmarked)
+                .unwrap_or(Value::Null);
+        }
+    }
+    Value::List(observed.iter().map(|r| r.value(own_id)).collect())
+}
+
+fn observe(aws: &Clients, ctx: &OpContext, g: &SdkSg, prior: Option<&ValueMap>) -> Observed {
+    let empty = ValueMap::new();
+    let id = g.group_id().unwrap_or_default().to_string();
+    let mut a = ValueMap::new();
+    opt_str(&mut a, "group_name", g.group_name());
+    opt_str(&mut a, "description", g.description());
+    opt_str(&mut a, "vpc_id", g.vpc_id());
+    put(
+        &mut a,
+        "ingress",
+        rules_value(&flatten(g.ip_permissions()), prior, "ingress", &id),
+    );
+    put(
+        &mut a,
+        "egress",
+        rules_value(&flatten(g.ip_permissions_egress()), prior, "egress", &id),
+    );
+    put(
+        &mut a,
+        "tags",
+        tags::own_view(ctx, &tag_map(g.tags()), prior.unwrap_or(&empty)),
+    );
+    opt_str(&mut a, "owner_id", g.owner_id());
+    put(
+        &mut a,
+        "arn",
+        format!(
+            "arn:aws:ec2:{}:{}:security-group/{id}",
+            aws.region,
+            g.owner_id().unwrap_or_default()
+        ),
+    );
+    Observed { id, attributes: a }
+}
+
+async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkSg>, ProviderError> {
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_security_groups()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeSecurityGroups"))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.security_groups.unwrap_or_default())
+        .collect())
+}
+
+async fn one_raw(aws: &Clients, id: &str) -> Result<SdkSg, ProviderError> {
+    describe_raw(aws, vec![filter("group-id", [id.to_string()])])
+        .await?
+        .pop()
+        .ok_or_else(|| ProviderError::NotFound {
+            message: format!("security group {id} not found"),
+        })
+}
+
+/// Authorizes and revokes until the group's rules are what `p` asks for.
+async fn converge(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+    p: &ValueMap,
+    changed: Option<&[String]>,
+) -> Result<(), ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb: "configuring",
+        what: format!("security group {id} rules"),
+        policy: aws.poll,
+    };
+    let g = w
+        .retrying(wait::not_yet_visible, || one_raw(aws, id))
+        .await?;
+    for (name, egress) in [("ingress", false), ("egress", true)] {
+        if !p.contains_key(name) || matches!(p.get(name), Some(Value::Null)) {
+            continue;
+        }
+        if changed.is_some_and(|c| !c.iter().any(|x| x == name)) {
+            continue;
+        }
+        let want = rules(p, name, Some(id))?;
+        let have = flatten(if egress {
+            g.ip_permissions_egress()
+        } else {
+            g.ip_permissions()
+        });
+        let revoke: Vec<IpPermission> = have
+            .iter()
+            .filter(|h| !want.iter().any(|x| x.same_target(h)))
+            .map(Rule::permission)
+            .collect();
+        let add: Vec<IpPermission> = want
+            .iter()
+            .filter(|x| !have.iter().any(|h| x.same_target(h)))
+            .map(Rule::permission)
+            .collect();
+        if !revoke.is_empty() {
+            let r = if egress {
+                aws.ec2
+                    .revoke_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(revoke))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("RevokeSecurityGroupEgress"))
+            } else {
+                aws.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(revoke))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("RevokeSecurityGroupIngress"))
+            };
+            gone_is_ok(r)?;
+        }
+        if !add.is_empty() {
+            w.retrying(wait::not_yet_visible, || {
+                let add = add.clone();
+                async move {
+                    let r = if egress {
+                        aws.ec2
+                            .authorize_security_group_egress()
+                            .group_id(id)
+                            .set_ip_permissions(Some(add))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(e("AuthorizeSecurityGroupEgress"))
+                    } else {
+                        aws.ec2
+                            .authorize_security_group_ingress()
+                            .group_id(id)
+                            .set_ip_permissions(Some(add))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(e("AuthorizeSecurityGroupIngress"))
+                    };
+                    match r {
+                        // Already there (a retried call that had succeeded).
+                        Err(ProviderError::Conflict { .. }) => Ok(()),
+                        other => other,
+                    }
+                }
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn one(
+    aws: &Clients,
+    ctx: &OpContext,
+    id: &str,
+    p: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    Ok(observe(aws, ctx, &one_raw(aws, id).await?, Some(p)))
+}
+
+fn rule_list() -> ValueType {
+    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::Any))))
+}
+
+#[async_trait]
+impl Kind for SecurityGroup {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A VPC security group with its rules.",
+            vec![
+                AttributeSpec::required("group_name", ValueType::String).force_new(),
+                AttributeSpec::optional("description", ValueType::String, Some(Value::str("Managed by hdh"))).force_new(),
+                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
+                AttributeSpec::optional("ingress", rule_list(), None).describe(
+                    "Rules: {ip_protocol, from_port, to_port, cidr_ip | source_security_group_id (or \"self\"), description}.",
+                ),
+                AttributeSpec::optional("egress", rule_list(), None).describe("As ingress; unset keeps AWS's default allow-all."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("owner_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        read_batched(requests, |ids| async move {
+            Ok(describe_raw(aws, vec![filter("group-id", ids)])
+                .await?
+                .iter()
+                .map(|g| {
+                    observe(
+                        aws,
+                        ctx,
+                        g,
+                        prior_of(requests, g.group_id().unwrap_or_default()),
+                    )
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        rules(p, "ingress", Some("sg-self"))?;
+        rules(p, "egress", Some("sg-self"))?;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let out = aws
+            .ec2
+            .create_security_group()
+            .group_name(props::required_string(p, "group_name")?)
+            .description(
+                props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into()),
+            )
+            .vpc_id(props::required_string(p, "vpc_id")?)
+            .tag_specifications(tag_spec(Ec2Type::SecurityGroup, &tags))
+            .send()
+            .await
+            .map_err(e("CreateSecurityGroup"))?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| ProviderError::other("CreateSecurityGroup returned no id"))?
+            .to_string();
+        converge(aws, ctx, &req.address, &id, p, None).await?;
+        one(aws, ctx, &id, p).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        converge(
+            aws,
+            ctx,
+            &req.address,
+            &req.id,
+            &req.properties,
+            Some(&req.changed),
+        )
+        .await?;
+        if req.changed.iter().any(|c| c == "tags") {
+            sync_tags(
+                aws,
+                &req.id,
+                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
+            )
+            .await?;
+        }
+        one(aws, ctx, &req.id, &req.properties).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("security group {} to have no dependents", req.id),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            gone_is_ok(
+                aws.ec2
+                    .delete_security_group()
+                    .group_id(&req.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteSecurityGroup")),
+            )
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        Ok(
+            describe_raw(aws, made_by_filters(ctx, &req.address, &req.token))
+                .await?
+                .first()
+                .map(|g| observe(aws, ctx, g, Some(&req.properties))),
+        )
+    }
+}

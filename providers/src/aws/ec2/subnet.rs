@@ -1,0 +1,259 @@
+//! `aws_subnet`: one subnet in one availability zone. Only public-IP mapping and tags change in
+//! place.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, ResourceType as Ec2Type, Subnet as SdkSubnet,
+};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::{
+    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
+};
+use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::wait::{self, Wait};
+use crate::aws::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_subnet";
+
+pub(crate) struct Subnet;
+
+fn observe(ctx: &OpContext, s: &SdkSubnet, prior: Option<&ValueMap>) -> Observed {
+    let empty = ValueMap::new();
+    let mut a = ValueMap::new();
+    opt_str(&mut a, "vpc_id", s.vpc_id());
+    opt_str(&mut a, "cidr_block", s.cidr_block());
+    opt_str(&mut a, "availability_zone", s.availability_zone());
+    opt_str(&mut a, "availability_zone_id", s.availability_zone_id());
+    put(
+        &mut a,
+        "map_public_ip_on_launch",
+        s.map_public_ip_on_launch().unwrap_or(false),
+    );
+    put(
+        &mut a,
+        "tags",
+        tags::own_view(ctx, &tag_map(s.tags()), prior.unwrap_or(&empty)),
+    );
+    opt_str(&mut a, "arn", s.subnet_arn());
+    Observed {
+        id: s.subnet_id().unwrap_or_default().to_string(),
+        attributes: a,
+    }
+}
+
+async fn describe(
+    aws: &Clients,
+    ctx: &OpContext,
+    filters: Vec<Filter>,
+    requests: &[ReadRequest],
+) -> Result<Vec<Observed>, ProviderError> {
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeSubnets"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.subnets())
+        .map(|s| {
+            observe(
+                ctx,
+                s,
+                prior_of(requests, s.subnet_id().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+async fn set_public_ip(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+    on: bool,
+) -> Result<(), ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb: "configuring",
+        what: format!("subnet {id} to be visible"),
+        policy: aws.poll,
+    };
+    w.retrying(wait::not_yet_visible, || async {
+        aws.ec2
+            .modify_subnet_attribute()
+            .subnet_id(id)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map(drop)
+            .map_err(e("ModifySubnetAttribute"))
+    })
+    .await
+}
+
+async fn one(
+    aws: &Clients,
+    ctx: &OpContext,
+    id: &str,
+    prior: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let req = ReadRequest {
+        address: String::new(),
+        id: id.to_string(),
+        prior: prior.clone(),
+    };
+    describe(
+        aws,
+        ctx,
+        vec![filter("subnet-id", [id.to_string()])],
+        std::slice::from_ref(&req),
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| ProviderError::NotFound {
+        message: format!("subnet {id} not found"),
+    })
+}
+
+#[async_trait]
+impl Kind for Subnet {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A subnet of a VPC in one availability zone.",
+            vec![
+                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
+                AttributeSpec::required("cidr_block", ValueType::String).force_new(),
+                AttributeSpec::required("availability_zone", ValueType::String).force_new(),
+                AttributeSpec::optional(
+                    "map_public_ip_on_launch",
+                    ValueType::Bool,
+                    Some(Value::Bool(false)),
+                ),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("availability_zone_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        read_batched(requests, |ids| {
+            describe(aws, ctx, vec![filter("subnet-id", ids)], requests)
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let out = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(props::required_string(p, "vpc_id")?)
+            .cidr_block(props::required_string(p, "cidr_block")?)
+            .availability_zone(props::required_string(p, "availability_zone")?)
+            .tag_specifications(tag_spec(Ec2Type::Subnet, &tags))
+            .send()
+            .await
+            .map_err(e("CreateSubnet"))?;
+        let s = out
+            .subnet()
+            .ok_or_else(|| ProviderError::other("CreateSubnet returned no subnet"))?;
+        let id = s.subnet_id().unwrap_or_default().to_string();
+        if props::boolean(p, "map_public_ip_on_launch")? == Some(true) {
+            set_public_ip(aws, ctx, &req.address, &id, true).await?;
+        }
+        let mut o = observe(ctx, s, Some(p));
+        put(
+            &mut o.attributes,
+            "map_public_ip_on_launch",
+            props::boolean(p, "map_public_ip_on_launch")?.unwrap_or(false),
+        );
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        if req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
+            let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
+            set_public_ip(aws, ctx, &req.address, &req.id, on).await?;
+        }
+        if req.changed.iter().any(|c| c == "tags") {
+            sync_tags(
+                aws,
+                &req.id,
+                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
+            )
+            .await?;
+        }
+        one(aws, ctx, &req.id, &req.properties).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("subnet {} to have no dependencies", req.id),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            gone_is_ok(
+                aws.ec2
+                    .delete_subnet()
+                    .subnet_id(&req.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteSubnet")),
+            )
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        Ok(describe(
+            aws,
+            ctx,
+            made_by_filters(ctx, &req.address, &req.token),
+            &[],
+        )
+        .await?
+        .pop())
+    }
+}

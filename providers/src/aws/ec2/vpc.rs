@@ -1,0 +1,269 @@
+//! `aws_vpc`: the stack's network. DNS support and hostnames are on by default (EKS needs
+//! both); DescribeVpcs does not return them, so they are not refreshed (last applied value).
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type, Vpc as SdkVpc};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::{
+    carried, filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map,
+    tag_spec,
+};
+use crate::aws::errors::ec2 as e;
+use crate::aws::wait::{self, Wait};
+use crate::aws::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_vpc";
+
+pub(crate) struct Vpc;
+
+fn observe(aws: &Clients, ctx: &OpContext, v: &SdkVpc, prior: Option<&ValueMap>) -> Observed {
+    let id = v.vpc_id().unwrap_or_default().to_string();
+    let empty = ValueMap::new();
+    let mut a = carried(prior, &["enable_dns_support", "enable_dns_hostnames"]);
+    opt_str(&mut a, "cidr_block", v.cidr_block());
+    put(
+        &mut a,
+        "tags",
+        tags::own_view(ctx, &tag_map(v.tags()), prior.unwrap_or(&empty)),
+    );
+    opt_str(&mut a, "owner_id", v.owner_id());
+    put(
+        &mut a,
+        "arn",
+        format!(
+            "arn:aws:ec2:{}:{}:vpc/{id}",
+            aws.region,
+            v.owner_id().unwrap_or_default()
+        ),
+    );
+    Observed { id, attributes: a }
+}
+
+async fn describe(
+    aws: &Clients,
+    ctx: &OpContext,
+    filters: Vec<aws_sdk_ec2::types::Filter>,
+    requests: &[ReadRequest],
+) -> Result<Vec<Observed>, ProviderError> {
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_vpcs()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeVpcs"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.vpcs())
+        .map(|v| {
+            observe(
+                aws,
+                ctx,
+                v,
+                prior_of(requests, v.vpc_id().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+async fn set_dns(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+    props_: &ValueMap,
+    only_changed: Option<&[String]>,
+) -> Result<(), ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb: "configuring",
+        what: format!("VPC {id} to be visible"),
+        policy: aws.poll,
+    };
+    for (name, hostnames) in [
+        ("enable_dns_support", false),
+        ("enable_dns_hostnames", true),
+    ] {
+        if only_changed.is_some_and(|c| !c.iter().any(|x| x == name)) {
+            continue;
+        }
+        let Some(on) = props::boolean(props_, name)? else {
+            continue;
+        };
+        let value = AttributeBooleanValue::builder().value(on).build();
+        w.retrying(wait::not_yet_visible, || {
+            let mut call = aws.ec2.modify_vpc_attribute().vpc_id(id);
+            call = if hostnames {
+                call.enable_dns_hostnames(value.clone())
+            } else {
+                call.enable_dns_support(value.clone())
+            };
+            async move { call.send().await.map(drop).map_err(e("ModifyVpcAttribute")) }
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Kind for Vpc {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A VPC.",
+            vec![
+                AttributeSpec::required("cidr_block", ValueType::String)
+                    .force_new()
+                    .describe("IPv4 range, e.g. 10.0.0.0/16."),
+                AttributeSpec::optional(
+                    "enable_dns_support",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                ),
+                AttributeSpec::optional(
+                    "enable_dns_hostnames",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                ),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("owner_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        read_batched(requests, |ids| {
+            describe(aws, ctx, vec![filter("vpc-id", ids)], requests)
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let out = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(props::required_string(p, "cidr_block")?)
+            .tag_specifications(tag_spec(Ec2Type::Vpc, &tags))
+            .send()
+            .await
+            .map_err(e("CreateVpc"))?;
+        let vpc = out
+            .vpc()
+            .ok_or_else(|| ProviderError::other("CreateVpc returned no VPC"))?;
+        let id = vpc.vpc_id().unwrap_or_default().to_string();
+        set_dns(aws, ctx, &req.address, &id, p, None).await?;
+        let mut o = observe(aws, ctx, vpc, Some(p));
+        o.attributes.extend(carried(
+            Some(p),
+            &["enable_dns_support", "enable_dns_hostnames"],
+        ));
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        set_dns(
+            aws,
+            ctx,
+            &req.address,
+            &req.id,
+            &req.properties,
+            Some(&req.changed),
+        )
+        .await?;
+        if req.changed.iter().any(|c| c == "tags") {
+            sync_tags(
+                aws,
+                &req.id,
+                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
+            )
+            .await?;
+        }
+        let found = describe(aws, ctx, vec![filter("vpc-id", [req.id.clone()])], &[]).await?;
+        let mut o = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::NotFound {
+                message: format!("VPC {} not found", req.id),
+            })?;
+        o.attributes.extend(carried(
+            Some(&req.properties),
+            &["enable_dns_support", "enable_dns_hostnames", "tags"],
+        ));
+        Ok(o)
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("VPC {} to have no dependencies", req.id),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            crate::aws::errors::gone_is_ok(
+                aws.ec2
+                    .delete_vpc()
+                    .vpc_id(&req.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteVpc")),
+            )
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let mut found = describe(
+            aws,
+            ctx,
+            made_by_filters(ctx, &req.address, &req.token),
+            &[],
+        )
+        .await?;
+        Ok(found.pop().map(|mut o| {
+            o.attributes.extend(carried(
+                Some(&req.properties),
+                &["enable_dns_support", "enable_dns_hostnames", "tags"],
+            ));
+            o
+        }))
+    }
+}

@@ -1,0 +1,257 @@
+//! `aws_eks_addon`: an EKS add-on (e.g. `aws-ebs-csi-driver`). Version and service-account
+//! role change in place; creation and deletion are waited for.
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{Addon as SdkAddon, AddonStatus, ResolveConflicts};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::{btree, hash_map, request_token, sync_tags};
+use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
+use crate::aws::wait::{self, Poll, Wait};
+use crate::aws::{join_all, tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_eks_addon";
+
+pub(crate) struct Addon;
+
+fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+    id.split_once(':')
+        .ok_or_else(|| ProviderError::invalid(format!("add-on id {id:?} is not cluster:name")))
+}
+
+fn observe(ctx: &OpContext, x: &SdkAddon, prior: &ValueMap) -> Observed {
+    let cluster = x.cluster_name().unwrap_or_default();
+    let name = x.addon_name().unwrap_or_default();
+    let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
+    let mut a = ValueMap::new();
+    a.insert("cluster_name".into(), Value::str(cluster));
+    a.insert("addon_name".into(), Value::str(name));
+    a.insert("addon_version".into(), s(x.addon_version()));
+    if prior.contains_key("service_account_role_arn") || x.service_account_role_arn().is_some() {
+        a.insert(
+            "service_account_role_arn".into(),
+            s(x.service_account_role_arn()),
+        );
+    }
+    if let Some(v) = prior.get("resolve_conflicts") {
+        a.insert("resolve_conflicts".into(), v.unmarked());
+    }
+    a.insert("tags".into(), tags::own_view(ctx, &btree(x.tags()), prior));
+    a.insert("arn".into(), s(x.addon_arn()));
+    Observed {
+        id: format!("{cluster}:{name}"),
+        attributes: a,
+    }
+}
+
+async fn describe(
+    aws: &Clients,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<SdkAddon>, ProviderError> {
+    let out = absent_if_not_found(
+        aws.eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map_err(e("DescribeAddon")),
+    )?;
+    Ok(out.and_then(|o| o.addon))
+}
+
+async fn wait_active(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    cluster: &str,
+    name: &str,
+    verb: &str,
+    prior: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb,
+        what: format!("add-on {name} to be ACTIVE"),
+        policy: aws.poll,
+    };
+    w.until(|| async {
+        Ok(match describe(aws, cluster, name).await? {
+            Some(x) if x.status() == Some(&AddonStatus::Active) => {
+                Poll::Ready(observe(ctx, &x, prior))
+            }
+            Some(x) if x.status() == Some(&AddonStatus::CreateFailed) => {
+                return Err(ProviderError::other(format!(
+                    "add-on {name} is CREATE_FAILED"
+                )))
+            }
+            Some(x) => Poll::Pending(x.status().map_or("unknown", |s| s.as_str()).to_string()),
+            None => Poll::Pending("not yet visible".into()),
+        })
+    })
+    .await
+}
+
+fn resolve(p: &ValueMap) -> Result<Option<ResolveConflicts>, ProviderError> {
+    Ok(props::string(p, "resolve_conflicts")?.map(|r| ResolveConflicts::from(r.as_str())))
+}
+
+#[async_trait]
+impl Kind for Addon {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "An EKS add-on, e.g. aws-ebs-csi-driver.",
+            vec![
+                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
+                AttributeSpec::required("addon_name", ValueType::String).force_new(),
+                AttributeSpec::optional("addon_version", ValueType::String, None),
+                AttributeSpec::optional("service_account_role_arn", ValueType::String, None),
+                AttributeSpec::optional(
+                    "resolve_conflicts",
+                    ValueType::String,
+                    Some(Value::str("OVERWRITE")),
+                )
+                .describe("NONE, OVERWRITE or PRESERVE (used on create and update)."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        join_all(requests.iter().map(|r| async move {
+            let (cluster, name) = split_id(&r.id)?;
+            Ok(describe(aws, cluster, name)
+                .await?
+                .filter(|x| x.status() != Some(&AddonStatus::Deleting))
+                .map(|x| observe(ctx, &x, &r.prior)))
+        }))
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let cluster = props::required_string(p, "cluster_name")?;
+        let name = props::required_string(p, "addon_name")?;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("cluster {cluster} to accept add-on {name}"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            aws.eks
+                .create_addon()
+                .cluster_name(&cluster)
+                .addon_name(&name)
+                .set_addon_version(props::string(p, "addon_version")?)
+                .set_service_account_role_arn(props::string(p, "service_account_role_arn")?)
+                .set_resolve_conflicts(resolve(p)?)
+                .set_tags(Some(hash_map(&tags)))
+                .client_request_token(request_token(&req.token))
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("CreateAddon"))
+        })
+        .await?;
+        wait_active(aws, ctx, &req.address, &cluster, &name, "creating", p).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let (cluster, name) = split_id(&req.id)?;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        if changed("addon_version") || changed("service_account_role_arn") {
+            aws.eks
+                .update_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .set_addon_version(props::string(p, "addon_version")?)
+                .set_service_account_role_arn(props::string(p, "service_account_role_arn")?)
+                .set_resolve_conflicts(resolve(p)?)
+                .send()
+                .await
+                .map_err(e("UpdateAddon"))?;
+        }
+        if changed("tags") {
+            let arn = props::required_string(&req.prior, "arn")?;
+            sync_tags(aws, &arn, &tags::changes(ctx, &req.address, &req.prior, p)?).await?;
+        }
+        wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let (cluster, name) = split_id(&req.id)?;
+        gone_is_ok(
+            aws.eks
+                .delete_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteAddon")),
+        )?;
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("add-on {name} to be deleted"),
+            policy: aws.poll,
+        };
+        w.until(|| async {
+            Ok(match describe(aws, cluster, name).await? {
+                None => Poll::Ready(()),
+                Some(x) => Poll::Pending(x.status().map_or("unknown", |s| s.as_str()).to_string()),
+            })
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let cluster = props::required_string(&req.properties, "cluster_name")?;
+        let name = props::required_string(&req.properties, "addon_name")?;
+        let Some(x) = absent_if_not_found(describe(aws, &cluster, &name).await)?.flatten() else {
+            return Ok(None);
+        };
+        Ok(
+            tags::made_by(&btree(x.tags()), ctx, &req.address, &req.token)
+                .then(|| observe(ctx, &x, &req.properties)),
+        )
+    }
+}

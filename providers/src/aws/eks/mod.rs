@@ -1,0 +1,104 @@
+//! EKS: `aws_eks_cluster`, `aws_eks_node_group`, `aws_eks_addon`, and the plan-time checks
+//! (instance types offered in the node groups' AZs, one minor version step at a time).
+//!
+//! EKS has no batch describe: refresh makes one Describe call per resource, run concurrently.
+//! Creates pass the engine's token as `clientRequestToken`; names are unique per cluster, so
+//! an interrupted create is found by name and its `hdh:token` tag.
+
+pub(crate) mod addon;
+pub(crate) mod cluster;
+pub(crate) mod node_group;
+pub(crate) mod preflight;
+
+use std::collections::{BTreeMap, HashMap};
+
+use hdh_engine::ProviderError;
+
+use super::errors::eks as e;
+use super::tags::TagChanges;
+use super::Clients;
+
+/// An EKS `clientRequestToken` from the engine's token.
+pub(crate) fn request_token(token: &str) -> String {
+    token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect()
+}
+
+pub(crate) fn hash_map(t: &BTreeMap<String, String>) -> HashMap<String, String> {
+    t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+pub(crate) fn btree(t: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    t.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// TagResource / UntagResource on an EKS ARN.
+pub(crate) async fn sync_tags(
+    aws: &Clients,
+    arn: &str,
+    ch: &TagChanges,
+) -> Result<(), ProviderError> {
+    aws.eks
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(hash_map(&ch.set)))
+        .send()
+        .await
+        .map_err(e("TagResource"))?;
+    if !ch.remove.is_empty() {
+        aws.eks
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(ch.remove.clone()))
+            .send()
+            .await
+            .map_err(e("UntagResource"))?;
+    }
+    Ok(())
+}
+
+/// "1.31" → (1, 31).
+pub(crate) fn minor(v: &str) -> Option<(u32, u32)> {
+    let mut it = v.split('.');
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// Refuses a control-plane version change EKS would refuse: anything but one minor step up.
+pub(crate) fn check_version_step(from: &str, to: &str) -> Result<(), ProviderError> {
+    match (minor(from), minor(to)) {
+        (Some((a, b)), Some((c, d))) if a == c && d == b + 1 => Ok(()),
+        (Some((a, b)), Some((c, d))) if a == c && d == b => Ok(()),
+        (Some(_), Some((c, d))) if (c, d) < minor(from).unwrap_or_default() => Err(ProviderError::invalid(format!(
+            "`version` cannot go down from {from} to {to}: EKS does not downgrade a control plane"
+        ))),
+        (Some((a, b)), Some(_)) => Err(ProviderError::invalid(format!(
+            "`version` {from} → {to} skips minor versions: EKS upgrades one minor version at a time; \
+             apply {a}.{} first",
+            b + 1
+        ))),
+        _ => Err(ProviderError::invalid(format!(
+            "`version` must look like \"1.31\", found {to:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_move_one_minor_step() {
+        assert!(check_version_step("1.30", "1.31").is_ok());
+        assert!(check_version_step("1.31", "1.31").is_ok());
+        let e = check_version_step("1.29", "1.31").unwrap_err().to_string();
+        assert!(
+            e.contains("one minor version at a time") && e.contains("1.30"),
+            "{e}"
+        );
+        assert!(check_version_step("1.31", "1.30").is_err());
+    }
+}

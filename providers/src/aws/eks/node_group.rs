@@ -1,0 +1,617 @@
+//! `aws_eks_node_group`: a managed node group, on-demand or spot. Scaling, labels, taints,
+//! version and tags change in place; the rest forces a new group. Unless
+//! `cluster_autoscaler_tags` is false, the group is tagged for cluster-autoscaler discovery
+//! (`k8s.io/cluster-autoscaler/enabled`, `k8s.io/cluster-autoscaler/<cluster>`) and with
+//! node-template label/taint tags so the autoscaler can scale it from zero; reads hide them.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
+    TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::{btree, hash_map, request_token, sync_tags};
+use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
+use crate::aws::tags::TagChanges;
+use crate::aws::wait::{self, Poll, Wait};
+use crate::aws::{join_all, tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_eks_node_group";
+
+pub(crate) struct NodeGroup;
+
+const AUTOSCALER_PREFIX: &str = "k8s.io/cluster-autoscaler/";
+
+/// The id is `cluster:nodegroup` (node group names are unique per cluster only).
+fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+    id.split_once(':')
+        .ok_or_else(|| ProviderError::invalid(format!("node group id {id:?} is not cluster:name")))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct TaintSpec {
+    key: String,
+    value: Option<String>,
+    /// EKS spelling: NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE.
+    effect: String,
+}
+
+impl TaintSpec {
+    fn parse(m: &ValueMap) -> Result<TaintSpec, ProviderError> {
+        let effect = props::required_string(m, "effect")?;
+        let effect = match effect.as_str() {
+            "NoSchedule" | "NO_SCHEDULE" => "NO_SCHEDULE",
+            "NoExecute" | "NO_EXECUTE" => "NO_EXECUTE",
+            "PreferNoSchedule" | "PREFER_NO_SCHEDULE" => "PREFER_NO_SCHEDULE",
+            other => {
+                return Err(ProviderError::invalid(format!(
+                    "taint effect {other:?}: expected NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE"
+                )))
+            }
+        };
+        Ok(TaintSpec {
+            key: props::required_string(m, "key")?,
+            value: props::string(m, "value")?,
+            effect: effect.into(),
+        })
+    }
+
+    fn kube_effect(&self) -> &'static str {
+        match self.effect.as_str() {
+            "NO_EXECUTE" => "NoExecute",
+            "PREFER_NO_SCHEDULE" => "PreferNoSchedule",
+            _ => "NoSchedule",
+        }
+    }
+
+    fn sdk(&self) -> Taint {
+        Taint::builder()
+            .key(&self.key)
+            .set_value(self.value.clone())
+            .effect(TaintEffect::from(self.effect.as_str()))
+            .build()
+    }
+
+    fn value(&self) -> Value {
+        let mut m = ValueMap::new();
+        m.insert("key".into(), Value::str(&self.key));
+        if let Some(v) = &self.value {
+            m.insert("value".into(), Value::str(v));
+        }
+        m.insert("effect".into(), Value::str(&self.effect));
+        Value::Map(m)
+    }
+}
+
+fn taints(p: &ValueMap) -> Result<Vec<TaintSpec>, ProviderError> {
+    props::map_list(p, "taints")?
+        .iter()
+        .map(TaintSpec::parse)
+        .collect()
+}
+
+struct Scaling {
+    min: i32,
+    max: i32,
+    desired: i32,
+}
+
+fn scaling(p: &ValueMap) -> Result<Scaling, ProviderError> {
+    let m = match props::get(p, "scaling_config") {
+        Some(Value::Map(m)) => m,
+        Some(v) => return Err(props::wrong_type("scaling_config", "a map", &v)),
+        None => return Err(ProviderError::invalid("`scaling_config` is required")),
+    };
+    let n = |k: &str| -> Result<Option<i32>, ProviderError> {
+        Ok(props::int(&m, k)?.map(|v| v as i32))
+    };
+    let min = n("min_size")?.unwrap_or(0);
+    let max = n("max_size")?
+        .ok_or_else(|| ProviderError::invalid("scaling_config: `max_size` is required"))?;
+    let desired = n("desired_size")?.unwrap_or(min);
+    if !(min <= desired && desired <= max) || max < 1 {
+        return Err(ProviderError::invalid(format!(
+            "scaling_config: need 0 <= min_size ({min}) <= desired_size ({desired}) <= max_size ({max}) and max_size >= 1"
+        )));
+    }
+    Ok(Scaling { min, max, desired })
+}
+
+fn scaling_value(s: Option<&NodegroupScalingConfig>) -> Value {
+    let mut m = ValueMap::new();
+    if let Some(s) = s {
+        m.insert(
+            "min_size".into(),
+            Value::int(i64::from(s.min_size().unwrap_or(0))),
+        );
+        m.insert(
+            "max_size".into(),
+            Value::int(i64::from(s.max_size().unwrap_or(0))),
+        );
+        m.insert(
+            "desired_size".into(),
+            Value::int(i64::from(s.desired_size().unwrap_or(0))),
+        );
+    }
+    Value::Map(m)
+}
+
+/// The cluster-autoscaler tags for a group with these labels and taints.
+fn autoscaler_tags(
+    cluster: &str,
+    labels: &BTreeMap<String, String>,
+    taints: &[TaintSpec],
+) -> BTreeMap<String, String> {
+    let mut t = BTreeMap::new();
+    t.insert(format!("{AUTOSCALER_PREFIX}enabled"), "true".to_string());
+    t.insert(format!("{AUTOSCALER_PREFIX}{cluster}"), "owned".to_string());
+    for (k, v) in labels {
+        t.insert(
+            format!("{AUTOSCALER_PREFIX}node-template/label/{k}"),
+            v.clone(),
+        );
+    }
+    for x in taints {
+        t.insert(
+            format!("{AUTOSCALER_PREFIX}node-template/taint/{}", x.key),
+            format!(
+                "{}:{}",
+                x.value.clone().unwrap_or_default(),
+                x.kube_effect()
+            ),
+        );
+    }
+    t
+}
+
+/// Every tag the group should carry.
+fn all_tags(
+    ctx: &OpContext,
+    address: &str,
+    p: &ValueMap,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let mut t = BTreeMap::new();
+    if props::boolean(p, "cluster_autoscaler_tags")?.unwrap_or(true) {
+        t.extend(autoscaler_tags(
+            &props::required_string(p, "cluster_name")?,
+            &props::string_map(p, "labels")?,
+            &taints(p)?,
+        ));
+    }
+    t.extend(tags::desired(ctx, address, p)?);
+    Ok(t)
+}
+
+fn observe(ctx: &OpContext, n: &Nodegroup, prior: &ValueMap) -> Observed {
+    let cluster = n.cluster_name().unwrap_or_default();
+    let name = n.nodegroup_name().unwrap_or_default();
+    let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
+    let mut a = ValueMap::new();
+    a.insert("cluster_name".into(), Value::str(cluster));
+    a.insert("nodegroup_name".into(), Value::str(name));
+    a.insert("node_role".into(), s(n.node_role()));
+    a.insert("subnets".into(), props::str_list(n.subnets()));
+    a.insert("instance_types".into(), props::str_list(n.instance_types()));
+    a.insert(
+        "capacity_type".into(),
+        Value::str(n.capacity_type().map_or("ON_DEMAND", |c| c.as_str())),
+    );
+    if prior.contains_key("ami_type") {
+        a.insert("ami_type".into(), s(n.ami_type().map(|x| x.as_str())));
+    }
+    if prior.contains_key("disk_size") {
+        a.insert(
+            "disk_size".into(),
+            n.disk_size()
+                .map_or(Value::Null, |d| Value::int(i64::from(d))),
+        );
+    }
+    a.insert("scaling_config".into(), scaling_value(n.scaling_config()));
+    a.insert("labels".into(), props::str_map(btree(n.labels())));
+    let observed_taints: Vec<TaintSpec> = n
+        .taints()
+        .iter()
+        .map(|t| TaintSpec {
+            key: t.key().unwrap_or_default().into(),
+            value: t.value().map(String::from),
+            effect: t.effect().map_or("NO_SCHEDULE", |e| e.as_str()).into(),
+        })
+        .collect();
+    // The user's spelling (NoSchedule) when it means the same set.
+    let taint_value = match taints(prior) {
+        Ok(p)
+            if p.len() == observed_taints.len()
+                && p.iter().all(|x| observed_taints.contains(x))
+                && prior.contains_key("taints") =>
+        {
+            prior["taints"].unmarked()
+        }
+        _ => Value::List(observed_taints.iter().map(TaintSpec::value).collect()),
+    };
+    a.insert("taints".into(), taint_value);
+    a.insert("version".into(), s(n.version()));
+    a.insert(
+        "cluster_autoscaler_tags".into(),
+        prior
+            .get("cluster_autoscaler_tags")
+            .map_or(Value::Bool(true), Value::unmarked),
+    );
+    let mut all = btree(n.tags());
+    let own = props::string_map(prior, "tags").unwrap_or_default();
+    all.retain(|k, _| !k.starts_with(AUTOSCALER_PREFIX) || own.contains_key(k));
+    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+    a.insert("arn".into(), s(n.nodegroup_arn()));
+    let asgs: Vec<&str> = n
+        .resources()
+        .map(|r| {
+            r.auto_scaling_groups()
+                .iter()
+                .filter_map(|g| g.name())
+                .collect()
+        })
+        .unwrap_or_default();
+    a.insert("autoscaling_groups".into(), props::str_list(asgs));
+    Observed {
+        id: format!("{cluster}:{name}"),
+        attributes: a,
+    }
+}
+
+async fn describe(
+    aws: &Clients,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Nodegroup>, ProviderError> {
+    let out = absent_if_not_found(
+        aws.eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(e("DescribeNodegroup")),
+    )?;
+    Ok(out.and_then(|o| o.nodegroup))
+}
+
+async fn wait_active(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    cluster: &str,
+    name: &str,
+    verb: &str,
+    prior: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb,
+        what: format!("node group {name} to be ACTIVE"),
+        policy: aws.poll,
+    };
+    w.until(|| async {
+        Ok(match describe(aws, cluster, name).await? {
+            Some(n) if n.status() == Some(&NodegroupStatus::Active) => {
+                Poll::Ready(observe(ctx, &n, prior))
+            }
+            Some(n)
+                if matches!(
+                    n.status(),
+                    Some(NodegroupStatus::CreateFailed) | Some(NodegroupStatus::Degraded)
+                ) =>
+            {
+                let issues: Vec<String> = n
+                    .health()
+                    .map(|h| {
+                        h.issues()
+                            .iter()
+                            .filter_map(|i| i.message().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Err(ProviderError::other(format!(
+                    "node group {name} is {}: {}",
+                    n.status().map_or("failed", |s| s.as_str()),
+                    issues.join("; ")
+                )));
+            }
+            Some(n) => Poll::Pending(n.status().map_or("unknown", |s| s.as_str()).to_string()),
+            None => Poll::Pending("not yet visible".into()),
+        })
+    })
+    .await
+}
+
+#[async_trait]
+impl Kind for NodeGroup {
+    fn schema(&self) -> ResourceType {
+        let strings = || ValueType::List(Box::new(ValueType::String));
+        ResourceType::new(
+            TYPE,
+            "An EKS managed node group.",
+            vec![
+                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
+                AttributeSpec::required("nodegroup_name", ValueType::String).force_new(),
+                AttributeSpec::required("node_role", ValueType::String)
+                    .force_new()
+                    .describe("ARN of the nodes' IAM role."),
+                AttributeSpec::required("subnets", strings()).force_new(),
+                AttributeSpec::required("instance_types", strings()).force_new(),
+                AttributeSpec::optional(
+                    "capacity_type",
+                    ValueType::String,
+                    Some(Value::str("ON_DEMAND")),
+                )
+                .force_new()
+                .describe("ON_DEMAND or SPOT."),
+                AttributeSpec::optional("ami_type", ValueType::String, None).force_new(),
+                AttributeSpec::optional("disk_size", ValueType::Integer, None).force_new(),
+                AttributeSpec::required(
+                    "scaling_config",
+                    ValueType::Map(Box::new(ValueType::Integer)),
+                )
+                .describe("{min_size, max_size, desired_size}"),
+                AttributeSpec::optional(
+                    "labels",
+                    ValueType::Map(Box::new(ValueType::String)),
+                    Some(Value::Map(ValueMap::new())),
+                ),
+                AttributeSpec::optional(
+                    "taints",
+                    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::String)))),
+                    Some(Value::List(vec![])),
+                )
+                .describe("{key, value, effect: NO_SCHEDULE | NO_EXECUTE | PREFER_NO_SCHEDULE}"),
+                AttributeSpec::optional("version", ValueType::String, None),
+                AttributeSpec::optional(
+                    "cluster_autoscaler_tags",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                )
+                .describe(
+                    "Tag the group for cluster-autoscaler discovery and scale-from-zero templates.",
+                ),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("autoscaling_groups", strings()),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        join_all(requests.iter().map(|r| async move {
+            let (cluster, name) = split_id(&r.id)?;
+            Ok(describe(aws, cluster, name)
+                .await?
+                .filter(|n| n.status() != Some(&NodegroupStatus::Deleting))
+                .map(|n| observe(ctx, &n, &r.prior)))
+        }))
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let cluster = props::required_string(p, "cluster_name")?;
+        let name = props::required_string(p, "nodegroup_name")?;
+        let sc = scaling(p)?;
+        let mut tags = all_tags(ctx, &req.address, p)?;
+        tags.insert(tags::TOKEN_TAG.into(), req.token.clone());
+        let labels = props::string_map(p, "labels")?;
+        aws.eks
+            .create_nodegroup()
+            .cluster_name(&cluster)
+            .nodegroup_name(&name)
+            .node_role(props::required_string(p, "node_role")?)
+            .set_subnets(Some(props::string_list(p, "subnets")?))
+            .set_instance_types(Some(props::string_list(p, "instance_types")?))
+            .capacity_type(CapacityTypes::from(
+                props::string(p, "capacity_type")?
+                    .unwrap_or_else(|| "ON_DEMAND".into())
+                    .as_str(),
+            ))
+            .set_ami_type(props::string(p, "ami_type")?.map(|a| AmiTypes::from(a.as_str())))
+            .set_disk_size(props::int(p, "disk_size")?.map(|d| d as i32))
+            .scaling_config(
+                NodegroupScalingConfig::builder()
+                    .min_size(sc.min)
+                    .max_size(sc.max)
+                    .desired_size(sc.desired)
+                    .build(),
+            )
+            .set_labels((!labels.is_empty()).then(|| hash_map(&labels)))
+            .set_taints(Some(taints(p)?.iter().map(TaintSpec::sdk).collect()))
+            .set_version(props::string(p, "version")?)
+            .set_tags(Some(hash_map(&tags)))
+            .client_request_token(request_token(&req.token))
+            .send()
+            .await
+            .map_err(e("CreateNodegroup"))?;
+        wait_active(aws, ctx, &req.address, &cluster, &name, "creating", p).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let (cluster, name) = split_id(&req.id)?;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "updating",
+            what: format!("node group {name} to accept an update"),
+            policy: aws.poll,
+        };
+        if changed("scaling_config") || changed("labels") || changed("taints") {
+            let mut call = aws
+                .eks
+                .update_nodegroup_config()
+                .cluster_name(cluster)
+                .nodegroup_name(name);
+            if changed("scaling_config") {
+                let sc = scaling(p)?;
+                call = call.scaling_config(
+                    NodegroupScalingConfig::builder()
+                        .min_size(sc.min)
+                        .max_size(sc.max)
+                        .desired_size(sc.desired)
+                        .build(),
+                );
+            }
+            if changed("labels") {
+                let old = props::string_map(&req.prior, "labels")?;
+                let new = props::string_map(p, "labels")?;
+                let remove: Vec<String> = old
+                    .keys()
+                    .filter(|k| !new.contains_key(*k))
+                    .cloned()
+                    .collect();
+                let add: BTreeMap<String, String> = new
+                    .into_iter()
+                    .filter(|(k, v)| old.get(k) != Some(v))
+                    .collect();
+                call = call.labels(
+                    UpdateLabelsPayload::builder()
+                        .set_add_or_update_labels((!add.is_empty()).then(|| hash_map(&add)))
+                        .set_remove_labels((!remove.is_empty()).then_some(remove))
+                        .build(),
+                );
+            }
+            if changed("taints") {
+                let old = taints(&req.prior)?;
+                let new = taints(p)?;
+                let remove: Vec<Taint> = old
+                    .iter()
+                    .filter(|t| !new.iter().any(|n| n.key == t.key && n.effect == t.effect))
+                    .map(TaintSpec::sdk)
+                    .collect();
+                let add: Vec<Taint> = new
+                    .iter()
+                    .filter(|t| !old.contains(t))
+                    .map(TaintSpec::sdk)
+                    .collect();
+                call = call.taints(
+                    UpdateTaintsPayload::builder()
+                        .set_add_or_update_taints((!add.is_empty()).then_some(add))
+                        .set_remove_taints((!remove.is_empty()).then_some(remove))
+                        .build(),
+                );
+            }
+            let call = call.client_request_token(request_token(&uuid::Uuid::new_v4().to_string()));
+            w.retrying(wait::dependency, || {
+                let call = call.clone();
+                async move {
+                    call.send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UpdateNodegroupConfig"))
+                }
+            })
+            .await?;
+            wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await?;
+        }
+        if changed("version") {
+            if let Some(v) = props::string(p, "version")? {
+                w.retrying(wait::dependency, || async {
+                    aws.eks
+                        .update_nodegroup_version()
+                        .cluster_name(cluster)
+                        .nodegroup_name(name)
+                        .version(&v)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UpdateNodegroupVersion"))
+                })
+                .await?;
+                wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await?;
+            }
+        }
+        if changed("tags")
+            || changed("labels")
+            || changed("taints")
+            || changed("cluster_autoscaler_tags")
+        {
+            let arn = props::required_string(&req.prior, "arn")?;
+            let set = all_tags(ctx, &req.address, p)?;
+            let old = all_tags(ctx, &req.address, &req.prior)?;
+            let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
+            sync_tags(aws, &arn, &TagChanges { set, remove }).await?;
+        }
+        wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let (cluster, name) = split_id(&req.id)?;
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("node group {name} to be deleted"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            gone_is_ok(
+                aws.eks
+                    .delete_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteNodegroup")),
+            )
+        })
+        .await?;
+        w.until(|| async {
+            Ok(match describe(aws, cluster, name).await? {
+                None => Poll::Ready(()),
+                Some(n) => Poll::Pending(n.status().map_or("unknown", |s| s.as_str()).to_string()),
+            })
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let cluster = props::required_string(&req.properties, "cluster_name")?;
+        let name = props::required_string(&req.properties, "nodegroup_name")?;
+        let Some(n) = describe(aws, &cluster, &name).await? else {
+            return Ok(None);
+        };
+        Ok(
+            tags::made_by(&btree(n.tags()), ctx, &req.address, &req.token)
+                .then(|| observe(ctx, &n, &req.properties)),
+        )
+    }
+}

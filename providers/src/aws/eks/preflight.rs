@@ -1,0 +1,193 @@
+//! Plan-time checks against the region: every node group's instance types must be offered in
+//! every availability zone of its subnets (one paged DescribeInstanceTypeOfferings for all
+//! types), and a cluster's version may only move one minor step.
+//!
+//! A node group's subnets are often created by the same apply and not known yet; then the AZs
+//! of the subnets planned in the same stack stand in for them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::types::LocationType;
+use hdh_engine::provider::Finding;
+use hdh_engine::{Value, ValueMap};
+
+use super::{check_version_step, cluster, node_group};
+use crate::aws::ec2::{filter, subnet};
+use crate::aws::errors::ec2 as e;
+use crate::aws::Clients;
+use crate::props;
+
+fn known_strings(p: &ValueMap, name: &str) -> Option<Vec<String>> {
+    let v = props::get(p, name)?;
+    if v.contains_unknown() {
+        return None;
+    }
+    props::string_list(p, name).ok()
+}
+
+fn finding(address: &str, attribute: &str, message: String) -> Finding {
+    Finding {
+        address: address.into(),
+        attribute: Some(attribute.into()),
+        message,
+    }
+}
+
+/// (type, AZ) pairs offered among `types`.
+async fn offerings(
+    aws: &Clients,
+    types: &BTreeSet<String>,
+) -> Result<BTreeSet<(String, String)>, String> {
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_instance_type_offerings()
+        .location_type(LocationType::AvailabilityZone)
+        .filters(filter("instance-type", types.iter().cloned()))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| e("DescribeInstanceTypeOfferings")(err).to_string())?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.instance_type_offerings())
+        .filter_map(|o| {
+            Some((
+                o.instance_type()?.as_str().to_string(),
+                o.location()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// Subnet id → AZ for known subnet ids.
+async fn subnet_azs(
+    aws: &Clients,
+    ids: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>, String> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let pages: Vec<_> = aws
+        .ec2
+        .describe_subnets()
+        .filters(filter("subnet-id", ids.iter().cloned()))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| e("DescribeSubnets")(err).to_string())?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.subnets())
+        .filter_map(|s| {
+            Some((
+                s.subnet_id()?.to_string(),
+                s.availability_zone()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+pub(crate) async fn node_group_instance_types(
+    aws: &Clients,
+    resources: &[(String, String, ValueMap)],
+) -> Vec<Finding> {
+    let groups: Vec<_> = resources
+        .iter()
+        .filter(|r| r.1 == node_group::TYPE)
+        .collect();
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let planned_azs: BTreeSet<String> = resources
+        .iter()
+        .filter(|r| r.1 == subnet::TYPE)
+        .filter_map(|r| match props::get(&r.2, "availability_zone") {
+            Some(Value::String(az)) => Some(az),
+            _ => None,
+        })
+        .collect();
+    let mut types = BTreeSet::new();
+    let mut subnet_ids = BTreeSet::new();
+    for (_, _, p) in &groups {
+        types.extend(known_strings(p, "instance_types").unwrap_or_default());
+        subnet_ids.extend(known_strings(p, "subnets").unwrap_or_default());
+    }
+    if types.is_empty() {
+        return Vec::new();
+    }
+    let (offered, azs) = match (
+        offerings(aws, &types).await,
+        subnet_azs(aws, &subnet_ids).await,
+    ) {
+        (Ok(o), Ok(a)) => (o, a),
+        (Err(m), _) | (_, Err(m)) => {
+            return groups
+                .iter()
+                .map(|(address, _, _)| {
+                    finding(
+                        address,
+                        "instance_types",
+                        format!("could not check instance type offerings: {m}"),
+                    )
+                })
+                .collect()
+        }
+    };
+    let mut findings = Vec::new();
+    for (address, _, p) in groups {
+        let Some(types) = known_strings(p, "instance_types") else {
+            continue;
+        };
+        let zones: BTreeSet<String> = match known_strings(p, "subnets") {
+            Some(ids) => ids.iter().filter_map(|id| azs.get(id).cloned()).collect(),
+            None => planned_azs.clone(),
+        };
+        for t in &types {
+            let missing: Vec<&String> = zones
+                .iter()
+                .filter(|z| !offered.contains(&(t.clone(), (*z).clone())))
+                .collect();
+            if !missing.is_empty() {
+                let zs: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+                findings.push(finding(
+                    address,
+                    "instance_types",
+                    format!(
+                        "instance type {t} is not offered in availability zone {} of this node group's subnets",
+                        zs.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
+pub(crate) async fn cluster_versions(
+    aws: &Clients,
+    resources: &[(String, String, ValueMap)],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (address, _, p) in resources.iter().filter(|r| r.1 == cluster::TYPE) {
+        let (Ok(Some(name)), Ok(Some(to))) =
+            (props::string(p, "name"), props::string(p, "version"))
+        else {
+            continue;
+        };
+        if name.is_empty() || to.is_empty() {
+            continue;
+        }
+        let Ok(out) = aws.eks.describe_cluster().name(&name).send().await else {
+            continue;
+        };
+        let Some(from) = out.cluster().and_then(|c| c.version()) else {
+            continue;
+        };
+        if let Err(err) = check_version_step(from, &to) {
+            findings.push(finding(address, "version", err.to_string()));
+        }
+    }
+    findings
+}

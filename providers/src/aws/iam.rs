@@ -1,0 +1,794 @@
+//! IAM: `aws_iam_role` (trust policy, attached managed policies, inline policies) and
+//! `aws_iam_openid_connect_provider` (the cluster's OIDC issuer, for IRSA). IAM is global; its
+//! names are unique in the account, so an interrupted create is found by name and token tag.
+//!
+//! Refresh of roles is one paged GetAccountAuthorizationDetails for every role at once.
+//! OIDC providers have no batch read: one List, then one Get per provider hdh manages.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::errors::{absent_if_not_found, gone_is_ok, iam as e};
+use super::wait::{self, Wait};
+use super::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const ROLE: &str = "aws_iam_role";
+pub(crate) const OIDC: &str = "aws_iam_openid_connect_provider";
+
+pub(crate) struct Role;
+pub(crate) struct OidcProvider;
+
+fn iam_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
+    t.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+fn tag_map(t: &[Tag]) -> BTreeMap<String, String> {
+    t.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// A policy document property (a JSON string or a map) as the JSON text IAM takes.
+fn document(v: &Value, name: &str) -> Result<String, ProviderError> {
+    match v.unmarked() {
+        Value::String(s) => Ok(s),
+        Value::Map(_) | Value::List(_) => Ok(v.to_state_json().0.to_string()),
+        other => Err(props::wrong_type(
+            name,
+            "a policy document (map or JSON string)",
+            &other,
+        )),
+    }
+}
+
+/// IAM returns documents URL-encoded.
+fn decode(s: &str) -> String {
+    if serde_json::from_str::<serde_json::Value>(s).is_ok() {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                }
+                Err(_) => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A document read back: as a map when the user wrote a map, else as text.
+fn doc_value(text: &str) -> Value {
+    let text = decode(text);
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(j) => Value::from(&j),
+        Err(_) => Value::String(text),
+    }
+}
+
+/// A role as IAM has it.
+struct RoleFacts {
+    name: String,
+    arn: String,
+    role_id: String,
+    path: String,
+    trust: Option<String>,
+    managed: Vec<String>,
+    inline: BTreeMap<String, String>,
+    tags: BTreeMap<String, String>,
+}
+
+fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
+    let mut a = ValueMap::new();
+    a.insert("role_name".into(), Value::str(&f.name));
+    a.insert("path".into(), Value::str(&f.path));
+    if let Some(t) = &f.trust {
+        a.insert("assume_role_policy_document".into(), doc_value(t));
+    }
+    if let Some(d) = prior.get("description") {
+        a.insert("description".into(), d.unmarked());
+    }
+    a.insert("managed_policy_arns".into(), props::str_list(&f.managed));
+    a.insert(
+        "inline_policies".into(),
+        Value::Map(
+            f.inline
+                .iter()
+                .map(|(k, v)| (k.clone(), doc_value(v)))
+                .collect(),
+        ),
+    );
+    a.insert("tags".into(), tags::own_view(ctx, &f.tags, prior));
+    a.insert("arn".into(), Value::str(&f.arn));
+    a.insert("unique_id".into(), Value::str(&f.role_id));
+    Observed {
+        id: f.name,
+        attributes: a,
+    }
+}
+
+/// One role read with per-role calls (create, update, adoption).
+async fn role_facts(aws: &Clients, name: &str) -> Result<RoleFacts, ProviderError> {
+    let r = aws
+        .iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(e("GetRole"))?;
+    let role = r
+        .role()
+        .ok_or_else(|| ProviderError::other("GetRole returned no role"))?;
+    let attached: Vec<_> = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("ListAttachedRolePolicies"))?;
+    let names: Vec<String> = aws
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("ListRolePolicies"))?;
+    let mut inline = BTreeMap::new();
+    for n in names {
+        let p = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&n)
+            .send()
+            .await
+            .map_err(e("GetRolePolicy"))?;
+        inline.insert(n, p.policy_document().to_string());
+    }
+    Ok(RoleFacts {
+        name: role.role_name().to_string(),
+        arn: role.arn().to_string(),
+        role_id: role.role_id().to_string(),
+        path: role.path().to_string(),
+        trust: role.assume_role_policy_document().map(String::from),
+        managed: attached
+            .iter()
+            .filter_map(|p| p.policy_arn().map(String::from))
+            .collect(),
+        inline,
+        tags: tag_map(role.tags()),
+    })
+}
+
+fn inline_policies(p: &ValueMap) -> Result<BTreeMap<String, String>, ProviderError> {
+    match props::get(p, "inline_policies") {
+        None => Ok(BTreeMap::new()),
+        Some(Value::Map(m)) => m
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), document(v, &format!("inline_policies.{k}"))?)))
+            .collect(),
+        Some(v) => Err(props::wrong_type(
+            "inline_policies",
+            "a map of policy documents",
+            &v,
+        )),
+    }
+}
+
+/// Attaches/detaches managed policies and puts/deletes inline ones to match `p`.
+async fn converge_policies(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    name: &str,
+    prior: &ValueMap,
+    p: &ValueMap,
+) -> Result<(), ProviderError> {
+    let w = Wait {
+        ctx,
+        address,
+        verb: "configuring",
+        what: format!("role {name} policies"),
+        policy: aws.poll,
+    };
+    let have: BTreeSet<String> = props::string_list(prior, "managed_policy_arns")?
+        .into_iter()
+        .collect();
+    let want: BTreeSet<String> = props::string_list(p, "managed_policy_arns")?
+        .into_iter()
+        .collect();
+    for arn in want.difference(&have) {
+        w.retrying(wait::not_yet_visible, || async {
+            aws.iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("AttachRolePolicy"))
+        })
+        .await?;
+    }
+    for arn in have.difference(&want) {
+        gone_is_ok(
+            aws.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DetachRolePolicy")),
+        )?;
+    }
+    let have_inline = inline_policies(prior)?;
+    let want_inline = inline_policies(p)?;
+    for (pn, doc) in &want_inline {
+        if have_inline.get(pn) == Some(doc) {
+            continue;
+        }
+        w.retrying(wait::not_yet_visible, || async {
+            aws.iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(pn)
+                .policy_document(doc)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("PutRolePolicy"))
+        })
+        .await?;
+    }
+    for pn in have_inline.keys().filter(|k| !want_inline.contains_key(*k)) {
+        gone_is_ok(
+            aws.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(pn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteRolePolicy")),
+        )?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Kind for Role {
+    fn schema(&self) -> ResourceType {
+        let doc = ValueType::Any;
+        ResourceType::new(
+            ROLE,
+            "An IAM role with its trust policy, attached managed policies and inline policies.",
+            vec![
+                AttributeSpec::required("role_name", ValueType::String).force_new(),
+                AttributeSpec::required("assume_role_policy_document", doc.clone())
+                    .describe("Trust policy: a map or a JSON string."),
+                AttributeSpec::optional("path", ValueType::String, Some(Value::str("/")))
+                    .force_new(),
+                AttributeSpec::optional("description", ValueType::String, None),
+                AttributeSpec::optional(
+                    "managed_policy_arns",
+                    ValueType::List(Box::new(ValueType::String)),
+                    Some(Value::List(vec![])),
+                ),
+                AttributeSpec::optional(
+                    "inline_policies",
+                    ValueType::Map(Box::new(doc)),
+                    Some(Value::Map(ValueMap::new())),
+                )
+                .describe("Inline policies by name."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("unique_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        use aws_sdk_iam::types::EntityType;
+        let pages: Result<Vec<_>, _> = aws
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(e("GetAccountAuthorizationDetails"));
+        let pages = match pages {
+            Ok(p) => p,
+            Err(err) => {
+                let m = err.to_string();
+                return requests
+                    .iter()
+                    .map(|_| Err(ProviderError::other(m.clone())))
+                    .collect();
+            }
+        };
+        let mut by_name: BTreeMap<String, RoleFacts> = BTreeMap::new();
+        for d in pages.iter().flat_map(|p| p.role_detail_list()) {
+            let Some(name) = d.role_name() else { continue };
+            by_name.insert(
+                name.to_string(),
+                RoleFacts {
+                    name: name.to_string(),
+                    arn: d.arn().unwrap_or_default().to_string(),
+                    role_id: d.role_id().unwrap_or_default().to_string(),
+                    path: d.path().unwrap_or("/").to_string(),
+                    trust: d.assume_role_policy_document().map(String::from),
+                    managed: d
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(String::from))
+                        .collect(),
+                    inline: d
+                        .role_policy_list()
+                        .iter()
+                        .filter_map(|p| {
+                            Some((
+                                p.policy_name()?.to_string(),
+                                p.policy_document()?.to_string(),
+                            ))
+                        })
+                        .collect(),
+                    tags: tag_map(d.tags()),
+                },
+            );
+        }
+        requests
+            .iter()
+            .map(|r| {
+                Ok(by_name
+                    .remove(&r.id)
+                    .map(|f| role_observed(ctx, f, &r.prior)))
+            })
+            .collect()
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let name = props::required_string(p, "role_name")?;
+        let trust = document(
+            &props::get(p, "assume_role_policy_document").unwrap_or_default(),
+            "assume_role_policy_document",
+        )?;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        inline_policies(p)?;
+        aws.iam
+            .create_role()
+            .role_name(&name)
+            .path(props::string(p, "path")?.unwrap_or_else(|| "/".into()))
+            .assume_role_policy_document(trust)
+            .set_description(props::string(p, "description")?)
+            .set_tags(Some(iam_tags(&tags)))
+            .send()
+            .await
+            .map_err(e("CreateRole"))?;
+        converge_policies(aws, ctx, &req.address, &name, &ValueMap::new(), p).await?;
+        Ok(role_observed(ctx, role_facts(aws, &name).await?, p))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let name = &req.id;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        if changed("assume_role_policy_document") {
+            let trust = document(
+                &props::get(p, "assume_role_policy_document").unwrap_or_default(),
+                "assume_role_policy_document",
+            )?;
+            aws.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust)
+                .send()
+                .await
+                .map_err(e("UpdateAssumeRolePolicy"))?;
+        }
+        if changed("description") {
+            aws.iam
+                .update_role()
+                .role_name(name)
+                .description(props::string(p, "description")?.unwrap_or_default())
+                .send()
+                .await
+                .map_err(e("UpdateRole"))?;
+        }
+        converge_policies(aws, ctx, &req.address, name, &req.prior, p).await?;
+        if changed("tags") {
+            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            aws.iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(iam_tags(&ch.set)))
+                .send()
+                .await
+                .map_err(e("TagRole"))?;
+            if !ch.remove.is_empty() {
+                aws.iam
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(ch.remove))
+                    .send()
+                    .await
+                    .map_err(e("UntagRole"))?;
+            }
+        }
+        Ok(role_observed(ctx, role_facts(aws, name).await?, p))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let name = &req.id;
+        let Some(facts) = absent_if_not_found(role_facts(aws, name).await)? else {
+            return Ok(());
+        };
+        for arn in &facts.managed {
+            gone_is_ok(
+                aws.iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DetachRolePolicy")),
+            )?;
+        }
+        for pn in facts.inline.keys() {
+            gone_is_ok(
+                aws.iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name(pn)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteRolePolicy")),
+            )?;
+        }
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("role {name} to be free"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::dependency, || async {
+            gone_is_ok(
+                aws.iam
+                    .delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteRole")),
+            )
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let name = props::required_string(&req.properties, "role_name")?;
+        let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
+            return Ok(None);
+        };
+        if !tags::made_by(&f.tags, ctx, &req.address, &req.token) {
+            return Ok(None);
+        }
+        Ok(Some(role_observed(ctx, f, &req.properties)))
+    }
+}
+
+// -- OIDC provider ---------------------------------------------------------------------------
+
+const DEFAULT_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+
+fn strip_scheme(u: &str) -> &str {
+    u.strip_prefix("https://").unwrap_or(u)
+}
+
+async fn oidc_observe(
+    aws: &Clients,
+    ctx: &OpContext,
+    arn: &str,
+    prior: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let o = aws
+        .iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await
+        .map_err(e("GetOpenIDConnectProvider"))?;
+    let url = o.url().unwrap_or_default();
+    let prior_url = props::string(prior, "url")?.unwrap_or_default();
+    let url = if strip_scheme(&prior_url) == strip_scheme(url) {
+        prior_url
+    } else {
+        format!("https://{}", strip_scheme(url))
+    };
+    let mut a = ValueMap::new();
+    a.insert("url".into(), Value::String(url));
+    a.insert("client_id_list".into(), props::str_list(o.client_id_list()));
+    a.insert(
+        "thumbprint_list".into(),
+        props::str_list(o.thumbprint_list()),
+    );
+    a.insert(
+        "tags".into(),
+        tags::own_view(ctx, &tag_map(o.tags()), prior),
+    );
+    a.insert("arn".into(), Value::str(arn));
+    Ok(Observed {
+        id: arn.to_string(),
+        attributes: a,
+    })
+}
+
+async fn oidc_arns(aws: &Clients) -> Result<Vec<String>, ProviderError> {
+    let l = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(e("ListOpenIDConnectProviders"))?;
+    Ok(l.open_id_connect_provider_list()
+        .iter()
+        .filter_map(|x| x.arn().map(String::from))
+        .collect())
+}
+
+#[async_trait]
+impl Kind for OidcProvider {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            OIDC,
+            "An IAM OpenID Connect provider (the EKS cluster's issuer, for service-account roles).",
+            vec![
+                AttributeSpec::required("url", ValueType::String).force_new(),
+                AttributeSpec::optional(
+                    "client_id_list",
+                    ValueType::List(Box::new(ValueType::String)),
+                    Some(props::str_list(["sts.amazonaws.com"])),
+                ),
+                AttributeSpec::optional(
+                    "thumbprint_list",
+                    ValueType::List(Box::new(ValueType::String)),
+                    Some(props::str_list([DEFAULT_THUMBPRINT])),
+                ),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let arns = match oidc_arns(aws).await {
+            Ok(a) => a,
+            Err(err) => {
+                let m = err.to_string();
+                return requests
+                    .iter()
+                    .map(|_| Err(ProviderError::other(m.clone())))
+                    .collect();
+            }
+        };
+        let mut out = Vec::new();
+        for r in requests {
+            if !arns.contains(&r.id) {
+                out.push(Ok(None));
+                continue;
+            }
+            out.push(absent_if_not_found(
+                oidc_observe(aws, ctx, &r.id, &r.prior).await,
+            ));
+        }
+        out
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let mut thumbs = props::string_list(p, "thumbprint_list")?;
+        if thumbs.is_empty() {
+            thumbs.push(DEFAULT_THUMBPRINT.into());
+        }
+        let out = aws
+            .iam
+            .create_open_id_connect_provider()
+            .url(props::required_string(p, "url")?)
+            .set_client_id_list(Some(props::string_list(p, "client_id_list")?))
+            .set_thumbprint_list(Some(thumbs))
+            .set_tags(Some(iam_tags(&tags)))
+            .send()
+            .await
+            .map_err(e("CreateOpenIDConnectProvider"))?;
+        let arn = out
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string();
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("OIDC provider {arn} to be visible"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::not_yet_visible, || oidc_observe(aws, ctx, &arn, p))
+            .await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let arn = &req.id;
+        let have: BTreeSet<String> = props::string_list(&req.prior, "client_id_list")?
+            .into_iter()
+            .collect();
+        let want: BTreeSet<String> = props::string_list(p, "client_id_list")?
+            .into_iter()
+            .collect();
+        for c in want.difference(&have) {
+            aws.iam
+                .add_client_id_to_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .client_id(c)
+                .send()
+                .await
+                .map_err(e("AddClientIDToOpenIDConnectProvider"))?;
+        }
+        for c in have.difference(&want) {
+            aws.iam
+                .remove_client_id_from_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .client_id(c)
+                .send()
+                .await
+                .map_err(e("RemoveClientIDFromOpenIDConnectProvider"))?;
+        }
+        if req.changed.iter().any(|c| c == "thumbprint_list") {
+            aws.iam
+                .update_open_id_connect_provider_thumbprint()
+                .open_id_connect_provider_arn(arn)
+                .set_thumbprint_list(Some(props::string_list(p, "thumbprint_list")?))
+                .send()
+                .await
+                .map_err(e("UpdateOpenIDConnectProviderThumbprint"))?;
+        }
+        if req.changed.iter().any(|c| c == "tags") {
+            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            aws.iam
+                .tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .set_tags(Some(iam_tags(&ch.set)))
+                .send()
+                .await
+                .map_err(e("TagOpenIDConnectProvider"))?;
+            if !ch.remove.is_empty() {
+                aws.iam
+                    .untag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .set_tag_keys(Some(ch.remove))
+                    .send()
+                    .await
+                    .map_err(e("UntagOpenIDConnectProvider"))?;
+            }
+        }
+        oidc_observe(aws, ctx, arn, p).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        gone_is_ok(
+            aws.iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteOpenIDConnectProvider")),
+        )
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let url = props::required_string(&req.properties, "url")?;
+        for arn in oidc_arns(aws).await? {
+            if !arn.ends_with(strip_scheme(&url)) {
+                continue;
+            }
+            let o = aws
+                .iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+                .map_err(e("GetOpenIDConnectProvider"))?;
+            if tags::made_by(&tag_map(o.tags()), ctx, &req.address, &req.token) {
+                return oidc_observe(aws, ctx, &arn, &req.properties)
+                    .await
+                    .map(Some);
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,413 @@
+//! `aws_kms_key`: a KMS key (EKS secrets encryption) with an optional alias. Deleting schedules
+//! the key's deletion after `deletion_window_in_days`; a key pending deletion counts as gone.
+//!
+//! KMS has no batch describe: refresh is one paged ListAliases plus one DescribeKey per key,
+//! run concurrently. Rotation and tags are not refreshed (last applied values).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::errors::{absent_if_not_found, gone_is_ok, kms as e};
+use super::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_kms_key";
+
+pub(crate) struct Key;
+
+/// Alias name → target key id.
+async fn aliases(aws: &Clients) -> Result<BTreeMap<String, String>, ProviderError> {
+    let items: Vec<_> = aws
+        .kms
+        .list_aliases()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("ListAliases"))?;
+    Ok(items
+        .into_iter()
+        .filter_map(|a| Some((a.alias_name?.to_string(), a.target_key_id?)))
+        .collect())
+}
+
+/// The key as it is; `None` when gone or pending deletion.
+async fn observe(
+    aws: &Clients,
+    id: &str,
+    aliases: &BTreeMap<String, String>,
+    prior: &ValueMap,
+) -> Result<Option<Observed>, ProviderError> {
+    let Some(out) = absent_if_not_found(
+        aws.kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(e("DescribeKey")),
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(m) = out.key_metadata() else {
+        return Ok(None);
+    };
+    if matches!(
+        m.key_state(),
+        Some(KeyState::PendingDeletion) | Some(KeyState::PendingReplicaDeletion)
+    ) {
+        return Ok(None);
+    }
+    let mut a = ValueMap::new();
+    for carried in ["enable_key_rotation", "deletion_window_in_days", "tags"] {
+        if let Some(v) = prior.get(carried) {
+            a.insert(carried.into(), v.unmarked());
+        }
+    }
+    a.insert(
+        "description".into(),
+        Value::str(m.description().unwrap_or_default()),
+    );
+    a.insert(
+        "key_usage".into(),
+        Value::str(m.key_usage().map_or("ENCRYPT_DECRYPT", |u| u.as_str())),
+    );
+    a.insert(
+        "key_spec".into(),
+        Value::str(m.key_spec().map_or("SYMMETRIC_DEFAULT", |u| u.as_str())),
+    );
+    let alias = aliases
+        .iter()
+        .find(|(_, k)| k.as_str() == m.key_id())
+        .map(|(n, _)| n.clone());
+    a.insert("alias".into(), alias.map_or(Value::Null, Value::String));
+    a.insert("arn".into(), Value::str(m.arn().unwrap_or_default()));
+    a.insert("key_id".into(), Value::str(m.key_id()));
+    Ok(Some(Observed {
+        id: m.key_id().to_string(),
+        attributes: a,
+    }))
+}
+
+async fn set_alias(
+    aws: &Clients,
+    key_id: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> Result<(), ProviderError> {
+    if old == new {
+        return Ok(());
+    }
+    if let Some(o) = old {
+        gone_is_ok(
+            aws.kms
+                .delete_alias()
+                .alias_name(o)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteAlias")),
+        )?;
+    }
+    if let Some(n) = new {
+        aws.kms
+            .create_alias()
+            .alias_name(n)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .map_err(e("CreateAlias"))?;
+    }
+    Ok(())
+}
+
+async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Result<(), ProviderError> {
+    if on {
+        aws.kms
+            .enable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(e("EnableKeyRotation"))?;
+    } else {
+        aws.kms
+            .disable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(e("DisableKeyRotation"))?;
+    }
+    Ok(())
+}
+
+async fn one(aws: &Clients, id: &str, p: &ValueMap) -> Result<Observed, ProviderError> {
+    let al = aliases(aws).await?;
+    observe(aws, id, &al, p)
+        .await?
+        .ok_or_else(|| ProviderError::NotFound {
+            message: format!("KMS key {id} not found"),
+        })
+}
+
+fn alias_of(p: &ValueMap) -> Result<Option<String>, ProviderError> {
+    let a = props::string(p, "alias")?;
+    if let Some(a) = &a {
+        if !a.starts_with("alias/") || a.starts_with("alias/aws/") {
+            return Err(ProviderError::invalid(format!(
+                "`alias` must start with \"alias/\" (and not \"alias/aws/\"), found {a:?}"
+            )));
+        }
+    }
+    Ok(a)
+}
+
+#[async_trait]
+impl Kind for Key {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A KMS key, e.g. for EKS secrets encryption.",
+            vec![
+                AttributeSpec::optional(
+                    "description",
+                    ValueType::String,
+                    Some(Value::str("Managed by hdh")),
+                ),
+                AttributeSpec::optional(
+                    "key_usage",
+                    ValueType::String,
+                    Some(Value::str("ENCRYPT_DECRYPT")),
+                )
+                .force_new(),
+                AttributeSpec::optional(
+                    "key_spec",
+                    ValueType::String,
+                    Some(Value::str("SYMMETRIC_DEFAULT")),
+                )
+                .force_new(),
+                AttributeSpec::optional(
+                    "enable_key_rotation",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                ),
+                AttributeSpec::optional("alias", ValueType::String, None)
+                    .describe("e.g. alias/eks-helio"),
+                AttributeSpec::optional(
+                    "deletion_window_in_days",
+                    ValueType::Integer,
+                    Some(Value::int(30)),
+                )
+                .describe("Days between destroy and the key's deletion (7 to 30)."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("key_id", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let al = match aliases(aws).await {
+            Ok(a) => a,
+            Err(err) => {
+                let m = err.to_string();
+                return requests
+                    .iter()
+                    .map(|_| Err(ProviderError::other(m.clone())))
+                    .collect();
+            }
+        };
+        let reads = requests.iter().map(|r| observe(aws, &r.id, &al, &r.prior));
+        super::join_all(reads).await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let alias = alias_of(p)?;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let out = aws
+            .kms
+            .create_key()
+            .description(props::string(p, "description")?.unwrap_or_default())
+            .key_usage(KeyUsageType::from(
+                props::string(p, "key_usage")?
+                    .unwrap_or_else(|| "ENCRYPT_DECRYPT".into())
+                    .as_str(),
+            ))
+            .key_spec(KeySpec::from(
+                props::string(p, "key_spec")?
+                    .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())
+                    .as_str(),
+            ))
+            .set_tags(Some(
+                tags.iter()
+                    .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(e("CreateKey"))?;
+        let id = out
+            .key_metadata()
+            .map(|m| m.key_id().to_string())
+            .ok_or_else(|| ProviderError::other("CreateKey returned no key"))?;
+        if props::boolean(p, "enable_key_rotation")?.unwrap_or(true) {
+            set_rotation(aws, &id, true).await?;
+        }
+        set_alias(aws, &id, None, alias).await?;
+        one(aws, &id, p).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        if changed("description") {
+            aws.kms
+                .update_key_description()
+                .key_id(&req.id)
+                .description(props::string(p, "description")?.unwrap_or_default())
+                .send()
+                .await
+                .map_err(e("UpdateKeyDescription"))?;
+        }
+        if changed("enable_key_rotation") {
+            set_rotation(
+                aws,
+                &req.id,
+                props::boolean(p, "enable_key_rotation")?.unwrap_or(true),
+            )
+            .await?;
+        }
+        if changed("alias") {
+            set_alias(
+                aws,
+                &req.id,
+                props::string(&req.prior, "alias")?,
+                alias_of(p)?,
+            )
+            .await?;
+        }
+        if changed("tags") {
+            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            aws.kms
+                .tag_resource()
+                .key_id(&req.id)
+                .set_tags(Some(
+                    ch.set
+                        .iter()
+                        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(e("TagResource"))?;
+            if !ch.remove.is_empty() {
+                aws.kms
+                    .untag_resource()
+                    .key_id(&req.id)
+                    .set_tag_keys(Some(ch.remove))
+                    .send()
+                    .await
+                    .map_err(e("UntagResource"))?;
+            }
+        }
+        one(aws, &req.id, p).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        if let Some(a) = props::string(&req.prior, "alias")? {
+            gone_is_ok(
+                aws.kms
+                    .delete_alias()
+                    .alias_name(a)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DeleteAlias")),
+            )?;
+        }
+        let days = props::int(&req.prior, "deletion_window_in_days")?
+            .unwrap_or(30)
+            .clamp(7, 30) as i32;
+        match aws
+            .kms
+            .schedule_key_deletion()
+            .key_id(&req.id)
+            .pending_window_in_days(days)
+            .send()
+            .await
+            .map_err(e("ScheduleKeyDeletion"))
+        {
+            Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+            // Already pending deletion.
+            Err(ProviderError::Conflict { .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let keys: Vec<_> = aws
+            .kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(e("ListKeys"))?;
+        for k in keys {
+            let Some(id) = k.key_id() else { continue };
+            let t: Vec<_> = match aws
+                .kms
+                .list_resource_tags()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(e("ListResourceTags"))
+            {
+                Ok(o) => o.tags().to_vec(),
+                Err(ProviderError::NotFound { .. }) => continue,
+                Err(err) => return Err(err),
+            };
+            let t: BTreeMap<String, String> = t
+                .iter()
+                .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+                .collect();
+            if tags::made_by(&t, ctx, &req.address, &req.token) {
+                return Ok(absent_if_not_found(one(aws, id, &req.properties).await)?);
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,365 @@
+//! The AWS provider: network (EC2), identity (IAM), keys (KMS), EKS and read-only data lookups,
+//! through the AWS SDK for Rust.
+//!
+//! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
+//! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
+//! `eks` and `data` implement one resource type per [`Kind`].
+//!
+//! Invariants:
+//! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
+//! - `read` of one type makes one batched Describe per page where the service has one (EC2,
+//!   IAM); services without a batch read (EKS, KMS) are read concurrently, one call per resource.
+//! - Everything created carries the stack's tags plus `hdh:stack`, `hdh:address`, `hdh:token`.
+//! - Values read back are settled against what state (or the request) said: a list in another
+//!   order or a policy document spelled differently is reported in the user's form, so only
+//!   real differences show as drift.
+
+pub mod client;
+mod data;
+mod ec2;
+mod eks;
+pub(crate) mod errors;
+mod iam;
+mod kms;
+mod tags;
+mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap};
+use tokio::sync::OnceCell;
+
+pub use client::{AwsSettings, Clients, PollPolicy};
+
+/// One AWS resource type: its schema and its calls.
+#[async_trait]
+pub(crate) trait Kind: Send + Sync {
+    fn schema(&self) -> ResourceType;
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>>;
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError>;
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError>;
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError>;
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError>;
+}
+
+/// Serves every `aws_*` type.
+pub struct AwsProvider {
+    settings: AwsSettings,
+    clients: OnceCell<Arc<Clients>>,
+    kinds: BTreeMap<String, Arc<dyn Kind>>,
+}
+
+impl AwsProvider {
+    /// A provider using the standard chain; no network until the first call.
+    pub fn new() -> Self {
+        Self::with_settings(AwsSettings::default())
+    }
+
+    pub fn with_settings(settings: AwsSettings) -> Self {
+        let all: Vec<Arc<dyn Kind>> = vec![
+            Arc::new(ec2::vpc::Vpc),
+            Arc::new(ec2::subnet::Subnet),
+            Arc::new(ec2::internet_gateway::InternetGateway),
+            Arc::new(ec2::eip::Eip),
+            Arc::new(ec2::nat_gateway::NatGateway),
+            Arc::new(ec2::route_table::RouteTable),
+            Arc::new(ec2::security_group::SecurityGroup),
+            Arc::new(iam::Role),
+            Arc::new(iam::OidcProvider),
+            Arc::new(kms::Key),
+            Arc::new(eks::cluster::Cluster),
+            Arc::new(eks::node_group::NodeGroup),
+            Arc::new(eks::addon::Addon),
+            Arc::new(data::AvailabilityZones),
+            Arc::new(data::CallerIdentity),
+        ];
+        let kinds = all.into_iter().map(|k| (k.schema().name, k)).collect();
+        AwsProvider {
+            settings,
+            clients: OnceCell::new(),
+            kinds,
+        }
+    }
+
+    async fn clients(&self, ctx: &OpContext) -> Arc<Clients> {
+        self.clients
+            .get_or_init(|| async { Arc::new(client::load(&self.settings, &ctx.region).await) })
+            .await
+            .clone()
+    }
+
+    fn kind(&self, type_name: &str) -> Result<&Arc<dyn Kind>, ProviderError> {
+        self.kinds
+            .get(type_name)
+            .ok_or_else(|| crate::props::unsupported_type(type_name))
+    }
+}
+
+impl Default for AwsProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn resource_types(&self) -> Vec<ResourceType> {
+        self.kinds.values().map(|k| k.schema()).collect()
+    }
+
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let kind = match self.kind(type_name) {
+            Ok(k) => k,
+            Err(e) => return requests.iter().map(|_| Err(e.clone_class())).collect(),
+        };
+        let aws = self.clients(ctx).await;
+        let results = kind.read(&aws, ctx, requests).await;
+        results
+            .into_iter()
+            .zip(requests)
+            .map(|(r, req)| r.map(|o| o.map(|o| settle(&req.prior, o))))
+            .collect()
+    }
+
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        let o = kind.create(&aws, ctx, req).await?;
+        Ok(settle(&req.properties, o))
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        let o = kind.update(&aws, ctx, req).await?;
+        Ok(settle(&req.properties, o))
+    }
+
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        errors::gone_is_ok(kind.delete(&aws, ctx, req).await)
+    }
+
+    async fn find_created(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        Ok(kind
+            .find_created(&aws, ctx, req)
+            .await?
+            .map(|o| settle(&req.properties, o)))
+    }
+
+    async fn preflight(
+        &self,
+        ctx: &OpContext,
+        resources: &[(String, String, ValueMap)],
+    ) -> Vec<Finding> {
+        let mine: Vec<_> = resources
+            .iter()
+            .filter(|r| self.kinds.contains_key(&r.1))
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            return Vec::new();
+        }
+        let aws = self.clients(ctx).await;
+        let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
+        findings.extend(eks::preflight::cluster_versions(&aws, &mine).await);
+        findings
+    }
+}
+
+/// Error classes are plain data; this copies one for every request of a batch.
+trait CloneClass {
+    fn clone_class(&self) -> ProviderError;
+}
+
+impl CloneClass for ProviderError {
+    fn clone_class(&self) -> ProviderError {
+        let message = self.to_string();
+        match self {
+            ProviderError::InvalidInput { .. } => ProviderError::InvalidInput { message },
+            ProviderError::NotFound { .. } => ProviderError::NotFound { message },
+            ProviderError::DependencyViolation { .. } => {
+                ProviderError::DependencyViolation { message }
+            }
+            ProviderError::Conflict { .. } => ProviderError::Conflict { message },
+            ProviderError::Throttled { .. } => ProviderError::Throttled { message },
+            ProviderError::Timeout { what, waited } => ProviderError::Timeout {
+                what: what.clone(),
+                waited: *waited,
+            },
+            ProviderError::Unsupported { message } => ProviderError::Unsupported {
+                message: message.clone(),
+            },
+            ProviderError::Other { .. } => ProviderError::Other { message },
+        }
+    }
+}
+
+/// Reports observed values in the form `reference` had when they mean the same thing.
+fn settle(reference: &ValueMap, mut observed: Observed) -> Observed {
+    for (k, v) in observed.attributes.iter_mut() {
+        if let Some(r) = reference.get(k) {
+            let r = r.unmarked();
+            if equivalent(&r, v) {
+                *v = r;
+            }
+        }
+    }
+    observed
+}
+
+/// Same meaning: equal, equal as JSON documents, or lists holding the same items in another
+/// order (a set such as subnet ids or rules).
+pub(crate) fn equivalent(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => json_doc(x).is_some_and(|j| Some(j) == json_doc(y)),
+        (Value::Map(_), Value::String(y)) | (Value::String(y), Value::Map(_)) => {
+            let m = if let Value::Map(_) = a { a } else { b };
+            json_doc(y).is_some_and(|j| equivalent(m, &j))
+        }
+        (Value::List(x), Value::List(y)) if x.len() == y.len() => {
+            let mut used = vec![false; y.len()];
+            x.iter().all(|xi| {
+                let found = y
+                    .iter()
+                    .enumerate()
+                    .find(|(j, yj)| !used[*j] && equivalent(xi, yj));
+                match found {
+                    Some((j, _)) => {
+                        used[j] = true;
+                        true
+                    }
+                    None => false,
+                }
+            })
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, xv)| y.get(k).is_some_and(|yv| equivalent(xv, yv)))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => false,
+    }
+}
+
+/// A string holding a JSON object or array, as a value.
+fn json_doc(s: &str) -> Option<Value> {
+    let t = s.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(s)
+        .ok()
+        .map(|j| Value::from(&j))
+}
+
+/// Runs reads concurrently and keeps their order.
+pub(crate) async fn join_all<F, T>(futs: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let futs: Vec<_> = futs.map(Box::pin).collect();
+    let mut out = Vec::with_capacity(futs.len());
+    // A tiny join_all: poll every future until all are done.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = futs.into_iter().map(Some).collect();
+    let mut results: Vec<Option<T>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(
+        results
+            .into_iter()
+            .map(|r| r.expect("every future finished")),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equivalence_ignores_order_and_json_spelling() {
+        let a = Value::List(vec![Value::str("b"), Value::str("a")]);
+        let b = Value::List(vec![Value::str("a"), Value::str("b")]);
+        assert!(equivalent(&a, &b));
+        let d1 = Value::str(r#"{"Version":"2012-10-17","Statement":[]}"#);
+        let d2 = Value::str("{\n  \"Statement\": [], \"Version\": \"2012-10-17\"}");
+        assert!(equivalent(&d1, &d2));
+        assert!(!equivalent(&Value::str("a"), &Value::str("b")));
+    }
+}

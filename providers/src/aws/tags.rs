@@ -1,0 +1,87 @@
+//! The tags hdh puts on what it creates: the stack's tags, the resource's own `tags`, and the
+//! `hdh:stack`/`hdh:address`/`hdh:token` tags that let an interrupted create be found again.
+//! Reads show only the resource's own tags, so hdh's bookkeeping never looks like drift.
+
+use std::collections::BTreeMap;
+
+use hdh_engine::{OpContext, ProviderError, Value, ValueMap};
+
+use crate::props;
+
+/// Tag holding the idempotency token of the create that made the resource.
+pub(crate) const TOKEN_TAG: &str = "hdh:token";
+pub(crate) const ADDRESS_TAG: &str = "hdh:address";
+pub(crate) const STACK_TAG: &str = "hdh:stack";
+
+/// The `tags` property (string → string), empty when unset.
+pub(crate) fn user_tags(properties: &ValueMap) -> Result<BTreeMap<String, String>, ProviderError> {
+    props::string_map(properties, "tags")
+}
+
+/// Everything a resource should carry: stack tags, `hdh:` tags, then its own tags.
+pub(crate) fn desired(
+    ctx: &OpContext,
+    address: &str,
+    properties: &ValueMap,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let mut t = ctx.tags_for(address);
+    t.extend(user_tags(properties)?);
+    Ok(t)
+}
+
+/// [`desired`] plus the create's token.
+pub(crate) fn for_create(
+    ctx: &OpContext,
+    address: &str,
+    token: &str,
+    properties: &ValueMap,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let mut t = desired(ctx, address, properties)?;
+    t.insert(TOKEN_TAG.into(), token.into());
+    Ok(t)
+}
+
+/// The resource's own tags out of all it carries: without `hdh:` tags and without stack tags
+/// (unless the resource sets that key itself, as `prior` shows).
+pub(crate) fn own_view(ctx: &OpContext, all: &BTreeMap<String, String>, prior: &ValueMap) -> Value {
+    let prior_own = user_tags(prior).unwrap_or_default();
+    Value::Map(
+        all.iter()
+            .filter(|(k, _)| !k.starts_with("hdh:"))
+            .filter(|(k, v)| prior_own.contains_key(*k) || ctx.tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), Value::str(v)))
+            .collect(),
+    )
+}
+
+/// What an update must set and remove to go from the `prior` own tags to the new ones.
+pub(crate) struct TagChanges {
+    pub set: BTreeMap<String, String>,
+    pub remove: Vec<String>,
+}
+
+pub(crate) fn changes(
+    ctx: &OpContext,
+    address: &str,
+    prior: &ValueMap,
+    properties: &ValueMap,
+) -> Result<TagChanges, ProviderError> {
+    let set = desired(ctx, address, properties)?;
+    let remove = user_tags(prior)?
+        .into_keys()
+        .filter(|k| !set.contains_key(k))
+        .collect();
+    Ok(TagChanges { set, remove })
+}
+
+/// Whether a resource's tags say it was made by this create (token) of this address.
+pub(crate) fn made_by(
+    all: &BTreeMap<String, String>,
+    ctx: &OpContext,
+    address: &str,
+    token: &str,
+) -> bool {
+    all.get(ADDRESS_TAG).map(String::as_str) == Some(address)
+        && all.get(STACK_TAG) == Some(&ctx.stack)
+        && all.get(TOKEN_TAG).map(String::as_str) == Some(token)
+}
