@@ -576,6 +576,10 @@ async fn oidc_observe(
         tags::own_view(ctx, &tag_map(o.tags()), prior),
     );
     a.insert("arn".into(), Value::str(arn));
+    a.insert(
+        "issuer_host".into(),
+        Value::str(strip_scheme(o.url().unwrap_or_default())),
+    );
     Ok(Observed {
         id: arn.to_string(),
         attributes: a,
@@ -615,6 +619,8 @@ impl Kind for OidcProvider {
                 ),
                 AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
                 AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("issuer_host", ValueType::String)
+                    .describe("The issuer without https://, as IRSA trust-policy conditions name it."),
             ],
         )
     }

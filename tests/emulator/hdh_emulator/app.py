@@ -57,6 +57,8 @@ class HdhApp:
         """Import moto, patch its backends, build its dispatcher, warm the common backends."""
         try:
             os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            # AWS-managed policies (AmazonEKSClusterPolicy...) exist in every account
+            os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             share_botocore_data()
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 

@@ -1,0 +1,68 @@
+//! Shared by the AWS tests: a private emulator per test, a provider pointed at it through the
+//! real AWS SDK, an engine context, and counting the emulator's request log.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hdh_engine::{OpContext, Providers};
+use hdh_providers::aws::{AwsProvider, AwsSettings, PollPolicy};
+use hdh_testcloud::{Emulator, LogRecord, Profile};
+
+pub const REGION: &str = "us-east-1";
+pub const STACK: &str = "helio-eks";
+
+pub fn emulator(profile: Profile, time_scale: f64, faults: Option<&str>) -> Emulator {
+    let mut b = Emulator::builder().profile(profile).time_scale(time_scale);
+    if let Some(f) = faults {
+        b = b.faults(f);
+    }
+    b.start().expect("the emulator starts")
+}
+
+pub fn provider(emu: &Emulator) -> Arc<AwsProvider> {
+    Arc::new(AwsProvider::with_settings(AwsSettings {
+        endpoint_url: Some(emu.endpoint().to_string()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        region: Some(REGION.into()),
+        poll: PollPolicy::fast(),
+    }))
+}
+
+pub fn providers(emu: &Emulator) -> (Providers, Arc<AwsProvider>) {
+    let aws = provider(emu);
+    let mut p = Providers::new();
+    p.register(aws.clone());
+    (p, aws)
+}
+
+/// Progress messages reported, by address.
+pub type Progress = Arc<Mutex<Vec<(String, String)>>>;
+
+pub fn ctx() -> (OpContext, Progress) {
+    let mut ctx = OpContext::new(STACK, REGION);
+    ctx.tags = BTreeMap::from([("Project".to_string(), "heliocloud".to_string())]);
+    ctx.timeout = Duration::from_secs(120);
+    let seen: Progress = Arc::default();
+    let s = seen.clone();
+    ctx.progress = Arc::new(move |a, m| s.lock().unwrap().push((a.to_string(), m.to_string())));
+    (ctx, seen)
+}
+
+/// Calls per operation name in `records` (only those answered, or faulted, by the emulator).
+pub fn by_operation(records: &[LogRecord]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in records {
+        *m.entry(r.operation.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&emu.aws_config(REGION).await)
+}
+
+pub async fn eks(emu: &Emulator) -> aws_sdk_eks::Client {
+    aws_sdk_eks::Client::new(&emu.aws_config(REGION).await)
+}
