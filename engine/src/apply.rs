@@ -86,7 +86,16 @@ pub enum Event {
         op: OpKind,
         because: String,
     },
+    /// Every [`HEARTBEAT`] while an operation runs, so long waits are visibly alive.
+    StillRunning {
+        address: String,
+        op: OpKind,
+        elapsed: Duration,
+    },
 }
+
+/// How often a running operation is reported as still running.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -347,6 +356,9 @@ impl Executor<'_> {
         let mut tasks: JoinSet<(usize, Result<Outcome, ProviderError>, Duration)> = JoinSet::new();
         let parallelism = opts.parallelism.max(1);
         let emit = opts.events.clone();
+        let mut started_at: Vec<Option<Instant>> = vec![None; n];
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         if plan.mode == Mode::Apply {
             self.sync_unchanged(plan, state);
@@ -398,6 +410,7 @@ impl Executor<'_> {
                         for (i, call) in batch {
                             let op = &graph.ops[i];
                             status[i] = Status::Running;
+                            started_at[i] = Some(Instant::now());
                             running += 1;
                             emit(&Event::Started {
                                 address: op.address.clone(),
@@ -436,6 +449,15 @@ impl Executor<'_> {
                 _ = cancelled(&mut opts.cancel), if !stopping => {
                     stopping = true;
                     report.interrupted = true;
+                    continue;
+                }
+                _ = heartbeat.tick() => {
+                    for (i, s) in status.iter().enumerate() {
+                        if let (Status::Running, Some(t)) = (s, started_at[i]) {
+                            let op = &graph.ops[i];
+                            emit(&Event::StillRunning { address: op.address.clone(), op: op.kind, elapsed: t.elapsed() });
+                        }
+                    }
                     continue;
                 }
             };

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod expr;
 pub mod graph;
 pub mod plan;
+pub mod preflight;
 pub mod provider;
 pub mod refresh;
 pub mod resolve;

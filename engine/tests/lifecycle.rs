@@ -588,3 +588,33 @@ async fn ctrl_c_stops_scheduling_waits_for_in_flight_work_and_saves() {
     assert_eq!(state.resources.len(), 2);
     assert!(state.intents.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn long_operations_are_reported_as_still_running() {
+    use hdh_engine::apply::Event;
+    let w = World::new();
+    w.fake.set_duration("a", Duration::from_secs(25));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let opts = ExecOptions {
+        events: Arc::new(move |e: &Event| {
+            if let Event::StillRunning {
+                address, elapsed, ..
+            } = e
+            {
+                sink.lock()
+                    .unwrap()
+                    .push((address.clone(), elapsed.as_secs()));
+            }
+        }),
+        ..Default::default()
+    };
+    let (_, report) = w
+        .run(&desired(vec![thing("a", &[], &[])]), Mode::Apply, opts)
+        .await;
+    assert!(report.succeeded());
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("a".to_string(), 10), ("a".to_string(), 20)]
+    );
+}

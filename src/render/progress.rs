@@ -13,6 +13,16 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
+/// `4m10s`, `12s`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// The sink the executor reports to; lines go to stdout as they happen.
 pub fn event_sink() -> EventSink {
     Arc::new(|e: &Event| {

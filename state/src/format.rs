@@ -133,14 +133,28 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
     };
 
     // Syntax first, so a damaged file is reported as such (with line and column), not as a
-    // version or field problem.
-    let json: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
-    let Some(object) = json.as_object() else {
-        return Err(invalid("expected a JSON object at the top level".into()));
-    };
+    // version or field problem. The probe skips everything but the version without building a
+    // tree, so a large state is not parsed into memory twice.
+    #[derive(Deserialize)]
+    struct Probe {
+        format_version: Option<serde_json::Value>,
+    }
+    // A struct also deserializes from a JSON array; only an object is a state file.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => invalid("expected a JSON object at the top level".into()),
+            Err(e) => invalid(format!("not valid JSON ({e})")),
+        });
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            invalid("expected a JSON object at the top level".into())
+        } else {
+            invalid(format!("not valid JSON ({e})"))
+        }
+    })?;
     // The version before the fields: a newer format may have other fields entirely.
-    match object.get("format_version") {
+    match probe.format_version {
         None => return Err(invalid("missing field `format_version`".into())),
         Some(v) => match v.as_u64() {
             Some(n) if n == u64::from(FORMAT_VERSION) => {}
