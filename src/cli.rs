@@ -1,6 +1,7 @@
 //! The command line as clap sees it: every command, flag and default of the CLI contract.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -46,7 +47,7 @@ pub enum Command {
     /// Inspect or edit the recorded state.
     #[command(subcommand)]
     State(StateCommand),
-    /// Remove a stale lock, by the id its holder's message showed.
+    /// Remove a stale lock, by the id its holder's message showed (only that lock).
     ForceUnlock {
         /// The lock id.
         id: String,
@@ -73,6 +74,62 @@ pub struct PlanningArgs {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LockArgs {
+    /// Wait this long for a state lock someone else holds (e.g. 30s, 5m); 0 fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+/// A duration like `0`, `500ms`, `30s`, `5m`, `1h`, `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (e.g. 0, 500ms, 30s, 5m, 1h, 1m30s)");
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match &rest[..unit] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(part);
+        rest = &rest[unit..];
+    }
+    Ok(total)
+}
+
+/// How `hdh plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For people at a terminal.
+    Text,
+    /// The documented JSON document (same as --json).
+    Json,
+    /// A summary for a pull-request comment, details collapsed.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -96,9 +153,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Print the plan as JSON (format documented in docs/plan-json.md).
-    #[arg(long)]
+    /// Print the plan as JSON (format documented in docs/plan-json.md); same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
@@ -163,8 +224,48 @@ pub struct OutputArgs {
 pub enum StateCommand {
     /// List managed and retained resources.
     List,
-    /// Show one resource's recorded attributes (sensitive ones redacted).
-    Show { address: String },
+    /// Without ADDRESS: where state is, its lineage, serial and counts, and (S3) the bucket's
+    /// versioning. With ADDRESS: one resource's recorded attributes (sensitive ones redacted).
+    Show { address: Option<String> },
     /// Stop managing a resource without deleting it.
-    Rm { address: String },
+    Rm {
+        address: String,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Upload a state file (an errored.<stack>.state.json left by a failed write) to the
+    /// configured backend, if it has the same lineage and a newer serial than the stored one.
+    Push {
+        file: PathBuf,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Move state into the backend the config now names, from the old one (a local path or
+    /// s3://BUCKET/KEY), keeping lineage and serial. The old state is left as it was.
+    Migrate {
+        /// Where the state is now: a local path or s3://BUCKET/KEY.
+        #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+        from: String,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        let p = super::parse_duration;
+        assert_eq!(p("0"), Ok(Duration::ZERO));
+        assert_eq!(p("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(p("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(p("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(p("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(p("1m30s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "5", "m", "5x", "-1s", "1.5s", "s5"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
 }

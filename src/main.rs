@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod errored;
 mod exit;
 mod render;
 mod saved_plan;
@@ -25,10 +26,21 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Graph => commands::graph::run(file),
         Command::Output(args) => commands::output::run(file, args.name.as_deref(), args.json).await,
         Command::State(StateCommand::List) => commands::state::list(file).await,
-        Command::State(StateCommand::Show { address }) => {
-            commands::state::show(file, address).await
+        Command::State(StateCommand::Show { address: None }) => {
+            commands::state::overview(file).await
         }
-        Command::State(StateCommand::Rm { address }) => commands::state::rm(file, address).await,
+        Command::State(StateCommand::Show {
+            address: Some(address),
+        }) => commands::state::show(file, address).await,
+        Command::State(StateCommand::Rm { address, lock }) => {
+            commands::state::rm(file, address, lock.lock_timeout).await
+        }
+        Command::State(StateCommand::Push { file: pushed, lock }) => {
+            commands::state_move::push(file, pushed, lock.lock_timeout).await
+        }
+        Command::State(StateCommand::Migrate { from, lock }) => {
+            commands::state_move::migrate(file, from, lock.lock_timeout).await
+        }
         Command::ForceUnlock { id } => commands::state::force_unlock(file, id).await,
     }
 }

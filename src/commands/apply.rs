@@ -12,10 +12,11 @@ use hdh_engine::state::State;
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
 use crate::commands::plan::{destroy_mode, make_plan};
+use crate::errored;
 use crate::exit::{user_error, Exit, UserError};
 use crate::render::{plan_text, progress};
 use crate::saved_plan::SavedPlan;
-use crate::session::{store_error, Session};
+use crate::session::Session;
 use crate::style;
 
 pub async fn apply(file: &Path, args: &ApplyArgs) -> Result<Exit> {
@@ -47,7 +48,20 @@ async fn run(
     } else {
         "destroy"
     };
-    let lock = session.lock(operation).await?;
+    if let Some(path) = errored::leftovers(file, &session.config.name).first() {
+        return Err(UserError::new(format!(
+            "{} holds the state of a run whose write failed; applying now would not know what \
+             that run did",
+            path.display()
+        ))
+        .hint(format!(
+            "upload it with `hdh state push -f {} {}` (or delete it if you know it is obsolete)",
+            file.display(),
+            path.display()
+        ))
+        .into());
+    }
+    let lock = session.lock(operation, planning.lock.lock_timeout).await?;
     let result = locked(&session, file, mode, planning, run, saved).await;
     session.unlock(&lock).await;
     result
@@ -67,7 +81,9 @@ async fn locked(
     if had_intents {
         // What settling found is real: record it even if nothing else happens.
         state.serial += 1;
-        session.store.save(&state).await.map_err(store_error)?;
+        if let Err(e) = session.store.save(&state).await {
+            return Err(errored::save_failed(session, file, &state, e));
+        }
     }
     if let Some(saved) = &saved {
         saved.check_inputs(&session.config.name, &session.config.config_hash, &state)?;
@@ -83,7 +99,9 @@ async fn locked(
     if !plan.has_changes() {
         if executor.record_config(&plan, &mut state) {
             state.serial += 1;
-            session.store.save(&state).await.map_err(store_error)?;
+            if let Err(e) = session.store.save(&state).await {
+                return Err(errored::save_failed(session, file, &state, e));
+            }
             println!("Recorded lifecycle, dependency and output changes in state.");
         }
         return Ok(Exit::Ok);
@@ -120,7 +138,7 @@ async fn locked(
         }
     }
     if let Some(e) = report.store_error {
-        return Err(store_error(e));
+        return Err(errored::save_failed(session, file, &state, e));
     }
     if report.interrupted {
         return Ok(Exit::Interrupted);

@@ -5,4 +5,5 @@ pub mod graph;
 pub mod output;
 pub mod plan;
 pub mod state;
+pub mod state_move;
 pub mod validate;

@@ -7,9 +7,9 @@ use anyhow::Result;
 use hdh_engine::plan::{self, Action, Mode, Plan, PlanError, PlanInput, RetainedPolicy};
 use hdh_engine::state::State;
 
-use crate::cli::{FailOn, PlanArgs, PlanningArgs};
+use crate::cli::{FailOn, PlanArgs, PlanFormat, PlanningArgs};
 use crate::exit::{Exit, UserError};
-use crate::render::{plan_json, plan_text};
+use crate::render::{plan_json, plan_markdown, plan_text};
 use crate::saved_plan::SavedPlan;
 use crate::session::{report_resolution, Session};
 
@@ -63,7 +63,16 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
     } else {
         Mode::Apply
     };
-    let lock = session.lock("plan").await?;
+    for path in crate::errored::leftovers(file, &session.config.name) {
+        eprintln!(
+            "warning: {} holds the state of a run whose write failed; this plan does not \
+             include it until `hdh state push` uploads it",
+            path.display()
+        );
+    }
+    let lock = session
+        .lock("plan", args.planning.lock.lock_timeout)
+        .await?;
     let planned = async {
         let mut state = session.load_state().await?;
         make_plan(&session, &mut state, mode, &args.planning).await
@@ -73,10 +82,15 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
     let plan = planned?;
 
     let doc = plan_json::document(&plan, &session.config.name);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+    let format = if args.json {
+        PlanFormat::Json
     } else {
-        print!("{}", plan_text::render(&plan));
+        args.format
+    };
+    match format {
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
+        PlanFormat::Markdown => print!("{}", plan_markdown::render(&doc)),
+        PlanFormat::Text => print!("{}", plan_text::render(&plan)),
     }
     if let Some(out) = &args.out {
         SavedPlan::new(
@@ -87,7 +101,7 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
             doc,
         )
         .write(out)?;
-        if !args.json {
+        if format == PlanFormat::Text {
             println!(
                 "\nSaved the plan to {}. Apply exactly it with: hdh apply -f {} {}",
                 out.display(),

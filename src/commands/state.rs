@@ -1,11 +1,15 @@
 //! `hdh state list|show|rm` and `hdh force-unlock`: looking at and repairing recorded state.
+//! (`state push` and `state migrate`, which move whole states, are in `state_move`.)
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
+use hdh_state::s3::Versioning;
 
+use crate::errored;
 use crate::exit::{user_error, Exit};
-use crate::session::{store_error, Session};
+use crate::session::{describe_lock, store_error, Backend, Session};
 
 pub async fn list(file: &Path) -> Result<Exit> {
     let session = Session::open(file)?;
@@ -78,9 +82,75 @@ pub async fn show(file: &Path, address: &str) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub async fn rm(file: &Path, address: &str) -> Result<Exit> {
+/// `hdh state show` without an address: where state is and what it holds, and for S3 how the
+/// object is protected.
+pub async fn overview(file: &Path) -> Result<Exit> {
     let session = Session::open(file)?;
-    let lock = session.lock("state rm").await?;
+    let location = session.store.location();
+    match &session.backend {
+        Backend::Local(s) => {
+            println!("State:      {location} (local file)");
+            println!("Backup:     {}", s.backup_path().display());
+        }
+        Backend::S3(s) => {
+            let region = &s.settings().region;
+            println!("State:      {location} (S3, region {region})");
+        }
+    }
+    let state = session.store.load().await.map_err(store_error)?;
+    match &state {
+        None => println!("No state stored yet (the first apply creates it)."),
+        Some(state) => {
+            println!("Lineage:    {}", state.lineage);
+            println!("Serial:     {}", state.serial);
+            println!(
+                "Resources:  {} managed, {} retained, {} deposed, {} pending intents; {} outputs",
+                state.resources.len(),
+                state.retained.len(),
+                state.deposed.len(),
+                state.intents.len(),
+                state.outputs.len()
+            );
+        }
+    }
+    if let Backend::S3(s) = &session.backend {
+        if let Some(info) = s.object_info().await.map_err(store_error)? {
+            let sse = info.server_side_encryption.as_deref().unwrap_or("none");
+            match &info.kms_key_id {
+                Some(key) => println!("Encryption: {sse} (key {key})"),
+                None => println!("Encryption: {sse}"),
+            }
+        }
+        let lock = s.current_lock().await.map_err(store_error)?;
+        match lock {
+            Some((holder, _)) => println!("Lock:       {}", describe_lock(&holder)),
+            None => println!("Lock:       not locked"),
+        }
+        let bucket = &s.settings().bucket;
+        match s.versioning().await.map_err(store_error)? {
+            Versioning::Enabled => println!("Versioning: enabled on bucket {bucket}"),
+            other => {
+                println!("Versioning: {other} on bucket {bucket}");
+                println!(
+                    "  recommended: enable it, so every earlier state stays recoverable:\n  \
+                     aws s3api put-bucket-versioning --bucket {bucket} \
+                     --versioning-configuration Status=Enabled"
+                );
+            }
+        }
+    }
+    for path in errored::leftovers(file, &session.config.name) {
+        println!(
+            "Not pushed: {} (a failed write left it; `hdh state push` uploads it)",
+            path.display()
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+pub async fn rm(file: &Path, address: &str, lock_timeout: Duration) -> Result<Exit> {
+    let session = Session::open(file)?;
+    let lock = session.lock("state rm", lock_timeout).await?;
     let result = async {
         let mut state = session.load_state().await?;
         let removed = state
@@ -94,7 +164,9 @@ pub async fn rm(file: &Path, address: &str) -> Result<Exit> {
                 ))
             })?;
         state.serial += 1;
-        session.store.save(&state).await.map_err(store_error)?;
+        if let Err(e) = session.store.save(&state).await {
+            return Err(errored::save_failed(&session, file, &state, e));
+        }
         println!(
             "Removed {address} ({} {}) from state. The resource itself was not touched.",
             removed.type_name, removed.id

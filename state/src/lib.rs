@@ -1,6 +1,6 @@
 //! Where hdh keeps what it knows between runs: the versioned state file format (shared by every
 //! backend) and the local-file backend with its lock and backup. The engine's
-//! [`hdh_engine::StateStore`] trait is the boundary; the S3 backend will live beside `local`.
+//! [`hdh_engine::StateStore`] trait is the boundary; `local` and `s3` are the backends.
 
 // `StoreError` is the engine's error type for the `StateStore` trait (its `Locked` variant
 // carries the whole `LockInfo`); it is returned rarely, on cold paths, so its size is no cost.
@@ -10,7 +10,10 @@ mod atomic;
 pub mod format;
 pub mod local;
 mod lock_info;
+pub mod s3;
+pub mod s3_error;
 
 pub use format::{decode, encode, FORMAT_VERSION};
 pub use local::LocalStore;
-pub use lock_info::lock_info;
+pub use lock_info::{lock_age, lock_info, parse_rfc3339};
+pub use s3::{S3Settings, S3Store};

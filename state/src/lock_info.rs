@@ -17,6 +17,44 @@ pub fn lock_info(operation: &str) -> LockInfo {
     }
 }
 
+/// How long ago the lock was taken, by its `created` time; `None` when that is unreadable or
+/// in the future (clock skew between machines).
+pub fn lock_age(info: &LockInfo) -> Option<std::time::Duration> {
+    let created = parse_rfc3339(&info.created)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    now.checked_sub(created).map(std::time::Duration::from_secs)
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (the form hdh writes; fractions and
+/// offsets are not accepted).
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `rfc3339`.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 fn user_name() -> String {
     ["USER", "LOGNAME"]
         .iter()
@@ -48,6 +86,23 @@ fn host_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_round_trips() {
+        for secs in [0, 86_399, 951_782_400, 1_795_608_000, 4_102_444_799] {
+            let text = hdh_engine::state::rfc3339(secs);
+            assert_eq!(super::parse_rfc3339(&text), Some(secs), "{text}");
+        }
+        assert_eq!(super::parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(super::parse_rfc3339("an unknown time"), None);
+        assert_eq!(super::parse_rfc3339("2026-11-26T09:00:00+01:00"), None);
+    }
+
+    #[test]
+    fn a_lock_taken_now_is_young() {
+        let age = super::lock_age(&super::lock_info("apply")).unwrap();
+        assert!(age.as_secs() < 5);
+    }
+
     #[test]
     fn lock_info_names_this_process() {
         let a = super::lock_info("apply");

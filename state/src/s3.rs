@@ -1,0 +1,561 @@
+//! The S3 state backend: the state is one object (`s3://bucket/key`, the same versioned JSON as
+//! the local file), locked by a second object `<key>.lock`. Teams share a stack through it, so
+//! every write is conditional and nothing is ever overwritten blind.
+//!
+//! Invariants:
+//! - The lock is created with `If-None-Match: *`: of any number of concurrent takers exactly
+//!   one succeeds; the others read it and learn who holds it. It is removed only by a caller
+//!   presenting its id, with `If-Match` on the ETag that was read, so a lock that changed hands
+//!   in between is never removed.
+//! - The state is written with `If-Match` on the ETag this store last read or wrote (the first
+//!   write with `If-None-Match: *`): a write that lost a race fails with
+//!   [`StoreError::Conflict`] and the object stays as the winner wrote it.
+//! - Lineage never changes and serial only goes up; a stored state of another lineage is
+//!   never written over.
+//! - Every write (state and lock) asks for SSE-KMS, with the configured key or the AWS-managed
+//!   one.
+//! - Every S3 call has the SDK's retries and a deadline (connect, attempt and operation
+//!   timeouts); the lock retries a vanished or contended lock a bounded number of times with
+//!   backoff.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
+use aws_sdk_s3::Client;
+use hdh_engine::state::rfc3339;
+use hdh_engine::{LockInfo, State, StateStore, StoreError};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::format;
+use crate::s3_error::{classify, Class, S3Error};
+
+/// How often `lock` tries when the lock vanished between failing to take it and reading it, or
+/// S3 reported a concurrent conditional write.
+const LOCK_ATTEMPTS: u32 = 5;
+/// First pause between those tries; doubles each time.
+const LOCK_RETRY_BASE: Duration = Duration::from_millis(50);
+
+/// Deadlines of every S3 call the backend makes (on top of the SDK's standard retries).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where the state lives in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub key: String,
+    pub region: String,
+    /// KMS key for SSE-KMS; `None` uses the AWS-managed key (`aws/s3`).
+    pub kms_key_id: Option<String>,
+}
+
+/// Whether the bucket keeps old versions of the state object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versioning {
+    Enabled,
+    Suspended,
+    NeverEnabled,
+}
+
+impl std::fmt::Display for Versioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Versioning::Enabled => "enabled",
+            Versioning::Suspended => "suspended",
+            Versioning::NeverEnabled => "not enabled",
+        })
+    }
+}
+
+/// How the state object is encrypted, as HeadObject reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub etag: String,
+    pub size: i64,
+    /// `aws:kms`, `AES256`, …
+    pub server_side_encryption: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// Neither loaded nor saved yet: `save` reads the object and checks against it.
+    Nothing,
+    /// Loaded and there was no object.
+    Absent,
+    Present {
+        lineage: String,
+        serial: u64,
+        etag: String,
+    },
+}
+
+/// The precondition of a write.
+enum Condition {
+    /// `If-None-Match: *`: only if there is no object.
+    Absent,
+    /// `If-Match: <etag>`: only if the object is still this one.
+    Matches(String),
+}
+
+/// State kept in an S3 object, locked by a sibling object.
+pub struct S3Store {
+    settings: S3Settings,
+    lock_key: String,
+    /// A configuration given by the caller (tests); otherwise the standard chain is loaded on
+    /// first use, so building a store touches no network.
+    config: Option<SdkConfig>,
+    client: OnceCell<Client>,
+    seen: Mutex<Seen>,
+}
+
+/// An S3 client for `config`: path-style addressing when an endpoint override is set
+/// (`AWS_ENDPOINT_URL`, an emulator), and hdh's deadlines.
+pub fn client_for(config: &SdkConfig) -> Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .build();
+    Client::from_conf(s3)
+}
+
+impl S3Store {
+    /// A store that loads AWS settings from the standard chain (environment, profile, SSO,
+    /// instance role) on first use, in `settings.region`.
+    pub fn new(settings: S3Settings) -> Self {
+        Self::build(settings, None)
+    }
+
+    /// A store using `config` as given (its region, credentials and endpoint).
+    pub fn with_config(settings: S3Settings, config: SdkConfig) -> Self {
+        Self::build(settings, Some(config))
+    }
+
+    fn build(settings: S3Settings, config: Option<SdkConfig>) -> Self {
+        S3Store {
+            lock_key: format!("{}.lock", settings.key),
+            settings,
+            config,
+            client: OnceCell::new(),
+            seen: Mutex::new(Seen::Nothing),
+        }
+    }
+
+    pub fn settings(&self) -> &S3Settings {
+        &self.settings
+    }
+
+    /// `s3://bucket/<key>.lock`.
+    pub fn lock_uri(&self) -> String {
+        format!("s3://{}/{}", self.settings.bucket, self.lock_key)
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                match &self.config {
+                    Some(c) => client_for(c),
+                    None => {
+                        let c = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                            .region(aws_config::Region::new(self.settings.region.clone()))
+                            .load()
+                            .await;
+                        client_for(&c)
+                    }
+                }
+            })
+            .await
+    }
+
+    fn set_seen(&self, seen: Seen) {
+        // A poisoned lock only means another thread panicked mid-update of a plain value.
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+    }
+
+    fn seen(&self) -> Seen {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn io(&self, e: S3Error) -> StoreError {
+        StoreError::Io {
+            location: e.target.clone(),
+            source: Box::new(e),
+        }
+    }
+
+    /// Reads an object: `None` when it does not exist, else its bytes, ETag and modification
+    /// time (seconds since the epoch).
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String, Option<u64>)>, S3Error> {
+        let target = format!("s3://{}/{key}", self.settings.bucket);
+        let out = match self
+            .client()
+            .await
+            .get_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify(e, "GetObject", &target);
+                return if e.class == Class::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let modified = out
+            .last_modified()
+            .and_then(|t| u64::try_from(t.secs()).ok());
+        let bytes = out.body.collect().await.map_err(|e| S3Error {
+            class: Class::Network,
+            operation: "GetObject",
+            target,
+            message: format!("reading the body: {e}"),
+        })?;
+        Ok(Some((bytes.to_vec(), etag, modified)))
+    }
+
+    /// Writes an object under `condition`, encrypted with KMS; returns the new ETag.
+    async fn put(&self, key: &str, body: Vec<u8>, condition: Condition) -> Result<String, S3Error> {
+        let target = format!("s3://{}/{key}", self.settings.bucket);
+        let mut req = self
+            .client()
+            .await
+            .put_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .body(ByteStream::from(body));
+        if let Some(k) = &self.settings.kms_key_id {
+            req = req.ssekms_key_id(k);
+        }
+        req = match condition {
+            Condition::Absent => req.if_none_match("*"),
+            Condition::Matches(etag) => req.if_match(etag),
+        };
+        let out = req
+            .send()
+            .await
+            .map_err(|e| classify(e, "PutObject", &target))?;
+        match out.e_tag() {
+            Some(etag) => Ok(etag.to_string()),
+            None => Ok(self.head(key).await?.map(|i| i.etag).unwrap_or_default()),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, S3Error> {
+        let target = format!("s3://{}/{key}", self.settings.bucket);
+        match self
+            .client()
+            .await
+            .head_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectInfo {
+                etag: out.e_tag().unwrap_or_default().to_string(),
+                size: out.content_length().unwrap_or(0),
+                server_side_encryption: out.server_side_encryption().map(|s| s.as_str().into()),
+                kms_key_id: out.ssekms_key_id().map(String::from),
+            })),
+            Err(e) => {
+                let e = classify(e, "HeadObject", &target);
+                if e.class == Class::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The state object's ETag, size and encryption; `None` when there is no state yet.
+    pub async fn object_info(&self) -> Result<Option<ObjectInfo>, StoreError> {
+        self.head(&self.settings.key).await.map_err(|e| self.io(e))
+    }
+
+    /// Whether the bucket keeps old versions (`GetBucketVersioning`).
+    pub async fn versioning(&self) -> Result<Versioning, StoreError> {
+        let out = self
+            .client()
+            .await
+            .get_bucket_versioning()
+            .bucket(&self.settings.bucket)
+            .send()
+            .await
+            .map_err(|e| {
+                self.io(classify(
+                    e,
+                    "GetBucketVersioning",
+                    &format!("s3://{}", self.settings.bucket),
+                ))
+            })?;
+        Ok(match out.status() {
+            Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
+            Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
+            _ => Versioning::NeverEnabled,
+        })
+    }
+
+    /// The lock currently held and its ETag, if any. A lock object that cannot be parsed is
+    /// still a lock, described with what can be read from it and given an id derived from its
+    /// content (`unreadable-…`) so `force_unlock` can remove it.
+    pub async fn current_lock(&self) -> Result<Option<(LockInfo, String)>, StoreError> {
+        let Some((bytes, etag, modified)) =
+            self.get(&self.lock_key).await.map_err(|e| self.io(e))?
+        else {
+            return Ok(None);
+        };
+        let parse_error = match serde_json::from_slice::<LockInfo>(&bytes) {
+            Ok(info) => return Ok(Some((info, etag))),
+            Err(e) => e,
+        };
+        let partial: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let text = |field: &str| {
+            partial
+                .get(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let info = LockInfo {
+            id: text("id").unwrap_or_else(|| {
+                format!("unreadable-{}", hex::encode(&Sha256::digest(&bytes)[..6]))
+            }),
+            holder: text("holder").unwrap_or_else(|| {
+                format!(
+                    "an unknown holder (lock object {} is unreadable: {parse_error})",
+                    self.lock_uri()
+                )
+            }),
+            pid: partial
+                .get("pid")
+                .and_then(|v| v.as_u64())
+                .and_then(|p| u32::try_from(p).ok())
+                .unwrap_or(0),
+            operation: text("operation").unwrap_or_else(|| "unknown".into()),
+            created: text("created")
+                .or_else(|| modified.map(rfc3339))
+                .unwrap_or_else(|| "an unknown time".into()),
+            version: text("version").unwrap_or_else(|| "unknown".into()),
+        };
+        Ok(Some((info, etag)))
+    }
+
+    /// Removes the lock if its id is `id`, with `If-Match` on the ETag read, so a lock that
+    /// changed hands in between stays.
+    async fn remove_lock(&self, id: &str) -> Result<(), StoreError> {
+        let (current, etag) = match self.current_lock().await? {
+            None => {
+                return Err(StoreError::LockMismatch {
+                    id: id.into(),
+                    current: "none".into(),
+                })
+            }
+            Some((current, _)) if current.id != id => {
+                return Err(StoreError::LockMismatch {
+                    id: id.into(),
+                    current: current.to_string(),
+                })
+            }
+            Some(found) => found,
+        };
+        let target = self.lock_uri();
+        let deleted = self
+            .client()
+            .await
+            .delete_object()
+            .bucket(&self.settings.bucket)
+            .key(&self.lock_key)
+            .if_match(etag)
+            .send()
+            .await;
+        match deleted.map_err(|e| classify(e, "DeleteObject", &target)) {
+            Ok(_) => Ok(()),
+            Err(e) if e.class == Class::NotFound => Ok(()),
+            Err(e) if e.class == Class::PreconditionFailed => {
+                let now = self.current_lock().await?;
+                Err(StoreError::LockMismatch {
+                    id: current.id,
+                    current: now.map_or("none".into(), |(l, _)| l.to_string()),
+                })
+            }
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Reads and decodes the stored state with its ETag.
+    async fn fetch(&self) -> Result<Option<(State, String)>, StoreError> {
+        match self.get(&self.settings.key).await.map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some((bytes, etag, _)) => Ok(Some((format::decode(&bytes, &self.location())?, etag))),
+        }
+    }
+
+    /// The precondition for writing `state`: what this store last saw must still be there,
+    /// with the same lineage and an older serial.
+    async fn condition_for(&self, state: &State) -> Result<Condition, StoreError> {
+        let location = self.location();
+        let (lineage, serial, etag) = match self.seen() {
+            Seen::Absent => return Ok(Condition::Absent),
+            Seen::Present {
+                lineage,
+                serial,
+                etag,
+            } => (lineage, serial, etag),
+            Seen::Nothing => match self.fetch().await? {
+                None => return Ok(Condition::Absent),
+                Some((stored, etag)) => (stored.lineage, stored.serial, etag),
+            },
+        };
+        if lineage != state.lineage {
+            return Err(StoreError::Invalid {
+                location,
+                reason: format!(
+                    "it belongs to another state history (lineage {lineage} stored, {} in this \
+                     run); it was not overwritten",
+                    state.lineage
+                ),
+            });
+        }
+        if serial >= state.serial {
+            return Err(StoreError::Conflict {
+                location,
+                detail: format!(
+                    "serial {serial} stored is not older than serial {} being saved",
+                    state.serial
+                ),
+            });
+        }
+        Ok(Condition::Matches(etag))
+    }
+}
+
+#[async_trait]
+impl StateStore for S3Store {
+    fn location(&self) -> String {
+        format!("s3://{}/{}", self.settings.bucket, self.settings.key)
+    }
+
+    async fn lock(&self, info: &LockInfo) -> Result<(), StoreError> {
+        let mut body = serde_json::to_vec_pretty(info).unwrap_or_default();
+        body.push(b'\n');
+        let mut pause = LOCK_RETRY_BASE;
+        for _ in 0..LOCK_ATTEMPTS {
+            match self
+                .put(&self.lock_key, body.clone(), Condition::Absent)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.class == Class::PreconditionFailed => {
+                    if let Some((holder, _)) = self.current_lock().await? {
+                        return Err(StoreError::Locked { holder });
+                    }
+                    // Released between the two steps: try again.
+                }
+                Err(e) if e.class == Class::ConditionalConflict => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) => return Err(self.io(e)),
+            }
+        }
+        Err(StoreError::Conflict {
+            location: self.lock_uri(),
+            detail: "the lock kept changing hands; try again".into(),
+        })
+    }
+
+    async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError> {
+        self.remove_lock(&info.id).await
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<(), StoreError> {
+        self.remove_lock(id).await
+    }
+
+    async fn load(&self) -> Result<Option<State>, StoreError> {
+        let Some((state, etag)) = self.fetch().await? else {
+            self.set_seen(Seen::Absent);
+            return Ok(None);
+        };
+        if let Seen::Present { lineage, .. } = self.seen() {
+            if lineage != state.lineage {
+                return Err(StoreError::Invalid {
+                    location: self.location(),
+                    reason: format!(
+                        "it now belongs to another state history (lineage {}, was {lineage})",
+                        state.lineage
+                    ),
+                });
+            }
+        }
+        self.set_seen(Seen::Present {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            etag,
+        });
+        Ok(Some(state))
+    }
+
+    async fn save(&self, state: &State) -> Result<(), StoreError> {
+        let condition = self.condition_for(state).await?;
+        let expected = match &condition {
+            Condition::Absent => "no state".to_string(),
+            Condition::Matches(etag) => format!("ETag {etag}"),
+        };
+        match self
+            .put(&self.settings.key, format::encode(state), condition)
+            .await
+        {
+            Ok(etag) => {
+                self.set_seen(Seen::Present {
+                    lineage: state.lineage.clone(),
+                    serial: state.serial,
+                    etag,
+                });
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.class,
+                    Class::PreconditionFailed | Class::ConditionalConflict
+                ) =>
+            {
+                let now = match self.fetch().await {
+                    Ok(Some((s, _))) => format!("now serial {} (lineage {})", s.serial, s.lineage),
+                    Ok(None) => "now deleted".into(),
+                    Err(_) => "now unreadable".into(),
+                };
+                Err(StoreError::Conflict {
+                    location: self.location(),
+                    detail: format!(
+                        "expected {expected}, {now}; this write of serial {} was refused and \
+                         nothing was overwritten",
+                        state.serial
+                    ),
+                })
+            }
+            Err(e) => Err(self.io(e)),
+        }
+    }
+}
