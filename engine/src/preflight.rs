@@ -11,16 +11,27 @@ use crate::provider::{Finding, OpContext, Provider, Providers};
 use crate::state::State;
 use crate::value::ValueMap;
 
+/// One provider with the `(address, type, planned inputs)` it is asked about.
+type Batch = (Arc<dyn Provider>, Vec<(String, String, ValueMap)>);
+
 /// The findings of every provider for `plan`, in plan order per provider.
-pub async fn preflight(plan: &Plan, state: &State, providers: &Providers, ctx: &OpContext) -> Vec<Finding> {
+pub async fn preflight(
+    plan: &Plan,
+    state: &State,
+    providers: &Providers,
+    ctx: &OpContext,
+) -> Vec<Finding> {
     // Providers in order of first appearance, each with its resources.
-    let mut batches: Vec<(Arc<dyn Provider>, Vec<(String, String, ValueMap)>)> = Vec::new();
+    let mut batches: Vec<Batch> = Vec::new();
     for c in &plan.changes {
         let creating = matches!(c.action, Action::Create | Action::Replace { .. });
         if !creating && c.action != Action::Update {
             continue;
         }
-        let (Some(provider), Some(ty)) = (providers.provider(&c.type_name), providers.resource_type(&c.type_name)) else {
+        let (Some(provider), Some(ty)) = (
+            providers.provider(&c.type_name),
+            providers.resource_type(&c.type_name),
+        ) else {
             continue;
         };
         let mut props: ValueMap = if creating {
