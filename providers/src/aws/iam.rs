@@ -396,7 +396,8 @@ impl Kind for Role {
         )?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         inline_policies(p)?;
-        aws.iam
+        let out = aws
+            .iam
             .create_role()
             .role_name(&name)
             .path(props::string(p, "path")?.unwrap_or_else(|| "/".into()))
@@ -407,7 +408,22 @@ impl Kind for Role {
             .await
             .map_err(e("CreateRole"))?;
         converge_policies(aws, ctx, &req.address, &name, &ValueMap::new(), p).await?;
-        Ok(role_observed(ctx, role_facts(aws, &name).await?, p))
+        // What was just set is what the role is: no re-read on the critical path.
+        let role = out
+            .role()
+            .ok_or_else(|| ProviderError::other("CreateRole returned no role"))?;
+        let mut o = Observed {
+            id: name.clone(),
+            attributes: p.clone(),
+        };
+        o.attributes.insert("arn".into(), Value::str(role.arn()));
+        o.attributes
+            .insert("unique_id".into(), Value::str(role.role_id()));
+        o.attributes.insert("path".into(), Value::str(role.path()));
+        o.attributes
+            .entry("tags".into())
+            .or_insert_with(|| Value::Map(ValueMap::new()));
+        Ok(o)
     }
 
     async fn update(
@@ -619,8 +635,9 @@ impl Kind for OidcProvider {
                 ),
                 AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
                 AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("issuer_host", ValueType::String)
-                    .describe("The issuer without https://, as IRSA trust-policy conditions name it."),
+                AttributeSpec::computed("issuer_host", ValueType::String).describe(
+                    "The issuer without https://, as IRSA trust-policy conditions name it.",
+                ),
             ],
         )
     }

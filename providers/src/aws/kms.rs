@@ -271,7 +271,15 @@ impl Kind for Key {
             set_rotation(aws, &id, true).await?;
         }
         set_alias(aws, &id, None, alias).await?;
-        one(aws, &id, p).await
+        // What was just set is what the key is: no re-read on the critical path.
+        let m = out
+            .key_metadata()
+            .ok_or_else(|| ProviderError::other("CreateKey returned no key"))?;
+        let mut a = p.clone();
+        a.insert("arn".into(), Value::str(m.arn().unwrap_or_default()));
+        a.insert("key_id".into(), Value::str(m.key_id()));
+        a.entry("alias".into()).or_insert(Value::Null);
+        Ok(Observed { id, attributes: a })
     }
 
     async fn update(

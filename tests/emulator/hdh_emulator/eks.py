@@ -297,6 +297,33 @@ def install() -> None:
         )
         return ng
 
+    orig_tag = EKSBackend.tag_resource
+    orig_untag = EKSBackend.untag_resource
+
+    def _nodegroup_by_arn(self: EKSBackend, arn: str) -> Any | None:
+        for cluster in self.clusters.values():
+            for ng in cluster.nodegroups.values():
+                if ng.arn == arn:
+                    return ng
+        return None
+
+    def tag_resource(self: EKSBackend, resource_arn: str, tags: dict[str, str]) -> None:
+        ng = _nodegroup_by_arn(self, resource_arn)
+        if ng is None:
+            return orig_tag(self, resource_arn, tags)  # moto tags clusters only
+        ng.tags = {**(ng.tags or {}), **tags}
+        return None
+
+    def untag_resource(self: EKSBackend, resource_arn: str, tag_keys: Any) -> None:
+        ng = _nodegroup_by_arn(self, resource_arn)
+        if ng is None:
+            return orig_untag(self, resource_arn, tag_keys)
+        keys = tag_keys if isinstance(tag_keys, list) else [tag_keys]
+        ng.tags = {k: v for k, v in (ng.tags or {}).items() if k not in keys}
+        return None
+
+    EKSBackend.tag_resource = tag_resource
+    EKSBackend.untag_resource = untag_resource
     EKSBackend.create_cluster = create_cluster
     EKSBackend.delete_cluster = delete_cluster
     EKSBackend.create_nodegroup = create_nodegroup
