@@ -656,3 +656,120 @@ async fn preflight_refuses_a_cluster_version_jump() {
         findings[0].message
     );
 }
+
+const SMALL_CLUSTER: &str = r#"version: 1
+name: helio-eks
+region: us-east-1
+resources:
+  vpc: { type: aws_vpc, properties: { cidr_block: 10.30.0.0/16 } }
+  a: { type: aws_subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.30.0.0/20, availability_zone: us-east-1a } }
+  b: { type: aws_subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.30.16.0/20, availability_zone: us-east-1b } }
+  role:
+    type: aws_iam_role
+    properties:
+      role_name: helio-eks-small
+      assume_role_policy_document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { Service: [eks.amazonaws.com, ec2.amazonaws.com] }, Action: "sts:AssumeRole" }] }
+  cluster:
+    type: aws_eks_cluster
+    properties: { name: small, role_arn: "${role.arn}", version: "1.30", subnet_ids: ["${a.id}", "${b.id}"] }
+  ng:
+    type: aws_eks_node_group
+    properties:
+      cluster_name: ${cluster.name}
+      nodegroup_name: ng
+      node_role: ${role.arn}
+      subnets: ["${a.id}", "${b.id}"]
+      instance_types: [t3a.medium]
+      version: "1.30"
+      scaling_config: { min_size: 1, max_size: 2, desired_size: 1 }
+  ebs:
+    type: aws_eks_addon
+    properties: { cluster_name: "${cluster.name}", addon_name: aws-ebs-csi-driver, addon_version: v1.34.0-eksbuild.1 }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_and_node_groups_upgrade_one_minor_version_in_place() {
+    let emu = emulator(Profile::Realistic, SCALE, None);
+    let (providers, _) = providers(&emu);
+    let (ctx, _) = ctx();
+    let desired = load(SMALL_CLUSTER, &providers);
+    let mut state = State::new();
+    let p = make_plan(&desired, &state, &providers, Mode::Apply, &Drift::default());
+    apply(&desired, &providers, &ctx, &mut state, &p).await;
+
+    // 1.30 → 1.31 and a newer add-on: updates in place, the control plane before its node group.
+    let next = SMALL_CLUSTER
+        .replace("\"1.30\"", "\"1.31\"")
+        .replace("v1.34.0-eksbuild.1", "v1.35.0-eksbuild.1");
+    let desired2 = load(&next, &providers);
+    let p = make_plan(
+        &desired2,
+        &state,
+        &providers,
+        Mode::Apply,
+        &Drift::default(),
+    );
+    assert_eq!(
+        changes(&p),
+        vec![
+            ("cluster".to_string(), Action::Update),
+            ("ng".to_string(), Action::Update),
+            ("ebs".to_string(), Action::Update)
+        ]
+    );
+    assert!(preflight(&p, &state, &providers, &ctx).await.is_empty());
+    apply(&desired2, &providers, &ctx, &mut state, &p).await;
+    let eks = eks(&emu).await;
+    let c = eks.describe_cluster().name("small").send().await.unwrap();
+    assert_eq!(c.cluster().unwrap().version(), Some("1.31"));
+    let ng = eks
+        .describe_nodegroup()
+        .cluster_name("small")
+        .nodegroup_name("ng")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ng.nodegroup().unwrap().version(), Some("1.31"));
+    let drift = refreshed(&mut state, &providers, &ctx).await;
+    assert!(!make_plan(&desired2, &state, &providers, Mode::Apply, &drift).has_changes());
+
+    // 1.31 → 1.33 skips a minor version: the plan's preflight refuses it, naming the step.
+    let jump = next.replace(
+        "version: \"1.31\", subnet_ids",
+        "version: \"1.33\", subnet_ids",
+    );
+    let desired3 = load(&jump, &providers);
+    let p = make_plan(
+        &desired3,
+        &state,
+        &providers,
+        Mode::Apply,
+        &Drift::default(),
+    );
+    let findings = preflight(&p, &state, &providers, &ctx).await;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        (
+            findings[0].address.as_str(),
+            findings[0].attribute.as_deref()
+        ),
+        ("cluster", Some("version"))
+    );
+    assert!(
+        findings[0].message.contains("apply 1.32 first"),
+        "{}",
+        findings[0].message
+    );
+
+    let p = make_plan(
+        &desired2,
+        &state,
+        &providers,
+        Mode::Destroy {
+            retained: RetainedPolicy::Delete,
+        },
+        &Drift::default(),
+    );
+    apply(&desired2, &providers, &ctx, &mut state, &p).await;
+    assert_eq!(leftovers(&emu).await, Vec::<String>::new());
+}

@@ -413,7 +413,7 @@ impl Kind for Key {
                 .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
                 .collect();
             if tags::made_by(&t, ctx, &req.address, &req.token) {
-                return Ok(absent_if_not_found(one(aws, id, &req.properties).await)?);
+                return absent_if_not_found(one(aws, id, &req.properties).await);
             }
         }
         Ok(None)

@@ -556,8 +556,10 @@ impl Kind for NodeGroup {
             let arn = props::required_string(&req.prior, "arn")?;
             let set = all_tags(ctx, &req.address, p)?;
             let old = all_tags(ctx, &req.address, &req.prior)?;
-            let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
-            sync_tags(aws, &arn, &TagChanges { set, remove }).await?;
+            if old != set {
+                let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
+                sync_tags(aws, &arn, &TagChanges { set, remove }).await?;
+            }
         }
         wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
     }
