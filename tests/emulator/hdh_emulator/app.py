@@ -100,7 +100,7 @@ class HdhApp:
         return self._aws(environ, start_response)
 
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        from . import addons, updates
+        from . import addons, s3fix, updates
         from .protocol import error_response, identify, not_found_error, server_error, throttle_error
 
         started = time.monotonic()
@@ -127,6 +127,7 @@ class HdhApp:
                     status, headers, out = updates.handle(req, account_for(environ))
                 else:
                     status, headers, out = self._call_moto(environ)
+                    out = s3fix.fix_response(req, status, out)
                     if req.service == "eks" and req.operation in updates.RECORDED and status == 200:
                         updates.note_moto_update(req, account_for(environ), out)
             self.faults.note_response(req, status, out)
