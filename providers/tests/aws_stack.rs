@@ -773,3 +773,13 @@ async fn cluster_and_node_groups_upgrade_one_minor_version_in_place() {
     apply(&desired2, &providers, &ctx, &mut state, &p).await;
     assert_eq!(leftovers(&emu).await, Vec::<String>::new());
 }
+
+/// `hdh validate` needs the resource types only: the provider builds no client until a call.
+#[test]
+fn the_example_validates_without_a_network_call() {
+    let mut providers = Providers::new();
+    hdh_providers::register_aws(&mut providers);
+    let desired = load(EXAMPLE, &providers);
+    assert_eq!(desired.resources().len(), 21);
+    assert_eq!(critical_path(&desired), 720.0 + 240.0 + 60.0);
+}

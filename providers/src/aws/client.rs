@@ -36,12 +36,12 @@ pub struct PollPolicy {
 }
 
 impl Default for PollPolicy {
-    /// Kind to real AWS: 2 s at first, at most 30 s, 10% of the time waited.
+    /// Kind to real AWS: 2 s at first, at most 20 s, 5% of the time waited.
     fn default() -> Self {
         PollPolicy {
             initial: Duration::from_secs(2),
-            max: Duration::from_secs(30),
-            fraction: 0.1,
+            max: Duration::from_secs(20),
+            fraction: 0.05,
         }
     }
 }
