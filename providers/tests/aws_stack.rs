@@ -783,3 +783,22 @@ fn the_example_validates_without_a_network_call() {
     assert_eq!(desired.resources().len(), 21);
     assert_eq!(critical_path(&desired), 720.0 + 240.0 + 60.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_just_after_a_create_is_waited_out() {
+    let emu = emulator(Profile::Realistic, SCALE, Some("notfound_after_create=1s"));
+    let (providers, _) = providers(&emu);
+    let (ctx, _) = ctx();
+    let desired = load(EXAMPLE, &providers);
+    let mut state = State::new();
+    let p = make_plan(&desired, &state, &providers, Mode::Apply, &Drift::default());
+    apply(&desired, &providers, &ctx, &mut state, &p).await;
+    let log = emu.request_log().unwrap();
+    let faulted = log
+        .iter()
+        .filter(|r| r.fault.as_deref() == Some("notfound_after_create"))
+        .count();
+    eprintln!("{faulted} reads answered NotFound just after a create");
+    assert!(faulted > 0);
+    assert_eq!(state.resources.len(), desired.resources().len());
+}

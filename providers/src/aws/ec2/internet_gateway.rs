@@ -163,7 +163,16 @@ impl Kind for InternetGateway {
                 .map_err(e("AttachInternetGateway"))
         })
         .await?;
-        one(aws, ctx, &id, p).await
+        // Read-after-create may not see it yet (eventual consistency).
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("internet gateway {id} to be visible"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::not_yet_visible, || one(aws, ctx, &id, p))
+            .await
     }
 
     async fn update(

@@ -345,7 +345,16 @@ impl Kind for RouteTable {
             .ok_or_else(|| ProviderError::other("CreateRouteTable returned no id"))?
             .to_string();
         converge(aws, ctx, &req.address, &id, &[], &[], p).await?;
-        one(aws, ctx, &id, p).await
+        // Read-after-create may not see it yet (eventual consistency).
+        let w = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("route table {id} to be visible"),
+            policy: aws.poll,
+        };
+        w.retrying(wait::not_yet_visible, || one(aws, ctx, &id, p))
+            .await
     }
 
     async fn update(
