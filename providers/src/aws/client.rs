@@ -47,12 +47,12 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    /// For emulators with scaled time: polls every few milliseconds, overshoot at most 2%.
+    /// For emulators with scaled time: polls every few milliseconds, overshoot at most 1%.
     pub fn fast() -> Self {
         PollPolicy {
-            initial: Duration::from_millis(5),
-            max: Duration::from_millis(250),
-            fraction: 0.02,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+            fraction: 0.01,
         }
     }
 

@@ -142,6 +142,17 @@ impl Rule {
     }
 }
 
+/// The allow-all egress rule AWS gives every new VPC security group.
+fn default_egress() -> Rule {
+    Rule {
+        protocol: "-1".into(),
+        ports: None,
+        cidr: Some("0.0.0.0/0".into()),
+        group: None,
+        description: None,
+    }
+}
+
 fn flatten(perms: &[IpPermission]) -> Vec<Rule> {
     let mut out = Vec::new();
     for p in perms {
@@ -273,9 +284,19 @@ async fn converge(
         what: format!("security group {id} rules"),
         policy: aws.poll,
     };
-    let g = w
-        .retrying(wait::not_yet_visible, || one_raw(aws, id))
-        .await?;
+    // A group just created has no ingress and AWS's default egress: no need to read it.
+    let (have_ingress, have_egress) = match changed {
+        None => (Vec::new(), vec![default_egress()]),
+        Some(_) => {
+            let g = w
+                .retrying(wait::not_yet_visible, || one_raw(aws, id))
+                .await?;
+            (
+                flatten(g.ip_permissions()),
+                flatten(g.ip_permissions_egress()),
+            )
+        }
+    };
     for (name, egress) in [("ingress", false), ("egress", true)] {
         if !p.contains_key(name) || matches!(p.get(name), Some(Value::Null)) {
             continue;
@@ -284,11 +305,7 @@ async fn converge(
             continue;
         }
         let want = rules(p, name, Some(id))?;
-        let have = flatten(if egress {
-            g.ip_permissions_egress()
-        } else {
-            g.ip_permissions()
-        });
+        let have = if egress { &have_egress } else { &have_ingress };
         let revoke: Vec<IpPermission> = have
             .iter()
             .filter(|h| !want.iter().any(|x| x.same_target(h)))
@@ -300,26 +317,36 @@ async fn converge(
             .map(Rule::permission)
             .collect();
         if !revoke.is_empty() {
-            let r = if egress {
-                aws.ec2
-                    .revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("RevokeSecurityGroupEgress"))
-            } else {
-                aws.ec2
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("RevokeSecurityGroupIngress"))
+            let revoke_once = || {
+                let revoke = revoke.clone();
+                async move {
+                    if egress {
+                        aws.ec2
+                            .revoke_security_group_egress()
+                            .group_id(id)
+                            .set_ip_permissions(Some(revoke))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(e("RevokeSecurityGroupEgress"))
+                    } else {
+                        aws.ec2
+                            .revoke_security_group_ingress()
+                            .group_id(id)
+                            .set_ip_permissions(Some(revoke))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(e("RevokeSecurityGroupIngress"))
+                    }
+                }
             };
-            gone_is_ok(r)?;
+            if changed.is_none() {
+                // Just created: NotFound means "not visible yet", not "rule already gone".
+                w.retrying(wait::not_yet_visible, revoke_once).await?;
+            } else {
+                gone_is_ok(revoke_once().await)?;
+            }
         }
         if !add.is_empty() {
             w.retrying(wait::not_yet_visible, || {

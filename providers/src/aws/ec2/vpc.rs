@@ -98,6 +98,10 @@ async fn set_dns(
         let Some(on) = props::boolean(props_, name)? else {
             continue;
         };
+        // A new VPC already has DNS support on and DNS hostnames off.
+        if only_changed.is_none() && on != hostnames {
+            continue;
+        }
         let value = AttributeBooleanValue::builder().value(on).build();
         w.retrying(wait::not_yet_visible, || {
             let mut call = aws.ec2.modify_vpc_attribute().vpc_id(id);
