@@ -236,7 +236,9 @@ pub enum StateCommand {
     /// Upload a state file (an errored.<stack>.state.json left by a failed write) to the
     /// configured backend, if it has the same lineage and a newer serial than the stored one.
     Push {
-        file: PathBuf,
+        /// The state file to upload.
+        #[arg(value_name = "FILE")]
+        state_file: PathBuf,
         #[command(flatten)]
         lock: LockArgs,
     },

@@ -35,9 +35,10 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
         Command::State(StateCommand::Rm { address, lock }) => {
             commands::state::rm(file, address, lock.lock_timeout).await
         }
-        Command::State(StateCommand::Push { file: pushed, lock }) => {
-            commands::state_move::push(file, pushed, lock.lock_timeout).await
-        }
+        Command::State(StateCommand::Push {
+            state_file: pushed,
+            lock,
+        }) => commands::state_move::push(file, pushed, lock.lock_timeout).await,
         Command::State(StateCommand::Migrate { from, lock }) => {
             commands::state_move::migrate(file, from, lock.lock_timeout).await
         }

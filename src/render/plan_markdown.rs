@@ -28,7 +28,7 @@ pub fn render(doc: &Json) -> String {
         headline(&doc["summary"])
     );
     if changes.is_empty() {
-        out.push_str("No changes: the real resources match the config.\n");
+        out.push_str("No changes: the real resources match the config.\n\n");
         footer(&mut out, doc);
         return out;
     }
@@ -100,7 +100,7 @@ fn headline(summary: &Json) -> String {
 fn footer(out: &mut String, doc: &Json) {
     let _ = writeln!(
         out,
-        "\n<sub>hdh {} · plan format {} · sensitive values are shown as (sensitive)</sub>",
+        "<sub>hdh {} · plan format {} · sensitive values are shown as (sensitive)</sub>",
         html(text(&doc["hdh_version"])),
         html(text(&doc["format_version"]))
     );
@@ -116,10 +116,11 @@ fn details(out: &mut String, c: &Json) {
         html(text(&c["type"])),
         action(c)
     );
-    let _ = writeln!(out, "Reason: {}.", html(text(&c["reason"]["message"])));
+    let _ = write!(out, "Reason: {}.", html(text(&c["reason"]["message"])));
     if let Some(id) = c["id"].as_str() {
-        let _ = writeln!(out, "Id: <code>{}</code>.", html(id));
+        let _ = write!(out, " Id: <code>{}</code>.", html(id));
     }
+    out.push('\n');
     let empty = Map::new();
     let before = c["before"].as_object().unwrap_or(&empty);
     let after = c["after"].as_object().unwrap_or(&empty);
@@ -171,10 +172,10 @@ fn value(v: &Json) -> String {
 fn action(c: &Json) -> String {
     match (c["action"].as_str(), c["replace_order"].as_str()) {
         (Some("replace"), Some("create_before_destroy")) => {
-            "**replace** (create before destroy)".into()
+            "<b>replace</b> (create before destroy)".into()
         }
-        (Some("replace"), _) => "**replace**".into(),
-        (Some("delete"), _) => "**delete**".into(),
+        (Some("replace"), _) => "<b>replace</b>".into(),
+        (Some("delete"), _) => "<b>delete</b>".into(),
         (Some("forget"), _) => "retain (stop managing, keep it)".into(),
         (Some(a), _) => a.into(),
         (None, _) => "?".into(),

@@ -523,16 +523,17 @@ impl StateStore for S3Store {
             Condition::Absent => "no state".to_string(),
             Condition::Matches(etag) => format!("ETag {etag}"),
         };
-        match self
-            .put(&self.settings.key, format::encode(state), condition)
-            .await
-        {
+        let bytes = format::encode(state);
+        let saved = |etag| {
+            self.set_seen(Seen::Present {
+                lineage: state.lineage.clone(),
+                serial: state.serial,
+                etag,
+            })
+        };
+        match self.put(&self.settings.key, bytes.clone(), condition).await {
             Ok(etag) => {
-                self.set_seen(Seen::Present {
-                    lineage: state.lineage.clone(),
-                    serial: state.serial,
-                    etag,
-                });
+                saved(etag);
                 Ok(())
             }
             Err(e)
@@ -541,6 +542,14 @@ impl StateStore for S3Store {
                     Class::PreconditionFailed | Class::ConditionalConflict
                 ) =>
             {
+                // An attempt whose answer was lost may have landed, and the SDK's retry then
+                // met its own write: exactly these bytes there means the save succeeded.
+                if let Ok(Some((there, etag, _))) = self.get(&self.settings.key).await {
+                    if there == bytes {
+                        saved(etag);
+                        return Ok(());
+                    }
+                }
                 let now = match self.fetch().await {
                     Ok(Some((s, _))) => format!("now serial {} (lineage {})", s.serial, s.lineage),
                     Ok(None) => "now deleted".into(),
