@@ -71,6 +71,10 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub route53: aws_sdk_route53::Client,
     pub region: String,
     pub poll: PollPolicy,
 }
@@ -115,6 +119,15 @@ pub async fn load(settings: &AwsSettings, region: &str) -> Clients {
         iam: aws_sdk_iam::Client::new(&config),
         kms: aws_sdk_kms::Client::new(&config),
         sts: aws_sdk_sts::Client::new(&config),
+        efs: aws_sdk_efs::Client::new(&config),
+        // Path-style when an endpoint is overridden (emulators have no bucket subdomains).
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(config.endpoint_url().is_some())
+                .build(),
+        ),
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
+        route53: aws_sdk_route53::Client::new(&config),
         region,
         poll: settings.poll,
     }

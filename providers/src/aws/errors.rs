@@ -111,6 +111,72 @@ pub(crate) fn kms_class(code: &str) -> Class {
     }
 }
 
+/// EFS: `FileSystemNotFound`, `FileSystemInUse`, `IncorrectFileSystemLifeCycleState`…
+pub(crate) fn efs_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "FileSystemNotFound" | "MountTargetNotFound" | "PolicyNotFound" => Class::NotFound,
+        "FileSystemInUse" | "DependencyTimeout" => Class::DependencyViolation,
+        "FileSystemAlreadyExists"
+        | "IncorrectFileSystemLifeCycleState"
+        | "IncorrectMountTargetState"
+        | "MountTargetConflict"
+        | "ConflictException" => Class::Conflict,
+        "BadRequest"
+        | "ValidationException"
+        | "SubnetNotFound"
+        | "SecurityGroupNotFound"
+        | "UnsupportedAvailabilityZone" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
+/// S3: `NoSuchBucket`, `BucketNotEmpty`, `BucketAlreadyOwnedByYou`…
+pub(crate) fn s3_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "NoSuchBucket"
+        | "NotFound"
+        | "NoSuchTagSet"
+        | "NoSuchPublicAccessBlockConfiguration"
+        | "ServerSideEncryptionConfigurationNotFoundError" => Class::NotFound,
+        "BucketNotEmpty" => Class::DependencyViolation,
+        "BucketAlreadyOwnedByYou" | "BucketAlreadyExists" | "OperationAborted" => Class::Conflict,
+        "InvalidBucketName"
+        | "InvalidArgument"
+        | "InvalidRequest"
+        | "MalformedXML"
+        | "IllegalLocationConstraintException" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
+/// Cognito: `ResourceNotFoundException`, `UserNotFoundException`, `UsernameExistsException`…
+pub(crate) fn cognito_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "ResourceNotFoundException" | "UserNotFoundException" => Class::NotFound,
+        "UsernameExistsException" | "ConcurrentModificationException" => Class::Conflict,
+        "InvalidParameterException"
+        | "InvalidOAuthFlowException"
+        | "ScopeDoesNotExistException"
+        | "LimitExceededException"
+        | "InvalidEmailRoleAccessPolicyException" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
+/// Route 53: `NoSuchHostedZone`, `PriorRequestNotComplete`, `InvalidChangeBatch`…
+pub(crate) fn route53_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "NoSuchHostedZone" | "NoSuchChange" => Class::NotFound,
+        "PriorRequestNotComplete" => Class::Throttled,
+        "InvalidChangeBatch" | "InvalidInput" | "InvalidDomainName" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
 /// STS has nothing to find or conflict with.
 pub(crate) fn sts_class(code: &str) -> Class {
     if throttling(code) {
@@ -170,6 +236,10 @@ service_mapper!(eks, eks_class);
 service_mapper!(iam, iam_class);
 service_mapper!(kms, kms_class);
 service_mapper!(sts, sts_class);
+service_mapper!(efs, efs_class);
+service_mapper!(s3, s3_class);
+service_mapper!(cognito, cognito_class);
+service_mapper!(route53, route53_class);
 
 /// Not found means "gone": `Ok(None)`; anything else stays an error.
 pub(crate) fn absent_if_not_found<T>(
@@ -209,5 +279,12 @@ mod tests {
         assert_eq!(iam_class("DeleteConflict"), Class::DependencyViolation);
         assert_eq!(kms_class("NotFoundException"), Class::NotFound);
         assert_eq!(ec2_class("InternalError"), Class::Other);
+        assert_eq!(efs_class("FileSystemInUse"), Class::DependencyViolation);
+        assert_eq!(efs_class("MountTargetNotFound"), Class::NotFound);
+        assert_eq!(s3_class("NoSuchBucket"), Class::NotFound);
+        assert_eq!(s3_class("SlowDown"), Class::Throttled);
+        assert_eq!(cognito_class("UserNotFoundException"), Class::NotFound);
+        assert_eq!(cognito_class("TooManyRequestsException"), Class::Throttled);
+        assert_eq!(route53_class("NoSuchHostedZone"), Class::NotFound);
     }
 }

@@ -1,9 +1,9 @@
-//! The AWS provider: network (EC2), identity (IAM), keys (KMS), EKS and read-only data lookups,
-//! through the AWS SDK for Rust.
+//! The AWS provider: network (EC2), identity (IAM), keys (KMS), EKS, storage (EFS, S3), login
+//! (Cognito), DNS (Route 53) and read-only data lookups, through the AWS SDK for Rust.
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks` and `data` implement one resource type per [`Kind`].
+//! `eks`, `efs`, `s3`, `cognito`, `route53` and `data` implement one resource type per [`Kind`].
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -15,12 +15,16 @@
 //!   real differences show as drift.
 
 pub mod client;
+mod cognito;
 mod data;
 mod ec2;
+mod efs;
 mod eks;
 pub(crate) mod errors;
 mod iam;
 mod kms;
+mod route53;
+mod s3;
 mod tags;
 mod wait;
 
@@ -103,6 +107,14 @@ impl AwsProvider {
             Arc::new(eks::cluster::Cluster),
             Arc::new(eks::node_group::NodeGroup),
             Arc::new(eks::addon::Addon),
+            Arc::new(efs::FileSystem),
+            Arc::new(efs::MountTarget),
+            Arc::new(s3::Bucket),
+            Arc::new(cognito::UserPool),
+            Arc::new(cognito::Domain),
+            Arc::new(cognito::Client),
+            Arc::new(cognito::User),
+            Arc::new(route53::Record),
             Arc::new(data::AvailabilityZones),
             Arc::new(data::CallerIdentity),
         ];

@@ -1,0 +1,612 @@
+//! `aws_efs_file_system` and `aws_efs_mount_target`: the encrypted file system that holds user
+//! home directories, and one mount target per private subnet.
+//!
+//! The create's idempotency token is the file system's `CreationToken`, so a repeated create
+//! answers `FileSystemAlreadyExists` and `find_created` finds it by token. Mount targets have no
+//! tags: one exists per (file system, subnet), which is how an interrupted create is found.
+//! Deleting a file system waits out `FileSystemInUse` while its mount targets go; deleting a
+//! mount target waits until it is gone (its ENI may linger; subnets wait for that).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_efs::types::{
+    BackupPolicy, FileSystemDescription, LifeCycleState, MountTargetDescription, Status, Tag,
+};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::errors::{absent_if_not_found, efs as e};
+use super::wait::{self, Poll, Wait};
+use super::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) struct FileSystem;
+pub(crate) struct MountTarget;
+
+fn strings() -> ValueType {
+    ValueType::List(Box::new(ValueType::String))
+}
+
+fn efs_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
+    t.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+/// Every file system of the account (one paged call), by id.
+async fn all_file_systems(
+    aws: &Clients,
+) -> Result<BTreeMap<String, FileSystemDescription>, ProviderError> {
+    let items: Vec<_> = aws
+        .efs
+        .describe_file_systems()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeFileSystems"))?;
+    Ok(items
+        .into_iter()
+        .map(|f| (f.file_system_id().to_string(), f))
+        .collect())
+}
+
+fn fs_observed(ctx: &OpContext, f: &FileSystemDescription, prior: &ValueMap) -> Observed {
+    let mut a = ValueMap::new();
+    for carried in ["backup", "creation_token"] {
+        if let Some(v) = prior.get(carried) {
+            a.insert(carried.into(), v.unmarked());
+        }
+    }
+    a.insert(
+        "encrypted".into(),
+        Value::Bool(f.encrypted().unwrap_or(false)),
+    );
+    a.insert(
+        "kms_key_id".into(),
+        match (prior.get("kms_key_id").map(Value::unmarked), f.kms_key_id()) {
+            (Some(Value::Null) | None, _) => Value::Null,
+            (_, k) => k.map_or(Value::Null, Value::str),
+        },
+    );
+    a.insert(
+        "performance_mode".into(),
+        Value::str(f.performance_mode().as_str()),
+    );
+    a.insert(
+        "throughput_mode".into(),
+        Value::str(f.throughput_mode().map_or("bursting", |t| t.as_str())),
+    );
+    let all: BTreeMap<String, String> = f
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+    a.insert(
+        "arn".into(),
+        Value::str(f.file_system_arn().unwrap_or_default()),
+    );
+    a.insert(
+        "dns_name".into(),
+        Value::str(format!(
+            "{}.efs.{}.amazonaws.com",
+            f.file_system_id(),
+            region_of(f.file_system_arn())
+        )),
+    );
+    Observed {
+        id: f.file_system_id().to_string(),
+        attributes: a,
+    }
+}
+
+/// `arn:aws:elasticfilesystem:REGION:…` → REGION.
+fn region_of(arn: Option<&str>) -> String {
+    arn.and_then(|a| a.split(':').nth(3))
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
+async fn wait_fs_available(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+) -> Result<FileSystemDescription, ProviderError> {
+    Wait {
+        ctx,
+        address,
+        verb: "creating",
+        what: format!("file system {id} to be available"),
+        policy: aws.poll,
+    }
+    .until(|| async {
+        let out = aws
+            .efs
+            .describe_file_systems()
+            .file_system_id(id)
+            .send()
+            .await
+            .map_err(e("DescribeFileSystems"));
+        let out = match out {
+            // Read-after-create.
+            Err(ProviderError::NotFound { .. }) => return Ok(Poll::Pending("not visible".into())),
+            other => other?,
+        };
+        match out.file_systems().first() {
+            Some(f) if f.life_cycle_state() == &LifeCycleState::Available => {
+                Ok(Poll::Ready(f.clone()))
+            }
+            Some(f) => Ok(Poll::Pending(f.life_cycle_state().as_str().into())),
+            None => Ok(Poll::Pending("not visible".into())),
+        }
+    })
+    .await
+}
+
+async fn set_backup(aws: &Clients, id: &str, on: bool) -> Result<(), ProviderError> {
+    let policy = BackupPolicy::builder()
+        .status(if on {
+            Status::Enabled
+        } else {
+            Status::Disabled
+        })
+        .build()
+        .map_err(|err| ProviderError::other(err.to_string()))?;
+    aws.efs
+        .put_backup_policy()
+        .file_system_id(id)
+        .backup_policy(policy)
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("PutBackupPolicy"))
+}
+
+#[async_trait]
+impl Kind for FileSystem {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_efs_file_system",
+            "An encrypted EFS file system (user home directories).",
+            vec![
+                AttributeSpec::optional("encrypted", ValueType::Bool, Some(Value::Bool(true)))
+                    .force_new(),
+                AttributeSpec::optional("kms_key_id", ValueType::String, None).force_new(),
+                AttributeSpec::optional(
+                    "performance_mode",
+                    ValueType::String,
+                    Some(Value::str("generalPurpose")),
+                )
+                .force_new(),
+                AttributeSpec::optional(
+                    "throughput_mode",
+                    ValueType::String,
+                    Some(Value::str("bursting")),
+                ),
+                AttributeSpec::optional("backup", ValueType::Bool, Some(Value::Bool(true)))
+                    .describe("AWS Backup's daily backups of the file system."),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("dns_name", ValueType::String)
+                    .describe("<fs-id>.efs.<region>.amazonaws.com, the NFS server name."),
+                AttributeSpec::computed("creation_token", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        match all_file_systems(aws).await {
+            Ok(all) => requests
+                .iter()
+                .map(|r| Ok(all.get(&r.id).map(|f| fs_observed(ctx, f, &r.prior))))
+                .collect(),
+            Err(err) => {
+                let m = err.to_string();
+                requests
+                    .iter()
+                    .map(|_| Err(ProviderError::other(m.clone())))
+                    .collect()
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let backup = props::boolean(p, "backup")?.unwrap_or(true);
+        let created = aws
+            .efs
+            .create_file_system()
+            .creation_token(&req.token)
+            .encrypted(props::boolean(p, "encrypted")?.unwrap_or(true))
+            .set_kms_key_id(props::string(p, "kms_key_id")?)
+            .performance_mode(
+                props::string(p, "performance_mode")?
+                    .unwrap_or_else(|| "generalPurpose".into())
+                    .as_str()
+                    .into(),
+            )
+            .throughput_mode(
+                props::string(p, "throughput_mode")?
+                    .unwrap_or_else(|| "bursting".into())
+                    .as_str()
+                    .into(),
+            )
+            .backup(backup)
+            .set_tags(Some(efs_tags(&tags)))
+            .send()
+            .await
+            .map_err(e("CreateFileSystem"));
+        let id = match created {
+            Ok(f) => f.file_system_id,
+            // The same token was used before: that create went through.
+            Err(ProviderError::Conflict { .. }) => match self.find_created(aws, ctx, req).await? {
+                Some(o) => o.id,
+                None => return Err(ProviderError::other("CreateFileSystem conflicted")),
+            },
+            Err(err) => return Err(err),
+        };
+        let f = wait_fs_available(aws, ctx, &req.address, &id).await?;
+        let mut prior = p.clone();
+        prior.insert("creation_token".into(), Value::str(&req.token));
+        let mut o = fs_observed(ctx, &f, &prior);
+        o.attributes.insert("backup".into(), Value::Bool(backup));
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        if changed("backup") {
+            set_backup(aws, &req.id, props::boolean(p, "backup")?.unwrap_or(true)).await?;
+        }
+        if changed("throughput_mode") {
+            aws.efs
+                .update_file_system()
+                .file_system_id(&req.id)
+                .throughput_mode(
+                    props::string(p, "throughput_mode")?
+                        .unwrap_or_else(|| "bursting".into())
+                        .as_str()
+                        .into(),
+                )
+                .send()
+                .await
+                .map_err(e("UpdateFileSystem"))?;
+        }
+        if changed("tags") {
+            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            aws.efs
+                .tag_resource()
+                .resource_id(&req.id)
+                .set_tags(Some(efs_tags(&ch.set)))
+                .send()
+                .await
+                .map_err(e("TagResource"))?;
+            if !ch.remove.is_empty() {
+                aws.efs
+                    .untag_resource()
+                    .resource_id(&req.id)
+                    .set_tag_keys(Some(ch.remove))
+                    .send()
+                    .await
+                    .map_err(e("UntagResource"))?;
+            }
+        }
+        let f = wait_fs_available(aws, ctx, &req.address, &req.id).await?;
+        let mut prior = p.clone();
+        if let Some(t) = req.prior.get("creation_token") {
+            prior.insert("creation_token".into(), t.clone());
+        }
+        Ok(fs_observed(ctx, &f, &prior))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        // Mount targets being deleted still hold the file system: wait them out.
+        Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("file system {} to be free of mount targets", req.id),
+            policy: aws.poll,
+        }
+        .retrying(wait::dependency, || async {
+            aws.efs
+                .delete_file_system()
+                .file_system_id(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteFileSystem"))
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let out = aws
+            .efs
+            .describe_file_systems()
+            .creation_token(&req.token)
+            .send()
+            .await
+            .map_err(e("DescribeFileSystems"))?;
+        let mut prior = req.properties.clone();
+        prior.insert("creation_token".into(), Value::str(&req.token));
+        Ok(out
+            .file_systems()
+            .first()
+            .map(|f| fs_observed(ctx, f, &prior)))
+    }
+}
+
+fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
+    let mut a = ValueMap::new();
+    a.insert("file_system_id".into(), Value::str(m.file_system_id()));
+    a.insert("subnet_id".into(), Value::str(m.subnet_id()));
+    a.insert(
+        "security_groups".into(),
+        prior
+            .get("security_groups")
+            .map(Value::unmarked)
+            .unwrap_or(Value::List(vec![])),
+    );
+    a.insert(
+        "ip_address".into(),
+        Value::str(m.ip_address().unwrap_or_default()),
+    );
+    a.insert(
+        "network_interface_id".into(),
+        Value::str(m.network_interface_id().unwrap_or_default()),
+    );
+    a.insert(
+        "availability_zone".into(),
+        Value::str(m.availability_zone_name().unwrap_or_default()),
+    );
+    Observed {
+        id: m.mount_target_id().to_string(),
+        attributes: a,
+    }
+}
+
+/// The mount targets of one file system (every page); NotFound → none.
+async fn mount_targets_of(
+    aws: &Clients,
+    fs: &str,
+) -> Result<Vec<MountTargetDescription>, ProviderError> {
+    let items = aws
+        .efs
+        .describe_mount_targets()
+        .file_system_id(fs)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeMountTargets"));
+    Ok(absent_if_not_found(items)?.unwrap_or_default())
+}
+
+/// The mount target `id`, `None` when gone.
+async fn one_mount_target(
+    aws: &Clients,
+    id: &str,
+) -> Result<Option<MountTargetDescription>, ProviderError> {
+    let out = aws
+        .efs
+        .describe_mount_targets()
+        .mount_target_id(id)
+        .send()
+        .await
+        .map_err(e("DescribeMountTargets"));
+    Ok(absent_if_not_found(out)?.and_then(|o| o.mount_targets().first().cloned()))
+}
+
+async fn wait_mt_available(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+) -> Result<MountTargetDescription, ProviderError> {
+    Wait {
+        ctx,
+        address,
+        verb: "creating",
+        what: format!("mount target {id} to be available"),
+        policy: aws.poll,
+    }
+    .until(|| async {
+        match one_mount_target(aws, id).await? {
+            Some(m) if m.life_cycle_state() == &LifeCycleState::Available => Ok(Poll::Ready(m)),
+            Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
+            None => Ok(Poll::Pending("not visible".into())),
+        }
+    })
+    .await
+}
+
+#[async_trait]
+impl Kind for MountTarget {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_efs_mount_target",
+            "An EFS mount target in one subnet.",
+            vec![
+                AttributeSpec::required("file_system_id", ValueType::String).force_new(),
+                AttributeSpec::required("subnet_id", ValueType::String).force_new(),
+                AttributeSpec::optional("security_groups", strings(), Some(Value::List(vec![]))),
+                AttributeSpec::computed("ip_address", ValueType::String),
+                AttributeSpec::computed("network_interface_id", ValueType::String),
+                AttributeSpec::computed("availability_zone", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        // One paged read per file system, not one per mount target.
+        let filesystems: BTreeSet<String> = requests
+            .iter()
+            .filter_map(|r| props::string(&r.prior, "file_system_id").ok().flatten())
+            .collect();
+        let mut by_id = BTreeMap::new();
+        for fs in &filesystems {
+            match mount_targets_of(aws, fs).await {
+                Ok(mts) => by_id.extend(mts.into_iter().map(|m| (m.mount_target_id.clone(), m))),
+                Err(err) => {
+                    let m = err.to_string();
+                    return requests
+                        .iter()
+                        .map(|_| Err(ProviderError::other(m.clone())))
+                        .collect();
+                }
+            }
+        }
+        requests
+            .iter()
+            .map(|r| Ok(by_id.get(&r.id).map(|m| mt_observed(m, &r.prior))))
+            .collect()
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let fs = props::required_string(p, "file_system_id")?;
+        let subnet = props::required_string(p, "subnet_id")?;
+        let groups = props::string_list(p, "security_groups")?;
+        // A file system still creating refuses mount targets for a moment.
+        let created = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("file system {fs} to accept a mount target"),
+            policy: aws.poll,
+        }
+        .retrying(
+            |err| {
+                matches!(
+                    err,
+                    ProviderError::Conflict { .. } | ProviderError::NotFound { .. }
+                )
+            },
+            || async {
+                aws.efs
+                    .create_mount_target()
+                    .file_system_id(&fs)
+                    .subnet_id(&subnet)
+                    .set_security_groups((!groups.is_empty()).then(|| groups.clone()))
+                    .send()
+                    .await
+                    .map_err(e("CreateMountTarget"))
+            },
+        )
+        .await?;
+        let m = wait_mt_available(aws, ctx, &req.address, &created.mount_target_id).await?;
+        Ok(mt_observed(&m, p))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let groups = props::string_list(&req.properties, "security_groups")?;
+        aws.efs
+            .modify_mount_target_security_groups()
+            .mount_target_id(&req.id)
+            .set_security_groups(Some(groups))
+            .send()
+            .await
+            .map_err(e("ModifyMountTargetSecurityGroups"))?;
+        let m = wait_mt_available(aws, ctx, &req.address, &req.id).await?;
+        Ok(mt_observed(&m, &req.properties))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        match aws
+            .efs
+            .delete_mount_target()
+            .mount_target_id(&req.id)
+            .send()
+            .await
+            .map_err(e("DeleteMountTarget"))
+        {
+            Ok(_) | Err(ProviderError::NotFound { .. }) => {}
+            Err(err) => return Err(err),
+        }
+        Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("mount target {} to be deleted", req.id),
+            policy: aws.poll,
+        }
+        .until(|| async {
+            match one_mount_target(aws, &req.id).await? {
+                None => Ok(Poll::Ready(())),
+                Some(m) if m.life_cycle_state() == &LifeCycleState::Deleted => Ok(Poll::Ready(())),
+                Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
+            }
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let fs = props::required_string(&req.properties, "file_system_id")?;
+        let subnet = props::required_string(&req.properties, "subnet_id")?;
+        Ok(mount_targets_of(aws, &fs)
+            .await?
+            .iter()
+            .find(|m| m.subnet_id() == subnet)
+            .map(|m| mt_observed(m, &req.properties)))
+    }
+}

@@ -1,0 +1,428 @@
+//! `aws_s3_bucket`: the shared bucket, always encrypted (SSE-S3, or SSE-KMS with a key),
+//! optionally versioned, with every public access blocked by default.
+//!
+//! S3 has no batch read: refresh is one HeadBucket plus the versioning, encryption and
+//! public-access-block reads per bucket, run concurrently. Bucket names are global, so an
+//! interrupted create is found by name and the `hdh:` tags.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    VersioningConfiguration,
+};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::errors::{absent_if_not_found, s3 as e};
+use super::wait::{self, Wait};
+use super::{tags, Clients, Kind};
+use crate::props;
+
+pub(crate) struct Bucket;
+
+fn build_err(err: impl std::fmt::Display) -> ProviderError {
+    ProviderError::other(err.to_string())
+}
+
+async fn bucket_tags(aws: &Clients, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(e("GetBucketTagging"));
+    Ok(absent_if_not_found(out)?
+        .map(|o| {
+            o.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The bucket as it is; `None` when it does not exist.
+async fn observe(
+    aws: &Clients,
+    ctx: &OpContext,
+    name: &str,
+    prior: &ValueMap,
+) -> Result<Option<Observed>, ProviderError> {
+    let head = aws
+        .s3
+        .head_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(e("HeadBucket"));
+    if absent_if_not_found(head)?.is_none() {
+        return Ok(None);
+    }
+    let versioning = aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(e("GetBucketVersioning"))?;
+    let enc = absent_if_not_found(
+        aws.s3
+            .get_bucket_encryption()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(e("GetBucketEncryption")),
+    )?;
+    let rule = enc.as_ref().and_then(|o| {
+        o.server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .cloned()
+    });
+    let pab = absent_if_not_found(
+        aws.s3
+            .get_public_access_block()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(e("GetPublicAccessBlock")),
+    )?;
+    let blocked = pab
+        .as_ref()
+        .and_then(|o| o.public_access_block_configuration())
+        .is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        });
+    let mut a = ValueMap::new();
+    a.insert("bucket".into(), Value::str(name));
+    a.insert(
+        "versioning".into(),
+        Value::Bool(versioning.status() == Some(&BucketVersioningStatus::Enabled)),
+    );
+    a.insert(
+        "kms_key_id".into(),
+        match &rule {
+            Some(r) if r.sse_algorithm() == &ServerSideEncryption::AwsKms => {
+                // Reported in the user's spelling when it is the same key.
+                match (props::string(prior, "kms_key_id")?, r.kms_master_key_id()) {
+                    (Some(p), _) => Value::String(p),
+                    (None, Some(k)) => Value::str(k),
+                    (None, None) => Value::Null,
+                }
+            }
+            _ => Value::Null,
+        },
+    );
+    a.insert("encrypted".into(), Value::Bool(rule.is_some()));
+    a.insert("block_public_access".into(), Value::Bool(blocked));
+    let all = bucket_tags(aws, name).await?;
+    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+    a.insert("arn".into(), Value::str(format!("arn:aws:s3:::{name}")));
+    a.insert(
+        "regional_domain_name".into(),
+        Value::str(format!("{name}.s3.{}.amazonaws.com", aws.region)),
+    );
+    Ok(Some(Observed {
+        id: name.to_string(),
+        attributes: a,
+    }))
+}
+
+async fn put_encryption(
+    aws: &Clients,
+    name: &str,
+    kms: Option<String>,
+) -> Result<(), ProviderError> {
+    let by_default = match kms {
+        Some(k) => ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .kms_master_key_id(k),
+        None => {
+            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
+        }
+    }
+    .build()
+    .map_err(build_err)?;
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(by_default)
+                .build(),
+        )
+        .build()
+        .map_err(build_err)?;
+    aws.s3
+        .put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(config)
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("PutBucketEncryption"))
+}
+
+async fn put_versioning(aws: &Clients, name: &str, on: bool) -> Result<(), ProviderError> {
+    aws.s3
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(if on {
+                    BucketVersioningStatus::Enabled
+                } else {
+                    BucketVersioningStatus::Suspended
+                })
+                .build(),
+        )
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("PutBucketVersioning"))
+}
+
+async fn put_public_access_block(aws: &Clients, name: &str, on: bool) -> Result<(), ProviderError> {
+    if !on {
+        return absent_if_not_found(
+            aws.s3
+                .delete_public_access_block()
+                .bucket(name)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeletePublicAccessBlock")),
+        )
+        .map(drop);
+    }
+    aws.s3
+        .put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("PutPublicAccessBlock"))
+}
+
+async fn put_tags(
+    aws: &Clients,
+    name: &str,
+    t: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let set = t
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
+        .collect::<Result<Vec<_>, _>>()?;
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(
+            Tagging::builder()
+                .set_tag_set(Some(set))
+                .build()
+                .map_err(build_err)?,
+        )
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("PutBucketTagging"))
+}
+
+#[async_trait]
+impl Kind for Bucket {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_s3_bucket",
+            "An S3 bucket, encrypted, with public access blocked.",
+            vec![
+                AttributeSpec::required("bucket", ValueType::String)
+                    .force_new()
+                    .describe("The bucket's globally unique name."),
+                AttributeSpec::optional("versioning", ValueType::Bool, Some(Value::Bool(true))),
+                AttributeSpec::optional("kms_key_id", ValueType::String, None)
+                    .describe("SSE-KMS with this key; SSE-S3 (AES256) when unset."),
+                AttributeSpec::optional(
+                    "block_public_access",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                ),
+                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                AttributeSpec::computed("encrypted", ValueType::Bool),
+                AttributeSpec::computed("arn", ValueType::String),
+                AttributeSpec::computed("regional_domain_name", ValueType::String),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        super::join_all(requests.iter().map(|r| observe(aws, ctx, &r.id, &r.prior))).await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let name = props::required_string(p, "bucket")?;
+        let mut create = aws.s3.create_bucket().bucket(&name);
+        if aws.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(aws.region.as_str()))
+                    .build(),
+            );
+        }
+        match create.send().await.map_err(e("CreateBucket")) {
+            Ok(_) => {}
+            // Ours already (a retried create): adopt only when its tags say so.
+            Err(ProviderError::Conflict { message }) => {
+                let t = bucket_tags(aws, &name).await.unwrap_or_default();
+                if t.get(tags::ADDRESS_TAG) != Some(&req.address) {
+                    return Err(ProviderError::Conflict { message });
+                }
+            }
+            Err(err) => return Err(err),
+        }
+        put_tags(
+            aws,
+            &name,
+            &tags::for_create(ctx, &req.address, &req.token, p)?,
+        )
+        .await?;
+        put_encryption(aws, &name, props::string(p, "kms_key_id")?).await?;
+        if props::boolean(p, "versioning")?.unwrap_or(true) {
+            put_versioning(aws, &name, true).await?;
+        }
+        put_public_access_block(
+            aws,
+            &name,
+            props::boolean(p, "block_public_access")?.unwrap_or(true),
+        )
+        .await?;
+        // What was just set is what the bucket is.
+        let mut a = p.clone();
+        a.insert("encrypted".into(), Value::Bool(true));
+        a.entry("kms_key_id".into()).or_insert(Value::Null);
+        a.insert("arn".into(), Value::str(format!("arn:aws:s3:::{name}")));
+        a.insert(
+            "regional_domain_name".into(),
+            Value::str(format!("{name}.s3.{}.amazonaws.com", aws.region)),
+        );
+        Ok(Observed {
+            id: name,
+            attributes: a,
+        })
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        let p = &req.properties;
+        let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        if changed("kms_key_id") {
+            put_encryption(aws, &req.id, props::string(p, "kms_key_id")?).await?;
+        }
+        if changed("versioning") {
+            put_versioning(
+                aws,
+                &req.id,
+                props::boolean(p, "versioning")?.unwrap_or(true),
+            )
+            .await?;
+        }
+        if changed("block_public_access") {
+            put_public_access_block(
+                aws,
+                &req.id,
+                props::boolean(p, "block_public_access")?.unwrap_or(true),
+            )
+            .await?;
+        }
+        if changed("tags") {
+            let mut all = bucket_tags(aws, &req.id).await?;
+            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            for k in &ch.remove {
+                all.remove(k);
+            }
+            all.extend(ch.set);
+            put_tags(aws, &req.id, &all).await?;
+        }
+        observe(aws, ctx, &req.id, p)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound {
+                message: format!("bucket {} is gone", req.id),
+            })
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        // A bucket with objects is refused (BucketNotEmpty) until the deadline: hdh never
+        // empties a bucket of user data by itself.
+        Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("bucket {} to be empty", req.id),
+            policy: aws.poll,
+        }
+        .retrying(wait::dependency, || async {
+            aws.s3
+                .delete_bucket()
+                .bucket(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteBucket"))
+        })
+        .await
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let name = props::required_string(&req.properties, "bucket")?;
+        let t = match absent_if_not_found(bucket_tags(aws, &name).await)? {
+            Some(t) => t,
+            None => return Ok(None),
+        };
+        if t.get(tags::ADDRESS_TAG) != Some(&req.address)
+            || t.get(tags::STACK_TAG) != Some(&ctx.stack)
+        {
+            return Ok(None);
+        }
+        observe(aws, ctx, &name, &req.properties).await
+    }
+}
