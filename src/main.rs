@@ -91,6 +91,7 @@ fn main() {
         }
     };
     style::init(cli.no_color);
+    render::progress::set_verbosity(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

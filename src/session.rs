@@ -172,7 +172,8 @@ impl Session {
             .await
             .map_err(|e| user_error(format!("could not settle an interrupted run: {e}")))?;
         let drift = if refresh_first {
-            refresh(state, &self.providers, &ctx)
+            let started = std::time::Instant::now();
+            let drift = refresh(state, &self.providers, &ctx)
                 .await
                 .map_err(|errors| {
                     user_error(
@@ -182,7 +183,23 @@ impl Session {
                             .collect::<Vec<_>>()
                             .join("\n"),
                     )
-                })?
+                })?;
+            if progress::verbose() {
+                let types: std::collections::BTreeSet<&str> = state
+                    .resources
+                    .values()
+                    .map(|r| r.type_name.as_str())
+                    .collect();
+                eprintln!(
+                    "refreshed {} resources of {} types in {:.2}s ({} changed outside hdh, {} gone)",
+                    state.resources.len() + drift.vanished.len(),
+                    types.len(),
+                    started.elapsed().as_secs_f64(),
+                    drift.changed.len(),
+                    drift.vanished.len()
+                );
+            }
+            drift
         } else {
             Drift::default()
         };

@@ -338,9 +338,10 @@ pub fn fingerprint_of(state: &State, change: &Change) -> Option<String> {
 }
 
 /// The planned view of one resource, for references from resources after it.
-struct Planned {
+struct Planned<'a> {
     id: Value,
-    attributes: ValueMap,
+    /// Borrowed from state when nothing changes (the common case on a large stack).
+    attributes: std::borrow::Cow<'a, ValueMap>,
 }
 
 fn plan_apply(input: &PlanInput<'_>) -> Result<Vec<Change>, PlanError> {
@@ -429,14 +430,14 @@ pub fn mark_sensitive(ty: &ResourceType, attrs: &mut ValueMap) {
     }
 }
 
-fn plan_one(
-    input: &PlanInput<'_>,
+fn plan_one<'a>(
+    input: &PlanInput<'a>,
     address: &str,
     type_name: &str,
     lifecycle: &Lifecycle,
     ty: &ResourceType,
     after: ValueMap,
-) -> (Change, Planned) {
+) -> (Change, Planned<'a>) {
     let state = input.state;
     let change = |action, reason, id: Option<&str>, attributes| Change {
         address: address.into(),
@@ -458,7 +459,7 @@ fn plan_one(
         }
         Planned {
             id: Value::Unknown,
-            attributes,
+            attributes: std::borrow::Cow::Owned(attributes),
         }
     };
     let creation = |after: &ValueMap| -> Vec<AttrChange> {
@@ -558,6 +559,18 @@ fn plan_one(
         }
     }
 
+    if changed.is_empty() && adopting.is_none() {
+        // References see exactly what state has: no copy.
+        let view = Planned {
+            id: Value::String(prior.id.clone()),
+            attributes: std::borrow::Cow::Borrowed(&prior.attributes),
+        };
+        return (
+            change(Action::NoOp, Reason::UpToDate, Some(&prior.id), Vec::new()),
+            view,
+        );
+    }
+
     // What references see: prior attributes overlaid with the planned inputs.
     let mut view_attrs = prior.attributes.clone();
     for (k, v) in &after {
@@ -574,7 +587,7 @@ fn plan_one(
         }
         let view = Planned {
             id: Value::String(prior.id.clone()),
-            attributes: view_attrs,
+            attributes: std::borrow::Cow::Owned(view_attrs),
         };
         return (
             change(Action::Adopt, Reason::AdoptRetained, Some(&prior.id), diffs),
@@ -618,17 +631,6 @@ fn plan_one(
         );
     }
 
-    if changed.is_empty() {
-        let view = Planned {
-            id: Value::String(prior.id.clone()),
-            attributes: view_attrs,
-        };
-        return (
-            change(Action::NoOp, Reason::UpToDate, Some(&prior.id), Vec::new()),
-            view,
-        );
-    }
-
     let mut attrs = diffs;
     for a in ty.attributes.iter().filter(|a| !a.changes_with.is_empty()) {
         if a.changes_with.iter().any(|c| changed.contains(c)) {
@@ -652,7 +654,7 @@ fn plan_one(
     };
     let view = Planned {
         id: Value::String(prior.id.clone()),
-        attributes: view_attrs,
+        attributes: std::borrow::Cow::Owned(view_attrs),
     };
     (change(Action::Update, reason, Some(&prior.id), attrs), view)
 }

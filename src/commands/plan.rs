@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use hdh_engine::plan::{self, Action, Mode, Plan, PlanError, PlanInput, RetainedPolicy};
+use hdh_engine::preflight::preflight;
 use hdh_engine::state::State;
 
 use crate::cli::{FailOn, PlanArgs, PlanFormat, PlanningArgs};
@@ -22,7 +23,7 @@ pub async fn make_plan(
 ) -> Result<Plan> {
     let (resolution, drift) = session.prepare(state, planning.refresh).await?;
     report_resolution(&resolution);
-    plan::plan(&PlanInput {
+    let plan = plan::plan(&PlanInput {
         desired: &session.config.desired,
         state,
         providers: &session.providers,
@@ -30,7 +31,26 @@ pub async fn make_plan(
         targets: &planning.targets,
         drift: &drift,
     })
-    .map_err(plan_error)
+    .map_err(plan_error)?;
+    // Provider checks against the real system (instance types per AZ, version steps), so a
+    // plan that cannot succeed fails here, not halfway through an apply.
+    let findings = preflight(&plan, state, &session.providers, &session.ctx()).await;
+    if !findings.is_empty() {
+        let lines: Vec<String> = findings
+            .iter()
+            .map(|f| match &f.attribute {
+                Some(a) => format!("{}: {a}: {}", f.address, f.message),
+                None => format!("{}: {}", f.address, f.message),
+            })
+            .collect();
+        return Err(UserError::new(format!(
+            "the plan cannot be applied:\n  {}",
+            lines.join("\n  ")
+        ))
+        .hint("nothing was changed; fix the config and plan again")
+        .into());
+    }
+    Ok(plan)
 }
 
 pub fn plan_error(e: PlanError) -> anyhow::Error {

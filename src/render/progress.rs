@@ -2,6 +2,7 @@
 //! progress, and when it ends; then the summary of what happened and every error.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,9 +73,25 @@ pub fn event_sink() -> EventSink {
     })
 }
 
-/// Progress reports from inside long provider calls ("still creating (4m10s)").
+static VERBOSE: AtomicU8 = AtomicU8::new(0);
+
+/// `-v` count: 1 shows what providers report from inside long calls and refresh figures.
+pub fn set_verbosity(v: u8) {
+    VERBOSE.store(v, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed) > 0
+}
+
+/// Progress reports from inside long provider calls (the wait state a cluster is in); shown
+/// with `-v`. Heartbeats ("still creating (4m10s elapsed)") show regardless.
 pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
-    Arc::new(|address: &str, message: &str| println!("{}: {message}", style::bold(address)))
+    Arc::new(|address: &str, message: &str| {
+        if verbose() {
+            println!("{}: {message}", style::dim(address))
+        }
+    })
 }
 
 fn verb(op: OpKind) -> &'static str {

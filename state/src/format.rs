@@ -141,10 +141,12 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
     }
     // A struct also deserializes from a JSON array; only an object is a state file.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Ok(_) => invalid("expected a JSON object at the top level".into()),
-            Err(e) => invalid(format!("not valid JSON ({e})")),
-        });
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => invalid("expected a JSON object at the top level".into()),
+                Err(e) => invalid(format!("not valid JSON ({e})")),
+            },
+        );
     }
     let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_data() {
