@@ -52,6 +52,16 @@ pub enum Command {
         /// The lock id.
         id: String,
     },
+    /// Print an EKS bearer token as a kubectl exec credential (the kubeconfigs hdh writes run
+    /// this; like `aws eks get-token`, without the AWS CLI).
+    EksToken {
+        /// The EKS cluster's name.
+        #[arg(long)]
+        cluster: String,
+        /// The cluster's region.
+        #[arg(long)]
+        region: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -43,6 +43,7 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
             commands::state_move::migrate(file, from, lock.lock_timeout).await
         }
         Command::ForceUnlock { id } => commands::state::force_unlock(file, id).await,
+        Command::EksToken { cluster, region } => commands::eks_token::run(cluster, region).await,
     }
 }
 

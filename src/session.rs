@@ -98,6 +98,7 @@ pub fn providers_for(base_dir: &Path) -> Providers {
     let mut p = Providers::new();
     hdh_providers::register_local(&mut p, base_dir.to_path_buf());
     hdh_providers::register_aws(&mut p);
+    hdh_providers::register_k8s(&mut p);
     p
 }
 

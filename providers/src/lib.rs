@@ -3,10 +3,13 @@
 //! contract, not its internals, and never prints.
 //!
 //! Code map: `random_secret` and `local_file` are the local providers; `aws/` is the AWS
-//! provider (EC2 network, IAM, KMS, EKS); Kubernetes will live in `k8s/`. `props` reads typed inputs; `atomic_write` replaces files.
+//! provider (EC2 network, IAM, KMS, EKS, EFS, S3, Cognito, Route 53); `k8s/` runs `kubectl` and
+//! `helm` for `kubernetes_manifest` and `helm_release`. `props` reads typed inputs;
+//! `atomic_write` replaces files.
 
 mod atomic_write;
 pub mod aws;
+pub mod k8s;
 pub mod local_file;
 mod props;
 pub mod random_secret;
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use hdh_engine::{Provider, Providers};
 
 pub use aws::{AwsProvider, AwsSettings};
+pub use k8s::{K8sProvider, K8sSettings};
 pub use local_file::LocalFileProvider;
 pub use random_secret::RandomSecretProvider;
 
@@ -40,4 +44,10 @@ pub fn register_local(providers: &mut Providers, base_dir: PathBuf) {
     for p in local_providers(base_dir) {
         providers.register(p);
     }
+}
+
+/// Registers the Kubernetes provider (`kubectl` and `helm` from PATH; the kubeconfig's exec
+/// credential runs this executable's `eks-token`). Nothing runs until the first call.
+pub fn register_k8s(providers: &mut Providers) {
+    providers.register(Arc::new(K8sProvider::new(K8sSettings::default())));
 }

@@ -1,6 +1,7 @@
 //! One module per command; each returns the exit code or an error for `main` to print.
 
 pub mod apply;
+pub mod eks_token;
 pub mod graph;
 pub mod output;
 pub mod plan;

@@ -20,13 +20,14 @@ mod data;
 mod ec2;
 mod efs;
 mod eks;
+pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
 mod kms;
 mod route53;
 mod s3;
 mod tags;
-mod wait;
+pub(crate) mod wait;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

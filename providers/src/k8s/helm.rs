@@ -1,0 +1,248 @@
+//! `helm_release`: a chart installed with `helm upgrade --install --wait` (so create and
+//! upgrade are the same call, in place), read with `helm status`, uninstalled on delete.
+//!
+//! `values` is YAML text, so the plan shows a change as a unified diff; `sensitive_values` (API
+//! tokens, client secrets) is a structured map merged over it by helm as a second values file,
+//! never shown. Both files are 0600 in a private directory removed after the call.
+//! With `load_balancer_service` set, the release is ready only once that Service of type
+//! LoadBalancer has its hostname, which becomes `load_balancer_hostname`.
+
+use hdh_engine::provider::{DeleteRequest, ReadRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::kubeconfig;
+use super::{tool, K8sSettings};
+use crate::aws::wait::{Poll, Wait};
+use crate::props;
+
+pub(crate) const TYPE: &str = "helm_release";
+
+const UPGRADE_INPUTS: &[&str] = &[
+    "chart",
+    "repository",
+    "version",
+    "values",
+    "sensitive_values",
+];
+
+pub(crate) fn schema() -> ResourceType {
+    let mut attrs = super::manifest::cluster_inputs();
+    attrs.extend([
+        AttributeSpec::required("name", ValueType::String).force_new(),
+        AttributeSpec::required("chart", ValueType::String)
+            .describe("e.g. daskhub (with `repository`) or dask/daskhub."),
+        AttributeSpec::optional("repository", ValueType::String, None)
+            .describe("The chart repository URL, e.g. https://helm.dask.org."),
+        AttributeSpec::optional("version", ValueType::String, None)
+            .describe("The chart version, e.g. 2022.8.2."),
+        AttributeSpec::optional("namespace", ValueType::String, Some(Value::str("default")))
+            .force_new(),
+        AttributeSpec::optional("values", ValueType::String, Some(Value::str("")))
+            .describe("Helm values as YAML text (shown as a diff in plans)."),
+        AttributeSpec::optional("sensitive_values", ValueType::Any, None)
+            .sensitive()
+            .describe("Values merged over `values`, never shown (tokens, secrets)."),
+        AttributeSpec::optional("timeout_seconds", ValueType::Integer, Some(Value::int(600))),
+        AttributeSpec::optional("load_balancer_service", ValueType::String, None)
+            .describe("A LoadBalancer Service of the release (e.g. proxy-public) to wait for."),
+        AttributeSpec::computed("revision", ValueType::Integer).changes_with(UPGRADE_INPUTS),
+        AttributeSpec::computed("status", ValueType::String),
+        AttributeSpec::computed("load_balancer_hostname", ValueType::String)
+            .describe("The hostname of `load_balancer_service`'s load balancer."),
+    ]);
+    ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
+}
+
+pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+    Ok(format!(
+        "{}/{}",
+        props::string(p, "namespace")?.unwrap_or_else(|| "default".into()),
+        props::required_string(p, "name")?
+    ))
+}
+
+fn kube(w: &kubeconfig::Workdir) -> [String; 2] {
+    ["--kubeconfig".into(), w.kubeconfig.display().to_string()]
+}
+
+/// `helm status -o json`: (revision, status, chart version); `None` when not installed.
+async fn status(
+    s: &K8sSettings,
+    w: &kubeconfig::Workdir,
+    name: &str,
+    ns: &str,
+) -> Result<Option<(i64, String, String)>, ProviderError> {
+    let mut args: Vec<String> = ["status", name, "-n", ns, "-o", "json"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(kube(w));
+    let out = match tool::run_once(&s.helm, &args, None).await {
+        Ok(o) => o,
+        Err(ProviderError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let j: serde_json::Value = serde_json::from_str(&out)
+        .map_err(|e| ProviderError::other(format!("`helm status` answered no JSON: {e}")))?;
+    Ok(Some((
+        j["version"].as_i64().unwrap_or(0),
+        j["info"]["status"].as_str().unwrap_or_default().to_string(),
+        j["chart"]["metadata"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )))
+}
+
+/// Waits for the Service's load balancer hostname.
+async fn hostname(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    address: &str,
+    w: &kubeconfig::Workdir,
+    svc: &str,
+    ns: &str,
+) -> Result<String, ProviderError> {
+    let mut args: Vec<String> = ["get", "svc", svc, "-n", ns, "-o", "json"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(kube(w));
+    Wait {
+        ctx,
+        address,
+        verb: "waiting",
+        what: format!("service {svc} to have a load balancer"),
+        policy: s.poll,
+    }
+    .until(|| async {
+        let out = match tool::run_once(&s.kubectl, &args, None).await {
+            Ok(o) => o,
+            Err(ProviderError::NotFound { .. }) => {
+                return Ok(Poll::Pending("no service yet".into()))
+            }
+            Err(e) => return Err(e),
+        };
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        match j["status"]["loadBalancer"]["ingress"][0]["hostname"].as_str() {
+            Some(h) if !h.is_empty() => Ok(Poll::Ready(h.to_string())),
+            _ => Ok(Poll::Pending("load balancer pending".into())),
+        }
+    })
+    .await
+}
+
+/// `helm upgrade --install … --wait`: create and in-place upgrade alike.
+pub(crate) async fn install(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    address: &str,
+    p: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let name = props::required_string(p, "name")?;
+    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+    let mut chart = props::required_string(p, "chart")?;
+    let repo = props::string(p, "repository")?;
+    if repo.is_some() {
+        // `--repo URL` takes the chart's own name, not `alias/name`.
+        if let Some((_, base)) = chart.split_once('/') {
+            chart = base.to_string();
+        }
+    }
+    let timeout = props::int(p, "timeout_seconds")?.unwrap_or(600).max(1);
+    let w = kubeconfig::workdir(s, ctx, p)?;
+    let values = w.file(
+        "values.yaml",
+        &props::string(p, "values")?.unwrap_or_default(),
+    )?;
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        "--install".into(),
+        name.clone(),
+        chart,
+        "-n".into(),
+        ns.clone(),
+        "--create-namespace".into(),
+        "-f".into(),
+        values.display().to_string(),
+    ];
+    if let Some(v) = props::get(p, "sensitive_values") {
+        // JSON is YAML.
+        let f = w.file("sensitive-values.yaml", &v.to_display_json().to_string())?;
+        args.extend(["-f".into(), f.display().to_string()]);
+    }
+    if let Some(v) = props::string(p, "version")? {
+        args.extend(["--version".into(), v]);
+    }
+    if let Some(r) = repo {
+        args.extend(["--repo".into(), r]);
+    }
+    args.extend([
+        "--wait".into(),
+        "--timeout".into(),
+        format!("{}m{}s", timeout / 60, timeout % 60),
+    ]);
+    args.extend(kube(&w));
+    tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
+    let (revision, st, _) = status(s, &w, &name, &ns)
+        .await?
+        .ok_or_else(|| ProviderError::other(format!("release {name} not found after install")))?;
+    let mut a = p.clone();
+    a.insert("revision".into(), Value::int(revision));
+    a.insert("status".into(), Value::str(st));
+    let host = match props::string(p, "load_balancer_service")? {
+        Some(svc) => Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?),
+        None => Value::Null,
+    };
+    a.insert("load_balancer_hostname".into(), host);
+    Ok(Observed {
+        id: format!("{ns}/{name}"),
+        attributes: a,
+    })
+}
+
+pub(crate) async fn read(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    r: &ReadRequest,
+) -> Result<Option<Observed>, ProviderError> {
+    let p = &r.prior;
+    let name = props::required_string(p, "name")?;
+    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+    let w = kubeconfig::workdir(s, ctx, p)?;
+    let Some((revision, st, version)) = status(s, &w, &name, &ns).await? else {
+        return Ok(None);
+    };
+    let mut a = p.clone();
+    if props::string(p, "version")?.is_some() && !version.is_empty() {
+        a.insert("version".into(), Value::str(version));
+    }
+    a.insert("revision".into(), Value::int(revision));
+    a.insert("status".into(), Value::str(st));
+    Ok(Some(Observed {
+        id: r.id.clone(),
+        attributes: a,
+    }))
+}
+
+pub(crate) async fn uninstall(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    req: &DeleteRequest,
+) -> Result<(), ProviderError> {
+    let p = &req.prior;
+    let name = props::required_string(p, "name")?;
+    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+    let w = kubeconfig::workdir(s, ctx, p)?;
+    let mut args: Vec<String> = ["uninstall", &name, "-n", &ns, "--wait"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(kube(&w));
+    match tool::run(ctx, &req.address, s.poll, &s.helm, &args, None).await {
+        Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

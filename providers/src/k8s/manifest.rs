@@ -1,0 +1,144 @@
+//! `kubernetes_manifest`: one Kubernetes object (a namespace, the EFS PersistentVolume and its
+//! claim, the cluster-autoscaler…) applied server-side (`kubectl apply --server-side`, field
+//! manager `hdh`) and deleted with `kubectl delete` on destroy. Its id is
+//! `<kind>/<namespace>/<name>` (namespace empty for cluster-scoped objects).
+
+use hdh_engine::provider::{DeleteRequest, ReadRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::kubeconfig::{self, CLUSTER_INPUTS};
+use super::{tool, K8sSettings};
+use crate::props;
+
+pub(crate) const TYPE: &str = "kubernetes_manifest";
+
+pub(crate) fn cluster_inputs() -> Vec<AttributeSpec> {
+    vec![
+        AttributeSpec::required(CLUSTER_INPUTS[0], ValueType::String)
+            .describe("The EKS cluster's name (for the exec credential)."),
+        AttributeSpec::required(CLUSTER_INPUTS[1], ValueType::String)
+            .describe("The cluster's API endpoint."),
+        AttributeSpec::required(CLUSTER_INPUTS[2], ValueType::String)
+            .describe("The cluster's certificate authority data (base64)."),
+    ]
+}
+
+pub(crate) fn schema() -> ResourceType {
+    let mut attrs = cluster_inputs();
+    attrs.push(
+        AttributeSpec::required("manifest", ValueType::Any)
+            .describe("The object: apiVersion, kind, metadata (name, namespace), spec…"),
+    );
+    ResourceType::new(TYPE, "One Kubernetes object, applied server-side.", attrs)
+}
+
+struct Target {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+fn target(p: &ValueMap) -> Result<Target, ProviderError> {
+    let m = props::get(p, "manifest")
+        .ok_or_else(|| ProviderError::invalid("`manifest` is required"))?;
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let kind = s(m.get_path(&["kind".into()]))
+        .ok_or_else(|| ProviderError::invalid("`manifest.kind` is required"))?;
+    let name = s(m.get_path(&["metadata".into(), "name".into()]))
+        .ok_or_else(|| ProviderError::invalid("`manifest.metadata.name` is required"))?;
+    let namespace = s(m.get_path(&["metadata".into(), "namespace".into()]));
+    Ok(Target {
+        kind,
+        name,
+        namespace,
+    })
+}
+
+pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+    let t = target(p)?;
+    Ok(format!(
+        "{}/{}/{}",
+        t.kind,
+        t.namespace.unwrap_or_default(),
+        t.name
+    ))
+}
+
+fn object_args(t: &Target, kubeconfig: &std::path::Path) -> Vec<String> {
+    let mut a = vec![t.kind.to_lowercase(), t.name.clone()];
+    if let Some(ns) = &t.namespace {
+        a.extend(["-n".into(), ns.clone()]);
+    }
+    a.extend(["--kubeconfig".into(), kubeconfig.display().to_string()]);
+    a
+}
+
+pub(crate) async fn apply(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    address: &str,
+    p: &ValueMap,
+) -> Result<Observed, ProviderError> {
+    let id = id_of(p)?;
+    let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
+    // JSON is YAML: kubectl reads it from stdin as it is.
+    let doc = manifest.to_display_json().to_string();
+    let w = kubeconfig::workdir(s, ctx, p)?;
+    let args: Vec<String> = [
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "hdh",
+        "--force-conflicts",
+        "-f",
+        "-",
+        "--kubeconfig",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain([w.kubeconfig.display().to_string()])
+    .collect();
+    tool::run(ctx, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
+    Ok(Observed {
+        id,
+        attributes: p.clone(),
+    })
+}
+
+pub(crate) async fn read(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    r: &ReadRequest,
+) -> Result<Option<Observed>, ProviderError> {
+    let t = target(&r.prior)?;
+    let w = kubeconfig::workdir(s, ctx, &r.prior)?;
+    let mut args = vec!["get".to_string()];
+    args.extend(object_args(&t, &w.kubeconfig));
+    args.extend(["-o".into(), "json".into()]);
+    match tool::run_once(&s.kubectl, &args, None).await {
+        Ok(_) => Ok(Some(Observed {
+            id: r.id.clone(),
+            attributes: r.prior.clone(),
+        })),
+        Err(ProviderError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) async fn delete(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    req: &DeleteRequest,
+) -> Result<(), ProviderError> {
+    let t = target(&req.prior)?;
+    let w = kubeconfig::workdir(s, ctx, &req.prior)?;
+    let mut args = vec!["delete".to_string()];
+    args.extend(object_args(&t, &w.kubeconfig));
+    args.push("--ignore-not-found".into());
+    match tool::run(ctx, &req.address, s.poll, &s.kubectl, &args, None).await {
+        Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,139 @@
+//! The Kubernetes side: `kubernetes_manifest` (server-side apply of one object) and
+//! `helm_release` (a chart installed, upgraded in place, uninstalled), both by running the
+//! `kubectl` and `helm` executables found on PATH against a kubeconfig hdh writes for the
+//! cluster. The kubeconfig authenticates with `hdh eks-token` (an exec credential), so neither
+//! the `aws` CLI nor a kubeconfig of the user's is needed.
+//!
+//! Code map: `kubeconfig` writes the file, `tool` runs an executable with a deadline and
+//! classifies its failures, `manifest` and `helm` implement the two types.
+//!
+//! Invariants:
+//! - Secrets (sensitive Helm values) reach the tools only through 0600 files in a private
+//!   temporary directory removed after the call; never through arguments or logs.
+//! - An unreachable cluster (just created, DNS not there yet) is waited out until the deadline.
+
+mod helm;
+mod kubeconfig;
+mod manifest;
+mod tool;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
+
+use crate::aws::PollPolicy;
+
+/// How the Kubernetes provider runs its tools.
+#[derive(Debug, Clone)]
+pub struct K8sSettings {
+    /// The `hdh` executable the kubeconfig's exec credential runs (`hdh eks-token`).
+    pub hdh_exe: PathBuf,
+    pub kubectl: PathBuf,
+    pub helm: PathBuf,
+    /// How readiness waits poll (the load balancer's hostname).
+    pub poll: PollPolicy,
+}
+
+impl Default for K8sSettings {
+    fn default() -> Self {
+        K8sSettings {
+            hdh_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hdh")),
+            kubectl: PathBuf::from("kubectl"),
+            helm: PathBuf::from("helm"),
+            poll: PollPolicy::default(),
+        }
+    }
+}
+
+/// Serves `kubernetes_manifest` and `helm_release`.
+pub struct K8sProvider {
+    settings: K8sSettings,
+}
+
+impl K8sProvider {
+    pub fn new(settings: K8sSettings) -> Self {
+        K8sProvider { settings }
+    }
+}
+
+#[async_trait]
+impl Provider for K8sProvider {
+    fn resource_types(&self) -> Vec<ResourceType> {
+        vec![manifest::schema(), helm::schema()]
+    }
+
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let s = &self.settings;
+        let reads = requests.iter().map(|r| async move {
+            match type_name {
+                manifest::TYPE => manifest::read(s, ctx, r).await,
+                helm::TYPE => helm::read(s, ctx, r).await,
+                other => Err(crate::props::unsupported_type(other)),
+            }
+        });
+        crate::aws::join_all(reads).await
+    }
+
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        match req.type_name.as_str() {
+            manifest::TYPE => {
+                manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
+            }
+            helm::TYPE => helm::install(&self.settings, ctx, &req.address, &req.properties).await,
+            other => Err(crate::props::unsupported_type(other)),
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        match req.type_name.as_str() {
+            manifest::TYPE => {
+                manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
+            }
+            helm::TYPE => helm::install(&self.settings, ctx, &req.address, &req.properties).await,
+            other => Err(crate::props::unsupported_type(other)),
+        }
+    }
+
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
+        match req.type_name.as_str() {
+            manifest::TYPE => manifest::delete(&self.settings, ctx, req).await,
+            helm::TYPE => helm::uninstall(&self.settings, ctx, req).await,
+            other => Err(crate::props::unsupported_type(other)),
+        }
+    }
+
+    async fn find_created(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let probe = ReadRequest {
+            address: req.address.clone(),
+            id: match req.type_name.as_str() {
+                manifest::TYPE => manifest::id_of(&req.properties)?,
+                helm::TYPE => helm::id_of(&req.properties)?,
+                other => return Err(crate::props::unsupported_type(other)),
+            },
+            prior: req.properties.clone(),
+        };
+        self.read(ctx, &req.type_name, &[probe])
+            .await
+            .pop()
+            .unwrap_or(Ok(None))
+    }
+}
