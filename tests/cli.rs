@@ -55,6 +55,7 @@ macro_rules! snap {
                 (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[timestamp]"),
                 (r"pid \d+", "pid [pid]"),
                 (r"tester@[\w.-]+", "tester@[host]"),
+                (r"\([0-9smhd ]+ ago\)", "([age] ago)"),
             ],
             prepend_module_to_snapshot => false,
         }, {
@@ -293,7 +294,7 @@ fn a_held_lock_names_its_holder_and_only_its_id_removes_it() {
     std::fs::create_dir_all(d.join(".hdh")).unwrap();
     let lock = serde_json::json!({
         "id": "4be1c2a8-0000-4000-8000-000000000001", "holder": "alice@ci-runner-7", "pid": 4242,
-        "operation": "apply", "created": "2026-11-26T09:00:00Z", "version": "0.1.0"
+        "operation": "apply", "created": "2020-01-01T00:00:00Z", "version": "0.1.0"
     });
     std::fs::write(d.join(".hdh/files.state.json.lock"), lock.to_string()).unwrap();
     let locked = hdh(d, &["apply", "--auto-approve"]);
