@@ -145,23 +145,35 @@ async fn a_write_that_lost_a_race_is_refused_and_overwrites_nothing() {
     assert!(a.load().await.unwrap().is_none());
     assert!(b.load().await.unwrap().is_none());
     a.save(&state("L", 1)).await.unwrap();
-    match b.save(&state("L", 1)).await {
+    let mut other = state("L", 1);
+    other
+        .outputs
+        .insert("who".into(), hdh_engine::Value::String("b".into()));
+    match b.save(&other).await {
         Err(StoreError::Conflict { detail, .. }) => {
             assert!(detail.contains("now serial 1"), "{detail}")
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
+    // Exactly the bytes already there (a retried write whose first answer was lost): saved.
+    let c = f.store(None).await;
+    assert!(c.load().await.unwrap().is_some());
+    let d = f.store(None).await;
+    d.load().await.unwrap();
+    c.save(&state("L", 2)).await.unwrap();
+    d.save(&state("L", 2)).await.unwrap();
+    f.store(None).await.save(&state("L", 1)).await.unwrap_err();
 
-    // Both load serial 1; A saves 2; B's save of 2 (If-Match on the old ETag) is refused.
+    // Both load serial 2; A saves 3; B's save of 3 (If-Match on the old ETag) is refused.
     let (a, b) = (f.store(None).await, f.store(None).await);
-    assert_eq!(a.load().await.unwrap().unwrap().serial, 1);
-    assert_eq!(b.load().await.unwrap().unwrap().serial, 1);
-    let mut by_a = state("L", 2);
+    assert_eq!(a.load().await.unwrap().unwrap().serial, 2);
+    assert_eq!(b.load().await.unwrap().unwrap().serial, 2);
+    let mut by_a = state("L", 3);
     by_a.outputs
         .insert("who".into(), hdh_engine::Value::String("a".into()));
     a.save(&by_a).await.unwrap();
     let before = f.object(KEY).await.unwrap();
-    let mut by_b = state("L", 2);
+    let mut by_b = state("L", 3);
     by_b.outputs
         .insert("who".into(), hdh_engine::Value::String("b".into()));
     assert!(matches!(
@@ -170,9 +182,9 @@ async fn a_write_that_lost_a_race_is_refused_and_overwrites_nothing() {
     ));
     assert_eq!(f.object(KEY).await.unwrap(), before, "A's write stands");
     // A keeps going on its own ETag.
-    a.save(&state("L", 3)).await.unwrap();
+    a.save(&state("L", 4)).await.unwrap();
     let fresh = f.store(None).await;
-    assert_eq!(fresh.load().await.unwrap().unwrap(), state("L", 3));
+    assert_eq!(fresh.load().await.unwrap().unwrap(), state("L", 4));
 }
 
 #[tokio::test]
