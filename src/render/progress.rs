@@ -56,6 +56,16 @@ pub fn event_sink() -> EventSink {
                     verb(*op)
                 )
             }
+            Event::StillRunning {
+                address,
+                op,
+                elapsed,
+            } => format!(
+                "{}: still {} ({} elapsed)",
+                style::bold(address),
+                op.progressive(),
+                clock(*elapsed)
+            ),
             Event::Skipped {
                 address,
                 op,
