@@ -119,14 +119,6 @@ pub fn load_config(file: &Path) -> Result<(Config, Providers)> {
 impl Session {
     pub fn open(file: &Path) -> Result<Session> {
         let (config, providers) = load_config(file)?;
-        if config.daskhub.is_some() {
-            return Err(UserError::new(format!(
-                "{}: the `daskhub:` blueprint is not expanded by this version of hdh",
-                file.display()
-            ))
-            .hint("use `resources:` for now")
-            .into());
-        }
         let backend = Backend::open(&config.state, &config.region);
         Ok(Session {
             config,

@@ -29,6 +29,9 @@ pub(crate) struct Context<'a> {
     pub name: &'a str,
     pub region: &'a str,
     pub types: &'a Providers,
+    /// The `daskhub:` blueprint's resources (address, type), referable from `resources:` and
+    /// `outputs:`.
+    pub blueprint: &'a [(String, String)],
 }
 
 pub(crate) struct Compiled {
@@ -94,6 +97,16 @@ pub(crate) fn compile(
 
     // First pass: what is declared, so references can be checked in any order.
     let mut declared: HashMap<&str, Declared<'_>> = HashMap::new();
+    for (address, ty) in cx.blueprint {
+        let at = Location::new(1, 1);
+        declared.insert(
+            address,
+            Declared {
+                at,
+                ty: cx.types.resource_type(ty),
+            },
+        );
+    }
     for (k, v) in entries {
         let ty = v
             .get("type")

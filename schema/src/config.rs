@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use hdh_engine::{Desired, GraphError, Providers, Value};
 
+use crate::blueprint;
 use crate::compile;
 use crate::diag::{Location, Problems};
 use crate::shape::{self, check_keys, get, get_entry, mismatch};
@@ -46,9 +47,10 @@ pub struct Config {
     pub desired: Desired,
     /// Hex sha256 of the file's bytes, so a saved plan can tell whether its config changed.
     pub config_hash: String,
-    /// The `daskhub:` blueprint as written (only checked to be a map); expanded by a later
-    /// version of hdh.
+    /// The `daskhub:` blueprint as written; its resources are already in `desired`.
     pub daskhub: Option<Node>,
+    /// Warnings every plan of this config shows (e.g. a hub without login).
+    pub warnings: Vec<String>,
 }
 
 /// Where the stack's state lives.
@@ -236,7 +238,15 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         .unwrap_or_default();
     let state = read_state(p, get_entry(top, "state"), name_s, region_s, src.base_dir);
     let daskhub = get(top, "daskhub").and_then(|d| shape::map(p, d, "daskhub").map(|_| d.clone()));
-    let compiled = compile::compile(
+    let expanded = daskhub
+        .as_ref()
+        .and_then(|d| blueprint::expand(p, d, name_s, region_s, src.types));
+    let blueprint_types: Vec<(String, String)> = expanded
+        .iter()
+        .flat_map(|e| e.resources.iter())
+        .map(|r| (r.address.clone(), r.type_name.clone()))
+        .collect();
+    let mut compiled = compile::compile(
         p,
         get_entry(top, "resources"),
         get(top, "outputs"),
@@ -244,8 +254,17 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
             name: name_s,
             region: region_s,
             types: src.types,
+            blueprint: &blueprint_types,
         },
     );
+    let mut warnings = Vec::new();
+    if let Some(e) = expanded {
+        compiled.resources.extend(e.resources);
+        for (k, v) in e.outputs {
+            compiled.outputs.entry(k).or_insert(v);
+        }
+        warnings = e.warnings;
+    }
 
     if p.len() > problems_before {
         compile::check_cycles(p, &compiled);
@@ -280,6 +299,7 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         desired,
         config_hash: src.hash,
         daskhub,
+        warnings,
     })
 }
 
@@ -653,10 +673,11 @@ mod read_tests {
     #[test]
     fn daskhub_must_be_a_map_and_is_kept() {
         let c = load(&format!(
-            "{HEAD}daskhub:\n  network: {{ cidr: 10.0.0.0/16 }}\n"
+            "{HEAD}daskhub:\n  allow_unauthenticated: true\n  dns: {{ hosted_zone: example.org }}\n"
         ))
         .unwrap();
         assert!(c.daskhub.is_some());
+        assert!(c.desired.get("daskhub.network.vpc").is_some());
         assert_eq!(
             load(&format!("{HEAD}daskhub: yes\n")).unwrap_err(),
             ["4:10 `daskhub`: expected a map, found a string"]

@@ -3,6 +3,7 @@
 //! Every error names file, line and column and says what was expected; all errors are
 //! reported at once, sorted by location. Nothing here touches the network.
 
+mod blueprint;
 mod compile;
 mod config;
 pub mod diag;

@@ -23,7 +23,7 @@ pub async fn make_plan(
 ) -> Result<Plan> {
     let (resolution, drift) = session.prepare(state, planning.refresh).await?;
     report_resolution(&resolution);
-    let plan = plan::plan(&PlanInput {
+    let mut plan = plan::plan(&PlanInput {
         desired: &session.config.desired,
         state,
         providers: &session.providers,
@@ -32,6 +32,9 @@ pub async fn make_plan(
         drift: &drift,
     })
     .map_err(plan_error)?;
+    // The config's own warnings (e.g. a hub without login) head every plan.
+    plan.warnings
+        .extend(session.config.warnings.iter().cloned());
     // Provider checks against the real system (instance types per AZ, version steps), so a
     // plan that cannot succeed fails here, not halfway through an apply.
     let findings = preflight(&plan, state, &session.providers, &session.ctx()).await;

@@ -67,7 +67,8 @@ pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
 }
 
 fn object_args(t: &Target, kubeconfig: &std::path::Path) -> Vec<String> {
-    let mut a = vec![t.kind.to_lowercase(), t.name.clone()];
+    // The kind as written: kubectl matches kinds case-insensitively.
+    let mut a = vec![t.kind.clone(), t.name.clone()];
     if let Some(ns) = &t.namespace {
         a.extend(["-n".into(), ns.clone()]);
     }

@@ -1,0 +1,665 @@
+//! The `daskhub:` section read into typed settings with the HelioCloud defaults filled in.
+//! Every key is checked (unknown keys get "did you mean"), every wrong value is reported at its
+//! line and column, and all problems are reported at once.
+
+use std::collections::BTreeMap;
+
+use hdh_engine::Value;
+
+use crate::diag::Problems;
+use crate::shape::{self, check_keys, get, mismatch};
+use crate::yaml::Node;
+
+const TOP: &[&str] = &[
+    "network",
+    "cluster",
+    "storage",
+    "auth",
+    "dns",
+    "hub",
+    "keys",
+    "allow_unauthenticated",
+];
+const NETWORK: &[&str] = &["cidr", "availability_zones", "nat_gateways"];
+const CLUSTER: &[&str] = &[
+    "name",
+    "kubernetes_version",
+    "node_groups",
+    "public_access_cidrs",
+];
+const NODE_GROUP: &[&str] = &[
+    "name",
+    "instance_types",
+    "capacity",
+    "min",
+    "max",
+    "desired",
+    "labels",
+    "taints",
+    "disk_size",
+];
+const STORAGE: &[&str] = &["efs", "shared_bucket"];
+const EFS: &[&str] = &["retain", "backup"];
+const BUCKET: &[&str] = &["enabled", "name", "retain", "versioning"];
+const AUTH: &[&str] = &["cognito"];
+const COGNITO: &[&str] = &["domain_prefix", "admin", "retain"];
+const ADMIN: &[&str] = &["username", "email"];
+const DNS: &[&str] = &["hosted_zone", "record"];
+const HUB: &[&str] = &[
+    "namespace",
+    "chart",
+    "chart_repository",
+    "chart_version",
+    "image",
+    "admin_users",
+    "values",
+];
+const KEYS: &[&str] = &["retain"];
+
+#[derive(Debug, Clone)]
+pub(crate) struct NodeGroup {
+    pub name: String,
+    pub instance_types: Vec<String>,
+    pub spot: bool,
+    pub min: i64,
+    pub max: i64,
+    pub desired: i64,
+    pub labels: BTreeMap<String, String>,
+    /// (key, value, effect as EKS spells it: NO_SCHEDULE…)
+    pub taints: Vec<(String, String, String)>,
+    pub disk_size: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub cidr: String,
+    pub azs: Vec<String>,
+    pub nat_gateways: usize,
+    pub cluster_name: String,
+    pub kubernetes_version: String,
+    pub public_access_cidrs: Vec<String>,
+    pub node_groups: Vec<NodeGroup>,
+    pub efs_retain: bool,
+    pub efs_backup: bool,
+    pub bucket: Option<(String, bool, bool)>,
+    pub cognito: Option<Cognito>,
+    pub hosted_zone: String,
+    pub record: String,
+    pub namespace: String,
+    pub chart: String,
+    pub chart_repository: String,
+    pub chart_version: String,
+    pub image: String,
+    pub admin_users: Vec<String>,
+    /// Extra Helm values merged over the generated ones.
+    pub extra_values: Option<serde_json::Value>,
+    pub keys_retain: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Cognito {
+    pub domain_prefix: String,
+    pub admin: Option<(String, String)>,
+    pub retain: bool,
+}
+
+/// The HelioCloud image the seed's app.config names by default.
+pub(crate) const DEFAULT_IMAGE: &str = "public.ecr.aws/heliocloud/helio-daskhub-core:2023.11.30";
+
+/// The four managed node groups of the HelioCloud cluster-config template.
+pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
+    let ng = |name: &str,
+              types: &[&str],
+              spot,
+              (min, max, desired),
+              labels: &[(&str, &str)],
+              taints: &[(&str, &str)]| NodeGroup {
+        name: name.into(),
+        instance_types: types.iter().map(|s| s.to_string()).collect(),
+        spot,
+        min,
+        max,
+        desired,
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        taints: taints
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string(), "NO_SCHEDULE".to_string()))
+            .collect(),
+        disk_size: None,
+    };
+    vec![
+        ng(
+            "ng-daskhub-services",
+            &["t3a.medium"],
+            false,
+            (2, 3, 2),
+            &[("hub.jupyter.org/node-purpose", "core")],
+            &[],
+        ),
+        ng(
+            "ng-user-compute",
+            &["m5.2xlarge"],
+            false,
+            (0, 15, 0),
+            &[("hub.jupyter.org/node-purpose", "user")],
+            &[("hub.jupyter.org/dedicated", "user")],
+        ),
+        ng(
+            "ng-user-gpu",
+            &["g4dn.xlarge", "g4dn.2xlarge"],
+            false,
+            (0, 4, 0),
+            &[
+                ("hub.jupyter.org/node-purpose", "user"),
+                ("nvidia.com/gpu", "true"),
+            ],
+            &[("nvidia.com/gpu", "true")],
+        ),
+        ng(
+            "mng-burst-compute-spot",
+            &[
+                "m5.8xlarge",
+                "r5n.8xlarge",
+                "m5n.8xlarge",
+                "m5dn.8xlarge",
+                "r5dn.8xlarge",
+            ],
+            true,
+            (0, 10, 0),
+            &[("heliocloud.org/dask-worker-profile", "default")],
+            &[("heliocloud.org/dask-worker-profile", "default")],
+        ),
+    ]
+}
+
+struct R<'p> {
+    p: &'p mut Problems,
+}
+
+impl R<'_> {
+    fn section<'a>(
+        &mut self,
+        parent: &'a [(crate::yaml::KeyNode, Node)],
+        key: &str,
+        allowed: &[&str],
+        path: &str,
+    ) -> &'a [(crate::yaml::KeyNode, Node)] {
+        match get(parent, key) {
+            None => &[],
+            Some(n) if n.is_null() => &[],
+            Some(n) => match shape::map(self.p, n, path) {
+                Some(e) => {
+                    check_keys(self.p, e, allowed, &format!("in `{path}`"));
+                    e
+                }
+                None => &[],
+            },
+        }
+    }
+
+    fn string(
+        &mut self,
+        e: &[(crate::yaml::KeyNode, Node)],
+        key: &str,
+        path: &str,
+    ) -> Option<String> {
+        get(e, key)
+            .and_then(|n| shape::string(self.p, n, &format!("{path}.{key}")).map(str::to_string))
+    }
+
+    fn boolean(
+        &mut self,
+        e: &[(crate::yaml::KeyNode, Node)],
+        key: &str,
+        path: &str,
+        default: bool,
+    ) -> bool {
+        get(e, key)
+            .and_then(|n| shape::boolean(self.p, n, &format!("{path}.{key}")))
+            .unwrap_or(default)
+    }
+
+    fn int(&mut self, e: &[(crate::yaml::KeyNode, Node)], key: &str, path: &str) -> Option<i64> {
+        let n = get(e, key)?;
+        match n.value() {
+            Ok(Value::Number(x)) if x.as_i64().is_some_and(|i| i >= 0) => x.as_i64(),
+            _ => {
+                mismatch(self.p, n, &format!("{path}.{key}"), "a whole number ≥ 0");
+                None
+            }
+        }
+    }
+
+    fn strings(
+        &mut self,
+        e: &[(crate::yaml::KeyNode, Node)],
+        key: &str,
+        path: &str,
+    ) -> Option<Vec<String>> {
+        let n = get(e, key)?;
+        let items = shape::seq(self.p, n, &format!("{path}.{key}"))?;
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(s) = shape::string(self.p, item, &format!("{path}.{key}[{i}]")) {
+                out.push(s.to_string());
+            }
+        }
+        Some(out)
+    }
+
+    fn string_map(
+        &mut self,
+        e: &[(crate::yaml::KeyNode, Node)],
+        key: &str,
+        path: &str,
+    ) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Some(n) = get(e, key) {
+            if let Some(m) = shape::map(self.p, n, &format!("{path}.{key}")) {
+                for (k, v) in m {
+                    match v.value() {
+                        Ok(Value::String(s)) => {
+                            out.insert(k.text.clone(), s);
+                        }
+                        Ok(Value::Number(x)) => {
+                            out.insert(k.text.clone(), x.to_string());
+                        }
+                        Ok(Value::Bool(b)) => {
+                            out.insert(k.text.clone(), b.to_string());
+                        }
+                        _ => mismatch(self.p, v, &format!("{path}.{key}.{}", k.text), "a string"),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `key=value:Effect` as kubectl writes a taint.
+fn taint(text: &str) -> Option<(String, String, String)> {
+    let (kv, effect) = text.rsplit_once(':')?;
+    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+    let effect = match effect {
+        "NoSchedule" => "NO_SCHEDULE",
+        "NoExecute" => "NO_EXECUTE",
+        "PreferNoSchedule" => "PREFER_NO_SCHEDULE",
+        _ => return None,
+    };
+    (!k.is_empty()).then(|| (k.to_string(), v.to_string(), effect.to_string()))
+}
+
+fn valid_cidr(s: &str) -> bool {
+    super::net::parse_cidr(s).is_some_and(|(_, bits)| (8..=24).contains(&bits))
+}
+
+fn valid_cluster_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn valid_prefix(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("aws")
+        && !s.contains("amazon")
+        && !s.contains("cognito")
+}
+
+pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> Option<Settings> {
+    let top = shape::map(p, node, "daskhub")?;
+    let before = p.len();
+    let mut r = R { p };
+    check_keys(r.p, top, TOP, "in `daskhub`");
+
+    let net = r.section(top, "network", NETWORK, "daskhub.network");
+    let cidr = r
+        .string(net, "cidr", "daskhub.network")
+        .unwrap_or_else(|| "10.0.0.0/16".into());
+    if !valid_cidr(&cidr) {
+        let at = get(net, "cidr").map_or(node.mark, |n| n.mark);
+        r.p.error_hint(at, format!("invalid `daskhub.network.cidr` `{cidr}`: expected an IPv4 CIDR block between /8 and /24"), Some("e.g. 10.0.0.0/16".into()));
+    }
+    let azs = r
+        .strings(net, "availability_zones", "daskhub.network")
+        .unwrap_or_else(|| vec![format!("{region}a"), format!("{region}b")]);
+    if let Some(n) = get(net, "availability_zones") {
+        if azs.len() < 2 || azs.len() > 6 {
+            r.p.error_hint(
+                n.mark,
+                format!(
+                    "`daskhub.network.availability_zones` needs 2 to 6 zones, found {}",
+                    azs.len()
+                ),
+                Some("EKS needs subnets in at least two AZs".into()),
+            );
+        }
+        for (i, az) in azs.iter().enumerate() {
+            if !az.starts_with(region) {
+                let at = n.as_seq().and_then(|s| s.get(i)).map_or(n.mark, |x| x.mark);
+                r.p.error(
+                    at,
+                    format!("availability zone `{az}` is not in the stack's region `{region}`"),
+                );
+            }
+        }
+    }
+    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1) as usize;
+    if nat_gateways == 0 || nat_gateways > azs.len() {
+        let at = get(net, "nat_gateways").map_or(node.mark, |n| n.mark);
+        r.p.error(
+            at,
+            format!(
+                "`daskhub.network.nat_gateways` must be between 1 and the number of zones ({})",
+                azs.len()
+            ),
+        );
+    }
+
+    let cl = r.section(top, "cluster", CLUSTER, "daskhub.cluster");
+    let cluster_name = r
+        .string(cl, "name", "daskhub.cluster")
+        .unwrap_or_else(|| "eks-helio".into());
+    if !valid_cluster_name(&cluster_name) {
+        let at = get(cl, "name").map_or(node.mark, |n| n.mark);
+        r.p.error(at, format!("invalid cluster name `{cluster_name}`: expected letters, digits and hyphens, starting with a letter or digit"));
+    }
+    let kubernetes_version = match get(cl, "kubernetes_version") {
+        None => "1.31".to_string(),
+        Some(n) => match n.value() {
+            Ok(Value::String(s)) => s,
+            Ok(Value::Number(x)) => {
+                r.p.error_hint(n.mark, format!("`daskhub.cluster.kubernetes_version` must be a string, found the number {x}"), Some(format!("quote it: \"{x}\" (1.30 as a number is 1.3)")));
+                String::new()
+            }
+            _ => {
+                mismatch(
+                    r.p,
+                    n,
+                    "daskhub.cluster.kubernetes_version",
+                    "a string such as \"1.31\"",
+                );
+                String::new()
+            }
+        },
+    };
+    let public_access_cidrs = r
+        .strings(cl, "public_access_cidrs", "daskhub.cluster")
+        .unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
+    let node_groups = match get(cl, "node_groups") {
+        None => default_node_groups(),
+        Some(n) => {
+            let mut out = Vec::new();
+            for (i, item) in shape::seq(r.p, n, "daskhub.cluster.node_groups")
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
+                let path = format!("daskhub.cluster.node_groups[{i}]");
+                let Some(e) = shape::map(r.p, item, &path) else {
+                    continue;
+                };
+                check_keys(r.p, e, NODE_GROUP, &format!("in `{path}`"));
+                let Some(name) = r.string(e, "name", &path) else {
+                    r.p.error(item.mark, format!("`{path}` needs a `name`"));
+                    continue;
+                };
+                let spot = match r.string(e, "capacity", &path).as_deref() {
+                    None | Some("on_demand") | Some("on-demand") => false,
+                    Some("spot") => true,
+                    Some(other) => {
+                        let at = get(e, "capacity").map_or(item.mark, |n| n.mark);
+                        r.p.error_hint(
+                            at,
+                            format!("unknown capacity `{other}` in `{path}`"),
+                            Some("expected `on_demand` or `spot`".into()),
+                        );
+                        false
+                    }
+                };
+                let instance_types = r.strings(e, "instance_types", &path).unwrap_or_default();
+                if instance_types.is_empty() {
+                    r.p.error(
+                        item.mark,
+                        format!("`{path}` needs `instance_types` (at least one)"),
+                    );
+                }
+                let min = r.int(e, "min", &path).unwrap_or(0);
+                let max = r.int(e, "max", &path).unwrap_or(min.max(1));
+                let desired = r.int(e, "desired", &path).unwrap_or(min);
+                if !(min <= desired && desired <= max) || max == 0 {
+                    r.p.error(item.mark, format!("`{path}`: expected min ≤ desired ≤ max and max ≥ 1, found {min}/{desired}/{max}"));
+                }
+                let labels = r.string_map(e, "labels", &path);
+                let mut taints = Vec::new();
+                if let Some(tn) = get(e, "taints") {
+                    for (j, t) in shape::seq(r.p, tn, &format!("{path}.taints"))
+                        .unwrap_or(&[])
+                        .iter()
+                        .enumerate()
+                    {
+                        if let Some(s) = shape::string(r.p, t, &format!("{path}.taints[{j}]")) {
+                            match taint(s) {
+                                Some(x) => taints.push(x),
+                                None => r.p.error_hint(t.mark, format!("invalid taint `{s}`"), Some("expected `key=value:NoSchedule` (or NoExecute, PreferNoSchedule)".into())),
+                            }
+                        }
+                    }
+                }
+                let disk_size = r.int(e, "disk_size", &path);
+                if out.iter().any(|g: &NodeGroup| g.name == name) {
+                    r.p.error(item.mark, format!("node group `{name}` is declared twice"));
+                }
+                out.push(NodeGroup {
+                    name,
+                    instance_types,
+                    spot,
+                    min,
+                    max,
+                    desired,
+                    labels,
+                    taints,
+                    disk_size,
+                });
+            }
+            out
+        }
+    };
+
+    let st = r.section(top, "storage", STORAGE, "daskhub.storage");
+    let efs = r.section(st, "efs", EFS, "daskhub.storage.efs");
+    let efs_retain = r.boolean(efs, "retain", "daskhub.storage.efs", true);
+    let efs_backup = r.boolean(efs, "backup", "daskhub.storage.efs", true);
+    let b = r.section(st, "shared_bucket", BUCKET, "daskhub.storage.shared_bucket");
+    let bucket = r
+        .boolean(b, "enabled", "daskhub.storage.shared_bucket", true)
+        .then(|| {
+            (
+                r.string(b, "name", "daskhub.storage.shared_bucket")
+                    .unwrap_or_else(|| format!("{stack}-shared")),
+                r.boolean(b, "retain", "daskhub.storage.shared_bucket", true),
+                r.boolean(b, "versioning", "daskhub.storage.shared_bucket", true),
+            )
+        });
+
+    let allow_unauthenticated = r.boolean(top, "allow_unauthenticated", "daskhub", false);
+    let au = r.section(top, "auth", AUTH, "daskhub.auth");
+    let cognito = match get(au, "cognito") {
+        None => None,
+        Some(_) => {
+            let c = r.section(au, "cognito", COGNITO, "daskhub.auth.cognito");
+            let domain_prefix = r
+                .string(c, "domain_prefix", "daskhub.auth.cognito")
+                .unwrap_or_else(|| stack.to_string());
+            if !valid_prefix(&domain_prefix) {
+                let at = get(c, "domain_prefix").map_or(node.mark, |n| n.mark);
+                r.p.error_hint(at, format!("invalid Cognito domain prefix `{domain_prefix}`"), Some("lowercase letters, digits and hyphens; not containing aws, amazon or cognito".into()));
+            }
+            let a = r.section(c, "admin", ADMIN, "daskhub.auth.cognito.admin");
+            let admin = match (
+                r.string(a, "username", "daskhub.auth.cognito.admin"),
+                r.string(a, "email", "daskhub.auth.cognito.admin"),
+            ) {
+                (Some(u), Some(e)) => {
+                    if !e.contains('@') {
+                        let at = get(a, "email").map_or(node.mark, |n| n.mark);
+                        r.p.error(
+                            at,
+                            format!(
+                                "`{e}` is not an email address (the admin's invitation goes there)"
+                            ),
+                        );
+                    }
+                    Some((u, e))
+                }
+                (None, None) => None,
+                _ => {
+                    let at = get(c, "admin").map_or(node.mark, |n| n.mark);
+                    r.p.error(
+                        at,
+                        "`daskhub.auth.cognito.admin` needs both `username` and `email`",
+                    );
+                    None
+                }
+            };
+            let retain = r.boolean(c, "retain", "daskhub.auth.cognito", true);
+            Some(Cognito {
+                domain_prefix,
+                admin,
+                retain,
+            })
+        }
+    };
+    if cognito.is_none() && !allow_unauthenticated {
+        let at = get(top, "auth").map_or(node.mark, |n| n.mark);
+        r.p.error_hint(
+            at,
+            "the hub would have no login: `daskhub.auth.cognito` is not set",
+            Some("add `auth: { cognito: { admin: { username: …, email: … } } }`, or set `allow_unauthenticated: true` for a short-lived test hub".into()),
+        );
+    }
+
+    let dns = r.section(top, "dns", DNS, "daskhub.dns");
+    let hosted_zone = match r.string(dns, "hosted_zone", "daskhub.dns") {
+        Some(z) => z.trim_end_matches('.').to_string(),
+        None => {
+            let at = get(top, "dns").map_or(node.mark, |n| n.mark);
+            r.p.error_hint(at, "missing `daskhub.dns.hosted_zone`: the Route 53 zone the hub's name goes in", Some("e.g. `dns: { hosted_zone: example.org }` (the zone must exist; hdh never creates it)".into()));
+            String::new()
+        }
+    };
+    let record = r
+        .string(dns, "record", "daskhub.dns")
+        .unwrap_or_else(|| "daskhub".into());
+
+    let hub = r.section(top, "hub", HUB, "daskhub.hub");
+    let namespace = r
+        .string(hub, "namespace", "daskhub.hub")
+        .unwrap_or_else(|| "daskhub".into());
+    let chart = r
+        .string(hub, "chart", "daskhub.hub")
+        .unwrap_or_else(|| "dask/daskhub".into());
+    let chart_repository = r
+        .string(hub, "chart_repository", "daskhub.hub")
+        .unwrap_or_else(|| "https://helm.dask.org".into());
+    let chart_version = match get(hub, "chart_version") {
+        None => "2022.8.2".to_string(),
+        Some(n) => match n.value() {
+            Ok(Value::String(s)) => s,
+            _ => {
+                mismatch(
+                    r.p,
+                    n,
+                    "daskhub.hub.chart_version",
+                    "a string such as \"2022.8.2\"",
+                );
+                String::new()
+            }
+        },
+    };
+    let image = r
+        .string(hub, "image", "daskhub.hub")
+        .unwrap_or_else(|| DEFAULT_IMAGE.into());
+    if !image.contains(':') {
+        let at = get(hub, "image").map_or(node.mark, |n| n.mark);
+        r.p.error_hint(
+            at,
+            format!("image `{image}` has no tag"),
+            Some("name a tag, e.g. `…/helio-daskhub-core:2023.11.30`".into()),
+        );
+    }
+    let admin_users = r
+        .strings(hub, "admin_users", "daskhub.hub")
+        .unwrap_or_else(|| {
+            cognito
+                .as_ref()
+                .and_then(|c| c.admin.as_ref())
+                .map(|(u, _)| vec![u.clone()])
+                .unwrap_or_default()
+        });
+    let extra_values = get(hub, "values").and_then(|n| match n.value() {
+        Ok(v @ Value::Map(_)) => Some(v.to_display_json()),
+        _ => {
+            mismatch(r.p, n, "daskhub.hub.values", "a map of Helm values");
+            None
+        }
+    });
+    let k = r.section(top, "keys", KEYS, "daskhub.keys");
+    let keys_retain = r.boolean(k, "retain", "daskhub.keys", true);
+
+    if r.p.len() > before {
+        return None;
+    }
+    Some(Settings {
+        cidr,
+        azs,
+        nat_gateways,
+        cluster_name,
+        kubernetes_version,
+        public_access_cidrs,
+        node_groups,
+        efs_retain,
+        efs_backup,
+        bucket,
+        cognito,
+        hosted_zone,
+        record,
+        namespace,
+        chart,
+        chart_repository,
+        chart_version,
+        image,
+        admin_users,
+        extra_values,
+        keys_retain,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taints_parse_like_kubectl() {
+        assert_eq!(
+            taint("a=b:NoSchedule"),
+            Some(("a".into(), "b".into(), "NO_SCHEDULE".into()))
+        );
+        assert_eq!(
+            taint("a:NoExecute"),
+            Some(("a".into(), "".into(), "NO_EXECUTE".into()))
+        );
+        assert_eq!(taint("a=b"), None);
+        assert_eq!(taint("a=b:Sometimes"), None);
+    }
+}

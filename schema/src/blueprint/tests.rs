@@ -1,0 +1,178 @@
+//! The blueprint read from YAML: defaults, every resource and edge, and located errors.
+
+use std::path::Path;
+
+use hdh_engine::Providers;
+
+use crate::test_types::TestTypes;
+
+const HEAD: &str = "version: 1\nname: helio-prod\nregion: us-east-1\n";
+
+fn types() -> Providers {
+    let mut p = Providers::new();
+    p.register(std::sync::Arc::new(TestTypes));
+    p
+}
+
+fn load(body: &str) -> Result<crate::Config, Vec<String>> {
+    crate::parse_str(
+        &format!("{HEAD}{body}"),
+        "hdh.yaml",
+        Path::new("."),
+        &types(),
+    )
+    .map_err(|d| {
+        d.iter()
+            .map(|d| {
+                let s = d.to_string();
+                s.strip_prefix("hdh.yaml:").unwrap_or(&s).to_string()
+            })
+            .collect()
+    })
+}
+
+const MINIMAL: &str = "daskhub:\n  auth: { cognito: { admin: { username: admintest, email: admin@example.org } } }\n  dns: { hosted_zone: example.org }\n";
+
+#[test]
+fn the_defaults_expand_into_every_resource_with_readable_addresses() {
+    let c = load(MINIMAL).unwrap();
+    let addrs: Vec<&str> = c
+        .desired
+        .resources()
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    for a in [
+        "daskhub.network.vpc",
+        "daskhub.network.subnet.private[\"us-east-1a\"]",
+        "daskhub.network.subnet.public[\"us-east-1b\"]",
+        "daskhub.network.nat_gateway[\"us-east-1a\"]",
+        "daskhub.keys.secrets",
+        "daskhub.cluster.eks",
+        "daskhub.cluster.node_group[\"ng-daskhub-services\"]",
+        "daskhub.cluster.node_group[\"mng-burst-compute-spot\"]",
+        "daskhub.cluster.node_group[\"ng-user-gpu\"]",
+        "daskhub.cluster.node_group[\"ng-user-compute\"]",
+        "daskhub.identity.oidc_provider",
+        "daskhub.identity.autoscaler_role",
+        "daskhub.storage.efs",
+        "daskhub.storage.mount_target[\"us-east-1b\"]",
+        "daskhub.storage.shared_bucket",
+        "daskhub.auth.user_pool",
+        "daskhub.auth.domain",
+        "daskhub.auth.client",
+        "daskhub.auth.admin",
+        "daskhub.hub.proxy_token",
+        "daskhub.hub.gateway_token",
+        "daskhub.kubernetes.namespace",
+        "daskhub.kubernetes.efs_volume",
+        "daskhub.kubernetes.efs_claim",
+        "daskhub.kubernetes.autoscaler",
+        "daskhub.hub.release",
+        "daskhub.dns.record",
+    ] {
+        assert!(addrs.contains(&a), "{a} missing from {addrs:#?}");
+    }
+    let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
+    // The edges of brief §2.
+    assert!(deps("daskhub.cluster.eks").contains("daskhub.keys.secrets"));
+    assert!(
+        deps("daskhub.cluster.eks").contains("daskhub.network.route_table.private[\"us-east-1a\"]")
+    );
+    assert!(deps("daskhub.cluster.node_group[\"ng-user-gpu\"]").contains("daskhub.cluster.eks"));
+    assert!(deps("daskhub.identity.oidc_provider").contains("daskhub.cluster.eks"));
+    assert!(deps("daskhub.storage.mount_target[\"us-east-1a\"]").contains("daskhub.storage.efs"));
+    assert!(deps("daskhub.kubernetes.efs_volume")
+        .contains("daskhub.storage.mount_target[\"us-east-1b\"]"));
+    let release = deps("daskhub.hub.release");
+    for d in [
+        "daskhub.cluster.node_group[\"ng-daskhub-services\"]",
+        "daskhub.kubernetes.efs_claim",
+        "daskhub.auth.client",
+        "daskhub.auth.domain",
+        "daskhub.hub.proxy_token",
+        "daskhub.hub.gateway_token",
+    ] {
+        assert!(release.contains(d), "release depends on {d}");
+    }
+    assert!(deps("daskhub.dns.record").contains("daskhub.hub.release"));
+    assert!(
+        !deps("daskhub.auth.client").contains("daskhub.dns.record"),
+        "the callback URL is known at plan time"
+    );
+    // Retained by default.
+    for a in [
+        "daskhub.storage.efs",
+        "daskhub.storage.shared_bucket",
+        "daskhub.keys.secrets",
+        "daskhub.auth.user_pool",
+    ] {
+        assert!(c.desired.get(a).unwrap().lifecycle.retain, "{a} retained");
+    }
+    assert!(c.warnings.is_empty());
+    assert!(c.desired.outputs.contains_key("hub_url"));
+}
+
+#[test]
+fn a_hub_without_login_needs_allow_unauthenticated_and_warns() {
+    let e = load("daskhub:\n  dns: { hosted_zone: example.org }\n").unwrap_err();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("the hub would have no login"), "{e:?}");
+    let c = load("daskhub:\n  allow_unauthenticated: true\n  dns: { hosted_zone: example.org }\n")
+        .unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.desired.get("daskhub.auth.client").is_none());
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_located_with_suggestions() {
+    let e = load(
+        "daskhub:\n  netwrok: {}\n  dns: { hosted_zone: example.org, recrod: hub }\n  auth: { cognito: { admin: { username: a, email: nope } } }\n  cluster:\n    kubernetes_version: 1.30\n    node_groups:\n      - { name: x, instance_types: [m5.large], capacity: spotty, taints: [\"a=b\"] }\n",
+    )
+    .unwrap_err();
+    let all = e.join("\n");
+    assert!(
+        all.contains("5:3: error: unknown key `netwrok` in `daskhub`"),
+        "{all}"
+    );
+    assert!(all.contains("did you mean `network`?"), "{all}");
+    assert!(
+        all.contains("unknown key `recrod` in `daskhub.dns`"),
+        "{all}"
+    );
+    assert!(all.contains("`nope` is not an email address"), "{all}");
+    assert!(
+        all.contains("9:25: error: `daskhub.cluster.kubernetes_version` must be a string"),
+        "{all}"
+    );
+    assert!(all.contains("unknown capacity `spotty`"), "{all}");
+    assert!(all.contains("invalid taint `a=b`"), "{all}");
+}
+
+#[test]
+fn helm_values_carry_the_urls_and_keep_secrets_apart() {
+    let c = load(MINIMAL).unwrap();
+    let r = c.desired.get("daskhub.hub.release").unwrap();
+    let text = format!("{:?}", r.properties["values"]);
+    assert!(
+        text.contains("https://daskhub.example.org/hub/oauth_callback"),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://helio-prod.auth.us-east-1.amazoncognito.com/oauth2/authorize"),
+        "{text}"
+    );
+    assert!(
+        text.contains("daskhub.auth.client"),
+        "the client id is a reference: {text}"
+    );
+    assert!(!text.contains("client_secret"), "{text}");
+    assert!(!text.contains("proxy_token"), "{text}");
+    let secret = format!("{:?}", r.properties["sensitive_values"]);
+    assert!(
+        secret.contains("client_secret")
+            && secret.contains("proxy_token")
+            && secret.contains("gateway_token"),
+        "{secret}"
+    );
+}

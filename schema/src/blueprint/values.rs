@@ -1,0 +1,220 @@
+//! The DaskHub Helm values: what the seed's dh-config.yaml, dh-auth.yaml and dh-secrets.yaml
+//! held, generated from the settings. The non-secret part is rendered as YAML text (so a plan
+//! shows a change as a diff); the secrets (API tokens, the Cognito client secret) form a
+//! separate structured map that is only ever shown as "(sensitive)".
+
+use serde_json::{json, Map, Value as J};
+
+use super::build::r;
+use super::settings::Settings;
+
+pub(crate) const CLIENT: &str = "daskhub.auth.client";
+pub(crate) const PROXY_TOKEN: &str = "daskhub.hub.proxy_token";
+pub(crate) const GATEWAY_TOKEN: &str = "daskhub.hub.gateway_token";
+/// The static PersistentVolume(Claim) on EFS that holds home directories.
+pub(crate) const PVC: &str = "efs-persist";
+
+/// `registry/name:tag` → (`registry/name`, `tag`).
+pub(crate) fn split_image(image: &str) -> (String, String) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.into(), tag.into()),
+        _ => (image.into(), "latest".into()),
+    }
+}
+
+pub(crate) fn hub_host(s: &Settings) -> String {
+    format!("{}.{}", s.record, s.hosted_zone)
+}
+
+pub(crate) fn cognito_host(s: &Settings, region: &str) -> Option<String> {
+    s.cognito
+        .as_ref()
+        .map(|c| format!("{}.auth.{region}.amazoncognito.com", c.domain_prefix))
+}
+
+/// dh-config + dh-auth: everything but the secrets.
+pub(crate) fn public(s: &Settings, region: &str) -> J {
+    let (name, tag) = split_image(&s.image);
+    let host = hub_host(s);
+    let mut hub_config = Map::new();
+    hub_config.insert(
+        "Authenticator".into(),
+        json!({ "admin_users": s.admin_users, "allow_all": true }),
+    );
+    match cognito_host(s, region) {
+        Some(auth) => {
+            hub_config.insert(
+                "JupyterHub".into(),
+                json!({ "authenticator_class": "generic-oauth" }),
+            );
+            hub_config.insert(
+                "GenericOAuthenticator".into(),
+                json!({
+                    "client_id": r(CLIENT, "client_id"),
+                    "oauth_callback_url": format!("https://{host}/hub/oauth_callback"),
+                    "authorize_url": format!("https://{auth}/oauth2/authorize"),
+                    "token_url": format!("https://{auth}/oauth2/token"),
+                    "userdata_url": format!("https://{auth}/oauth2/userInfo"),
+                    "logout_redirect_url": format!(
+                        "https://{auth}/logout?client_id={}&logout_uri=https://{host}",
+                        r(CLIENT, "client_id")
+                    ),
+                    "login_service": "AWS Cognito",
+                    "username_claim": "username",
+                    "scope": ["openid", "email", "profile", "phone"],
+                }),
+            );
+        }
+        None => {
+            hub_config.insert(
+                "JupyterHub".into(),
+                json!({ "authenticator_class": "dummy" }),
+            );
+        }
+    }
+    let mut v = json!({
+        "jupyterhub": {
+            "hub": { "config": J::Object(hub_config) },
+            "proxy": { "service": { "type": "LoadBalancer" } },
+            "singleuser": {
+                "image": { "name": name, "tag": tag },
+                "defaultUrl": "/lab",
+                "startTimeout": 600,
+                "storage": {
+                    "type": "static",
+                    "static": { "pvcName": PVC, "subPath": "home/{username}" },
+                },
+                "extraEnv": { "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE": "{JUPYTER_IMAGE_SPEC}" },
+            },
+            "scheduling": {
+                "userScheduler": { "enabled": true },
+                "podPriority": { "enabled": true },
+                "userPlaceholder": { "enabled": false },
+                "corePods": { "nodeAffinity": { "matchNodePurpose": "require" } },
+                "userPods": { "nodeAffinity": { "matchNodePurpose": "require" } },
+            },
+            "cull": { "enabled": true, "timeout": 3600, "every": 300 },
+        },
+        "dask-gateway": {
+            "gateway": {
+                "backend": {
+                    "image": { "name": name, "tag": tag },
+                    "worker": { "extraPodConfig": {
+                        "tolerations": [{
+                            "key": "heliocloud.org/dask-worker-profile",
+                            "operator": "Equal", "value": "default", "effect": "NoSchedule",
+                        }],
+                    } },
+                },
+            },
+        },
+    });
+    if let Some(extra) = &s.extra_values {
+        merge(&mut v, extra);
+    }
+    v
+}
+
+/// dh-secrets + the client secret of dh-auth.
+pub(crate) fn secret(s: &Settings) -> J {
+    let gateway = r(GATEWAY_TOKEN, "value");
+    let mut v = json!({
+        "jupyterhub": {
+            "proxy": { "secretToken": r(PROXY_TOKEN, "value") },
+            "hub": { "services": { "dask-gateway": { "apiToken": gateway } } },
+        },
+        "dask-gateway": { "gateway": { "auth": { "jupyterhub": { "apiToken": gateway } } } },
+    });
+    if s.cognito.is_some() {
+        v["jupyterhub"]["hub"]["config"] =
+            json!({ "GenericOAuthenticator": { "client_secret": r(CLIENT, "client_secret") } });
+    }
+    v
+}
+
+/// Deep merge: maps merge key by key, anything else is replaced.
+pub(crate) fn merge(into: &mut J, from: &J) {
+    match (into, from) {
+        (J::Object(a), J::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k.clone()).or_insert(J::Null), v);
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+fn plain_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !matches!(k, "true" | "false" | "null" | "yes" | "no" | "on" | "off")
+}
+
+fn scalar(v: &J) -> String {
+    // JSON scalars are YAML scalars; strings are always double-quoted.
+    v.to_string()
+}
+
+/// Block-style YAML, one key per line, so diffs are line by line. Lists of scalars are written
+/// in flow style; strings are double-quoted (JSON escaping is valid YAML).
+pub(crate) fn to_yaml(v: &J) -> String {
+    let mut out = String::new();
+    emit(v, 0, &mut out);
+    out
+}
+
+fn emit(v: &J, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        J::Object(m) => {
+            for (k, val) in m {
+                let key = if plain_key(k) {
+                    k.clone()
+                } else {
+                    scalar(&J::String(k.clone()))
+                };
+                match val {
+                    J::Object(inner) if !inner.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        emit(val, indent + 2, out);
+                    }
+                    J::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        for item in items {
+                            out.push_str(&format!("{pad}  - {}\n", item));
+                        }
+                    }
+                    other => out.push_str(&format!("{pad}{key}: {}\n", scalar(other))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_is_block_style_and_quoted() {
+        let v = json!({"a": {"b": "x", "c": [1, 2], "d": [{"e": 1}], "yes": true}});
+        assert_eq!(
+            to_yaml(&v),
+            "a:\n  b: \"x\"\n  c: [1,2]\n  d:\n    - {\"e\":1}\n  \"yes\": true\n"
+        );
+    }
+
+    #[test]
+    fn images_split_at_the_tag() {
+        assert_eq!(
+            split_image("reg:5000/a/b:1.2"),
+            ("reg:5000/a/b".into(), "1.2".into())
+        );
+        assert_eq!(
+            split_image("reg:5000/a/b"),
+            ("reg:5000/a/b".into(), "latest".into())
+        );
+    }
+}
