@@ -1,0 +1,475 @@
+//! The DaskHub example end to end: the `hdh` binary against a private emulator (realistic
+//! profile, scaled time) with the stand-in `helm`/`kubectl` first on PATH. Everything is
+//! checked through the emulator's own APIs and the tools, never through hdh's state.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hdh_testcloud::{Emulator, Profile};
+
+const REGION: &str = "us-east-1";
+
+struct Run {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    emu: Emulator,
+    /// Everything hdh printed, to search for secrets at the end.
+    printed: String,
+}
+
+impl Run {
+    fn hdh(&mut self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+            .args(args)
+            .args(["--no-color"])
+            .envs(self.emu.env())
+            .current_dir(&self.dir)
+            .output()
+            .expect("hdh runs");
+        self.printed.push_str(&String::from_utf8_lossy(&out.stdout));
+        self.printed.push_str(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn ok(&mut self, args: &[&str]) -> String {
+        let out = self.hdh(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "hdh {args:?} failed:\n{text}");
+        text
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let p = self.dir.join("daskhub.yaml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{from} not in the config");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+
+    /// `helm get values` / `status` through the stand-in, with a kubeconfig naming the cluster.
+    fn tool(&self, tool: &str, args: &[&str]) -> String {
+        let kc = self.dir.join("test-kubeconfig");
+        std::fs::write(
+            &kc,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: eks-helio\n  cluster: { server: https://unknown }\ncontexts:\n- name: c\n  context: { cluster: eks-helio, user: u }\ncurrent-context: c\nusers:\n- name: u\n  user: {}\n",
+        )
+        .unwrap();
+        let mut all: Vec<&str> = args.to_vec();
+        let kcs = kc.display().to_string();
+        all.extend(["--kubeconfig", &kcs]);
+        let out = self.emu.run_tool(tool, &all).unwrap();
+        assert!(out.success(), "{tool} {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    fn helm_values(&self) -> serde_json::Value {
+        serde_json::from_str(&self.tool(
+            "helm",
+            &["get", "values", "daskhub", "-n", "daskhub", "-o", "json"],
+        ))
+        .unwrap()
+    }
+}
+
+fn setup() -> Run {
+    let emu = Emulator::builder()
+        .profile(Profile::Realistic)
+        .time_scale(0.002)
+        .start()
+        .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/daskhub.yaml");
+    std::fs::copy(example, dir.join("daskhub.yaml")).unwrap();
+    Run {
+        _tmp: tmp,
+        dir,
+        emu,
+        printed: String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
+    let mut run = setup();
+    let config = run.emu.aws_config(REGION).await;
+    let r53 = aws_sdk_route53::Client::new(&config);
+    // The hosted zone exists beforehand: hdh looks it up, never creates it.
+    let zone = r53
+        .create_hosted_zone()
+        .name("example.org")
+        .caller_reference("e2e")
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+
+    // Plan (saved), apply.
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml", "--out", "daskhub.plan"]);
+    assert!(plan.contains("Plan: 44 to create"), "{plan}");
+    let apply = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    assert!(
+        apply.contains("hub_url = \"https://daskhub.example.org\""),
+        "{apply}"
+    );
+
+    // Every resource, through the emulator's APIs.
+    let eks = aws_sdk_eks::Client::new(&config);
+    let c = eks
+        .describe_cluster()
+        .name("eks-helio")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.cluster().unwrap().status().unwrap().as_str(), "ACTIVE");
+    assert!(
+        c.cluster().unwrap().encryption_config().first().is_some(),
+        "secrets encrypted with the KMS key"
+    );
+    let ngs = eks
+        .list_nodegroups()
+        .cluster_name("eks-helio")
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<_> = ngs.nodegroups().to_vec();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "mng-burst-compute-spot",
+            "ng-daskhub-services",
+            "ng-user-compute",
+            "ng-user-gpu"
+        ]
+    );
+    let spot = eks
+        .describe_nodegroup()
+        .cluster_name("eks-helio")
+        .nodegroup_name("mng-burst-compute-spot")
+        .send()
+        .await
+        .unwrap();
+    let spot = spot.nodegroup().unwrap();
+    assert_eq!(spot.capacity_type().unwrap().as_str(), "SPOT");
+    assert_eq!(
+        spot.tags()
+            .unwrap()
+            .get("k8s.io/cluster-autoscaler/eks-helio")
+            .map(String::as_str),
+        Some("owned")
+    );
+    assert!(eks
+        .describe_addon()
+        .cluster_name("eks-helio")
+        .addon_name("aws-ebs-csi-driver")
+        .send()
+        .await
+        .is_ok());
+    let efs = aws_sdk_efs::Client::new(&config);
+    let fss = efs.describe_file_systems().send().await.unwrap();
+    assert_eq!(fss.file_systems().len(), 1);
+    let fs = &fss.file_systems()[0];
+    assert_eq!(fs.encrypted(), Some(true));
+    let mts = efs
+        .describe_mount_targets()
+        .file_system_id(fs.file_system_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mts.mount_targets().len(),
+        2,
+        "one mount target per private subnet"
+    );
+    run.emu
+        .s3_client(REGION)
+        .await
+        .head_bucket()
+        .bucket("helio-demo-shared")
+        .send()
+        .await
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("cidr")
+                .values("10.20.0.0/16")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1);
+    let nats = ec2.describe_nat_gateways().send().await.unwrap();
+    assert!(nats
+        .nat_gateways()
+        .iter()
+        .any(|n| n.state().map(|s| s.as_str()) == Some("available")));
+
+    // Cognito: the pool, the domain, the client's callback, the invited admin.
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pools = idp.list_user_pools().max_results(60).send().await.unwrap();
+    let pool = pools
+        .user_pools()
+        .iter()
+        .find(|p| p.name() == Some("helio-demo-users"))
+        .expect("pool");
+    let pool_id = pool.id().unwrap().to_string();
+    let dom = idp
+        .describe_user_pool_domain()
+        .domain("helio-demo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dom.domain_description().unwrap().user_pool_id(),
+        Some(pool_id.as_str())
+    );
+    let clients = idp
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .unwrap();
+    let client_id = clients.user_pool_clients()[0]
+        .client_id()
+        .unwrap()
+        .to_string();
+    let client = idp
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .unwrap();
+    let client = client.user_pool_client().unwrap();
+    assert_eq!(
+        client.callback_urls(),
+        ["https://daskhub.example.org/hub/oauth_callback".to_string()]
+    );
+    let client_secret = client.client_secret().unwrap().to_string();
+    let admin = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("admintest")
+        .send()
+        .await
+        .unwrap();
+    assert!(admin
+        .user_attributes()
+        .iter()
+        .any(|a| a.name() == "email" && a.value() == Some("admin@example.org")));
+
+    // The Helm values carry the right URLs, ids and the tokens.
+    let v = run.helm_values();
+    let auth = &v["jupyterhub"]["hub"]["config"]["GenericOAuthenticator"];
+    assert_eq!(auth["client_id"], client_id.as_str());
+    assert_eq!(auth["client_secret"], client_secret.as_str());
+    assert_eq!(
+        auth["oauth_callback_url"],
+        "https://daskhub.example.org/hub/oauth_callback"
+    );
+    assert_eq!(
+        auth["authorize_url"],
+        "https://helio-demo.auth.us-east-1.amazoncognito.com/oauth2/authorize"
+    );
+    assert_eq!(
+        v["jupyterhub"]["hub"]["config"]["Authenticator"]["admin_users"][0],
+        "admintest"
+    );
+    assert_eq!(v["jupyterhub"]["singleuser"]["image"]["tag"], "2023.11.30");
+    let proxy_token = v["jupyterhub"]["proxy"]["secretToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gateway_token = v["jupyterhub"]["hub"]["services"]["dask-gateway"]["apiToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for t in [&proxy_token, &gateway_token] {
+        assert_eq!(t.len(), 64);
+        assert!(t.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+    assert_ne!(proxy_token, gateway_token);
+    assert_eq!(
+        v["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["apiToken"],
+        gateway_token.as_str()
+    );
+
+    // The DNS record points at proxy-public's load balancer.
+    let svc: serde_json::Value = serde_json::from_str(&run.tool(
+        "kubectl",
+        &["get", "svc", "proxy-public", "-n", "daskhub", "-o", "json"],
+    ))
+    .unwrap();
+    let lb = svc["status"]["loadBalancer"]["ingress"][0]["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .unwrap();
+    let rec = sets
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == "daskhub.example.org.")
+        .expect("record");
+    assert_eq!(rec.r#type().as_str(), "CNAME");
+    assert_eq!(rec.resource_records()[0].value(), lb);
+
+    // Nothing to do the second time.
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A new image is a Helm upgrade and nothing else; the tokens stay.
+    run.edit(
+        "helio-daskhub-core:2023.11.30",
+        "helio-daskhub-core:2024.05.01",
+    );
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("~ daskhub.hub.release (helm_release"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+      tag: \"2024.05.01\""),
+        "a unified diff of the values: {plan}"
+    );
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    let v2 = run.helm_values();
+    assert_eq!(v2["jupyterhub"]["singleuser"]["image"]["tag"], "2024.05.01");
+    assert_eq!(
+        v2["jupyterhub"]["proxy"]["secretToken"],
+        proxy_token.as_str(),
+        "tokens identical across applies"
+    );
+    assert_eq!(
+        v2["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["apiToken"],
+        gateway_token.as_str()
+    );
+    let status = |run: &Run| -> serde_json::Value {
+        serde_json::from_str(&run.tool(
+            "helm",
+            &["status", "daskhub", "-n", "daskhub", "-o", "json"],
+        ))
+        .unwrap()
+    };
+    assert_eq!(status(&run)["version"], 2, "upgraded in place");
+
+    // So is a new chart version.
+    run.edit("chart_version: 2022.8.2", "chart_version: 2023.1.0");
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    let st = status(&run);
+    assert_eq!(st["version"], 3);
+    assert_eq!(st["chart"]["metadata"]["version"], "2023.1.0");
+    assert_eq!(
+        run.helm_values()["jupyterhub"]["proxy"]["secretToken"],
+        proxy_token.as_str()
+    );
+
+    // One minor version up: the control plane is updated, then the node groups.
+    run.edit(
+        "kubernetes_version: \"1.31\"",
+        "kubernetes_version: \"1.32\"",
+    );
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
+    let cluster_at = plan
+        .find("~ daskhub.cluster.eks (")
+        .expect("cluster updated in place");
+    let ng_at = plan
+        .find("~ daskhub.cluster.node_group[\"ng-daskhub-services\"]")
+        .expect("node group updated");
+    assert!(cluster_at < ng_at, "control plane first: {plan}");
+    assert!(plan.contains("0 to replace"), "{plan}");
+    run.edit(
+        "kubernetes_version: \"1.32\"",
+        "kubernetes_version: \"1.31\"",
+    );
+
+    // No token or client secret in anything hdh printed or in the saved plan.
+    let saved = std::fs::read(run.dir.join("daskhub.plan")).unwrap();
+    let saved = String::from_utf8_lossy(&saved);
+    for secret in [&proxy_token, &gateway_token, &client_secret] {
+        assert!(
+            !run.printed.contains(secret.as_str()),
+            "a secret was printed"
+        );
+        assert!(
+            !saved.contains(secret.as_str()),
+            "a secret is in the saved plan"
+        );
+    }
+
+    // Destroy keeps the user data.
+    let out = run.ok(&[
+        "destroy",
+        "-f",
+        "daskhub.yaml",
+        "--keep-retained",
+        "--auto-approve",
+    ]);
+    assert!(out.contains("daskhub.storage.efs"), "{out}");
+    assert!(
+        eks.describe_cluster()
+            .name("eks-helio")
+            .send()
+            .await
+            .is_err(),
+        "cluster deleted"
+    );
+    assert_eq!(
+        efs.describe_file_systems()
+            .send()
+            .await
+            .unwrap()
+            .file_systems()
+            .len(),
+        1,
+        "EFS retained"
+    );
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !sets
+            .resource_record_sets()
+            .iter()
+            .any(|r| r.name() == "daskhub.example.org."),
+        "record deleted"
+    );
+    assert!(
+        r53.get_hosted_zone().id(&zone_id).send().await.is_ok(),
+        "the zone stays"
+    );
+}
