@@ -131,7 +131,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         .unwrap();
     assert_eq!(c.cluster().unwrap().status().unwrap().as_str(), "ACTIVE");
     assert!(
-        c.cluster().unwrap().encryption_config().first().is_some(),
+        !c.cluster().unwrap().encryption_config().is_empty(),
         "secrets encrypted with the KMS key"
     );
     let ngs = eks

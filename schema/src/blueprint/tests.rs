@@ -176,3 +176,35 @@ fn helm_values_carry_the_urls_and_keep_secrets_apart() {
         "{secret}"
     );
 }
+
+/// The expression as text, references written as `${…}`.
+fn text_of(e: &hdh_engine::Expr) -> String {
+    use hdh_engine::{Expr, Part};
+    match e {
+        Expr::Literal(v) => v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
+        Expr::Ref(r) => r.to_string(),
+        Expr::Interpolate(parts) => parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Ref(r) => r.to_string(),
+            })
+            .collect(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_example_renders_these_helm_values() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/daskhub.yaml");
+    let c = crate::load(&path, &types()).unwrap_or_else(|e| panic!("{e}"));
+    let r = c.desired.get("daskhub.hub.release").unwrap();
+    insta::assert_snapshot!("daskhub_values", text_of(&r.properties["values"]));
+    insta::assert_debug_snapshot!(
+        "daskhub_sensitive_values_shape",
+        r.properties["sensitive_values"]
+    );
+}
