@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use hdh_testcloud::{Emulator, Profile};
 
 const REGION: &str = "us-east-1";
+/// AWS time runs 500 times faster in the emulator; hdh's waits poll accordingly.
+const TIME_SCALE: f64 = 0.002;
 
 struct Run {
     _tmp: tempfile::TempDir,
@@ -23,6 +25,7 @@ impl Run {
             .args(args)
             .args(["--no-color"])
             .envs(self.emu.env())
+            .env("HDH_TIME_SCALE", TIME_SCALE.to_string())
             .current_dir(&self.dir)
             .output()
             .expect("hdh runs");
@@ -77,7 +80,7 @@ impl Run {
 fn setup() -> Run {
     let emu = Emulator::builder()
         .profile(Profile::Realistic)
-        .time_scale(0.002)
+        .time_scale(TIME_SCALE)
         .start()
         .expect("emulator");
     let tmp = tempfile::tempdir().unwrap();

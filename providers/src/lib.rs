@@ -36,7 +36,10 @@ pub fn local_providers(base_dir: PathBuf) -> Vec<Arc<dyn Provider>> {
 /// Registers the AWS provider (standard credential chain, `AWS_ENDPOINT_URL` honoured). It
 /// builds its clients at first use, so registering it makes no network call.
 pub fn register_aws(providers: &mut Providers) {
-    providers.register(Arc::new(AwsProvider::new()));
+    providers.register(Arc::new(AwsProvider::with_settings(AwsSettings {
+        poll: aws::PollPolicy::from_env(),
+        ..AwsSettings::default()
+    })));
 }
 
 /// Registers [`local_providers`] into `providers`.
@@ -49,5 +52,8 @@ pub fn register_local(providers: &mut Providers, base_dir: PathBuf) {
 /// Registers the Kubernetes provider (`kubectl` and `helm` from PATH; the kubeconfig's exec
 /// credential runs this executable's `eks-token`). Nothing runs until the first call.
 pub fn register_k8s(providers: &mut Providers) {
-    providers.register(Arc::new(K8sProvider::new(K8sSettings::default())));
+    providers.register(Arc::new(K8sProvider::new(K8sSettings {
+        poll: aws::PollPolicy::from_env(),
+        ..K8sSettings::default()
+    })));
 }

@@ -56,6 +56,27 @@ impl PollPolicy {
         }
     }
 
+    /// The default policy with every delay multiplied by `scale` (for an emulator whose time
+    /// runs `1/scale` times faster than AWS's), never below 10 ms / 100 ms.
+    pub fn scaled(scale: f64) -> Self {
+        let d = PollPolicy::default();
+        PollPolicy {
+            initial: d.initial.mul_f64(scale).max(Duration::from_millis(10)),
+            max: d.max.mul_f64(scale).max(Duration::from_millis(100)),
+            fraction: d.fraction,
+        }
+    }
+
+    /// [`PollPolicy::default`], or [`PollPolicy::scaled`] by `HDH_TIME_SCALE` when that is set
+    /// to a number in (0, 1] (the demo and tests run a time-scaled emulator).
+    pub fn from_env() -> Self {
+        std::env::var("HDH_TIME_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s <= 1.0)
+            .map_or_else(PollPolicy::default, PollPolicy::scaled)
+    }
+
     pub(crate) fn delay_after(&self, waited: Duration) -> Duration {
         waited
             .mul_f64(self.fraction)
