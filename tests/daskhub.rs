@@ -475,4 +475,14 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         r53.get_hosted_zone().id(&zone_id).send().await.is_ok(),
         "the zone stays"
     );
+
+    // A later apply adopts what was retained: the same file system (and the users' homes).
+    let fs_id = fs.file_system_id().to_string();
+    let again = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    assert!(again.contains("adopted"), "{again}");
+    let fss = efs.describe_file_systems().send().await.unwrap();
+    assert_eq!(fss.file_systems().len(), 1, "no second file system");
+    assert_eq!(fss.file_systems()[0].file_system_id(), fs_id);
+    let pools = idp.list_user_pools().max_results(60).send().await.unwrap();
+    assert_eq!(pools.user_pools().len(), 1, "the same user pool");
 }
