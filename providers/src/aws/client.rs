@@ -36,12 +36,14 @@ pub struct PollPolicy {
 }
 
 impl Default for PollPolicy {
-    /// Kind to real AWS: 2 s at first, at most 20 s, 5% of the time waited.
+    /// 2 s at first, at most 20 s, 1% of the time waited: a wait ends at most ~1% after the
+    /// real transition (the apply makespan goal is 1.02 × the critical path), at the price of
+    /// ~100 cheap Describe calls over a 12-minute cluster creation.
     fn default() -> Self {
         PollPolicy {
             initial: Duration::from_secs(2),
             max: Duration::from_secs(20),
-            fraction: 0.05,
+            fraction: 0.01,
         }
     }
 }
