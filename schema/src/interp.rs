@@ -83,7 +83,7 @@ fn parse_inside(body: &str, start: usize, inner: usize) -> Result<Piece, InterpE
         return Err(err(start, format!("empty `${{}}`: {EXPECTED}"), None));
     }
     for (j, c) in trimmed.char_indices() {
-        if !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
+        if !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']' | '"')) {
             let shown = if c == '$' || c == '{' {
                 "nested `${`".to_string()
             } else {
@@ -108,10 +108,27 @@ fn parse_inside(body: &str, start: usize, inner: usize) -> Result<Piece, InterpE
             )),
         };
     };
+    // A segment is a name, optionally keyed like the blueprint's `subnet.private["us-east-1a"]`.
     let well_formed = |seg: &str| {
-        seg.chars()
+        let (name, key) = match seg.split_once('[') {
+            Some((n, rest)) => (n, Some(rest)),
+            None => (seg, None),
+        };
+        let name_ok = name
+            .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && !name.contains(['"', ']']);
+        let key_ok = key.is_none_or(|k| {
+            k.strip_prefix('"')
+                .and_then(|k| k.strip_suffix("\"]"))
+                .is_some_and(|k| {
+                    !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                })
+        });
+        name_ok && key_ok
     };
     if !address.split('.').all(well_formed) || !well_formed(attribute) {
         return Err(err(
@@ -226,6 +243,12 @@ mod tests {
             expr("${daskhub.network.vpc.id}"),
             Expr::Ref(r("daskhub.network.vpc", "id"))
         );
+        assert_eq!(
+            expr("${daskhub.network.subnet.private[\"us-east-1a\"].id}"),
+            Expr::Ref(r("daskhub.network.subnet.private[\"us-east-1a\"]", "id"))
+        );
+        assert!(parse("${a.b[us].id}").is_err());
+        assert!(parse("${a.b[\"x\"].c[\"y\"\"].id}").is_err());
     }
 
     #[test]

@@ -208,3 +208,17 @@ fn the_example_renders_these_helm_values() {
         r.properties["sensitive_values"]
     );
 }
+
+#[test]
+fn generic_resources_and_outputs_reference_blueprint_addresses() {
+    let c = load(&format!(
+        "{MINIMAL}outputs:\n  subnet: '${{daskhub.network.subnet.private[\"us-east-1a\"].id}}'\n  fs: ${{daskhub.storage.efs.dns_name}}\n"
+    ))
+    .unwrap();
+    assert!(c.desired.outputs.contains_key("subnet"));
+    let e = load(&format!(
+        "{MINIMAL}outputs:\n  x: '${{daskhub.network.subnet.private[\"us-east-9z\"].id}}'\n"
+    ))
+    .unwrap_err();
+    assert!(e[0].contains("which is not a declared resource"), "{e:?}");
+}
