@@ -486,3 +486,33 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     let pools = idp.list_user_pools().max_results(60).send().await.unwrap();
     assert_eq!(pools.user_pools().len(), 1, "the same user pool");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_without_login_is_refused_unless_allowed_and_then_every_plan_warns() {
+    let mut run = setup();
+    let text = std::fs::read_to_string(run.dir.join("daskhub.yaml")).unwrap();
+    let start = text.find("  auth:").unwrap();
+    let end = start + text[start..].find('\n').unwrap() + 1;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(run.dir.join("daskhub.yaml"), &without).unwrap();
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the hub would have no login"), "{err}");
+    assert!(err.contains("allow_unauthenticated: true"), "{err}");
+
+    std::fs::write(
+        run.dir.join("daskhub.yaml"),
+        without.replace("daskhub:\n", "daskhub:\n  allow_unauthenticated: true\n"),
+    )
+    .unwrap();
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
+    assert!(
+        plan.starts_with("warning: daskhub: the hub has no login"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("daskhub.auth."),
+        "no Cognito resources: {plan}"
+    );
+}
