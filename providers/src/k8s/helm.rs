@@ -96,6 +96,13 @@ async fn status(
     )))
 }
 
+/// `KEY: value` from helm's human output.
+fn field(out: &str, key: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
 /// Waits for the Service's load balancer hostname.
 async fn hostname(
     s: &K8sSettings,
@@ -185,10 +192,17 @@ pub(crate) async fn install(
         format!("{}m{}s", timeout / 60, timeout % 60),
     ]);
     args.extend(kube(&w));
-    tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
-    let (revision, st, _) = status(s, &w, &name, &ns)
-        .await?
-        .ok_or_else(|| ProviderError::other(format!("release {name} not found after install")))?;
+    let out = tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
+    // helm prints `STATUS:` and `REVISION:`; ask `helm status` only if it did not.
+    let (revision, st) = match (field(&out, "REVISION"), field(&out, "STATUS")) {
+        (Some(r), Some(st)) if r.parse::<i64>().is_ok() => (r.parse().unwrap_or(0), st),
+        _ => {
+            let (r, st, _) = status(s, &w, &name, &ns).await?.ok_or_else(|| {
+                ProviderError::other(format!("release {name} not found after install"))
+            })?;
+            (r, st)
+        }
+    };
     let mut a = p.clone();
     a.insert("revision".into(), Value::int(revision));
     a.insert("status".into(), Value::str(st));
@@ -225,6 +239,17 @@ pub(crate) async fn read(
         id: r.id.clone(),
         attributes: a,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn helm_output_fields() {
+        let out = "Release \"daskhub\" has been upgraded.\nNAMESPACE: daskhub\nSTATUS: deployed\nREVISION: 3\n";
+        assert_eq!(super::field(out, "REVISION").as_deref(), Some("3"));
+        assert_eq!(super::field(out, "STATUS").as_deref(), Some("deployed"));
+        assert_eq!(super::field(out, "CHART"), None);
+    }
 }
 
 pub(crate) async fn uninstall(
