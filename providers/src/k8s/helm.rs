@@ -241,17 +241,6 @@ pub(crate) async fn read(
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn helm_output_fields() {
-        let out = "Release \"daskhub\" has been upgraded.\nNAMESPACE: daskhub\nSTATUS: deployed\nREVISION: 3\n";
-        assert_eq!(super::field(out, "REVISION").as_deref(), Some("3"));
-        assert_eq!(super::field(out, "STATUS").as_deref(), Some("deployed"));
-        assert_eq!(super::field(out, "CHART"), None);
-    }
-}
-
 pub(crate) async fn uninstall(
     s: &K8sSettings,
     ctx: &OpContext,
@@ -269,5 +258,16 @@ pub(crate) async fn uninstall(
     match tool::run(ctx, &req.address, s.poll, &s.helm, &args, None).await {
         Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn helm_output_fields() {
+        let out = "Release \"daskhub\" has been upgraded.\nNAMESPACE: daskhub\nSTATUS: deployed\nREVISION: 3\n";
+        assert_eq!(super::field(out, "REVISION").as_deref(), Some("3"));
+        assert_eq!(super::field(out, "STATUS").as_deref(), Some("deployed"));
+        assert_eq!(super::field(out, "CHART"), None);
     }
 }
