@@ -704,7 +704,61 @@ fn plan_destroy(state: &State, policy: RetainedPolicy) -> Result<Vec<Change>, Pl
             ));
         }
     }
-    Ok(changes)
+    Ok(in_deletion_order(changes, state))
+}
+
+/// Orders a destroy plan as it will run: a resource before the ones it depends on (per the
+/// dependencies state recorded), ties alphabetical. Only presentation; the executor schedules
+/// from the same edges on its own.
+fn in_deletion_order(changes: Vec<Change>, state: &State) -> Vec<Change> {
+    let deps_of = |a: &str| -> &[String] {
+        state
+            .resources
+            .get(a)
+            .or_else(|| state.retained.get(a).map(|r| &r.resource))
+            .map_or(&[], |r| r.dependencies.as_slice())
+    };
+    let present: BTreeSet<&str> = changes.iter().map(|c| c.address.as_str()).collect();
+    // Dependents-still-to-list per address.
+    let mut waiting: BTreeMap<&str, usize> = present.iter().map(|a| (*a, 0)).collect();
+    for a in &present {
+        for d in deps_of(a) {
+            if let Some(n) = waiting.get_mut(d.as_str()) {
+                *n += 1;
+            }
+        }
+    }
+    let mut ready: BTreeSet<&str> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(a, _)| *a)
+        .collect();
+    let mut order: Vec<&str> = Vec::with_capacity(present.len());
+    while let Some(a) = ready.pop_first() {
+        order.push(a);
+        for d in deps_of(a) {
+            if let Some(n) = waiting.get_mut(d.as_str()) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.insert(d.as_str());
+                }
+            }
+        }
+    }
+    // Anything left (a recorded cycle) keeps its place at the end.
+    for a in &present {
+        if !order.contains(a) {
+            order.push(a);
+        }
+    }
+    let rank: BTreeMap<String, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.to_string(), i))
+        .collect();
+    let mut changes = changes;
+    changes.sort_by_key(|c| (rank[&c.address], c.reason == Reason::Deposed));
+    changes
 }
 
 fn check_protected(changes: &[Change]) -> Result<(), PlanError> {

@@ -296,6 +296,12 @@ async fn destroy_deletes_in_reverse_dependency_order() {
         .await;
     assert!(report.succeeded());
     assert_eq!(plan.summary().delete, 4);
+    let listed: Vec<&str> = plan.changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        listed,
+        vec!["c", "b", "a", "d"],
+        "the plan lists deletions in the order they run"
+    );
     let c = call_index(&w.fake, "delete", "c");
     let b = call_index(&w.fake, "delete", "b");
     let a = call_index(&w.fake, "delete", "a");
