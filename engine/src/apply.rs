@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::expr::{eval_map, Reference};
 use crate::graph::Desired;
-use crate::plan::{mark_sensitive, Action, Mode, Plan, Reason};
+use crate::plan::{mark_sensitive, overlay_keeping_marks, Action, Mode, Plan, Reason};
 use crate::provider::{
     CreateRequest, DeleteRequest, Observed, OpContext, ProviderError, Providers, UpdateRequest,
 };
@@ -721,10 +721,7 @@ impl Executor<'_> {
                     .resource_type(&op.type_name)
                     .expect("planned types exist");
                 let mut attributes = properties;
-                for (k, v) in observed.attributes {
-                    let keep_mark = attributes.get(&k).is_some_and(Value::contains_sensitive);
-                    attributes.insert(k, if keep_mark { v.sensitive() } else { v });
-                }
+                overlay_keeping_marks(&mut attributes, observed.attributes);
                 mark_sensitive(ty, &mut attributes);
                 let spec = self.desired.get(&op.address);
                 let entry = ResourceState {

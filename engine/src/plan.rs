@@ -421,6 +421,15 @@ fn plan_apply(input: &PlanInput<'_>) -> Result<Vec<Change>, PlanError> {
     Ok(changes)
 }
 
+/// Writes `observed` over `base`, keeping the sensitive mark of every value `base` had marked:
+/// providers return unmarked data, and a value interpolated from a secret stays secret.
+pub fn overlay_keeping_marks(base: &mut ValueMap, observed: ValueMap) {
+    for (k, v) in observed {
+        let keep = base.get(&k).is_some_and(Value::contains_sensitive);
+        base.insert(k, if keep { v.sensitive() } else { v });
+    }
+}
+
 /// Marks the attributes the type declares sensitive.
 pub fn mark_sensitive(ty: &ResourceType, attrs: &mut ValueMap) {
     for a in ty.attributes.iter().filter(|a| a.sensitive) {

@@ -6,10 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::plan::{mark_sensitive, Drift};
+use crate::plan::{mark_sensitive, overlay_keeping_marks, Drift};
 use crate::provider::{OpContext, ProviderError, Providers, ReadRequest};
 use crate::state::State;
-use crate::value::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -91,22 +90,15 @@ pub async fn refresh(
                     let mut attrs = observed.attributes;
                     mark_sensitive(ty, &mut attrs);
                     let mut drifted = BTreeSet::new();
-                    for (k, v) in attrs {
-                        let prior = entry.attributes.get(&k);
-                        // Keep the marks state had: a value interpolated from a secret stays secret.
-                        let v = match prior {
-                            Some(p) if p.contains_sensitive() && !v.is_sensitive() => v.sensitive(),
-                            _ => v,
-                        };
-                        let is_input = ty.attribute(&k).is_some_and(|a| a.is_input());
-                        if is_input
-                            && prior.map(Value::unmarked) != Some(v.unmarked())
-                            && prior.is_some()
-                        {
-                            drifted.insert(k.clone());
+                    for (k, v) in &attrs {
+                        let is_input = ty.attribute(k).is_some_and(|a| a.is_input());
+                        if let (true, Some(prior)) = (is_input, entry.attributes.get(k)) {
+                            if prior.unmarked() != v.unmarked() {
+                                drifted.insert(k.clone());
+                            }
                         }
-                        entry.attributes.insert(k, v);
                     }
+                    overlay_keeping_marks(&mut entry.attributes, attrs);
                     entry.id = observed.id;
                     if !drifted.is_empty() {
                         drift

@@ -7,7 +7,7 @@
 //! - A pending update or delete is settled by reading the resource: whatever it really is now
 //!   is what state records.
 
-use crate::plan::mark_sensitive;
+use crate::plan::{mark_sensitive, overlay_keeping_marks};
 use crate::provider::{CreateRequest, OpContext, ProviderError, Providers, ReadRequest};
 use crate::state::{Intent, IntentAction, ResourceState, State};
 use crate::value::Value;
@@ -161,12 +161,7 @@ async fn resolve_one(
                         let e = map.get_mut(&intent.address).expect("present above");
                         let mut attributes = found.attributes;
                         mark_sensitive(ty, &mut attributes);
-                        for (k, v) in attributes {
-                            let keep_mark =
-                                e.attributes.get(&k).is_some_and(Value::contains_sensitive);
-                            e.attributes
-                                .insert(k, if keep_mark { v.sensitive() } else { v });
-                        }
+                        overlay_keeping_marks(&mut e.attributes, attributes);
                     }
                     Err(source) => return Err(fail(source)),
                 }
