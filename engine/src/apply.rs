@@ -176,6 +176,8 @@ struct Op {
     slot: Slot,
     /// A create-before-destroy create: the existing object becomes deposed when it finishes.
     deposes: bool,
+    /// A delete of a retained resource under `--delete-retained`: its data goes too.
+    purge: bool,
 }
 
 /// The operations of a plan with their ordering edges (`preds[i]` must finish before `i`).
@@ -195,6 +197,7 @@ fn build_ops(plan: &Plan, desired: &Desired, state: &State) -> OpGraph {
             type_name: type_name.into(),
             slot,
             deposes,
+            purge: false,
         });
         ops.len() - 1
     };
@@ -220,7 +223,8 @@ fn build_ops(plan: &Plan, desired: &Desired, state: &State) -> OpGraph {
                     Reason::DeleteRetained if !state.resources.contains_key(a) => Slot::Retained,
                     _ => Slot::Current,
                 };
-                push(&mut ops, a, t, OpKind::Delete, slot, false);
+                let d = push(&mut ops, a, t, OpKind::Delete, slot, false);
+                ops[d].purge = c.reason == Reason::DeleteRetained;
             }
             Action::Replace {
                 create_before_destroy: false,
@@ -599,6 +603,7 @@ impl Executor<'_> {
                         type_name: entry.type_name.clone(),
                         id: entry.id.clone(),
                         prior: unmark(&entry.attributes),
+                        purge: op.purge,
                     }),
                     slot: op.slot,
                     marked: entry.attributes.clone(),

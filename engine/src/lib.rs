@@ -20,7 +20,7 @@ pub use apply::{Event, ExecOptions, Executor, OpKind, Report};
 pub use expr::{Expr, Part, Reference};
 pub use graph::{Desired, GraphError, Lifecycle, ResourceSpec};
 pub use plan::{Action, Change, Mode, Plan, PlanError, Reason, RetainedPolicy};
-pub use provider::{Observed, OpContext, Provider, ProviderError, Providers};
+pub use provider::{Cleanup, Observed, OpContext, Provider, ProviderError, Providers};
 pub use resource_type::{AttributeSpec, Presence, ResourceType, ValueType};
 pub use state::{LockInfo, ResourceState, State, StateStore, StoreError};
 pub use value::{Value, ValueMap};

@@ -21,6 +21,23 @@ use crate::value::ValueMap;
 /// Receives `(address, message)` progress reports from long-running calls.
 pub type ProgressSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
+/// Something a provider removed that hdh had not created, to clear the way for a deletion
+/// (e.g. a load balancer Kubernetes made, a network interface a node left behind). Users are
+/// told every one of these at the end of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleanup {
+    /// The resource whose deletion needed it.
+    pub address: String,
+    /// What it was, e.g. "network interface", "load balancer".
+    pub kind: String,
+    pub id: String,
+    /// Why hdh may remove it: who made it and why it is this stack's.
+    pub why: String,
+}
+
+/// Receives every [`Cleanup`] as it happens.
+pub type CleanupSink = Arc<dyn Fn(&Cleanup) + Send + Sync>;
+
 /// Where a call runs: which stack, with which tags, and where to report progress.
 #[derive(Clone)]
 pub struct OpContext {
@@ -31,6 +48,7 @@ pub struct OpContext {
     /// Deadline for waits inside one operation (e.g. "cluster ACTIVE").
     pub timeout: Duration,
     pub progress: ProgressSink,
+    pub cleanups: CleanupSink,
 }
 
 impl OpContext {
@@ -41,7 +59,18 @@ impl OpContext {
             tags: BTreeMap::new(),
             timeout: Duration::from_secs(3600),
             progress: Arc::new(|_, _| {}),
+            cleanups: Arc::new(|_| {}),
         }
+    }
+
+    /// Records that something hdh did not create was removed for `address`'s deletion.
+    pub fn cleaned_up(&self, address: &str, kind: &str, id: &str, why: &str) {
+        (self.cleanups)(&Cleanup {
+            address: address.into(),
+            kind: kind.into(),
+            id: id.into(),
+            why: why.into(),
+        })
     }
 
     /// Reports "still creating (state)" for an address; the CLI shows it.
@@ -100,6 +129,10 @@ pub struct DeleteRequest {
     pub type_name: String,
     pub id: String,
     pub prior: ValueMap,
+    /// The user explicitly accepted losing this resource's data (`--delete-retained`): a
+    /// provider empties it (a bucket's objects and versions) instead of refusing. Never set
+    /// for an ordinary delete.
+    pub purge: bool,
 }
 
 /// Classified provider failures; the engine decides what to do from the class.

@@ -81,6 +81,7 @@ impl T<'_> {
             type_name: ty.into(),
             id: o.id.clone(),
             prior: o.attributes.clone(),
+            purge: false,
         };
         self.p
             .delete(self.ctx, &req)

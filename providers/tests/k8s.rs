@@ -168,6 +168,7 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
             type_name: ty.into(),
             id: o.id.clone(),
             prior: o.attributes.clone(),
+            purge: false,
         };
         p.delete(&ctx, &d).await.unwrap();
         p.delete(&ctx, &d).await.unwrap();

@@ -152,6 +152,7 @@ async fn create_read_update_delete() {
         type_name: "local_file".into(),
         id: updated.id.clone(),
         prior: updated.attributes.clone(),
+        purge: false,
     };
     p.delete(&ctx(), &delete).await.unwrap();
     assert!(!file.exists());

@@ -187,6 +187,7 @@ async fn never_updates_and_deletes_or_recovers_trivially() {
         type_name: "random_secret".into(),
         id: "x".into(),
         prior: ValueMap::new(),
+        purge: false,
     };
     p.delete(&ctx(), &delete).await.unwrap();
     assert!(p
