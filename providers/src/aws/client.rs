@@ -95,6 +95,8 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub efs: aws_sdk_efs::Client,
+    /// Classic load balancers: only to find and remove what Kubernetes left in a stack's VPC.
+    pub elb: aws_sdk_elasticloadbalancing::Client,
     pub s3: aws_sdk_s3::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub route53: aws_sdk_route53::Client,
@@ -143,6 +145,7 @@ pub async fn load(settings: &AwsSettings, region: &str) -> Clients {
         kms: aws_sdk_kms::Client::new(&config),
         sts: aws_sdk_sts::Client::new(&config),
         efs: aws_sdk_efs::Client::new(&config),
+        elb: aws_sdk_elasticloadbalancing::Client::new(&config),
         // Path-style when an endpoint is overridden (emulators have no bucket subdomains).
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)

@@ -177,6 +177,20 @@ pub(crate) fn route53_class(code: &str) -> Class {
     }
 }
 
+/// Classic ELB: `LoadBalancerNotFound` (its code for AccessPointNotFound), `Throttling`…
+pub(crate) fn elb_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "LoadBalancerNotFound" | "AccessPointNotFound" | "AccessPointNotFoundException" => {
+            Class::NotFound
+        }
+        "DependencyThrottle" => Class::Throttled,
+        "OperationNotPermitted" | "InvalidConfigurationRequest" => Class::Conflict,
+        "ValidationError" | "InvalidParameterValue" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
 /// STS has nothing to find or conflict with.
 pub(crate) fn sts_class(code: &str) -> Class {
     if throttling(code) {
@@ -237,6 +251,7 @@ service_mapper!(iam, iam_class);
 service_mapper!(kms, kms_class);
 service_mapper!(sts, sts_class);
 service_mapper!(efs, efs_class);
+service_mapper!(elb, elb_class);
 service_mapper!(s3, s3_class);
 service_mapper!(cognito, cognito_class);
 service_mapper!(route53, route53_class);
@@ -286,5 +301,7 @@ mod tests {
         assert_eq!(cognito_class("UserNotFoundException"), Class::NotFound);
         assert_eq!(cognito_class("TooManyRequestsException"), Class::Throttled);
         assert_eq!(route53_class("NoSuchHostedZone"), Class::NotFound);
+        assert_eq!(elb_class("LoadBalancerNotFound"), Class::NotFound);
+        assert_eq!(elb_class("Throttling"), Class::Throttled);
     }
 }

@@ -80,11 +80,14 @@ pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str
 }
 
 fn network(b: &mut Builder<'_>, s: &Settings, stack: &str) {
+    // The cluster tag is how teardown knows which cluster's leftovers in this VPC (Kubernetes
+    // load balancers, CNI interfaces) are this stack's, even after the cluster is gone.
     b.add(
         VPC,
         "aws_vpc",
         json!({"cidr_block": s.cidr, "enable_dns_support": true, "enable_dns_hostnames": true,
-               "tags": {"Name": format!("{stack}-vpc")}}),
+               "tags": {"Name": format!("{stack}-vpc"),
+                        format!("kubernetes.io/cluster/{}", s.cluster_name): "shared"}}),
     );
     b.add(IGW, "aws_internet_gateway", json!({"vpc_id": r(VPC, "id")}));
     for (i, az) in s.azs.iter().enumerate() {

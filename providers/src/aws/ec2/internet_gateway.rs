@@ -8,6 +8,7 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, ValueMap, ValueType,
 };
 
+use super::blockers::{Deletion, Target};
 use super::{
     filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
 };
@@ -204,17 +205,26 @@ impl Kind for InternetGateway {
             policy: aws.poll,
         };
         if let Some(vpc_id) = props::string(&req.prior, "vpc_id")? {
-            w.retrying(wait::dependency, || async {
-                gone_is_ok(
-                    aws.ec2
-                        .detach_internet_gateway()
-                        .internet_gateway_id(&req.id)
-                        .vpc_id(&vpc_id)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("DetachInternetGateway")),
-                )
+            Deletion {
+                aws,
+                ctx,
+                address: &req.address,
+                vpc_id: vpc_id.clone(),
+                target: Target::PublicAddresses,
+                what: format!(
+                    "internet gateway {} to detach (no public addresses mapped in {vpc_id})",
+                    req.id
+                ),
+            }
+            .run(|| async {
+                aws.ec2
+                    .detach_internet_gateway()
+                    .internet_gateway_id(&req.id)
+                    .vpc_id(&vpc_id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("DetachInternetGateway"))
             })
             .await?;
         }

@@ -2,6 +2,7 @@
 //! Describe per page of up to [`IDS_PER_CALL`] ids, by filter so a vanished id never fails the
 //! batch), tag sync on update, and finding an interrupted create by its `hdh:` tags.
 
+pub(crate) mod blockers;
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
 pub(crate) mod nat_gateway;

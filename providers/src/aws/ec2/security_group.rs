@@ -12,6 +12,7 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::blockers::{Deletion, Target};
 use super::{
     filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
 };
@@ -512,23 +513,22 @@ impl Kind for SecurityGroup {
         ctx: &OpContext,
         req: &DeleteRequest,
     ) -> Result<(), ProviderError> {
-        let w = Wait {
+        Deletion {
+            aws,
             ctx,
             address: &req.address,
-            verb: "deleting",
+            vpc_id: props::required_string(&req.prior, "vpc_id")?,
+            target: Target::SecurityGroup(req.id.clone()),
             what: format!("security group {} to have no dependents", req.id),
-            policy: aws.poll,
-        };
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.ec2
-                    .delete_security_group()
-                    .group_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteSecurityGroup")),
-            )
+        }
+        .run(|| async {
+            aws.ec2
+                .delete_security_group()
+                .group_id(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteSecurityGroup"))
         })
         .await
     }

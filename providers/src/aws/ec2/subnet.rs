@@ -10,10 +10,11 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::blockers::{Deletion, Target};
 use super::{
     filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
 };
-use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::errors::ec2 as e;
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
@@ -220,23 +221,22 @@ impl Kind for Subnet {
         ctx: &OpContext,
         req: &DeleteRequest,
     ) -> Result<(), ProviderError> {
-        let w = Wait {
+        Deletion {
+            aws,
             ctx,
             address: &req.address,
-            verb: "deleting",
+            vpc_id: props::required_string(&req.prior, "vpc_id")?,
+            target: Target::Subnet(req.id.clone()),
             what: format!("subnet {} to have no dependencies", req.id),
-            policy: aws.poll,
-        };
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.ec2
-                    .delete_subnet()
-                    .subnet_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteSubnet")),
-            )
+        }
+        .run(|| async {
+            aws.ec2
+                .delete_subnet()
+                .subnet_id(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteSubnet"))
         })
         .await
     }

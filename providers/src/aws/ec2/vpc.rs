@@ -8,6 +8,7 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::blockers::{Deletion, Target};
 use super::{
     carried, filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map,
     tag_spec,
@@ -228,23 +229,22 @@ impl Kind for Vpc {
         ctx: &OpContext,
         req: &DeleteRequest,
     ) -> Result<(), ProviderError> {
-        let w = Wait {
+        Deletion {
+            aws,
             ctx,
             address: &req.address,
-            verb: "deleting",
+            vpc_id: req.id.clone(),
+            target: Target::Vpc,
             what: format!("VPC {} to have no dependencies", req.id),
-            policy: aws.poll,
-        };
-        w.retrying(wait::dependency, || async {
-            crate::aws::errors::gone_is_ok(
-                aws.ec2
-                    .delete_vpc()
-                    .vpc_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteVpc")),
-            )
+        }
+        .run(|| async {
+            aws.ec2
+                .delete_vpc()
+                .vpc_id(&req.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteVpc"))
         })
         .await
     }
