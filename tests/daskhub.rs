@@ -2,102 +2,17 @@
 //! profile, scaled time) with the stand-in `helm`/`kubectl` first on PATH. Everything is
 //! checked through the emulator's own APIs and the tools, never through hdh's state.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-use hdh_testcloud::{Emulator, Profile};
+use support::hub::{setup, Run};
 
 const REGION: &str = "us-east-1";
 /// AWS time runs 500 times faster in the emulator; hdh's waits poll accordingly.
 const TIME_SCALE: f64 = 0.002;
 
-struct Run {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    emu: Emulator,
-    /// Everything hdh printed, to search for secrets at the end.
-    printed: String,
-}
-
-impl Run {
-    fn hdh(&mut self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args(args)
-            .args(["--no-color"])
-            .envs(self.emu.env())
-            .env("HDH_TIME_SCALE", TIME_SCALE.to_string())
-            .current_dir(&self.dir)
-            .output()
-            .expect("hdh runs");
-        self.printed.push_str(&String::from_utf8_lossy(&out.stdout));
-        self.printed.push_str(&String::from_utf8_lossy(&out.stderr));
-        out
-    }
-
-    fn ok(&mut self, args: &[&str]) -> String {
-        let out = self.hdh(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "hdh {args:?} failed:\n{text}");
-        text
-    }
-
-    fn edit(&self, from: &str, to: &str) {
-        let p = self.dir.join("daskhub.yaml");
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains(from), "{from} not in the config");
-        std::fs::write(&p, text.replace(from, to)).unwrap();
-    }
-
-    /// `helm get values` / `status` through the stand-in, with a kubeconfig naming the cluster.
-    fn tool(&self, tool: &str, args: &[&str]) -> String {
-        let kc = self.dir.join("test-kubeconfig");
-        std::fs::write(
-            &kc,
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: eks-helio\n  cluster: { server: https://unknown }\ncontexts:\n- name: c\n  context: { cluster: eks-helio, user: u }\ncurrent-context: c\nusers:\n- name: u\n  user: {}\n",
-        )
-        .unwrap();
-        let mut all: Vec<&str> = args.to_vec();
-        let kcs = kc.display().to_string();
-        all.extend(["--kubeconfig", &kcs]);
-        let out = self.emu.run_tool(tool, &all).unwrap();
-        assert!(out.success(), "{tool} {args:?}: {}", out.stderr);
-        out.stdout
-    }
-
-    fn helm_values(&self) -> serde_json::Value {
-        serde_json::from_str(&self.tool(
-            "helm",
-            &["get", "values", "daskhub", "-n", "daskhub", "-o", "json"],
-        ))
-        .unwrap()
-    }
-}
-
-fn setup() -> Run {
-    let emu = Emulator::builder()
-        .profile(Profile::Realistic)
-        .time_scale(TIME_SCALE)
-        .start()
-        .expect("emulator");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/daskhub.yaml");
-    std::fs::copy(example, dir.join("daskhub.yaml")).unwrap();
-    Run {
-        _tmp: tmp,
-        dir,
-        emu,
-        printed: String::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
-    let mut run = setup();
+    let mut run = setup(TIME_SCALE);
     let config = run.emu.aws_config(REGION).await;
     let r53 = aws_sdk_route53::Client::new(&config);
     // The hosted zone exists beforehand: hdh looks it up, never creates it.
@@ -489,7 +404,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_without_login_is_refused_unless_allowed_and_then_every_plan_warns() {
-    let mut run = setup();
+    let mut run = setup(TIME_SCALE);
     let text = std::fs::read_to_string(run.dir.join("daskhub.yaml")).unwrap();
     let start = text.find("  auth:").unwrap();
     let end = start + text[start..].find('\n').unwrap() + 1;

@@ -1,5 +1,8 @@
-//! Helpers for the emulator-backed CLI tests: a TCP proxy that can cut the line to S3, and a
-//! small JSON Schema validator for the plan document.
+//! Helpers for the emulator-backed CLI tests: the DaskHub runner, a TCP proxy that can cut the
+//! line to S3, and a small JSON Schema validator for the plan document.
+// Each test binary uses some of these.
+#![allow(dead_code)]
 
+pub mod hub;
 pub mod proxy;
 pub mod schema;
