@@ -177,6 +177,39 @@ async fn efs_file_system_and_mount_targets() {
         t.delete("aws_efs_file_system", &fs)
     );
     let _ = (a, b);
+    // Its ENI lingers after the mount target (realistic profile); delete returned only once it
+    // was released, so the subnet goes at once.
+    let eni = s(&mt, "network_interface_id");
+    let ec2 = ec2(&emu).await;
+    match ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni)
+        .send()
+        .await
+    {
+        Ok(out) => assert!(
+            out.network_interfaces().is_empty(),
+            "{eni} still there: {out:?}"
+        ),
+        Err(err) => assert_eq!(
+            aws_sdk_ec2::error::ProvideErrorMetadata::code(&err),
+            Some("InvalidNetworkInterfaceID.NotFound")
+        ),
+    }
+    assert!(
+        progress
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(a, m)| a == "x" && m.contains(&eni)),
+        "the wait names the ENI: {:?}",
+        progress.lock().unwrap()
+    );
+    ec2.delete_subnet()
+        .subnet_id(&sub.id)
+        .send()
+        .await
+        .expect("no ENI left in the subnet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
