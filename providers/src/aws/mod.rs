@@ -20,7 +20,7 @@ mod cognito;
 mod data;
 mod ec2;
 mod efs;
-mod eks;
+pub(crate) mod eks;
 pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
