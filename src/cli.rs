@@ -218,6 +218,12 @@ pub struct RunArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// The deadline for each wait inside one operation (a cluster becoming ACTIVE, network
+    /// interfaces being released), e.g. 30m, 1h30m; when it passes, the operation fails saying
+    /// what it was still waiting for.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

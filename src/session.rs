@@ -2,12 +2,12 @@
 //! the state store it names, and the lock/load/settle steps before planning.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use hdh_engine::plan::Drift;
-use hdh_engine::provider::{OpContext, Providers};
+use hdh_engine::provider::{Cleanup, OpContext, Providers};
 use hdh_engine::refresh::refresh;
 use hdh_engine::resolve::{resolve_intents, Resolution};
 use hdh_engine::state::{LockInfo, State, StateStore, StoreError};
@@ -28,7 +28,15 @@ pub struct Session {
     pub store: Arc<dyn StateStore>,
     /// The same store, by kind, for what only one backend can tell (bucket versioning).
     pub backend: Backend,
+    /// The deadline of each wait inside one provider operation (`--timeout`).
+    pub op_timeout: Duration,
+    /// What providers removed that hdh had not created, in the order it happened; the closing
+    /// report lists them.
+    pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
 }
+
+/// `--timeout`'s default: the longest wait inside one operation.
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A state store by kind.
 #[derive(Clone)]
@@ -125,14 +133,28 @@ impl Session {
             providers,
             store: backend.store(),
             backend,
+            op_timeout: DEFAULT_OP_TIMEOUT,
+            cleanups: Arc::default(),
         })
     }
 
+    /// The context every provider call of this run gets: stack, region, tags, the wait
+    /// deadline, progress, and cleanups (printed as they happen and collected for the report).
     pub fn ctx(&self) -> OpContext {
         let mut ctx = OpContext::new(&self.config.name, &self.config.region);
         ctx.tags = self.config.tags.clone();
+        ctx.timeout = self.op_timeout;
         ctx.progress = progress::progress_sink();
+        ctx.cleanups = progress::cleanup_sink(self.cleanups.clone());
         ctx
+    }
+
+    /// Everything cleaned up so far.
+    pub fn cleaned_up(&self) -> Vec<Cleanup> {
+        self.cleanups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Takes the state lock for `operation`, waiting up to `timeout` for a held one, or fails

@@ -413,6 +413,22 @@ fn usage_errors_exit_nonzero_without_a_panic() {
     );
     assert_eq!(conflicting.code, 1, "usage errors are not 'changes' (2)");
     assert!(conflicting.stderr.contains("cannot be used with"));
+    let timeout = hdh(dir.path(), &["destroy", "--timeout", "soon"]);
+    assert_eq!(timeout.code, 1, "{}", timeout.text());
+    snap!("timeout_not_a_duration", timeout.text());
+    let apply_timeout = hdh(dir.path(), &["apply", "--timeout", "10"]);
+    assert_eq!(apply_timeout.code, 1, "a number without a unit is refused");
+    assert!(
+        apply_timeout.stderr.contains("--timeout"),
+        "{}",
+        apply_timeout.stderr
+    );
+    let help = hdh(dir.path(), &["destroy", "--help"]);
+    assert!(
+        help.stdout.contains("--timeout <DURATION>") && help.stdout.contains("[default: 60m]"),
+        "{}",
+        help.stdout
+    );
     let target = hdh(dir.path(), &["plan", "--target", "nothing_here"]);
     assert_eq!(target.code, 1);
     assert!(

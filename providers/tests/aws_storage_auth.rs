@@ -177,6 +177,39 @@ async fn efs_file_system_and_mount_targets() {
         t.delete("aws_efs_file_system", &fs)
     );
     let _ = (a, b);
+    // Its ENI lingers after the mount target (realistic profile); delete returned only once it
+    // was released, so the subnet goes at once.
+    let eni = s(&mt, "network_interface_id");
+    let ec2 = ec2(&emu).await;
+    match ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni)
+        .send()
+        .await
+    {
+        Ok(out) => assert!(
+            out.network_interfaces().is_empty(),
+            "{eni} still there: {out:?}"
+        ),
+        Err(err) => assert_eq!(
+            aws_sdk_ec2::error::ProvideErrorMetadata::code(&err),
+            Some("InvalidNetworkInterfaceID.NotFound")
+        ),
+    }
+    assert!(
+        progress
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(a, m)| a == "x" && m.contains(&eni)),
+        "the wait names the ENI: {:?}",
+        progress.lock().unwrap()
+    );
+    ec2.delete_subnet()
+        .subnet_id(&sub.id)
+        .send()
+        .await
+        .expect("no ENI left in the subnet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,6 +257,100 @@ async fn s3_bucket_is_encrypted_versioned_and_private() {
         .await;
     assert_eq!(b.attributes["versioning"], Value::Bool(false));
     t.delete("aws_s3_bucket", &b).await;
+}
+
+/// Object versions and delete markers left in `bucket`.
+async fn versions_in(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.versions().len() + out.delete_markers().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_with_data_is_emptied_only_for_a_purge() {
+    let emu = emulator(Profile::Realistic, 0.001, None);
+    let aws = provider(&emu);
+    let (mut ctx, _) = ctx();
+    ctx.timeout = std::time::Duration::from_secs(2);
+    let t = T {
+        p: aws.as_ref(),
+        ctx: &ctx,
+    };
+    let s3 = emu.s3_client(REGION).await;
+    let mut buckets = vec![];
+    for (name, versioning) in [("helio-versioned", true), ("helio-plain", false)] {
+        let b = t
+            .create(
+                name,
+                "aws_s3_bucket",
+                json!({"bucket": name, "versioning": versioning}),
+            )
+            .await;
+        for (key, body) in [("a.txt", "1"), ("a.txt", "2"), ("b.txt", "3")] {
+            s3.put_object()
+                .bucket(name)
+                .key(key)
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        buckets.push(b);
+    }
+    // A delete marker on top of b.txt's version.
+    s3.delete_object()
+        .bucket("helio-versioned")
+        .key("b.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions_in(&s3, "helio-versioned").await, 4);
+
+    let delete = |b: &Observed, purge: bool| DeleteRequest {
+        address: "shared".into(),
+        type_name: "aws_s3_bucket".into(),
+        id: b.id.clone(),
+        prior: b.attributes.clone(),
+        purge,
+    };
+    for b in &buckets {
+        let refused = aws.delete(&ctx, &delete(b, false)).await.unwrap_err();
+        let text = refused.to_string();
+        assert!(
+            matches!(refused, hdh_engine::ProviderError::Timeout { .. })
+                && text.contains("still holds objects")
+                && text.contains("--delete-retained"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        versions_in(&s3, "helio-versioned").await,
+        4,
+        "nothing deleted without purge"
+    );
+    let plain = s3
+        .list_objects_v2()
+        .bucket("helio-plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.contents().len(), 2, "nothing deleted without purge");
+
+    for b in &buckets {
+        aws.delete(&ctx, &delete(b, true)).await.unwrap();
+        assert!(
+            s3.head_bucket().bucket(&b.id).send().await.is_err(),
+            "bucket {} gone",
+            b.id
+        );
+        assert!(t.read("aws_s3_bucket", b).await.is_none());
+    }
+    let left = s3.list_buckets().send().await.unwrap();
+    assert!(left.buckets().is_empty(), "{:?}", left.buckets());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,10 +7,30 @@ mod aws_common;
 use aws_common::*;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, Provider, Value, ValueMap};
-use hdh_providers::aws::PollPolicy;
+use hdh_providers::aws::{AwsSettings, PollPolicy};
 use hdh_providers::{K8sProvider, K8sSettings};
 use hdh_testcloud::{bin_dir, Profile};
 use serde_json::json;
+
+/// The stand-in tools find their emulator through the process environment, so the tests that
+/// run them take turns (each still has its own emulator).
+static TOOLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The provider, running the stand-ins and asking `emu`'s EKS about clusters.
+fn k8s_provider(emu: &hdh_testcloud::Emulator) -> K8sProvider {
+    K8sProvider::new(K8sSettings {
+        hdh_exe: "hdh".into(),
+        kubectl: bin_dir().join("kubectl"),
+        helm: bin_dir().join("helm"),
+        poll: PollPolicy::fast(),
+        aws: AwsSettings {
+            endpoint_url: Some(emu.endpoint().to_string()),
+            static_credentials: Some(("testing".into(), "testing".into())),
+            region: Some(REGION.into()),
+            poll: PollPolicy::fast(),
+        },
+    })
+}
 
 fn map(j: serde_json::Value) -> ValueMap {
     match Value::from(&j) {
@@ -23,6 +43,7 @@ fn map(j: serde_json::Value) -> ValueMap {
 async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
     let emu = emulator(Profile::Instant, 0.001, None);
     // The stand-ins find the emulator through the environment.
+    let _turn = TOOLS.lock().await;
     std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
     let ec2 = ec2(&emu).await;
     let vpc = ec2
@@ -69,12 +90,7 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
         m
     };
 
-    let p = K8sProvider::new(K8sSettings {
-        hdh_exe: "hdh".into(),
-        kubectl: bin_dir().join("kubectl"),
-        helm: bin_dir().join("helm"),
-        poll: PollPolicy::fast(),
-    });
+    let p = k8s_provider(&emu);
     let (ctx, _) = ctx();
 
     // A namespace, server-side applied.
@@ -178,6 +194,181 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
                 .unwrap()
                 .is_none(),
             "{ty} gone"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_on_a_cluster_deleted_behind_hdhs_back_are_gone_with_it() {
+    // Realistic profile with AWS time paused: the cluster is ACTIVE, then DELETING, then gone
+    // exactly when the test moves the clock.
+    let emu = emulator(Profile::Realistic, 1.0, None);
+    let _turn = TOOLS.lock().await;
+    std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
+    emu.pause_clock().unwrap();
+    let ec2 = ec2(&emu).await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.8.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let mut subnets = vec![];
+    for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(format!("10.8.{i}.0/24"))
+            .availability_zone(*az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let eks = eks(&emu).await;
+    eks.create_cluster()
+        .name("eks-gone")
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .set_subnet_ids(Some(subnets))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emu.advance(3600.0).unwrap();
+    let c = eks
+        .describe_cluster()
+        .name("eks-gone")
+        .send()
+        .await
+        .unwrap();
+    let c = c.cluster().unwrap();
+    assert_eq!(c.status().map(|s| s.as_str()), Some("ACTIVE"));
+    let cluster = map(json!({
+        "cluster_name": "eks-gone",
+        "cluster_endpoint": c.endpoint().unwrap(),
+        "cluster_ca": c.certificate_authority().and_then(|a| a.data()).unwrap_or("Q0E="),
+    }));
+    let with = |extra: serde_json::Value| {
+        let mut m = cluster.clone();
+        m.extend(map(extra));
+        m
+    };
+    let p = k8s_provider(&emu);
+    let (mut ctx, progress) = ctx();
+    ctx.timeout = std::time::Duration::from_secs(20);
+
+    let ns = p
+        .create(
+            &ctx,
+            &CreateRequest {
+                address: "ns".into(),
+                type_name: "kubernetes_manifest".into(),
+                properties: with(json!({"manifest": {"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "apps"}}})),
+                token: "t1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let rel = p
+        .create(
+            &ctx,
+            &CreateRequest {
+                address: "hub".into(),
+                type_name: "helm_release".into(),
+                properties: with(json!({"name": "hello", "chart": "example/hello",
+                    "namespace": "apps", "timeout_seconds": 60})),
+                token: "t2".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let objects = [("kubernetes_manifest", &ns), ("helm_release", &rel)];
+    let read = |ty: &'static str, o: &Observed| {
+        let p = &p;
+        let ctx = &ctx;
+        let req = ReadRequest {
+            address: "x".into(),
+            id: o.id.clone(),
+            prior: o.attributes.clone(),
+        };
+        async move { p.read(ctx, ty, &[req]).await.pop().unwrap() }
+    };
+    let delete_req = |ty: &str, o: &Observed| DeleteRequest {
+        address: format!("{ty}.x"),
+        type_name: ty.into(),
+        id: o.id.clone(),
+        prior: o.attributes.clone(),
+        purge: false,
+    };
+    for (ty, o) in objects {
+        assert!(read(ty, o).await.unwrap().is_some(), "{ty} installed");
+    }
+
+    // A cluster that exists but does not answer is waited for until the deadline.
+    emu.scenario(json!({"kube_unreachable": true})).unwrap();
+    let mut short = ctx.clone();
+    short.timeout = std::time::Duration::from_millis(500);
+    for (ty, o) in objects {
+        let err = p.delete(&short, &delete_req(ty, o)).await.unwrap_err();
+        assert!(
+            matches!(err, hdh_engine::ProviderError::Timeout { .. }),
+            "{ty}: {err}"
+        );
+        assert!(read(ty, o).await.is_err(), "{ty}: unreachable is no answer");
+    }
+    emu.scenario(json!({"kube_unreachable": false})).unwrap();
+
+    // Deleted behind hdh's back: DELETING (the clock is paused), then gone.
+    eks.delete_cluster().name("eks-gone").send().await.unwrap();
+    let status = eks
+        .describe_cluster()
+        .name("eks-gone")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status
+            .cluster()
+            .and_then(|c| c.status())
+            .map(|s| s.as_str()),
+        Some("DELETING")
+    );
+    for round in ["DELETING", "gone"] {
+        if round == "gone" {
+            emu.advance(3600.0).unwrap();
+            assert!(eks
+                .describe_cluster()
+                .name("eks-gone")
+                .send()
+                .await
+                .is_err());
+        }
+        for (ty, o) in objects {
+            assert!(
+                read(ty, o).await.unwrap().is_none(),
+                "{ty} read on a {round} cluster"
+            );
+            let started = std::time::Instant::now();
+            p.delete(&ctx, &delete_req(ty, o))
+                .await
+                .unwrap_or_else(|e| panic!("{ty} delete on a {round} cluster: {e}"));
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{ty} on a {round} cluster: not a wait until the deadline"
+            );
+        }
+    }
+    let said = progress.lock().unwrap().clone();
+    for ty in ["kubernetes_manifest", "helm_release"] {
+        assert!(
+            said.iter().any(|(a, m)| a == &format!("{ty}.x")
+                && m == "cluster eks-gone is gone; its Kubernetes objects went with it"),
+            "{ty}: {said:?}"
         );
     }
 }

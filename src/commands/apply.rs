@@ -8,13 +8,12 @@ use std::path::Path;
 use anyhow::Result;
 use hdh_engine::apply::{ExecOptions, Executor};
 use hdh_engine::plan::{Action, Mode, Plan};
-use hdh_engine::state::State;
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
 use crate::commands::plan::{destroy_mode, make_plan};
 use crate::errored;
 use crate::exit::{user_error, Exit, UserError};
-use crate::render::{plan_text, progress};
+use crate::render::{closing, plan_text, progress};
 use crate::saved_plan::SavedPlan;
 use crate::session::Session;
 use crate::style;
@@ -42,7 +41,8 @@ async fn run(
     run: &RunArgs,
     saved: Option<SavedPlan>,
 ) -> Result<Exit> {
-    let session = Session::open(file)?;
+    let mut session = Session::open(file)?;
+    session.op_timeout = run.timeout;
     let operation = if matches!(mode, Mode::Apply) {
         "apply"
     } else {
@@ -123,14 +123,22 @@ async fn locked(
         cancel: Some(rx),
         events: progress::event_sink(),
     };
+    // Ids are taken now: once deleted, state no longer knows them.
+    let to_delete = closing::to_delete(&plan, &state);
     let report = executor.run(&plan, &mut state, opts).await;
     watcher.abort();
 
     let destroying = matches!(mode, Mode::Destroy { .. });
     print!("{}", progress::summary(&report, destroying));
-    if destroying {
-        print_retained(&plan, &state);
-    } else if report.succeeded() && !state.outputs.is_empty() {
+    print!(
+        "{}",
+        closing::render(
+            &closing::deleted(to_delete, &report),
+            &closing::retained(&plan, &state),
+            &session.cleaned_up(),
+        )
+    );
+    if !destroying && report.succeeded() && !state.outputs.is_empty() {
         println!("\nOutputs:");
         let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
         for (k, v) in &state.outputs {
@@ -147,25 +155,6 @@ async fn locked(
         return Ok(Exit::Error);
     }
     Ok(Exit::Ok)
-}
-
-fn print_retained(plan: &Plan, state: &State) {
-    let kept: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Forget)
-        .collect();
-    if kept.is_empty() {
-        return;
-    }
-    println!("\nRetained (still in the cloud, recorded in state; an apply of the same config adopts them):");
-    for c in kept {
-        let id = state
-            .retained
-            .get(&c.address)
-            .map_or("?", |r| r.resource.id.as_str());
-        println!("  {} ({}, id {id})", c.address, c.type_name);
-    }
 }
 
 /// Asks on a terminal; refuses without one.

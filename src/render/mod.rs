@@ -2,6 +2,7 @@
 //! listings.
 //! Only this module and `main` print; sensitive values pass through `Value`'s redacting forms.
 
+pub mod closing;
 pub mod plan_json;
 pub mod plan_markdown;
 pub mod plan_text;

@@ -104,6 +104,26 @@ pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
     })
 }
 
+/// Cleanups (things a provider removed that hdh had not created) as they happen: one line
+/// each on stdout, and into `seen` for the closing report.
+pub fn cleanup_sink(
+    seen: Arc<std::sync::Mutex<Vec<hdh_engine::provider::Cleanup>>>,
+) -> hdh_engine::provider::CleanupSink {
+    Arc::new(move |c: &hdh_engine::provider::Cleanup| {
+        println!(
+            "{}: {} {} {} ({})",
+            style::bold(&c.address),
+            style::yellow("cleaned up"),
+            c.kind,
+            c.id,
+            c.why
+        );
+        seen.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(c.clone());
+    })
+}
+
 fn verb(op: OpKind) -> &'static str {
     match op {
         OpKind::Create => "create",

@@ -5,7 +5,8 @@
 //! answers `FileSystemAlreadyExists` and `find_created` finds it by token. Mount targets have no
 //! tags: one exists per (file system, subnet), which is how an interrupted create is found.
 //! Deleting a file system waits out `FileSystemInUse` while its mount targets go; deleting a
-//! mount target waits until it is gone (its ENI may linger; subnets wait for that).
+//! mount target waits until it is gone and then until its ENI, which lingers after it, is
+//! released too, so the subnet and security groups deleted next do not meet it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +19,7 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, efs as e};
+use super::errors::{absent_if_not_found, ec2, efs as e};
 use super::wait::{self, Poll, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
@@ -432,6 +433,45 @@ async fn one_mount_target(
     Ok(absent_if_not_found(out)?.and_then(|o| o.mount_targets().first().cloned()))
 }
 
+/// Waits until the mount target's network interface is gone: EFS releases it some time after
+/// the mount target itself, and the subnet and security groups deleted next are refused
+/// (DependencyViolation) while it is there.
+async fn wait_eni_released(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    mount_target: &str,
+    eni: &str,
+) -> Result<(), ProviderError> {
+    Wait {
+        ctx,
+        address,
+        verb: "deleting",
+        what: format!("network interface {eni} of mount target {mount_target} to be released"),
+        policy: aws.poll,
+    }
+    .until(|| async {
+        let out = aws
+            .ec2
+            .describe_network_interfaces()
+            .network_interface_ids(eni)
+            .send()
+            .await
+            .map_err(ec2("DescribeNetworkInterfaces"));
+        match absent_if_not_found(out)?
+            .as_ref()
+            .and_then(|o| o.network_interfaces().first())
+        {
+            None => Ok(Poll::Ready(())),
+            Some(n) => Ok(Poll::Pending(format!(
+                "network interface {eni} of mount target {mount_target} is still there ({})",
+                n.status().map_or("unknown status", |s| s.as_str())
+            ))),
+        }
+    })
+    .await
+}
+
 async fn wait_mt_available(
     aws: &Clients,
     ctx: &OpContext,
@@ -567,6 +607,13 @@ impl Kind for MountTarget {
         ctx: &OpContext,
         req: &DeleteRequest,
     ) -> Result<(), ProviderError> {
+        // The ENI to wait for: as recorded, else as the mount target still says.
+        let mut eni = props::string(&req.prior, "network_interface_id")?.filter(|s| !s.is_empty());
+        if eni.is_none() {
+            eni = one_mount_target(aws, &req.id)
+                .await?
+                .and_then(|m| m.network_interface_id().map(str::to_string));
+        }
         match aws
             .efs
             .delete_mount_target()
@@ -592,7 +639,11 @@ impl Kind for MountTarget {
                 Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
             }
         })
-        .await
+        .await?;
+        match eni {
+            Some(eni) => wait_eni_released(aws, ctx, &req.address, &req.id, &eni).await,
+            None => Ok(()),
+        }
     }
 
     async fn find_created(

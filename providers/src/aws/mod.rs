@@ -3,7 +3,8 @@
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito`, `route53` and `data` implement one resource type per [`Kind`].
+//! `eks`, `efs`, `s3`, `cognito`, `route53` and `data` implement one resource type per [`Kind`]
+//! (`s3_empty` empties a bucket for a `--delete-retained` delete).
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -19,13 +20,14 @@ mod cognito;
 mod data;
 mod ec2;
 mod efs;
-mod eks;
+pub(crate) mod eks;
 pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
 mod kms;
 mod route53;
 mod s3;
+mod s3_empty;
 mod tags;
 pub(crate) mod wait;
 

@@ -386,13 +386,21 @@ impl Kind for Bucket {
         ctx: &OpContext,
         req: &DeleteRequest,
     ) -> Result<(), ProviderError> {
-        // A bucket with objects is refused (BucketNotEmpty) until the deadline: hdh never
-        // empties a bucket of user data by itself.
+        // `--delete-retained`: the user asked for the data to go too.
+        if req.purge {
+            super::s3_empty::empty(aws, ctx, &req.address, &req.id).await?;
+        }
+        // Otherwise a bucket with objects is refused (BucketNotEmpty) until the deadline: hdh
+        // never empties a bucket of user data by itself.
         Wait {
             ctx,
             address: &req.address,
             verb: "deleting",
-            what: format!("bucket {} to be empty", req.id),
+            what: format!(
+                "bucket {} to be empty: it still holds objects, and hdh deletes them only when \
+                 told to (`hdh destroy --delete-retained` deletes the bucket's objects too)",
+                req.id
+            ),
             policy: aws.poll,
         }
         .retrying(wait::dependency, || async {

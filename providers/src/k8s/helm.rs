@@ -12,8 +12,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::cluster_gone::{report_gone, ClusterProbe};
 use super::kubeconfig;
-use super::{tool, K8sSettings};
+use super::tool::{self, Ran};
+use super::K8sSettings;
 use crate::aws::wait::{Poll, Wait};
 use crate::props;
 
@@ -219,6 +221,7 @@ pub(crate) async fn install(
 
 pub(crate) async fn read(
     s: &K8sSettings,
+    probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
 ) -> Result<Option<Observed>, ProviderError> {
@@ -226,7 +229,16 @@ pub(crate) async fn read(
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
     let w = kubeconfig::workdir(s, ctx, p)?;
-    let Some((revision, st, version)) = status(s, &w, &name, &ns).await? else {
+    let found = match status(s, &w, &name, &ns).await {
+        Ok(found) => found,
+        // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
+        Err(e @ ProviderError::Throttled { .. }) => match probe.gone(ctx, p).await? {
+            Some(_) => None,
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
+    let Some((revision, st, version)) = found else {
         return Ok(None);
     };
     let mut a = p.clone();
@@ -243,6 +255,7 @@ pub(crate) async fn read(
 
 pub(crate) async fn uninstall(
     s: &K8sSettings,
+    probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
 ) -> Result<(), ProviderError> {
@@ -255,8 +268,13 @@ pub(crate) async fn uninstall(
         .map(|a| a.to_string())
         .collect();
     args.extend(kube(&w));
-    match tool::run(ctx, &req.address, s.poll, &s.helm, &args, None).await {
-        Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+    let gone = || probe.gone(ctx, p);
+    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.helm, &args, gone).await {
+        Ok(Ran::Done) | Err(ProviderError::NotFound { .. }) => Ok(()),
+        Ok(Ran::ClusterGone(cluster)) => {
+            report_gone(ctx, &req.address, &cluster);
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

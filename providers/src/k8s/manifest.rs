@@ -8,8 +8,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::cluster_gone::{report_gone, ClusterProbe};
 use super::kubeconfig::{self, CLUSTER_INPUTS};
-use super::{tool, K8sSettings};
+use super::tool::{self, Ran};
+use super::K8sSettings;
 use crate::props;
 
 pub(crate) const TYPE: &str = "kubernetes_manifest";
@@ -110,6 +112,7 @@ pub(crate) async fn apply(
 
 pub(crate) async fn read(
     s: &K8sSettings,
+    probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
 ) -> Result<Option<Observed>, ProviderError> {
@@ -124,12 +127,18 @@ pub(crate) async fn read(
             attributes: r.prior.clone(),
         })),
         Err(ProviderError::NotFound { .. }) => Ok(None),
+        // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
+        Err(e @ ProviderError::Throttled { .. }) => match probe.gone(ctx, &r.prior).await? {
+            Some(_) => Ok(None),
+            None => Err(e),
+        },
         Err(e) => Err(e),
     }
 }
 
 pub(crate) async fn delete(
     s: &K8sSettings,
+    probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
 ) -> Result<(), ProviderError> {
@@ -138,8 +147,13 @@ pub(crate) async fn delete(
     let mut args = vec!["delete".to_string()];
     args.extend(object_args(&t, &w.kubeconfig));
     args.push("--ignore-not-found".into());
-    match tool::run(ctx, &req.address, s.poll, &s.kubectl, &args, None).await {
-        Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+    let gone = || probe.gone(ctx, &req.prior);
+    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.kubectl, &args, gone).await {
+        Ok(Ran::Done) | Err(ProviderError::NotFound { .. }) => Ok(()),
+        Ok(Ran::ClusterGone(cluster)) => {
+            report_gone(ctx, &req.address, &cluster);
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

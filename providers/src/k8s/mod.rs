@@ -10,8 +10,11 @@
 //! Invariants:
 //! - Secrets (sensitive Helm values) reach the tools only through 0600 files in a private
 //!   temporary directory removed after the call; never through arguments or logs.
-//! - An unreachable cluster (just created, DNS not there yet) is waited out until the deadline.
+//! - An unreachable cluster (just created, DNS not there yet) is waited out until the deadline;
+//!   one that EKS says is gone or DELETING (`cluster_gone`) took its objects with it: reads find
+//!   nothing and deletes succeed.
 
+mod cluster_gone;
 mod helm;
 mod kubeconfig;
 mod manifest;
@@ -23,7 +26,8 @@ use async_trait::async_trait;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
 
-use crate::aws::PollPolicy;
+use crate::aws::{AwsSettings, PollPolicy};
+use cluster_gone::ClusterProbe;
 
 /// How the Kubernetes provider runs its tools.
 #[derive(Debug, Clone)]
@@ -34,6 +38,8 @@ pub struct K8sSettings {
     pub helm: PathBuf,
     /// How readiness waits poll (the load balancer's hostname).
     pub poll: PollPolicy,
+    /// How to reach EKS, to ask whether an unreachable cluster still exists.
+    pub aws: AwsSettings,
 }
 
 impl Default for K8sSettings {
@@ -43,6 +49,7 @@ impl Default for K8sSettings {
             kubectl: PathBuf::from("kubectl"),
             helm: PathBuf::from("helm"),
             poll: PollPolicy::default(),
+            aws: AwsSettings::default(),
         }
     }
 }
@@ -50,11 +57,15 @@ impl Default for K8sSettings {
 /// Serves `kubernetes_manifest` and `helm_release`.
 pub struct K8sProvider {
     settings: K8sSettings,
+    probe: ClusterProbe,
 }
 
 impl K8sProvider {
     pub fn new(settings: K8sSettings) -> Self {
-        K8sProvider { settings }
+        K8sProvider {
+            probe: ClusterProbe::new(settings.aws.clone()),
+            settings,
+        }
     }
 }
 
@@ -70,11 +81,11 @@ impl Provider for K8sProvider {
         type_name: &str,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        let s = &self.settings;
+        let (s, probe) = (&self.settings, &self.probe);
         let reads = requests.iter().map(|r| async move {
             match type_name {
-                manifest::TYPE => manifest::read(s, ctx, r).await,
-                helm::TYPE => helm::read(s, ctx, r).await,
+                manifest::TYPE => manifest::read(s, probe, ctx, r).await,
+                helm::TYPE => helm::read(s, probe, ctx, r).await,
                 other => Err(crate::props::unsupported_type(other)),
             }
         });
@@ -111,8 +122,8 @@ impl Provider for K8sProvider {
 
     async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
         match req.type_name.as_str() {
-            manifest::TYPE => manifest::delete(&self.settings, ctx, req).await,
-            helm::TYPE => helm::uninstall(&self.settings, ctx, req).await,
+            manifest::TYPE => manifest::delete(&self.settings, &self.probe, ctx, req).await,
+            helm::TYPE => helm::uninstall(&self.settings, &self.probe, ctx, req).await,
             other => Err(crate::props::unsupported_type(other)),
         }
     }

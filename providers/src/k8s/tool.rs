@@ -118,6 +118,48 @@ pub(crate) async fn run(
     .await
 }
 
+/// What [`run_unless_gone`] ended with.
+pub(crate) enum Ran {
+    /// The tool succeeded.
+    Done,
+    /// The cluster is gone (this one), so the tool will never get an answer.
+    ClusterGone(String),
+}
+
+/// Like [`run`], but on every unreachable answer asks `gone` whether the cluster still exists
+/// (a cluster deleted behind hdh's back never answers); stops when it does not.
+pub(crate) async fn run_unless_gone<F, Fut>(
+    ctx: &OpContext,
+    address: &str,
+    poll: PollPolicy,
+    exe: &Path,
+    args: &[String],
+    gone: F,
+) -> Result<Ran, ProviderError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, ProviderError>>,
+{
+    Wait {
+        ctx,
+        address,
+        verb: "waiting",
+        what: "the cluster to answer".into(),
+        policy: poll,
+    }
+    .until(|| async {
+        match run_once(exe, args, None).await {
+            Ok(_) => Ok(Poll::Ready(Ran::Done)),
+            Err(ProviderError::Throttled { message }) => match gone().await? {
+                Some(cluster) => Ok(Poll::Ready(Ran::ClusterGone(cluster))),
+                None => Ok(Poll::Pending(message)),
+            },
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,26 @@ async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, Provi
         .filter(|c| c.status() != Some(&ClusterStatus::Deleting)))
 }
 
+/// The cluster's status as EKS reports it (`ACTIVE`, `DELETING`…); `None` when there is no
+/// such cluster. For the Kubernetes provider, to tell a cluster that is gone from one that is
+/// only unreachable.
+pub(crate) async fn cluster_status(
+    aws: &Clients,
+    name: &str,
+) -> Result<Option<String>, ProviderError> {
+    let out = absent_if_not_found(
+        aws.eks
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(e("DescribeCluster")),
+    )?;
+    Ok(out
+        .and_then(|o| o.cluster)
+        .map(|c| c.status().map_or("UNKNOWN", |s| s.as_str()).to_string()))
+}
+
 /// Waits for the cluster to be ACTIVE (after a create or an update).
 async fn wait_active(
     aws: &Clients,
