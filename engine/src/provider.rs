@@ -148,7 +148,7 @@ pub enum ProviderError {
     Conflict { message: String },
     #[error("{message}")]
     Throttled { message: String },
-    #[error("timed out after {waited:?} waiting for {what}")]
+    #[error("timed out after {} waiting for {what}", seconds(*waited))]
     Timeout { what: String, waited: Duration },
     #[error("unsupported: {message}")]
     Unsupported { message: String },
@@ -249,5 +249,15 @@ impl Providers {
 
     pub fn type_names(&self) -> impl Iterator<Item = &str> {
         self.by_type.keys().map(String::as_str)
+    }
+}
+
+/// `12.3s`, `4m10s`: how long a wait took, for messages.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }

@@ -110,6 +110,13 @@ pub fn cleanup_sink(
     seen: Arc<std::sync::Mutex<Vec<hdh_engine::provider::Cleanup>>>,
 ) -> hdh_engine::provider::CleanupSink {
     Arc::new(move |c: &hdh_engine::provider::Cleanup| {
+        let mut seen = seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Two deletions blocked by the same thing may both remove it; it is one cleanup.
+        if seen.iter().any(|s| s.kind == c.kind && s.id == c.id) {
+            return;
+        }
         println!(
             "{}: {} {} {} ({})",
             style::bold(&c.address),
@@ -118,9 +125,7 @@ pub fn cleanup_sink(
             c.id,
             c.why
         );
-        seen.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(c.clone());
+        seen.push(c.clone());
     })
 }
 
