@@ -374,7 +374,7 @@ fn manifest(b: &mut Builder<'_>, address: &str, m: J) -> usize {
 
 fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
     let ns = "daskhub.kubernetes.namespace";
-    manifest(
+    let ns_index = manifest(
         b,
         ns,
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s.namespace}}),
@@ -402,14 +402,14 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
                         "resources": {"requests": {"storage": "1Mi"}}}}),
     );
     b.specs[pvc].depends_on = vec![ns.into(), "daskhub.kubernetes.efs_volume".into()];
-    manifest(
+    let account = manifest(
         b,
         "daskhub.kubernetes.autoscaler_account",
         json!({"apiVersion": "v1", "kind": "ServiceAccount",
                "metadata": {"name": "cluster-autoscaler", "namespace": "kube-system",
                             "annotations": {"eks.amazonaws.com/role-arn": r("daskhub.identity.autoscaler_role", "arn")}}}),
     );
-    manifest(
+    let role = manifest(
         b,
         "daskhub.kubernetes.autoscaler_role",
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -459,6 +459,13 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
         "daskhub.kubernetes.autoscaler_account".into(),
         "daskhub.kubernetes.autoscaler_binding".into(),
     ];
+    // Kubernetes objects come after the nodes and, on destroy, go before them: the autoscaler
+    // must not scale a node group that is being deleted, and volumes are released while the
+    // nodes that mount them still run.
+    let groups: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
+    for i in [ns_index, pv, pvc, account, role, binding, dep] {
+        b.specs[i].depends_on.extend(groups.iter().cloned());
+    }
 }
 
 fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {

@@ -96,6 +96,16 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
         assert!(release.contains(d), "release depends on {d}");
     }
     assert!(deps("daskhub.dns.record").contains("daskhub.hub.release"));
+    // Destroy (the reverse): Kubernetes objects go while the nodes still run.
+    for spec in c.desired.resources() {
+        if spec.type_name == "kubernetes_manifest" {
+            for g in ["ng-daskhub-services", "mng-burst-compute-spot"] {
+                let ng = format!("daskhub.cluster.node_group[\"{g}\"]");
+                let a = &spec.address;
+                assert!(deps(a).contains(ng.as_str()), "{a} after {ng}");
+            }
+        }
+    }
     assert!(
         !deps("daskhub.auth.client").contains("daskhub.dns.record"),
         "the callback URL is known at plan time"
