@@ -239,7 +239,16 @@ pub async fn lock_store(
     let mut told = false;
     loop {
         let holder = match store.lock(&info).await {
-            Ok(()) => return Ok(info),
+            Ok(()) => {
+                if let Some(old) = store.replaced_stale_lock() {
+                    eprintln!(
+                        "Removed a stale lock: {} (that process no longer runs on this host; \
+                         its run was interrupted, and this one settles what it left)",
+                        describe_lock(&old)
+                    );
+                }
+                return Ok(info);
+            }
             Err(StoreError::Locked { holder }) => holder,
             Err(e) => return Err(store_error(e)),
         };

@@ -157,6 +157,12 @@ pub trait StateStore: Send + Sync {
     /// Takes the exclusive lock or fails naming its holder.
     async fn lock(&self, info: &LockInfo) -> Result<(), StoreError>;
 
+    /// The lock the last `lock` call replaced because its holder provably no longer runs
+    /// (a killed run on this host), for the user to be told; `None` for stores that never do.
+    fn replaced_stale_lock(&self) -> Option<LockInfo> {
+        None
+    }
+
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError>;
 
     /// Removes a lock by its id, whoever holds it.

@@ -39,13 +39,9 @@ fn map(j: serde_json::Value) -> ValueMap {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
-    let emu = emulator(Profile::Instant, 0.001, None);
-    // The stand-ins find the emulator through the environment.
-    let _turn = TOOLS.lock().await;
-    std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
-    let ec2 = ec2(&emu).await;
+/// A VPC with two subnets and an EKS cluster `name` in them; the EKS client.
+async fn cluster_in_a_new_vpc(emu: &hdh_testcloud::Emulator, name: &str) -> aws_sdk_eks::Client {
+    let ec2 = ec2(emu).await;
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.9.0.0/16")
@@ -65,9 +61,9 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
             .unwrap();
         subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
     }
-    let eks = eks(&emu).await;
+    let eks = eks(emu).await;
     eks.create_cluster()
-        .name("eks-k8s")
+        .name(name)
         .role_arn("arn:aws:iam::123456789012:role/r")
         .resources_vpc_config(
             aws_sdk_eks::types::VpcConfigRequest::builder()
@@ -77,6 +73,16 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
         .send()
         .await
         .unwrap();
+    eks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
+    let emu = emulator(Profile::Instant, 0.001, None);
+    // The stand-ins find the emulator through the environment.
+    let _turn = TOOLS.lock().await;
+    std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
+    let eks = cluster_in_a_new_vpc(&emu, "eks-k8s").await;
     let c = eks.describe_cluster().name("eks-k8s").send().await.unwrap();
     let c = c.cluster().unwrap();
     let cluster = json!({
@@ -206,38 +212,7 @@ async fn objects_on_a_cluster_deleted_behind_hdhs_back_are_gone_with_it() {
     let _turn = TOOLS.lock().await;
     std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
     emu.pause_clock().unwrap();
-    let ec2 = ec2(&emu).await;
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.8.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let mut subnets = vec![];
-    for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(format!("10.8.{i}.0/24"))
-            .availability_zone(*az)
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
-    }
-    let eks = eks(&emu).await;
-    eks.create_cluster()
-        .name("eks-gone")
-        .role_arn("arn:aws:iam::123456789012:role/r")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .set_subnet_ids(Some(subnets))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let eks = cluster_in_a_new_vpc(&emu, "eks-gone").await;
     emu.advance(3600.0).unwrap();
     let c = eks
         .describe_cluster()

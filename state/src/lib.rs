@@ -15,5 +15,5 @@ pub mod s3_error;
 
 pub use format::{decode, encode, FORMAT_VERSION};
 pub use local::LocalStore;
-pub use lock_info::{lock_age, lock_info, parse_rfc3339};
+pub use lock_info::{holder_gone_from_this_host, lock_age, lock_info, parse_rfc3339};
 pub use s3::{S3Settings, S3Store};

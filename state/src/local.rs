@@ -38,6 +38,8 @@ pub struct LocalStore {
     backup_path: PathBuf,
     /// What this store last read or wrote, to notice a write by someone else in between.
     seen: Mutex<Seen>,
+    /// A lock of a killed run on this host that `lock` removed, for the user to be told.
+    replaced: Mutex<Option<LockInfo>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,7 @@ impl LocalStore {
             backup_path: sibling(&path, ".backup"),
             path,
             seen: Mutex::new(Seen::Nothing),
+            replaced: Mutex::new(None),
         }
     }
 
@@ -263,6 +266,13 @@ impl StateStore for LocalStore {
                 return Ok(());
             }
             if let Some(holder) = self.current_lock()? {
+                // A run killed on this machine cannot release its lock; its pid says so.
+                if crate::lock_info::holder_gone_from_this_host(&holder)
+                    && self.remove_lock(&holder.id).is_ok()
+                {
+                    *self.replaced.lock().unwrap_or_else(|p| p.into_inner()) = Some(holder);
+                    continue;
+                }
                 return Err(StoreError::Locked { holder });
             }
             // Released between the two steps: try again.
@@ -275,6 +285,13 @@ impl StateStore for LocalStore {
 
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError> {
         self.remove_lock(&info.id)
+    }
+
+    fn replaced_stale_lock(&self) -> Option<LockInfo> {
+        self.replaced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     async fn force_unlock(&self, id: &str) -> Result<(), StoreError> {

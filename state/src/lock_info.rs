@@ -64,6 +64,24 @@ fn user_name() -> String {
         .unwrap_or_else(|| format!("uid{}", unsafe { libc::getuid() }))
 }
 
+/// Whether `info` was written by a process of this host that no longer runs: its lock can
+/// only be left over from a run that was killed (kill -9, a closed terminal, a reboot). A pid
+/// reused by another process reads as alive, which errs on the safe side.
+pub fn holder_gone_from_this_host(info: &LockInfo) -> bool {
+    let Some((_, host)) = info.holder.rsplit_once('@') else {
+        return false;
+    };
+    if host != host_name() || info.pid == 0 {
+        return false;
+    }
+    let Ok(pid) = libc::pid_t::try_from(info.pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 performs only the existence and permission check; it sends nothing.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
 fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the pointer and length describe `buf`, which outlives the call; gethostname writes

@@ -249,6 +249,42 @@ async fn lock_is_exclusive_and_names_its_holder() {
 }
 
 #[tokio::test]
+async fn the_lock_of_a_run_killed_on_this_host_is_replaced_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(state_path(&dir));
+    // A run that was killed: its process is gone.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let mut killed = lock_info("destroy");
+    killed.pid = dead_pid;
+    store.lock(&killed).await.unwrap();
+
+    let mine = lock_info("destroy");
+    store.lock(&mine).await.expect("the stale lock is replaced");
+    assert_eq!(store.replaced_stale_lock(), Some(killed.clone()));
+    let on_disk: LockInfo =
+        serde_json::from_slice(&std::fs::read(store.lock_path()).unwrap()).unwrap();
+    assert_eq!(on_disk, mine);
+    store.unlock(&mine).await.unwrap();
+
+    // A live holder on this host, or any holder on another host, still locks.
+    let other = LocalStore::new(state_path(&dir));
+    let alive = lock_info("apply");
+    other.lock(&alive).await.unwrap();
+    assert!(matches!(
+        store.lock(&lock_info("destroy")).await,
+        Err(StoreError::Locked { .. })
+    ));
+    other.unlock(&alive).await.unwrap();
+    let mut elsewhere = killed.clone();
+    elsewhere.holder = "ci@another-machine".into();
+    other.lock(&elsewhere).await.unwrap();
+    let err = store.lock(&lock_info("destroy")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn force_unlock_needs_the_right_id() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(state_path(&dir));

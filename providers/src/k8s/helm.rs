@@ -269,8 +269,8 @@ pub(crate) async fn uninstall(
         .collect();
     args.extend(kube(&w));
     let gone = || probe.gone(ctx, p);
-    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.helm, &args, gone).await {
-        Ok(Ran::Done) | Err(ProviderError::NotFound { .. }) => Ok(()),
+    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.helm, &args, None, gone).await {
+        Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
         Ok(Ran::ClusterGone(cluster)) => {
             report_gone(ctx, &req.address, &cluster);
             Ok(())

@@ -148,8 +148,8 @@ pub(crate) async fn delete(
     args.extend(object_args(&t, &w.kubeconfig));
     args.push("--ignore-not-found".into());
     let gone = || probe.gone(ctx, &req.prior);
-    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.kubectl, &args, gone).await {
-        Ok(Ran::Done) | Err(ProviderError::NotFound { .. }) => Ok(()),
+    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.kubectl, &args, None, gone).await {
+        Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
         Ok(Ran::ClusterGone(cluster)) => {
             report_gone(ctx, &req.address, &cluster);
             Ok(())

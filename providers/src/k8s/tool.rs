@@ -101,27 +101,19 @@ pub(crate) async fn run(
     args: &[String],
     stdin: Option<&str>,
 ) -> Result<String, ProviderError> {
-    Wait {
-        ctx,
-        address,
-        verb: "waiting",
-        what: "the cluster to answer".into(),
-        policy: poll,
-    }
-    .until(|| async {
-        match run_once(exe, args, stdin).await {
-            Ok(out) => Ok(Poll::Ready(out)),
-            Err(ProviderError::Throttled { message }) => Ok(Poll::Pending(message)),
-            Err(e) => Err(e),
+    let never_gone = || async { Ok(None) };
+    match run_unless_gone(ctx, address, poll, exe, args, stdin, never_gone).await? {
+        Ran::Done(out) => Ok(out),
+        Ran::ClusterGone(cluster) => {
+            Err(ProviderError::other(format!("cluster {cluster} is gone")))
         }
-    })
-    .await
+    }
 }
 
 /// What [`run_unless_gone`] ended with.
 pub(crate) enum Ran {
-    /// The tool succeeded.
-    Done,
+    /// The tool succeeded; its stdout.
+    Done(String),
     /// The cluster is gone (this one), so the tool will never get an answer.
     ClusterGone(String),
 }
@@ -134,6 +126,7 @@ pub(crate) async fn run_unless_gone<F, Fut>(
     poll: PollPolicy,
     exe: &Path,
     args: &[String],
+    stdin: Option<&str>,
     gone: F,
 ) -> Result<Ran, ProviderError>
 where
@@ -148,8 +141,8 @@ where
         policy: poll,
     }
     .until(|| async {
-        match run_once(exe, args, None).await {
-            Ok(_) => Ok(Poll::Ready(Ran::Done)),
+        match run_once(exe, args, stdin).await {
+            Ok(out) => Ok(Poll::Ready(Ran::Done(out))),
             Err(ProviderError::Throttled { message }) => match gone().await? {
                 Some(cluster) => Ok(Poll::Ready(Ran::ClusterGone(cluster))),
                 None => Ok(Poll::Pending(message)),

@@ -97,7 +97,8 @@ fn observe(ctx: &OpContext, c: &SdkCluster, prior: &ValueMap) -> Observed {
     }
 }
 
-async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, ProviderError> {
+/// The cluster in whatever state it is, DELETING included.
+async fn describe_any(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, ProviderError> {
     let out = absent_if_not_found(
         aws.eks
             .describe_cluster()
@@ -106,8 +107,13 @@ async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, Provi
             .await
             .map_err(e("DescribeCluster")),
     )?;
-    Ok(out
-        .and_then(|o| o.cluster)
+    Ok(out.and_then(|o| o.cluster))
+}
+
+/// The cluster unless it is gone or going.
+async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, ProviderError> {
+    Ok(describe_any(aws, name)
+        .await?
         .filter(|c| c.status() != Some(&ClusterStatus::Deleting)))
 }
 
@@ -118,16 +124,8 @@ pub(crate) async fn cluster_status(
     aws: &Clients,
     name: &str,
 ) -> Result<Option<String>, ProviderError> {
-    let out = absent_if_not_found(
-        aws.eks
-            .describe_cluster()
-            .name(name)
-            .send()
-            .await
-            .map_err(e("DescribeCluster")),
-    )?;
-    Ok(out
-        .and_then(|o| o.cluster)
+    Ok(describe_any(aws, name)
+        .await?
         .map(|c| c.status().map_or("UNKNOWN", |s| s.as_str()).to_string()))
 }
 
