@@ -508,6 +508,12 @@ async fn an_interface_hdh_cannot_attribute_stops_the_destroy_is_named_and_never_
         "{failure}"
     );
     assert!(failure.contains("\"lab appliance\""), "{failure}");
+    // While it waited, the heartbeat said what was in the way (without -v).
+    assert!(
+        text.lines()
+            .any(|l| l.contains("still deleting") && l.contains(&stranger)),
+        "{text}"
+    );
     assert!(
         cloud
             .interfaces(&vpc)

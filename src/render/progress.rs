@@ -1,9 +1,10 @@
 //! Live apply/destroy output: one line when an operation starts, when a long one reports
 //! progress, and when it ends; then the summary of what happened and every error.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hdh_engine::apply::{Event, EventSink, OpKind, Report};
@@ -61,10 +62,11 @@ pub fn event_sink() -> EventSink {
                 op,
                 elapsed,
             } => format!(
-                "{}: still {} ({} elapsed)",
+                "{}: still {} ({} elapsed){}",
                 style::bold(address),
                 op.progressive(),
-                clock(*elapsed)
+                clock(*elapsed),
+                last_report(address).map_or(String::new(), |r| format!(": {r}"))
             ),
             Event::Skipped {
                 address,
@@ -79,8 +81,42 @@ pub fn event_sink() -> EventSink {
                 )
             }
         };
+        if let Event::Finished { address, .. } | Event::Failed { address, .. } = e {
+            forget_report(address);
+        }
         println!("{line}");
     })
+}
+
+/// The last thing each running operation's provider reported (what it waits for, what is in
+/// its way), so the heartbeat says it even without `-v`.
+static LAST_REPORT: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+fn remember_report(address: &str, message: &str) {
+    // A wait reports "still deleting (4m10s): <status>"; the heartbeat has its own prefix.
+    let status = message
+        .strip_prefix("still ")
+        .and_then(|m| m.split_once("): "))
+        .map_or(message, |(_, status)| status);
+    LAST_REPORT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(address.to_string(), status.to_string());
+}
+
+fn last_report(address: &str) -> Option<String> {
+    LAST_REPORT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(address)
+        .cloned()
+}
+
+fn forget_report(address: &str) {
+    LAST_REPORT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(address);
 }
 
 static VERBOSE: AtomicU8 = AtomicU8::new(0);
@@ -95,9 +131,10 @@ pub fn verbose() -> bool {
 }
 
 /// Progress reports from inside long provider calls (the wait state a cluster is in); shown
-/// with `-v`. Heartbeats ("still creating (4m10s elapsed)") show regardless.
+/// with `-v`. Heartbeats ("still creating (4m10s elapsed): <the last report>") show regardless.
 pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
     Arc::new(|address: &str, message: &str| {
+        remember_report(address, message);
         if verbose() {
             println!("{}: {message}", style::dim(address))
         }
