@@ -64,6 +64,19 @@ async fn stack_vpc(ec2: &aws_sdk_ec2::Client) -> (String, String) {
     (vpc, subnet)
 }
 
+async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, name: &str, t: &[(&str, &str)]) -> String {
+    ec2.create_security_group()
+        .group_name(name)
+        .description(name)
+        .vpc_id(vpc)
+        .tag_specifications(tags(Ec2Type::SecurityGroup, t))
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap()
+}
+
 fn req(address: &str, ty: &str, id: &str, vpc: Option<&str>) -> DeleteRequest {
     let mut prior = ValueMap::new();
     if let Some(v) = vpc {
@@ -312,4 +325,70 @@ async fn an_interface_hdh_cannot_attribute_is_named_and_never_deleted() {
         .send()
         .await
         .expect("the subnet is still there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_of_a_foreign_group_keeps_a_kubernetes_group_and_is_named() {
+    let emu = emulator();
+    let aws = provider(&emu);
+    let ec2 = ec2(&emu).await;
+    let (vpc, subnet) = stack_vpc(&ec2).await;
+    let k8s_sg = group(
+        &ec2,
+        &vpc,
+        "k8s-elb-b2",
+        &[(&format!("kubernetes.io/cluster/{CLUSTER}"), "owned")],
+    )
+    .await;
+    // Someone's bastion group, not the stack's, allows traffic from it.
+    let bastion = group(&ec2, &vpc, "bastion", &[("team", "lab")]).await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&bastion)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&k8s_sg).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_subnet().subnet_id(&subnet).send().await.unwrap();
+
+    let (ctx, cleanups) = recording_ctx(Duration::from_secs(3));
+    let err = aws
+        .delete(&ctx, &req("net.vpc", "aws_vpc", &vpc, None))
+        .await
+        .expect_err("the VPC cannot go");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "rule on security group {bastion} (bastion) referencing {k8s_sg}: NOT this stack's"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("security group bastion is not this stack's"),
+        "{text}"
+    );
+    // The bastion's rule is intact; the Kubernetes group could not go.
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(&bastion)
+        .group_ids(&k8s_sg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups().len(), 2);
+    let rules = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_id() == Some(bastion.as_str()))
+        .unwrap()
+        .ip_permissions()
+        .len();
+    assert_eq!(rules, 1, "the foreign rule is left alone");
+    assert!(cleanups.lock().unwrap().is_empty());
 }

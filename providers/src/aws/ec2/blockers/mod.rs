@@ -177,9 +177,26 @@ impl Deletion<'_> {
         }
         if let (Target::Vpc, Some(groups)) = (&self.target, &groups) {
             for g in groups.list.iter().filter(|g| g.name != "default") {
+                let verdict = attribute::group(&scope, g);
+                // A rule hdh may not touch keeps a removable group in place: name it too.
+                if let Verdict::Remove(_) = verdict {
+                    for holder in groups.list.iter().filter(|h| h.references.contains(&g.id)) {
+                        if let v @ Verdict::Foreign(_) = attribute::reference(&scope, holder, &g.id)
+                        {
+                            blockers.push(Blocker {
+                                label: format!(
+                                    "rule on security group {} ({}) referencing {}",
+                                    holder.id, holder.name, g.id
+                                ),
+                                verdict: v,
+                                action: Action::None,
+                            });
+                        }
+                    }
+                }
                 blockers.push(Blocker {
                     label: format!("security group {} ({})", g.id, g.name),
-                    verdict: attribute::group(&scope, g),
+                    verdict,
                     action: Action::Group(g.id.clone()),
                 });
             }
