@@ -5,104 +5,10 @@
 mod aws_common;
 
 use aws_common::*;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{Observed, OpContext, Provider, Value, ValueMap};
+use hdh_engine::provider::{CreateRequest, DeleteRequest};
+use hdh_engine::{Observed, Provider, Value};
 use hdh_testcloud::Profile;
 use serde_json::json;
-
-fn map(j: serde_json::Value) -> ValueMap {
-    match Value::from(&j) {
-        Value::Map(m) => m,
-        _ => panic!("not an object"),
-    }
-}
-
-struct T<'a> {
-    p: &'a dyn Provider,
-    ctx: &'a OpContext,
-}
-
-impl T<'_> {
-    async fn create(&self, address: &str, ty: &str, props: serde_json::Value) -> Observed {
-        let req = CreateRequest {
-            address: address.into(),
-            type_name: ty.into(),
-            properties: map(props),
-            token: uuid::Uuid::new_v4().to_string(),
-        };
-        self.p
-            .create(self.ctx, &req)
-            .await
-            .unwrap_or_else(|e| panic!("create {address}: {e}"))
-    }
-
-    async fn read(&self, ty: &str, o: &Observed) -> Option<Observed> {
-        let req = ReadRequest {
-            address: "x".into(),
-            id: o.id.clone(),
-            prior: o.attributes.clone(),
-        };
-        self.p
-            .read(self.ctx, ty, &[req])
-            .await
-            .pop()
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn update(
-        &self,
-        address: &str,
-        ty: &str,
-        o: &Observed,
-        changes: serde_json::Value,
-    ) -> Observed {
-        let mut properties = o.attributes.clone();
-        let changes = map(changes);
-        let changed = changes.keys().cloned().collect();
-        properties.extend(changes);
-        let req = UpdateRequest {
-            address: address.into(),
-            type_name: ty.into(),
-            id: o.id.clone(),
-            prior: o.attributes.clone(),
-            properties,
-            changed,
-        };
-        self.p
-            .update(self.ctx, &req)
-            .await
-            .unwrap_or_else(|e| panic!("update {address}: {e}"))
-    }
-
-    async fn delete(&self, ty: &str, o: &Observed) {
-        let req = DeleteRequest {
-            address: "x".into(),
-            type_name: ty.into(),
-            id: o.id.clone(),
-            prior: o.attributes.clone(),
-            purge: false,
-        };
-        self.p
-            .delete(self.ctx, &req)
-            .await
-            .unwrap_or_else(|e| panic!("delete {ty} {}: {e}", o.id));
-        self.p.delete(self.ctx, &req).await.unwrap();
-        assert!(
-            self.read(ty, o).await.is_none(),
-            "{ty} {} still readable after delete",
-            o.id
-        );
-    }
-}
-
-fn s(o: &Observed, k: &str) -> String {
-    o.attributes
-        .get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{k} in {:?}", o.attributes))
-        .to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn efs_file_system_and_mount_targets() {

@@ -6,7 +6,7 @@ mod aws_common;
 
 use aws_common::*;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{Observed, Provider, Value, ValueMap};
+use hdh_engine::{Observed, Provider, Value};
 use hdh_providers::aws::{AwsSettings, PollPolicy};
 use hdh_providers::{K8sProvider, K8sSettings};
 use hdh_testcloud::{bin_dir, Profile};
@@ -30,13 +30,6 @@ fn k8s_provider(emu: &hdh_testcloud::Emulator) -> K8sProvider {
             poll: PollPolicy::fast(),
         },
     })
-}
-
-fn map(j: serde_json::Value) -> ValueMap {
-    match Value::from(&j) {
-        Value::Map(m) => m,
-        _ => panic!("not an object"),
-    }
 }
 
 /// A VPC with two subnets and an EKS cluster `name` in them; the EKS client.

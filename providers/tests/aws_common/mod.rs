@@ -1,12 +1,14 @@
 //! Shared by the AWS tests: a private emulator per test, a provider pointed at it through the
-//! real AWS SDK, an engine context, and counting the emulator's request log.
+//! real AWS SDK, an engine context, counting the emulator's request log, and `T`, which drives
+//! one resource through create/read/update/delete by the `Provider` trait alone.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hdh_engine::{OpContext, Providers};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{Observed, OpContext, Provider, Providers, Value, ValueMap};
 use hdh_providers::aws::{AwsProvider, AwsSettings, PollPolicy};
 use hdh_testcloud::{Emulator, LogRecord, Profile};
 
@@ -65,4 +67,99 @@ pub async fn ec2(emu: &Emulator) -> aws_sdk_ec2::Client {
 
 pub async fn eks(emu: &Emulator) -> aws_sdk_eks::Client {
     aws_sdk_eks::Client::new(&emu.aws_config(REGION).await)
+}
+
+pub fn map(j: serde_json::Value) -> ValueMap {
+    match Value::from(&j) {
+        Value::Map(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+pub struct T<'a> {
+    pub p: &'a dyn Provider,
+    pub ctx: &'a OpContext,
+}
+
+impl T<'_> {
+    pub async fn create(&self, address: &str, ty: &str, props: serde_json::Value) -> Observed {
+        let req = CreateRequest {
+            address: address.into(),
+            type_name: ty.into(),
+            properties: map(props),
+            token: uuid::Uuid::new_v4().to_string(),
+        };
+        self.p
+            .create(self.ctx, &req)
+            .await
+            .unwrap_or_else(|e| panic!("create {address}: {e}"))
+    }
+
+    pub async fn read(&self, ty: &str, o: &Observed) -> Option<Observed> {
+        let req = ReadRequest {
+            address: "x".into(),
+            id: o.id.clone(),
+            prior: o.attributes.clone(),
+        };
+        self.p
+            .read(self.ctx, ty, &[req])
+            .await
+            .pop()
+            .unwrap()
+            .unwrap()
+    }
+
+    pub async fn update(
+        &self,
+        address: &str,
+        ty: &str,
+        o: &Observed,
+        changes: serde_json::Value,
+    ) -> Observed {
+        let mut properties = o.attributes.clone();
+        let changes = map(changes);
+        let changed = changes.keys().cloned().collect();
+        properties.extend(changes);
+        let req = UpdateRequest {
+            address: address.into(),
+            type_name: ty.into(),
+            id: o.id.clone(),
+            prior: o.attributes.clone(),
+            properties,
+            changed,
+        };
+        self.p
+            .update(self.ctx, &req)
+            .await
+            .unwrap_or_else(|e| panic!("update {address}: {e}"))
+    }
+
+    pub async fn delete(&self, ty: &str, o: &Observed) {
+        let req = DeleteRequest {
+            address: "x".into(),
+            type_name: ty.into(),
+            id: o.id.clone(),
+            prior: o.attributes.clone(),
+            purge: false,
+        };
+        self.p
+            .delete(self.ctx, &req)
+            .await
+            .unwrap_or_else(|e| panic!("delete {ty} {}: {e}", o.id));
+        // Deleting what is gone is success.
+        self.p.delete(self.ctx, &req).await.unwrap();
+        assert!(
+            self.read(ty, o).await.is_none(),
+            "{ty} {} still readable after delete",
+            o.id
+        );
+    }
+}
+
+pub fn s(o: &Observed, k: &str) -> String {
+    o.attributes
+        .get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{k} in {:?}", o.attributes))
+        .to_string()
 }
