@@ -5,11 +5,14 @@
 
 use std::sync::Arc;
 
+use std::path::Path;
+
 use hdh_engine::{OpContext, ProviderError, ValueMap};
 use tokio::sync::OnceCell;
 
+use super::tool::{self, Ran};
 use crate::aws::eks::cluster::cluster_status;
-use crate::aws::{client, AwsSettings, Clients};
+use crate::aws::{client, AwsSettings, Clients, PollPolicy};
 use crate::props;
 
 /// Asks EKS about a cluster; the clients are made at the first question.
@@ -28,7 +31,7 @@ impl ClusterProbe {
 
     /// The cluster named by `cluster_name` in `p`, when EKS says it no longer exists or is
     /// being deleted; `None` when it is there.
-    pub(crate) async fn gone(
+    async fn gone(
         &self,
         ctx: &OpContext,
         p: &ValueMap,
@@ -45,10 +48,45 @@ impl ClusterProbe {
     }
 }
 
-/// What a delete tells the user when the cluster took the object with it.
-pub(crate) fn report_gone(ctx: &OpContext, address: &str, cluster: &str) {
-    ctx.report(
-        address,
-        &format!("cluster {cluster} is gone; its Kubernetes objects went with it"),
-    );
+impl ClusterProbe {
+    /// A read the tools could not make (`unreachable`, their "cluster unreachable"): `Ok` —
+    /// the object is absent — when the cluster named in `p` is gone, else that error back.
+    pub(crate) async fn absent_if_gone(
+        &self,
+        ctx: &OpContext,
+        p: &ValueMap,
+        unreachable: ProviderError,
+    ) -> Result<(), ProviderError> {
+        match self.gone(ctx, p).await? {
+            Some(_) => Ok(()),
+            None => Err(unreachable),
+        }
+    }
+
+    /// Runs a deleting tool call (`helm uninstall`, `kubectl delete`) for the object `p`
+    /// describes: done when it succeeds, when the object is not found, or when its cluster is
+    /// gone (the user is told the objects went with it). An unreachable cluster that still
+    /// exists is waited out until the deadline.
+    pub(crate) async fn delete_with(
+        &self,
+        ctx: &OpContext,
+        address: &str,
+        poll: PollPolicy,
+        exe: &Path,
+        args: &[String],
+        p: &ValueMap,
+    ) -> Result<(), ProviderError> {
+        let gone = || self.gone(ctx, p);
+        match tool::run_unless_gone(ctx, address, poll, exe, args, None, gone).await {
+            Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
+            Ok(Ran::ClusterGone(cluster)) => {
+                ctx.report(
+                    address,
+                    &format!("cluster {cluster} is gone; its Kubernetes objects went with it"),
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
 }

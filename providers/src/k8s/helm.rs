@@ -12,10 +12,9 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::cluster_gone::{report_gone, ClusterProbe};
+use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
-use super::tool::{self, Ran};
-use super::K8sSettings;
+use super::{tool, K8sSettings};
 use crate::aws::wait::{Poll, Wait};
 use crate::props;
 
@@ -232,10 +231,10 @@ pub(crate) async fn read(
     let found = match status(s, &w, &name, &ns).await {
         Ok(found) => found,
         // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
-        Err(e @ ProviderError::Throttled { .. }) => match probe.gone(ctx, p).await? {
-            Some(_) => None,
-            None => return Err(e),
-        },
+        Err(e @ ProviderError::Throttled { .. }) => {
+            probe.absent_if_gone(ctx, p, e).await?;
+            None
+        }
         Err(e) => return Err(e),
     };
     let Some((revision, st, version)) = found else {
@@ -268,15 +267,9 @@ pub(crate) async fn uninstall(
         .map(|a| a.to_string())
         .collect();
     args.extend(kube(&w));
-    let gone = || probe.gone(ctx, p);
-    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.helm, &args, None, gone).await {
-        Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
-        Ok(Ran::ClusterGone(cluster)) => {
-            report_gone(ctx, &req.address, &cluster);
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
+    probe
+        .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
+        .await
 }
 
 #[cfg(test)]

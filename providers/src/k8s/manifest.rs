@@ -8,10 +8,9 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::cluster_gone::{report_gone, ClusterProbe};
+use super::cluster_gone::ClusterProbe;
 use super::kubeconfig::{self, CLUSTER_INPUTS};
-use super::tool::{self, Ran};
-use super::K8sSettings;
+use super::{tool, K8sSettings};
 use crate::props;
 
 pub(crate) const TYPE: &str = "kubernetes_manifest";
@@ -128,10 +127,10 @@ pub(crate) async fn read(
         })),
         Err(ProviderError::NotFound { .. }) => Ok(None),
         // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
-        Err(e @ ProviderError::Throttled { .. }) => match probe.gone(ctx, &r.prior).await? {
-            Some(_) => Ok(None),
-            None => Err(e),
-        },
+        Err(e @ ProviderError::Throttled { .. }) => {
+            probe.absent_if_gone(ctx, &r.prior, e).await?;
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }
@@ -147,13 +146,7 @@ pub(crate) async fn delete(
     let mut args = vec!["delete".to_string()];
     args.extend(object_args(&t, &w.kubeconfig));
     args.push("--ignore-not-found".into());
-    let gone = || probe.gone(ctx, &req.prior);
-    match tool::run_unless_gone(ctx, &req.address, s.poll, &s.kubectl, &args, None, gone).await {
-        Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
-        Ok(Ran::ClusterGone(cluster)) => {
-            report_gone(ctx, &req.address, &cluster);
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
+    probe
+        .delete_with(ctx, &req.address, s.poll, &s.kubectl, &args, &req.prior)
+        .await
 }
