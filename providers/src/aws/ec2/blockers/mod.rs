@@ -260,30 +260,14 @@ impl Deletion<'_> {
                 clear::network_interface(aws, id).await?,
             ),
             Action::Rule { holder, target } => {
-                let Some(raw) = groups.and_then(|g| g.raw.get(holder)) else {
-                    return Ok(Outcome::AlreadyGone);
-                };
-                (
-                    "security group rule",
-                    format!("{holder} → {target}"),
-                    clear::references(aws, raw, target).await?,
-                )
+                return self.revoke(groups, holder, target, why).await;
             }
             Action::Group(id) => {
                 // A group goes only once no rule of this stack's groups references it.
-                if let Some(groups) = groups {
-                    for holder in groups.list.iter().filter(|g| g.references.contains(id)) {
+                if let Some(list) = groups.map(|g| &g.list) {
+                    for holder in list.iter().filter(|g| g.references.contains(id)) {
                         if let Verdict::Remove(rule_why) = attribute::reference(scope, holder, id) {
-                            if let Some(raw) = groups.raw.get(&holder.id) {
-                                if let Outcome::Removed = clear::references(aws, raw, id).await? {
-                                    self.ctx.cleaned_up(
-                                        self.address,
-                                        "security group rule",
-                                        &format!("{} → {id}", holder.id),
-                                        &rule_why,
-                                    );
-                                }
-                            }
+                            self.revoke(groups, &holder.id, id, &rule_why).await?;
                         }
                     }
                 }
@@ -296,6 +280,26 @@ impl Deletion<'_> {
         };
         if let Outcome::Removed = outcome {
             self.ctx.cleaned_up(self.address, kind, &id, why);
+        }
+        Ok(outcome)
+    }
+
+    /// Takes the rules of group `holder` that reference `target` out, and reports it.
+    async fn revoke(
+        &self,
+        groups: Option<&inventory::Groups>,
+        holder: &str,
+        target: &str,
+        why: &str,
+    ) -> Result<Outcome, ProviderError> {
+        let Some(raw) = groups.and_then(|g| g.raw.get(holder)) else {
+            return Ok(Outcome::AlreadyGone);
+        };
+        let outcome = clear::references(self.aws, raw, target).await?;
+        if let Outcome::Removed = outcome {
+            let rule = format!("{holder} → {target}");
+            self.ctx
+                .cleaned_up(self.address, "security group rule", &rule, why);
         }
         Ok(outcome)
     }
