@@ -81,22 +81,20 @@ pub fn retained(plan: &Plan, after: &State) -> Vec<Item> {
 /// The report's text; empty when there is nothing to tell.
 pub fn render(deleted: &[Item], retained: &[Item], cleanups: &[Cleanup]) -> String {
     let mut out = String::new();
-    if !deleted.is_empty() {
-        let _ = writeln!(out, "\nDeleted:");
-        for i in deleted {
-            let _ = writeln!(out, "  {} ({}, id {})", i.address, i.type_name, i.id);
+    let mut section = |title: &str, items: &[Item]| {
+        if !items.is_empty() {
+            let _ = writeln!(out, "\n{title}:");
+            for i in items {
+                let _ = writeln!(out, "  {} ({}, id {})", i.address, i.type_name, i.id);
+            }
         }
-    }
-    if !retained.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nRetained (still in the cloud, recorded in state; an apply of the same config \
-             adopts them):"
-        );
-        for i in retained {
-            let _ = writeln!(out, "  {} ({}, id {})", i.address, i.type_name, i.id);
-        }
-    }
+    };
+    section("Deleted", deleted);
+    section(
+        "Retained (still in the cloud, recorded in state; an apply of the same config adopts \
+         them)",
+        retained,
+    );
     if !cleanups.is_empty() {
         let _ = writeln!(out, "\nCleaned up (not created by hdh):");
         for c in cleanups {

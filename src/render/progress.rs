@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hdh_engine::apply::{Event, EventSink, OpKind, Report};
+use hdh_engine::provider::{Cleanup, CleanupSink};
 
 use crate::style;
 
@@ -143,13 +144,9 @@ pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
 
 /// Cleanups (things a provider removed that hdh had not created) as they happen: one line
 /// each on stdout, and into `seen` for the closing report.
-pub fn cleanup_sink(
-    seen: Arc<std::sync::Mutex<Vec<hdh_engine::provider::Cleanup>>>,
-) -> hdh_engine::provider::CleanupSink {
-    Arc::new(move |c: &hdh_engine::provider::Cleanup| {
-        let mut seen = seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+pub fn cleanup_sink(seen: Arc<Mutex<Vec<Cleanup>>>) -> CleanupSink {
+    Arc::new(move |c: &Cleanup| {
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
         // Two deletions blocked by the same thing may both remove it; it is one cleanup.
         if seen.iter().any(|s| s.kind == c.kind && s.id == c.id) {
             return;
