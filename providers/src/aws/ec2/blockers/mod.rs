@@ -21,6 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use hdh_engine::{OpContext, ProviderError};
+use tokio::sync::OnceCell;
 
 use self::attribute::{Scope, Verdict};
 use self::clear::Outcome;
@@ -84,13 +85,16 @@ impl Deletion<'_> {
             what: self.what.clone(),
             policy: self.aws.poll,
         };
+        // Who the stack is (its VPC's tags) does not change while it waits: read once.
+        let scope = OnceCell::new();
         w.until(|| {
             let attempt = op();
+            let scope = &scope;
             async move {
                 match gone_is_ok(attempt.await) {
                     Ok(()) => Ok(Poll::Ready(())),
                     Err(err) if wait::dependency(&err) => {
-                        let status = match self.clear_the_way().await {
+                        let status = match self.clear_the_way(scope).await {
                             Ok(s) if s.is_empty() => format!(
                                 "AWS still reports a dependency ({err}); nothing in the way is \
                                  visible yet"
@@ -110,11 +114,15 @@ impl Deletion<'_> {
     }
 
     /// Lists the blockers, removes the removable ones, and describes all of them.
-    async fn clear_the_way(&self) -> Result<String, ProviderError> {
+    async fn clear_the_way(&self, scope: &OnceCell<Scope>) -> Result<String, ProviderError> {
         let aws = self.aws;
         let vpc = self.vpc_id.as_str();
-        let vpc_tags = inventory::vpc_tags(aws, vpc).await?;
-        let scope = Scope::new(&self.ctx.stack, vpc, vpc_tags.as_ref());
+        let scope = scope
+            .get_or_try_init(|| async {
+                let vpc_tags = inventory::vpc_tags(aws, vpc).await?;
+                Ok::<_, ProviderError>(Scope::new(&self.ctx.stack, vpc, vpc_tags.as_ref()))
+            })
+            .await?;
         let eni_filter = match &self.target {
             Target::Subnet(id) => filter("subnet-id", [id.clone()]),
             Target::SecurityGroup(id) => filter("group-id", [id.clone()]),
@@ -159,7 +167,7 @@ impl Deletion<'_> {
         for lb in &lbs {
             blockers.push(Blocker {
                 label: format!("load balancer {}", lb.name),
-                verdict: attribute::load_balancer(&scope, lb),
+                verdict: attribute::load_balancer(scope, lb),
                 action: Action::LoadBalancer(lb.name.clone()),
             });
         }
@@ -167,7 +175,7 @@ impl Deletion<'_> {
             for holder in groups.list.iter().filter(|g| g.references.contains(target)) {
                 blockers.push(Blocker {
                     label: format!("security group {} ({})", holder.id, holder.name),
-                    verdict: attribute::reference(&scope, holder, target),
+                    verdict: attribute::reference(scope, holder, target),
                     action: Action::Rule {
                         holder: holder.id.clone(),
                         target: target.clone(),
@@ -177,11 +185,11 @@ impl Deletion<'_> {
         }
         if let (Target::Vpc, Some(groups)) = (&self.target, &groups) {
             for g in groups.list.iter().filter(|g| g.name != "default") {
-                let verdict = attribute::group(&scope, g);
+                let verdict = attribute::group(scope, g);
                 // A rule hdh may not touch keeps a removable group in place: name it too.
                 if let Verdict::Remove(_) = verdict {
                     for holder in groups.list.iter().filter(|h| h.references.contains(&g.id)) {
-                        if let v @ Verdict::Foreign(_) = attribute::reference(&scope, holder, &g.id)
+                        if let v @ Verdict::Foreign(_) = attribute::reference(scope, holder, &g.id)
                         {
                             blockers.push(Blocker {
                                 label: format!(
@@ -204,14 +212,14 @@ impl Deletion<'_> {
         for e in &enis {
             blockers.push(Blocker {
                 label: e.label(),
-                verdict: attribute::eni(&scope, e, &lbs, &instances),
+                verdict: attribute::eni(scope, e, &lbs, &instances),
                 action: Action::Interface(e.id.clone()),
             });
         }
         for p in &parts {
             blockers.push(Blocker {
                 label: format!("{} {}", p.kind, p.id),
-                verdict: attribute::network_part(&scope, p.kind, &p.tags),
+                verdict: attribute::network_part(scope, p.kind, &p.tags),
                 action: Action::None,
             });
         }
@@ -219,7 +227,7 @@ impl Deletion<'_> {
         let mut lines = vec![];
         for b in &blockers {
             let line = match &b.verdict {
-                Verdict::Remove(why) => match self.remove(b, why, groups.as_ref(), &scope).await {
+                Verdict::Remove(why) => match self.remove(b, why, groups.as_ref(), scope).await {
                     Ok(Outcome::Removed) => format!("{}: removed ({why})", b.label),
                     Ok(Outcome::AlreadyGone) => format!("{}: gone", b.label),
                     Err(err) => format!("{}: removing it ({why}) failed for now: {err}", b.label),
