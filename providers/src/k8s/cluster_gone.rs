@@ -31,11 +31,7 @@ impl ClusterProbe {
 
     /// The cluster named by `cluster_name` in `p`, when EKS says it no longer exists or is
     /// being deleted; `None` when it is there.
-    async fn gone(
-        &self,
-        ctx: &OpContext,
-        p: &ValueMap,
-    ) -> Result<Option<String>, ProviderError> {
+    async fn gone(&self, ctx: &OpContext, p: &ValueMap) -> Result<Option<String>, ProviderError> {
         let name = props::required_string(p, "cluster_name")?;
         let aws = self
             .clients
