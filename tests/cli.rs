@@ -195,6 +195,44 @@ fn malformed_configs_are_located_errors_and_change_nothing() {
 }
 
 #[test]
+fn the_daskhub_example_validates_offline_and_a_node_group_hdh_cannot_size_is_located() {
+    let example = include_str!("../examples/daskhub.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("daskhub.yaml"), example).unwrap();
+    // Any AWS call would go to a closed port and fail: validate makes none.
+    let offline = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("hdh runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let ok = offline(&["validate", "-f", "daskhub.yaml"]);
+    assert_eq!(ok.code, 0, "{}", ok.text());
+    let mut all = format!("$ hdh validate -f daskhub.yaml\n{}\n", ok.text());
+    std::fs::write(
+        dir.path().join("daskhub.yaml"),
+        example.replace("instance_types: [m5.8xlarge]", "instance_types: [x9.mega]"),
+    )
+    .unwrap();
+    let bad = offline(&["validate", "-f", "daskhub.yaml"]);
+    assert_eq!(bad.code, 1, "{}", bad.text());
+    all.push_str(&format!("$ hdh validate -f daskhub.yaml (burst group on x9.mega)\n{}", bad.text()));
+    assert!(!dir.path().join(".hdh").exists(), "no state written");
+    snap!("validate_daskhub_example", all);
+}
+
+#[test]
 fn detailed_exitcode_and_fail_on() {
     let dir = stack(LOCAL_EXAMPLE);
     let d = dir.path();

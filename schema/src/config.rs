@@ -246,16 +246,20 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         .flat_map(|e| e.resources.iter())
         .map(|r| (r.address.clone(), r.type_name.clone()))
         .collect();
+    let cx = compile::Context {
+        name: name_s,
+        region: region_s,
+        types: src.types,
+        blueprint: &blueprint_types,
+    };
+    if let (Some(e), Some((k, _))) = (&expanded, get_entry(top, "daskhub")) {
+        compile::check_built(p, k.mark, &e.resources, &cx);
+    }
     let mut compiled = compile::compile(
         p,
         get_entry(top, "resources"),
         get(top, "outputs"),
-        &compile::Context {
-            name: name_s,
-            region: region_s,
-            types: src.types,
-            blueprint: &blueprint_types,
-        },
+        &cx,
     );
     let mut warnings = Vec::new();
     if let Some(e) = expanded {

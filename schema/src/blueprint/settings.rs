@@ -52,6 +52,7 @@ const HUB: &[&str] = &[
     "chart_version",
     "image",
     "admin_users",
+    "profiles",
     "values",
 ];
 const KEYS: &[&str] = &["retain"];
@@ -68,7 +69,24 @@ pub(crate) struct NodeGroup {
     /// (key, value, effect as EKS spells it: NO_SCHEDULE…)
     pub taints: Vec<(String, String, String)>,
     pub disk_size: Option<i64>,
+    /// Where `instance_types` is written (None for the defaults).
+    pub types_at: Option<crate::diag::Location>,
 }
+
+impl NodeGroup {
+    /// Where users' notebooks run (`hub.jupyter.org/node-purpose: user`).
+    pub fn is_user(&self) -> bool {
+        self.labels.get("hub.jupyter.org/node-purpose").map(String::as_str) == Some("user")
+    }
+
+    /// Where Dask workers and schedulers run (`heliocloud.org/dask-worker-profile`).
+    pub fn is_burst(&self) -> bool {
+        self.labels.contains_key(BURST_LABEL)
+    }
+}
+
+/// The label that marks the Dask burst group (design brief §2: "burst a Dask-worker label and taint").
+pub(crate) const BURST_LABEL: &str = "heliocloud.org/dask-worker-profile";
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -93,6 +111,8 @@ pub(crate) struct Settings {
     pub admin_users: Vec<String>,
     /// Extra Helm values merged over the generated ones.
     pub extra_values: Option<serde_json::Value>,
+    /// `hub.profiles`: replaces the profiles generated from the user node groups.
+    pub profiles: Option<serde_json::Value>,
     pub keys_retain: bool,
 }
 
@@ -103,10 +123,14 @@ pub(crate) struct Cognito {
     pub retain: bool,
 }
 
-/// The HelioCloud image the seed's app.config names by default.
+/// hdh's default notebook image (the seed's `app.config` chooses the image, but the seed does not
+/// say which; set `daskhub.hub.image` to your own).
 pub(crate) const DEFAULT_IMAGE: &str = "public.ecr.aws/heliocloud/helio-daskhub-core:2023.11.30";
 
-/// The four managed node groups of the HelioCloud cluster-config template.
+/// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
+/// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
+/// spot groups as eksctl self-managed groups; here every group is an EKS managed node group, and
+/// the spot ones use `capacityType: SPOT`.
 pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
     let ng = |name: &str,
               types: &[&str],
@@ -129,29 +153,30 @@ pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
             .map(|(k, v)| (k.to_string(), v.to_string(), "NO_SCHEDULE".to_string()))
             .collect(),
         disk_size: None,
+        types_at: None,
     };
     vec![
         ng(
             "ng-daskhub-services",
             &["t3a.medium"],
             false,
-            (2, 3, 2),
+            (1, 1, 1),
             &[("hub.jupyter.org/node-purpose", "core")],
             &[],
         ),
         ng(
-            "ng-user-compute",
-            &["m5.2xlarge"],
-            false,
+            "ng-user-compute-spot",
+            &["m5.xlarge"],
+            true,
             (0, 15, 0),
             &[("hub.jupyter.org/node-purpose", "user")],
             &[("hub.jupyter.org/dedicated", "user")],
         ),
         ng(
-            "ng-user-gpu",
-            &["g4dn.xlarge", "g4dn.2xlarge"],
-            false,
-            (0, 4, 0),
+            "ng-user-gpu-spot",
+            &["g4dn.xlarge"],
+            true,
+            (0, 5, 0),
             &[
                 ("hub.jupyter.org/node-purpose", "user"),
                 ("nvidia.com/gpu", "true"),
@@ -159,14 +184,8 @@ pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
             &[("nvidia.com/gpu", "true")],
         ),
         ng(
-            "mng-burst-compute-spot",
-            &[
-                "m5.8xlarge",
-                "r5n.8xlarge",
-                "m5n.8xlarge",
-                "m5dn.8xlarge",
-                "r5dn.8xlarge",
-            ],
+            "ng-burst-compute-spot",
+            &["m5.8xlarge"],
             true,
             (0, 10, 0),
             &[("heliocloud.org/dask-worker-profile", "default")],
@@ -470,6 +489,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     labels,
                     taints,
                     disk_size,
+                    types_at: get(e, "instance_types").map(|n| n.mark),
                 });
             }
             out
@@ -614,6 +634,45 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             None
         }
     });
+    let profiles = get(hub, "profiles").and_then(|n| {
+        let items = shape::seq(r.p, n, "daskhub.hub.profiles")?;
+        let mut ok = !items.is_empty();
+        if items.is_empty() {
+            r.p.error_hint(n.mark, "`daskhub.hub.profiles` is empty", Some("leave it out to get one profile per user node group".into()));
+        }
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("daskhub.hub.profiles[{i}]");
+            let Some(e) = shape::map(r.p, item, &path) else {
+                ok = false;
+                continue;
+            };
+            if r.string(e, "display_name", &path).is_none() {
+                r.p.error_hint(item.mark, format!("`{path}` needs a `display_name`"), Some("the name users see in the hub's server options".into()));
+                ok = false;
+            }
+        }
+        match n.value() {
+            Ok(v) if ok => Some(v.to_display_json()),
+            _ => None,
+        }
+    });
+    // Profiles and Dask cluster options are sized to their node group's instance type.
+    for g in &node_groups {
+        if !(g.is_burst() || (g.is_user() && profiles.is_none())) {
+            continue;
+        }
+        if let Err(unknown) = super::instances::smallest(&g.instance_types) {
+            if unknown.is_empty() {
+                continue; // no types: reported above
+            }
+            let why = if g.is_burst() { "Dask cluster options" } else { "the hub's profile" };
+            r.p.error_hint(
+                g.types_at.unwrap_or(node.mark),
+                format!("hdh does not know the size of instance type `{unknown}` (node group `{}`), so it cannot size {why} for it", g.name),
+                Some("use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families, or write `daskhub.hub.profiles` yourself".into()),
+            );
+        }
+    }
     let k = r.section(top, "keys", KEYS, "daskhub.keys");
     let keys_retain = r.boolean(k, "retain", "daskhub.keys", true);
 
@@ -641,6 +700,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         image,
         admin_users,
         extra_values,
+        profiles,
         keys_retain,
     })
 }

@@ -159,6 +159,7 @@ pub struct EmulatorBuilder {
     faults: Option<String>,
     startup_timeout: Option<Duration>,
     serve: PathBuf,
+    charts: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -172,6 +173,7 @@ impl Default for EmulatorBuilder {
             serve: std::env::var_os("HDH_EMULATOR_SERVE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| emulator_dir().join("serve")),
+            charts: None,
         }
     }
 }
@@ -214,9 +216,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Where the offline DaskHub chart trees are (default: `HDH_DASKHUB_CHARTS` as inherited,
+    /// else `/work/shared/charts`); the stand-in helm renders daskhub releases with them.
+    pub fn charts_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.charts = Some(path.into());
+        self
+    }
+
     /// Start the emulator and wait until it accepts connections.
     pub fn start(self) -> Result<Emulator, Error> {
         let mut cmd = Command::new(&self.serve);
+        if let Some(c) = &self.charts {
+            cmd.env("HDH_DASKHUB_CHARTS", c);
+        }
         cmd.args(["--port", "0", "--watch-stdin", "--profile"])
             .arg(self.profile.arg())
             .arg("--time-scale")
