@@ -132,7 +132,10 @@ fn parliament(doc: &str) -> Vec<(String, String)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: serde_json::Value = serde_json::from_str(l).unwrap();
-            (f["issue"].as_str().unwrap_or_default().to_string(), f["detail"].to_string())
+            (
+                f["issue"].as_str().unwrap_or_default().to_string(),
+                f["detail"].to_string(),
+            )
         })
         .collect()
 }
@@ -145,7 +148,13 @@ fn parliament(doc: &str) -> Vec<(String, String)> {
 async fn every_policy_passes_parliament(run: &Run) {
     let config = run.emu.aws_config("us-east-1").await;
     let iam = aws_sdk_iam::Client::new(&config);
-    let roles = iam.list_roles().into_paginator().items().send().collect::<Vec<_>>().await;
+    let roles = iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
     let mut checked = 0;
     for role in roles {
         let role = role.unwrap();
@@ -156,12 +165,21 @@ async fn every_policy_passes_parliament(run: &Run) {
             .iter()
             .filter(|(issue, detail)| {
                 !(issue == "MALFORMED" && detail.contains("neither Resource nor NotResource")
-                    || issue == "UNKNOWN_FEDERATION_SOURCE" && detail.contains(":oidc-provider/oidc.eks."))
+                    || issue == "UNKNOWN_FEDERATION_SOURCE"
+                        && detail.contains(":oidc-provider/oidc.eks."))
             })
             .collect();
         eprintln!("parliament: role {name} trust policy: {findings:?}");
-        assert!(unexpected.is_empty(), "role {name}'s trust policy: {unexpected:?}\n{trust}");
-        let inline = iam.list_role_policies().role_name(&name).send().await.unwrap();
+        assert!(
+            unexpected.is_empty(),
+            "role {name}'s trust policy: {unexpected:?}\n{trust}"
+        );
+        let inline = iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .unwrap();
         for policy in inline.policy_names() {
             let doc = iam
                 .get_role_policy()
@@ -173,11 +191,17 @@ async fn every_policy_passes_parliament(run: &Run) {
             let doc = url_decode(doc.policy_document());
             let findings = parliament(&doc);
             eprintln!("parliament: role {name} policy {policy}: {findings:?}");
-            assert!(findings.is_empty(), "role {name}, policy {policy}: {findings:?}\n{doc}");
+            assert!(
+                findings.is_empty(),
+                "role {name}, policy {policy}: {findings:?}\n{doc}"
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 2, "the autoscaler's and the shared bucket's policies were checked");
+    assert!(
+        checked >= 2,
+        "the autoscaler's and the shared bucket's policies were checked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -227,7 +227,10 @@ fn the_daskhub_example_validates_offline_and_a_node_group_hdh_cannot_size_is_loc
     .unwrap();
     let bad = offline(&["validate", "-f", "daskhub.yaml"]);
     assert_eq!(bad.code, 1, "{}", bad.text());
-    all.push_str(&format!("$ hdh validate -f daskhub.yaml (burst group on x9.mega)\n{}", bad.text()));
+    all.push_str(&format!(
+        "$ hdh validate -f daskhub.yaml (burst group on x9.mega)\n{}",
+        bad.text()
+    ));
     assert!(!dir.path().join(".hdh").exists(), "no state written");
     snap!("validate_daskhub_example", all);
 }

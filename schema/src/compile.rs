@@ -625,7 +625,12 @@ fn string(
 /// literals of the declared type, references to declared resources' readable attributes of a
 /// compatible type. A failure is a bug in hdh, reported at `at` (where the section starts) so
 /// that a misspelt blueprint property can never silently take its default.
-pub(crate) fn check_built(p: &mut Problems, at: Location, specs: &[ResourceSpec], cx: &Context<'_>) {
+pub(crate) fn check_built(
+    p: &mut Problems,
+    at: Location,
+    specs: &[ResourceSpec],
+    cx: &Context<'_>,
+) {
     let declared: HashMap<&str, Declared<'_>> = specs
         .iter()
         .map(|s| {
@@ -653,10 +658,16 @@ pub(crate) fn check_built(p: &mut Problems, at: Location, specs: &[ResourceSpec]
         };
         for (name, e) in &spec.properties {
             match t.attribute(name) {
-                None => bug(p, &spec.address, format!("sets unknown property `{name}` of {}", t.name)),
-                Some(a) if !a.is_input() => {
-                    bug(p, &spec.address, format!("sets `{name}`, which {} computes", t.name))
-                }
+                None => bug(
+                    p,
+                    &spec.address,
+                    format!("sets unknown property `{name}` of {}", t.name),
+                ),
+                Some(a) if !a.is_input() => bug(
+                    p,
+                    &spec.address,
+                    format!("sets `{name}`, which {} computes", t.name),
+                ),
                 Some(a) => {
                     if let Err(why) = built_value(p, at, e, &a.ty, &refs) {
                         bug(p, &spec.address, format!("`{name}`: {why}"));
@@ -666,12 +677,20 @@ pub(crate) fn check_built(p: &mut Problems, at: Location, specs: &[ResourceSpec]
         }
         for a in &t.attributes {
             if matches!(a.presence, Presence::Required) && !spec.properties.contains_key(&a.name) {
-                bug(p, &spec.address, format!("lacks required property `{}` of {}", a.name, t.name));
+                bug(
+                    p,
+                    &spec.address,
+                    format!("lacks required property `{}` of {}", a.name, t.name),
+                );
             }
         }
         for d in &spec.depends_on {
             if !declared.contains_key(d.as_str()) {
-                bug(p, &spec.address, format!("depends on `{d}`, which it does not build"));
+                bug(
+                    p,
+                    &spec.address,
+                    format!("depends on `{d}`, which it does not build"),
+                );
             }
         }
     }
@@ -824,7 +843,11 @@ mod tests {
             })
         };
         let specs = vec![
-            spec("t.token", "random_secret", vec![("bytes", Expr::Literal(Value::int(32)))]),
+            spec(
+                "t.token",
+                "random_secret",
+                vec![("bytes", Expr::Literal(Value::int(32)))],
+            ),
             spec(
                 "t.file",
                 "local_file",
@@ -841,7 +864,11 @@ mod tests {
         // A misspelt property, a computed one, a wrong literal, a missing required one and a
         // reference to an attribute that does not exist: each is a located error, not a default.
         let bad = vec![
-            spec("t.token", "random_secret", vec![("byte", Expr::Literal(Value::int(32)))]),
+            spec(
+                "t.token",
+                "random_secret",
+                vec![("byte", Expr::Literal(Value::int(32)))],
+            ),
             spec(
                 "t.file",
                 "local_file",

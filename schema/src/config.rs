@@ -255,12 +255,7 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
     if let (Some(e), Some((k, _))) = (&expanded, get_entry(top, "daskhub")) {
         compile::check_built(p, k.mark, &e.resources, &cx);
     }
-    let mut compiled = compile::compile(
-        p,
-        get_entry(top, "resources"),
-        get(top, "outputs"),
-        &cx,
-    );
+    let mut compiled = compile::compile(p, get_entry(top, "resources"), get(top, "outputs"), &cx);
     let mut warnings = Vec::new();
     if let Some(e) = expanded {
         compiled.resources.extend(e.resources);

@@ -108,9 +108,14 @@ mod tests {
         assert_eq!(s("r5n.8xlarge").memory_gib, 256);
         assert_eq!(size("x9.huge"), None);
         assert_eq!(
-            smallest(&["r5n.8xlarge".into(), "m5.8xlarge".into()]).unwrap().memory_gib,
+            smallest(&["r5n.8xlarge".into(), "m5.8xlarge".into()])
+                .unwrap()
+                .memory_gib,
             128
         );
-        assert_eq!(smallest(&["m5.xlarge".into(), "zz.top".into()]), Err("zz.top".into()));
+        assert_eq!(
+            smallest(&["m5.xlarge".into(), "zz.top".into()]),
+            Err("zz.top".into())
+        );
     }
 }

@@ -30,7 +30,9 @@ pub(crate) fn tolerations(g: &NodeGroup) -> J {
     J::Array(
         g.taints
             .iter()
-            .map(|(k, v, e)| json!({"key": k, "operator": "Equal", "value": v, "effect": effect(e)}))
+            .map(
+                |(k, v, e)| json!({"key": k, "operator": "Equal", "value": v, "effect": effect(e)}),
+            )
             .collect(),
     )
 }
@@ -199,7 +201,10 @@ mod tests {
         let burst = instances::size("m5.8xlarge").unwrap();
         assert_eq!(worker_bounds(burst), (31, 108));
         let opts = gateway_options(burst, "img:1");
-        assert!(opts.contains("max=31") && opts.contains("max=108"), "{opts}");
+        assert!(
+            opts.contains("max=31") && opts.contains("max=108"),
+            "{opts}"
+        );
         assert!(opts.contains("default=\"img:1\""), "{opts}");
     }
 }

@@ -76,7 +76,10 @@ pub(crate) struct NodeGroup {
 impl NodeGroup {
     /// Where users' notebooks run (`hub.jupyter.org/node-purpose: user`).
     pub fn is_user(&self) -> bool {
-        self.labels.get("hub.jupyter.org/node-purpose").map(String::as_str) == Some("user")
+        self.labels
+            .get("hub.jupyter.org/node-purpose")
+            .map(String::as_str)
+            == Some("user")
     }
 
     /// Where Dask workers and schedulers run (`heliocloud.org/dask-worker-profile`).
@@ -638,7 +641,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         let items = shape::seq(r.p, n, "daskhub.hub.profiles")?;
         let mut ok = !items.is_empty();
         if items.is_empty() {
-            r.p.error_hint(n.mark, "`daskhub.hub.profiles` is empty", Some("leave it out to get one profile per user node group".into()));
+            r.p.error_hint(
+                n.mark,
+                "`daskhub.hub.profiles` is empty",
+                Some("leave it out to get one profile per user node group".into()),
+            );
         }
         for (i, item) in items.iter().enumerate() {
             let path = format!("daskhub.hub.profiles[{i}]");
@@ -647,7 +654,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 continue;
             };
             if r.string(e, "display_name", &path).is_none() {
-                r.p.error_hint(item.mark, format!("`{path}` needs a `display_name`"), Some("the name users see in the hub's server options".into()));
+                r.p.error_hint(
+                    item.mark,
+                    format!("`{path}` needs a `display_name`"),
+                    Some("the name users see in the hub's server options".into()),
+                );
                 ok = false;
             }
         }
@@ -665,7 +676,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             if unknown.is_empty() {
                 continue; // no types: reported above
             }
-            let why = if g.is_burst() { "Dask cluster options" } else { "the hub's profile" };
+            let why = if g.is_burst() {
+                "Dask cluster options"
+            } else {
+                "the hub's profile"
+            };
             r.p.error_hint(
                 g.types_at.unwrap_or(node.mark),
                 format!("hdh does not know the size of instance type `{unknown}` (node group `{}`), so it cannot size {why} for it", g.name),

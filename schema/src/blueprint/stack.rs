@@ -540,7 +540,10 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
     // must not scale a node group that is being deleted, and volumes are released while the
     // nodes that mount them still run.
     let groups: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
-    for i in [ns_index, pv, pvc, account, role, binding, dep].into_iter().chain(extra) {
+    for i in [ns_index, pv, pvc, account, role, binding, dep]
+        .into_iter()
+        .chain(extra)
+    {
         b.specs[i].depends_on.extend(groups.iter().cloned());
     }
 }

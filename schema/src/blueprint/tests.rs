@@ -79,7 +79,9 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
     assert!(
         deps("daskhub.cluster.eks").contains("daskhub.network.route_table.private[\"us-east-1a\"]")
     );
-    assert!(deps("daskhub.cluster.node_group[\"ng-user-gpu-spot\"]").contains("daskhub.cluster.eks"));
+    assert!(
+        deps("daskhub.cluster.node_group[\"ng-user-gpu-spot\"]").contains("daskhub.cluster.eks")
+    );
     assert!(deps("daskhub.identity.oidc_provider").contains("daskhub.cluster.eks"));
     assert!(deps("daskhub.storage.mount_target[\"us-east-1a\"]").contains("daskhub.storage.efs"));
     assert!(deps("daskhub.kubernetes.efs_volume")

@@ -121,7 +121,8 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
         });
         gateway["backend"]["scheduler"] = json!({ "extraPodConfig": on_burst.clone() });
         gateway["backend"]["worker"] = json!({ "extraPodConfig": on_burst });
-        gateway["extraConfig"] = json!({ "hdh-cluster-options": placement::gateway_options(z, &s.image) });
+        gateway["extraConfig"] =
+            json!({ "hdh-cluster-options": placement::gateway_options(z, &s.image) });
     }
     if s.bucket.is_some() {
         gateway["backend"]["worker"]["extraPodConfig"]["serviceAccountName"] =

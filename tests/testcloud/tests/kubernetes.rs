@@ -564,13 +564,19 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
     let (out, kc) = install_daskhub(&emu, dir.path(), "2024.1.1", bad).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.starts_with("Error: INSTALLATION FAILED: values don't meet the specifications")
-            && out.stderr.contains("Additional property cofnig is not allowed"),
+        out.stderr
+            .starts_with("Error: INSTALLATION FAILED: values don't meet the specifications")
+            && out
+                .stderr
+                .contains("Additional property cofnig is not allowed"),
         "{}",
         out.stderr
     );
     let none = emu
-        .run_tool("helm", &["status", "daskhub", "-n", "daskhub", "--kubeconfig", &kc])
+        .run_tool(
+            "helm",
+            &["status", "daskhub", "-n", "daskhub", "--kubeconfig", &kc],
+        )
         .unwrap();
     assert_eq!(none.code, 1, "a refused install left a release: {none:?}");
 
@@ -579,7 +585,8 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
     let out = helm_again(&emu, dir.path(), &kc, "2022.8.2", no_token);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("gateway.auth.jupyterhub.apiToken must be defined"),
+        out.stderr
+            .contains("gateway.auth.jupyterhub.apiToken must be defined"),
         "{}",
         out.stderr
     );
@@ -588,7 +595,8 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
     let out = helm_again(&emu, dir.path(), &kc, "2023.1.0", TOKENS);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("chart \"daskhub\" version \"2023.1.0\" not found"),
+        out.stderr
+            .contains("chart \"daskhub\" version \"2023.1.0\" not found"),
         "{}",
         out.stderr
     );
@@ -601,7 +609,10 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
     )
     .unwrap();
     let out = emu
-        .run_tool("kubectl", &["apply", "-f", m.to_str().unwrap(), "--kubeconfig", &kc])
+        .run_tool(
+            "kubectl",
+            &["apply", "-f", m.to_str().unwrap(), "--kubeconfig", &kc],
+        )
         .unwrap();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -610,7 +621,18 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
         out.stderr
     );
     let got = emu
-        .run_tool("kubectl", &["get", "configmap", "x", "-n", "default", "--kubeconfig", &kc])
+        .run_tool(
+            "kubectl",
+            &[
+                "get",
+                "configmap",
+                "x",
+                "-n",
+                "default",
+                "--kubeconfig",
+                &kc,
+            ],
+        )
         .unwrap();
     assert_eq!(got.code, 1, "a refused object was stored: {got:?}");
 
@@ -619,7 +641,18 @@ async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
         let out = helm_again(&emu, dir.path(), &kc, version, TOKENS);
         assert!(out.success(), "{version}: {out:?}");
         let manifest = emu
-            .run_tool("helm", &["get", "manifest", "daskhub", "-n", "daskhub", "--kubeconfig", &kc])
+            .run_tool(
+                "helm",
+                &[
+                    "get",
+                    "manifest",
+                    "daskhub",
+                    "-n",
+                    "daskhub",
+                    "--kubeconfig",
+                    &kc,
+                ],
+            )
             .unwrap();
         assert!(
             manifest.stdout.contains("kind: Deployment") && manifest.stdout.contains("name: hub\n"),
@@ -641,8 +674,19 @@ fn helm_again(
     emu.run_tool(
         "helm",
         &[
-            "upgrade", "--install", "daskhub", "dask/daskhub", "--version", version, "-n",
-            "daskhub", "--create-namespace", "-f", vals.to_str().unwrap(), "--kubeconfig", kc,
+            "upgrade",
+            "--install",
+            "daskhub",
+            "dask/daskhub",
+            "--version",
+            version,
+            "-n",
+            "daskhub",
+            "--create-namespace",
+            "-f",
+            vals.to_str().unwrap(),
+            "--kubeconfig",
+            kc,
         ],
     )
     .unwrap()
