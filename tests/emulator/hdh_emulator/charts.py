@@ -18,8 +18,10 @@ says so loudly on stderr and only the rendering is skipped; the object validatio
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -130,25 +132,57 @@ def _group(obj: dict[str, Any]) -> str:
     return api.split("/", 1)[0] if "/" in api else ""
 
 
+@functools.lru_cache(maxsize=None)
+def _validator(kube_version: str, kind: str, api_version: str) -> Any:
+    """kubernetes-validate's strict validator for one kind, built once: its ``validate`` parses
+    the version's multi-megabyte definitions file on every call, seconds per chart."""
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    if utils.major_minor(kube_version) > utils.latest_version():
+        raise utils.VersionNotSupportedError(version=utils.major_minor(kube_version))
+    version = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(kube_version)][-1]
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_dir = f"v{version}-local-strict"
+    try:
+        schema = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{api}.json", kube_version)
+    except FileNotFoundError:
+        raise utils.SchemaNotFoundError(version=utils.major_minor(kube_version), kind=kind, api_version=api_version)
+    registry = Resource.from_contents(_definitions(schema_dir, kube_version)) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@functools.lru_cache(maxsize=None)
+def _definitions(schema_dir: str, kube_version: str) -> Any:
+    from kubernetes_validate import utils
+
+    return utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", kube_version)
+
+
 def problems(obj: dict[str, Any], kube_version: str) -> str | None:
-    """Why the API server at ``kube_version`` would refuse ``obj`` (strict schema), or None."""
-    import kubernetes_validate  # imported on first use: its schemas are large
+    """Why the API server at ``kube_version`` would refuse ``obj`` (strict schema, as
+    ``kubernetes-validate --strict`` checks it), or None."""
+    import jsonschema
+    from kubernetes_validate import utils
 
     if (_group(obj), obj.get("kind")) in UNSCHEMED:
         return None
     try:
-        kubernetes_validate.validate(obj, kube_version, strict=True)
-    except kubernetes_validate.ValidationError as e:
-        where = ".".join(str(p) for p in e.path) or "(root)"
-        return f"ValidationError({obj.get('kind')}.{where}): {e.message}"
-    except kubernetes_validate.SchemaNotFoundError:
+        error = jsonschema.exceptions.best_match(
+            _validator(kube_version, str(obj.get("kind")), str(obj.get("apiVersion"))).iter_errors(obj)
+        )
+    except utils.SchemaNotFoundError:
         return (
             f'resource mapping not found for kind "{obj.get("kind")}" in version "{obj.get("apiVersion")}": '
             "ensure CRDs are installed first"
         )
-    except kubernetes_validate.VersionNotSupportedError:
+    except utils.VersionNotSupportedError:
         return f"no schemas for Kubernetes {kube_version} (kubernetes-validate)"
-    return None
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.path) or "(root)"
+    return f"ValidationError({obj.get('kind')}.{where}): {error.message}"
 
 
 def name_of(obj: dict[str, Any]) -> str:
