@@ -63,7 +63,7 @@ fn profile(g: &NodeGroup, s: Size, first_cpu: bool) -> J {
         ""
     };
     let (title, gpu) = if s.gpus > 0 {
-        ("GPU", format!(", 1 NVIDIA GPU"))
+        ("GPU", ", 1 NVIDIA GPU".to_string())
     } else {
         ("CPU", String::new())
     };
