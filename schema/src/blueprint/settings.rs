@@ -684,7 +684,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             r.p.error_hint(
                 g.types_at.unwrap_or(node.mark),
                 format!("hdh does not know the size of instance type `{unknown}` (node group `{}`), so it cannot size {why} for it", g.name),
-                Some("use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families, or write `daskhub.hub.profiles` yourself".into()),
+                Some(if g.is_burst() {
+                    "use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families".into()
+                } else {
+                    "use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families, or write `daskhub.hub.profiles` yourself".into()
+                }),
             );
         }
     }
