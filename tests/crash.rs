@@ -94,8 +94,9 @@ fn every_create_and_delete_call_survives_a_kill_before_and_after_it() {
 #[test]
 #[ignore = "the full sweep takes long: run scripts/crash-sweep"]
 fn full_sweep() {
-    let examples = std::env::var("HDH_CRASH_EXAMPLES").unwrap_or("eks-cluster,daskhub".into());
-    let phases = std::env::var("HDH_CRASH_PHASES").unwrap_or("apply,destroy".into());
+    let examples =
+        std::env::var("HDH_CRASH_EXAMPLES").unwrap_or_else(|_| "eks-cluster,daskhub".into());
+    let phases = std::env::var("HDH_CRASH_PHASES").unwrap_or_else(|_| "apply,destroy".into());
     let workers: usize = std::env::var("HDH_CRASH_WORKERS")
         .ok()
         .and_then(|w| w.parse().ok())
