@@ -4,5 +4,6 @@
 #![allow(dead_code)]
 
 pub mod hub;
+pub mod killer;
 pub mod proxy;
 pub mod schema;
