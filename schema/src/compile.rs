@@ -230,6 +230,11 @@ fn resource(
         }
     }
     if let Some(t) = ty {
+        let stack = crate::rules::props::Stack {
+            name: cx.name,
+            region: cx.region,
+        };
+        crate::rules::props::check_properties(p, name, &t.name, prop_entries, &stack);
         let at = props.map(|(pk, _)| pk.mark).unwrap_or(k.mark);
         fill_defaults_and_check_required(p, t, &mut properties, prop_entries, k, at);
     }

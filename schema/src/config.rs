@@ -257,6 +257,15 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
             blueprint: &blueprint_types,
         },
     );
+    if let Some((_, node)) = get_entry(top, "resources") {
+        let stack = crate::rules::props::Stack {
+            name: name_s,
+            region: region_s,
+        };
+        let blueprint_specs = expanded.as_ref().map_or(&[][..], |e| &e.resources[..]);
+        let entries = node.as_map().unwrap_or(&[]);
+        crate::rules::props::check_subnets(p, entries, blueprint_specs, &stack);
+    }
     let mut warnings = Vec::new();
     if let Some(e) = expanded {
         compiled.resources.extend(e.resources);

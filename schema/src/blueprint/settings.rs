@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use hdh_engine::Value;
 
-use crate::diag::Problems;
+use crate::diag::{Location, Problems};
+use crate::rules::{self, names, network, values, versions, Rule};
 use crate::shape::{self, check_keys, get, mismatch};
 use crate::yaml::Node;
 
@@ -292,28 +293,28 @@ fn taint(text: &str) -> Option<(String, String, String)> {
     (!k.is_empty()).then(|| (k.to_string(), v.to_string(), effect.to_string()))
 }
 
-fn valid_cidr(s: &str) -> bool {
-    super::net::parse_cidr(s).is_some_and(|(_, bits)| (8..=24).contains(&bits))
+/// Reports `rule`'s verdict on `value`, the setting `what` written at `at`.
+fn check(p: &mut Problems, at: Location, what: &str, value: &str, rule: impl Fn(&str) -> Rule) {
+    if let Err(v) = rule(value) {
+        rules::report(p, at, what, value, v);
+    }
 }
 
-fn valid_cluster_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+/// Where `key` of `entries` is written, or `fallback` when it is not (a default was used).
+fn at(entries: &[(crate::yaml::KeyNode, Node)], key: &str, fallback: Location) -> Location {
+    get(entries, key).map_or(fallback, |n| n.mark)
 }
 
-fn valid_prefix(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("aws")
-        && !s.contains("amazon")
-        && !s.contains("cognito")
+/// Where item `i` of the list `key` of `entries` is written.
+fn item_at(
+    entries: &[(crate::yaml::KeyNode, Node)],
+    key: &str,
+    i: usize,
+    fallback: Location,
+) -> Location {
+    get(entries, key)
+        .and_then(|n| n.as_seq().and_then(|s| s.get(i)).map(|x| x.mark))
+        .unwrap_or_else(|| at(entries, key, fallback))
 }
 
 pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> Option<Settings> {
@@ -326,10 +327,14 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let cidr = r
         .string(net, "cidr", "daskhub.network")
         .unwrap_or_else(|| "10.0.0.0/16".into());
-    if !valid_cidr(&cidr) {
-        let at = get(net, "cidr").map_or(node.mark, |n| n.mark);
-        r.p.error_hint(at, format!("invalid `daskhub.network.cidr` `{cidr}`: expected an IPv4 CIDR block between /8 and /24"), Some("e.g. 10.0.0.0/16".into()));
-    }
+    // The blueprint splits the VPC into 16 blocks four bits longer; AWS's smallest is /28.
+    check(
+        r.p,
+        at(net, "cidr", node.mark),
+        "daskhub.network.cidr",
+        &cidr,
+        |s| network::cidr_sized(s, 16, 24, "DaskHub VPC").map(|_| ()),
+    );
     let azs = r
         .strings(net, "availability_zones", "daskhub.network")
         .unwrap_or_else(|| vec![format!("{region}a"), format!("{region}b")]);
@@ -345,39 +350,57 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             );
         }
         for (i, az) in azs.iter().enumerate() {
-            if !az.starts_with(region) {
-                let at = n.as_seq().and_then(|s| s.get(i)).map_or(n.mark, |x| x.mark);
-                r.p.error(
-                    at,
-                    format!("availability zone `{az}` is not in the stack's region `{region}`"),
-                );
+            let what = format!("daskhub.network.availability_zones[{i}]");
+            let here = item_at(net, "availability_zones", i, node.mark);
+            check(r.p, here, &what, az, |s| {
+                network::availability_zone(s, region)
+            });
+            if azs[..i].contains(az) {
+                r.p.error(here, format!("availability zone `{az}` is listed twice"));
             }
         }
     }
-    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1) as usize;
-    if nat_gateways == 0 || nat_gateways > azs.len() {
-        let at = get(net, "nat_gateways").map_or(node.mark, |n| n.mark);
-        r.p.error(
-            at,
-            format!(
-                "`daskhub.network.nat_gateways` must be between 1 and the number of zones ({})",
-                azs.len()
-            ),
+    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1);
+    if let Err(v) = values::in_range(nat_gateways, 1, azs.len() as i64, "NAT gateways") {
+        let v = v.hint(format!(
+            "one NAT gateway per zone at most; the network has {} zones",
+            azs.len()
+        ));
+        let here = at(net, "nat_gateways", node.mark);
+        rules::report(
+            r.p,
+            here,
+            "daskhub.network.nat_gateways",
+            &nat_gateways.to_string(),
+            v,
         );
     }
+    let nat_gateways = nat_gateways.max(0) as usize;
 
     let cl = r.section(top, "cluster", CLUSTER, "daskhub.cluster");
     let cluster_name = r
         .string(cl, "name", "daskhub.cluster")
         .unwrap_or_else(|| "eks-helio".into());
-    if !valid_cluster_name(&cluster_name) {
-        let at = get(cl, "name").map_or(node.mark, |n| n.mark);
-        r.p.error(at, format!("invalid cluster name `{cluster_name}`: expected letters, digits and hyphens, starting with a letter or digit"));
-    }
+    check(
+        r.p,
+        at(cl, "name", node.mark),
+        "daskhub.cluster.name",
+        &cluster_name,
+        names::eks_cluster_name,
+    );
     let kubernetes_version = match get(cl, "kubernetes_version") {
         None => "1.31".to_string(),
         Some(n) => match n.value() {
-            Ok(Value::String(s)) => s,
+            Ok(Value::String(s)) => {
+                check(
+                    r.p,
+                    n.mark,
+                    "daskhub.cluster.kubernetes_version",
+                    &s,
+                    versions::eks_kubernetes_version,
+                );
+                s
+            }
             Ok(Value::Number(x)) => {
                 r.p.error_hint(n.mark, format!("`daskhub.cluster.kubernetes_version` must be a string, found the number {x}"), Some(format!("quote it: \"{x}\" (1.30 as a number is 1.3)")));
                 String::new()
@@ -396,6 +419,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let public_access_cidrs = r
         .strings(cl, "public_access_cidrs", "daskhub.cluster")
         .unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
+    for (i, c) in public_access_cidrs.iter().enumerate() {
+        let here = item_at(cl, "public_access_cidrs", i, node.mark);
+        let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
+        check(r.p, here, &what, c, |s| network::cidr(s).map(|_| ()));
+    }
     let node_groups = match get(cl, "node_groups") {
         None => default_node_groups(),
         Some(n) => {
@@ -414,6 +442,13 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     r.p.error(item.mark, format!("`{path}` needs a `name`"));
                     continue;
                 };
+                check(
+                    r.p,
+                    at(e, "name", item.mark),
+                    &format!("{path}.name"),
+                    &name,
+                    names::node_group_name,
+                );
                 let spot = match r.string(e, "capacity", &path).as_deref() {
                     None | Some("on_demand") | Some("on-demand") => false,
                     Some("spot") => true,
@@ -430,17 +465,38 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 let instance_types = r.strings(e, "instance_types", &path).unwrap_or_default();
                 if instance_types.is_empty() {
                     r.p.error(
-                        item.mark,
+                        at(e, "instance_types", item.mark),
                         format!("`{path}` needs `instance_types` (at least one)"),
+                    );
+                }
+                for (j, t) in instance_types.iter().enumerate() {
+                    let what = format!("{path}.instance_types[{j}]");
+                    check(
+                        r.p,
+                        item_at(e, "instance_types", j, item.mark),
+                        &what,
+                        t,
+                        values::instance_type,
                     );
                 }
                 let min = r.int(e, "min", &path).unwrap_or(0);
                 let max = r.int(e, "max", &path).unwrap_or(min.max(1));
                 let desired = r.int(e, "desired", &path).unwrap_or(min);
-                if !(min <= desired && desired <= max) || max == 0 {
-                    r.p.error(item.mark, format!("`{path}`: expected min ≤ desired ≤ max and max ≥ 1, found {min}/{desired}/{max}"));
+                if let Err(v) = values::scaling(min, desired, max) {
+                    let here = ["desired", "max", "min"]
+                        .iter()
+                        .find_map(|k| get(e, k))
+                        .map_or(item.mark, |n| n.mark);
+                    r.p.error_hint(here, format!("invalid sizes in `{path}`: {v}"), v.hint);
                 }
                 let labels = r.string_map(e, "labels", &path);
+                if let Some(ln) = get(e, "labels") {
+                    let stack = rules::props::Stack {
+                        name: stack,
+                        region,
+                    };
+                    rules::props::labels(r.p, ln, &format!("{path}.labels"), &stack);
+                }
                 let mut taints = Vec::new();
                 if let Some(tn) = get(e, "taints") {
                     for (j, t) in shape::seq(r.p, tn, &format!("{path}.taints"))
@@ -450,13 +506,29 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     {
                         if let Some(s) = shape::string(r.p, t, &format!("{path}.taints[{j}]")) {
                             match taint(s) {
-                                Some(x) => taints.push(x),
+                                Some(x) => {
+                                    let what = format!("{path}.taints[{j}]");
+                                    check(r.p, t.mark, &format!("{what} key"), &x.0, names::k8s_label_key);
+                                    check(r.p, t.mark, &format!("{what} value"), &x.1, names::k8s_label_value);
+                                    taints.push(x)
+                                }
                                 None => r.p.error_hint(t.mark, format!("invalid taint `{s}`"), Some("expected `key=value:NoSchedule` (or NoExecute, PreferNoSchedule)".into())),
                             }
                         }
                     }
                 }
                 let disk_size = r.int(e, "disk_size", &path);
+                if let Some(d) = disk_size {
+                    if let Err(v) = values::disk_size(d) {
+                        rules::report(
+                            r.p,
+                            at(e, "disk_size", item.mark),
+                            &format!("{path}.disk_size"),
+                            &d.to_string(),
+                            v,
+                        );
+                    }
+                }
                 if out.iter().any(|g: &NodeGroup| g.name == name) {
                     r.p.error(item.mark, format!("node group `{name}` is declared twice"));
                 }
@@ -484,6 +556,15 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let bucket = r
         .boolean(b, "enabled", "daskhub.storage.shared_bucket", true)
         .then(|| {
+            if let Some(n) = r.string(b, "name", "daskhub.storage.shared_bucket") {
+                check(
+                    r.p,
+                    at(b, "name", node.mark),
+                    "daskhub.storage.shared_bucket.name",
+                    &n,
+                    names::s3_bucket,
+                );
+            }
             (
                 r.string(b, "name", "daskhub.storage.shared_bucket")
                     .unwrap_or_else(|| format!("{stack}-shared")),
@@ -501,25 +582,33 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             let domain_prefix = r
                 .string(c, "domain_prefix", "daskhub.auth.cognito")
                 .unwrap_or_else(|| stack.to_string());
-            if !valid_prefix(&domain_prefix) {
-                let at = get(c, "domain_prefix").map_or(node.mark, |n| n.mark);
-                r.p.error_hint(at, format!("invalid Cognito domain prefix `{domain_prefix}`"), Some("lowercase letters, digits and hyphens; not containing aws, amazon or cognito".into()));
-            }
+            check(
+                r.p,
+                at(c, "domain_prefix", node.mark),
+                "daskhub.auth.cognito.domain_prefix",
+                &domain_prefix,
+                names::cognito_domain_prefix,
+            );
             let a = r.section(c, "admin", ADMIN, "daskhub.auth.cognito.admin");
             let admin = match (
                 r.string(a, "username", "daskhub.auth.cognito.admin"),
                 r.string(a, "email", "daskhub.auth.cognito.admin"),
             ) {
                 (Some(u), Some(e)) => {
-                    if !e.contains('@') {
-                        let at = get(a, "email").map_or(node.mark, |n| n.mark);
-                        r.p.error(
-                            at,
-                            format!(
-                                "`{e}` is not an email address (the admin's invitation goes there)"
-                            ),
-                        );
-                    }
+                    check(
+                        r.p,
+                        at(a, "username", node.mark),
+                        "daskhub.auth.cognito.admin.username",
+                        &u,
+                        names::cognito_username,
+                    );
+                    check(
+                        r.p,
+                        at(a, "email", node.mark),
+                        "daskhub.auth.cognito.admin.email",
+                        &e,
+                        values::email,
+                    );
                     Some((u, e))
                 }
                 (None, None) => None,
@@ -558,14 +647,37 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             String::new()
         }
     };
+    if !hosted_zone.is_empty() {
+        check(
+            r.p,
+            at(dns, "hosted_zone", node.mark),
+            "daskhub.dns.hosted_zone",
+            &hosted_zone,
+            names::hosted_zone,
+        );
+    }
     let record = r
         .string(dns, "record", "daskhub.dns")
         .unwrap_or_else(|| "daskhub".into());
+    check(
+        r.p,
+        at(dns, "record", node.mark),
+        "daskhub.dns.record",
+        &record,
+        names::record_name,
+    );
 
     let hub = r.section(top, "hub", HUB, "daskhub.hub");
     let namespace = r
         .string(hub, "namespace", "daskhub.hub")
         .unwrap_or_else(|| "daskhub".into());
+    check(
+        r.p,
+        at(hub, "namespace", node.mark),
+        "daskhub.hub.namespace",
+        &namespace,
+        names::k8s_namespace,
+    );
     let chart = r
         .string(hub, "chart", "daskhub.hub")
         .unwrap_or_else(|| "dask/daskhub".into());
@@ -575,7 +687,16 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let chart_version = match get(hub, "chart_version") {
         None => "2022.8.2".to_string(),
         Some(n) => match n.value() {
-            Ok(Value::String(s)) => s,
+            Ok(Value::String(s)) => {
+                check(
+                    r.p,
+                    n.mark,
+                    "daskhub.hub.chart_version",
+                    &s,
+                    versions::chart_version,
+                );
+                s
+            }
             _ => {
                 mismatch(
                     r.p,
