@@ -5,5 +5,6 @@
 
 pub mod crash;
 pub mod hub;
+pub mod killer;
 pub mod proxy;
 pub mod schema;
