@@ -1,7 +1,7 @@
 //! The CLI as users meet it: output, errors and exit codes, pinned by insta snapshots with ids,
 //! hashes and timings redacted. Every test works in its own temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const LOCAL_EXAMPLE: &str = include_str!("../examples/local.yaml");
