@@ -839,7 +839,12 @@ def _jsonpath(template: str, obj: Any) -> str:
 
 
 def execute(req: dict[str, Any]) -> dict[str, Any]:
-    """Run one stand-in tool invocation; always returns exit/stdout/stderr."""
+    """Run one stand-in tool invocation; always returns exit/stdout/stderr.
+
+    Each invocation (not the ``ready`` polls of ``--wait``) is a counted call of the crash
+    switch, which may kill the tool's caller before or after the invocation acts."""
+    from .crash import SWITCH
+
     tool = req.get("tool", "kubectl")
     entry: dict[str, Any] = {
         "seq": len(TOOL_LOG) + 1,
@@ -848,9 +853,24 @@ def execute(req: dict[str, Any]) -> dict[str, Any]:
         "argv": req.get("argv") or [],
         "op": req.get("op"),
         "cluster": None,
+        "call": None,
+        "killed": None,
     }
     if req.get("op") != "ready":
         TOOL_LOG.append(entry)
+        entry["call"], entry["killed"] = SWITCH.count(tool, str(req.get("op")))
+        if entry["killed"] == "before":
+            SWITCH.kill()
+            entry["exit"] = 1
+            return {"exit": 1, "stdout": "", "stderr": "hdh emulator: the caller was killed before this ran\n"}
+    try:
+        return _execute(req, tool, entry)
+    finally:
+        if entry["killed"] == "after":
+            SWITCH.kill()
+
+
+def _execute(req: dict[str, Any], tool: str, entry: dict[str, Any]) -> dict[str, Any]:
     if req.get("op") == "noop":  # recorded, needs no cluster (helm repo add, ...)
         entry["exit"] = 0
         return {"exit": 0, "stdout": "", "stderr": ""}
