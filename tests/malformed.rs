@@ -252,3 +252,42 @@ fn every_malformed_config_is_a_located_error_with_no_aws_call_and_nothing_writte
         "the request log records hdh's calls"
     );
 }
+
+/// A file with 900,000 unknown keys: the report is the first 50 problems and a count, not
+/// hundreds of megabytes.
+#[test]
+fn nine_hundred_thousand_unknown_keys_print_a_bounded_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("version: 1\nname: demo\nregion: us-east-1\n");
+    for i in 0..900_000 {
+        text.push_str(&format!("k{i}: 1\n"));
+    }
+    std::fs::write(dir.path().join("hdh.yaml"), text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+        .args(["validate"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.len() < 20_000,
+        "a bounded report, found {} bytes",
+        stderr.len()
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "hdh.yaml:4:1: error: unknown key `k0` at the top level"
+    );
+    assert!(
+        lines.contains(&"and 899950 more problems"),
+        "{}",
+        &lines[lines.len().saturating_sub(3)..].join("\n")
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"900000 errors in the config; nothing was changed.")
+    );
+}
