@@ -278,11 +278,12 @@ fn assert_one_short_line(message: &str, call: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_the_endpoint_does_not_serve_fails_at_once_in_one_short_line() {
-    let emu = emulator(Profile::Instant, 0.001, None);
-    // A path the emulator answers with an HTML 404 page, as a proxy or an unsupported
-    // endpoint would.
+    // An endpoint that answers every request with an HTML 404 page, as a proxy or a host
+    // that does not serve the API does. (The emulator itself answers an operation it lacks
+    // in the service's own protocol, as AWS does, so it cannot play this part.)
+    let endpoint = html_404_server();
     let aws = Arc::new(AwsProvider::with_settings(AwsSettings {
-        endpoint_url: Some(format!("{}/no-such-api", emu.endpoint())),
+        endpoint_url: Some(endpoint),
         static_credentials: Some(("testing".into(), "testing".into())),
         region: Some(REGION.into()),
         poll: PollPolicy::fast(),
@@ -354,4 +355,52 @@ async fn a_managed_policy_that_does_not_exist_fails_at_once_naming_it() {
     assert_one_short_line(&e.to_string(), "AttachRolePolicy: NoSuchEntity");
     assert!(e.to_string().contains("NoSuchPolicyForHdh"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(20), "failed fast");
+}
+
+/// Serves `404 Not Found` with an HTML body to every request on a loopback port, in a thread
+/// that lives as long as the test process; returns its base URL.
+fn html_404_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            // Read the whole request (head, then Content-Length bytes of body) so that closing
+            // the connection never resets it under the client's feet.
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            let mut wanted: Option<usize> = None;
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if wanted.is_none() {
+                    if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        wanted = Some(end + 4 + length);
+                    }
+                }
+                if wanted.is_some_and(|w| seen.len() >= w) {
+                    break;
+                }
+            }
+            let body = "<!DOCTYPE html><html><head><title>404 Not Found</title></head>\
+                        <body><h1>Not Found</h1></body></html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{}",
+                body.len(),
+                body
+            );
+        }
+    });
+    url
 }
