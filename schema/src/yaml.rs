@@ -261,6 +261,9 @@ impl Node {
 /// Parses one YAML document. Returns the root (None when there is no usable document: empty
 /// input or a syntax error) and every problem found, in the order found.
 pub fn parse(text: &str) -> (Option<Node>, Vec<Problem>) {
+    if let Some(problem) = too_deep(text) {
+        return (None, vec![problem]);
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut builder = Builder {
         src: &chars,
@@ -284,6 +287,42 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<Problem>) {
         });
     }
     (builder.root, builder.problems)
+}
+
+/// The column past which no line's content may start. The YAML parser recurses once per level
+/// of block nesting, and every level moves the content at least one column right, so this
+/// bounds its recursion (a file of `- ` lines nested 3,000 deep overflowed a 2 MiB stack) far
+/// above anything [`MAX_DEPTH`] lets through.
+const MAX_INDENT: usize = 256;
+
+/// A line whose content (after its indentation and `- `, `? `, `: ` markers) starts past
+/// [`MAX_INDENT`], before the parser sees it.
+fn too_deep(text: &str) -> Option<Problem> {
+    for (i, line) in text.lines().enumerate() {
+        let b = line.as_bytes();
+        let mut lead = 0;
+        while lead < b.len() {
+            match b[lead] {
+                b' ' | b'\t' => lead += 1,
+                b'-' | b'?' | b':' if matches!(b.get(lead + 1), None | Some(b' ' | b'\t')) => {
+                    lead += 1
+                }
+                _ => break,
+            }
+        }
+        if lead > MAX_INDENT {
+            return Some(Problem {
+                at: Location::new(i + 1, 1),
+                message: format!(
+                    "this line's content starts at column {}: nesting deeper than {MAX_DEPTH} \
+                     levels is not supported",
+                    lead + 1
+                ),
+                hint: Some("check the indentation".into()),
+            });
+        }
+    }
+    None
 }
 
 fn location(m: &Marker) -> Location {
@@ -705,6 +744,24 @@ mod tests {
     fn duplicates_keep_the_first_value() {
         let (n, _) = parse("a: 1\na: 2\n");
         assert_eq!(n.unwrap().get("a").unwrap().value().unwrap(), Value::int(1));
+    }
+
+    #[test]
+    fn nesting_past_the_parsers_recursion_is_refused_before_parsing() {
+        let deep: String = (0..3000)
+            .map(|i| format!("{}- \n", " ".repeat(i * 2)))
+            .collect();
+        let p = problems(&format!("resources:\n{deep}"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].at, Location::new(130, 1));
+        assert!(p[0].message.contains("column 259"), "{}", p[0].message);
+        // long runs of dashes that are content, not nesting, are fine
+        assert!(problems(&format!(
+            "a: \"{}\"\nb: |\n  {}\n",
+            "-".repeat(400),
+            "-".repeat(400)
+        ))
+        .is_empty());
     }
 
     #[test]
