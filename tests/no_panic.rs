@@ -1,6 +1,6 @@
 //! No input makes hdh panic: thousands of mutants of every example, valid fixture and file
-//! of the bad-input corpus (bytes flipped, lines dropped, doubled and swapped, YAML syntax and extreme numbers spliced in,
-//! deep nesting, truncation) go through the whole offline path `hdh validate` runs (YAML,
+//! of the bad-input corpus (bytes flipped, lines dropped, doubled and swapped, YAML syntax and
+//! extreme numbers spliced in, deep nesting, truncation) go through the whole offline path `hdh validate` runs (YAML,
 //! rules, blueprint, compile), and mutants of a real state file through the state decoder. Each
 //! must end in a config or located diagnostics, a state or an error — never a panic.
 //!
