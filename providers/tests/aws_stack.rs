@@ -491,26 +491,55 @@ async fn apply_makespan_is_close_to_the_critical_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn apply_converges_with_thirty_percent_of_calls_throttled() {
-    let emu = emulator(Profile::Realistic, SCALE, Some("throttle=0.3"));
-    let (providers, _) = providers(&emu);
-    let (ctx, _) = ctx();
+    let emu = emulator(
+        Profile::Realistic,
+        SCALE,
+        Some("throttle=0.3,error5xx=0.05"),
+    );
+    let (providers, aws) = providers(&emu);
+    let (ctx, seen) = ctx();
     let desired = load(EXAMPLE, &providers);
     let mut state = State::new();
     let p = make_plan(&desired, &state, &providers, Mode::Apply, &Drift::default());
     apply(&desired, &providers, &ctx, &mut state, &p).await;
     let log = emu.request_log().unwrap();
-    let throttled = log
+    let faulted = |f: &str| log.iter().filter(|r| r.fault.as_deref() == Some(f)).count();
+    let (throttled, failed) = (faulted("throttle"), faulted("error5xx"));
+    // Every retry the SDK made is reported (what `hdh -v` prints), naming call and reason.
+    let retries: Vec<String> = seen
+        .lock()
+        .unwrap()
         .iter()
-        .filter(|r| r.fault.as_deref() == Some("throttle"))
-        .count();
+        .filter(|(a, m)| a == "aws" && m.contains("; retrying (attempt "))
+        .map(|(_, m)| m.clone())
+        .collect();
     eprintln!(
-        "throttled apply: {} calls, {throttled} throttled",
-        log.len()
+        "faulted apply: {} calls, {throttled} throttled, {failed} answered 5xx, {} retries \
+         reported; e.g. {:?}",
+        log.len(),
+        retries.len(),
+        retries.first()
     );
     assert!(
-        throttled * 10 >= log.len() * 2,
-        "{throttled} of {}",
+        throttled * 10 >= log.len() * 2 && failed > 0,
+        "{throttled} throttled and {failed} 5xx of {}",
         log.len()
+    );
+    assert_eq!(retries.len() as u64, aws.retried());
+    assert_eq!(
+        retries.len(),
+        throttled + failed,
+        "one report per faulted call (none reached the attempt limit)"
+    );
+    assert!(
+        retries.iter().any(|r| r.contains("(HTTP 5")),
+        "a 5xx is named: {retries:?}"
+    );
+    assert!(
+        retries
+            .iter()
+            .all(|r| r.split_once(": ").is_some_and(|(op, _)| op.contains(' '))),
+        "each names its service and operation: {retries:?}"
     );
     let drift = refreshed(&mut state, &providers, &ctx).await;
     assert!(!make_plan(&desired, &state, &providers, Mode::Apply, &drift).has_changes());

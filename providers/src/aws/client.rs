@@ -3,6 +3,7 @@
 //! attempts, and timeouts. Clients are built on first use, so constructing the provider (and
 //! `hdh validate`) never touches the network.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -106,6 +107,20 @@ pub struct Clients {
 
 /// Loads the SDK configuration for `region` with hdh's retry and timeout settings.
 pub async fn load(settings: &AwsSettings, region: &str) -> Clients {
+    load_with(
+        settings,
+        region,
+        super::retries::RetryReport(Arc::default()),
+    )
+    .await
+}
+
+/// [`load`], with the SDK's own retries reported to `report`.
+pub(crate) async fn load_with(
+    settings: &AwsSettings,
+    region: &str,
+    report: super::retries::RetryReport,
+) -> Clients {
     let region = settings
         .region
         .clone()
@@ -138,22 +153,34 @@ pub async fn load(settings: &AwsSettings, region: &str) -> Clients {
         ));
     }
     let config = loader.load().await;
+    // Every client carries the retry report (it is per client: the SDK config has no
+    // interceptors of its own).
+    macro_rules! client {
+        ($sdk:ident) => {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&config)
+                    .interceptor(report.clone())
+                    .build(),
+            )
+        };
+    }
     Clients {
-        ec2: aws_sdk_ec2::Client::new(&config),
-        eks: aws_sdk_eks::Client::new(&config),
-        iam: aws_sdk_iam::Client::new(&config),
-        kms: aws_sdk_kms::Client::new(&config),
-        sts: aws_sdk_sts::Client::new(&config),
-        efs: aws_sdk_efs::Client::new(&config),
-        elb: aws_sdk_elasticloadbalancing::Client::new(&config),
+        ec2: client!(aws_sdk_ec2),
+        eks: client!(aws_sdk_eks),
+        iam: client!(aws_sdk_iam),
+        kms: client!(aws_sdk_kms),
+        sts: client!(aws_sdk_sts),
+        efs: client!(aws_sdk_efs),
+        elb: client!(aws_sdk_elasticloadbalancing),
         // Path-style when an endpoint is overridden (emulators have no bucket subdomains).
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
                 .force_path_style(config.endpoint_url().is_some())
+                .interceptor(report.clone())
                 .build(),
         ),
-        cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
-        route53: aws_sdk_route53::Client::new(&config),
+        cognito: client!(aws_sdk_cognitoidentityprovider),
+        route53: client!(aws_sdk_route53),
         region,
         poll: settings.poll,
     }

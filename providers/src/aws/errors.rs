@@ -49,7 +49,7 @@ fn server_failure(code: &str) -> bool {
     )
 }
 
-fn throttling(code: &str) -> bool {
+pub(crate) fn throttling(code: &str) -> bool {
     matches!(
         code,
         "Throttling"

@@ -26,6 +26,7 @@ pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
 mod kms;
+mod retries;
 mod route53;
 mod s3;
 mod s3_empty;
@@ -102,6 +103,7 @@ pub struct AwsProvider {
     settings: AwsSettings,
     clients: OnceCell<Arc<Clients>>,
     kinds: BTreeMap<String, Arc<dyn Kind>>,
+    retries: Arc<retries::RetryLog>,
 }
 
 impl AwsProvider {
@@ -141,14 +143,25 @@ impl AwsProvider {
             settings,
             clients: OnceCell::new(),
             kinds,
+            retries: Arc::default(),
         }
     }
 
     async fn clients(&self, ctx: &OpContext) -> Arc<Clients> {
+        self.retries.report_to(ctx.progress.clone());
         self.clients
-            .get_or_init(|| async { Arc::new(client::load(&self.settings, &ctx.region).await) })
+            .get_or_init(|| async {
+                let report = retries::RetryReport(self.retries.clone());
+                Arc::new(client::load_with(&self.settings, &ctx.region, report).await)
+            })
             .await
             .clone()
+    }
+
+    /// How many failed attempts the SDK retried by itself (throttling, 5xx, timeouts) since
+    /// this provider made its clients.
+    pub fn retried(&self) -> u64 {
+        self.retries.count()
     }
 
     fn kind(&self, type_name: &str) -> Result<&Arc<dyn Kind>, ProviderError> {
