@@ -8,6 +8,7 @@
 //! mount target waits until it is gone and then until its ENI, which lingers after it, is
 //! released too, so the subnet and security groups deleted next do not meet it.
 
+use std::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
@@ -510,6 +511,8 @@ impl Kind for MountTarget {
                 AttributeSpec::computed("availability_zone", ValueType::String),
             ],
         )
+        // typical durations (available ~1.5m; deleted, its interface released, ~1.5m)
+        .typically(Some(Duration::from_secs(90)), None, Some(Duration::from_secs(90)))
     }
 
     async fn read(

@@ -4,6 +4,7 @@
 //!
 //! The record's id is `<zone id>/<fqdn>/<type>`.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
@@ -249,6 +250,8 @@ impl Kind for Record {
                 AttributeSpec::computed("fqdn", ValueType::String),
             ],
         )
+        // typical durations (INSYNC)
+        .typically(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)), Some(Duration::from_secs(60)))
     }
 
     async fn read(

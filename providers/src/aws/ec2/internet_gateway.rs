@@ -1,6 +1,7 @@
 //! `aws_internet_gateway`: an internet gateway and its attachment to a VPC. Destroy detaches
 //! first, waiting while AWS still maps public addresses in the VPC (a NAT gateway going away).
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as Ec2Type};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
@@ -111,6 +112,8 @@ impl Kind for InternetGateway {
                 AttributeSpec::computed("arn", ValueType::String),
             ],
         )
+        // typical durations (detach waits for public addresses)
+        .typically(None, None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

@@ -2,6 +2,7 @@
 //! EC2's `ClientToken` and waits for `available`; deletion waits for `deleted`, since the
 //! subnet, address and internet gateway stay busy until then.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as Ec2Type,
@@ -160,6 +161,8 @@ impl Kind for NatGateway {
                 AttributeSpec::computed("arn", ValueType::String),
             ],
         )
+        // typical durations (available ~2m; deleted ~1m)
+        .typically(Some(Duration::from_secs(120)), None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

@@ -3,6 +3,7 @@
 //! (authorize what is new, revoke what went); name, description and VPC force a new group.
 //! `egress` left unset keeps AWS's default allow-all rule and is not managed.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType as Ec2Type, SecurityGroup as SdkSg, UserIdGroupPair,
@@ -417,6 +418,8 @@ impl Kind for SecurityGroup {
                 AttributeSpec::computed("owner_id", ValueType::String),
             ],
         )
+        // typical durations (delete waits for lingering interfaces)
+        .typically(None, None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

@@ -1,6 +1,7 @@
 //! `aws_subnet`: one subnet in one availability zone. Only public-IP mapping and tags change in
 //! place.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2Type, Subnet as SdkSubnet,
@@ -146,6 +147,8 @@ impl Kind for Subnet {
                 AttributeSpec::computed("availability_zone_id", ValueType::String),
             ],
         )
+        // typical durations (delete waits for lingering interfaces)
+        .typically(None, None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

@@ -1,6 +1,7 @@
 //! `aws_eks_addon`: an EKS add-on (e.g. `aws-ebs-csi-driver`). Version and service-account
 //! role change in place; creation and deletion are waited for.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon as SdkAddon, AddonStatus, ResolveConflicts};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
@@ -123,6 +124,7 @@ impl Kind for Addon {
                 AttributeSpec::computed("arn", ValueType::String),
             ],
         )
+        .typically(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)), Some(Duration::from_secs(60)))
     }
 
     async fn read(

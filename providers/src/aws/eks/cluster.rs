@@ -2,6 +2,7 @@
 //! public CIDRs, logging and tags change in place, one EKS update at a time, each waited for;
 //! subnets, security groups, role and secrets encryption are fixed at creation.
 
+use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
     Cluster as SdkCluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging,
@@ -240,6 +241,8 @@ impl Kind for Cluster {
                     .changes_with(&["version"]),
             ],
         )
+        // typical durations (create ~10m, version upgrade ~10m, delete ~5m)
+        .typically(Some(Duration::from_secs(600)), Some(Duration::from_secs(600)), Some(Duration::from_secs(300)))
     }
 
     async fn read(
