@@ -485,18 +485,32 @@ fn completions_and_man_pages_come_from_the_cli_definition() {
         "{}",
         String::from_utf8_lossy(&completed.stderr)
     );
-    snap!("completions_fish", hdh_bare(d, &["completions", "fish"]).stdout);
+    snap!(
+        "completions_fish",
+        hdh_bare(d, &["completions", "fish"]).stdout
+    );
 
     let man = hdh_bare(d, &["man"]);
     assert_eq!(man.code, 0);
     assert!(man.stdout.starts_with(".ie"), "roff: {}", &man.stdout[..40]);
     snap!("man_page", man.stdout);
     let plan_page = hdh_bare(d, &["man", "plan"]);
-    assert!(plan_page.stdout.contains("detailed\\-exitcode"), "{}", plan_page.stdout);
-    snap!("man_page_state_show", hdh_bare(d, &["man", "state", "show"]).stdout);
+    assert!(
+        plan_page.stdout.contains("detailed\\-exitcode"),
+        "{}",
+        plan_page.stdout
+    );
+    snap!(
+        "man_page_state_show",
+        hdh_bare(d, &["man", "state", "show"]).stdout
+    );
     let unknown = hdh_bare(d, &["man", "nothing"]);
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("no command `hdh nothing`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no command `hdh nothing`"),
+        "{}",
+        unknown.stderr
+    );
     let bad_shell = hdh_bare(d, &["completions", "tcsh"]);
     assert_eq!(bad_shell.code, 1, "{}", bad_shell.text());
 }
@@ -504,9 +518,7 @@ fn completions_and_man_pages_come_from_the_cli_definition() {
 /// `plan`'s stdout without the closing "Saved the plan…" lines, and `show`'s without its
 /// "Saved plan for…" lines: what both print of the plan itself.
 fn plan_part(stdout: &str) -> &str {
-    stdout
-        .rfind("\nSaved ")
-        .map_or(stdout, |at| &stdout[..at])
+    stdout.rfind("\nSaved ").map_or(stdout, |at| &stdout[..at])
 }
 
 #[test]
@@ -569,7 +581,10 @@ fn graph_plan_colours_resources_by_action() {
     assert_eq!(hdh(d, &["plan", "--out", "saved.plan"]).code, 0);
     let saved = hdh(d, &["graph", "--plan", "saved.plan"]);
     assert_eq!(saved.stdout, now.stdout, "a saved plan colours the same");
-    assert!(!hdh(d, &["graph"]).stdout.contains("fillcolor"), "plain graph unchanged");
+    assert!(
+        !hdh(d, &["graph"]).stdout.contains("fillcolor"),
+        "plain graph unchanged"
+    );
 }
 
 /// The messages of every way `doc` breaks `schema` (a draft 2020-12 JSON Schema).
@@ -590,10 +605,21 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
     let d = dir.path();
     let refused = hdh(d, &["apply", "--json"]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stdout.is_empty(), "no half stream: {}", refused.stdout);
-    assert!(refused.stderr.contains("--json needs --auto-approve"), "{}", refused.stderr);
+    assert!(
+        refused.stdout.is_empty(),
+        "no half stream: {}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("--json needs --auto-approve"),
+        "{}",
+        refused.stderr
+    );
 
-    let apply = hdh(d, &["apply", "--json", "--auto-approve", "--parallelism", "1"]);
+    let apply = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
     assert_eq!(apply.code, 0, "{}", apply.text());
     assert!(apply.stderr.is_empty(), "{}", apply.stderr);
     let mut events = Vec::new();
@@ -603,7 +629,10 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
         assert!(errors.is_empty(), "{line}: {errors:?}");
         events.push(event);
     }
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(
         kinds,
         ["plan", "started", "finished", "started", "finished", "started", "finished", "summary"]
@@ -620,10 +649,19 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
     assert!(!apply.stdout.contains("Apply complete"));
 
     let secrets = secrets_in_state(d);
-    std::fs::write(d.join("hdh.yaml"), LOCAL_EXAMPLE.replace("bytes: 32", "bytes: 16"))
-        .unwrap();
-    let update = hdh(d, &["apply", "--json", "--auto-approve", "--parallelism", "1"]);
-    let destroy = hdh(d, &["destroy", "--json", "--auto-approve", "--parallelism", "1"]);
+    std::fs::write(
+        d.join("hdh.yaml"),
+        LOCAL_EXAMPLE.replace("bytes: 32", "bytes: 16"),
+    )
+    .unwrap();
+    let update = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    let destroy = hdh(
+        d,
+        &["destroy", "--json", "--auto-approve", "--parallelism", "1"],
+    );
     assert_eq!(destroy.code, 0, "{}", destroy.text());
     for line in destroy.stdout.lines().chain(update.stdout.lines()) {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -655,7 +693,10 @@ fn the_json_plan_with_its_estimate_matches_its_schema() {
     let run = hdh(dir.path(), &["plan", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(schema_errors(&schema, &doc), Vec::<String>::new());
-    assert_eq!(doc["estimate"]["critical_path"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["estimate"]["critical_path"].as_array().unwrap().len(),
+        2
+    );
 }
 
 /// An app.config as the HelioCloud seed's scripts `source` it.
@@ -689,12 +730,22 @@ fn init_writes_a_config_that_validates_and_never_overwrites_without_force() {
     std::fs::write(d.join("hdh.yaml"), "mine\n").unwrap();
     let again = hdh_bare(d, &["init"]);
     assert_eq!(again.code, 1);
-    assert!(again.stderr.contains("hdh.yaml already exists"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("hdh.yaml already exists"),
+        "{}",
+        again.stderr
+    );
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
-    assert_eq!(std::fs::read_to_string(d.join("hdh.yaml")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("hdh.yaml")).unwrap(),
+        "mine\n"
+    );
     let forced = hdh_bare(d, &["init", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.text());
-    assert_eq!(std::fs::read_to_string(d.join("hdh.yaml")).unwrap(), written);
+    assert_eq!(
+        std::fs::read_to_string(d.join("hdh.yaml")).unwrap(),
+        written
+    );
     let leftovers: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -710,7 +761,15 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     std::fs::write(d.join("app.config"), APP_CONFIG).unwrap();
     let init = hdh_bare(
         d,
-        &["init", "--from", "app.config", "--name", "alola", "-f", "alola.yaml"],
+        &[
+            "init",
+            "--from",
+            "app.config",
+            "--name",
+            "alola",
+            "-f",
+            "alola.yaml",
+        ],
     );
     assert_eq!(init.code, 0, "{}", init.text());
     snap!("init_from_app_config_output", init.text());
@@ -728,8 +787,15 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     ] {
         assert!(written.contains(value), "{value} in:\n{written}");
     }
-    for unmapped in ["ML_DOCKER_LOCATION", "AWS_REGION: computed by a shell command"] {
-        assert!(init.stdout.contains(unmapped), "{unmapped}: {}", init.stdout);
+    for unmapped in [
+        "ML_DOCKER_LOCATION",
+        "AWS_REGION: computed by a shell command",
+    ] {
+        assert!(
+            init.stdout.contains(unmapped),
+            "{unmapped}: {}",
+            init.stdout
+        );
     }
     let validate = hdh_bare(d, &["validate", "-f", "alola.yaml"]);
     assert_eq!(validate.code, 0, "{}\n{written}", validate.text());

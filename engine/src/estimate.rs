@@ -146,7 +146,11 @@ mod tests {
         let path: Vec<(&str, OpKind)> = e.path.iter().map(|(a, op, _)| (a.as_str(), *op)).collect();
         assert_eq!(
             path,
-            [("a", OpKind::Create), ("b", OpKind::Create), ("c", OpKind::Create)]
+            [
+                ("a", OpKind::Create),
+                ("b", OpKind::Create),
+                ("c", OpKind::Create)
+            ]
         );
         assert_eq!(e.total, super::UNDECLARED * 3);
         let empty = plan::Plan {

@@ -45,12 +45,14 @@ async fn run(
     saved: Option<SavedPlan>,
 ) -> Result<Exit> {
     if run.json && saved.is_none() && !run.auto_approve {
-        return Err(UserError::new("--json needs --auto-approve: a JSON stream has no prompt")
-            .hint(format!(
-                "review `hdh plan -f {}` first, or apply a saved plan",
-                file.display()
-            ))
-            .into());
+        return Err(
+            UserError::new("--json needs --auto-approve: a JSON stream has no prompt")
+                .hint(format!(
+                    "review `hdh plan -f {}` first, or apply a saved plan",
+                    file.display()
+                ))
+                .into(),
+        );
     }
     let mut session = Session::open(file)?;
     session.op_timeout = run.timeout;

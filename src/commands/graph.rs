@@ -57,7 +57,10 @@ pub async fn run(file: &Path, args: &GraphArgs) -> Result<Exit> {
 
 fn from_saved(path: &Path) -> Result<BTreeMap<String, Planned>> {
     let saved = SavedPlan::read(path)?;
-    let changes = saved.plan["changes"].as_array().cloned().unwrap_or_default();
+    let changes = saved.plan["changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     Ok(changes
         .iter()
         .filter_map(|c| {
@@ -74,7 +77,9 @@ fn from_saved(path: &Path) -> Result<BTreeMap<String, Planned>> {
 
 async fn plan_now(file: &Path, args: &GraphArgs) -> Result<BTreeMap<String, Planned>> {
     let session = Session::open(file)?;
-    let lock = session.lock("graph", args.planning.lock.lock_timeout).await?;
+    let lock = session
+        .lock("graph", args.planning.lock.lock_timeout)
+        .await?;
     let planned = async {
         let mut state = session.load_state().await?;
         make_plan(&session, &mut state, Mode::Apply, &args.planning).await
@@ -160,7 +165,9 @@ fn dot(
         }
     }
     if planned.is_some() {
-        out.push_str("  subgraph cluster_legend {\n    label=\"plan\";\n    fontname=\"Helvetica\";\n");
+        out.push_str(
+            "  subgraph cluster_legend {\n    label=\"plan\";\n    fontname=\"Helvetica\";\n",
+        );
         for (action, c) in COLOURS {
             let _ = writeln!(
                 out,

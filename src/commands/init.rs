@@ -173,7 +173,11 @@ fn apply_variables(vars: &Variables, v: &mut Values, region_given: bool) -> Mapp
         used: Vec::new(),
         unused: Vec::new(),
     };
-    let good = |key: &str| vars.get(key).and_then(|r| r.as_ref().ok()).filter(|s| !s.is_empty());
+    let good = |key: &str| {
+        vars.get(key)
+            .and_then(|r| r.as_ref().ok())
+            .filter(|s| !s.is_empty())
+    };
     for (key, value) in vars {
         let target = MAPPED
             .iter()
@@ -214,7 +218,10 @@ fn apply_variables(vars: &Variables, v: &mut Values, region_given: bool) -> Mapp
     if let Some(s) = good("ADMIN_USER_EMAIL") {
         v.email = s.clone();
     }
-    match (good("GENERIC_DOCKER_LOCATION"), good("GENERIC_DOCKER_VERSION")) {
+    match (
+        good("GENERIC_DOCKER_LOCATION"),
+        good("GENERIC_DOCKER_VERSION"),
+    ) {
         (Some(l), Some(t)) => v.image = Some(format!("{l}:{t}")),
         (Some(l), None) => v.image = Some(l.clone()),
         _ => {}
@@ -232,8 +239,7 @@ fn apply_variables(vars: &Variables, v: &mut Values, region_given: bool) -> Mapp
 fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@'))
         && !matches!(
             s.to_ascii_lowercase().as_str(),
@@ -337,14 +343,15 @@ pub fn run(file: &Path, args: &InitArgs) -> Result<Exit> {
             args.name
         )));
     }
-    if let Some(r) = args.region.as_deref().filter(|r| !hdh_schema::valid_region(r)) {
+    if let Some(r) = args
+        .region
+        .as_deref()
+        .filter(|r| !hdh_schema::valid_region(r))
+    {
         return Err(user_error(format!("`{r}` is not an AWS region name")));
     }
     let region_given = args.region.is_some();
-    let mut values = Values::defaults(
-        &args.name,
-        args.region.as_deref().unwrap_or("us-east-1"),
-    );
+    let mut values = Values::defaults(&args.name, args.region.as_deref().unwrap_or("us-east-1"));
     let mut report = String::new();
     if let Some(from) = &args.from {
         let text = std::fs::read_to_string(from)
@@ -391,8 +398,14 @@ pub fn run(file: &Path, args: &InitArgs) -> Result<Exit> {
     write_new(file, &text, args.force)?;
     print!("{report}");
     let defaulted: Vec<&str> = [
-        (values.hosted_zone == "example.org", "daskhub.dns.hosted_zone"),
-        (values.email == "admin@example.org", "daskhub.auth.cognito.admin.email"),
+        (
+            values.hosted_zone == "example.org",
+            "daskhub.dns.hosted_zone",
+        ),
+        (
+            values.email == "admin@example.org",
+            "daskhub.auth.cognito.admin.email",
+        ),
     ]
     .iter()
     .filter(|(d, _)| *d)
@@ -405,7 +418,10 @@ pub fn run(file: &Path, args: &InitArgs) -> Result<Exit> {
             defaulted.join(", ")
         );
     }
-    println!("Next: hdh validate -f {0}, then hdh plan -f {0}.", file.display());
+    println!(
+        "Next: hdh validate -f {0}, then hdh plan -f {0}.",
+        file.display()
+    );
     Ok(Exit::Ok)
 }
 
@@ -462,7 +478,10 @@ mod tests {
         assert_eq!(vars["ZONE"], Ok("$LIT".into()));
         assert_eq!(vars["ROUTE53_HOSTED_ZONE"], Ok("ludicolo.org".into()));
         assert_eq!(vars["URL"], Ok("ludicolo.org/x".into()));
-        assert!(vars["AWS_REGION"].as_ref().unwrap_err().contains("shell command"));
+        assert!(vars["AWS_REGION"]
+            .as_ref()
+            .unwrap_err()
+            .contains("shell command"));
         assert!(vars["BAD"].as_ref().unwrap_err().contains("$NOPE"));
     }
 

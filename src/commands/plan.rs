@@ -107,10 +107,7 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
     session.unlock(&lock).await;
     let (plan, estimate) = planned?;
 
-    let doc = plan_json::with_estimate(
-        plan_json::document(&plan, &session.config.name),
-        &estimate,
-    );
+    let doc = plan_json::with_estimate(plan_json::document(&plan, &session.config.name), &estimate);
     let format = if args.json {
         PlanFormat::Json
     } else {

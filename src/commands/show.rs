@@ -20,9 +20,8 @@ pub fn run(args: &ShowArgs) -> Result<Exit> {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&saved.plan)?),
         PlanFormat::Markdown => print!("{}", plan_markdown::render(&saved.plan)),
         PlanFormat::Text => {
-            let text = plan_text::render_document(&saved.plan).map_err(|e| {
-                user_error(format!("{}: {e}", args.plan_file.display()))
-            })?;
+            let text = plan_text::render_document(&saved.plan)
+                .map_err(|e| user_error(format!("{}: {e}", args.plan_file.display())))?;
             print!("{text}");
             println!(
                 "\nSaved plan for stack {} (made by hdh {}); apply it with: hdh apply {}",

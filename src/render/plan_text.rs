@@ -249,7 +249,13 @@ pub fn render(plan: &Plan, estimate: Option<&Estimate>) -> String {
         .map(Shown::of)
         .collect();
     let destroying = matches!(plan.mode, hdh_engine::plan::Mode::Destroy { .. });
-    render_shown(&plan.warnings, destroying, &changes, &plan.summary(), estimate)
+    render_shown(
+        &plan.warnings,
+        destroying,
+        &changes,
+        &plan.summary(),
+        estimate,
+    )
 }
 
 /// A saved plan's JSON document as text, exactly as `render` printed the plan it was made from.
@@ -261,9 +267,11 @@ pub fn render_document(doc: &Json) -> Result<String, String> {
         .iter()
         .map(|c| Shown::from_json(c).ok_or_else(|| bad("change")))
         .collect::<Result<Vec<_>, _>>()?;
-    let warnings: Vec<String> = doc["warnings"]
-        .as_array()
-        .map_or(Vec::new(), |w| w.iter().filter_map(|w| w.as_str().map(String::from)).collect());
+    let warnings: Vec<String> = doc["warnings"].as_array().map_or(Vec::new(), |w| {
+        w.iter()
+            .filter_map(|w| w.as_str().map(String::from))
+            .collect()
+    });
     let count = |k: &str| doc["summary"][k].as_u64().unwrap_or(0) as usize;
     let summary = Summary {
         create: count("create"),

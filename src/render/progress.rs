@@ -356,14 +356,20 @@ mod tests {
             format!("{cluster}: still creating (12m05s, usually ~10m)")
         );
         let nat = address_of("aws_nat_gateway");
-        assert_eq!(beat(&nat, 70), format!("{nat}: still creating (1m10s of ~2m)"));
+        assert_eq!(
+            beat(&nat, 70),
+            format!("{nat}: still creating (1m10s of ~2m)")
+        );
         let mount = address_of("aws_efs_mount_target");
         assert_eq!(
             beat(&mount, 30),
             format!("{mount}: still creating (30s of ~1m30s)")
         );
         let vpc = address_of("aws_vpc");
-        assert_eq!(beat(&vpc, 40), format!("{vpc}: still creating (40s elapsed)"));
+        assert_eq!(
+            beat(&vpc, 40),
+            format!("{vpc}: still creating (40s elapsed)")
+        );
     }
 
     #[test]

@@ -161,13 +161,14 @@ pub fn retained(item: &Item) {
 }
 
 /// The last event: how the run went, with counts and (apply) the redacted outputs.
-pub fn summary(
-    command: &str,
-    report: &Report,
-    duration: Duration,
-    outputs: Option<&ValueMap>,
-) {
-    let count = |k: OpKind| report.completed.iter().filter(|(_, op, _)| *op == k).count();
+pub fn summary(command: &str, report: &Report, duration: Duration, outputs: Option<&ValueMap>) {
+    let count = |k: OpKind| {
+        report
+            .completed
+            .iter()
+            .filter(|(_, op, _)| *op == k)
+            .count()
+    };
     let outcome = if report.interrupted {
         "interrupted"
     } else if report.succeeded() {

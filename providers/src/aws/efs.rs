@@ -8,8 +8,8 @@
 //! mount target waits until it is gone and then until its ENI, which lingers after it, is
 //! released too, so the subnet and security groups deleted next do not meet it.
 
-use std::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::{
@@ -512,7 +512,11 @@ impl Kind for MountTarget {
             ],
         )
         // typical durations (available ~1.5m; deleted, its interface released, ~1.5m)
-        .typically(Some(Duration::from_secs(90)), None, Some(Duration::from_secs(90)))
+        .typically(
+            Some(Duration::from_secs(90)),
+            None,
+            Some(Duration::from_secs(90)),
+        )
     }
 
     async fn read(

@@ -4,7 +4,6 @@
 //!
 //! The record's id is `<zone id>/<fqdn>/<type>`.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
@@ -13,6 +12,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::errors::{absent_if_not_found, route53 as e};
 use super::wait::{Poll, Wait};
@@ -251,7 +251,11 @@ impl Kind for Record {
             ],
         )
         // typical durations (INSYNC)
-        .typically(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)), Some(Duration::from_secs(60)))
+        .typically(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+        )
     }
 
     async fn read(

@@ -7,11 +7,11 @@
 //! With `load_balancer_service` set, the release is ready only once that Service of type
 //! LoadBalancer has its hostname, which becomes `load_balancer_hostname`.
 
-use std::time::Duration;
 use hdh_engine::provider::{DeleteRequest, ReadRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
@@ -56,7 +56,11 @@ pub(crate) fn schema() -> ResourceType {
     ]);
     ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
         // typical durations (pods ready and the load balancer up)
-        .typically(Some(Duration::from_secs(180)), Some(Duration::from_secs(120)), Some(Duration::from_secs(120)))
+        .typically(
+            Some(Duration::from_secs(180)),
+            Some(Duration::from_secs(120)),
+            Some(Duration::from_secs(120)),
+        )
 }
 
 pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {

@@ -1,13 +1,13 @@
 //! `aws_internet_gateway`: an internet gateway and its attachment to a VPC. Destroy detaches
 //! first, waiting while AWS still maps public addresses in the VPC (a NAT gateway going away).
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as Ec2Type};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::{

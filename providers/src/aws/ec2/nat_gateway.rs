@@ -2,7 +2,6 @@
 //! EC2's `ClientToken` and waits for `available`; deletion waits for `deleted`, since the
 //! subnet, address and internet gateway stay busy until then.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as Ec2Type,
@@ -11,6 +10,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{
     filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
@@ -162,7 +162,11 @@ impl Kind for NatGateway {
             ],
         )
         // typical durations (available ~2m; deleted ~1m)
-        .typically(Some(Duration::from_secs(120)), None, Some(Duration::from_secs(60)))
+        .typically(
+            Some(Duration::from_secs(120)),
+            None,
+            Some(Duration::from_secs(60)),
+        )
     }
 
     async fn read(

@@ -3,7 +3,6 @@
 //! (authorize what is new, revoke what went); name, description and VPC force a new group.
 //! `egress` left unset keeps AWS's default allow-all rule and is not managed.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType as Ec2Type, SecurityGroup as SdkSg, UserIdGroupPair,
@@ -12,6 +11,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::{

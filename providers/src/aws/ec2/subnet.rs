@@ -1,7 +1,6 @@
 //! `aws_subnet`: one subnet in one availability zone. Only public-IP mapping and tags change in
 //! place.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2Type, Subnet as SdkSubnet,
@@ -10,6 +9,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::{

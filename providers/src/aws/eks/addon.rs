@@ -1,13 +1,13 @@
 //! `aws_eks_addon`: an EKS add-on (e.g. `aws-ebs-csi-driver`). Version and service-account
 //! role change in place; creation and deletion are waited for.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon as SdkAddon, AddonStatus, ResolveConflicts};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{btree, hash_map, request_token, sync_tags};
 use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
@@ -124,7 +124,11 @@ impl Kind for Addon {
                 AttributeSpec::computed("arn", ValueType::String),
             ],
         )
-        .typically(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)), Some(Duration::from_secs(60)))
+        .typically(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+        )
     }
 
     async fn read(

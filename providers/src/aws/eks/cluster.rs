@@ -2,7 +2,6 @@
 //! public CIDRs, logging and tags change in place, one EKS update at a time, each waited for;
 //! subnets, security groups, role and secrets encryption are fixed at creation.
 
-use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
     Cluster as SdkCluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging,
@@ -12,6 +11,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{btree, check_version_step, hash_map, request_token, sync_tags};
 use crate::aws::errors::{absent_if_not_found, eks as e};
@@ -242,7 +242,11 @@ impl Kind for Cluster {
             ],
         )
         // typical durations (create ~10m, version upgrade ~10m, delete ~5m)
-        .typically(Some(Duration::from_secs(600)), Some(Duration::from_secs(600)), Some(Duration::from_secs(300)))
+        .typically(
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(300)),
+        )
     }
 
     async fn read(

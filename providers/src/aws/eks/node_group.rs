@@ -4,8 +4,8 @@
 //! (`k8s.io/cluster-autoscaler/enabled`, `k8s.io/cluster-autoscaler/<cluster>`) and with
 //! node-template label/taint tags so the autoscaler can scale it from zero; reads hide them.
 
-use std::time::Duration;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -386,7 +386,11 @@ impl Kind for NodeGroup {
             ],
         )
         // typical durations (create ~4m, rolling update ~10m, delete ~5m)
-        .typically(Some(Duration::from_secs(240)), Some(Duration::from_secs(600)), Some(Duration::from_secs(300)))
+        .typically(
+            Some(Duration::from_secs(240)),
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(300)),
+        )
     }
 
     async fn read(
