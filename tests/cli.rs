@@ -557,6 +557,14 @@ fn show_renders_a_saved_plan_as_plan_did_without_credentials() {
     let markdown = hdh_bare(d, &["show", "--format", "markdown", "replace.plan"]);
     assert_eq!(markdown.code, 0);
     snap!("show_replace_plan_markdown", markdown.stdout);
+    // The tokens state holds (and the settings file carries) are in no rendering of the plan.
+    let secrets = secrets_in_state(d);
+    assert_eq!(secrets.len(), 2);
+    for text in [&show.stdout, &json.stdout, &markdown.stdout] {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
 
     std::fs::write(d.join("not.plan"), "{}").unwrap();
     let bad = hdh_bare(d, &["show", "not.plan"]);
@@ -812,4 +820,47 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     assert_eq!(bad.code, 1, "{}", bad.text());
     assert!(bad.stderr.contains("eks.alola"), "{}", bad.stderr);
     assert!(!d.join("bad.yaml").exists());
+}
+
+#[test]
+fn a_failed_operation_streams_its_class_and_what_it_skipped() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/run-events.schema.json")).unwrap();
+    // `out` is a file, so the settings file cannot be written under it; `copy` waits on it.
+    let config = LOCAL_EXAMPLE.replace(
+        "outputs:",
+        "  copy:\n    type: local_file\n    properties: { path: copy.txt, content: \"${hub_settings.sha256}\" }\n\noutputs:",
+    );
+    let dir = stack(&config);
+    let d = dir.path();
+    std::fs::write(d.join("out"), "in the way\n").unwrap();
+    let run = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    assert_eq!(run.code, 1, "{}", run.text());
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    for e in &events {
+        let errors = schema_errors(&schema, e);
+        assert!(errors.is_empty(), "{e}: {errors:?}");
+    }
+    let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
+    assert_eq!(failed["address"], "hub_settings");
+    assert!(failed["error"]["class"].is_string(), "{failed}");
+    let skipped = events.iter().find(|e| e["event"] == "skipped").unwrap();
+    assert_eq!(skipped["address"], "copy");
+    assert_eq!(skipped["because"], "hub_settings");
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["outcome"], "incomplete");
+    assert_eq!(
+        (summary["failed"].clone(), summary["skipped"].clone()),
+        (1.into(), 1.into())
+    );
+    assert!(summary.get("outputs").is_none(), "{summary}");
+    snap!("apply_json_failed", run.stdout);
 }

@@ -177,6 +177,7 @@ impl ProviderError {
             ProviderError::DependencyViolation { .. } => "dependency_violation",
             ProviderError::Conflict { .. } => "conflict",
             ProviderError::Throttled { .. } => "throttled",
+            ProviderError::Unavailable { .. } => "unavailable",
             ProviderError::Timeout { .. } => "timeout",
             ProviderError::Unsupported { .. } => "unsupported",
             ProviderError::Other { .. } => "other",

@@ -202,9 +202,18 @@ fn apply_variables(vars: &Variables, v: &mut Values, region_given: bool) -> Mapp
     if let Some(s) = good("EKS_NAME") {
         v.cluster = s.clone();
     }
-    // The scripts use both names for the namespace; KUBERNETES_NAMESPACE is the later one.
+    // The scripts use both names for the namespace; KUBERNETES_NAMESPACE is the later one,
+    // and the one it shadows is reported as not used.
     if let Some(s) = good("KUBERNETES_NAMESPACE").or_else(|| good("NAMESPACE")) {
         v.namespace = s.clone();
+    }
+    if good("KUBERNETES_NAMESPACE").is_some() {
+        if let Some(at) = m.used.iter().position(|(k, _, _)| k == "NAMESPACE") {
+            let (key, _, _) = m.used.remove(at);
+            m.unused
+                .push((key, "KUBERNETES_NAMESPACE is set too and wins".into()));
+            m.unused.sort();
+        }
     }
     if let Some(s) = good("ROUTE53_HOSTED_ZONE") {
         v.hosted_zone = s.trim_end_matches('.').to_string();
@@ -278,9 +287,9 @@ daskhub:
   cluster:
     name: {cluster}            # EKS_NAME: letters, digits, hyphens; unique in the region
     kubernetes_version: "1.31"   # upgrades go one minor version at a time; hdh plans them
-    # node_groups: the default is the seed's four groups (services t3a.medium 1-3,
-    # user compute m5.2xlarge 0-15, GPU g4dn 0-4, burst m5.8xlarge spot 0-10); list your own
-    # here to change them, e.g.
+    # node_groups: the default is the seed's four groups (services t3a.medium 1/1/1 on-demand,
+    # user compute m5.xlarge spot 0-15, GPU g4dn.xlarge spot 0-5, burst m5.8xlarge spot 0-10);
+    # list your own here to change them, e.g.
     # - {{ name: ng-daskhub-services, instance_types: [t3a.medium], min: 1, max: 3, desired: 1,
     #     labels: {{ hub.jupyter.org/node-purpose: core }} }}
   storage:

@@ -165,10 +165,6 @@ fn displayed(j: &Json) -> Value {
 }
 
 /// One change as a block of lines.
-pub fn change_block(c: &Change) -> String {
-    shown_block(&Shown::of(c))
-}
-
 fn shown_block(c: &Shown) -> String {
     let mut out = String::new();
     let id =
