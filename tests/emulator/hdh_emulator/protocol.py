@@ -64,9 +64,15 @@ def service_model(name: str) -> dict[str, Any] | None:
 
 
 @lru_cache(maxsize=None)
-def _rest_routes(name: str) -> list[tuple[str, list[str], dict[str, str | None], str]]:
-    """(method, path segments, literal query items, operation) for each operation."""
+def _rest_routes(name: str) -> list[tuple[str, list[str], dict[str, str | None], set[str], str]]:
+    """(method, path segments, query items, required headers, operation) for each operation.
+
+    The query items are the URI's literal ones plus the input's required querystring members
+    (present, any value), and the headers the input's required header members: S3 tells
+    PutObject from CopyObject only by ``x-amz-copy-source``, and DeleteObject from
+    AbortMultipartUpload only by ``uploadId``."""
     model = service_model(name)
+    shapes = (model or {}).get("shapes", {})
     routes = []
     for op, spec in (model or {}).get("operations", {}).items():
         http = spec.get("http", {})
@@ -76,16 +82,33 @@ def _rest_routes(name: str) -> list[tuple[str, list[str], dict[str, str | None],
         for item in filter(None, query.split("&")):
             k, eq, v = item.partition("=")
             literal_query[k] = v if eq else None
+        headers: set[str] = set()
+        shape = shapes.get(spec.get("input", {}).get("shape", ""), {})
+        for member in shape.get("required", []):
+            m = shape.get("members", {}).get(member, {})
+            where = m.get("location")
+            if where == "querystring":
+                literal_query.setdefault(m.get("locationName", member), None)
+            elif where == "header":
+                headers.add(m.get("locationName", member).lower())
         segs = [s for s in path.split("/") if s]
-        routes.append((http.get("method", "POST"), segs, literal_query, op))
+        routes.append((http.get("method", "POST"), segs, literal_query, headers, op))
     return routes
 
 
-def _match_rest(name: str, method: str, path: str, query: dict[str, list[str]]):
+def _match_rest(
+    name: str,
+    method: str,
+    path: str,
+    query: dict[str, list[str]],
+    headers: set[str] | None = None,
+):
     segs = [unquote(s) for s in path.split("/") if s]
     best = None
-    for r_method, r_segs, r_query, op in _rest_routes(name):
+    for r_method, r_segs, r_query, r_headers, op in _rest_routes(name):
         if r_method != method:
+            continue
+        if headers is not None and not r_headers <= headers:
             continue
         params: dict[str, str] = {}
         ok = True
@@ -115,7 +138,7 @@ def _match_rest(name: str, method: str, path: str, query: dict[str, list[str]]):
         if any(k not in query or (v is not None and v not in query[k]) for k, v in r_query.items()):
             continue
         literal_segs = sum(1 for s in r_segs if not s.startswith("{"))
-        score = (len(r_query), literal_segs)
+        score = (len(r_query) + len(r_headers), literal_segs)
         if best is None or score > best[0]:
             best = (score, op, params)
     if best is None:
@@ -165,9 +188,11 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsRequest:
         if protocol == "unknown":
             protocol = "json"
     elif protocol in ("rest-json", "rest-xml"):
-        op, path_params = _match_rest(model_name, method, path, query)
-        if model_name == "s3" and op == "PutObject" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
-            op = "CopyObject"
+        present = {k[5:].replace("_", "-").lower() for k in environ if k.startswith("HTTP_")}
+        present |= {"content-type", "content-length"} & {
+            k.replace("_", "-").lower() for k in environ
+        }
+        op, path_params = _match_rest(model_name, method, path, query, present)
         operation = op or f"{method} {path}"
         params = dict(flat)
         if protocol == "rest-json":

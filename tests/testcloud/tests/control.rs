@@ -395,6 +395,32 @@ async fn s3_works_path_style() {
         .unwrap();
     let body = got.body.collect().await.unwrap().into_bytes();
     assert_eq!(&body[..], b"{\"serial\":1}");
+    s3.copy_object()
+        .bucket("helio-hdh-state")
+        .key("helio-prod.json.backup")
+        .copy_source("helio-hdh-state/helio-prod.json")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("helio-hdh-state")
+        .key("helio-prod.json.backup")
+        .send()
+        .await
+        .unwrap();
+    // The log names each object call as S3 does: the same method and path are told apart by
+    // a required header (x-amz-copy-source) or query item (uploadId).
+    let ops: Vec<String> = emu
+        .request_log()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.service == "s3")
+        .map(|r| r.operation)
+        .collect();
+    assert_eq!(
+        ops,
+        ["CreateBucket", "PutObject", "GetObject", "CopyObject", "DeleteObject"]
+    );
     let sts = aws_sdk_sts::Client::new(&emu.aws_config(REGION).await);
     let me = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(me.account(), Some("123456789012"));
