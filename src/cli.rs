@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Accept a state that is not the one this stack last recorded (another lineage, a
+    /// lineage change, an older serial, a missing file beside its backup); says so when used.
+    #[arg(long, global = true)]
+    pub allow_lineage_change: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
