@@ -50,10 +50,15 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
 /// Prints an error the way users see every error: the cause, then a hint if there is one.
 fn report(err: &anyhow::Error) -> Exit {
     if let Some(ConfigErrors(diags)) = err.downcast_ref::<ConfigErrors>() {
-        for d in diags.iter() {
+        // The first SHOWN: a file with a million mistakes must not print a million lines.
+        const SHOWN: usize = 50;
+        for d in diags.iter().take(SHOWN) {
             eprintln!("{d}");
         }
-        let n = diags.len();
+        let n = diags.total();
+        if n > SHOWN {
+            eprintln!("and {} more problems", n - SHOWN);
+        }
         eprintln!(
             "{} in the config; nothing was changed.",
             if n == 1 {

@@ -32,7 +32,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
 
     // Plan (saved), apply.
     let plan = run.ok(&["plan", "-f", "daskhub.yaml", "--out", "daskhub.plan"]);
-    assert!(plan.contains("Plan: 44 to create"), "{plan}");
+    assert!(plan.contains("Plan: 47 to create"), "{plan}");
     let apply = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(
         apply.contains("hub_url = \"https://daskhub.example.org\""),
@@ -63,16 +63,16 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     assert_eq!(
         names,
         [
-            "mng-burst-compute-spot",
+            "ng-burst-compute-spot",
             "ng-daskhub-services",
-            "ng-user-compute",
-            "ng-user-gpu"
+            "ng-user-compute-spot",
+            "ng-user-gpu-spot"
         ]
     );
     let spot = eks
         .describe_nodegroup()
         .cluster_name("eks-helio")
-        .nodegroup_name("mng-burst-compute-spot")
+        .nodegroup_name("ng-burst-compute-spot")
         .send()
         .await
         .unwrap();
@@ -298,7 +298,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     assert_eq!(status(&run)["version"], 2, "upgraded in place");
 
     // So is a new chart version.
-    run.edit("chart_version: 2022.8.2", "chart_version: 2023.1.0");
+    run.edit("chart_version: 2022.8.2", "chart_version: 2024.1.1");
     let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
     assert!(
         plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
@@ -307,7 +307,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     let st = status(&run);
     assert_eq!(st["version"], 3);
-    assert_eq!(st["chart"]["metadata"]["version"], "2023.1.0");
+    assert_eq!(st["chart"]["metadata"]["version"], "2024.1.1");
     assert_eq!(
         run.helm_values()["jupyterhub"]["proxy"]["secretToken"],
         proxy_token.as_str()

@@ -626,7 +626,7 @@ async fn makespan() {
     // and shorter: mount targets 60 + their interfaces 120, NAT 120, the ELB's interfaces 90.
     let path = (30.0 + 300.0 + 600.0 + 120.0) * scale;
     // Lines are stamped as they arrive: the run's makespan is from the first deletion starting
-    // to the closing line; the whole command adds start-up, refresh of all 44 resources and
+    // to the closing line; the whole command adds start-up, refresh of all 47 resources and
     // the plan.
     let started = Instant::now();
     let mut child = spawn_destroy(&run, scale);

@@ -135,7 +135,9 @@ pub struct DeleteRequest {
     pub purge: bool,
 }
 
-/// Classified provider failures; the engine decides what to do from the class.
+/// Classified provider failures; the engine decides what to do from the class. `Throttled` and
+/// `Unavailable` are the retryable ones (a provider waits them out until its deadline); every
+/// other class is permanent for the call that got it and fails it at once.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("{message}")]
@@ -146,8 +148,12 @@ pub enum ProviderError {
     DependencyViolation { message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// Retryable: the service throttled the call (after the SDK's own retries).
     #[error("{message}")]
     Throttled { message: String },
+    /// Retryable: the service failed on its side (HTTP 5xx) or could not be reached in time.
+    #[error("{message}")]
+    Unavailable { message: String },
     #[error("timed out after {} waiting for {what}", seconds(*waited))]
     Timeout { what: String, waited: Duration },
     #[error("unsupported: {message}")]

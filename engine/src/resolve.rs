@@ -6,6 +6,9 @@
 //!   state; one whose resource does not exist is dropped, and the plan creates it again.
 //! - A pending update or delete is settled by reading the resource: whatever it really is now
 //!   is what state records.
+//! - A provider's `find_created` returns what it found ready for dependents (a cluster found
+//!   CREATING is waited for until ACTIVE), so adoption never hands a half-made resource to the
+//!   plan. The lookups of all interrupted creates run at once, so those waits overlap.
 
 use crate::plan::{mark_sensitive, overlay_keeping_marks};
 use crate::provider::{CreateRequest, OpContext, ProviderError, Providers, ReadRequest};
@@ -52,12 +55,57 @@ pub async fn resolve_intents(
     providers: &Providers,
     ctx: &OpContext,
 ) -> Result<Resolution, ResolveError> {
+    let mut found = find_all_created(state, providers, ctx).await.into_iter();
     let mut resolution = Resolution::default();
     while let Some(intent) = state.intents.first().cloned() {
-        resolve_one(state, providers, ctx, &intent, &mut resolution).await?;
+        let lookup = found.next().flatten();
+        resolve_one(state, providers, ctx, &intent, lookup, &mut resolution).await?;
         state.intents.remove(0);
     }
     Ok(resolution)
+}
+
+type Lookup = Result<Option<crate::provider::Observed>, ProviderError>;
+
+/// `find_created` of every pending create, concurrently; one entry per intent, in order
+/// (`None` for intents that are not creates or whose type no provider serves).
+async fn find_all_created(
+    state: &State,
+    providers: &Providers,
+    ctx: &OpContext,
+) -> Vec<Option<Lookup>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, intent) in state.intents.iter().enumerate() {
+        let Some(provider) = providers.provider(&intent.type_name) else {
+            continue;
+        };
+        if intent.action != IntentAction::Create {
+            continue;
+        }
+        let (provider, ctx, req) = (provider.clone(), ctx.clone(), create_request(intent));
+        tasks.spawn(async move { (i, provider.find_created(&ctx, &req).await) });
+    }
+    let mut out: Vec<Option<Lookup>> = state.intents.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        // A lookup that panicked leaves its slot empty: resolve_one looks again, alone.
+        if let Ok((i, r)) = joined {
+            out[i] = Some(r);
+        }
+    }
+    out
+}
+
+fn create_request(intent: &Intent) -> CreateRequest {
+    CreateRequest {
+        address: intent.address.clone(),
+        type_name: intent.type_name.clone(),
+        properties: intent
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.unmarked()))
+            .collect(),
+        token: intent.token.clone(),
+    }
 }
 
 async fn resolve_one(
@@ -65,6 +113,7 @@ async fn resolve_one(
     providers: &Providers,
     ctx: &OpContext,
     intent: &Intent,
+    lookup: Option<Lookup>,
     out: &mut Resolution,
 ) -> Result<(), ResolveError> {
     let fail = |source| ResolveError::Provider {
@@ -84,17 +133,11 @@ async fn resolve_one(
     };
     match intent.action {
         IntentAction::Create => {
-            let req = CreateRequest {
-                address: intent.address.clone(),
-                type_name: intent.type_name.clone(),
-                properties: intent
-                    .properties
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.unmarked()))
-                    .collect(),
-                token: intent.token.clone(),
+            let found = match lookup {
+                Some(found) => found,
+                None => provider.find_created(ctx, &create_request(intent)).await,
             };
-            match provider.find_created(ctx, &req).await.map_err(fail)? {
+            match found.map_err(fail)? {
                 Some(found) => {
                     let mut attributes = found.attributes;
                     mark_sensitive(ty, &mut attributes);

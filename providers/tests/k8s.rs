@@ -127,7 +127,9 @@ async fn manifests_apply_and_helm_releases_install_upgrade_uninstall() {
             "name": "daskhub", "chart": "dask/daskhub", "repository": "https://helm.dask.org",
             "version": "2022.8.2", "namespace": "daskhub",
             "values": "jupyterhub:\n  singleuser:\n    image:\n      name: img\n      tag: \"1\"\n",
-            "sensitive_values": {"jupyterhub": {"proxy": {"secretToken": "s3cr3t"}}},
+            // dask-gateway 2022.6.1 refuses to render without its JupyterHub API token.
+            "sensitive_values": {"jupyterhub": {"proxy": {"secretToken": "s3cr3t"}},
+                                 "dask-gateway": {"gateway": {"auth": {"jupyterhub": {"apiToken": "s3cr3t"}}}}},
             "timeout_seconds": 120, "load_balancer_service": "proxy-public",
         })),
         token: "t2".into(),

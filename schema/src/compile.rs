@@ -230,6 +230,11 @@ fn resource(
         }
     }
     if let Some(t) = ty {
+        let stack = crate::rules::props::Stack {
+            name: cx.name,
+            region: cx.region,
+        };
+        crate::rules::props::check_properties(p, name, &t.name, prop_entries, &stack);
         let at = props.map(|(pk, _)| pk.mark).unwrap_or(k.mark);
         fill_defaults_and_check_required(p, t, &mut properties, prop_entries, k, at);
     }
@@ -620,6 +625,145 @@ fn string(
     Some(expr)
 }
 
+/// The checks `resource` makes on a user-written resource, applied to specs built by code (the
+/// `daskhub:` blueprint): only its type's input properties, every required one present,
+/// literals of the declared type, references to declared resources' readable attributes of a
+/// compatible type. A failure is a bug in hdh, reported at `at` (where the section starts) so
+/// that a misspelt blueprint property can never silently take its default.
+pub(crate) fn check_built(
+    p: &mut Problems,
+    at: Location,
+    specs: &[ResourceSpec],
+    cx: &Context<'_>,
+) {
+    let declared: HashMap<&str, Declared<'_>> = specs
+        .iter()
+        .map(|s| {
+            let ty = cx.types.resource_type(&s.type_name);
+            (s.address.as_str(), Declared { at, ty })
+        })
+        .collect();
+    let bug = |p: &mut Problems, address: &str, what: String| {
+        p.error_hint(
+            at,
+            format!("hdh bug: the blueprint resource `{address}` {what}"),
+            Some("please report it; nothing was changed".into()),
+        );
+    };
+    for spec in specs {
+        // A type no provider registers is refused by the planner; providers/tests/blueprint.rs
+        // checks that every type the blueprint uses is registered.
+        let Some(t) = cx.types.resource_type(&spec.type_name) else {
+            continue;
+        };
+        let refs = Refs {
+            declared: &declared,
+            this: Some(&spec.address),
+            cx,
+        };
+        for (name, e) in &spec.properties {
+            match t.attribute(name) {
+                None => bug(
+                    p,
+                    &spec.address,
+                    format!("sets unknown property `{name}` of {}", t.name),
+                ),
+                Some(a) if !a.is_input() => bug(
+                    p,
+                    &spec.address,
+                    format!("sets `{name}`, which {} computes", t.name),
+                ),
+                Some(a) => {
+                    if let Err(why) = built_value(p, at, e, &a.ty, &refs) {
+                        bug(p, &spec.address, format!("`{name}`: {why}"));
+                    }
+                }
+            }
+        }
+        for a in &t.attributes {
+            if matches!(a.presence, Presence::Required) && !spec.properties.contains_key(&a.name) {
+                bug(
+                    p,
+                    &spec.address,
+                    format!("lacks required property `{}` of {}", a.name, t.name),
+                );
+            }
+        }
+        for d in &spec.depends_on {
+            if !declared.contains_key(d.as_str()) {
+                bug(
+                    p,
+                    &spec.address,
+                    format!("depends on `{d}`, which it does not build"),
+                );
+            }
+        }
+    }
+}
+
+/// One built value against its declared type (see `check_built`).
+fn built_value(
+    p: &mut Problems,
+    at: Location,
+    e: &Expr,
+    ty: &ValueType,
+    refs: &Refs<'_, '_>,
+) -> Result<(), String> {
+    let refs_ok = |p: &mut Problems, r: &Reference| {
+        refs.check(p, r, at)
+            .map_err(|()| format!("refers to `{r}`, which is not readable"))
+    };
+    match e {
+        Expr::Literal(v) => ty.check(v).map_err(|(path, m)| {
+            if path.is_empty() {
+                m
+            } else {
+                format!("at `{}`: {m}", path.join("."))
+            }
+        }),
+        Expr::Ref(r) => match refs_ok(p, r)? {
+            Some(actual) if !compatible(ty, &actual) => Err(format!(
+                "expected {}, but `{r}` is {}",
+                ty.describe(),
+                actual.describe()
+            )),
+            _ => Ok(()),
+        },
+        Expr::Interpolate(parts) => {
+            for part in parts {
+                if let hdh_engine::Part::Ref(r) = part {
+                    refs_ok(p, r)?;
+                }
+            }
+            if compatible(ty, &ValueType::String) {
+                Ok(())
+            } else {
+                Err(format!("expected {}, found a string", ty.describe()))
+            }
+        }
+        Expr::List(items) => {
+            let item = match ty {
+                ValueType::List(t) => t.as_ref(),
+                ValueType::Any => &ValueType::Any,
+                _ => return Err(format!("expected {}, found a list", ty.describe())),
+            };
+            items
+                .iter()
+                .try_for_each(|i| built_value(p, at, i, item, refs))
+        }
+        Expr::Map(entries) => {
+            let item = match ty {
+                ValueType::Map(t) => t.as_ref(),
+                ValueType::Any => &ValueType::Any,
+                _ => return Err(format!("expected {}, found a map", ty.describe())),
+            };
+            entries
+                .values()
+                .try_for_each(|v| built_value(p, at, v, item, refs))
+        }
+    }
+}
+
 /// The error for a dependency cycle, located at the first resource in it.
 pub(crate) fn report_cycle(
     p: &mut Problems,
@@ -680,6 +824,82 @@ mod tests {
     use crate::test_types::providers;
 
     const HEAD: &str = "version: 1\nname: demo\nregion: us-east-1\n";
+
+    #[test]
+    fn built_specs_get_the_checks_of_written_ones() {
+        let types = providers();
+        let cx = Context {
+            name: "demo",
+            region: "us-east-1",
+            types: &types,
+            blueprint: &[],
+        };
+        let spec = |address: &str, ty: &str, props: Vec<(&str, Expr)>| ResourceSpec {
+            address: address.into(),
+            type_name: ty.into(),
+            properties: props.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            depends_on: vec![],
+            lifecycle: Lifecycle::default(),
+        };
+        let reference = |a: &str, at: &str| {
+            Expr::Ref(Reference {
+                address: a.into(),
+                attribute: at.into(),
+            })
+        };
+        let specs = vec![
+            spec(
+                "t.token",
+                "random_secret",
+                vec![("bytes", Expr::Literal(Value::int(32)))],
+            ),
+            spec(
+                "t.file",
+                "local_file",
+                vec![
+                    ("path", Expr::Literal(Value::str("x"))),
+                    ("content", reference("t.token", "value")),
+                ],
+            ),
+        ];
+        let mut p = Problems::default();
+        check_built(&mut p, Location::new(4, 1), &specs, &cx);
+        assert!(p.is_empty(), "{p:?}");
+
+        // A misspelt property, a computed one, a wrong literal, a missing required one and a
+        // reference to an attribute that does not exist: each is a located error, not a default.
+        let bad = vec![
+            spec(
+                "t.token",
+                "random_secret",
+                vec![("byte", Expr::Literal(Value::int(32)))],
+            ),
+            spec(
+                "t.file",
+                "local_file",
+                vec![
+                    ("sha256", Expr::Literal(Value::str("x"))),
+                    ("mode", Expr::Literal(Value::int(644))),
+                    ("content", reference("t.token", "valu")),
+                ],
+            ),
+        ];
+        let mut p = Problems::default();
+        check_built(&mut p, Location::new(4, 1), &bad, &cx);
+        let d = p.into_diagnostics("hdh.yaml");
+        let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        let all = text.join("\n");
+        for want in [
+            "`t.token` sets unknown property `byte` of random_secret",
+            "`t.file` sets `sha256`, which local_file computes",
+            "`t.file` `mode`: expected a string, found",
+            "`t.file` lacks required property `path` of local_file",
+            "has no attribute `valu`",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+        assert!(text.iter().all(|t| t.starts_with("hdh.yaml:4:1:")), "{all}");
+    }
 
     fn errors(body: &str) -> Vec<String> {
         match crate::parse_str(

@@ -246,17 +246,25 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         .flat_map(|e| e.resources.iter())
         .map(|r| (r.address.clone(), r.type_name.clone()))
         .collect();
-    let mut compiled = compile::compile(
-        p,
-        get_entry(top, "resources"),
-        get(top, "outputs"),
-        &compile::Context {
+    let cx = compile::Context {
+        name: name_s,
+        region: region_s,
+        types: src.types,
+        blueprint: &blueprint_types,
+    };
+    if let (Some(e), Some((k, _))) = (&expanded, get_entry(top, "daskhub")) {
+        compile::check_built(p, k.mark, &e.resources, &cx);
+    }
+    let mut compiled = compile::compile(p, get_entry(top, "resources"), get(top, "outputs"), &cx);
+    if let Some((_, node)) = get_entry(top, "resources") {
+        let stack = crate::rules::props::Stack {
             name: name_s,
             region: region_s,
-            types: src.types,
-            blueprint: &blueprint_types,
-        },
-    );
+        };
+        let blueprint_specs = expanded.as_ref().map_or(&[][..], |e| &e.resources[..]);
+        let entries = node.as_map().unwrap_or(&[]);
+        crate::rules::props::check_subnets(p, entries, blueprint_specs, &stack);
+    }
     let mut warnings = Vec::new();
     if let Some(e) = expanded {
         compiled.resources.extend(e.resources);

@@ -8,6 +8,7 @@ mod compile;
 mod config;
 pub mod diag;
 pub mod interp;
+pub mod rules;
 mod shape;
 pub mod suggest;
 pub mod yaml;
@@ -45,16 +46,41 @@ pub fn load(path: &Path, types: &Providers) -> Result<Config, Diagnostics> {
     let bytes =
         std::fs::read(path).map_err(|e| whole_file(format!("cannot read the config file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        whole_file(format!(
-            "the config file is not valid UTF-8 (at byte {})",
-            e.utf8_error().valid_up_to()
-        ))
+        let mut p = Problems::default();
+        let (at, message) = not_utf8(e.as_bytes(), e.utf8_error());
+        p.error_hint(at, message, Some("save the file as UTF-8".into()));
+        p.into_diagnostics(&file)
     })?;
     let base_dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     parse_with_path(&text, &file, path.to_path_buf(), base_dir, types)
+}
+
+/// Where the first byte that is not UTF-8 is (line, and column in characters), and what it is.
+fn not_utf8(bytes: &[u8], e: std::str::Utf8Error) -> (Location, String) {
+    let good = &bytes[..e.valid_up_to()];
+    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+    // `good` is valid UTF-8 by definition of `valid_up_to`.
+    let column = std::str::from_utf8(&good[line_start..]).map_or(1, |t| t.chars().count() + 1);
+    let bad: Vec<String> = bytes[e.valid_up_to()..]
+        .iter()
+        .take(
+            e.error_len()
+                .unwrap_or(bytes.len() - e.valid_up_to())
+                .clamp(1, 4),
+        )
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    (
+        Location::new(line, column),
+        format!(
+            "the config file is not valid UTF-8: {} here is not a UTF-8 character",
+            bad.join(" ")
+        ),
+    )
 }
 
 /// Validates config text. `file_name` is used in diagnostics and as [`Config::path`];
@@ -95,5 +121,24 @@ fn parse_with_path(
             }
             Err(p.into_diagnostics(file))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bytes_that_are_not_utf8_are_located() {
+        let bytes = b"version: 1\nname: d\xc3\xa9mo\xff\n".to_vec();
+        let bytes = &bytes[..];
+        let e = std::str::from_utf8(bytes).unwrap_err();
+        let (at, message) = super::not_utf8(bytes, e);
+        assert_eq!((at.line, at.column), (2, 11));
+        assert!(message.contains(": 0xff here"), "{message}");
+        let bytes = b"\xe2\x82".to_vec();
+        let bytes = &bytes[..];
+        let e = std::str::from_utf8(bytes).unwrap_err();
+        let (at, message) = super::not_utf8(bytes, e);
+        assert_eq!((at.line, at.column), (1, 1));
+        assert!(message.contains("0xe2 0x82"), "{message}");
     }
 }

@@ -26,10 +26,16 @@ fn name_of(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// The numbered fixtures (`NN-…`) use only the test types, so the library alone checks them
+/// here; the whole corpus, with every provider's types, goes through the binary in
+/// `tests/malformed.rs`.
 #[test]
 fn malformed_fixtures_report_located_errors() {
     let types = test_types::providers();
-    let files = fixtures("malformed");
+    let files: Vec<PathBuf> = fixtures("malformed")
+        .into_iter()
+        .filter(|p| name_of(p).starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
     assert!(files.len() >= 18, "only {} malformed fixtures", files.len());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();

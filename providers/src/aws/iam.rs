@@ -14,10 +14,14 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, gone_is_ok, iam as e};
+use super::errors::{absent_if_not_found, gone_is_ok, iam as e, iam_attach};
 use super::wait::{self, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
+
+/// How long a role just created may stay invisible to IAM's other calls (AWS documents
+/// eventual consistency of seconds); a NotFound past this is a real one.
+const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub(crate) const ROLE: &str = "aws_iam_role";
 pub(crate) const OIDC: &str = "aws_iam_openid_connect_provider";
@@ -226,7 +230,8 @@ async fn converge_policies(
         .into_iter()
         .collect();
     for arn in want.difference(&have) {
-        w.retrying(wait::not_yet_visible, || async {
+        // NotFound here is the new role propagating (a missing policy is InvalidInput).
+        w.retrying_for(PROPAGATION, wait::not_yet_visible, || async {
             aws.iam
                 .attach_role_policy()
                 .role_name(name)
@@ -234,7 +239,7 @@ async fn converge_policies(
                 .send()
                 .await
                 .map(drop)
-                .map_err(e("AttachRolePolicy"))
+                .map_err(iam_attach("AttachRolePolicy"))
         })
         .await?;
     }
@@ -541,15 +546,35 @@ impl Kind for Role {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let name = props::required_string(&req.properties, "role_name")?;
-        let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
-            return Ok(None);
-        };
-        if !tags::made_by(&f.tags, ctx, &req.address, &req.token) {
-            return Ok(None);
-        }
-        Ok(Some(role_observed(ctx, f, &req.properties)))
+        find_role(aws, ctx, req, Some(&req.token)).await
     }
+
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        find_role(aws, ctx, req, None).await
+    }
+}
+
+/// The role `req` names if this stack made it for this address (by the create with `token`,
+/// if given).
+async fn find_role(
+    aws: &Clients,
+    ctx: &OpContext,
+    req: &CreateRequest,
+    token: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
+    let name = props::required_string(&req.properties, "role_name")?;
+    let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
+        return Ok(None);
+    };
+    if !tags::made_for(&f.tags, ctx, &req.address, token) {
+        return Ok(None);
+    }
+    Ok(Some(role_observed(ctx, f, &req.properties)))
 }
 
 // -- OIDC provider ---------------------------------------------------------------------------
@@ -794,24 +819,44 @@ impl Kind for OidcProvider {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let url = props::required_string(&req.properties, "url")?;
-        for arn in oidc_arns(aws).await? {
-            if !arn.ends_with(strip_scheme(&url)) {
-                continue;
-            }
-            let o = aws
-                .iam
-                .get_open_id_connect_provider()
-                .open_id_connect_provider_arn(&arn)
-                .send()
-                .await
-                .map_err(e("GetOpenIDConnectProvider"))?;
-            if tags::made_by(&tag_map(o.tags()), ctx, &req.address, &req.token) {
-                return oidc_observe(aws, ctx, &arn, &req.properties)
-                    .await
-                    .map(Some);
-            }
-        }
-        Ok(None)
+        find_oidc(aws, ctx, req, Some(&req.token)).await
     }
+
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        find_oidc(aws, ctx, req, None).await
+    }
+}
+
+/// The OIDC provider of `req`'s URL if this stack made it for this address (by the create with
+/// `token`, if given).
+async fn find_oidc(
+    aws: &Clients,
+    ctx: &OpContext,
+    req: &CreateRequest,
+    token: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
+    let url = props::required_string(&req.properties, "url")?;
+    for arn in oidc_arns(aws).await? {
+        if !arn.ends_with(strip_scheme(&url)) {
+            continue;
+        }
+        let o = aws
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+            .await
+            .map_err(e("GetOpenIDConnectProvider"))?;
+        if tags::made_for(&tag_map(o.tags()), ctx, &req.address, token) {
+            return oidc_observe(aws, ctx, &arn, &req.properties)
+                .await
+                .map(Some);
+        }
+    }
+    Ok(None)
 }

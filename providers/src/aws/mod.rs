@@ -15,6 +15,7 @@
 //!   order or a policy document spelled differently is reported in the user's form, so only
 //!   real differences show as drift.
 
+mod adopted;
 pub mod client;
 mod cognito;
 mod data;
@@ -74,12 +75,26 @@ pub(crate) trait Kind: Send + Sync {
         req: &DeleteRequest,
     ) -> Result<(), ProviderError>;
 
+    /// After an interrupted create: what that create (its token) made, ready for dependents
+    /// (waited for while still creating). `Ok(None)` when nothing was made.
     async fn find_created(
         &self,
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError>;
+
+    /// After a create was answered "already exists" (a name or a place taken): the resource
+    /// there if this stack made it for this address (any earlier create's token), ready like
+    /// [`Kind::find_created`]'s. Default `Ok(None)`: the conflict stands.
+    async fn find_existing(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        Ok(None)
+    }
 }
 
 /// Serves every `aws_*` type.
@@ -181,8 +196,24 @@ impl Provider for AwsProvider {
     ) -> Result<Observed, ProviderError> {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
-        let o = kind.create(&aws, ctx, req).await?;
-        Ok(settle(&req.properties, o))
+        match kind.create(&aws, ctx, req).await {
+            Err(ProviderError::Conflict { message }) => {
+                match kind.find_existing(&aws, ctx, req).await? {
+                    Some(found) => {
+                        ctx.report(
+                            &req.address,
+                            &format!(
+                                "adopting {}, made by this stack before ({message})",
+                                found.id
+                            ),
+                        );
+                        adopted::converge(kind.as_ref(), &aws, ctx, req, found).await
+                    }
+                    None => Err(ProviderError::Conflict { message }),
+                }
+            }
+            r => Ok(settle(&req.properties, r?)),
+        }
     }
 
     async fn update(
@@ -251,6 +282,7 @@ impl CloneClass for ProviderError {
             }
             ProviderError::Conflict { .. } => ProviderError::Conflict { message },
             ProviderError::Throttled { .. } => ProviderError::Throttled { message },
+            ProviderError::Unavailable { .. } => ProviderError::Unavailable { message },
             ProviderError::Timeout { what, waited } => ProviderError::Timeout {
                 what: what.clone(),
                 waited: *waited,

@@ -81,7 +81,19 @@ pub(crate) fn made_by(
     address: &str,
     token: &str,
 ) -> bool {
+    made_for(all, ctx, address, Some(token))
+}
+
+/// Whether a resource's tags say this stack made it for this address: by the create with
+/// `token` when one is given (finding an interrupted create), by any create of this stack's
+/// when not (adopting what a create answered "already exists" about).
+pub(crate) fn made_for(
+    all: &BTreeMap<String, String>,
+    ctx: &OpContext,
+    address: &str,
+    token: Option<&str>,
+) -> bool {
     all.get(ADDRESS_TAG).map(String::as_str) == Some(address)
         && all.get(STACK_TAG) == Some(&ctx.stack)
-        && all.get(TOKEN_TAG).map(String::as_str) == Some(token)
+        && token.is_none_or(|t| all.get(TOKEN_TAG).map(String::as_str) == Some(t))
 }

@@ -29,11 +29,13 @@ pub(crate) struct Wait<'a> {
     pub policy: PollPolicy,
 }
 
-/// Errors a wait keeps polling through: throttling and server-side hiccups.
-fn transient(e: &ProviderError) -> bool {
+/// Errors a wait keeps polling through: throttling and server-side failures (HTTP 5xx, no
+/// answer in time). Everything else (access denied, invalid parameters, an unknown API, an
+/// unclassified code) ends the wait at once: polling again would get the same answer.
+pub(crate) fn transient(e: &ProviderError) -> bool {
     matches!(
         e,
-        ProviderError::Throttled { .. } | ProviderError::Other { .. }
+        ProviderError::Throttled { .. } | ProviderError::Unavailable { .. }
     )
 }
 
@@ -52,13 +54,26 @@ fn human(d: Duration) -> String {
 impl Wait<'_> {
     /// Polls until `poll` is ready or the deadline passes. Transient errors are polled through
     /// (up to the deadline); other errors end the wait.
-    pub async fn until<T, F, Fut>(&self, mut poll: F) -> Result<T, ProviderError>
+    pub async fn until<T, F, Fut>(&self, poll: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, ProviderError>>,
+    {
+        self.until_within(self.ctx.timeout, poll).await
+    }
+
+    /// [`Wait::until`] with a deadline of at most `limit` (shorter than the operation's).
+    async fn until_within<T, F, Fut>(
+        &self,
+        limit: Duration,
+        mut poll: F,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Poll<T>, ProviderError>>,
     {
         let started = Instant::now();
-        let deadline = started + self.ctx.timeout;
+        let deadline = started + self.ctx.timeout.min(limit);
         let mut last_status = String::new();
         let mut last_report = started;
         loop {
@@ -93,13 +108,28 @@ impl Wait<'_> {
     pub async fn retrying<T, F, Fut>(
         &self,
         retry_on: fn(&ProviderError) -> bool,
+        op: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.retrying_for(self.ctx.timeout, retry_on, op).await
+    }
+
+    /// [`Wait::retrying`] for at most `limit`: for conditions AWS clears quickly when they are
+    /// transient (a new role propagating), so a real error is not waited on for an hour.
+    pub async fn retrying_for<T, F, Fut>(
+        &self,
+        limit: Duration,
+        retry_on: fn(&ProviderError) -> bool,
         mut op: F,
     ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        self.until(|| {
+        self.until_within(limit, || {
             let fut = op();
             async move {
                 match fut.await {

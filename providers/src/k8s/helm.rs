@@ -2,8 +2,9 @@
 //! upgrade are the same call, in place), read with `helm status`, uninstalled on delete.
 //!
 //! `values` is YAML text, so the plan shows a change as a unified diff; `sensitive_values` (API
-//! tokens, client secrets) is a structured map merged over it by helm as a second values file,
-//! never shown. Both files are 0600 in a private directory removed after the call.
+//! tokens, client secrets) is a structured map merged over it by helm as a second values file
+//! read from helm's stdin (`-f -`), never shown and never written to disk. The plain values
+//! file is 0600 in a private directory removed after the call.
 //! With `load_balancer_service` set, the release is ready only once that Service of type
 //! LoadBalancer has its hostname, which becomes `load_balancer_hostname`.
 
@@ -176,10 +177,11 @@ pub(crate) async fn install(
         "-f".into(),
         values.display().to_string(),
     ];
-    if let Some(v) = props::get(p, "sensitive_values") {
-        // JSON is YAML.
-        let f = w.file("sensitive-values.yaml", &v.to_display_json().to_string())?;
-        args.extend(["-f".into(), f.display().to_string()]);
+    // Secrets reach helm on its stdin (`-f -`, helm ≥ 3.2), never in a file: a run killed
+    // during the call leaves nothing of them on disk. JSON is YAML.
+    let secret = props::get(p, "sensitive_values").map(|v| v.to_display_json().to_string());
+    if secret.is_some() {
+        args.extend(["-f".into(), "-".into()]);
     }
     if let Some(v) = props::string(p, "version")? {
         args.extend(["--version".into(), v]);
@@ -193,7 +195,7 @@ pub(crate) async fn install(
         format!("{}m{}s", timeout / 60, timeout % 60),
     ]);
     args.extend(kube(&w));
-    let out = tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
+    let out = tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?;
     // helm prints `STATUS:` and `REVISION:`; ask `helm status` only if it did not.
     let (revision, st) = match (field(&out, "REVISION"), field(&out, "STATUS")) {
         (Some(r), Some(st)) if r.parse::<i64>().is_ok() => (r.parse().unwrap_or(0), st),
@@ -250,6 +252,42 @@ pub(crate) async fn read(
         id: r.id.clone(),
         attributes: a,
     }))
+}
+
+/// After an interrupted install: the release if it is deployed, with every output an install
+/// gives (the load balancer's hostname, waited for as an install waits), so what depends on it
+/// (the DNS record) gets what it would have got. A release that is not deployed (failed, still
+/// pending) is not adopted: the plan installs it again.
+pub(crate) async fn find_installed(
+    s: &K8sSettings,
+    probe: &ClusterProbe,
+    ctx: &OpContext,
+    address: &str,
+    p: &ValueMap,
+) -> Result<Option<Observed>, ProviderError> {
+    let r = ReadRequest {
+        address: address.to_string(),
+        id: id_of(p)?,
+        prior: p.clone(),
+    };
+    let Some(mut found) = read(s, probe, ctx, &r).await? else {
+        return Ok(None);
+    };
+    if props::string(&found.attributes, "status")?.as_deref() != Some("deployed") {
+        return Ok(None);
+    }
+    let host = match props::string(p, "load_balancer_service")? {
+        Some(svc) => {
+            let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+            let w = kubeconfig::workdir(s, ctx, p)?;
+            Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?)
+        }
+        None => Value::Null,
+    };
+    found
+        .attributes
+        .insert("load_balancer_hostname".into(), host);
+    Ok(Some(found))
 }
 
 pub(crate) async fn uninstall(

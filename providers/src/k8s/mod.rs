@@ -8,8 +8,11 @@
 //! classifies its failures, `manifest` and `helm` implement the two types.
 //!
 //! Invariants:
-//! - Secrets (sensitive Helm values) reach the tools only through 0600 files in a private
-//!   temporary directory removed after the call; never through arguments or logs.
+//! - Secrets (sensitive Helm values) reach the tools only through their stdin; never through
+//!   arguments, logs or files (a killed run leaves none behind). Kubeconfigs and plain values
+//!   are 0600 files in a private temporary directory removed after the call.
+//! - An adopted release (found after an interrupted install) carries every output an install
+//!   gives, so its dependents never see a null where an install would have put a value.
 //! - An unreachable cluster (just created, DNS not there yet) is waited out until the deadline;
 //!   one that EKS says is gone or DELETING (`cluster_gone`) took its objects with it: reads find
 //!   nothing and deletes succeed.
@@ -133,18 +136,18 @@ impl Provider for K8sProvider {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let probe = ReadRequest {
-            address: req.address.clone(),
-            id: match req.type_name.as_str() {
-                manifest::TYPE => manifest::id_of(&req.properties)?,
-                helm::TYPE => helm::id_of(&req.properties)?,
-                other => return Err(crate::props::unsupported_type(other)),
-            },
-            prior: req.properties.clone(),
-        };
-        self.read(ctx, &req.type_name, &[probe])
-            .await
-            .pop()
-            .unwrap_or(Ok(None))
+        let (s, probe) = (&self.settings, &self.probe);
+        match req.type_name.as_str() {
+            manifest::TYPE => {
+                let r = ReadRequest {
+                    address: req.address.clone(),
+                    id: manifest::id_of(&req.properties)?,
+                    prior: req.properties.clone(),
+                };
+                manifest::read(s, probe, ctx, &r).await
+            }
+            helm::TYPE => helm::find_installed(s, probe, ctx, &req.address, &req.properties).await,
+            other => Err(crate::props::unsupported_type(other)),
+        }
     }
 }

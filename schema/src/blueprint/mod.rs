@@ -5,10 +5,13 @@
 //!
 //! Code map: `settings` reads and checks the section (HelioCloud defaults, located errors),
 //! `net` lays out subnets, `stack` lists the resources and their edges, `values` renders the
-//! Helm values, `build` turns descriptions into specs.
+//! Helm values, `placement` decides which pods run on which node group (profiles, Dask, GPUs),
+//! `instances` knows instance sizes, `build` turns descriptions into specs.
 
 mod build;
+mod instances;
 mod net;
+mod placement;
 mod settings;
 mod stack;
 mod values;

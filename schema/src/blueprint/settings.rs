@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use hdh_engine::Value;
 
-use crate::diag::Problems;
+use crate::diag::{Location, Problems};
+use crate::rules::{self, names, network, values, versions, Rule};
 use crate::shape::{self, check_keys, get, mismatch};
 use crate::yaml::Node;
 
@@ -52,6 +53,7 @@ const HUB: &[&str] = &[
     "chart_version",
     "image",
     "admin_users",
+    "profiles",
     "values",
 ];
 const KEYS: &[&str] = &["retain"];
@@ -68,7 +70,27 @@ pub(crate) struct NodeGroup {
     /// (key, value, effect as EKS spells it: NO_SCHEDULE…)
     pub taints: Vec<(String, String, String)>,
     pub disk_size: Option<i64>,
+    /// Where `instance_types` is written (None for the defaults).
+    pub types_at: Option<crate::diag::Location>,
 }
+
+impl NodeGroup {
+    /// Where users' notebooks run (`hub.jupyter.org/node-purpose: user`).
+    pub fn is_user(&self) -> bool {
+        self.labels
+            .get("hub.jupyter.org/node-purpose")
+            .map(String::as_str)
+            == Some("user")
+    }
+
+    /// Where Dask workers and schedulers run (`heliocloud.org/dask-worker-profile`).
+    pub fn is_burst(&self) -> bool {
+        self.labels.contains_key(BURST_LABEL)
+    }
+}
+
+/// The label that marks the Dask burst group (design brief §2: "burst a Dask-worker label and taint").
+pub(crate) const BURST_LABEL: &str = "heliocloud.org/dask-worker-profile";
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -93,6 +115,8 @@ pub(crate) struct Settings {
     pub admin_users: Vec<String>,
     /// Extra Helm values merged over the generated ones.
     pub extra_values: Option<serde_json::Value>,
+    /// `hub.profiles`: replaces the profiles generated from the user node groups.
+    pub profiles: Option<serde_json::Value>,
     pub keys_retain: bool,
 }
 
@@ -103,10 +127,14 @@ pub(crate) struct Cognito {
     pub retain: bool,
 }
 
-/// The HelioCloud image the seed's app.config names by default.
+/// hdh's default notebook image (the seed's `app.config` chooses the image, but the seed does not
+/// say which; set `daskhub.hub.image` to your own).
 pub(crate) const DEFAULT_IMAGE: &str = "public.ecr.aws/heliocloud/helio-daskhub-core:2023.11.30";
 
-/// The four managed node groups of the HelioCloud cluster-config template.
+/// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
+/// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
+/// spot groups as eksctl self-managed groups; here every group is an EKS managed node group, and
+/// the spot ones use `capacityType: SPOT`.
 pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
     let ng = |name: &str,
               types: &[&str],
@@ -129,29 +157,30 @@ pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
             .map(|(k, v)| (k.to_string(), v.to_string(), "NO_SCHEDULE".to_string()))
             .collect(),
         disk_size: None,
+        types_at: None,
     };
     vec![
         ng(
             "ng-daskhub-services",
             &["t3a.medium"],
             false,
-            (2, 3, 2),
+            (1, 1, 1),
             &[("hub.jupyter.org/node-purpose", "core")],
             &[],
         ),
         ng(
-            "ng-user-compute",
-            &["m5.2xlarge"],
-            false,
+            "ng-user-compute-spot",
+            &["m5.xlarge"],
+            true,
             (0, 15, 0),
             &[("hub.jupyter.org/node-purpose", "user")],
             &[("hub.jupyter.org/dedicated", "user")],
         ),
         ng(
-            "ng-user-gpu",
-            &["g4dn.xlarge", "g4dn.2xlarge"],
-            false,
-            (0, 4, 0),
+            "ng-user-gpu-spot",
+            &["g4dn.xlarge"],
+            true,
+            (0, 5, 0),
             &[
                 ("hub.jupyter.org/node-purpose", "user"),
                 ("nvidia.com/gpu", "true"),
@@ -159,14 +188,8 @@ pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
             &[("nvidia.com/gpu", "true")],
         ),
         ng(
-            "mng-burst-compute-spot",
-            &[
-                "m5.8xlarge",
-                "r5n.8xlarge",
-                "m5n.8xlarge",
-                "m5dn.8xlarge",
-                "r5dn.8xlarge",
-            ],
+            "ng-burst-compute-spot",
+            &["m5.8xlarge"],
             true,
             (0, 10, 0),
             &[("heliocloud.org/dask-worker-profile", "default")],
@@ -292,28 +315,28 @@ fn taint(text: &str) -> Option<(String, String, String)> {
     (!k.is_empty()).then(|| (k.to_string(), v.to_string(), effect.to_string()))
 }
 
-fn valid_cidr(s: &str) -> bool {
-    super::net::parse_cidr(s).is_some_and(|(_, bits)| (8..=24).contains(&bits))
+/// Reports `rule`'s verdict on `value`, the setting `what` written at `at`.
+fn check(p: &mut Problems, at: Location, what: &str, value: &str, rule: impl Fn(&str) -> Rule) {
+    if let Err(v) = rule(value) {
+        rules::report(p, at, what, value, v);
+    }
 }
 
-fn valid_cluster_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+/// Where `key` of `entries` is written, or `fallback` when it is not (a default was used).
+fn at(entries: &[(crate::yaml::KeyNode, Node)], key: &str, fallback: Location) -> Location {
+    get(entries, key).map_or(fallback, |n| n.mark)
 }
 
-fn valid_prefix(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("aws")
-        && !s.contains("amazon")
-        && !s.contains("cognito")
+/// Where item `i` of the list `key` of `entries` is written.
+fn item_at(
+    entries: &[(crate::yaml::KeyNode, Node)],
+    key: &str,
+    i: usize,
+    fallback: Location,
+) -> Location {
+    get(entries, key)
+        .and_then(|n| n.as_seq().and_then(|s| s.get(i)).map(|x| x.mark))
+        .unwrap_or_else(|| at(entries, key, fallback))
 }
 
 pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> Option<Settings> {
@@ -326,10 +349,14 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let cidr = r
         .string(net, "cidr", "daskhub.network")
         .unwrap_or_else(|| "10.0.0.0/16".into());
-    if !valid_cidr(&cidr) {
-        let at = get(net, "cidr").map_or(node.mark, |n| n.mark);
-        r.p.error_hint(at, format!("invalid `daskhub.network.cidr` `{cidr}`: expected an IPv4 CIDR block between /8 and /24"), Some("e.g. 10.0.0.0/16".into()));
-    }
+    // The blueprint splits the VPC into 16 blocks four bits longer; AWS's smallest is /28.
+    check(
+        r.p,
+        at(net, "cidr", node.mark),
+        "daskhub.network.cidr",
+        &cidr,
+        |s| network::cidr_sized(s, 16, 24, "DaskHub VPC").map(|_| ()),
+    );
     let azs = r
         .strings(net, "availability_zones", "daskhub.network")
         .unwrap_or_else(|| vec![format!("{region}a"), format!("{region}b")]);
@@ -345,39 +372,57 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             );
         }
         for (i, az) in azs.iter().enumerate() {
-            if !az.starts_with(region) {
-                let at = n.as_seq().and_then(|s| s.get(i)).map_or(n.mark, |x| x.mark);
-                r.p.error(
-                    at,
-                    format!("availability zone `{az}` is not in the stack's region `{region}`"),
-                );
+            let what = format!("daskhub.network.availability_zones[{i}]");
+            let here = item_at(net, "availability_zones", i, node.mark);
+            check(r.p, here, &what, az, |s| {
+                network::availability_zone(s, region)
+            });
+            if azs[..i].contains(az) {
+                r.p.error(here, format!("availability zone `{az}` is listed twice"));
             }
         }
     }
-    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1) as usize;
-    if nat_gateways == 0 || nat_gateways > azs.len() {
-        let at = get(net, "nat_gateways").map_or(node.mark, |n| n.mark);
-        r.p.error(
-            at,
-            format!(
-                "`daskhub.network.nat_gateways` must be between 1 and the number of zones ({})",
-                azs.len()
-            ),
+    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1);
+    if let Err(v) = values::in_range(nat_gateways, 1, azs.len() as i64, "NAT gateways") {
+        let v = v.hint(format!(
+            "one NAT gateway per zone at most; the network has {} zones",
+            azs.len()
+        ));
+        let here = at(net, "nat_gateways", node.mark);
+        rules::report(
+            r.p,
+            here,
+            "daskhub.network.nat_gateways",
+            &nat_gateways.to_string(),
+            v,
         );
     }
+    let nat_gateways = nat_gateways.max(0) as usize;
 
     let cl = r.section(top, "cluster", CLUSTER, "daskhub.cluster");
     let cluster_name = r
         .string(cl, "name", "daskhub.cluster")
         .unwrap_or_else(|| "eks-helio".into());
-    if !valid_cluster_name(&cluster_name) {
-        let at = get(cl, "name").map_or(node.mark, |n| n.mark);
-        r.p.error(at, format!("invalid cluster name `{cluster_name}`: expected letters, digits and hyphens, starting with a letter or digit"));
-    }
+    check(
+        r.p,
+        at(cl, "name", node.mark),
+        "daskhub.cluster.name",
+        &cluster_name,
+        names::eks_cluster_name,
+    );
     let kubernetes_version = match get(cl, "kubernetes_version") {
         None => "1.31".to_string(),
         Some(n) => match n.value() {
-            Ok(Value::String(s)) => s,
+            Ok(Value::String(s)) => {
+                check(
+                    r.p,
+                    n.mark,
+                    "daskhub.cluster.kubernetes_version",
+                    &s,
+                    versions::eks_kubernetes_version,
+                );
+                s
+            }
             Ok(Value::Number(x)) => {
                 r.p.error_hint(n.mark, format!("`daskhub.cluster.kubernetes_version` must be a string, found the number {x}"), Some(format!("quote it: \"{x}\" (1.30 as a number is 1.3)")));
                 String::new()
@@ -396,6 +441,11 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let public_access_cidrs = r
         .strings(cl, "public_access_cidrs", "daskhub.cluster")
         .unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
+    for (i, c) in public_access_cidrs.iter().enumerate() {
+        let here = item_at(cl, "public_access_cidrs", i, node.mark);
+        let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
+        check(r.p, here, &what, c, |s| network::cidr(s).map(|_| ()));
+    }
     let node_groups = match get(cl, "node_groups") {
         None => default_node_groups(),
         Some(n) => {
@@ -414,6 +464,13 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     r.p.error(item.mark, format!("`{path}` needs a `name`"));
                     continue;
                 };
+                check(
+                    r.p,
+                    at(e, "name", item.mark),
+                    &format!("{path}.name"),
+                    &name,
+                    names::node_group_name,
+                );
                 let spot = match r.string(e, "capacity", &path).as_deref() {
                     None | Some("on_demand") | Some("on-demand") => false,
                     Some("spot") => true,
@@ -430,17 +487,38 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 let instance_types = r.strings(e, "instance_types", &path).unwrap_or_default();
                 if instance_types.is_empty() {
                     r.p.error(
-                        item.mark,
+                        at(e, "instance_types", item.mark),
                         format!("`{path}` needs `instance_types` (at least one)"),
+                    );
+                }
+                for (j, t) in instance_types.iter().enumerate() {
+                    let what = format!("{path}.instance_types[{j}]");
+                    check(
+                        r.p,
+                        item_at(e, "instance_types", j, item.mark),
+                        &what,
+                        t,
+                        values::instance_type,
                     );
                 }
                 let min = r.int(e, "min", &path).unwrap_or(0);
                 let max = r.int(e, "max", &path).unwrap_or(min.max(1));
                 let desired = r.int(e, "desired", &path).unwrap_or(min);
-                if !(min <= desired && desired <= max) || max == 0 {
-                    r.p.error(item.mark, format!("`{path}`: expected min ≤ desired ≤ max and max ≥ 1, found {min}/{desired}/{max}"));
+                if let Err(v) = values::scaling(min, desired, max) {
+                    let here = ["desired", "max", "min"]
+                        .iter()
+                        .find_map(|k| get(e, k))
+                        .map_or(item.mark, |n| n.mark);
+                    r.p.error_hint(here, format!("invalid sizes in `{path}`: {v}"), v.hint);
                 }
                 let labels = r.string_map(e, "labels", &path);
+                if let Some(ln) = get(e, "labels") {
+                    let stack = rules::props::Stack {
+                        name: stack,
+                        region,
+                    };
+                    rules::props::labels(r.p, ln, &format!("{path}.labels"), &stack);
+                }
                 let mut taints = Vec::new();
                 if let Some(tn) = get(e, "taints") {
                     for (j, t) in shape::seq(r.p, tn, &format!("{path}.taints"))
@@ -450,13 +528,29 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     {
                         if let Some(s) = shape::string(r.p, t, &format!("{path}.taints[{j}]")) {
                             match taint(s) {
-                                Some(x) => taints.push(x),
+                                Some(x) => {
+                                    let what = format!("{path}.taints[{j}]");
+                                    check(r.p, t.mark, &format!("{what} key"), &x.0, names::k8s_label_key);
+                                    check(r.p, t.mark, &format!("{what} value"), &x.1, names::k8s_label_value);
+                                    taints.push(x)
+                                }
                                 None => r.p.error_hint(t.mark, format!("invalid taint `{s}`"), Some("expected `key=value:NoSchedule` (or NoExecute, PreferNoSchedule)".into())),
                             }
                         }
                     }
                 }
                 let disk_size = r.int(e, "disk_size", &path);
+                if let Some(d) = disk_size {
+                    if let Err(v) = values::disk_size(d) {
+                        rules::report(
+                            r.p,
+                            at(e, "disk_size", item.mark),
+                            &format!("{path}.disk_size"),
+                            &d.to_string(),
+                            v,
+                        );
+                    }
+                }
                 if out.iter().any(|g: &NodeGroup| g.name == name) {
                     r.p.error(item.mark, format!("node group `{name}` is declared twice"));
                 }
@@ -470,6 +564,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     labels,
                     taints,
                     disk_size,
+                    types_at: get(e, "instance_types").map(|n| n.mark),
                 });
             }
             out
@@ -484,6 +579,15 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let bucket = r
         .boolean(b, "enabled", "daskhub.storage.shared_bucket", true)
         .then(|| {
+            if let Some(n) = r.string(b, "name", "daskhub.storage.shared_bucket") {
+                check(
+                    r.p,
+                    at(b, "name", node.mark),
+                    "daskhub.storage.shared_bucket.name",
+                    &n,
+                    names::s3_bucket,
+                );
+            }
             (
                 r.string(b, "name", "daskhub.storage.shared_bucket")
                     .unwrap_or_else(|| format!("{stack}-shared")),
@@ -501,25 +605,33 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             let domain_prefix = r
                 .string(c, "domain_prefix", "daskhub.auth.cognito")
                 .unwrap_or_else(|| stack.to_string());
-            if !valid_prefix(&domain_prefix) {
-                let at = get(c, "domain_prefix").map_or(node.mark, |n| n.mark);
-                r.p.error_hint(at, format!("invalid Cognito domain prefix `{domain_prefix}`"), Some("lowercase letters, digits and hyphens; not containing aws, amazon or cognito".into()));
-            }
+            check(
+                r.p,
+                at(c, "domain_prefix", node.mark),
+                "daskhub.auth.cognito.domain_prefix",
+                &domain_prefix,
+                names::cognito_domain_prefix,
+            );
             let a = r.section(c, "admin", ADMIN, "daskhub.auth.cognito.admin");
             let admin = match (
                 r.string(a, "username", "daskhub.auth.cognito.admin"),
                 r.string(a, "email", "daskhub.auth.cognito.admin"),
             ) {
                 (Some(u), Some(e)) => {
-                    if !e.contains('@') {
-                        let at = get(a, "email").map_or(node.mark, |n| n.mark);
-                        r.p.error(
-                            at,
-                            format!(
-                                "`{e}` is not an email address (the admin's invitation goes there)"
-                            ),
-                        );
-                    }
+                    check(
+                        r.p,
+                        at(a, "username", node.mark),
+                        "daskhub.auth.cognito.admin.username",
+                        &u,
+                        names::cognito_username,
+                    );
+                    check(
+                        r.p,
+                        at(a, "email", node.mark),
+                        "daskhub.auth.cognito.admin.email",
+                        &e,
+                        values::email,
+                    );
                     Some((u, e))
                 }
                 (None, None) => None,
@@ -558,14 +670,37 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             String::new()
         }
     };
+    if !hosted_zone.is_empty() {
+        check(
+            r.p,
+            at(dns, "hosted_zone", node.mark),
+            "daskhub.dns.hosted_zone",
+            &hosted_zone,
+            names::hosted_zone,
+        );
+    }
     let record = r
         .string(dns, "record", "daskhub.dns")
         .unwrap_or_else(|| "daskhub".into());
+    check(
+        r.p,
+        at(dns, "record", node.mark),
+        "daskhub.dns.record",
+        &record,
+        names::record_name,
+    );
 
     let hub = r.section(top, "hub", HUB, "daskhub.hub");
     let namespace = r
         .string(hub, "namespace", "daskhub.hub")
         .unwrap_or_else(|| "daskhub".into());
+    check(
+        r.p,
+        at(hub, "namespace", node.mark),
+        "daskhub.hub.namespace",
+        &namespace,
+        names::k8s_namespace,
+    );
     let chart = r
         .string(hub, "chart", "daskhub.hub")
         .unwrap_or_else(|| "dask/daskhub".into());
@@ -575,7 +710,16 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let chart_version = match get(hub, "chart_version") {
         None => "2022.8.2".to_string(),
         Some(n) => match n.value() {
-            Ok(Value::String(s)) => s,
+            Ok(Value::String(s)) => {
+                check(
+                    r.p,
+                    n.mark,
+                    "daskhub.hub.chart_version",
+                    &s,
+                    versions::chart_version,
+                );
+                s
+            }
             _ => {
                 mismatch(
                     r.p,
@@ -614,6 +758,61 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             None
         }
     });
+    let profiles = get(hub, "profiles").and_then(|n| {
+        let items = shape::seq(r.p, n, "daskhub.hub.profiles")?;
+        let mut ok = !items.is_empty();
+        if items.is_empty() {
+            r.p.error_hint(
+                n.mark,
+                "`daskhub.hub.profiles` is empty",
+                Some("leave it out to get one profile per user node group".into()),
+            );
+        }
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("daskhub.hub.profiles[{i}]");
+            let Some(e) = shape::map(r.p, item, &path) else {
+                ok = false;
+                continue;
+            };
+            if r.string(e, "display_name", &path).is_none() {
+                r.p.error_hint(
+                    item.mark,
+                    format!("`{path}` needs a `display_name`"),
+                    Some("the name users see in the hub's server options".into()),
+                );
+                ok = false;
+            }
+        }
+        match n.value() {
+            Ok(v) if ok => Some(v.to_display_json()),
+            _ => None,
+        }
+    });
+    // Profiles and Dask cluster options are sized to their node group's instance type.
+    for g in &node_groups {
+        if !(g.is_burst() || (g.is_user() && profiles.is_none())) {
+            continue;
+        }
+        if let Err(unknown) = super::instances::smallest(&g.instance_types) {
+            if unknown.is_empty() {
+                continue; // no types: reported above
+            }
+            let why = if g.is_burst() {
+                "Dask cluster options"
+            } else {
+                "the hub's profile"
+            };
+            r.p.error_hint(
+                g.types_at.unwrap_or(node.mark),
+                format!("hdh does not know the size of instance type `{unknown}` (node group `{}`), so it cannot size {why} for it", g.name),
+                Some(if g.is_burst() {
+                    "use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families".into()
+                } else {
+                    "use a type of the m5, m6i, r5, r6i, c5, c6i, t3, g4dn or g5 families, or write `daskhub.hub.profiles` yourself".into()
+                }),
+            );
+        }
+    }
     let k = r.section(top, "keys", KEYS, "daskhub.keys");
     let keys_retain = r.boolean(k, "retain", "daskhub.keys", true);
 
@@ -641,6 +840,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         image,
         admin_users,
         extra_values,
+        profiles,
         keys_retain,
     })
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value as J};
 
 use super::build::{keyed, r, Builder};
 use super::net;
+use super::placement;
 use super::settings::{NodeGroup, Settings};
 use super::values::{self, CLIENT, GATEWAY_TOKEN, PROXY_TOKEN, PVC};
 
@@ -23,6 +24,8 @@ const POOL: &str = "daskhub.auth.user_pool";
 const DOMAIN: &str = "daskhub.auth.domain";
 const ADMIN: &str = "daskhub.auth.admin";
 const RELEASE: &str = "daskhub.hub.release";
+const USER_ROLE: &str = "daskhub.identity.user_role";
+const USER_ACCOUNT_MANIFEST: &str = "daskhub.kubernetes.user_account";
 pub(crate) const RECORD: &str = "daskhub.dns.record";
 
 fn subnet(kind: &str, az: &str) -> String {
@@ -49,19 +52,64 @@ fn with_cluster(mut extra: J) -> J {
     extra
 }
 
+/// The trust policy of an IRSA role: only this service account's tokens, issued for STS, by this
+/// cluster's OIDC provider.
 fn irsa_trust(namespace: &str, service_account: &str) -> String {
     format!(
         "{{\"Version\": \"2012-10-17\", \"Statement\": [{{\"Effect\": \"Allow\", \
          \"Principal\": {{\"Federated\": \"{}\"}}, \"Action\": \"sts:AssumeRoleWithWebIdentity\", \
-         \"Condition\": {{\"StringEquals\": {{\"{}:sub\": \"system:serviceaccount:{namespace}:{service_account}\"}}}}}}]}}",
+         \"Condition\": {{\"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:{namespace}:{service_account}\", \
+         \"{host}:aud\": \"sts.amazonaws.com\"}}}}}}]}}",
         r(OIDC, "arn"),
-        r(OIDC, "issuer_host"),
+        host = r(OIDC, "issuer_host"),
     )
+}
+
+/// What the cluster-autoscaler may do, as AWS documents it for EKS: scale and terminate only in
+/// the Auto Scaling groups tagged as this cluster's (EKS tags its managed node groups' groups
+/// `k8s.io/cluster-autoscaler/<cluster>: owned`), read only this cluster's node groups, and
+/// describe what discovery needs.
+fn autoscaler_policy(s: &Settings, region: &str) -> J {
+    let cluster = &s.cluster_name;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ScaleThisClustersNodeGroups", "Effect": "Allow",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+             "Resource": format!("arn:aws:autoscaling:{region}:*:autoScalingGroup:*:autoScalingGroupName/eks-*"),
+             "Condition": {"StringEquals": {format!("aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}"): "owned"}}},
+            {"Sid": "ReadThisClustersNodeGroups", "Effect": "Allow",
+             "Action": ["eks:DescribeNodegroup"],
+             "Resource": format!("arn:aws:eks:{region}:*:nodegroup/{cluster}/*/*")},
+            {"Sid": "Discover", "Effect": "Allow", "Resource": "*", "Action": [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements"]},
+        ]
+    })
+}
+
+/// Notebooks and Dask workers may list the shared bucket and read, write and delete its objects;
+/// nothing else in S3.
+fn bucket_policy(bucket: &str) -> J {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListSharedBucket", "Effect": "Allow",
+             "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+             "Resource": format!("arn:aws:s3:::{bucket}")},
+            {"Sid": "UseSharedObjects", "Effect": "Allow",
+             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                        "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+             "Resource": format!("arn:aws:s3:::{bucket}/*")},
+        ]
+    })
 }
 
 pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str) {
     network(b, s, stack);
-    identity(b, s, stack);
+    identity(b, s, stack, region);
     cluster(b, s);
     storage(b, s, stack);
     auth(b, s, stack);
@@ -150,7 +198,7 @@ fn network(b: &mut Builder<'_>, s: &Settings, stack: &str) {
     );
 }
 
-fn identity(b: &mut Builder<'_>, s: &Settings, stack: &str) {
+fn identity(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str) {
     let service = |svc: &str| {
         json!({"Version": "2012-10-17",
                "Statement": [{"Effect": "Allow", "Principal": {"Service": svc}, "Action": "sts:AssumeRole"}]})
@@ -203,16 +251,17 @@ fn identity(b: &mut Builder<'_>, s: &Settings, stack: &str) {
         "aws_iam_role",
         json!({"role_name": format!("{stack}-cluster-autoscaler"),
                "assume_role_policy_document": irsa_trust("kube-system", "cluster-autoscaler"),
-               "inline_policies": {"cluster-autoscaler": {
-                   "Version": "2012-10-17",
-                   "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-                       "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-                       "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-                       "autoscaling:DescribeTags", "autoscaling:SetDesiredCapacity",
-                       "autoscaling:TerminateInstanceInAutoScalingGroup",
-                       "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
-                       "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"]}]}}}),
+               "inline_policies": {"cluster-autoscaler": autoscaler_policy(s, region)}}),
     );
+    if let Some((bucket, _, _)) = &s.bucket {
+        b.add(
+            USER_ROLE,
+            "aws_iam_role",
+            json!({"role_name": format!("{stack}-daskhub-user"),
+                   "assume_role_policy_document": irsa_trust(&s.namespace, placement::USER_ACCOUNT),
+                   "inline_policies": {"shared-bucket": bucket_policy(bucket)}}),
+        );
+    }
 }
 
 /// The tags that let the cluster-autoscaler find a group and scale it from zero.
@@ -229,6 +278,14 @@ fn autoscaler_tags(s: &Settings, g: &NodeGroup) -> J {
             json!(v),
         );
     }
+    // Profiles and Dask pods select their group by this label (placement.rs).
+    t.insert(
+        format!(
+            "k8s.io/cluster-autoscaler/node-template/label/{}",
+            placement::NODEGROUP_LABEL
+        ),
+        json!(g.name),
+    );
     for (k, v, effect) in &g.taints {
         let e = match effect.as_str() {
             "NO_EXECUTE" => "NoExecute",
@@ -459,11 +516,34 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
         "daskhub.kubernetes.autoscaler_account".into(),
         "daskhub.kubernetes.autoscaler_binding".into(),
     ];
+    let mut extra = Vec::new();
+    if s.bucket.is_some() {
+        let sa = manifest(
+            b,
+            USER_ACCOUNT_MANIFEST,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": placement::USER_ACCOUNT, "namespace": s.namespace,
+                                "annotations": {"eks.amazonaws.com/role-arn": r(USER_ROLE, "arn")}}}),
+        );
+        b.specs[sa].depends_on = vec![ns.into()];
+        extra.push(sa);
+    }
+    let gpus = placement::gpu_groups(s);
+    if !gpus.is_empty() {
+        extra.push(manifest(
+            b,
+            "daskhub.kubernetes.nvidia_device_plugin",
+            placement::device_plugin(&gpus),
+        ));
+    }
     // Kubernetes objects come after the nodes and, on destroy, go before them: the autoscaler
     // must not scale a node group that is being deleted, and volumes are released while the
     // nodes that mount them still run.
     let groups: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
-    for i in [ns_index, pv, pvc, account, role, binding, dep] {
+    for i in [ns_index, pv, pvc, account, role, binding, dep]
+        .into_iter()
+        .chain(extra)
+    {
         b.specs[i].depends_on.extend(groups.iter().cloned());
     }
 }
@@ -479,6 +559,9 @@ fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
         "daskhub.kubernetes.efs_claim".into(),
         "daskhub.cluster.addon.ebs_csi".into(),
     ]);
+    if s.bucket.is_some() {
+        deps.push(USER_ACCOUNT_MANIFEST.into());
+    }
     if s.cognito.is_some() {
         deps.push(DOMAIN.into());
         if s.cognito.as_ref().is_some_and(|c| c.admin.is_some()) {

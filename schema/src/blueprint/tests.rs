@@ -50,9 +50,9 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
         "daskhub.keys.secrets",
         "daskhub.cluster.eks",
         "daskhub.cluster.node_group[\"ng-daskhub-services\"]",
-        "daskhub.cluster.node_group[\"mng-burst-compute-spot\"]",
-        "daskhub.cluster.node_group[\"ng-user-gpu\"]",
-        "daskhub.cluster.node_group[\"ng-user-compute\"]",
+        "daskhub.cluster.node_group[\"ng-burst-compute-spot\"]",
+        "daskhub.cluster.node_group[\"ng-user-gpu-spot\"]",
+        "daskhub.cluster.node_group[\"ng-user-compute-spot\"]",
         "daskhub.identity.oidc_provider",
         "daskhub.identity.autoscaler_role",
         "daskhub.storage.efs",
@@ -79,7 +79,9 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
     assert!(
         deps("daskhub.cluster.eks").contains("daskhub.network.route_table.private[\"us-east-1a\"]")
     );
-    assert!(deps("daskhub.cluster.node_group[\"ng-user-gpu\"]").contains("daskhub.cluster.eks"));
+    assert!(
+        deps("daskhub.cluster.node_group[\"ng-user-gpu-spot\"]").contains("daskhub.cluster.eks")
+    );
     assert!(deps("daskhub.identity.oidc_provider").contains("daskhub.cluster.eks"));
     assert!(deps("daskhub.storage.mount_target[\"us-east-1a\"]").contains("daskhub.storage.efs"));
     assert!(deps("daskhub.kubernetes.efs_volume")
@@ -99,7 +101,7 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
     // Destroy (the reverse): Kubernetes objects go while the nodes still run.
     for spec in c.desired.resources() {
         if spec.type_name == "kubernetes_manifest" {
-            for g in ["ng-daskhub-services", "mng-burst-compute-spot"] {
+            for g in ["ng-daskhub-services", "ng-burst-compute-spot"] {
                 let ng = format!("daskhub.cluster.node_group[\"{g}\"]");
                 let a = &spec.address;
                 assert!(deps(a).contains(ng.as_str()), "{a} after {ng}");
@@ -150,7 +152,10 @@ fn unknown_keys_and_bad_values_are_located_with_suggestions() {
         all.contains("unknown key `recrod` in `daskhub.dns`"),
         "{all}"
     );
-    assert!(all.contains("`nope` is not an email address"), "{all}");
+    assert!(
+        all.contains("invalid `daskhub.auth.cognito.admin.email` `nope`: it has 0 `@` signs"),
+        "{all}"
+    );
     assert!(
         all.contains("9:25: error: `daskhub.cluster.kubernetes_version` must be a string"),
         "{all}"

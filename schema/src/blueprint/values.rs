@@ -1,11 +1,14 @@
-//! The DaskHub Helm values: what the seed's dh-config.yaml, dh-auth.yaml and dh-secrets.yaml
-//! held, generated from the settings. The non-secret part is rendered as YAML text (so a plan
+//! The DaskHub Helm values, generated from the settings: the parts the seed kept in
+//! dh-config.yaml (the build), dh-auth.yaml (Cognito login) and dh-secrets.yaml (API tokens); the
+//! seed names those files but does not show their contents, so what goes in them follows the
+//! chart's documented values. The non-secret part is rendered as YAML text (so a plan
 //! shows a change as a diff); the secrets (API tokens, the Cognito client secret) form a
 //! separate structured map that is only ever shown as "(sensitive)".
 
 use serde_json::{json, Map, Value as J};
 
 use super::build::r;
+use super::placement;
 use super::settings::Settings;
 
 pub(crate) const CLIENT: &str = "daskhub.auth.client";
@@ -97,18 +100,34 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
         },
         "dask-gateway": {
             "gateway": {
-                "backend": {
-                    "image": { "name": name, "tag": tag },
-                    "worker": { "extraPodConfig": {
-                        "tolerations": [{
-                            "key": "heliocloud.org/dask-worker-profile",
-                            "operator": "Equal", "value": "default", "effect": "NoSchedule",
-                        }],
-                    } },
-                },
+                "backend": { "image": { "name": name, "tag": tag } },
             },
         },
     });
+    let singleuser = &mut v["jupyterhub"]["singleuser"];
+    if let Some(p) = placement::profiles(s) {
+        singleuser["profileList"] = p;
+    }
+    if let Some((bucket, _, _)) = &s.bucket {
+        // The IRSA role of this account may use the shared bucket (stack.rs).
+        singleuser["serviceAccountName"] = json!(placement::USER_ACCOUNT);
+        singleuser["extraEnv"]["SHARED_BUCKET"] = json!(bucket);
+    }
+    let gateway = &mut v["dask-gateway"]["gateway"];
+    if let Some((g, z)) = placement::burst(s) {
+        let on_burst = json!({
+            "nodeSelector": { placement::NODEGROUP_LABEL: g.name },
+            "tolerations": placement::tolerations(g),
+        });
+        gateway["backend"]["scheduler"] = json!({ "extraPodConfig": on_burst.clone() });
+        gateway["backend"]["worker"] = json!({ "extraPodConfig": on_burst });
+        gateway["extraConfig"] =
+            json!({ "hdh-cluster-options": placement::gateway_options(z, &s.image) });
+    }
+    if s.bucket.is_some() {
+        gateway["backend"]["worker"]["extraPodConfig"]["serviceAccountName"] =
+            json!(placement::USER_ACCOUNT);
+    }
     if let Some(extra) = &s.extra_values {
         merge(&mut v, extra);
     }

@@ -1,7 +1,9 @@
 """The WSGI middleware in front of moto: faults, add-ons, request log, control API, transitions.
 
-Every AWS call goes: tick due transitions -> NotFound-after-create? -> seeded throttle/5xx? ->
-EKS add-on API (ours) or moto (whose backends our modules have patched) -> request log.
+Every AWS call goes: tick due transitions -> crash switch (kill before?) -> NotFound-after-create?
+-> seeded throttle/5xx? -> EKS add-on API (ours) or moto (whose backends our modules have
+patched; an operation moto lacks answers as AWS answers an unknown action) -> crash switch (kill
+after?) -> request log.
 All of it runs under the world lock, one call at a time, so moto's models, our bookkeeping and
 the transitions never race (moto answers in milliseconds; the server stays threaded so slow
 clients do not block each other's connections).
@@ -18,8 +20,10 @@ import os
 import re
 import threading
 import time
+import traceback
 from typing import Any, Callable, Iterable
 
+from .crash import SWITCH
 from .faults import FaultInjector
 from .requestlog import RequestLog, error_code
 from .world import WORLD
@@ -62,8 +66,9 @@ class HdhApp:
             share_botocore_data()
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-            from . import ec2, efs, eks, elb
+            from . import ec2, efs, eks, elb, filters
 
+            filters.install()
             ec2.install()
             eks.install()
             efs.install()
@@ -101,7 +106,15 @@ class HdhApp:
 
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         from . import addons, s3fix, updates
-        from .protocol import error_response, identify, not_found_error, server_error, throttle_error
+        from .protocol import (
+            error_response,
+            identify,
+            not_found_error,
+            server_error,
+            throttle_error,
+            unimplemented,
+            unknown_operation_error,
+        )
 
         started = time.monotonic()
         body = _read_body(environ)
@@ -110,9 +123,14 @@ class HdhApp:
         req = identify(environ, body)
         with WORLD.lock:
             WORLD.tick()
+            call, kill = SWITCH.count(req.service, req.operation)
             fault = None
-            target = self.faults.not_found_target(req)
-            if target:
+            target = None if kill == "before" else self.faults.not_found_target(req)
+            if kill == "before":
+                # the caller dies before the call does anything; nobody reads this answer
+                SWITCH.kill()
+                status, headers, out = error_response(req, *server_error(req))
+            elif target:
                 fault = "notfound_after_create"
                 status, headers, out = error_response(req, *not_found_error(req, target))
             else:
@@ -126,12 +144,23 @@ class HdhApp:
                 elif req.service == "eks" and req.operation in updates.OPERATIONS:
                     status, headers, out = updates.handle(req, account_for(environ))
                 else:
-                    status, headers, out = self._call_moto(environ)
+                    try:
+                        status, headers, out = self._call_moto(environ)
+                    except Exception as e:
+                        if _unknown_to_moto(e):
+                            status, headers, out = 500, [], b"<!doctype html>"
+                        else:  # a bug in moto: say so on stderr, answer AWS's 500
+                            traceback.print_exc()
+                            status, headers, out = error_response(req, *server_error(req))
                     out = s3fix.fix_response(req, status, out)
-                    if req.service == "eks" and req.operation in updates.RECORDED and status == 200:
+                    if unimplemented(status, out):
+                        status, headers, out = error_response(req, *unknown_operation_error(req))
+                    elif req.service == "eks" and req.operation in updates.RECORDED and status == 200:
                         updates.note_moto_update(req, account_for(environ), out)
+            if kill == "after":
+                SWITCH.kill()
             self.faults.note_response(req, status, out)
-            self.log.add(req, status, error_code(status, headers, out), fault, started)
+            self.log.add(req, status, error_code(status, headers, out), fault, started, call, kill)
         start_response(status_line(status), _fix_length(headers, out, environ))
         return [out]
 
@@ -152,6 +181,16 @@ class HdhApp:
             if hasattr(result, "close"):
                 result.close()
         return captured.get("status", 500), captured.get("headers", []), b"".join(chunks)
+
+
+def _unknown_to_moto(e: BaseException) -> bool:
+    """moto lacks the operation (NotImplementedError) or the whole service (its dispatcher
+    fails to find a backend)."""
+    if isinstance(e, NotImplementedError):
+        return True
+    frames = traceback.extract_tb(e.__traceback__)
+    last = frames[-1].filename.replace("\\", "/") if frames else ""
+    return last.endswith(("moto/backends.py", "moto/moto_server/werkzeug_app.py"))
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

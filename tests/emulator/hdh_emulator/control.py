@@ -14,6 +14,10 @@ POST     /_hdh/faults           ``{"spec": "throttle=0.3", "seed": 7}`` replaces
 POST     /_hdh/k8s              one stand-in helm/kubectl invocation (used by ``bin/helm``,
                                 ``bin/kubectl``); answers ``{"exit", "stdout", "stderr"}``
 GET      /_hdh/k8s/log          the stand-in tools' invocations (argv, cluster, exit code)
+GET|POST /_hdh/crash            read / arm the crash switch: ``{"pid": P, "at": K, "when":
+                                "before"|"after", "service"?, "operation"?}`` SIGKILLs P at the
+                                K-th counted call from now (see ``crash``)
+GET      /_hdh/inventory        everything that exists, normalised (see ``inventory``)
 =======  =====================  ==============================================================
 
 Bodies and answers are JSON. Errors answer 400 with ``{"error": "..."}``.
@@ -134,6 +138,14 @@ def _route(app: Any, method: str, path: str, query: dict[str, str], body: Any) -
         from . import k8s
 
         return k8s.execute(body)
+    if path == "/_hdh/crash":
+        from .crash import SWITCH
+
+        return SWITCH.arm(body) if method == "POST" else SWITCH.to_json()
+    if path == "/_hdh/inventory":
+        from . import inventory
+
+        return inventory.take()
     if path == "/_hdh/k8s/log":
         from . import k8s
 

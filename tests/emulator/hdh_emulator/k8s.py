@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from . import eks, elb
+from . import charts, eks, elb
 from . import ec2 as ec2mod
 from .world import WORLD
 
@@ -563,9 +563,10 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         if rel is not None and req.get("fresh_install"):
             raise ToolError("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
         new_release = rel is None
+        if rel is None and not req.get("install"):
+            raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
+        manifest, warning = _render(req, name, ns, values, new_release)
         if rel is None:
-            if not req.get("install"):
-                raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
             if ns not in state.namespaces:
                 if not req.get("create_namespace"):
                     raise ToolError(f'Error: create: failed to create: namespaces "{ns}" not found')
@@ -592,6 +593,7 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             description=description,
             last_deployed=time.time(),
             revision=rel["revision"] + 1,
+            manifest=manifest,
         )
         wanted = _release_services(rel["chart"], values, ns, name)
         wanted_keys = [_key(o, ns) for o in wanted]
@@ -601,7 +603,7 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         for obj, key in zip(wanted, wanted_keys):
             _put(state, key, obj)
         rel["objects"] = [list(k) for k in wanted_keys]
-        return {"exit": 0, "stdout": out + _release_summary(rel), "stderr": "", "new_release": new_release}
+        return {"exit": 0, "stdout": out + _release_summary(rel), "stderr": warning, "new_release": new_release}
     if rel is None:
         if op == "uninstall":
             raise ToolError(f"Error: uninstall: Release not loaded: {name}: release: not found")
@@ -617,6 +619,8 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("output") == "json":
             return {"exit": 0, "stdout": json.dumps(_release_json(rel)) + "\n", "stderr": ""}
         return {"exit": 0, "stdout": _release_summary(rel), "stderr": ""}
+    if op == "get_manifest":
+        return {"exit": 0, "stdout": rel.get("manifest", ""), "stderr": ""}
     if op == "get_values":
         fmt = req.get("output") or "yaml"
         vals = rel["values"]
@@ -624,6 +628,27 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             return {"exit": 0, "stdout": json.dumps(vals) + "\n", "stderr": ""}
         return {"exit": 0, "stdout": "USER-SUPPLIED VALUES:\n" + (yaml.safe_dump(vals) if vals else "null\n"), "stderr": ""}
     raise ToolError(f"Error: unknown command {op!r}")
+
+
+def _render(req: dict[str, Any], name: str, ns: str, values: dict[str, Any], new_release: bool) -> tuple[str, str]:
+    """Renders the release with the real chart and validates what it renders (charts.py):
+    (manifest, warning for stderr); a refusal fails the call before anything is recorded."""
+    verb = "INSTALLATION FAILED" if new_release else "UPGRADE FAILED"
+    kube_version = req.get("kube_version") or "1.31"
+    try:
+        objects, manifest, warning = charts.render(
+            req.get("chart", ""), req.get("version"), name, ns, values, kube_version
+        )
+    except charts.Refused as e:
+        raise ToolError(f"Error: {verb}: {e}")
+    for obj in objects or []:
+        why = charts.problems(obj, kube_version)
+        if why:
+            raise ToolError(
+                f"Error: {verb}: unable to build kubernetes objects from release manifest: "
+                f'error validating "{charts.name_of(obj)}": error validating data: {why}'
+            )
+    return manifest, warning
 
 
 def helm_list(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
@@ -676,6 +701,13 @@ def kubectl(state: KubeState, cluster: Any, req: dict[str, Any]) -> dict[str, An
     default_ns = req.get("namespace") or "default"
     if op == "apply":
         docs = _load_docs(req.get("files") or [])
+        for source, obj in docs:
+            why = charts.problems(obj, cluster.version)
+            if why:
+                raise ToolError(
+                    f'error: error validating "{source}": error validating data: {why}; '
+                    "if you choose to ignore these errors, turn validation off with --validate=false"
+                )
         lines = []
         for _, obj in docs:
             key = _key(obj, default_ns)
@@ -839,7 +871,12 @@ def _jsonpath(template: str, obj: Any) -> str:
 
 
 def execute(req: dict[str, Any]) -> dict[str, Any]:
-    """Run one stand-in tool invocation; always returns exit/stdout/stderr."""
+    """Run one stand-in tool invocation; always returns exit/stdout/stderr.
+
+    Each invocation (not the ``ready`` polls of ``--wait``) is a counted call of the crash
+    switch, which may kill the tool's caller before or after the invocation acts."""
+    from .crash import SWITCH
+
     tool = req.get("tool", "kubectl")
     entry: dict[str, Any] = {
         "seq": len(TOOL_LOG) + 1,
@@ -848,9 +885,24 @@ def execute(req: dict[str, Any]) -> dict[str, Any]:
         "argv": req.get("argv") or [],
         "op": req.get("op"),
         "cluster": None,
+        "call": None,
+        "killed": None,
     }
     if req.get("op") != "ready":
         TOOL_LOG.append(entry)
+        entry["call"], entry["killed"] = SWITCH.count(tool, str(req.get("op")))
+        if entry["killed"] == "before":
+            SWITCH.kill()
+            entry["exit"] = 1
+            return {"exit": 1, "stdout": "", "stderr": "hdh emulator: the caller was killed before this ran\n"}
+    try:
+        return _execute(req, tool, entry)
+    finally:
+        if entry["killed"] == "after":
+            SWITCH.kill()
+
+
+def _execute(req: dict[str, Any], tool: str, entry: dict[str, Any]) -> dict[str, Any]:
     if req.get("op") == "noop":  # recorded, needs no cluster (helm repo add, ...)
         entry["exit"] = 0
         return {"exit": 0, "stdout": "", "stderr": ""}
@@ -858,6 +910,7 @@ def execute(req: dict[str, Any]) -> dict[str, Any]:
         cluster, state = resolve(req.get("kubeconfig"), req.get("context"), tool)
         entry["cluster"] = cluster.name
         if tool == "helm":
+            req = {**req, "kube_version": cluster.version}
             result = helm_list(state, req) if req["op"] == "list" else helm(state, req)
         else:
             result = kubectl(state, cluster, req)

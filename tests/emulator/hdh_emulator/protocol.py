@@ -311,3 +311,24 @@ def error_response(req: AwsRequest, code: str, status: int, message: str):
         body = json.dumps({"message": message, "Message": message, "ErrorCode": code})
         headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
     return status, headers, body.encode()
+
+
+def unimplemented(status: int, body: bytes) -> bool:
+    """moto's answer to an operation it lacks: werkzeug's HTML 404 (no route) or 500
+    (``NotImplementedError``), never an AWS error body."""
+    return status in (404, 405, 500, 501) and body[:64].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
+def unknown_operation_error(req: AwsRequest) -> tuple[str, int, str]:
+    """What AWS answers to an action it does not know, in the service's protocol.
+
+    The emulator answers this for every operation moto does not implement, so a client sees a
+    permanent, parseable error (as it would for a typo in the action), never an HTML page."""
+    op = req.operation or "(unknown)"
+    if req.service == "s3":
+        return "NotImplemented", 501, "A header you provided implies functionality that is not implemented"
+    if req.protocol in ("ec2", "query", "rest-xml"):
+        return "InvalidAction", 400, f"The action {op} is not valid for this web service."
+    if req.protocol == "json":
+        return "UnknownOperationException", 400, f"The operation {op} is not supported by this service."
+    return "UnknownOperationException", 404, f"The operation {op} is not supported by this service."

@@ -2,12 +2,16 @@
 
 A record: ``seq``, ``time`` (RFC 3339, UTC), ``unix`` (seconds), ``service``, ``operation``,
 ``region``, ``status`` (HTTP), ``outcome`` (``ok`` or the AWS error code), ``fault`` (``throttle``,
-``error5xx``, ``notfound_after_create`` or null when the answer came from moto), ``duration_ms``.
+``error5xx``, ``notfound_after_create`` or null when the answer came from moto), ``duration_ms``,
+``digest`` (12 hex digits of a hash of the request's path, query and body: equal digests are
+the same request), ``call`` (the crash switch's counted-call number) and ``killed`` (``before``/``after`` when the
+crash switch killed the caller on this call, else null).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -58,6 +62,8 @@ class RequestLog:
         outcome: str,
         fault: str | None,
         started: float,
+        call: int | None = None,
+        killed: str | None = None,
     ) -> None:
         self._seq += 1
         now = time.time()
@@ -75,6 +81,9 @@ class RequestLog:
                 "outcome": outcome,
                 "fault": fault,
                 "duration_ms": round((time.monotonic() - started) * 1000, 3),
+                "digest": hashlib.sha1(req.text.encode("utf-8", "replace")).hexdigest()[:12],
+                "call": call,
+                "killed": killed,
             }
         )
         if len(self.records) > self.LIMIT:

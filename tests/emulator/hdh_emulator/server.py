@@ -4,7 +4,8 @@ Binds 127.0.0.1:PORT (``--port 0``: a free port), prints exactly one line
 ``ready http://127.0.0.1:PORT`` on stdout once the socket accepts connections, then imports and
 patches moto in the background (requests arriving before that wait for it). SIGTERM and SIGINT
 stop it; ``--watch-stdin`` also stops it when its standard input closes (so a test process that
-dies without cleaning up does not leave an emulator behind). It starts no child process.
+dies without cleaning up does not leave an emulator behind). Its only child processes are the
+short `helm template` runs of the chart proof (charts.py).
 """
 
 from __future__ import annotations

@@ -130,6 +130,63 @@ pub struct LogRecord {
     pub fault: Option<String>,
     /// Time spent in the emulator.
     pub duration_ms: f64,
+    /// A hash of the request's path, query and body: equal digests are the same request.
+    #[serde(default)]
+    pub digest: String,
+    /// The crash switch's counted-call number (AWS calls and stand-in tool runs share it).
+    #[serde(default)]
+    pub call: Option<u64>,
+    /// `before`/`after` when the crash switch killed the caller on this call.
+    #[serde(default)]
+    pub killed: Option<String>,
+}
+
+/// When the crash switch kills: before the call acts, or after it acted but before the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KillWhen {
+    /// The call does nothing.
+    Before,
+    /// The call's change happened; the caller never sees the answer.
+    After,
+}
+
+impl KillWhen {
+    /// `before` / `after`, as the control API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KillWhen::Before => "before",
+            KillWhen::After => "after",
+        }
+    }
+}
+
+/// Where the crash switch fires: the `at`-th counted call from arming that matches the
+/// optional service (`ec2`, `helm`…) and operation (`CreateSubnet`, `upgrade`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillAt {
+    /// 1-based position among the matching calls.
+    pub at: u64,
+    /// Before or after the call acts.
+    pub when: KillWhen,
+    /// Only calls of this service count.
+    pub service: Option<String>,
+    /// Only calls of this operation count.
+    pub operation: Option<String>,
+}
+
+/// One normalised thing in the emulator (`GET /_hdh/inventory`): ids and random tokens are `*`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InventoryItem {
+    /// `ec2:subnet`, `eks:nodegroup`, `helm:release`, ...
+    pub kind: String,
+    /// The name a user recognises it by.
+    pub name: String,
+    /// Identifying tags, `k=v,k=v`.
+    pub tags: String,
+    /// What tells copies apart (CIDR, state, routes...).
+    pub detail: String,
+    /// How many indistinguishable copies exist.
+    pub count: u32,
 }
 
 /// Output of a stand-in tool run.
@@ -159,6 +216,7 @@ pub struct EmulatorBuilder {
     faults: Option<String>,
     startup_timeout: Option<Duration>,
     serve: PathBuf,
+    charts: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -172,6 +230,7 @@ impl Default for EmulatorBuilder {
             serve: std::env::var_os("HDH_EMULATOR_SERVE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| emulator_dir().join("serve")),
+            charts: None,
         }
     }
 }
@@ -214,9 +273,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Where the offline DaskHub chart trees are (default: `HDH_DASKHUB_CHARTS` as inherited,
+    /// else `/work/shared/charts`); the stand-in helm renders daskhub releases with them.
+    pub fn charts_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.charts = Some(path.into());
+        self
+    }
+
     /// Start the emulator and wait until it accepts connections.
     pub fn start(self) -> Result<Emulator, Error> {
         let mut cmd = Command::new(&self.serve);
+        if let Some(c) = &self.charts {
+            cmd.env("HDH_DASKHUB_CHARTS", c);
+        }
         cmd.args(["--port", "0", "--watch-stdin", "--profile"])
             .arg(self.profile.arg())
             .arg("--time-scale")
@@ -561,6 +630,42 @@ impl Emulator {
             Some(&serde_json::json!({"advance": aws_seconds})),
         )
         .map(drop)
+    }
+
+    /// Arm the crash switch: SIGKILL `pid` at the call `kill` names (counted from now).
+    pub fn arm_crash(&self, pid: u32, kill: &KillAt) -> Result<Value, Error> {
+        let mut body = serde_json::json!({
+            "pid": pid,
+            "at": kill.at,
+            "when": kill.when.as_str(),
+        });
+        if let Some(s) = &kill.service {
+            body["service"] = Value::from(s.as_str());
+        }
+        if let Some(o) = &kill.operation {
+            body["operation"] = Value::from(o.as_str());
+        }
+        self.control("POST", "/_hdh/crash", Some(&body))
+    }
+
+    /// The crash switch: `calls` counted so far, `armed`, and `fired` (which call, result).
+    pub fn crash_status(&self) -> Result<Value, Error> {
+        self.control("GET", "/_hdh/crash", None)
+    }
+
+    /// Everything that exists in the emulator, normalised (see `hdh_emulator/inventory.py`).
+    /// A walk that failed inside the emulator is an error, never a silently shorter list.
+    pub fn inventory(&self) -> Result<Vec<InventoryItem>, Error> {
+        let v = self.control("GET", "/_hdh/inventory", None)?;
+        let err = |message: String| Error::Control {
+            method: "GET",
+            path: "/_hdh/inventory".into(),
+            message,
+        };
+        if let Some(errors) = v["errors"].as_array().filter(|e| !e.is_empty()) {
+            return Err(err(format!("inventory walk failed: {errors:?}")));
+        }
+        serde_json::from_value(v["items"].clone()).map_err(|e| err(e.to_string()))
     }
 
     /// Replace the fault spec (and seed) of the running emulator.

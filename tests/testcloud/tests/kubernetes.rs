@@ -24,7 +24,7 @@ fn values(dir: &Path) -> PathBuf {
     let path = dir.join("values.yaml");
     std::fs::write(
         &path,
-        "jupyterhub:\n  proxy:\n    secretToken: 0123456789abcdef\n    https:\n      enabled: true\n  hub:\n    config:\n      Authenticator:\n        admin_users: [admintest]\n",
+        "jupyterhub:\n  proxy:\n    secretToken: 0123456789abcdef\n    https:\n      enabled: true\n  hub:\n    config:\n      Authenticator:\n        admin_users: [admintest]\ndask-gateway:\n  gateway:\n    auth:\n      jupyterhub:\n        apiToken: fedcba9876543210\n",
     )
     .unwrap();
     path
@@ -512,4 +512,203 @@ async fn tools_fail_like_the_real_ones_and_are_recorded() {
         .unwrap();
     assert_eq!(lost.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&lost.stderr).contains("AWS_ENDPOINT_URL is not set"));
+}
+
+/// `helm upgrade --install` of dask/daskhub with `values`, on a fresh ACTIVE cluster.
+async fn install_daskhub(
+    emu: &Emulator,
+    dir: &Path,
+    version: &str,
+    values: &str,
+) -> (hdh_testcloud::ToolOutput, String) {
+    let aws = aws(emu).await;
+    let net = network(&aws).await;
+    let cluster = active_cluster(emu, &aws, "eks-helio", &net).await;
+    let kc = kubeconfig(dir, cluster.endpoint().unwrap(), "eks-helio");
+    let kc = kc.to_str().unwrap().to_string();
+    let vals = dir.join("v.yaml");
+    std::fs::write(&vals, values).unwrap();
+    let out = emu
+        .run_tool(
+            "helm",
+            &[
+                "upgrade",
+                "--install",
+                "daskhub",
+                "daskhub",
+                "--repo",
+                "https://helm.dask.org",
+                "--version",
+                version,
+                "-n",
+                "daskhub",
+                "--create-namespace",
+                "-f",
+                vals.to_str().unwrap(),
+                "--kubeconfig",
+                &kc,
+            ],
+        )
+        .unwrap();
+    (out, kc)
+}
+
+const TOKENS: &str = "jupyterhub:\n  proxy:\n    secretToken: 0123456789abcdef\ndask-gateway:\n  gateway:\n    auth:\n      jupyterhub:\n        apiToken: fedcba9876543210\n";
+
+#[tokio::test]
+async fn the_real_chart_renders_every_release_and_refuses_what_helm_refuses() {
+    let emu = paused_realistic();
+    let dir = tempfile::tempdir().unwrap();
+    // jupyterhub 3.2.1's strict values schema: an unknown key under `hub` fails the install
+    let bad = "jupyterhub:\n  proxy:\n    secretToken: 0123456789abcdef\n  hub:\n    cofnig: {}\ndask-gateway:\n  gateway:\n    auth:\n      jupyterhub:\n        apiToken: fedcba9876543210\n";
+    let (out, kc) = install_daskhub(&emu, dir.path(), "2024.1.1", bad).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("Error: INSTALLATION FAILED: values don't meet the specifications")
+            && out
+                .stderr
+                .contains("Additional property cofnig is not allowed"),
+        "{}",
+        out.stderr
+    );
+    let none = emu
+        .run_tool(
+            "helm",
+            &["status", "daskhub", "-n", "daskhub", "--kubeconfig", &kc],
+        )
+        .unwrap();
+    assert_eq!(none.code, 1, "a refused install left a release: {none:?}");
+
+    // dask-gateway 2022.6.1 refuses to render without its JupyterHub API token
+    let no_token = "jupyterhub:\n  proxy:\n    secretToken: 0123456789abcdef\n";
+    let out = helm_again(&emu, dir.path(), &kc, "2022.8.2", no_token);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("gateway.auth.jupyterhub.apiToken must be defined"),
+        "{}",
+        out.stderr
+    );
+
+    // a version with no chart tree is not made up
+    let out = helm_again(&emu, dir.path(), &kc, "2023.1.0", TOKENS);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("chart \"daskhub\" version \"2023.1.0\" not found"),
+        "{}",
+        out.stderr
+    );
+
+    // a manifest the API server would refuse (unknown field, strict) is refused by kubectl
+    let m = dir.path().join("cm.yaml");
+    std::fs::write(
+        &m,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\ndata: {a: b}\nspec: {}\n",
+    )
+    .unwrap();
+    let out = emu
+        .run_tool(
+            "kubectl",
+            &["apply", "-f", m.to_str().unwrap(), "--kubeconfig", &kc],
+        )
+        .unwrap();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("error validating") && out.stderr.contains("'spec' was unexpected"),
+        "{}",
+        out.stderr
+    );
+    let got = emu
+        .run_tool(
+            "kubectl",
+            &[
+                "get",
+                "configmap",
+                "x",
+                "-n",
+                "default",
+                "--kubeconfig",
+                &kc,
+            ],
+        )
+        .unwrap();
+    assert_eq!(got.code, 1, "a refused object was stored: {got:?}");
+
+    // the same values install on every tree, and the release keeps what the chart rendered
+    for version in ["2022.8.2", "2024.1.1", "2024.1.1-0.dev.git.67.he25bf51"] {
+        let out = helm_again(&emu, dir.path(), &kc, version, TOKENS);
+        assert!(out.success(), "{version}: {out:?}");
+        let manifest = emu
+            .run_tool(
+                "helm",
+                &[
+                    "get",
+                    "manifest",
+                    "daskhub",
+                    "-n",
+                    "daskhub",
+                    "--kubeconfig",
+                    &kc,
+                ],
+            )
+            .unwrap();
+        assert!(
+            manifest.stdout.contains("kind: Deployment") && manifest.stdout.contains("name: hub\n"),
+            "{version}: {}",
+            manifest.stdout
+        );
+    }
+}
+
+fn helm_again(
+    emu: &Emulator,
+    dir: &Path,
+    kc: &str,
+    version: &str,
+    values: &str,
+) -> hdh_testcloud::ToolOutput {
+    let vals = dir.join("v.yaml");
+    std::fs::write(&vals, values).unwrap();
+    emu.run_tool(
+        "helm",
+        &[
+            "upgrade",
+            "--install",
+            "daskhub",
+            "dask/daskhub",
+            "--version",
+            version,
+            "-n",
+            "daskhub",
+            "--create-namespace",
+            "-f",
+            vals.to_str().unwrap(),
+            "--kubeconfig",
+            kc,
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn without_chart_trees_helm_says_loudly_that_nothing_was_rendered() {
+    let missing = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .profile(Profile::Realistic)
+        .time_scale(0.001)
+        .charts_dir(missing.path().join("none"))
+        .start()
+        .unwrap();
+    emu.pause_clock().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = install_daskhub(&emu, dir.path(), "2022.8.2", TOKENS).await;
+    assert!(out.success(), "{out:?}");
+    assert!(
+        out.stderr.contains("no DaskHub chart trees in")
+            && out.stderr.contains("NOT rendered with the real chart"),
+        "{}",
+        out.stderr
+    );
 }

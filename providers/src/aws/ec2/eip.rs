@@ -205,13 +205,8 @@ impl Kind for Eip {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?
-        .pop())
+        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
+            .await?
+            .pop())
     }
 }

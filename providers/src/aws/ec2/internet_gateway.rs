@@ -248,13 +248,8 @@ impl Kind for InternetGateway {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?
-        .pop())
+        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
+            .await?
+            .pop())
     }
 }

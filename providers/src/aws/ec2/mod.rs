@@ -51,12 +51,16 @@ pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The filters that find what one create made: its address, stack and token tags.
-pub(crate) fn made_by_filters(ctx: &OpContext, address: &str, token: &str) -> Vec<Filter> {
+/// The filters that find what one create made: its `hdh:token` tag (a UUID, unique per create
+/// attempt and set atomically by the create's TagSpecifications) and the stack's tag.
+///
+/// Never a filter on `hdh:address`: addresses hold `[`, `]` and `"`, and a filter value is a
+/// pattern (`*` and `?` are wildcards on AWS, and other implementations treat more characters
+/// specially), so recovery searches only by values made of letters, digits and hyphens.
+pub(crate) fn made_by_filters(ctx: &OpContext, token: &str) -> Vec<Filter> {
     vec![
-        filter(&format!("tag:{}", tags::ADDRESS_TAG), [address.to_string()]),
-        filter(&format!("tag:{}", tags::STACK_TAG), [ctx.stack.clone()]),
         filter(&format!("tag:{}", tags::TOKEN_TAG), [token.to_string()]),
+        filter(&format!("tag:{}", tags::STACK_TAG), [ctx.stack.clone()]),
     ]
 }
 

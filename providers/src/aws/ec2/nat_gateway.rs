@@ -268,14 +268,14 @@ impl Kind for NatGateway {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        // A gateway still pending is adopted as it is; AWS finishes it on its own.
-        let found = describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?;
-        Ok(found.into_iter().next().map(|(o, _)| o))
+        let found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
+        match found.into_iter().next() {
+            None => Ok(None),
+            Some((o, NatGatewayState::Available)) => Ok(Some(o)),
+            // Adopted while pending: available before the routes through it are made.
+            Some((o, _)) => wait_available(aws, ctx, &req.address, &o.id, &req.properties)
+                .await
+                .map(Some),
+        }
     }
 }

@@ -440,13 +440,8 @@ impl Kind for RouteTable {
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         // Routes or associations an interrupted create had not added yet show in the next plan.
-        Ok(describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?
-        .pop())
+        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
+            .await?
+            .pop())
     }
 }

@@ -539,11 +539,32 @@ impl Kind for SecurityGroup {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(
-            describe_raw(aws, made_by_filters(ctx, &req.address, &req.token))
-                .await?
-                .first()
-                .map(|g| observe(aws, ctx, g, Some(&req.properties))),
+        Ok(describe_raw(aws, made_by_filters(ctx, &req.token))
+            .await?
+            .first()
+            .map(|g| observe(aws, ctx, g, Some(&req.properties))))
+    }
+
+    /// `InvalidGroup.Duplicate`: a group of this name is in the VPC; adopted if it is this
+    /// stack's for this address.
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let p = &req.properties;
+        let found = describe_raw(
+            aws,
+            vec![
+                filter("vpc-id", [props::required_string(p, "vpc_id")?]),
+                filter("group-name", [props::required_string(p, "group_name")?]),
+            ],
         )
+        .await?;
+        Ok(found
+            .iter()
+            .find(|g| tags::made_for(&tag_map(g.tags()), ctx, &req.address, None))
+            .map(|g| observe(aws, ctx, g, Some(p))))
     }
 }

@@ -247,13 +247,36 @@ impl Kind for Subnet {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?
-        .pop())
+        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
+            .await?
+            .pop())
+    }
+
+    /// `InvalidSubnet.Conflict`: a subnet with this CIDR is in the VPC; adopted if it is this
+    /// stack's for this address.
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let p = &req.properties;
+        let pages: Vec<_> = aws
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(vec![
+                filter("vpc-id", [props::required_string(p, "vpc_id")?]),
+                filter("cidr-block", [props::required_string(p, "cidr_block")?]),
+            ]))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(e("DescribeSubnets"))?;
+        Ok(pages
+            .iter()
+            .flat_map(|pg| pg.subnets())
+            .find(|s| tags::made_for(&tag_map(s.tags()), ctx, &req.address, None))
+            .map(|s| observe(ctx, s, Some(p))))
     }
 }

@@ -255,13 +255,7 @@ impl Kind for Vpc {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let mut found = describe(
-            aws,
-            ctx,
-            made_by_filters(ctx, &req.address, &req.token),
-            &[],
-        )
-        .await?;
+        let mut found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
         Ok(found.pop().map(|mut o| {
             o.attributes.extend(carried(
                 Some(&req.properties),

@@ -244,14 +244,45 @@ impl Kind for Addon {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let cluster = props::required_string(&req.properties, "cluster_name")?;
-        let name = props::required_string(&req.properties, "addon_name")?;
-        let Some(x) = absent_if_not_found(describe(aws, &cluster, &name).await)?.flatten() else {
-            return Ok(None);
-        };
-        Ok(
-            tags::made_by(&btree(x.tags()), ctx, &req.address, &req.token)
-                .then(|| observe(ctx, &x, &req.properties)),
-        )
+        lookup(aws, ctx, req, Some(&req.token)).await
     }
+
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        lookup(aws, ctx, req, None).await
+    }
+}
+
+/// The add-on `req` names if this stack made it for this address (by the create with
+/// `token`, if given), once ACTIVE.
+async fn lookup(
+    aws: &Clients,
+    ctx: &OpContext,
+    req: &CreateRequest,
+    token: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
+    let cluster = props::required_string(&req.properties, "cluster_name")?;
+    let name = props::required_string(&req.properties, "addon_name")?;
+    let Some(x) = absent_if_not_found(describe(aws, &cluster, &name).await)?.flatten() else {
+        return Ok(None);
+    };
+    if !tags::made_for(&btree(x.tags()), ctx, &req.address, token) {
+        return Ok(None);
+    }
+    // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
+    wait_active(
+        aws,
+        ctx,
+        &req.address,
+        &cluster,
+        &name,
+        "creating",
+        &req.properties,
+    )
+    .await
+    .map(Some)
 }

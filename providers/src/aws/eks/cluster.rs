@@ -442,14 +442,40 @@ impl Kind for Cluster {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let name = props::required_string(&req.properties, "name")?;
-        let Some(c) = describe(aws, &name).await? else {
-            return Ok(None);
-        };
-        let ours = tags::made_by(&btree(c.tags()), ctx, &req.address, &req.token)
-            || c.client_request_token() == Some(request_token(&req.token).as_str());
-        Ok(ours.then(|| observe(ctx, &c, &req.properties)))
+        lookup(aws, ctx, req, Some(&req.token)).await
     }
+
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        lookup(aws, ctx, req, None).await
+    }
+}
+
+/// The cluster `req` names if this stack made it for this address (by the create with
+/// `token`, if given), once ACTIVE.
+async fn lookup(
+    aws: &Clients,
+    ctx: &OpContext,
+    req: &CreateRequest,
+    token: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
+    let name = props::required_string(&req.properties, "name")?;
+    let Some(c) = describe(aws, &name).await? else {
+        return Ok(None);
+    };
+    let ours = tags::made_for(&btree(c.tags()), ctx, &req.address, token)
+        || token.is_some_and(|t| c.client_request_token() == Some(request_token(t).as_str()));
+    if !ours {
+        return Ok(None);
+    }
+    // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
+    wait_active(aws, ctx, &req.address, &name, "creating", &req.properties)
+        .await
+        .map(Some)
 }
 
 /// A request token for an update that is the same for the same change (so a retried call is

@@ -606,14 +606,45 @@ impl Kind for NodeGroup {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        let cluster = props::required_string(&req.properties, "cluster_name")?;
-        let name = props::required_string(&req.properties, "nodegroup_name")?;
-        let Some(n) = describe(aws, &cluster, &name).await? else {
-            return Ok(None);
-        };
-        Ok(
-            tags::made_by(&btree(n.tags()), ctx, &req.address, &req.token)
-                .then(|| observe(ctx, &n, &req.properties)),
-        )
+        lookup(aws, ctx, req, Some(&req.token)).await
     }
+
+    async fn find_existing(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        lookup(aws, ctx, req, None).await
+    }
+}
+
+/// The node group `req` names if this stack made it for this address (by the create with
+/// `token`, if given), once ACTIVE.
+async fn lookup(
+    aws: &Clients,
+    ctx: &OpContext,
+    req: &CreateRequest,
+    token: Option<&str>,
+) -> Result<Option<Observed>, ProviderError> {
+    let cluster = props::required_string(&req.properties, "cluster_name")?;
+    let name = props::required_string(&req.properties, "nodegroup_name")?;
+    let Some(n) = describe(aws, &cluster, &name).await? else {
+        return Ok(None);
+    };
+    if !tags::made_for(&btree(n.tags()), ctx, &req.address, token) {
+        return Ok(None);
+    }
+    // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
+    wait_active(
+        aws,
+        ctx,
+        &req.address,
+        &cluster,
+        &name,
+        "creating",
+        &req.properties,
+    )
+    .await
+    .map(Some)
 }

@@ -1,0 +1,218 @@
+//! `examples/daskhub.yaml` installed with each of the real DaskHub chart trees (the seed's
+//! 2022.8.2, the newest release 2024.1.1, and the unreleased head): the stand-in helm renders
+//! every install with the real `helm template` of that tree and validates every rendered object
+//! against the cluster's Kubernetes schemas, so a value the chart or the API server would refuse
+//! fails the apply here. What the hub needs is then read from the rendered objects themselves.
+
+mod support;
+
+use support::hub::{setup, Run};
+
+const TIME_SCALE: f64 = 0.001;
+
+async fn apply_with_chart(version: &str) -> (Run, String) {
+    let mut run = setup(TIME_SCALE);
+    let config = run.emu.aws_config("us-east-1").await;
+    aws_sdk_route53::Client::new(&config)
+        .create_hosted_zone()
+        .name("example.org")
+        .caller_reference("chart")
+        .send()
+        .await
+        .unwrap();
+    run.edit(
+        "chart_version: 2022.8.2",
+        &format!("chart_version: \"{version}\""),
+    );
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    let manifest = run.tool("helm", &["get", "manifest", "daskhub", "-n", "daskhub"]);
+    (run, manifest)
+}
+
+/// The rendered objects as (kind, name) pairs.
+fn objects(manifest: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for doc in manifest.split("\n---") {
+        let kind = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("kind: "))
+            .map(str::trim);
+        let name = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("metadata:"))
+            .find_map(|l| l.strip_prefix("  name: "))
+            .map(str::trim);
+        if let (Some(k), Some(n)) = (kind, name) {
+            out.push((k.to_string(), n.trim_matches('"').to_string()));
+        }
+    }
+    out
+}
+
+/// Whether the offline chart trees are here (else the stand-in said so loudly and rendered nothing).
+fn trees_present() -> bool {
+    let dir = std::env::var("HDH_DASKHUB_CHARTS").unwrap_or_else(|_| "/work/shared/charts".into());
+    let here = std::path::Path::new(&dir).is_dir();
+    if !here {
+        eprintln!(
+            "WARNING: no DaskHub chart trees in {dir} (HDH_DASKHUB_CHARTS): the example was NOT \
+             checked against the real chart"
+        );
+    }
+    here
+}
+
+fn check(version: &str, manifest: &str) {
+    if !trees_present() {
+        return;
+    }
+    let objs = objects(manifest);
+    eprintln!("chart {version}: {} rendered objects", objs.len());
+    for want in [
+        ("Deployment", "hub"),
+        ("Deployment", "proxy"),
+        ("Service", "proxy-public"),
+        ("Deployment", "api-daskhub-dask-gateway"),
+        ("Deployment", "controller-daskhub-dask-gateway"),
+    ] {
+        assert!(
+            objs.iter().any(|(k, n)| k == want.0 && n == want.1),
+            "chart {version}: no {want:?} among {objs:?}"
+        );
+    }
+    assert!(
+        objs.len() >= 40,
+        "chart {version}: only {} objects",
+        objs.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_installs_with_the_seeds_chart_2022_8_2_and_its_iam_policies_pass_parliament() {
+    let (run, manifest) = apply_with_chart("2022.8.2").await;
+    check("2022.8.2", &manifest);
+    every_policy_passes_parliament(&run).await;
+}
+
+/// IAM answers policy documents URL-encoded.
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// parliament's findings for one policy document, as (issue, detail).
+fn parliament(doc: &str) -> Vec<(String, String)> {
+    let exe = hdh_testcloud::emulator_dir().join(".venv/bin/parliament");
+    let out = std::process::Command::new(&exe)
+        .args(["--string", doc, "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run tests/emulator/ci-setup.sh)", exe.display()));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                f["issue"].as_str().unwrap_or_default().to_string(),
+                f["detail"].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every policy document hdh wrote to IAM, read back from IAM, through parliament. Permission
+/// policies must have no findings. Trust policies are not identity policies, which is all
+/// parliament knows: it reports exactly two things about them that IAM requires or allows
+/// (no `Resource` element — IAM refuses one in a trust policy; an EKS OIDC provider as the
+/// federated principal — parliament knows only SAML and web identity providers), and nothing else.
+async fn every_policy_passes_parliament(run: &Run) {
+    let config = run.emu.aws_config("us-east-1").await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let roles = iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    let mut checked = 0;
+    for role in roles {
+        let role = role.unwrap();
+        let name = role.role_name().to_string();
+        let trust = url_decode(role.assume_role_policy_document().unwrap_or_default());
+        let findings = parliament(&trust);
+        let unexpected: Vec<_> = findings
+            .iter()
+            .filter(|(issue, detail)| {
+                !(issue == "MALFORMED" && detail.contains("neither Resource nor NotResource")
+                    || issue == "UNKNOWN_FEDERATION_SOURCE"
+                        && detail.contains(":oidc-provider/oidc.eks."))
+            })
+            .collect();
+        eprintln!("parliament: role {name} trust policy: {findings:?}");
+        assert!(
+            unexpected.is_empty(),
+            "role {name}'s trust policy: {unexpected:?}\n{trust}"
+        );
+        let inline = iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .unwrap();
+        for policy in inline.policy_names() {
+            let doc = iam
+                .get_role_policy()
+                .role_name(&name)
+                .policy_name(policy)
+                .send()
+                .await
+                .unwrap();
+            let doc = url_decode(doc.policy_document());
+            let findings = parliament(&doc);
+            eprintln!("parliament: role {name} policy {policy}: {findings:?}");
+            assert!(
+                findings.is_empty(),
+                "role {name}, policy {policy}: {findings:?}\n{doc}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the autoscaler's and the shared bucket's policies were checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_installs_with_the_newest_release_2024_1_1() {
+    let (_run, manifest) = apply_with_chart("2024.1.1").await;
+    check("2024.1.1", &manifest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_installs_with_the_current_chart() {
+    let version = "2024.1.1-0.dev.git.67.he25bf51";
+    let (_run, manifest) = apply_with_chart(version).await;
+    check(version, &manifest);
+}
