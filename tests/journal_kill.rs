@@ -140,8 +140,14 @@ fn killed_then_rerun(dir: &Path, args: &[&str], kill_at: &str) -> bool {
             );
         }
     }
-    assert!(!dir.join(format!("{STATE}.journal")).exists());
-    assert!(!dir.join(format!("{STATE}.lock")).exists());
+    assert!(
+        !dir.join(format!("{STATE}.journal")).exists(),
+        "{kill_at}: a finished run leaves no journal"
+    );
+    assert!(
+        !dir.join(format!("{STATE}.lock")).exists(),
+        "{kill_at}: a finished run leaves no lock"
+    );
     was_killed
 }
 

@@ -163,8 +163,10 @@ fn a_lineage_changed_in_place_is_refused() {
 fn a_serial_going_backwards_is_refused() {
     let dir = applied("x");
     let d = dir.path();
+    let backup_serial = json(d, BACKUP)["serial"].as_u64().unwrap();
+    assert!(backup_serial >= 1, "backup serial {backup_serial}");
     let mut state = json(d, STATE);
-    state["serial"] = 1.into();
+    state["serial"] = (backup_serial - 1).into();
     write_json(d, STATE, &state);
     let message = refused_by_every_command(d);
     insta::assert_snapshot!("state_serial_backwards", message);

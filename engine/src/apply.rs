@@ -310,7 +310,7 @@ fn build_ops(plan: &Plan, desired: &Desired, state: &State) -> OpGraph {
                         continue;
                     };
                     let still_refers = desired
-                        .get(*other)
+                        .get(other)
                         .is_some_and(|s| s.dependencies().contains(&op.address));
                     if op.slot == Slot::Deposed || !still_refers {
                         edges.push((j, i));

@@ -95,6 +95,9 @@ pub const MAX_SERIAL: u64 = (1 << 53) - 1;
 
 impl State {
     /// Moves the serial one up before a write; refuses (never wraps, never panics) at the top.
+    // The error goes straight to the store's caller, like every other `StoreError`; the rare
+    // cold path makes its size no cost (see the state crate's note on `Locked`).
+    #[allow(clippy::result_large_err)]
     pub fn bump_serial(&mut self, location: &str) -> Result<(), StoreError> {
         match self.serial.checked_add(1).filter(|s| *s <= MAX_SERIAL) {
             Some(next) => {

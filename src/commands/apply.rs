@@ -78,8 +78,9 @@ async fn locked(
     let mut state = session.load_state().await?;
     let had_intents = !state.intents.is_empty();
     let mut plan = make_plan(session, &mut state, mode, planning).await?;
-    if had_intents {
-        // What settling found is real: record it even if nothing else happens.
+    // What settling found is real, and an accepted history change makes the state found the
+    // known history (its backup then records it): record either even if nothing else happens.
+    if had_intents || session.store.accepted_history_change().is_some() {
         if let Err(e) = bump_and_save(session, &mut state).await {
             return Err(errored::save_failed(session, file, &state, e));
         }

@@ -64,6 +64,10 @@ pub struct LocalStore {
     allow_history_change: AtomicBool,
     /// The break `load` accepted, and the lineage of the backup that recorded the old history.
     accepted: Mutex<Option<(String, Option<String>)>>,
+    /// `load` found a journal wholly contained in the state file (a run killed after its last
+    /// whole write, before it removed the journal) and nothing was written since: `unlock`
+    /// removes it, so a finished run leaves no journal.
+    folded_journal: AtomicBool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +99,7 @@ impl LocalStore {
             replaced: Mutex::new(None),
             allow_history_change: AtomicBool::new(false),
             accepted: Mutex::new(None),
+            folded_journal: AtomicBool::new(false),
         }
     }
 
@@ -506,6 +511,10 @@ impl StateStore for LocalStore {
     }
 
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError> {
+        if self.folded_journal.swap(false, Ordering::Relaxed) {
+            journal::remove(&self.journal_path)
+                .map_err(|e| self.io_error(&self.journal_path, e))?;
+        }
         self.remove_lock(&info.id)
     }
 
@@ -560,6 +569,8 @@ impl StateStore for LocalStore {
         let file_serial = state.serial;
         if let Some(j) = journal {
             self.replay(&mut state, j)?;
+            self.folded_journal
+                .store(state.serial == file_serial, Ordering::Relaxed);
         }
         self.set_seen(Seen::Present {
             lineage: state.lineage.clone(),
@@ -570,12 +581,14 @@ impl StateStore for LocalStore {
     }
 
     async fn save(&self, state: &State) -> Result<(), StoreError> {
+        self.folded_journal.store(false, Ordering::Relaxed);
         self.write_whole(state)?;
         *self.writer() = None;
         journal::remove(&self.journal_path).map_err(|e| self.io_error(&self.journal_path, e))
     }
 
     async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
+        self.folded_journal.store(false, Ordering::Relaxed);
         let mut writer = self.writer();
         let appendable = matches!(&*writer, Some((_, at)) if at.elapsed() < COMPACT_EVERY);
         if !appendable {
