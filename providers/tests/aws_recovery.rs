@@ -120,6 +120,11 @@ async fn a_create_answered_already_exists_adopts_what_this_stack_made_and_nothin
             "iam.cluster",
             json!({"role_name": "helio-cluster", "assume_role_policy_document": trust}),
         ),
+        (
+            "aws_s3_bucket",
+            "storage.shared_bucket",
+            json!({"bucket": "helio-recovery-shared", "versioning": true, "block_public_access": true, "tags": {}}),
+        ),
     ];
     for (ty, address, props) in cases {
         let first = aws
@@ -153,6 +158,87 @@ async fn a_create_answered_already_exists_adopts_what_this_stack_made_and_nothin
             "{ty}: {refused:?}"
         );
     }
+}
+
+/// A run killed between CreateBucket and tagging the bucket leaves it untagged; S3 answers a
+/// second CreateBucket in us-east-1 with 200 OK whoever's the bucket is. An empty untagged
+/// bucket is taken; a bucket holding objects (a user's) is refused and left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untagged_bucket_is_taken_only_when_empty() {
+    let emu = emulator(Profile::Instant, 0.001, None);
+    let aws = provider(&emu);
+    let (ctx, _) = ctx();
+    let s3 = emu.s3_client(REGION).await;
+    for name in ["helio-left-empty", "helio-users-data"] {
+        s3.create_bucket().bucket(name).send().await.unwrap();
+    }
+    s3.put_object()
+        .bucket("helio-users-data")
+        .key("results.csv")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"1,2"))
+        .send()
+        .await
+        .unwrap();
+    let taken = aws
+        .create(
+            &ctx,
+            &request(
+                "storage.shared_bucket",
+                "aws_s3_bucket",
+                json!({"bucket": "helio-left-empty"}),
+                &token(),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the empty bucket was not taken: {e}"));
+    assert_eq!(taken.id, "helio-left-empty");
+    let tagging = s3
+        .get_bucket_tagging()
+        .bucket("helio-left-empty")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tagging
+            .tag_set()
+            .iter()
+            .any(|t| t.key() == "hdh:address" && t.value() == "storage.shared_bucket"),
+        "the taken bucket is tagged as this stack's: {:?}",
+        tagging.tag_set()
+    );
+    let refused = aws
+        .create(
+            &ctx,
+            &request(
+                "storage.other_bucket",
+                "aws_s3_bucket",
+                json!({"bucket": "helio-users-data"}),
+                &token(),
+            ),
+        )
+        .await;
+    match refused {
+        Err(ProviderError::Conflict { message }) => {
+            assert!(message.contains("holds objects"), "{message}")
+        }
+        other => panic!("a bucket with someone's objects was taken: {other:?}"),
+    }
+    let untouched = s3
+        .get_bucket_tagging()
+        .bucket("helio-users-data")
+        .send()
+        .await;
+    assert!(
+        untouched.is_err(),
+        "the user's bucket was not tagged: {untouched:?}"
+    );
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket("helio-users-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status(), None, "nothing was changed on it");
 }
 
 fn read_of(address: &str, o: &hdh_engine::Observed) -> hdh_engine::provider::ReadRequest {

@@ -364,6 +364,8 @@ fn calls_between(bench: &Bench, from: u64, to: u64) -> Vec<Call> {
 /// The uninterrupted apply, then the uninterrupted destroy (`--keep-retained`).
 pub fn reference(bench: &Bench) -> Reference {
     bench.fresh();
+    // `fresh` itself made calls (the hosted zone): positions count from hdh's first call
+    let before_apply = bench.calls();
     let t = Instant::now();
     let apply = bench.hdh(&bench.phase_args(Phase::Apply));
     assert!(
@@ -373,7 +375,7 @@ pub fn reference(bench: &Bench) -> Reference {
     );
     let apply_secs = t.elapsed().as_secs_f64();
     let after_apply = bench.calls();
-    let apply_calls = calls_between(bench, 0, after_apply);
+    let apply_calls = calls_between(bench, before_apply, after_apply);
     let plan = bench.hdh(&bench.plan_args());
     assert_eq!(
         plan.status.code(),
@@ -616,6 +618,7 @@ pub fn every_position(reference: &Reference, phase: Phase) -> Vec<(Phase, KillAt
                     when,
                     service: None,
                     operation: None,
+                    any_of: Vec::new(),
                 },
             ));
         }
@@ -668,10 +671,12 @@ pub fn mutating_operations(calls: &[Call]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// One run of `phase` killed in turn at the first call of each operation in `ops` (each re-run
-/// is killed at the next one), then run to its end: the kills accumulate in one cloud, so each
+/// One run of `phase` killed again and again, each time at the first call of an operation in
+/// `ops` not yet killed at (whichever of them the resumed run reaches first), until a resumed run
+/// makes none of them; then it is run to its end. The kills accumulate in one cloud, so each
 /// resumed run starts from what all the earlier kills left. Converges like `run_position`.
-/// `fired` lists the calls killed at; operations a resumed run never made are `not_reached`.
+/// `fired` lists the calls killed at; operations no resumed run made (an earlier run had
+/// finished them before it was killed) are `not_reached`.
 pub struct Chain {
     pub outcome: Outcome,
     pub fired: Vec<String>,
@@ -698,43 +703,46 @@ pub fn run_chain(
         }
     }
     let mut fired = Vec::new();
-    let mut not_reached = Vec::new();
-    let mut finished = false;
-    for (service, operation) in ops {
-        if failure.is_some() || finished {
-            not_reached.push(format!("{service} {operation}"));
-            continue;
-        }
+    let mut left: Vec<(String, String)> = ops.to_vec();
+    while failure.is_none() && !left.is_empty() {
         let kill = KillAt {
             at: 1,
             when,
-            service: Some(service.clone()),
-            operation: Some(operation.clone()),
+            service: None,
+            operation: None,
+            any_of: left.clone(),
         };
         let (ran, f) = bench.hdh_killed(&bench.phase_args(phase), &kill);
-        match f {
-            Some(f) => fired.push(f),
-            None => {
-                not_reached.push(format!("{service} {operation}"));
-                if ran.status.success() {
-                    finished = true;
-                } else {
-                    failure = Some(format!(
-                        "{} (resumed, to be killed at {service} {operation}) exited {}:\n{}",
-                        phase.name(),
-                        ran.status,
-                        ran.tail(15)
-                    ));
-                }
+        let st = bench.emu.crash_status().expect("crash status");
+        match (f, st["fired"].as_object()) {
+            (Some(f), Some(call)) => {
+                let hit = (
+                    call["service"].as_str().unwrap_or("?").to_string(),
+                    call["operation"].as_str().unwrap_or("?").to_string(),
+                );
+                left.retain(|op| *op != hit);
+                fired.push(f);
+            }
+            _ if ran.status.success() => break,
+            _ => {
+                failure = Some(format!(
+                    "{} (resumed, to be killed at one of {} operations) exited {}:\n{}",
+                    phase.name(),
+                    left.len(),
+                    ran.status,
+                    ran.tail(15)
+                ))
             }
         }
     }
+    let not_reached = left.iter().map(|(s, o)| format!("{s} {o}")).collect();
     let mut outcome = finish_position(bench, reference, phase, failure);
     outcome.kill = KillAt {
         at: 1,
         when,
         service: None,
         operation: Some(format!("{} operations", ops.len())),
+        any_of: Vec::new(),
     };
     outcome.fired = fired.last().cloned();
     outcome.secs = t.elapsed().as_secs_f64();
@@ -787,6 +795,7 @@ fn finish_position(
             when: KillWhen::Before,
             service: None,
             operation: None,
+            any_of: Vec::new(),
         },
         fired: None,
         failure,

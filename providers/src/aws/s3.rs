@@ -244,6 +244,67 @@ async fn put_tags(
         .map_err(e("PutBucketTagging"))
 }
 
+/// Whether a bucket name can be created, or taken as this stack's.
+enum Claim {
+    /// No such bucket (in any account this one can see).
+    Free,
+    /// It exists and this stack made it for this address: tagged so, or empty and untagged (a
+    /// run stopped between CreateBucket and tagging it; an empty bucket holds nothing to lose).
+    Ours,
+    /// It exists and is someone else's: the message says why it is not taken.
+    Refused(String),
+}
+
+async fn claim(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    name: &str,
+) -> Result<Claim, ProviderError> {
+    let head = aws
+        .s3
+        .head_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(e("HeadBucket"));
+    if absent_if_not_found(head)?.is_none() {
+        return Ok(Claim::Free);
+    }
+    let all = bucket_tags(aws, name).await?;
+    if tags::made_for(&all, ctx, address, None) {
+        return Ok(Claim::Ours);
+    }
+    if let Some(other) = all.get(tags::ADDRESS_TAG) {
+        let stack = all.get(tags::STACK_TAG).map(String::as_str).unwrap_or("?");
+        return Ok(Claim::Refused(format!(
+            "bucket {name} already exists and belongs to {other} of stack {stack}; choose \
+             another name"
+        )));
+    }
+    if !all.is_empty() {
+        return Ok(Claim::Refused(format!(
+            "bucket {name} already exists in this account and was not made by hdh; choose \
+             another name"
+        )));
+    }
+    let objects = aws
+        .s3
+        .list_object_versions()
+        .bucket(name)
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(e("ListObjectVersions"))?;
+    if !objects.versions().is_empty() || !objects.delete_markers().is_empty() {
+        return Ok(Claim::Refused(format!(
+            "bucket {name} already exists in this account, holds objects and was not made by \
+             hdh; choose another name"
+        )));
+    }
+    Ok(Claim::Ours)
+}
+
 #[async_trait]
 impl Kind for Bucket {
     fn schema(&self) -> ResourceType {
@@ -295,16 +356,31 @@ impl Kind for Bucket {
                     .build(),
             );
         }
-        match create.send().await.map_err(e("CreateBucket")) {
-            Ok(_) => {}
-            // Ours already (a retried create): adopt only when its tags say so.
-            Err(ProviderError::Conflict { message }) => {
-                let t = bucket_tags(aws, &name).await.unwrap_or_default();
-                if t.get(tags::ADDRESS_TAG) != Some(&req.address) {
-                    return Err(ProviderError::Conflict { message });
+        // S3 answers a second CreateBucket of a bucket this account owns with 200 OK in
+        // us-east-1 (and BucketAlreadyOwnedByYou elsewhere), so the create alone cannot tell a
+        // bucket of the user's from one an interrupted run made: look first.
+        let exists = match claim(aws, ctx, &req.address, &name).await? {
+            Claim::Free => match create.send().await.map_err(e("CreateBucket")) {
+                Ok(_) => false,
+                // made between the look and the create: judged like one found by the look
+                Err(ProviderError::Conflict { message }) => {
+                    match claim(aws, ctx, &req.address, &name).await? {
+                        Claim::Ours => true,
+                        Claim::Free | Claim::Refused(_) => {
+                            return Err(ProviderError::Conflict { message })
+                        }
+                    }
                 }
-            }
-            Err(err) => return Err(err),
+                Err(err) => return Err(err),
+            },
+            Claim::Ours => true,
+            Claim::Refused(message) => return Err(ProviderError::Conflict { message }),
+        };
+        if exists {
+            ctx.report(
+                &req.address,
+                &format!("adopting bucket {name}, made by this stack before"),
+            );
         }
         put_tags(
             aws,

@@ -46,10 +46,16 @@ def reset_everything(app: Any) -> None:
     from moto.core.base_backend import BackendDict, backend_lock
     from moto.core.model_instances import reset_model_data
 
+    from moto.s3.models import s3_backends
+
     with backend_lock:
         for backend_dict in BackendDict._instances:
             backend_dict.clear()
         BackendDict._instances.clear()
+        # S3 bucket names are global: moto keeps which account owns each outside the backends,
+        # and a name left there after a reset sends every later lookup of it into endless
+        # recursion (HTTP 500) instead of "no such bucket".
+        s3_backends.bucket_accounts.clear()
     reset_model_data()
     WORLD.reset()
     WORLD.clock.resume()

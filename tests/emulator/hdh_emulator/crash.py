@@ -15,7 +15,10 @@ which belong to the invocation that started them). Control API calls are not cou
 
 ``at`` counts from the moment the switch is armed, only the calls that match the optional
 ``service`` (``ec2``, ``eks``, ``helm``, ``kubectl``…) and ``operation`` (``CreateSubnet``,
-``upgrade``…). The switch fires once, then disarms; ``GET /_hdh/crash`` says what it did.
+``upgrade``…), and, when ``any_of`` lists ``[service, operation]`` pairs, only calls of one of
+those (a chain of kills takes each resumed run down at the first operation not yet killed at,
+whatever order the run reaches them in). The switch fires once, then disarms;
+``GET /_hdh/crash`` says what it did.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class CrashSwitch:
     def arm(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ValueError("crash: body must be a JSON object")
-        unknown = set(body) - {"pid", "at", "when", "service", "operation"}
+        unknown = set(body) - {"pid", "at", "when", "service", "operation", "any_of"}
         if unknown:
             raise ValueError(f"crash: unknown keys {sorted(unknown)}")
         pid, at, when = body.get("pid"), body.get("at"), body.get("when", "before")
@@ -56,8 +59,17 @@ class CrashSwitch:
         for key in ("service", "operation"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise ValueError(f"crash: {key} must be a string")
+        any_of = body.get("any_of")
+        if any_of is not None:
+            if not isinstance(any_of, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                for p in any_of
+            ):
+                raise ValueError("crash: any_of must be a list of [service, operation] pairs")
+            any_of = sorted({(p[0], p[1]) for p in any_of})
         self.armed = {
             "pid": pid,
+            "any_of": any_of,
             "at": at,
             "when": when,
             "service": body.get("service"),
@@ -77,6 +89,8 @@ class CrashSwitch:
         if a is None:
             return self.calls, None
         if a["service"] not in (None, service) or a["operation"] not in (None, operation):
+            return self.calls, None
+        if a["any_of"] is not None and (service, operation) not in a["any_of"]:
             return self.calls, None
         self.seen += 1
         if self.seen < a["at"]:

@@ -26,7 +26,7 @@ _ID = re.compile(
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _POOL = re.compile(r"\b([a-z]{2}-[a-z]+-\d)_[0-9A-Za-z]{6,}\b")
 _HEX = re.compile(r"\b[0-9a-fA-F]{16,}\b")
-_ELB = re.compile(r"\ba[0-9a-f]{31}\b")
+_ELB = re.compile(r"\ba[0-9a-f]{31}(-\d+)?\b")
 _CLUSTER_SG = re.compile(r"^(eks-cluster-sg-.+)-[a-z0-9]{10}$")
 _OIDC = re.compile(r"/id/[A-Za-z0-9]+")
 

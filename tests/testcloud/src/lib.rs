@@ -172,6 +172,8 @@ pub struct KillAt {
     pub service: Option<String>,
     /// Only calls of this operation count.
     pub operation: Option<String>,
+    /// When not empty, only calls of one of these (service, operation) pairs count.
+    pub any_of: Vec<(String, String)>,
 }
 
 /// One normalised thing in the emulator (`GET /_hdh/inventory`): ids and random tokens are `*`.
@@ -644,6 +646,9 @@ impl Emulator {
         }
         if let Some(o) = &kill.operation {
             body["operation"] = Value::from(o.as_str());
+        }
+        if !kill.any_of.is_empty() {
+            body["any_of"] = serde_json::json!(kill.any_of);
         }
         self.control("POST", "/_hdh/crash", Some(&body))
     }

@@ -336,6 +336,38 @@ async fn reads_right_after_a_create_can_answer_not_found() {
     assert_eq!(faults.last().unwrap(), "DescribeCluster");
 }
 
+/// Bucket names are global in S3 and in moto: a reset must forget them too, or the next test
+/// that makes the same bucket gets an HTTP 500 (moto recursing for the vanished owner).
+#[tokio::test]
+async fn after_a_reset_a_bucket_name_is_free_again() {
+    let emu = Emulator::start().unwrap();
+    let s3 = emu.s3_client(REGION).await;
+    s3.create_bucket()
+        .bucket("helio-shared")
+        .send()
+        .await
+        .unwrap();
+    emu.reset().unwrap();
+    let head = s3.head_bucket().bucket("helio-shared").send().await;
+    assert!(
+        head.as_ref()
+            .is_err_and(|e| e.as_service_error().is_some_and(|s| s.is_not_found())),
+        "a reset bucket is gone: {head:?}"
+    );
+    s3.create_bucket()
+        .bucket("helio-shared")
+        .send()
+        .await
+        .unwrap();
+    let tags = s3.get_bucket_tagging().bucket("helio-shared").send().await;
+    assert!(
+        tags.as_ref().is_err_and(
+            |e| e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet")
+        ),
+        "a new bucket has no tags: {tags:?}"
+    );
+}
+
 #[tokio::test]
 async fn s3_works_path_style() {
     let emu = Emulator::start().unwrap();
