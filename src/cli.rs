@@ -45,8 +45,25 @@ pub enum Command {
     /// Delete everything the stack manages; retained resources need --keep-retained or
     /// --delete-retained.
     Destroy(DestroyArgs),
-    /// Print the dependency graph in Graphviz DOT.
-    Graph,
+    /// Print the dependency graph in Graphviz DOT (`hdh graph | dot -Tsvg > graph.svg`).
+    Graph(GraphArgs),
+    /// Render a plan saved by `hdh plan --out` as `hdh plan` shows it. Reads only the file:
+    /// no config, no state, no credentials, no network.
+    Show(ShowArgs),
+    /// Print a shell completion script (e.g. `hdh completions bash > /etc/bash_completion.d/hdh`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Write a commented hdh.yaml for a DaskHub (the -f file), optionally filled in from the
+    /// HelioCloud seed's app.config. Never replaces an existing file without --force.
+    Init(InitArgs),
+    /// Print a manual page in roff (e.g. `hdh man > hdh.1; man ./hdh.1`; `hdh man plan`).
+    Man {
+        /// A command (e.g. `plan`, `state show`) for its own page; none for hdh's.
+        command: Vec<String>,
+    },
     /// Print the stack's outputs (sensitive ones as "(sensitive)").
     Output(OutputArgs),
     /// Inspect or edit the recorded state.
@@ -67,6 +84,62 @@ pub enum Command {
         #[arg(long)]
         region: String,
     },
+}
+
+/// The shells `hdh completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Colour each resource by what the plan does to it. Without FILE: plan now (reads state
+    /// and, unless --refresh=false, the real resources); with FILE: a plan saved by
+    /// `hdh plan --out`, offline.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub plan: Option<String>,
+
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Read the variables of a HelioCloud app.config (EKS_NAME, NAMESPACE, ROUTE53_HOSTED_ZONE,
+    /// ROUTE53_DASKHUB_PREFIX, DASKHUB_ADMIN_USER, ADMIN_USER_EMAIL, GENERIC_DOCKER_LOCATION…)
+    /// and say which could not be used.
+    #[arg(long, value_name = "APP_CONFIG")]
+    pub from: Option<PathBuf>,
+
+    /// The stack's name.
+    #[arg(long, default_value = "helio")]
+    pub name: String,
+
+    /// The AWS region (default: app.config's AWS_REGION if it is a plain value, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: PathBuf,
+
+    /// Print the plan as JSON (docs/plan-json.md); same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,6 +296,12 @@ pub struct RunArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// Stream the run as JSON, one object per line per event (started, running, finished,
+    /// failed, skipped, cleaned_up, retained, summary; docs/run-events.md) instead of the
+    /// human output. Needs --auto-approve or a saved plan: there is no prompt on a stream.
+    #[arg(long)]
+    pub json: bool,
 
     /// The deadline for each wait inside one operation (a cluster becoming ACTIVE, network
     /// interfaces being released), e.g. 30m, 1h30m; when it passes, the operation fails saying

@@ -23,7 +23,11 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => commands::plan::run(file, args).await,
         Command::Apply(args) => commands::apply::apply(file, args).await,
         Command::Destroy(args) => commands::apply::destroy(file, args).await,
-        Command::Graph => commands::graph::run(file),
+        Command::Graph(args) => commands::graph::run(file, args).await,
+        Command::Show(args) => commands::show::run(args),
+        Command::Init(args) => commands::init::run(file, args),
+        Command::Completions { shell } => commands::docs::completions(*shell),
+        Command::Man { command } => commands::docs::man(command),
         Command::Output(args) => commands::output::run(file, args.name.as_deref(), args.json).await,
         Command::State(StateCommand::List) => commands::state::list(file).await,
         Command::State(StateCommand::Show { address: None }) => {

@@ -31,6 +31,8 @@ pub struct Session {
     pub backend: Backend,
     /// The deadline of each wait inside one provider operation (`--timeout`).
     pub op_timeout: Duration,
+    /// `--json`: progress and cleanups are JSON events, provider reports are not printed.
+    pub json: bool,
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
@@ -176,6 +178,7 @@ impl Session {
             store: backend.store(),
             backend,
             op_timeout: DEFAULT_OP_TIMEOUT,
+            json: false,
             cleanups: Arc::default(),
             held: Mutex::default(),
         })
@@ -187,8 +190,8 @@ impl Session {
         let mut ctx = OpContext::new(&self.config.name, &self.config.region);
         ctx.tags = self.config.tags.clone();
         ctx.timeout = self.op_timeout;
-        ctx.progress = progress::progress_sink();
-        ctx.cleanups = progress::cleanup_sink(self.cleanups.clone());
+        ctx.progress = progress::progress_sink(self.json);
+        ctx.cleanups = progress::cleanup_sink(self.cleanups.clone(), self.json);
         ctx
     }
 

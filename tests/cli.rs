@@ -56,6 +56,7 @@ macro_rules! snap {
                 (r"pid \d+", "pid [pid]"),
                 (r"tester@[\w.-]+", "tester@[host]"),
                 (r"\([0-9smhd ]+ ago\)", "([age] ago)"),
+                (r#""(duration|elapsed)_seconds":[0-9.e-]+"#, "\"${1}_seconds\":[secs]"),
             ],
             prepend_module_to_snapshot => false,
         }, {
@@ -438,4 +439,428 @@ fn usage_errors_exit_nonzero_without_a_panic() {
         "{}",
         target.stderr
     );
+}
+
+/// hdh with no environment at all: no AWS settings, no HOME, no PATH.
+fn hdh_bare(dir: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_hdh"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("hdh runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = hdh_bare(d, &["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.text());
+        for word in ["detailed-exitcode", "keep-retained", "completions", "show"] {
+            assert!(run.stdout.contains(word), "{shell} completes {word}");
+        }
+    }
+    // bash loads the script and completes `hdh pl` to `plan`.
+    let script = d.join("hdh.bash");
+    std::fs::write(&script, hdh_bare(d, &["completions", "bash"]).stdout).unwrap();
+    let completed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(hdh pl); COMP_CWORD=1; COMP_LINE='hdh pl'; COMP_POINT=6; \
+             _hdh hdh pl hdh; echo \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&completed.stdout).trim(),
+        "plan",
+        "{}",
+        String::from_utf8_lossy(&completed.stderr)
+    );
+    snap!(
+        "completions_fish",
+        hdh_bare(d, &["completions", "fish"]).stdout
+    );
+
+    let man = hdh_bare(d, &["man"]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.starts_with(".ie"), "roff: {}", &man.stdout[..40]);
+    snap!("man_page", man.stdout);
+    let plan_page = hdh_bare(d, &["man", "plan"]);
+    assert!(
+        plan_page.stdout.contains("detailed\\-exitcode"),
+        "{}",
+        plan_page.stdout
+    );
+    snap!(
+        "man_page_state_show",
+        hdh_bare(d, &["man", "state", "show"]).stdout
+    );
+    let unknown = hdh_bare(d, &["man", "nothing"]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("no command `hdh nothing`"),
+        "{}",
+        unknown.stderr
+    );
+    let bad_shell = hdh_bare(d, &["completions", "tcsh"]);
+    assert_eq!(bad_shell.code, 1, "{}", bad_shell.text());
+}
+
+/// `plan`'s stdout without the closing "Saved the plan…" lines, and `show`'s without its
+/// "Saved plan for…" lines: what both print of the plan itself.
+fn plan_part(stdout: &str) -> &str {
+    stdout.rfind("\nSaved ").map_or(stdout, |at| &stdout[..at])
+}
+
+#[test]
+fn show_renders_a_saved_plan_as_plan_did_without_credentials() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    let plan = hdh(d, &["plan", "--out", "create.plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.text());
+    let show = hdh_bare(d, &["show", "create.plan"]);
+    assert_eq!(show.code, 0, "{}", show.text());
+    assert_eq!(plan_part(&show.stdout), plan_part(&plan.stdout));
+    snap!("show_create_plan", show.text());
+
+    // A replacement and a removal: before → after, forces replacement, deletes, in plan order.
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    let changed = LOCAL_EXAMPLE
+        .replace("out/${name}-hub-settings.yaml", "out/settings.yaml")
+        .replace("mode: \"0600\"", "mode: \"0640\"");
+    std::fs::write(d.join("hdh.yaml"), changed).unwrap();
+    let plan = hdh(d, &["plan", "--out", "replace.plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.text());
+    // The config is gone too: show reads only the plan file.
+    std::fs::remove_file(d.join("hdh.yaml")).unwrap();
+    let show = hdh_bare(d, &["show", "replace.plan"]);
+    assert_eq!(show.code, 0, "{}", show.text());
+    assert_eq!(plan_part(&show.stdout), plan_part(&plan.stdout));
+    snap!("show_replace_plan", show.text());
+
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("replace.plan")).unwrap()).unwrap();
+    let json = hdh_bare(d, &["show", "--json", "replace.plan"]);
+    let shown: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(shown, saved["plan"], "--json is the plan document");
+    let markdown = hdh_bare(d, &["show", "--format", "markdown", "replace.plan"]);
+    assert_eq!(markdown.code, 0);
+    snap!("show_replace_plan_markdown", markdown.stdout);
+    // The tokens state holds (and the settings file carries) are in no rendering of the plan.
+    let secrets = secrets_in_state(d);
+    assert_eq!(secrets.len(), 2);
+    for text in [&show.stdout, &json.stdout, &markdown.stdout] {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
+
+    std::fs::write(d.join("not.plan"), "{}").unwrap();
+    let bad = hdh_bare(d, &["show", "not.plan"]);
+    assert_eq!(bad.code, 1);
+    snap!("show_not_a_plan", bad.text());
+}
+
+#[test]
+fn graph_plan_colours_resources_by_action() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    let changed = LOCAL_EXAMPLE
+        .replace("out/${name}-hub-settings.yaml", "out/settings.yaml")
+        .replace("  gateway_token:\n    type: random_secret\n    properties: { bytes: 32, encoding: hex }\n", "")
+        .replace("${gateway_token.value}", "none");
+    assert_ne!(changed, LOCAL_EXAMPLE);
+    std::fs::write(d.join("hdh.yaml"), &changed).unwrap();
+    let now = hdh(d, &["graph", "--plan"]);
+    assert_eq!(now.code, 0, "{}", now.text());
+    assert!(now.stdout.contains("\"hub_settings\" [label=\"hub_settings\\nlocal_file\\n(replace)\", style=filled, fillcolor=\"#f6b26b\"]"), "{}", now.stdout);
+    assert!(now.stdout.contains("\"gateway_token\" [label=\"gateway_token\\nrandom_secret\\n(delete)\", style=\"filled,dashed\""), "{}", now.stdout);
+    snap!("graph_plan", now.stdout);
+    assert_eq!(hdh(d, &["plan", "--out", "saved.plan"]).code, 0);
+    let saved = hdh(d, &["graph", "--plan", "saved.plan"]);
+    assert_eq!(saved.stdout, now.stdout, "a saved plan colours the same");
+    assert!(
+        !hdh(d, &["graph"]).stdout.contains("fillcolor"),
+        "plain graph unchanged"
+    );
+}
+
+/// The messages of every way `doc` breaks `schema` (a draft 2020-12 JSON Schema).
+fn schema_errors(schema: &serde_json::Value, doc: &serde_json::Value) -> Vec<String> {
+    let validator = jsonschema::validator_for(schema).expect("a valid JSON Schema");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/run-events.schema.json")).unwrap();
+    jsonschema::meta::validate(&schema).expect("the events schema is itself valid");
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    let refused = hdh(d, &["apply", "--json"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stdout.is_empty(),
+        "no half stream: {}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("--json needs --auto-approve"),
+        "{}",
+        refused.stderr
+    );
+
+    let apply = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    assert!(apply.stderr.is_empty(), "{}", apply.stderr);
+    let mut events = Vec::new();
+    for line in apply.stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        let errors = schema_errors(&schema, &event);
+        assert!(errors.is_empty(), "{line}: {errors:?}");
+        events.push(event);
+    }
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["plan", "started", "finished", "started", "finished", "started", "finished", "summary"]
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["outcome"], "complete");
+    assert_eq!(last["created"], 3);
+    assert_eq!(
+        last["outputs"]["settings_file"],
+        "out/local-demo-hub-settings.yaml"
+    );
+    snap!("apply_json_local_example", apply.stdout);
+    // The same human run is unchanged by the JSON one existing (no stray lines).
+    assert!(!apply.stdout.contains("Apply complete"));
+
+    let secrets = secrets_in_state(d);
+    std::fs::write(
+        d.join("hdh.yaml"),
+        LOCAL_EXAMPLE.replace("bytes: 32", "bytes: 16"),
+    )
+    .unwrap();
+    let update = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    let destroy = hdh(
+        d,
+        &["destroy", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    assert_eq!(destroy.code, 0, "{}", destroy.text());
+    for line in destroy.stdout.lines().chain(update.stdout.lines()) {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let errors = schema_errors(&schema, &event);
+        assert!(errors.is_empty(), "{line}: {errors:?}");
+    }
+    snap!("destroy_json_local_example", destroy.stdout);
+    let finished_delete = destroy
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"finished\"") && l.contains("\"hub_settings\""))
+        .unwrap();
+    assert!(
+        finished_delete.contains("\"id\":\"./out/local-demo-hub-settings.yaml\""),
+        "a delete names the id it had: {finished_delete}"
+    );
+    for text in [&apply.stdout, &update.stdout, &destroy.stdout] {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn the_json_plan_with_its_estimate_matches_its_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/plan.schema.json")).unwrap();
+    let dir = stack(LOCAL_EXAMPLE);
+    let run = hdh(dir.path(), &["plan", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(schema_errors(&schema, &doc), Vec::<String>::new());
+    assert_eq!(
+        doc["estimate"]["critical_path"].as_array().unwrap().len(),
+        2
+    );
+}
+
+/// An app.config as the HelioCloud seed's scripts `source` it.
+const APP_CONFIG: &str = r#"# HelioCloud DaskHub configuration
+NAMESPACE=daskhub
+KUBERNETES_NAMESPACE=tapufini
+EKS_NAME=eks-alola
+DASKHUB_ADMIN_USER=ketchap1
+ADMIN_USER_EMAIL="ash.ketchum@example.org"
+ROUTE53_HOSTED_ZONE=ludicolo.org
+ROUTE53_DASKHUB_PREFIX=daskhub-tapubulu
+GENERIC_DOCKER_LOCATION=public.ecr.aws/a/tapukoko-notebook
+GENERIC_DOCKER_VERSION=151
+ML_DOCKER_LOCATION=public.ecr.aws/b/tapulele-ml-notebook
+ML_DOCKER_VERSION=252
+AWS_REGION=$(curl -s http://169.254.169.254/latest/meta-data/placement/region)
+"#;
+
+#[test]
+fn init_writes_a_config_that_validates_and_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let init = hdh_bare(d, &["init"]);
+    assert_eq!(init.code, 0, "{}", init.text());
+    let written = std::fs::read_to_string(d.join("hdh.yaml")).unwrap();
+    snap!("init_output", init.text());
+    snap!("init_hdh_yaml", written);
+    let validate = hdh_bare(d, &["validate"]);
+    assert_eq!(validate.code, 0, "{}\n{written}", validate.text());
+
+    std::fs::write(d.join("hdh.yaml"), "mine\n").unwrap();
+    let again = hdh_bare(d, &["init"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("hdh.yaml already exists"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read_to_string(d.join("hdh.yaml")).unwrap(),
+        "mine\n"
+    );
+    let forced = hdh_bare(d, &["init", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.text());
+    assert_eq!(
+        std::fs::read_to_string(d.join("hdh.yaml")).unwrap(),
+        written
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("app.config"), APP_CONFIG).unwrap();
+    let init = hdh_bare(
+        d,
+        &[
+            "init",
+            "--from",
+            "app.config",
+            "--name",
+            "alola",
+            "-f",
+            "alola.yaml",
+        ],
+    );
+    assert_eq!(init.code, 0, "{}", init.text());
+    snap!("init_from_app_config_output", init.text());
+    let written = std::fs::read_to_string(d.join("alola.yaml")).unwrap();
+    snap!("init_from_app_config_yaml", written);
+    for value in [
+        "name: eks-alola",
+        "namespace: tapufini",
+        "hosted_zone: ludicolo.org",
+        "record: daskhub-tapubulu",
+        "username: ketchap1",
+        "email: ash.ketchum@example.org",
+        "image: \"public.ecr.aws/a/tapukoko-notebook:151\"",
+        "admin_users: [ketchap1]",
+    ] {
+        assert!(written.contains(value), "{value} in:\n{written}");
+    }
+    for unmapped in [
+        "ML_DOCKER_LOCATION",
+        "AWS_REGION: computed by a shell command",
+    ] {
+        assert!(
+            init.stdout.contains(unmapped),
+            "{unmapped}: {}",
+            init.stdout
+        );
+    }
+    let validate = hdh_bare(d, &["validate", "-f", "alola.yaml"]);
+    assert_eq!(validate.code, 0, "{}\n{written}", validate.text());
+
+    // A value hdh refuses is reported, and nothing is written.
+    std::fs::write(
+        d.join("bad.config"),
+        APP_CONFIG.replace("EKS_NAME=eks-alola", "EKS_NAME=eks.alola"),
+    )
+    .unwrap();
+    let bad = hdh_bare(d, &["init", "--from", "bad.config", "-f", "bad.yaml"]);
+    assert_eq!(bad.code, 1, "{}", bad.text());
+    assert!(bad.stderr.contains("eks.alola"), "{}", bad.stderr);
+    assert!(!d.join("bad.yaml").exists());
+}
+
+#[test]
+fn a_failed_operation_streams_its_class_and_what_it_skipped() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/run-events.schema.json")).unwrap();
+    // `out` is a file, so the settings file cannot be written under it; `copy` waits on it.
+    let config = LOCAL_EXAMPLE.replace(
+        "outputs:",
+        "  copy:\n    type: local_file\n    properties: { path: copy.txt, content: \"${hub_settings.sha256}\" }\n\noutputs:",
+    );
+    let dir = stack(&config);
+    let d = dir.path();
+    std::fs::write(d.join("out"), "in the way\n").unwrap();
+    let run = hdh(
+        d,
+        &["apply", "--json", "--auto-approve", "--parallelism", "1"],
+    );
+    assert_eq!(run.code, 1, "{}", run.text());
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    for e in &events {
+        let errors = schema_errors(&schema, e);
+        assert!(errors.is_empty(), "{e}: {errors:?}");
+    }
+    let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
+    assert_eq!(failed["address"], "hub_settings");
+    assert!(failed["error"]["class"].is_string(), "{failed}");
+    let skipped = events.iter().find(|e| e["event"] == "skipped").unwrap();
+    assert_eq!(skipped["address"], "copy");
+    assert_eq!(skipped["because"], "hub_settings");
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["outcome"], "incomplete");
+    assert_eq!(
+        (summary["failed"].clone(), summary["skipped"].clone()),
+        (1.into(), 1.into())
+    );
+    assert!(summary.get("outputs").is_none(), "{summary}");
+    snap!("apply_json_failed", run.stdout);
 }

@@ -43,6 +43,30 @@ pub enum OpKind {
 }
 
 impl OpKind {
+    /// "create", the name in machine-readable output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+            OpKind::Forget => "forget",
+            OpKind::Adopt => "adopt",
+        }
+    }
+
+    /// The inverse of [`OpKind::name`].
+    pub fn from_name(name: &str) -> Option<OpKind> {
+        [
+            OpKind::Create,
+            OpKind::Update,
+            OpKind::Delete,
+            OpKind::Forget,
+            OpKind::Adopt,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
     /// "creating", for progress lines.
     pub fn progressive(&self) -> &'static str {
         match self {
@@ -83,6 +107,8 @@ pub enum Event {
         address: String,
         op: OpKind,
         error: String,
+        /// The failure's class (`OpError::class`), for machine-readable output.
+        class: &'static str,
     },
     Skipped {
         address: String,
@@ -130,6 +156,18 @@ pub enum OpError {
     Unresolved { reference: String },
     #[error("{reason}")]
     Internal { reason: String },
+}
+
+impl OpError {
+    /// A stable snake_case name of what kind of failure this is: a provider error's class
+    /// (`ProviderError::class`), `unresolved` or `internal`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            OpError::Provider { source } => source.class(),
+            OpError::Unresolved { .. } => "unresolved",
+            OpError::Internal { .. } => "internal",
+        }
+    }
 }
 
 /// One failed operation.
@@ -907,6 +945,7 @@ fn fail(
         address: op.address.clone(),
         op: op.kind,
         error: error.to_string(),
+        class: error.class(),
     });
     report.failed.push(Failure {
         address: op.address.clone(),

@@ -4,6 +4,7 @@
 //! and the binary renders what it returns.
 
 pub mod apply;
+pub mod estimate;
 pub mod expr;
 pub mod graph;
 pub mod plan;

@@ -169,6 +169,21 @@ impl ProviderError {
         }
     }
 
+    /// A stable snake_case name of the class, for machine-readable output.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ProviderError::InvalidInput { .. } => "invalid_input",
+            ProviderError::NotFound { .. } => "not_found",
+            ProviderError::DependencyViolation { .. } => "dependency_violation",
+            ProviderError::Conflict { .. } => "conflict",
+            ProviderError::Throttled { .. } => "throttled",
+            ProviderError::Unavailable { .. } => "unavailable",
+            ProviderError::Timeout { .. } => "timeout",
+            ProviderError::Unsupported { .. } => "unsupported",
+            ProviderError::Other { .. } => "other",
+        }
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         ProviderError::InvalidInput {
             message: message.into(),

@@ -4,6 +4,8 @@
 //! Invariant: the planner decides update-vs-replace only from `force_new` here; a provider never
 //! decides it at apply time.
 
+use std::time::Duration;
+
 use crate::value::Value;
 
 /// The shape an attribute's value must have.
@@ -162,12 +164,23 @@ impl AttributeSpec {
     }
 }
 
+/// How long AWS typically takes for an operation on this type, where it is long enough that
+/// a person waiting wants to know (`still creating (3m10s of ~10m)`, the plan's estimate).
+/// `None`: quick, or not known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Typical {
+    pub create: Option<Duration>,
+    pub update: Option<Duration>,
+    pub delete: Option<Duration>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceType {
     /// e.g. `aws_vpc`, `random_secret`.
     pub name: String,
     pub description: String,
     pub attributes: Vec<AttributeSpec>,
+    pub typical: Typical,
 }
 
 impl ResourceType {
@@ -176,7 +189,24 @@ impl ResourceType {
             name: name.into(),
             description: description.into(),
             attributes,
+            typical: Typical::default(),
         }
+    }
+
+    /// Declares the typical durations of the slow operations (minutes, as AWS documents
+    /// or as they are usually seen); `None` leaves one undeclared.
+    pub fn typically(
+        mut self,
+        create: Option<Duration>,
+        update: Option<Duration>,
+        delete: Option<Duration>,
+    ) -> Self {
+        self.typical = Typical {
+            create,
+            update,
+            delete,
+        };
+        self
     }
 
     pub fn attribute(&self, name: &str) -> Option<&AttributeSpec> {

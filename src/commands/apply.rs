@@ -6,14 +6,17 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Result;
-use hdh_engine::apply::{ExecOptions, Executor};
+use std::time::{Duration, Instant};
+
+use hdh_engine::apply::{ExecOptions, Executor, Report};
+use hdh_engine::estimate::estimate;
 use hdh_engine::plan::{Action, Mode, Plan};
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
 use crate::commands::plan::{destroy_mode, make_plan};
 use crate::errored;
 use crate::exit::{user_error, Exit, UserError};
-use crate::render::{closing, plan_text, progress};
+use crate::render::{closing, plan_text, progress, run_json};
 use crate::saved_plan::SavedPlan;
 use crate::session::Session;
 use crate::style;
@@ -41,8 +44,19 @@ async fn run(
     run: &RunArgs,
     saved: Option<SavedPlan>,
 ) -> Result<Exit> {
+    if run.json && saved.is_none() && !run.auto_approve {
+        return Err(
+            UserError::new("--json needs --auto-approve: a JSON stream has no prompt")
+                .hint(format!(
+                    "review `hdh plan -f {}` first, or apply a saved plan",
+                    file.display()
+                ))
+                .into(),
+        );
+    }
     let mut session = Session::open(file)?;
     session.op_timeout = run.timeout;
+    session.json = run.json;
     let operation = if matches!(mode, Mode::Apply) {
         "apply"
     } else {
@@ -89,7 +103,14 @@ async fn locked(
         saved.check_inputs(&session.config.name, &session.config.config_hash, &state)?;
         saved.restrict(&mut plan)?;
     }
-    print!("{}", plan_text::render(&plan));
+    let estimate = estimate(&plan, &session.config.desired, &state, &session.providers);
+    let destroying = matches!(mode, Mode::Destroy { .. });
+    let command = if destroying { "destroy" } else { "apply" };
+    if run.json {
+        run_json::plan(command, &session.config.name, &plan, &estimate);
+    } else {
+        print!("{}", plan_text::render(&plan, Some(&estimate)));
+    }
     let executor = Executor {
         desired: &session.config.desired,
         providers: &session.providers,
@@ -101,14 +122,22 @@ async fn locked(
             if let Err(e) = bump_and_save(session, &mut state).await {
                 return Err(errored::save_failed(session, file, &state, e));
             }
-            println!("Recorded lifecycle, dependency and output changes in state.");
+            if !run.json {
+                println!("Recorded lifecycle, dependency and output changes in state.");
+            }
+        }
+        if run.json {
+            let outputs = (!destroying).then_some(&state.outputs);
+            run_json::summary(command, &Report::default(), Duration::ZERO, outputs);
         }
         return Ok(Exit::Ok);
     }
     if saved.is_none() && !run.auto_approve {
         confirm(&plan, file)?;
     }
-    println!();
+    if !run.json {
+        println!();
+    }
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(async move {
@@ -117,31 +146,45 @@ async fn locked(
             let _ = tx.send(true);
         }
     });
+    // Ids are taken now: once deleted, state no longer knows them.
+    let to_delete = closing::to_delete(&plan, &state);
+    let expected = progress::Expected::of(&plan, &session.providers);
     let opts = ExecOptions {
         parallelism: run.parallelism as usize,
         cancel: Some(rx),
-        events: progress::event_sink(),
+        events: if run.json {
+            run_json::event_sink(expected, to_delete.clone())
+        } else {
+            progress::event_sink(expected)
+        },
     };
-    // Ids are taken now: once deleted, state no longer knows them.
-    let to_delete = closing::to_delete(&plan, &state);
+    let started = Instant::now();
     let report = executor.run(&plan, &mut state, opts).await;
     watcher.abort();
 
-    let destroying = matches!(mode, Mode::Destroy { .. });
-    print!("{}", progress::summary(&report, destroying));
-    print!(
-        "{}",
-        closing::render(
-            &closing::deleted(to_delete, &report),
-            &closing::retained(&plan, &state),
-            &session.cleaned_up(),
-        )
-    );
-    if !destroying && report.succeeded() && !state.outputs.is_empty() {
-        println!("\nOutputs:");
-        let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
-        for (k, v) in &state.outputs {
-            println!("  {k:width$} = {v}");
+    let retained = closing::retained(&plan, &state);
+    if run.json {
+        for item in &retained {
+            run_json::retained(item);
+        }
+        let outputs = (!destroying && report.succeeded()).then_some(&state.outputs);
+        run_json::summary(command, &report, started.elapsed(), outputs);
+    } else {
+        print!("{}", progress::summary(&report, destroying));
+        print!(
+            "{}",
+            closing::render(
+                &closing::deleted(to_delete, &report),
+                &retained,
+                &session.cleaned_up(),
+            )
+        );
+        if !destroying && report.succeeded() && !state.outputs.is_empty() {
+            println!("\nOutputs:");
+            let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+            for (k, v) in &state.outputs {
+                println!("  {k:width$} = {v}");
+            }
         }
     }
     if let Some(e) = report.store_error {

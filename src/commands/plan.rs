@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use hdh_engine::estimate::estimate;
 use hdh_engine::plan::{self, Action, Mode, Plan, PlanError, PlanInput, RetainedPolicy};
 use hdh_engine::preflight::preflight;
 use hdh_engine::state::State;
@@ -98,13 +99,15 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
         .await?;
     let planned = async {
         let mut state = session.load_state().await?;
-        make_plan(&session, &mut state, mode, &args.planning).await
+        let plan = make_plan(&session, &mut state, mode, &args.planning).await?;
+        let estimate = estimate(&plan, &session.config.desired, &state, &session.providers);
+        anyhow::Ok((plan, estimate))
     }
     .await;
     session.unlock(&lock).await;
-    let plan = planned?;
+    let (plan, estimate) = planned?;
 
-    let doc = plan_json::document(&plan, &session.config.name);
+    let doc = plan_json::with_estimate(plan_json::document(&plan, &session.config.name), &estimate);
     let format = if args.json {
         PlanFormat::Json
     } else {
@@ -113,7 +116,7 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
     match format {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
         PlanFormat::Markdown => print!("{}", plan_markdown::render(&doc)),
-        PlanFormat::Text => print!("{}", plan_text::render(&plan)),
+        PlanFormat::Text => print!("{}", plan_text::render(&plan, Some(&estimate))),
     }
     if let Some(out) = &args.out {
         SavedPlan::new(

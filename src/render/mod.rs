@@ -7,3 +7,4 @@ pub mod plan_json;
 pub mod plan_markdown;
 pub mod plan_text;
 pub mod progress;
+pub mod run_json;

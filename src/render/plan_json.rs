@@ -4,10 +4,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use hdh_engine::apply::OpKind;
+use hdh_engine::estimate::Estimate;
 use hdh_engine::plan::{Action, Mode, Plan, Summary};
 
 /// Bumped on any incompatible change to the document below.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -119,4 +121,47 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
         warnings: &plan.warnings,
     };
     serde_json::to_value(doc).expect("plan documents always serialize")
+}
+
+/// Adds the run's estimate (`estimate`: its seconds and the operations of its critical path)
+/// to a plan document, so a saved plan shows it too.
+pub fn with_estimate(mut doc: Json, e: &Estimate) -> Json {
+    let path: Vec<Json> = e
+        .path
+        .iter()
+        .map(|(address, op, d)| {
+            serde_json::json!({
+                "address": address,
+                "operation": op.name(),
+                "typical_seconds": d.as_secs(),
+            })
+        })
+        .collect();
+    if let Some(m) = doc.as_object_mut() {
+        m.insert(
+            "estimate".into(),
+            serde_json::json!({ "seconds": e.total.as_secs(), "critical_path": path }),
+        );
+    }
+    doc
+}
+
+/// The estimate of a plan document, if it has one.
+pub fn estimate_of(doc: &Json) -> Option<Estimate> {
+    let e = &doc["estimate"];
+    let path = e["critical_path"]
+        .as_array()?
+        .iter()
+        .map(|step| {
+            Some((
+                step["address"].as_str()?.to_string(),
+                OpKind::from_name(step["operation"].as_str()?)?,
+                std::time::Duration::from_secs(step["typical_seconds"].as_u64()?),
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Estimate {
+        total: std::time::Duration::from_secs(e["seconds"].as_u64()?),
+        path,
+    })
 }

@@ -8,9 +8,51 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hdh_engine::apply::{Event, EventSink, OpKind, Report};
-use hdh_engine::provider::{Cleanup, CleanupSink};
+use hdh_engine::estimate::typical;
+use hdh_engine::plan::Plan;
+use hdh_engine::provider::{Cleanup, CleanupSink, Providers};
 
+use crate::render::plan_text::about;
 use crate::style;
+
+/// What progress lines know of each planned resource: its type, and through the providers'
+/// declarations how long its operations typically take.
+#[derive(Clone)]
+pub struct Expected {
+    types: BTreeMap<String, String>,
+    providers: Providers,
+}
+
+impl Expected {
+    pub fn of(plan: &Plan, providers: &Providers) -> Expected {
+        Expected {
+            types: plan
+                .changes
+                .iter()
+                .map(|c| (c.address.clone(), c.type_name.clone()))
+                .collect(),
+            providers: providers.clone(),
+        }
+    }
+
+    pub fn type_of(&self, address: &str) -> &str {
+        self.types.get(address).map_or("", String::as_str)
+    }
+
+    pub fn typical(&self, address: &str, op: OpKind) -> Option<Duration> {
+        typical(&self.providers, self.type_of(address), op)
+    }
+}
+
+/// `3m10s of ~10m` while within the typical duration, `12m05s, usually ~10m` past it,
+/// `40s elapsed` when none is declared.
+pub fn elapsed_text(elapsed: Duration, typical: Option<Duration>) -> String {
+    match typical {
+        Some(t) if elapsed <= t => format!("{} of {}", clock(elapsed), about(t)),
+        Some(t) => format!("{}, usually {}", clock(elapsed), about(t)),
+        None => format!("{} elapsed", clock(elapsed)),
+    }
+}
 
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
@@ -27,66 +69,73 @@ fn clock(d: Duration) -> String {
 }
 
 /// The sink the executor reports to; lines go to stdout as they happen.
-pub fn event_sink() -> EventSink {
-    Arc::new(|e: &Event| {
-        let line = match e {
-            Event::Started { address, op } => {
-                format!("{}: {}…", style::bold(address), op.progressive())
-            }
-            Event::Finished {
-                address,
-                op,
-                id,
-                elapsed,
-            } => {
-                let id = match (op, id) {
-                    (OpKind::Delete, _) | (_, None) => String::new(),
-                    (_, Some(id)) => format!(" (id {id})"),
-                };
-                format!(
-                    "{}: {}{id} {}",
-                    style::bold(address),
-                    style::green(op.past()),
-                    style::dim(&format!("[{}]", secs(*elapsed)))
-                )
-            }
-            Event::Failed { address, op, error } => {
-                format!(
-                    "{}: {} {}: {error}",
-                    style::bold(address),
-                    style::red("failed to"),
-                    verb(*op)
-                )
-            }
-            Event::StillRunning {
-                address,
-                op,
-                elapsed,
-            } => format!(
-                "{}: still {} ({} elapsed){}",
-                style::bold(address),
-                op.progressive(),
-                clock(*elapsed),
-                last_report(address).map_or(String::new(), |r| format!(": {r}"))
-            ),
-            Event::Skipped {
-                address,
-                op,
-                because,
-            } => {
-                format!(
-                    "{}: {} {} (waits on {because}, which failed)",
-                    style::bold(address),
-                    style::yellow("skipped"),
-                    verb(*op)
-                )
-            }
-        };
+pub fn event_sink(expected: Expected) -> EventSink {
+    Arc::new(move |e: &Event| {
+        let line = event_line(e, &expected);
         if let Event::Finished { address, .. } | Event::Failed { address, .. } = e {
             forget_report(address);
         }
         println!("{line}");
     })
+}
+
+/// One executor event as the line a person sees.
+pub fn event_line(e: &Event, expected: &Expected) -> String {
+    match e {
+        Event::Started { address, op } => {
+            format!("{}: {}…", style::bold(address), op.progressive())
+        }
+        Event::Finished {
+            address,
+            op,
+            id,
+            elapsed,
+        } => {
+            let id = match (op, id) {
+                (OpKind::Delete, _) | (_, None) => String::new(),
+                (_, Some(id)) => format!(" (id {id})"),
+            };
+            format!(
+                "{}: {}{id} {}",
+                style::bold(address),
+                style::green(op.past()),
+                style::dim(&format!("[{}]", secs(*elapsed)))
+            )
+        }
+        Event::Failed {
+            address, op, error, ..
+        } => {
+            format!(
+                "{}: {} {}: {error}",
+                style::bold(address),
+                style::red("failed to"),
+                op.name()
+            )
+        }
+        Event::StillRunning {
+            address,
+            op,
+            elapsed,
+        } => format!(
+            "{}: still {} ({}){}",
+            style::bold(address),
+            op.progressive(),
+            elapsed_text(*elapsed, expected.typical(address, *op)),
+            last_report(address).map_or(String::new(), |r| format!(": {r}"))
+        ),
+        Event::Skipped {
+            address,
+            op,
+            because,
+        } => {
+            format!(
+                "{}: {} {} (waits on {because}, which failed)",
+                style::bold(address),
+                style::yellow("skipped"),
+                op.name()
+            )
+        }
+    }
 }
 
 /// The last thing each running operation's provider reported (what it waits for, what is in
@@ -105,7 +154,7 @@ fn remember_report(address: &str, message: &str) {
         .insert(address.to_string(), status.to_string());
 }
 
-fn last_report(address: &str) -> Option<String> {
+pub fn last_report(address: &str) -> Option<String> {
     LAST_REPORT
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -113,7 +162,7 @@ fn last_report(address: &str) -> Option<String> {
         .cloned()
 }
 
-fn forget_report(address: &str) {
+pub fn forget_report(address: &str) {
     LAST_REPORT
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -132,23 +181,29 @@ pub fn verbose() -> bool {
 }
 
 /// Progress reports from inside long provider calls (the wait state a cluster is in); shown
-/// with `-v`. Heartbeats ("still creating (4m10s elapsed): <the last report>") show regardless.
-pub fn progress_sink() -> hdh_engine::provider::ProgressSink {
-    Arc::new(|address: &str, message: &str| {
+/// with `-v` unless `quiet` (JSON output, where heartbeats carry them). Heartbeats
+/// ("still creating (4m10s of ~10m): <the last report>") show regardless.
+pub fn progress_sink(quiet: bool) -> hdh_engine::provider::ProgressSink {
+    Arc::new(move |address: &str, message: &str| {
         remember_report(address, message);
-        if verbose() {
+        if verbose() && !quiet {
             println!("{}: {message}", style::dim(address))
         }
     })
 }
 
 /// Cleanups (things a provider removed that hdh had not created) as they happen: one line
-/// each on stdout, and into `seen` for the closing report.
-pub fn cleanup_sink(seen: Arc<Mutex<Vec<Cleanup>>>) -> CleanupSink {
+/// each on stdout (a JSON event with `json`), and into `seen` for the closing report.
+pub fn cleanup_sink(seen: Arc<Mutex<Vec<Cleanup>>>, json: bool) -> CleanupSink {
     Arc::new(move |c: &Cleanup| {
         let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
         // Two deletions blocked by the same thing may both remove it; it is one cleanup.
         if seen.iter().any(|s| s.kind == c.kind && s.id == c.id) {
+            return;
+        }
+        seen.push(c.clone());
+        if json {
+            crate::render::run_json::cleaned_up(c);
             return;
         }
         println!(
@@ -159,18 +214,7 @@ pub fn cleanup_sink(seen: Arc<Mutex<Vec<Cleanup>>>) -> CleanupSink {
             c.id,
             c.why
         );
-        seen.push(c.clone());
     })
-}
-
-fn verb(op: OpKind) -> &'static str {
-    match op {
-        OpKind::Create => "create",
-        OpKind::Update => "update",
-        OpKind::Delete => "delete",
-        OpKind::Forget => "forget",
-        OpKind::Adopt => "adopt",
-    }
 }
 
 /// The closing lines of a run.
@@ -210,7 +254,7 @@ pub fn summary(report: &Report, destroying: bool) -> String {
             "{} {}: {} failed: {}",
             style::red("error:"),
             f.address,
-            verb(f.op),
+            f.op.name(),
             f.error
         );
     }
@@ -219,7 +263,7 @@ pub fn summary(report: &Report, destroying: bool) -> String {
             out,
             "{} {address}: {} skipped because {because} failed",
             style::yellow("skipped:"),
-            verb(*op)
+            op.name()
         );
     }
     if report.interrupted {
@@ -244,4 +288,121 @@ pub fn summary(report: &Report, destroying: bool) -> String {
         ))
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use hdh_engine::apply::{Event, OpKind};
+    use hdh_engine::estimate::estimate;
+    use hdh_engine::plan::{self, Drift, Mode, PlanInput};
+    use hdh_engine::state::State;
+
+    use super::{event_line, Expected};
+    use crate::render::plan_text::estimate_line;
+
+    /// The DaskHub example planned against empty state (offline: no refresh, no preflight).
+    fn daskhub_plan() -> (
+        hdh_schema::Config,
+        hdh_engine::Providers,
+        State,
+        hdh_engine::plan::Plan,
+    ) {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/daskhub.yaml");
+        let (config, providers) = crate::session::load_config(&file).unwrap();
+        let state = State::new();
+        let plan = plan::plan(&PlanInput {
+            desired: &config.desired,
+            state: &state,
+            providers: &providers,
+            mode: Mode::Apply,
+            targets: &[],
+            drift: &Drift::default(),
+        })
+        .unwrap();
+        (config, providers, state, plan)
+    }
+
+    #[test]
+    fn heartbeats_of_slow_operations_say_how_long_they_usually_take() {
+        let (_, providers, _, plan) = daskhub_plan();
+        let expected = Expected::of(&plan, &providers);
+        let address_of = |t: &str| {
+            plan.changes
+                .iter()
+                .find(|c| c.type_name == t)
+                .map(|c| c.address.clone())
+                .unwrap()
+        };
+        let beat = |address: &str, secs: u64| {
+            event_line(
+                &Event::StillRunning {
+                    address: address.to_string(),
+                    op: OpKind::Create,
+                    elapsed: Duration::from_secs(secs),
+                },
+                &expected,
+            )
+        };
+        let cluster = address_of("aws_eks_cluster");
+        assert_eq!(
+            beat(&cluster, 190),
+            format!("{cluster}: still creating (3m10s of ~10m)")
+        );
+        assert_eq!(
+            beat(&cluster, 725),
+            format!("{cluster}: still creating (12m05s, usually ~10m)")
+        );
+        let nat = address_of("aws_nat_gateway");
+        assert_eq!(
+            beat(&nat, 70),
+            format!("{nat}: still creating (1m10s of ~2m)")
+        );
+        let mount = address_of("aws_efs_mount_target");
+        assert_eq!(
+            beat(&mount, 30),
+            format!("{mount}: still creating (30s of ~1m30s)")
+        );
+        let vpc = address_of("aws_vpc");
+        assert_eq!(
+            beat(&vpc, 40),
+            format!("{vpc}: still creating (40s elapsed)")
+        );
+    }
+
+    #[test]
+    fn the_daskhub_plan_ends_with_its_critical_path() {
+        let (config, providers, state, plan) = daskhub_plan();
+        let e = estimate(&plan, &config.desired, &state, &providers);
+        insta::assert_snapshot!("daskhub_estimate", estimate_line(&e));
+        let mut destroyed = state.clone();
+        for c in &plan.changes {
+            let spec = config.desired.get(&c.address).unwrap();
+            destroyed.resources.insert(
+                c.address.clone(),
+                hdh_engine::state::ResourceState {
+                    type_name: c.type_name.clone(),
+                    id: "x".into(),
+                    attributes: Default::default(),
+                    dependencies: spec.dependencies().into_iter().collect(),
+                    lifecycle: spec.lifecycle.clone(),
+                },
+            );
+        }
+        let destroy = plan::plan(&PlanInput {
+            desired: &config.desired,
+            state: &destroyed,
+            providers: &providers,
+            mode: Mode::Destroy {
+                retained: plan::RetainedPolicy::Keep,
+            },
+            targets: &[],
+            drift: &Drift::default(),
+        })
+        .unwrap();
+        let e = estimate(&destroy, &config.desired, &destroyed, &providers);
+        insta::assert_snapshot!("daskhub_destroy_estimate", estimate_line(&e));
+    }
 }

@@ -112,7 +112,7 @@ fn check(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<S
 fn the_validator_catches_what_the_schema_forbids() {
     let schema: Value = serde_json::from_str(include_str!("../../docs/plan.schema.json")).unwrap();
     let ok = serde_json::json!({
-        "format_version": "1.0", "hdh_version": "0.1.0", "stack": "s", "mode": "apply",
+        "format_version": "1.1", "hdh_version": "0.1.0", "stack": "s", "mode": "apply",
         "summary": {"create": 1, "update": 0, "replace": 0, "delete": 0, "forget": 0,
                     "adopt": 0, "unchanged": 0},
         "changes": [{"address": "a", "type": "t", "action": "create",

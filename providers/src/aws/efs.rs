@@ -9,6 +9,7 @@
 //! released too, so the subnet and security groups deleted next do not meet it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::{
@@ -533,6 +534,12 @@ impl Kind for MountTarget {
                 AttributeSpec::computed("network_interface_id", ValueType::String),
                 AttributeSpec::computed("availability_zone", ValueType::String),
             ],
+        )
+        // typical durations (available ~1.5m; deleted, its interface released, ~1.5m)
+        .typically(
+            Some(Duration::from_secs(90)),
+            None,
+            Some(Duration::from_secs(90)),
         )
     }
 

@@ -12,6 +12,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::errors::{absent_if_not_found, route53 as e};
 use super::wait::{Poll, Wait};
@@ -248,6 +249,12 @@ impl Kind for Record {
                 AttributeSpec::computed("zone_id", ValueType::String),
                 AttributeSpec::computed("fqdn", ValueType::String),
             ],
+        )
+        // typical durations (INSYNC)
+        .typically(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
         )
     }
 

@@ -12,6 +12,7 @@ use hdh_engine::provider::{DeleteRequest, ReadRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
@@ -55,6 +56,12 @@ pub(crate) fn schema() -> ResourceType {
             .describe("The hostname of `load_balancer_service`'s load balancer."),
     ]);
     ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
+        // typical durations (pods ready and the load balancer up)
+        .typically(
+            Some(Duration::from_secs(180)),
+            Some(Duration::from_secs(120)),
+            Some(Duration::from_secs(120)),
+        )
 }
 
 pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {

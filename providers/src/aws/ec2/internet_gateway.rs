@@ -7,6 +7,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::{
@@ -111,6 +112,8 @@ impl Kind for InternetGateway {
                 AttributeSpec::computed("arn", ValueType::String),
             ],
         )
+        // typical durations (detach waits for public addresses)
+        .typically(None, None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

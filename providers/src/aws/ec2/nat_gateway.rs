@@ -10,6 +10,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{
     filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
@@ -159,6 +160,12 @@ impl Kind for NatGateway {
                 AttributeSpec::computed("vpc_id", ValueType::String),
                 AttributeSpec::computed("arn", ValueType::String),
             ],
+        )
+        // typical durations (available ~2m; deleted ~1m)
+        .typically(
+            Some(Duration::from_secs(120)),
+            None,
+            Some(Duration::from_secs(60)),
         )
     }
 

@@ -11,6 +11,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::{
@@ -417,6 +418,8 @@ impl Kind for SecurityGroup {
                 AttributeSpec::computed("owner_id", ValueType::String),
             ],
         )
+        // typical durations (delete waits for lingering interfaces)
+        .typically(None, None, Some(Duration::from_secs(60)))
     }
 
     async fn read(

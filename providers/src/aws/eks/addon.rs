@@ -7,6 +7,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{btree, hash_map, request_token, sync_tags};
 use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
@@ -122,6 +123,11 @@ impl Kind for Addon {
                 AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
                 AttributeSpec::computed("arn", ValueType::String),
             ],
+        )
+        .typically(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
         )
     }
 

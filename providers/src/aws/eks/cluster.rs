@@ -11,6 +11,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
+use std::time::Duration;
 
 use super::{btree, check_version_step, hash_map, request_token, sync_tags};
 use crate::aws::errors::{absent_if_not_found, eks as e};
@@ -239,6 +240,12 @@ impl Kind for Cluster {
                 AttributeSpec::computed("platform_version", ValueType::String)
                     .changes_with(&["version"]),
             ],
+        )
+        // typical durations (create ~10m, version upgrade ~10m, delete ~5m)
+        .typically(
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(300)),
         )
     }
 

@@ -5,6 +5,7 @@
 //! node-template label/taint tags so the autoscaler can scale it from zero; reads hide them.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -383,6 +384,12 @@ impl Kind for NodeGroup {
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("autoscaling_groups", strings()),
             ],
+        )
+        // typical durations (create ~4m, rolling update ~10m, delete ~5m)
+        .typically(
+            Some(Duration::from_secs(240)),
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(300)),
         )
     }
 

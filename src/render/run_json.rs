@@ -1,0 +1,203 @@
+//! `hdh apply --json` / `hdh destroy --json`: the run as a stream of JSON objects, one per line
+//! and event, for CI systems and dashboards. The format is versioned and documented in
+//! docs/run-events.md with a JSON Schema in docs/run-events.schema.json. No event carries a
+//! resource's attribute values; the outputs of the summary go through `Value`'s redacting form,
+//! so no secret can reach the stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value as Json};
+
+use hdh_engine::apply::{Event, EventSink, OpKind, Report};
+use hdh_engine::estimate::Estimate;
+use hdh_engine::plan::Plan;
+use hdh_engine::provider::Cleanup;
+use hdh_engine::state::now_rfc3339;
+use hdh_engine::value::ValueMap;
+
+use crate::render::closing::Item;
+use crate::render::progress::{forget_report, last_report, Expected};
+
+/// Bumped on any incompatible change to the events below; additions keep it.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// Prints one event: the common fields, then `fields`.
+fn emit(event: &str, fields: Json) {
+    let mut line = Map::new();
+    line.insert("format_version".into(), json!(FORMAT_VERSION));
+    line.insert("event".into(), json!(event));
+    line.insert("time".into(), json!(now_rfc3339()));
+    if let Json::Object(f) = fields {
+        line.extend(f);
+    }
+    // One println per event: stdout's lock keeps each line whole among concurrent operations.
+    println!("{}", Json::Object(line));
+}
+
+fn seconds(d: Duration) -> Json {
+    json!((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+fn typical_json(d: Option<Duration>) -> Json {
+    d.map_or(Json::Null, |d| json!(d.as_secs()))
+}
+
+/// The first event: what the run is about to do.
+pub fn plan(command: &str, stack: &str, plan: &Plan, estimate: &Estimate) {
+    emit(
+        "plan",
+        json!({
+            "command": command,
+            "stack": stack,
+            "summary": plan.summary(),
+            "estimate_seconds": estimate.total.as_secs(),
+        }),
+    );
+}
+
+/// The executor's events as lines. `deleted_ids` are the ids of what the plan deletes, taken
+/// before the run (state no longer knows them once deleted).
+pub fn event_sink(expected: Expected, deleted_ids: Vec<Item>) -> EventSink {
+    Arc::new(move |e: &Event| {
+        let common = |address: &str, op: &OpKind| {
+            json!({
+                "address": address,
+                "type": expected.type_of(address),
+                "operation": op.name(),
+            })
+        };
+        let with = |mut base: Json, extra: Json| {
+            if let (Some(b), Json::Object(x)) = (base.as_object_mut(), extra) {
+                b.extend(x);
+            }
+            base
+        };
+        match e {
+            Event::Started { address, op } => emit(
+                "started",
+                with(
+                    common(address, op),
+                    json!({ "typical_seconds": typical_json(expected.typical(address, *op)) }),
+                ),
+            ),
+            Event::StillRunning {
+                address,
+                op,
+                elapsed,
+            } => emit(
+                "running",
+                with(
+                    common(address, op),
+                    json!({
+                        "elapsed_seconds": seconds(*elapsed),
+                        "typical_seconds": typical_json(expected.typical(address, *op)),
+                        "status": last_report(address),
+                    }),
+                ),
+            ),
+            Event::Finished {
+                address,
+                op,
+                id,
+                elapsed,
+            } => {
+                forget_report(address);
+                let id = id.clone().or_else(|| {
+                    deleted_ids
+                        .iter()
+                        .find(|i| &i.address == address && *op == OpKind::Delete)
+                        .map(|i| i.id.clone())
+                });
+                emit(
+                    "finished",
+                    with(
+                        common(address, op),
+                        json!({ "id": id, "duration_seconds": seconds(*elapsed) }),
+                    ),
+                )
+            }
+            Event::Failed {
+                address,
+                op,
+                error,
+                class,
+            } => {
+                forget_report(address);
+                emit(
+                    "failed",
+                    with(
+                        common(address, op),
+                        json!({ "error": { "class": class, "message": error } }),
+                    ),
+                )
+            }
+            Event::Skipped {
+                address,
+                op,
+                because,
+            } => emit(
+                "skipped",
+                with(common(address, op), json!({ "because": because })),
+            ),
+        }
+    })
+}
+
+/// Something a provider removed that hdh had not created (a load balancer in the way…).
+pub fn cleaned_up(c: &Cleanup) {
+    emit(
+        "cleaned_up",
+        json!({ "address": c.address, "kind": c.kind, "id": c.id, "why": c.why }),
+    );
+}
+
+/// A resource the run left in place and recorded as retained.
+pub fn retained(item: &Item) {
+    emit(
+        "retained",
+        json!({ "address": item.address, "type": item.type_name, "id": item.id }),
+    );
+}
+
+/// The last event: how the run went, with counts and (apply) the redacted outputs.
+pub fn summary(command: &str, report: &Report, duration: Duration, outputs: Option<&ValueMap>) {
+    let count = |k: OpKind| {
+        report
+            .completed
+            .iter()
+            .filter(|(_, op, _)| *op == k)
+            .count()
+    };
+    let outcome = if report.interrupted {
+        "interrupted"
+    } else if report.succeeded() {
+        "complete"
+    } else {
+        "incomplete"
+    };
+    let mut fields = json!({
+        "command": command,
+        "outcome": outcome,
+        "created": count(OpKind::Create),
+        "updated": count(OpKind::Update),
+        "deleted": count(OpKind::Delete),
+        "retained": count(OpKind::Forget),
+        "adopted": count(OpKind::Adopt),
+        "failed": report.failed.len(),
+        "skipped": report.skipped.len(),
+        "not_started": report.not_started.len(),
+        "duration_seconds": seconds(duration),
+    });
+    if let Some(outputs) = outputs {
+        let shown: Map<String, Json> = outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_display_json()))
+            .collect();
+        fields["outputs"] = Json::Object(shown);
+    }
+    if let Some(e) = &report.store_error {
+        fields["state_error"] = json!(e.to_string());
+    }
+    emit("summary", fields);
+}
