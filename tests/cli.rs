@@ -809,6 +809,9 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     }
     let validate = hdh_bare(d, &["validate", "-f", "alola.yaml"]);
     assert_eq!(validate.code, 0, "{}\n{written}", validate.text());
+    // What init writes is what an editor with `hdh schema` accepts too.
+    let doc = yaml_as_json(&d.join("alola.yaml")).unwrap();
+    assert_eq!(schema_errors(&config_schema(), &doc), Vec::<String>::new());
 
     // A value hdh refuses is reported, and nothing is written.
     std::fs::write(
