@@ -64,6 +64,9 @@ pub enum Command {
         /// A command (e.g. `plan`, `state show`) for its own page; none for hdh's.
         command: Vec<String>,
     },
+    /// Print the JSON Schema (draft 2020-12) of hdh.yaml, for editors: generated from the
+    /// definitions `hdh validate` uses (e.g. `hdh schema > hdh.schema.json`).
+    Schema,
     /// Print the stack's outputs (sensitive ones as "(sensitive)").
     Output(OutputArgs),
     /// Inspect or edit the recorded state.
