@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Accept a state that is not the one this stack last recorded (another lineage, a
+    /// lineage change, an older serial, a missing file beside its backup); says so when used.
+    #[arg(long, global = true)]
+    pub allow_lineage_change: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,6 +64,9 @@ pub enum Command {
         /// A command (e.g. `plan`, `state show`) for its own page; none for hdh's.
         command: Vec<String>,
     },
+    /// Print the JSON Schema (draft 2020-12) of hdh.yaml, for editors: generated from the
+    /// definitions `hdh validate` uses (e.g. `hdh schema > hdh.schema.json`).
+    Schema,
     /// Print the stack's outputs (sensitive ones as "(sensitive)").
     Output(OutputArgs),
     /// Inspect or edit the recorded state.

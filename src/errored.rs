@@ -72,7 +72,7 @@ pub fn save_failed(
     // The failed write may still have landed (its answer lost): one more than its serial keeps
     // the errored state newer than anything this run may have stored.
     let mut state = state.clone();
-    state.serial += 1;
+    state.serial = state.serial.saturating_add(1);
     let state = &state;
     let message = format!("could not save state to {location}: {e}");
     match write(config_file, stack, state) {

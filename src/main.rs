@@ -28,6 +28,7 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Init(args) => commands::init::run(file, args),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man { command } => commands::docs::man(command),
+        Command::Schema => commands::docs::schema(),
         Command::Output(args) => commands::output::run(file, args.name.as_deref(), args.json).await,
         Command::State(StateCommand::List) => commands::state::list(file).await,
         Command::State(StateCommand::Show { address: None }) => {
@@ -102,6 +103,7 @@ fn main() {
     };
     style::init(cli.no_color);
     render::progress::set_verbosity(cli.verbose);
+    session::set_allow_lineage_change(cli.allow_lineage_change);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

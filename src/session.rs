@@ -2,6 +2,7 @@
 //! the state store it names, and the lock/load/settle steps before planning.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,43 @@ pub struct Session {
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
+    /// Locks taken and not yet released: dropping the session (an early return, a panic)
+    /// releases them, so no error path leaves a lock behind.
+    held: Mutex<Vec<LockInfo>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        if held.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        // The session's runtime may be the one unwinding: release on a runtime of its own.
+        let released = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                for info in &held {
+                    let unlock = store.unlock(info);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), unlock).await;
+                }
+            });
+            Ok::<(), std::io::Error>(())
+        })
+        .join();
+        if !matches!(released, Ok(Ok(()))) {
+            eprintln!("warning: could not release the state lock; `hdh force-unlock` removes it");
+        }
+    }
+}
+
+/// `--allow-lineage-change`: every store opened accepts a break in the recorded history.
+static ALLOW_LINEAGE_CHANGE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_allow_lineage_change(allow: bool) {
+    ALLOW_LINEAGE_CHANGE.store(allow, Ordering::Relaxed);
 }
 
 /// `--timeout`'s default: the longest wait inside one operation.
@@ -96,10 +134,14 @@ impl Backend {
     }
 
     pub fn store(&self) -> Arc<dyn StateStore> {
-        match self {
+        let store: Arc<dyn StateStore> = match self {
             Backend::Local(s) => s.clone(),
             Backend::S3(s) => s.clone(),
+        };
+        if ALLOW_LINEAGE_CHANGE.load(Ordering::Relaxed) {
+            store.accept_history_change();
         }
+        store
     }
 }
 
@@ -138,6 +180,7 @@ impl Session {
             op_timeout: DEFAULT_OP_TIMEOUT,
             json: false,
             cleanups: Arc::default(),
+            held: Mutex::default(),
         })
     }
 
@@ -163,20 +206,30 @@ impl Session {
     /// Takes the state lock for `operation`, waiting up to `timeout` for a held one, or fails
     /// naming its holder.
     pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
-        lock_store(self.store.as_ref(), operation, timeout).await
+        let info = lock_store(self.store.as_ref(), operation, timeout).await?;
+        self.held_locks().push(info.clone());
+        Ok(info)
     }
 
     pub async fn unlock(&self, info: &LockInfo) {
+        self.held_locks().retain(|h| h.id != info.id);
         unlock_store(self.store.as_ref(), info).await;
     }
 
+    fn held_locks(&self) -> std::sync::MutexGuard<'_, Vec<LockInfo>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub async fn load_state(&self) -> Result<State> {
-        Ok(self
-            .store
-            .load()
-            .await
-            .map_err(store_error)?
-            .unwrap_or_else(State::new))
+        let state = self.store.load().await.map_err(store_error)?;
+        if let Some(accepted) = self.store.accepted_history_change() {
+            eprintln!(
+                "warning: --allow-lineage-change: accepting state {} although it is not the one \
+                 this stack last recorded ({accepted})",
+                self.store.location()
+            );
+        }
+        Ok(state.unwrap_or_else(State::new))
     }
 
     /// Settles pending intents of an interrupted run, then refreshes (unless told not to).
@@ -337,6 +390,10 @@ pub fn store_error(e: StoreError) -> anyhow::Error {
             Some("the file was left as it is; restore it from its .backup or fix it by hand")
         }
         StoreError::Conflict { .. } => Some("someone else wrote the state; run the command again"),
+        StoreError::History { .. } => Some(
+            "nothing was changed. If this state really is the one to use (restored or replaced \
+             on purpose), run again with --allow-lineage-change",
+        ),
         _ => None,
     };
     let mut err = UserError::new(e.to_string());

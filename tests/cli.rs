@@ -809,6 +809,9 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     }
     let validate = hdh_bare(d, &["validate", "-f", "alola.yaml"]);
     assert_eq!(validate.code, 0, "{}\n{written}", validate.text());
+    // What init writes is what an editor with `hdh schema` accepts too.
+    let doc = yaml_as_json(&d.join("alola.yaml")).unwrap();
+    assert_eq!(schema_errors(&config_schema(), &doc), Vec::<String>::new());
 
     // A value hdh refuses is reported, and nothing is written.
     std::fs::write(
@@ -863,4 +866,170 @@ fn a_failed_operation_streams_its_class_and_what_it_skipped() {
     );
     assert!(summary.get("outputs").is_none(), "{summary}");
     snap!("apply_json_failed", run.stdout);
+}
+
+/// A config file as the JSON its YAML stands for, read by hdh's own YAML reader (YAML 1.2:
+/// `yes` is a string, as `validate` reads it).
+fn yaml_as_json(path: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (root, problems) = hdh_schema::yaml::parse(&text);
+    if !problems.is_empty() {
+        return None;
+    }
+    Some(root?.value().ok()?.to_display_json())
+}
+
+/// `hdh schema`, parsed, checked against the draft 2020-12 meta-schema.
+fn config_schema() -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let run = hdh_bare(dir.path(), &["schema"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    jsonschema::meta::validate(&schema).expect("the config schema is a valid JSON Schema");
+    schema
+}
+
+fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_config_schema_accepts_every_example_and_valid_fixture() {
+    let schema = config_schema();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let mut checked = 0;
+    for file in yaml_files("examples")
+        .into_iter()
+        .chain(yaml_files("tests/fixtures/valid"))
+    {
+        let validate = hdh(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["validate", "-f", file.to_str().unwrap()],
+        );
+        assert_eq!(validate.code, 0, "{}: {}", file.display(), validate.text());
+        let doc = yaml_as_json(&file).unwrap();
+        let errors = schema_errors(&schema, &doc);
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 5,
+        "examples/*.yaml and tests/fixtures/valid/*.yaml"
+    );
+    // What an editor shows: the daskhub keys with their defaults and descriptions, and a
+    // resource type's properties as its provider declares them.
+    let daskhub = &schema["properties"]["daskhub"]["properties"];
+    snap!(
+        "schema_daskhub_network",
+        serde_json::to_string_pretty(&daskhub["network"]).unwrap()
+    );
+    let random_secret = schema["properties"]["resources"]["additionalProperties"]["allOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["if"]["properties"]["type"]["const"] == "random_secret")
+        .unwrap();
+    snap!(
+        "schema_random_secret",
+        serde_json::to_string_pretty(random_secret).unwrap()
+    );
+    assert_eq!(
+        daskhub["hub"]["properties"]["chart_version"]["default"],
+        "2022.8.2"
+    );
+    assert_eq!(
+        daskhub["cluster"]["properties"]["node_groups"]["items"]["required"],
+        serde_json::json!(["name", "instance_types"])
+    );
+}
+
+/// Malformed configs whose mistake is a shape a schema can state: an unknown key, a wrong
+/// type, a missing required key, a value outside a fixed set.
+const SHAPE_MISTAKES: &[&str] = &[
+    "04-unknown-top-level-key",
+    "05-missing-name",
+    "06-unsupported-version",
+    "07-wrong-type",
+    "08-unknown-resource-type",
+    "09-unknown-property",
+    "10-missing-required-property",
+    "11-computed-attribute-set",
+    "17-bad-lifecycle-key",
+    "21-bad-state-backend",
+    "22-missing-version",
+    "23-bad-resource-name",
+    "25-s3-state-missing-bucket",
+    "26-list-for-string",
+    "29-yes-is-not-a-boolean",
+    "32-missing-type",
+    "dh-names-label-value-list",
+    "dh-names-node-group-without-name",
+    "dh-names-zone-missing",
+    "dh-net-cidr-is-a-list",
+    "dh-net-nat-gateways-negative",
+    "dh-net-nat-gateways-string",
+    "dh-net-unknown-key-cidr-block",
+    "dh-section-admin-users-not-a-list",
+    "dh-section-allow-unauthenticated-yes",
+    "dh-section-efs-retain-string",
+    "dh-section-node-group-unknown-key",
+    "dh-section-not-a-map",
+    "dh-section-section-is-a-list",
+    "dh-section-unknown-section",
+    "dh-section-values-not-a-map",
+    "dh-values-admin-without-email",
+    "dh-values-capacity-unknown",
+    "dh-values-disk-size-with-unit",
+    "dh-values-instance-types-not-a-list",
+    "dh-values-min-negative",
+    "dh-versions-chart-number",
+    "dh-versions-k8s-unquoted-number",
+    "lifecycle-retain-string",
+    "ref-depends-on-not-a-list",
+    "tags-not-a-map",
+    "types-bool-for-string",
+    "types-float-for-integer",
+    "types-properties-is-a-list",
+    "types-resource-is-a-string",
+    "types-string-for-integer",
+    "version-string",
+];
+
+#[test]
+fn the_config_schema_rejects_what_validate_rejects_for_its_shape() {
+    let schema = config_schema();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed");
+    let mut first_errors = String::new();
+    for name in SHAPE_MISTAKES {
+        let file = dir.join(format!("{name}.yaml"));
+        let validate = hdh(&dir, &["validate", "-f", file.to_str().unwrap()]);
+        assert_eq!(validate.code, 1, "{name}: validate accepts it");
+        let doc = yaml_as_json(&file).unwrap_or_else(|| panic!("{name} reads as YAML"));
+        let errors = schema_errors(&schema, &doc);
+        assert!(!errors.is_empty(), "{name}: the schema accepts it");
+        let _ = writeln_first(&mut first_errors, name, &errors[0]);
+    }
+    snap!("schema_rejections", first_errors);
+}
+
+fn writeln_first(out: &mut String, name: &str, error: &str) -> std::fmt::Result {
+    use std::fmt::Write;
+    // The validator's messages quote whole values; the first line and 160 characters say enough.
+    let short: String = error
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(160)
+        .collect();
+    writeln!(out, "{name}: {short}")
 }

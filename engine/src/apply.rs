@@ -2,9 +2,11 @@
 //! predecessor finishes, at most `parallelism` at once, with this loop as the only state writer.
 //!
 //! Invariants:
-//! - Before a provider call starts, its intent is in state and state is saved; after it ends,
-//!   the result is recorded and state is saved again. A failed call keeps its intent, so the next
-//!   run settles what really happened.
+//! - Before a provider call starts, its intent is durable in the store; its result is durable
+//!   before anything that depends on it starts. Both go out as [`Changes`] appended to the
+//!   store (one write per batch of starts, carrying the results recorded since the last write);
+//!   the run ends with the whole state written. A failed call keeps its intent, so the next run
+//!   settles what really happened.
 //! - A failure skips everything that (transitively) waits on it and nothing else.
 //! - Once cancelled, nothing new starts; in-flight calls finish and are recorded.
 //! - Create/update edges follow the desired graph; delete edges are the reverse of the
@@ -25,7 +27,8 @@ use crate::provider::{
     CreateRequest, DeleteRequest, Observed, OpContext, ProviderError, Providers, UpdateRequest,
 };
 use crate::state::{
-    now_rfc3339, Intent, IntentAction, ResourceState, Retained, State, StateStore, StoreError,
+    now_rfc3339, Changes, Intent, IntentAction, ResourceState, Retained, State, StateStore,
+    StoreError,
 };
 use crate::value::{Value, ValueMap};
 
@@ -306,6 +309,16 @@ fn build_ops(plan: &Plan, desired: &Desired, state: &State) -> OpGraph {
             Slot::Retained => state.retained.get(&op.address).map(|r| &r.resource),
         }
     };
+    // Who depends on what, per state: one pass, so edges cost O(edges), not O(ops × state).
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (other, r) in &state.resources {
+        for d in &r.dependencies {
+            dependents
+                .entry(d.as_str())
+                .or_default()
+                .push(other.as_str());
+        }
+    }
     for (i, op) in ops.iter().enumerate() {
         match op.kind {
             OpKind::Create | OpKind::Update | OpKind::Adopt => {
@@ -330,11 +343,8 @@ fn build_ops(plan: &Plan, desired: &Desired, state: &State) -> OpGraph {
                 }
                 // After dependents stop referring to it: a deposed object waits for everything
                 // that references the new one; a deleted one for dependents that dropped it.
-                for (other, r) in &state.resources {
-                    if !r.dependencies.contains(&op.address) {
-                        continue;
-                    }
-                    let Some(&j) = forward.get(other.as_str()) else {
+                for other in dependents.get(op.address.as_str()).into_iter().flatten() {
+                    let Some(&j) = forward.get(other) else {
                         continue;
                     };
                     let still_refers = desired
@@ -402,87 +412,88 @@ impl Executor<'_> {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+        // What changed since the last write; every write makes exactly these durable.
+        let mut changes = Changes::default();
         if plan.mode == Mode::Apply {
-            self.sync_unchanged(plan, state);
+            self.sync_unchanged(plan, state, &mut changes);
         }
 
         loop {
-            // Start what is ready, writing all their intents with one save.
-            if !stopping && running < parallelism && !ready.is_empty() {
-                let mut batch = Vec::new();
-                while running + batch.len() < parallelism {
-                    let Some(i) = ready.pop_front() else { break };
-                    let op = &graph.ops[i];
-                    match self.prepare(op, state) {
-                        Ok(Prepared::Immediate) => {
-                            status[i] = Status::Done;
-                            emit(&Event::Finished {
-                                address: op.address.clone(),
-                                op: op.kind,
-                                id: state.resources.get(&op.address).map(|r| r.id.clone()),
-                                elapsed: Duration::ZERO,
-                            });
-                            report
-                                .completed
-                                .push((op.address.clone(), op.kind, Duration::ZERO));
-                            release(i, &graph, &mut preds, &status, &mut ready);
-                        }
-                        Ok(Prepared::Call(call)) => batch.push((i, call)),
-                        Err(error) => {
-                            fail(i, error, &graph, &mut status, &mut report, &emit);
-                        }
+            // Take what is ready, up to the limit; operations done without a call finish here
+            // and may make more ready.
+            let mut batch = Vec::new();
+            while !stopping && running + batch.len() < parallelism {
+                let Some(i) = ready.pop_front() else { break };
+                let op = &graph.ops[i];
+                changes.touch(&op.address);
+                match self.prepare(op, state) {
+                    Ok(Prepared::Immediate) => {
+                        status[i] = Status::Done;
+                        emit(&Event::Finished {
+                            address: op.address.clone(),
+                            op: op.kind,
+                            id: state.resources.get(&op.address).map(|r| r.id.clone()),
+                            elapsed: Duration::ZERO,
+                        });
+                        report
+                            .completed
+                            .push((op.address.clone(), op.kind, Duration::ZERO));
+                        release(i, &graph, &mut preds, &status, &mut ready);
+                    }
+                    Ok(Prepared::Call(call)) => batch.push((i, call)),
+                    Err(error) => {
+                        fail(i, error, &graph, &mut status, &mut report, &emit);
                     }
                 }
-                if !batch.is_empty() {
-                    for (i, call) in &batch {
-                        state
-                            .intents
-                            .push(call.intent(&graph.ops[*i], self.desired));
-                    }
-                    if let Err(e) = save(self.store, state).await {
-                        for (i, call) in &batch {
+            }
+            for (i, call) in &batch {
+                state
+                    .intents
+                    .push(call.intent(&graph.ops[*i], self.desired));
+            }
+            // One write (group commit) makes the results recorded since the last write and the
+            // intents of the batch durable together: every result before anything that depends
+            // on it starts, every intent before its call starts.
+            if !changes.is_empty() && report.store_error.is_none() {
+                match persist(self.store, state, &changes).await {
+                    Ok(()) => changes = Changes::default(),
+                    Err(e) => {
+                        for (i, call) in batch.drain(..) {
                             state.intents.retain(|x| x.token != call.token);
                             report
                                 .not_started
-                                .push((graph.ops[*i].address.clone(), graph.ops[*i].kind));
+                                .push((graph.ops[i].address.clone(), graph.ops[i].kind));
                         }
                         report.store_error = Some(e);
                         stopping = true;
-                    } else {
-                        for (i, call) in batch {
-                            let op = &graph.ops[i];
-                            status[i] = Status::Running;
-                            started_at[i] = Some(Instant::now());
-                            running += 1;
-                            emit(&Event::Started {
-                                address: op.address.clone(),
-                                op: op.kind,
-                            });
-                            let provider = self
-                                .providers
-                                .provider(&op.type_name)
-                                .expect("planned types exist")
-                                .clone();
-                            let ctx = self.ctx.clone();
-                            tasks.spawn(async move {
-                                let started = Instant::now();
-                                let result = call.execute(provider.as_ref(), &ctx).await;
-                                (i, result, started.elapsed())
-                            });
-                        }
                     }
-                    // Immediate ops may have freed more work; loop again before waiting.
-                    continue;
-                }
-                if !ready.is_empty() && running < parallelism {
-                    continue;
                 }
             }
-            if running == 0 && (ready.is_empty() || stopping) {
-                break;
+            for (i, call) in batch {
+                let op = &graph.ops[i];
+                status[i] = Status::Running;
+                started_at[i] = Some(Instant::now());
+                running += 1;
+                emit(&Event::Started {
+                    address: op.address.clone(),
+                    op: op.kind,
+                });
+                let provider = self
+                    .providers
+                    .provider(&op.type_name)
+                    .expect("planned types exist")
+                    .clone();
+                let ctx = self.ctx.clone();
+                tasks.spawn(async move {
+                    let started = Instant::now();
+                    let result = call.execute(provider.as_ref(), &ctx).await;
+                    (i, result, started.elapsed())
+                });
             }
+            // Nothing runs: everything ready was taken (and nothing more can become ready),
+            // or the run is stopping.
             if running == 0 {
-                continue;
+                break;
             }
 
             // Wait for a call to finish (or for Ctrl-C).
@@ -516,6 +527,7 @@ impl Executor<'_> {
                 let op = &graph.ops[i];
                 match result {
                     Ok(outcome) => {
+                        changes.touch(&op.address);
                         self.record(op, outcome, state);
                         status[i] = Status::Done;
                         report
@@ -541,10 +553,6 @@ impl Executor<'_> {
                     }
                 }
             }
-            if let Err(e) = save(self.store, state).await {
-                report.store_error.get_or_insert(e);
-                stopping = true;
-            }
         }
 
         for (i, s) in status.iter().enumerate() {
@@ -559,6 +567,7 @@ impl Executor<'_> {
             debug_assert!(status.iter().all(|s| *s != Status::Running));
         }
         self.finish(plan, state);
+        // The run ends with the whole state written (the journal folded in).
         if report.store_error.is_none() {
             if let Err(e) = save(self.store, state).await {
                 report.store_error = Some(e);
@@ -572,7 +581,7 @@ impl Executor<'_> {
     pub fn record_config(&self, plan: &Plan, state: &mut State) -> bool {
         let before = state.clone();
         if plan.mode == Mode::Apply {
-            self.sync_unchanged(plan, state);
+            self.sync_unchanged(plan, state, &mut Changes::default());
         }
         self.finish(plan, state);
         *state != before
@@ -580,14 +589,18 @@ impl Executor<'_> {
 
     /// Dependencies and lifecycle of unchanged resources follow the config (destroy order and
     /// `protect` come from state).
-    fn sync_unchanged(&self, plan: &Plan, state: &mut State) {
+    fn sync_unchanged(&self, plan: &Plan, state: &mut State, changes: &mut Changes) {
         for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
             if let (Some(spec), Some(entry)) = (
                 self.desired.get(&c.address),
                 state.resources.get_mut(&c.address),
             ) {
-                entry.dependencies = spec.dependencies().into_iter().collect();
-                entry.lifecycle = spec.lifecycle.clone();
+                let dependencies: Vec<String> = spec.dependencies().into_iter().collect();
+                if entry.dependencies != dependencies || entry.lifecycle != spec.lifecycle {
+                    entry.dependencies = dependencies;
+                    entry.lifecycle = spec.lifecycle.clone();
+                    changes.touch(&c.address);
+                }
             }
         }
     }
@@ -971,8 +984,19 @@ async fn cancelled(cancel: &mut Option<watch::Receiver<bool>>) {
     }
 }
 
+/// One serial up, then the changes appended (or the whole state written, as the store does).
+async fn persist(
+    store: &dyn StateStore,
+    state: &mut State,
+    changes: &Changes,
+) -> Result<(), StoreError> {
+    state.bump_serial(&store.location())?;
+    store.append(state, changes).await
+}
+
+/// One serial up, then the whole state written.
 async fn save(store: &dyn StateStore, state: &mut State) -> Result<(), StoreError> {
-    state.serial += 1;
+    state.bump_serial(&store.location())?;
     store.save(state).await
 }
 

@@ -7,7 +7,7 @@
 //! - Retained resources are never in `resources`; they are out of hdh's management until an
 //!   apply of the same address adopts them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -78,7 +78,7 @@ pub struct Retained {
 pub struct State {
     /// Identifies one stack's state history; never changes once made.
     pub lineage: String,
-    /// Increments on every write.
+    /// Increments on every write; never above [`MAX_SERIAL`].
     pub serial: u64,
     pub resources: BTreeMap<String, ResourceState>,
     pub intents: Vec<Intent>,
@@ -89,7 +89,31 @@ pub struct State {
     pub outputs: ValueMap,
 }
 
+/// The highest serial a state may have: the largest integer every JSON reader holds exactly.
+/// At one increment per write it is never reached; a file claiming more was edited or damaged.
+pub const MAX_SERIAL: u64 = (1 << 53) - 1;
+
 impl State {
+    /// Moves the serial one up before a write; refuses (never wraps, never panics) at the top.
+    // The error goes straight to the store's caller, like every other `StoreError`; the rare
+    // cold path makes its size no cost (see the state crate's note on `Locked`).
+    #[allow(clippy::result_large_err)]
+    pub fn bump_serial(&mut self, location: &str) -> Result<(), StoreError> {
+        match self.serial.checked_add(1).filter(|s| *s <= MAX_SERIAL) {
+            Some(next) => {
+                self.serial = next;
+                Ok(())
+            }
+            None => Err(StoreError::Invalid {
+                location: location.to_string(),
+                reason: format!(
+                    "serial {} cannot go higher (the largest is {MAX_SERIAL})",
+                    self.serial
+                ),
+            }),
+        }
+    }
+
     pub fn new() -> Self {
         State {
             lineage: uuid::Uuid::new_v4().to_string(),
@@ -140,6 +164,14 @@ pub enum StoreError {
     Conflict { location: String, detail: String },
     #[error("state at {location} is unusable: {reason}")]
     Invalid { location: String, reason: String },
+    /// The stored state is not the continuation of the history this stack last knew (another
+    /// lineage, a lineage change, a serial that went backwards, a missing file).
+    #[error("state at {location} is not the one this stack last recorded: found {found}, expected {expected}")]
+    History {
+        location: String,
+        found: String,
+        expected: String,
+    },
     #[error("could not access state at {location}: {source}")]
     Io {
         location: String,
@@ -165,6 +197,16 @@ pub trait StateStore: Send + Sync {
 
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError>;
 
+    /// From now on `load` accepts a state that is not the continuation of the history this
+    /// stack last recorded (`--allow-lineage-change`), and remembers what it accepted.
+    fn accept_history_change(&self) {}
+
+    /// What `load` accepted under [`StateStore::accept_history_change`], for the user to be
+    /// told; `None` when the history was continuous.
+    fn accepted_history_change(&self) -> Option<String> {
+        None
+    }
+
     /// Removes a lock by its id, whoever holds it.
     async fn force_unlock(&self, id: &str) -> Result<(), StoreError>;
 
@@ -174,6 +216,35 @@ pub trait StateStore: Send + Sync {
     /// Writes atomically. The store checks lineage and serial against what it last loaded or
     /// saved and refuses to go backwards.
     async fn save(&self, state: &State) -> Result<(), StoreError>;
+
+    /// Makes `state` durable when only `changes` differ from the last write (load or save), as
+    /// cheaply as the store can: a store with a journal appends the changed entries; the
+    /// default writes everything. When it returns, a later `load` sees `state`.
+    async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
+        let _ = changes;
+        self.save(state).await
+    }
+}
+
+/// What changed in a state since its previous write, by address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    /// Addresses whose resource, deposed object, retained entry or intents changed.
+    pub addresses: BTreeSet<String>,
+    /// Whether the outputs changed.
+    pub outputs: bool,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && !self.outputs
+    }
+
+    pub fn touch(&mut self, address: &str) {
+        if !self.addresses.contains(address) {
+            self.addresses.insert(address.to_string());
+        }
+    }
 }
 
 /// Current time as RFC 3339 UTC, without a date crate.

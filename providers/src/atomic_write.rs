@@ -2,7 +2,8 @@
 //! new content, complete, with the requested mode: never a truncated or half-written file.
 //!
 //! Invariant: content goes to a temporary file in the target's own directory (same filesystem,
-//! so the rename is atomic), is flushed, gets its mode (by fchmod, so the umask does not
+//! so the rename is atomic; one fixed name per target, so what a killed writer left is found
+//! and removed by the next), is flushed, gets its mode (by fchmod, so the umask does not
 //! interfere), then is renamed over the target; the directory is flushed last.
 
 use std::fs::{self, File, OpenOptions};
@@ -10,13 +11,12 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rand::RngCore;
-
 /// Replaces (or creates) `path` with `bytes` and file mode `mode`, creating missing parent
 /// directories.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = dir_of(path);
     fs::create_dir_all(&dir)?;
+    remove_leftovers(path)?;
     let tmp = temp_path(path);
     let written = (|| {
         // Private while being written; the final mode is set once the content is complete.
@@ -37,6 +37,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(
     File::open(&dir)?.sync_all()
 }
 
+/// Removes the temporary file a writer of `path` killed before its rename left beside it. Only
+/// one writer of a path runs at a time (the state lock serialises runs, and a run manages each
+/// path once), so the temporary name is fixed and whatever is there is debris.
+pub(crate) fn remove_leftovers(path: &Path) -> io::Result<()> {
+    match fs::remove_file(temp_path(path)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The directory holding `path` (`.` for a bare file name).
 pub(crate) fn dir_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -45,13 +56,10 @@ pub(crate) fn dir_of(path: &Path) -> PathBuf {
     }
 }
 
-/// A hidden, unused name beside `path`: `.<name>.hdh-tmp-<random>`.
+/// The hidden name beside `path` its content is written under first: `.<name>.hdh-tmp`.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut unique = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut unique);
-    dir_of(path).join(format!(".{name}.hdh-tmp-{}", hex::encode(unique)))
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".hdh-tmp");
+    dir_of(path).join(name)
 }

@@ -25,7 +25,7 @@ use hdh_engine::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::atomic_write::write_atomic;
+use crate::atomic_write::{remove_leftovers, write_atomic};
 use crate::props;
 
 /// The resource type name.
@@ -269,6 +269,7 @@ impl Provider for LocalFileProvider {
 
     async fn delete(&self, _ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
         let file = self.managed_file(&req.id, &req.prior)?;
+        remove_leftovers(&file).map_err(|e| io_error("delete", &file, e))?;
         match fs::remove_file(&file) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -287,6 +288,8 @@ impl Provider for LocalFileProvider {
         let inputs = inputs(&req.properties)?;
         let file = self.resolve(&inputs.path);
         let wanted = sha256_hex(inputs.content.as_bytes());
+        // What the interrupted create may have left half-written goes either way.
+        remove_leftovers(&file).map_err(|e| io_error("recover", &file, e))?;
         let found = observe(&file, &inputs.path, Some(&inputs.mode_text))?;
         Ok(found.filter(|o| o.attributes.get("sha256").and_then(Value::as_str) == Some(&wanted)))
     }

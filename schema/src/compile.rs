@@ -17,13 +17,8 @@ use crate::shape::{self, check_keys, get, get_entry, mismatch};
 use crate::suggest;
 use crate::yaml::{KeyNode, Node, NodeKind};
 
-const RESOURCE_KEYS: &[&str] = &["type", "properties", "depends_on", "lifecycle"];
-const LIFECYCLE_KEYS: &[&str] = &[
-    "retain",
-    "protect",
-    "create_before_destroy",
-    "ignore_changes",
-];
+// The allowed keys are declared in `keys.rs`, which `hdh schema` is generated from too.
+use crate::keys::{names, LIFECYCLE, RESOURCE};
 
 pub(crate) struct Context<'a> {
     pub name: &'a str,
@@ -158,7 +153,12 @@ fn resource(
 ) -> Option<ResourceSpec> {
     let name = k.text.as_str();
     let entries = shape::map(p, node, &format!("resources.{name}"))?;
-    check_keys(p, entries, RESOURCE_KEYS, &format!("in resource `{name}`"));
+    check_keys(
+        p,
+        entries,
+        &names(RESOURCE),
+        &format!("in resource `{name}`"),
+    );
 
     let ty = match get(entries, "type") {
         None => {
@@ -381,7 +381,7 @@ fn lifecycle(p: &mut Problems, node: &Node, name: &str, ty: Option<&ResourceType
     check_keys(
         p,
         entries,
-        LIFECYCLE_KEYS,
+        &names(LIFECYCLE),
         &format!("in `lifecycle` of `{name}`"),
     );
     let flag = |p: &mut Problems, key: &str| {

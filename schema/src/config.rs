@@ -17,19 +17,8 @@ use crate::yaml::{KeyNode, Node};
 /// The config version this hdh reads.
 pub const VERSION: i64 = 1;
 
-const TOP_LEVEL_KEYS: &[&str] = &[
-    "version",
-    "name",
-    "region",
-    "state",
-    "tags",
-    "resources",
-    "outputs",
-    "daskhub",
-];
-const BACKENDS: &[&str] = &["local", "s3"];
-const LOCAL_KEYS: &[&str] = &["backend", "path"];
-const S3_KEYS: &[&str] = &["backend", "bucket", "key", "region", "kms_key_id"];
+// The allowed keys are declared in `keys.rs`, which `hdh schema` is generated from too.
+use crate::keys::{names, BACKENDS, STATE_LOCAL, STATE_S3, TOP};
 
 /// A loaded, validated config.
 #[derive(Debug, Clone)]
@@ -178,7 +167,7 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
             _ => mismatch(p, v, "version", &format!("an integer ({VERSION})")),
         },
     }
-    check_keys(p, top, TOP_LEVEL_KEYS, "at the top level");
+    check_keys(p, top, &names(TOP), "at the top level");
 
     let name = match get(top, "name") {
         None => {
@@ -403,7 +392,12 @@ fn read_state(
         })
     };
     if backend == "local" {
-        check_keys(p, entries, LOCAL_KEYS, "in `state` (backend `local`)");
+        check_keys(
+            p,
+            entries,
+            &names(STATE_LOCAL),
+            "in `state` (backend `local`)",
+        );
         let path = match text(p, "path") {
             None if get(entries, "path").is_some() => return None,
             None => default_path(),
@@ -419,7 +413,7 @@ fn read_state(
         return Some(StateConfig::Local { path });
     }
 
-    check_keys(p, entries, S3_KEYS, "in `state` (backend `s3`)");
+    check_keys(p, entries, &names(STATE_S3), "in `state` (backend `s3`)");
     let required = |p: &mut Problems, key: &str, example: &str| match get(entries, key) {
         None => {
             p.error_hint(

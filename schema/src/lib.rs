@@ -8,6 +8,8 @@ mod compile;
 mod config;
 pub mod diag;
 pub mod interp;
+pub mod json_schema;
+pub mod keys;
 pub mod rules;
 mod shape;
 pub mod suggest;

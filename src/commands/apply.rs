@@ -92,10 +92,10 @@ async fn locked(
     let mut state = session.load_state().await?;
     let had_intents = !state.intents.is_empty();
     let mut plan = make_plan(session, &mut state, mode, planning).await?;
-    if had_intents {
-        // What settling found is real: record it even if nothing else happens.
-        state.serial += 1;
-        if let Err(e) = session.store.save(&state).await {
+    // What settling found is real, and an accepted history change makes the state found the
+    // known history (its backup then records it): record either even if nothing else happens.
+    if had_intents || session.store.accepted_history_change().is_some() {
+        if let Err(e) = bump_and_save(session, &mut state).await {
             return Err(errored::save_failed(session, file, &state, e));
         }
     }
@@ -119,8 +119,7 @@ async fn locked(
     };
     if !plan.has_changes() {
         if executor.record_config(&plan, &mut state) {
-            state.serial += 1;
-            if let Err(e) = session.store.save(&state).await {
+            if let Err(e) = bump_and_save(session, &mut state).await {
                 return Err(errored::save_failed(session, file, &state, e));
             }
             if !run.json {
@@ -198,6 +197,15 @@ async fn locked(
         return Ok(Exit::Error);
     }
     Ok(Exit::Ok)
+}
+
+/// A whole-state write outside the executor: one serial up, then save.
+pub async fn bump_and_save(
+    session: &Session,
+    state: &mut hdh_engine::State,
+) -> Result<(), hdh_engine::StoreError> {
+    state.bump_serial(&session.store.location())?;
+    session.store.save(state).await
 }
 
 /// Asks on a terminal; refuses without one.

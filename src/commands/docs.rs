@@ -1,5 +1,6 @@
 //! `hdh completions SHELL` and `hdh man`: generated from the clap definition in `cli.rs`, so a
-//! flag added there is completed and documented without anyone remembering to.
+//! flag added there is completed and documented without anyone remembering to. `hdh schema`:
+//! the config's JSON Schema, generated from the tables and resource types validation uses.
 
 use std::io::Write;
 
@@ -42,5 +43,13 @@ pub fn man(command: &[String]) -> Result<Exit> {
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd).render(&mut out)?;
     std::io::stdout().write_all(&out)?;
+    Ok(Exit::Ok)
+}
+
+/// The JSON Schema of hdh.yaml (`hdh_schema::json_schema`), with every resource type hdh has.
+pub fn schema() -> Result<Exit> {
+    let providers = crate::session::providers_for(std::path::Path::new("."));
+    let doc = hdh_schema::json_schema::generate(&providers);
+    println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(Exit::Ok)
 }

@@ -163,8 +163,7 @@ pub async fn rm(file: &Path, address: &str, lock_timeout: Duration) -> Result<Ex
                     session.store.location()
                 ))
             })?;
-        state.serial += 1;
-        if let Err(e) = session.store.save(&state).await {
+        if let Err(e) = crate::commands::apply::bump_and_save(&session, &mut state).await {
             return Err(errored::save_failed(&session, file, &state, e));
         }
         println!(

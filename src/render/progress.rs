@@ -291,7 +291,7 @@ pub fn summary(report: &Report, destroying: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
     use std::time::Duration;
 
@@ -304,7 +304,7 @@ mod tests {
     use crate::render::plan_text::estimate_line;
 
     /// The DaskHub example planned against empty state (offline: no refresh, no preflight).
-    fn daskhub_plan() -> (
+    pub(crate) fn daskhub_plan() -> (
         hdh_schema::Config,
         hdh_engine::Providers,
         State,

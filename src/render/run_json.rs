@@ -24,6 +24,12 @@ pub const FORMAT_VERSION: &str = "1.0";
 
 /// Prints one event: the common fields, then `fields`.
 fn emit(event: &str, fields: Json) {
+    // One println per event: stdout's lock keeps each line whole among concurrent operations.
+    println!("{}", line(event, fields));
+}
+
+/// One event as the object a line holds.
+fn line(event: &str, fields: Json) -> Json {
     let mut line = Map::new();
     line.insert("format_version".into(), json!(FORMAT_VERSION));
     line.insert("event".into(), json!(event));
@@ -31,8 +37,7 @@ fn emit(event: &str, fields: Json) {
     if let Json::Object(f) = fields {
         line.extend(f);
     }
-    // One println per event: stdout's lock keeps each line whole among concurrent operations.
-    println!("{}", Json::Object(line));
+    Json::Object(line)
 }
 
 fn seconds(d: Duration) -> Json {
@@ -60,88 +65,93 @@ pub fn plan(command: &str, stack: &str, plan: &Plan, estimate: &Estimate) {
 /// before the run (state no longer knows them once deleted).
 pub fn event_sink(expected: Expected, deleted_ids: Vec<Item>) -> EventSink {
     Arc::new(move |e: &Event| {
-        let common = |address: &str, op: &OpKind| {
-            json!({
-                "address": address,
-                "type": expected.type_of(address),
-                "operation": op.name(),
-            })
-        };
-        let with = |mut base: Json, extra: Json| {
-            if let (Some(b), Json::Object(x)) = (base.as_object_mut(), extra) {
-                b.extend(x);
-            }
-            base
-        };
-        match e {
-            Event::Started { address, op } => emit(
-                "started",
-                with(
-                    common(address, op),
-                    json!({ "typical_seconds": typical_json(expected.typical(address, *op)) }),
-                ),
-            ),
-            Event::StillRunning {
-                address,
-                op,
-                elapsed,
-            } => emit(
-                "running",
-                with(
-                    common(address, op),
-                    json!({
-                        "elapsed_seconds": seconds(*elapsed),
-                        "typical_seconds": typical_json(expected.typical(address, *op)),
-                        "status": last_report(address),
-                    }),
-                ),
-            ),
-            Event::Finished {
-                address,
-                op,
-                id,
-                elapsed,
-            } => {
-                forget_report(address);
-                let id = id.clone().or_else(|| {
-                    deleted_ids
-                        .iter()
-                        .find(|i| &i.address == address && *op == OpKind::Delete)
-                        .map(|i| i.id.clone())
-                });
-                emit(
-                    "finished",
-                    with(
-                        common(address, op),
-                        json!({ "id": id, "duration_seconds": seconds(*elapsed) }),
-                    ),
-                )
-            }
-            Event::Failed {
-                address,
-                op,
-                error,
-                class,
-            } => {
-                forget_report(address);
-                emit(
-                    "failed",
-                    with(
-                        common(address, op),
-                        json!({ "error": { "class": class, "message": error } }),
-                    ),
-                )
-            }
-            Event::Skipped {
-                address,
-                op,
-                because,
-            } => emit(
-                "skipped",
-                with(common(address, op), json!({ "because": because })),
-            ),
+        if let Event::Finished { address, .. } | Event::Failed { address, .. } = e {
+            forget_report(address);
         }
+        let (event, fields) = executor_event(e, &expected, &deleted_ids);
+        emit(event, fields);
     })
+}
+
+/// An executor event's name and fields.
+fn executor_event(e: &Event, expected: &Expected, deleted_ids: &[Item]) -> (&'static str, Json) {
+    let common = |address: &str, op: &OpKind| {
+        json!({
+            "address": address,
+            "type": expected.type_of(address),
+            "operation": op.name(),
+        })
+    };
+    let with = |mut base: Json, extra: Json| {
+        if let (Some(b), Json::Object(x)) = (base.as_object_mut(), extra) {
+            b.extend(x);
+        }
+        base
+    };
+    match e {
+        Event::Started { address, op } => (
+            "started",
+            with(
+                common(address, op),
+                json!({ "typical_seconds": typical_json(expected.typical(address, *op)) }),
+            ),
+        ),
+        Event::StillRunning {
+            address,
+            op,
+            elapsed,
+        } => (
+            "running",
+            with(
+                common(address, op),
+                json!({
+                    "elapsed_seconds": seconds(*elapsed),
+                    "typical_seconds": typical_json(expected.typical(address, *op)),
+                    "status": last_report(address),
+                }),
+            ),
+        ),
+        Event::Finished {
+            address,
+            op,
+            id,
+            elapsed,
+        } => {
+            let id = id.clone().or_else(|| {
+                deleted_ids
+                    .iter()
+                    .find(|i| &i.address == address && *op == OpKind::Delete)
+                    .map(|i| i.id.clone())
+            });
+            (
+                "finished",
+                with(
+                    common(address, op),
+                    json!({ "id": id, "duration_seconds": seconds(*elapsed) }),
+                ),
+            )
+        }
+        Event::Failed {
+            address,
+            op,
+            error,
+            class,
+        } => (
+            "failed",
+            with(
+                common(address, op),
+                json!({ "error": { "class": class, "message": error } }),
+            ),
+        ),
+        Event::Skipped {
+            address,
+            op,
+            because,
+        } => (
+            "skipped",
+            with(common(address, op), json!({ "because": because })),
+        ),
+    }
 }
 
 /// Something a provider removed that hdh had not created (a load balancer in the way…).
@@ -200,4 +210,49 @@ pub fn summary(command: &str, report: &Report, duration: Duration, outputs: Opti
         fields["state_error"] = json!(e.to_string());
     }
     emit("summary", fields);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use hdh_engine::apply::{Event, OpKind};
+    use serde_json::Value as Json;
+
+    use super::{executor_event, line};
+    use crate::render::progress::{tests::daskhub_plan, Expected};
+
+    #[test]
+    fn a_slow_operation_streams_running_and_failed_events_the_schema_accepts() {
+        let (_, providers, _, plan) = daskhub_plan();
+        let expected = Expected::of(&plan, &providers);
+        let schema: Json =
+            serde_json::from_str(include_str!("../../docs/run-events.schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let cluster = "daskhub.cluster.eks";
+        let event = |e: Event| {
+            let (name, fields) = executor_event(&e, &expected, &[]);
+            let l = line(name, fields);
+            let errors: Vec<String> = validator.iter_errors(&l).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{l}: {errors:?}");
+            l
+        };
+        let running = event(Event::StillRunning {
+            address: cluster.into(),
+            op: OpKind::Create,
+            elapsed: Duration::from_secs(190),
+        });
+        assert_eq!(running["event"], "running");
+        assert_eq!(running["type"], "aws_eks_cluster");
+        assert_eq!(running["elapsed_seconds"], 190.0);
+        assert_eq!(running["typical_seconds"], 600);
+        let failed = event(Event::Failed {
+            address: cluster.into(),
+            op: OpKind::Create,
+            error: "CreateCluster: ResourceInUseException: cluster already exists".into(),
+            class: "conflict",
+        });
+        assert_eq!(failed["event"], "failed");
+        assert_eq!(failed["error"]["class"], "conflict");
+    }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use hdh_engine::state::{Intent, IntentAction, Retained};
+use hdh_engine::state::{Changes, Intent, IntentAction, Retained, MAX_SERIAL};
 use hdh_engine::{Lifecycle, ResourceState, State, StoreError, Value, ValueMap};
 use serde::{Deserialize, Serialize};
 
@@ -97,19 +97,7 @@ pub fn encode(state: &State) -> Vec<u8> {
         retained: state
             .retained
             .iter()
-            .map(|(address, r)| {
-                let e = resource_entry(&r.resource);
-                let entry = RetainedEntry {
-                    type_name: e.type_name,
-                    id: e.id,
-                    attributes: e.attributes,
-                    sensitive_paths: e.sensitive_paths,
-                    dependencies: e.dependencies,
-                    lifecycle: e.lifecycle,
-                    retained_at: r.retained_at.clone(),
-                };
-                (address.clone(), entry)
-            })
+            .map(|(address, r)| (address.clone(), retained_entry(r)))
             .collect(),
         deposed: state
             .deposed
@@ -177,6 +165,12 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
     if file.lineage.is_empty() {
         return Err(invalid("field `lineage` is empty".into()));
     }
+    if file.serial > MAX_SERIAL {
+        return Err(invalid(format!(
+            "serial {} is out of range (the largest is {MAX_SERIAL})",
+            file.serial
+        )));
+    }
 
     let mut state = State {
         lineage: file.lineage,
@@ -193,40 +187,33 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<State, StoreError> {
         state.deposed.insert(address, r);
     }
     for e in file.intents {
-        let properties = map_from_json(e.properties, &e.sensitive_paths)
-            .map_err(|r| invalid(format!("intent for {}: {r}", e.address)))?;
-        state.intents.push(Intent {
-            address: e.address,
-            type_name: e.type_name,
-            action: e.action,
-            token: e.token,
-            properties,
-            dependencies: e.dependencies,
-            lifecycle: e.lifecycle,
-            started_at: e.started_at,
-        });
+        let address = e.address.clone();
+        let intent = intent_from(e).map_err(|r| invalid(format!("intent for {address}: {r}")))?;
+        state.intents.push(intent);
     }
     for (address, e) in file.retained {
-        let attributes = map_from_json(e.attributes, &e.sensitive_paths)
-            .map_err(|r| invalid(format!("retained resource {address}: {r}")))?;
-        let resource = ResourceState {
-            type_name: e.type_name,
-            id: e.id,
-            attributes,
-            dependencies: e.dependencies,
-            lifecycle: e.lifecycle,
-        };
-        state.retained.insert(
-            address,
-            Retained {
-                resource,
-                retained_at: e.retained_at,
-            },
-        );
+        let r =
+            retained_from(e).map_err(|r| invalid(format!("retained resource {address}: {r}")))?;
+        state.retained.insert(address, r);
     }
     state.outputs = map_from_json(file.outputs, &file.outputs_sensitive_paths)
         .map_err(|r| invalid(format!("outputs: {r}")))?;
     Ok(state)
+}
+
+/// The lineage and serial of a state file, if it has readable ones; nothing else is checked.
+/// For the files only consulted as history (the backup), where a damaged file is no reason to
+/// refuse the state itself.
+pub fn lineage_and_serial(bytes: &[u8]) -> Option<(String, u64)> {
+    #[derive(Deserialize)]
+    struct Probe {
+        lineage: String,
+        serial: u64,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .ok()
+        .filter(|p| !p.lineage.is_empty())
+        .map(|p| (p.lineage, p.serial))
 }
 
 fn resource_entry(r: &ResourceState) -> ResourceEntry {
@@ -239,6 +226,45 @@ fn resource_entry(r: &ResourceState) -> ResourceEntry {
         dependencies: r.dependencies.clone(),
         lifecycle: r.lifecycle.clone(),
     }
+}
+
+fn retained_entry(r: &Retained) -> RetainedEntry {
+    let e = resource_entry(&r.resource);
+    RetainedEntry {
+        type_name: e.type_name,
+        id: e.id,
+        attributes: e.attributes,
+        sensitive_paths: e.sensitive_paths,
+        dependencies: e.dependencies,
+        lifecycle: e.lifecycle,
+        retained_at: r.retained_at.clone(),
+    }
+}
+
+fn retained_from(e: RetainedEntry) -> Result<Retained, String> {
+    Ok(Retained {
+        resource: ResourceState {
+            type_name: e.type_name,
+            id: e.id,
+            attributes: map_from_json(e.attributes, &e.sensitive_paths)?,
+            dependencies: e.dependencies,
+            lifecycle: e.lifecycle,
+        },
+        retained_at: e.retained_at,
+    })
+}
+
+fn intent_from(e: IntentEntry) -> Result<Intent, String> {
+    Ok(Intent {
+        properties: map_from_json(e.properties, &e.sensitive_paths)?,
+        address: e.address,
+        type_name: e.type_name,
+        action: e.action,
+        token: e.token,
+        dependencies: e.dependencies,
+        lifecycle: e.lifecycle,
+        started_at: e.started_at,
+    })
 }
 
 fn resource_state(e: ResourceEntry) -> Result<ResourceState, String> {
@@ -290,4 +316,126 @@ fn map_from_json(object: JsonObject, paths: &SensitivePaths) -> Result<ValueMap,
             other.kind()
         )),
     }
+}
+
+/// One journal record: the serial it brings the state to, and the new value of everything
+/// recorded under each changed address (an absent entry is a removal).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    serial: u64,
+    addresses: BTreeMap<String, AddressEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outputs: Option<OutputsEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressEntry {
+    resource: Option<ResourceEntry>,
+    deposed: Option<ResourceEntry>,
+    retained: Option<RetainedEntry>,
+    intents: Vec<IntentEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputsEntry {
+    values: JsonObject,
+    sensitive_paths: SensitivePaths,
+}
+
+/// A journal record of `changes`, taken from `state` (compact JSON, no newline inside).
+pub fn encode_record(state: &State, changes: &Changes) -> Vec<u8> {
+    let addresses = changes
+        .addresses
+        .iter()
+        .map(|address| {
+            let entry = AddressEntry {
+                resource: state.resources.get(address).map(resource_entry),
+                deposed: state.deposed.get(address).map(resource_entry),
+                retained: state.retained.get(address).map(retained_entry),
+                intents: state
+                    .intents
+                    .iter()
+                    .filter(|i| &i.address == address)
+                    .map(intent_entry)
+                    .collect(),
+            };
+            (address.clone(), entry)
+        })
+        .collect();
+    let outputs = changes.outputs.then(|| {
+        let (values, sensitive_paths) = map_to_json(&state.outputs);
+        OutputsEntry {
+            values,
+            sensitive_paths,
+        }
+    });
+    let record = Record {
+        serial: state.serial,
+        addresses,
+        outputs,
+    };
+    // Plain structs and JSON values: serializing cannot fail.
+    serde_json::to_vec(&record).unwrap_or_default()
+}
+
+/// The serial a record brings the state to, without applying it.
+pub fn record_serial(bytes: &[u8]) -> Result<u64, String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        serial: u64,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .map(|p| p.serial)
+        .map_err(|e| e.to_string())
+}
+
+/// Applies a record made by [`encode_record`] to `state`.
+pub fn apply_record(state: &mut State, bytes: &[u8]) -> Result<(), String> {
+    let record: Record = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if record.serial > MAX_SERIAL {
+        return Err(format!("serial {} is out of range", record.serial));
+    }
+    for (address, e) in record.addresses {
+        let at = |what: &str, r: String| format!("{what} of {address}: {r}");
+        match e.resource {
+            Some(r) => {
+                let r = resource_state(r).map_err(|r| at("resource", r))?;
+                state.resources.insert(address.clone(), r);
+            }
+            None => {
+                state.resources.remove(&address);
+            }
+        }
+        match e.deposed {
+            Some(r) => {
+                let r = resource_state(r).map_err(|r| at("deposed object", r))?;
+                state.deposed.insert(address.clone(), r);
+            }
+            None => {
+                state.deposed.remove(&address);
+            }
+        }
+        match e.retained {
+            Some(r) => {
+                let r = retained_from(r).map_err(|r| at("retained resource", r))?;
+                state.retained.insert(address.clone(), r);
+            }
+            None => {
+                state.retained.remove(&address);
+            }
+        }
+        state.intents.retain(|i| i.address != address);
+        for i in e.intents {
+            let i = intent_from(i).map_err(|r| at("intent", r))?;
+            state.intents.push(i);
+        }
+    }
+    if let Some(o) = record.outputs {
+        state.outputs = map_from_json(o.values, &o.sensitive_paths)?;
+    }
+    state.serial = record.serial;
+    Ok(())
 }

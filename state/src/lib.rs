@@ -8,6 +8,8 @@
 
 mod atomic;
 pub mod format;
+mod journal;
+mod kill_point;
 pub mod local;
 mod lock_info;
 pub mod s3;

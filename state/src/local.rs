@@ -11,19 +11,36 @@
 //!   is never written over: `save` refuses and the file stays byte-identical.
 //! - `save` never goes backwards: the serial on disk must be older than the one being written,
 //!   and the file must still be what this store last read or wrote.
+//! - Between whole writes, changes are appended to a journal beside the file
+//!   (`<path>.journal`, see [`crate::journal`]); `load` returns the file with the journal
+//!   replayed, so every reader sees one state. The file is rewritten whole (compacted) on the
+//!   first write of a process, at most every [`COMPACT_EVERY`] during a run, and by `save`,
+//!   which also removes the journal.
+//! - The backup is the history this stack last recorded: `load` refuses a state of another
+//!   lineage than the backup's, a serial older than the backup's, or a missing state file
+//!   beside a backup, unless told to accept the change (`--allow-lineage-change`). A backup of
+//!   a history accepted away is kept, renamed `<path>.backup.<lineage>`, never overwritten.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use hdh_engine::state::rfc3339;
+use hdh_engine::state::Changes;
 use hdh_engine::{LockInfo, State, StateStore, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
 use crate::format;
+use crate::journal::{self, JournalError, Writer};
+use crate::kill_point::{self, Point};
+
+/// The longest a run appends to the journal before the state file is rewritten whole.
+pub const COMPACT_EVERY: Duration = Duration::from_secs(5);
 
 /// File mode of the state, its backup and the lock: readable by the owner only.
 const PRIVATE: u32 = 0o600;
@@ -36,10 +53,21 @@ pub struct LocalStore {
     path: PathBuf,
     lock_path: PathBuf,
     backup_path: PathBuf,
+    journal_path: PathBuf,
+    /// The journal this process appends to, and when the file was last written whole.
+    writer: Mutex<Option<(Writer, Instant)>>,
     /// What this store last read or wrote, to notice a write by someone else in between.
     seen: Mutex<Seen>,
     /// A lock of a killed run on this host that `lock` removed, for the user to be told.
     replaced: Mutex<Option<LockInfo>>,
+    /// `load` may accept a break in the recorded history.
+    allow_history_change: AtomicBool,
+    /// The break `load` accepted, and the lineage of the backup that recorded the old history.
+    accepted: Mutex<Option<(String, Option<String>)>>,
+    /// `load` found a journal wholly contained in the state file (a run killed after its last
+    /// whole write, before it removed the journal) and nothing was written since: `unlock`
+    /// removes it, so a finished run leaves no journal.
+    folded_journal: AtomicBool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +78,10 @@ enum Seen {
     Absent,
     Present {
         lineage: String,
+        /// With the journal replayed.
         serial: u64,
+        /// Of the file itself.
+        file_serial: u64,
     },
 }
 
@@ -61,9 +92,14 @@ impl LocalStore {
         LocalStore {
             lock_path: sibling(&path, ".lock"),
             backup_path: sibling(&path, ".backup"),
+            journal_path: sibling(&path, ".journal"),
+            writer: Mutex::new(None),
             path,
             seen: Mutex::new(Seen::Nothing),
             replaced: Mutex::new(None),
+            allow_history_change: AtomicBool::new(false),
+            accepted: Mutex::new(None),
+            folded_journal: AtomicBool::new(false),
         }
     }
 
@@ -79,6 +115,104 @@ impl LocalStore {
     /// Where the previous version is kept (`<path>.backup`).
     pub fn backup_path(&self) -> &Path {
         &self.backup_path
+    }
+
+    /// Where changes since the last whole write are appended (`<path>.journal`).
+    pub fn journal_path(&self) -> &Path {
+        &self.journal_path
+    }
+
+    fn journal_error(&self, e: JournalError) -> StoreError {
+        match e {
+            JournalError::Io { source } => self.io_error(&self.journal_path, source),
+            JournalError::Damaged { .. } => StoreError::Invalid {
+                location: self.journal_path.display().to_string(),
+                reason: format!("{e}; it was not changed"),
+            },
+        }
+    }
+
+    /// `state` (just read from the file) with the journal's records applied.
+    fn replay(&self, state: &mut State, contents: journal::Contents) -> Result<(), StoreError> {
+        let journal = self.journal_path.display();
+        let header = &contents.header;
+        if header.lineage != state.lineage {
+            return self.history_break(
+                format!("lineage {} in the state file", state.lineage),
+                format!(
+                    "lineage {}, the lineage of its journal {journal}",
+                    header.lineage
+                ),
+                None,
+            );
+        }
+        if header.base_serial > state.serial {
+            return self.history_break(
+                format!("serial {} of lineage {}", state.serial, state.lineage),
+                format!(
+                    "serial {} or later: its journal {journal} continues serial {}, so the \
+                     state went backwards",
+                    header.base_serial, header.base_serial
+                ),
+                None,
+            );
+        }
+        let file_serial = state.serial;
+        let damaged = |line: usize, reason: String| StoreError::Invalid {
+            location: journal.to_string(),
+            reason: format!("line {line}: {reason}; it was not changed"),
+        };
+        for (k, record) in contents.records.iter().enumerate() {
+            // Line 1 is the header.
+            let line = k + 2;
+            let serial = format::record_serial(record).map_err(|r| damaged(line, r))?;
+            if serial <= file_serial {
+                // Already in the file: a compaction stopped before it reset the journal.
+                continue;
+            }
+            if serial <= state.serial {
+                return Err(damaged(
+                    line,
+                    format!("serial {serial} after serial {}", state.serial),
+                ));
+            }
+            format::apply_record(state, record).map_err(|r| damaged(line, r))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `state` whole: the file (the old one becomes the backup), after the checks.
+    fn write_whole(&self, state: &State) -> Result<(), StoreError> {
+        self.set_aside_old_backup()?;
+        let old = match fs::read(&self.path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(self.io_error(&self.path, e)),
+        };
+        match &old {
+            Some(old) => {
+                self.check_replace(old, state)?;
+                // The previous version, exactly as it was, becomes the backup.
+                atomic::replace(&self.backup_path, old, PRIVATE)
+                    .map_err(|e| self.io_error(&self.backup_path, e))?;
+            }
+            None => atomic::ensure_parent(&self.path).map_err(|e| self.io_error(&self.path, e))?,
+        }
+        atomic::replace(&self.path, &format::encode(state), PRIVATE)
+            .map_err(|e| self.io_error(&self.path, e))?;
+        self.set_seen(Seen::Present {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            file_serial: state.serial,
+        });
+        if kill_point::reached(Point::Compaction) {
+            kill_point::die();
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Option<(Writer, Instant)>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn io_error(&self, path: &Path, e: io::Error) -> StoreError {
@@ -201,6 +335,87 @@ impl LocalStore {
         }
     }
 
+    /// The lineage and serial the backup records, if it is there and readable.
+    fn backup_history(&self) -> Result<Option<(String, u64)>, StoreError> {
+        match fs::read(&self.backup_path) {
+            Ok(b) => Ok(format::lineage_and_serial(&b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io_error(&self.backup_path, e)),
+        }
+    }
+
+    /// A break in the recorded history: refused, or accepted and remembered when allowed.
+    fn history_break(
+        &self,
+        found: String,
+        expected: String,
+        backup_lineage: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if !self.allow_history_change.load(Ordering::Relaxed) {
+            return Err(StoreError::History {
+                location: self.location(),
+                found,
+                expected,
+            });
+        }
+        let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
+        // A backup to set aside, once named, stays named.
+        let aside = backup_lineage
+            .map(str::to_string)
+            .or_else(|| accepted.take().and_then(|(_, l)| l));
+        *accepted = Some((format!("found {found}, expected {expected}"), aside));
+        Ok(())
+    }
+
+    /// Checks the state just read (`None`: no file) against the history the backup records.
+    fn check_history(&self, state: Option<&State>) -> Result<(), StoreError> {
+        let Some((lineage, serial)) = self.backup_history()? else {
+            return Ok(());
+        };
+        let backup = self.backup_path.display();
+        match state {
+            None => self.history_break(
+                "no state file".into(),
+                format!("lineage {lineage} at serial {serial} or later (its backup {backup} is serial {serial})"),
+                Some(&lineage),
+            ),
+            Some(s) if s.lineage != lineage => self.history_break(
+                format!("lineage {} (serial {})", s.lineage, s.serial),
+                format!("lineage {lineage}, the lineage of its backup {backup}"),
+                Some(&lineage),
+            ),
+            Some(s) if s.serial < serial => self.history_break(
+                format!("serial {} of lineage {lineage}", s.serial),
+                format!(
+                    "serial {serial} or later: its backup {backup} is serial {serial}, so the \
+                     state went backwards"
+                ),
+                Some(&lineage),
+            ),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// After an accepted break, the backup of the old history is moved aside (kept, and no
+    /// longer consulted) before anything is written.
+    fn set_aside_old_backup(&self) -> Result<(), StoreError> {
+        let old = self
+            .accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            .and_then(|(_, lineage)| lineage.take());
+        let Some(lineage) = old else { return Ok(()) };
+        let aside = sibling(&self.path, &format!(".backup.{lineage}"));
+        match fs::rename(&self.backup_path, &aside) {
+            Ok(()) => {
+                atomic::sync_dir(&atomic::dir_of(&aside)).map_err(|e| self.io_error(&aside, e))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io_error(&self.backup_path, e)),
+        }
+    }
+
     /// Checks that `new` may replace the file whose bytes are `old`.
     fn check_replace(&self, old: &[u8], new: &State) -> Result<(), StoreError> {
         let location = self.location();
@@ -231,9 +446,21 @@ impl LocalStore {
             });
         }
         match self.seen() {
-            Seen::Present { lineage, serial }
-                if lineage != on_disk.lineage || serial != on_disk.serial =>
-            {
+            Seen::Present {
+                lineage, serial, ..
+            } if lineage == new.lineage && serial >= new.serial => Err(StoreError::Conflict {
+                location,
+                detail: format!(
+                    "serial {serial} is recorded (journal included), not older than serial {} \
+                     being saved",
+                    new.serial
+                ),
+            }),
+            Seen::Present {
+                lineage,
+                file_serial: serial,
+                ..
+            } if lineage != on_disk.lineage || serial != on_disk.serial => {
                 Err(StoreError::Conflict {
                     location,
                     detail: format!(
@@ -284,7 +511,23 @@ impl StateStore for LocalStore {
     }
 
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError> {
+        if self.folded_journal.swap(false, Ordering::Relaxed) {
+            journal::remove(&self.journal_path)
+                .map_err(|e| self.io_error(&self.journal_path, e))?;
+        }
         self.remove_lock(&info.id)
+    }
+
+    fn accept_history_change(&self) {
+        self.allow_history_change.store(true, Ordering::Relaxed);
+    }
+
+    fn accepted_history_change(&self) -> Option<String> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(m, _)| m.clone())
     }
 
     fn replaced_stale_lock(&self) -> Option<LockInfo> {
@@ -299,43 +542,97 @@ impl StateStore for LocalStore {
     }
 
     async fn load(&self) -> Result<Option<State>, StoreError> {
+        let journal = journal::read(&self.journal_path).map_err(|e| self.journal_error(e))?;
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(j) = &journal {
+                    self.history_break(
+                        "no state file".into(),
+                        format!(
+                            "lineage {} at serial {} or later (its journal {} continues it)",
+                            j.header.lineage,
+                            j.header.base_serial,
+                            self.journal_path.display()
+                        ),
+                        None,
+                    )?;
+                }
+                self.check_history(None)?;
                 self.set_seen(Seen::Absent);
                 return Ok(None);
             }
             Err(e) => return Err(self.io_error(&self.path, e)),
         };
-        let state = format::decode(&bytes, &self.location())?;
+        let mut state = format::decode(&bytes, &self.location())?;
+        self.check_history(Some(&state))?;
+        let file_serial = state.serial;
+        if let Some(j) = journal {
+            self.replay(&mut state, j)?;
+            self.folded_journal
+                .store(state.serial == file_serial, Ordering::Relaxed);
+        }
         self.set_seen(Seen::Present {
             lineage: state.lineage.clone(),
             serial: state.serial,
+            file_serial,
         });
         Ok(Some(state))
     }
 
     async fn save(&self, state: &State) -> Result<(), StoreError> {
-        let old = match fs::read(&self.path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(self.io_error(&self.path, e)),
-        };
-        match &old {
-            Some(old) => {
-                self.check_replace(old, state)?;
-                // The previous version, exactly as it was, becomes the backup.
-                atomic::replace(&self.backup_path, old, PRIVATE)
-                    .map_err(|e| self.io_error(&self.backup_path, e))?;
-            }
-            None => atomic::ensure_parent(&self.path).map_err(|e| self.io_error(&self.path, e))?,
+        self.folded_journal.store(false, Ordering::Relaxed);
+        self.write_whole(state)?;
+        *self.writer() = None;
+        journal::remove(&self.journal_path).map_err(|e| self.io_error(&self.journal_path, e))
+    }
+
+    async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
+        self.folded_journal.store(false, Ordering::Relaxed);
+        let mut writer = self.writer();
+        let appendable = matches!(&*writer, Some((_, at)) if at.elapsed() < COMPACT_EVERY);
+        if !appendable {
+            // Compaction: the whole state, then a fresh journal continuing it.
+            *writer = None;
+            self.write_whole(state)?;
+            let fresh = Writer::start(&self.journal_path, &state.lineage, state.serial, PRIVATE)
+                .map_err(|e| self.io_error(&self.journal_path, e))?;
+            *writer = Some((fresh, Instant::now()));
+            return Ok(());
         }
-        atomic::replace(&self.path, &format::encode(state), PRIVATE)
-            .map_err(|e| self.io_error(&self.path, e))?;
-        self.set_seen(Seen::Present {
-            lineage: state.lineage.clone(),
-            serial: state.serial,
-        });
+        let seen = self.seen();
+        if let Seen::Present {
+            lineage, serial, ..
+        } = &seen
+        {
+            if *lineage != state.lineage || *serial >= state.serial {
+                return Err(StoreError::Conflict {
+                    location: self.location(),
+                    detail: format!(
+                        "serial {} of lineage {} does not continue serial {serial} of lineage \
+                         {lineage}",
+                        state.serial, state.lineage
+                    ),
+                });
+            }
+        }
+        let record = format::encode_record(state, changes);
+        if let Some((w, _)) = writer.as_mut() {
+            w.append(&record)
+                .map_err(|e| self.io_error(&self.journal_path, e))?;
+        }
+        if let Seen::Present {
+            lineage,
+            file_serial,
+            ..
+        } = seen
+        {
+            self.set_seen(Seen::Present {
+                lineage,
+                serial: state.serial,
+                file_serial,
+            });
+        }
         Ok(())
     }
 }

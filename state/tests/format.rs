@@ -233,3 +233,59 @@ fn missing_and_unknown_fields_are_refused() {
     let r = reason(decode(json.to_string().as_bytes(), "test.json").unwrap_err());
     assert!(r.contains("lineage"), "{r}");
 }
+
+/// No content makes decoding panic: every truncation, a byte flip at every position, and
+/// numbers out of every range where the format has numbers. Each either decodes or is refused.
+#[test]
+fn no_damage_to_a_state_file_makes_decoding_panic() {
+    let good = encode(&sample_state());
+    let mut decoded = 0;
+    for at in 0..good.len() {
+        let _ = decode(&good[..at], "t");
+        for flip in [0x01u8, 0x20, 0x80, 0xff] {
+            let mut bytes = good.clone();
+            bytes[at] ^= flip;
+            decoded += usize::from(decode(&bytes, "t").is_ok());
+        }
+    }
+    assert!(decoded > 0, "some flips (inside strings) still decode");
+    let text = String::from_utf8(good).unwrap();
+    for huge in [
+        "18446744073709551615",
+        "18446744073709551616",
+        "9007199254740992",
+        "-1",
+        "1e400",
+        "1.5",
+        "99999999999999999999999999999999999999999",
+    ] {
+        for field in ["\"serial\": ", "\"format_version\": "] {
+            let start = text.find(field).unwrap() + field.len();
+            let end = start + text[start..].find(',').unwrap();
+            let damaged = format!("{}{huge}{}", &text[..start], &text[end..]);
+            assert!(decode(damaged.as_bytes(), "t").is_err(), "{field}{huge}");
+        }
+    }
+    let max = text.replacen(
+        &format!("\"serial\": {}", sample_state().serial),
+        "\"serial\": 18446744073709551615",
+        1,
+    );
+    let reason = reason(decode(max.as_bytes(), "test.json").unwrap_err());
+    assert!(
+        reason.contains("serial 18446744073709551615 is out of range"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn the_serial_never_wraps() {
+    let mut state = State::new();
+    state.serial = hdh_engine::state::MAX_SERIAL - 1;
+    state.bump_serial("t").unwrap();
+    let err = state.bump_serial("t").unwrap_err().to_string();
+    assert!(err.contains("cannot go higher"), "{err}");
+    assert_eq!(state.serial, hdh_engine::state::MAX_SERIAL);
+    state.serial = u64::MAX;
+    assert!(state.bump_serial("t").is_err());
+}

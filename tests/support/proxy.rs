@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -11,6 +11,8 @@ pub struct Proxy {
     port: u16,
     broken: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
+    /// Bytes the client sent upstream (requests: headers and bodies).
+    sent: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -21,7 +23,8 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let broken = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
-        let (b, o) = (broken.clone(), open.clone());
+        let sent = Arc::new(AtomicU64::new(0));
+        let (b, o, counted) = (broken.clone(), open.clone(), sent.clone());
         thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if b.load(Ordering::SeqCst) {
@@ -36,11 +39,20 @@ impl Proxy {
                     o.push(client.try_clone().unwrap());
                     o.push(server.try_clone().unwrap());
                 }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    Some(counted.clone()),
+                );
+                pipe(server, client, None);
             }
         });
-        Proxy { port, broken, open }
+        Proxy {
+            port,
+            broken,
+            open,
+            sent,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -55,19 +67,27 @@ impl Proxy {
         }
     }
 
+    /// Bytes sent upstream so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
+    }
+
     pub fn repair(&self) {
         self.broken.store(false, Ordering::SeqCst);
     }
 }
 
-/// Copies `from` to `to` until either side closes.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` to `to` until either side closes, counting the bytes in `counter`.
+fn pipe(mut from: TcpStream, mut to: TcpStream, counter: Option<Arc<AtomicU64>>) {
     thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(c) = &counter {
+                        c.fetch_add(n as u64, Ordering::SeqCst);
+                    }
                     if to.write_all(&buf[..n]).is_err() {
                         break;
                     }

@@ -11,52 +11,12 @@ use crate::rules::{self, names, network, values, versions, Rule};
 use crate::shape::{self, check_keys, get, mismatch};
 use crate::yaml::Node;
 
-const TOP: &[&str] = &[
-    "network",
-    "cluster",
-    "storage",
-    "auth",
-    "dns",
-    "hub",
-    "keys",
-    "allow_unauthenticated",
-];
-const NETWORK: &[&str] = &["cidr", "availability_zones", "nat_gateways"];
-const CLUSTER: &[&str] = &[
-    "name",
-    "kubernetes_version",
-    "node_groups",
-    "public_access_cidrs",
-];
-const NODE_GROUP: &[&str] = &[
-    "name",
-    "instance_types",
-    "capacity",
-    "min",
-    "max",
-    "desired",
-    "labels",
-    "taints",
-    "disk_size",
-];
-const STORAGE: &[&str] = &["efs", "shared_bucket"];
-const EFS: &[&str] = &["retain", "backup"];
-const BUCKET: &[&str] = &["enabled", "name", "retain", "versioning"];
-const AUTH: &[&str] = &["cognito"];
-const COGNITO: &[&str] = &["domain_prefix", "admin", "retain"];
-const ADMIN: &[&str] = &["username", "email"];
-const DNS: &[&str] = &["hosted_zone", "record"];
-const HUB: &[&str] = &[
-    "namespace",
-    "chart",
-    "chart_repository",
-    "chart_version",
-    "image",
-    "admin_users",
-    "profiles",
-    "values",
-];
-const KEYS: &[&str] = &["retain"];
+// The allowed keys and defaults of every section are declared in `keys.rs` (the JSON Schema
+// `hdh schema` prints is generated from the same tables).
+use crate::keys::{
+    default_bool, default_int, default_str, default_strs, names, Key, ADMIN, AUTH, BUCKET, CLUSTER,
+    COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK, NODE_GROUP, STORAGE,
+};
 
 #[derive(Debug, Clone)]
 pub(crate) struct NodeGroup {
@@ -126,10 +86,6 @@ pub(crate) struct Cognito {
     pub admin: Option<(String, String)>,
     pub retain: bool,
 }
-
-/// hdh's default notebook image (the seed's `app.config` chooses the image, but the seed does not
-/// say which; set `daskhub.hub.image` to your own).
-pub(crate) const DEFAULT_IMAGE: &str = "public.ecr.aws/heliocloud/helio-daskhub-core:2023.11.30";
 
 /// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
 /// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
@@ -207,7 +163,7 @@ impl R<'_> {
         &mut self,
         parent: &'a [(crate::yaml::KeyNode, Node)],
         key: &str,
-        allowed: &[&str],
+        allowed: &[Key],
         path: &str,
     ) -> &'a [(crate::yaml::KeyNode, Node)] {
         match get(parent, key) {
@@ -215,7 +171,7 @@ impl R<'_> {
             Some(n) if n.is_null() => &[],
             Some(n) => match shape::map(self.p, n, path) {
                 Some(e) => {
-                    check_keys(self.p, e, allowed, &format!("in `{path}`"));
+                    check_keys(self.p, e, &names(allowed), &format!("in `{path}`"));
                     e
                 }
                 None => &[],
@@ -343,12 +299,12 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let top = shape::map(p, node, "daskhub")?;
     let before = p.len();
     let mut r = R { p };
-    check_keys(r.p, top, TOP, "in `daskhub`");
+    check_keys(r.p, top, &names(TOP), "in `daskhub`");
 
     let net = r.section(top, "network", NETWORK, "daskhub.network");
     let cidr = r
         .string(net, "cidr", "daskhub.network")
-        .unwrap_or_else(|| "10.0.0.0/16".into());
+        .unwrap_or_else(|| default_str(NETWORK, "cidr"));
     // The blueprint splits the VPC into 16 blocks four bits longer; AWS's smallest is /28.
     check(
         r.p,
@@ -382,7 +338,9 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             }
         }
     }
-    let nat_gateways = r.int(net, "nat_gateways", "daskhub.network").unwrap_or(1);
+    let nat_gateways = r
+        .int(net, "nat_gateways", "daskhub.network")
+        .unwrap_or(default_int(NETWORK, "nat_gateways"));
     if let Err(v) = values::in_range(nat_gateways, 1, azs.len() as i64, "NAT gateways") {
         let v = v.hint(format!(
             "one NAT gateway per zone at most; the network has {} zones",
@@ -402,7 +360,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let cl = r.section(top, "cluster", CLUSTER, "daskhub.cluster");
     let cluster_name = r
         .string(cl, "name", "daskhub.cluster")
-        .unwrap_or_else(|| "eks-helio".into());
+        .unwrap_or_else(|| default_str(CLUSTER, "name"));
     check(
         r.p,
         at(cl, "name", node.mark),
@@ -411,7 +369,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         names::eks_cluster_name,
     );
     let kubernetes_version = match get(cl, "kubernetes_version") {
-        None => "1.31".to_string(),
+        None => default_str(CLUSTER, "kubernetes_version"),
         Some(n) => match n.value() {
             Ok(Value::String(s)) => {
                 check(
@@ -440,7 +398,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     };
     let public_access_cidrs = r
         .strings(cl, "public_access_cidrs", "daskhub.cluster")
-        .unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
+        .unwrap_or_else(|| default_strs(CLUSTER, "public_access_cidrs"));
     for (i, c) in public_access_cidrs.iter().enumerate() {
         let here = item_at(cl, "public_access_cidrs", i, node.mark);
         let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
@@ -459,7 +417,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 let Some(e) = shape::map(r.p, item, &path) else {
                     continue;
                 };
-                check_keys(r.p, e, NODE_GROUP, &format!("in `{path}`"));
+                check_keys(r.p, e, &names(NODE_GROUP), &format!("in `{path}`"));
                 let Some(name) = r.string(e, "name", &path) else {
                     r.p.error(item.mark, format!("`{path}` needs a `name`"));
                     continue;
@@ -501,7 +459,9 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                         values::instance_type,
                     );
                 }
-                let min = r.int(e, "min", &path).unwrap_or(0);
+                let min = r
+                    .int(e, "min", &path)
+                    .unwrap_or(default_int(NODE_GROUP, "min"));
                 let max = r.int(e, "max", &path).unwrap_or(min.max(1));
                 let desired = r.int(e, "desired", &path).unwrap_or(min);
                 if let Err(v) = values::scaling(min, desired, max) {
@@ -573,11 +533,26 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
 
     let st = r.section(top, "storage", STORAGE, "daskhub.storage");
     let efs = r.section(st, "efs", EFS, "daskhub.storage.efs");
-    let efs_retain = r.boolean(efs, "retain", "daskhub.storage.efs", true);
-    let efs_backup = r.boolean(efs, "backup", "daskhub.storage.efs", true);
+    let efs_retain = r.boolean(
+        efs,
+        "retain",
+        "daskhub.storage.efs",
+        default_bool(EFS, "retain"),
+    );
+    let efs_backup = r.boolean(
+        efs,
+        "backup",
+        "daskhub.storage.efs",
+        default_bool(EFS, "backup"),
+    );
     let b = r.section(st, "shared_bucket", BUCKET, "daskhub.storage.shared_bucket");
     let bucket = r
-        .boolean(b, "enabled", "daskhub.storage.shared_bucket", true)
+        .boolean(
+            b,
+            "enabled",
+            "daskhub.storage.shared_bucket",
+            default_bool(BUCKET, "enabled"),
+        )
         .then(|| {
             if let Some(n) = r.string(b, "name", "daskhub.storage.shared_bucket") {
                 check(
@@ -591,12 +566,27 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             (
                 r.string(b, "name", "daskhub.storage.shared_bucket")
                     .unwrap_or_else(|| format!("{stack}-shared")),
-                r.boolean(b, "retain", "daskhub.storage.shared_bucket", true),
-                r.boolean(b, "versioning", "daskhub.storage.shared_bucket", true),
+                r.boolean(
+                    b,
+                    "retain",
+                    "daskhub.storage.shared_bucket",
+                    default_bool(BUCKET, "retain"),
+                ),
+                r.boolean(
+                    b,
+                    "versioning",
+                    "daskhub.storage.shared_bucket",
+                    default_bool(BUCKET, "versioning"),
+                ),
             )
         });
 
-    let allow_unauthenticated = r.boolean(top, "allow_unauthenticated", "daskhub", false);
+    let allow_unauthenticated = r.boolean(
+        top,
+        "allow_unauthenticated",
+        "daskhub",
+        default_bool(TOP, "allow_unauthenticated"),
+    );
     let au = r.section(top, "auth", AUTH, "daskhub.auth");
     let cognito = match get(au, "cognito") {
         None => None,
@@ -644,7 +634,12 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                     None
                 }
             };
-            let retain = r.boolean(c, "retain", "daskhub.auth.cognito", true);
+            let retain = r.boolean(
+                c,
+                "retain",
+                "daskhub.auth.cognito",
+                default_bool(COGNITO, "retain"),
+            );
             Some(Cognito {
                 domain_prefix,
                 admin,
@@ -681,7 +676,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     }
     let record = r
         .string(dns, "record", "daskhub.dns")
-        .unwrap_or_else(|| "daskhub".into());
+        .unwrap_or_else(|| default_str(DNS, "record"));
     check(
         r.p,
         at(dns, "record", node.mark),
@@ -693,7 +688,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     let hub = r.section(top, "hub", HUB, "daskhub.hub");
     let namespace = r
         .string(hub, "namespace", "daskhub.hub")
-        .unwrap_or_else(|| "daskhub".into());
+        .unwrap_or_else(|| default_str(HUB, "namespace"));
     check(
         r.p,
         at(hub, "namespace", node.mark),
@@ -703,12 +698,12 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     );
     let chart = r
         .string(hub, "chart", "daskhub.hub")
-        .unwrap_or_else(|| "dask/daskhub".into());
+        .unwrap_or_else(|| default_str(HUB, "chart"));
     let chart_repository = r
         .string(hub, "chart_repository", "daskhub.hub")
-        .unwrap_or_else(|| "https://helm.dask.org".into());
+        .unwrap_or_else(|| default_str(HUB, "chart_repository"));
     let chart_version = match get(hub, "chart_version") {
-        None => "2022.8.2".to_string(),
+        None => default_str(HUB, "chart_version"),
         Some(n) => match n.value() {
             Ok(Value::String(s)) => {
                 check(
@@ -733,7 +728,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
     };
     let image = r
         .string(hub, "image", "daskhub.hub")
-        .unwrap_or_else(|| DEFAULT_IMAGE.into());
+        .unwrap_or_else(|| default_str(HUB, "image"));
     if !image.contains(':') {
         let at = get(hub, "image").map_or(node.mark, |n| n.mark);
         r.p.error_hint(
@@ -814,7 +809,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         }
     }
     let k = r.section(top, "keys", KEYS, "daskhub.keys");
-    let keys_retain = r.boolean(k, "retain", "daskhub.keys", true);
+    let keys_retain = r.boolean(k, "retain", "daskhub.keys", default_bool(KEYS, "retain"));
 
     if r.p.len() > before {
         return None;
