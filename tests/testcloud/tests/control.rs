@@ -419,7 +419,13 @@ async fn s3_works_path_style() {
         .collect();
     assert_eq!(
         ops,
-        ["CreateBucket", "PutObject", "GetObject", "CopyObject", "DeleteObject"]
+        [
+            "CreateBucket",
+            "PutObject",
+            "GetObject",
+            "CopyObject",
+            "DeleteObject"
+        ]
     );
     let sts = aws_sdk_sts::Client::new(&emu.aws_config(REGION).await);
     let me = sts.get_caller_identity().send().await.unwrap();
