@@ -673,10 +673,11 @@ pub fn mutating_operations(calls: &[Call]) -> Vec<(String, String)> {
 
 /// One run of `phase` killed again and again, each time at the first call of an operation in
 /// `ops` not yet killed at (whichever of them the resumed run reaches first), until a resumed run
-/// makes none of them; then it is run to its end. The kills accumulate in one cloud, so each
-/// resumed run starts from what all the earlier kills left. Converges like `run_position`.
-/// `fired` lists the calls killed at; operations no resumed run made (an earlier run had
-/// finished them before it was killed) are `not_reached`.
+/// makes none of them; then it is run to its end and must converge like `run_position`. The
+/// kills accumulate in one cloud, so each resumed run starts from what all the earlier kills
+/// left. Operations a round finished without being killed at (in flight when a run was killed)
+/// get another round on a fresh cloud, while rounds still kill at something new. `fired` lists
+/// the calls killed at; operations never killed at are `not_reached`.
 pub struct Chain {
     pub outcome: Outcome,
     pub fired: Vec<String>,
@@ -691,20 +692,56 @@ pub fn run_chain(
     ops: &[(String, String)],
 ) -> Chain {
     let t = Instant::now();
+    let mut fired = Vec::new();
+    let mut left: Vec<(String, String)> = ops.to_vec();
+    let mut outcome;
+    // Rounds on a fresh cloud: calls already in flight when a run is killed still act, so a
+    // round can finish operations it never killed at; the next round tries those again.
+    loop {
+        let before = fired.len();
+        let failure = chain_round(bench, phase, when, &mut left, &mut fired);
+        outcome = finish_position(bench, reference, phase, failure);
+        if !outcome.converged() || left.is_empty() || fired.len() == before {
+            break;
+        }
+    }
+    let not_reached = left.iter().map(|(s, o)| format!("{s} {o}")).collect();
+    outcome.kill = KillAt {
+        at: 1,
+        when,
+        service: None,
+        operation: Some(format!("{} operations", ops.len())),
+        any_of: Vec::new(),
+    };
+    outcome.fired = fired.last().cloned();
+    outcome.secs = t.elapsed().as_secs_f64();
+    Chain {
+        outcome,
+        fired,
+        not_reached,
+    }
+}
+
+/// One round of a chain on a fresh cloud: killed again and again at the operations still in
+/// `left` until a resumed run reaches none of them. Returns why it failed, if it did.
+fn chain_round(
+    bench: &Bench,
+    phase: Phase,
+    when: KillWhen,
+    left: &mut Vec<(String, String)>,
+    fired: &mut Vec<String>,
+) -> Option<String> {
     bench.fresh();
-    let mut failure = None;
     if phase == Phase::Destroy {
         let apply = bench.hdh(&bench.phase_args(Phase::Apply));
         if !apply.status.success() {
-            failure = Some(format!(
+            return Some(format!(
                 "the apply before the destroy failed:\n{}",
                 apply.tail(15)
             ));
         }
     }
-    let mut fired = Vec::new();
-    let mut left: Vec<(String, String)> = ops.to_vec();
-    while failure.is_none() && !left.is_empty() {
+    while !left.is_empty() {
         let kill = KillAt {
             at: 1,
             when,
@@ -723,9 +760,9 @@ pub fn run_chain(
                 left.retain(|op| *op != hit);
                 fired.push(f);
             }
-            _ if ran.status.success() => break,
+            _ if ran.status.success() => return None,
             _ => {
-                failure = Some(format!(
+                return Some(format!(
                     "{} (resumed, to be killed at one of {} operations) exited {}:\n{}",
                     phase.name(),
                     left.len(),
@@ -735,22 +772,7 @@ pub fn run_chain(
             }
         }
     }
-    let not_reached = left.iter().map(|(s, o)| format!("{s} {o}")).collect();
-    let mut outcome = finish_position(bench, reference, phase, failure);
-    outcome.kill = KillAt {
-        at: 1,
-        when,
-        service: None,
-        operation: Some(format!("{} operations", ops.len())),
-        any_of: Vec::new(),
-    };
-    outcome.fired = fired.last().cloned();
-    outcome.secs = t.elapsed().as_secs_f64();
-    Chain {
-        outcome,
-        fired,
-        not_reached,
-    }
+    None
 }
 
 /// Run `phase` to its end, then (apply) a plan, then compare the inventory.
