@@ -79,7 +79,10 @@ impl Intercept for RetryReport {
             Some(r) => {
                 let status = r.status().as_u16();
                 let code = error_code(r);
-                if !(status == 429 || status >= 500 || code.as_deref().is_some_and(throttling)) {
+                if !(status == 429
+                    || status >= 500
+                    || code.as_deref().is_some_and(super::errors::throttling))
+                {
                     return Ok(()); // not retried: the caller sees it at once
                 }
                 match code {
@@ -98,10 +101,6 @@ impl Intercept for RetryReport {
         ));
         Ok(())
     }
-}
-
-fn throttling(code: &str) -> bool {
-    super::errors::throttling(code)
 }
 
 /// AWS's error code, from the header JSON protocols send or the body's `<Code>`/`__type`.

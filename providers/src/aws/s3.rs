@@ -48,13 +48,8 @@ async fn bucket_tags(aws: &Clients, name: &str) -> Result<BTreeMap<String, Strin
         .unwrap_or_default())
 }
 
-/// The bucket as it is; `None` when it does not exist.
-async fn observe(
-    aws: &Clients,
-    ctx: &OpContext,
-    name: &str,
-    prior: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+/// Whether the bucket exists (HeadBucket; not found is `false`).
+async fn exists(aws: &Clients, name: &str) -> Result<bool, ProviderError> {
     let head = aws
         .s3
         .head_bucket()
@@ -62,7 +57,17 @@ async fn observe(
         .send()
         .await
         .map_err(e("HeadBucket"));
-    if absent_if_not_found(head)?.is_none() {
+    Ok(absent_if_not_found(head)?.is_some())
+}
+
+/// The bucket as it is; `None` when it does not exist.
+async fn observe(
+    aws: &Clients,
+    ctx: &OpContext,
+    name: &str,
+    prior: &ValueMap,
+) -> Result<Option<Observed>, ProviderError> {
+    if !exists(aws, name).await? {
         return Ok(None);
     }
     let versioning = aws
@@ -261,14 +266,7 @@ async fn claim(
     address: &str,
     name: &str,
 ) -> Result<Claim, ProviderError> {
-    let head = aws
-        .s3
-        .head_bucket()
-        .bucket(name)
-        .send()
-        .await
-        .map_err(e("HeadBucket"));
-    if absent_if_not_found(head)?.is_none() {
+    if !exists(aws, name).await? {
         return Ok(Claim::Free);
     }
     let all = bucket_tags(aws, name).await?;
