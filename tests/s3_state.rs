@@ -117,6 +117,31 @@ impl Cloud {
         serde_json::from_slice(&self.object(KEY).await.expect("state exists")).unwrap()
     }
 
+    /// The serial state is at: the state object's, or the last journal object's beside it.
+    async fn recorded_serial(&self) -> u64 {
+        let object = match self.object(KEY).await {
+            Some(b) => serde_json::from_slice::<serde_json::Value>(&b).unwrap()["serial"]
+                .as_u64()
+                .unwrap_or(0),
+            None => 0,
+        };
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(format!("{KEY}.journal/"))
+            .send()
+            .await
+            .unwrap();
+        let journal = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key()?.rsplit('/').next()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        object.max(journal)
+    }
+
     async fn lock(&self) -> Option<serde_json::Value> {
         let bytes = self.object(&format!("{KEY}.lock")).await?;
         Some(serde_json::from_slice(&bytes).unwrap())
@@ -259,15 +284,7 @@ async fn a_killed_holders_lock_is_reported_with_its_age_and_removed_only_by_its_
     poll_until(
         Duration::from_secs(60),
         "the apply to be under way",
-        || async {
-            let serial = match c.object(KEY).await {
-                Some(b) => serde_json::from_slice::<serde_json::Value>(&b).unwrap()["serial"]
-                    .as_u64()
-                    .unwrap_or(0),
-                None => 0,
-            };
-            (serial >= 4).then_some(())
-        },
+        || async { (c.recorded_serial().await >= 4).then_some(()) },
     )
     .await;
     child.kill().unwrap(); // SIGKILL
@@ -376,15 +393,7 @@ async fn a_failed_write_leaves_an_errored_file_that_state_push_uploads() {
     poll_until(
         Duration::from_secs(60),
         "the apply to be under way",
-        || async {
-            let serial = match c.object(KEY).await {
-                Some(b) => serde_json::from_slice::<serde_json::Value>(&b).unwrap()["serial"]
-                    .as_u64()
-                    .unwrap_or(0),
-                None => 0,
-            };
-            (serial >= 4).then_some(())
-        },
+        || async { (c.recorded_serial().await >= 4).then_some(()) },
     )
     .await;
     proxy.cut();

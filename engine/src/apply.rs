@@ -515,8 +515,21 @@ impl Executor<'_> {
                 }
             };
             let mut finished = vec![first.expect("running > 0")];
-            while let Some(more) = tasks.try_join_next() {
-                finished.push(more);
+            // Group commit: what finished meanwhile goes into the same write; a store whose
+            // writes are round trips lets the others still running finish for a moment too.
+            let window = self.store.batch_window();
+            let until = Instant::now() + window;
+            loop {
+                while let Some(more) = tasks.try_join_next() {
+                    finished.push(more);
+                }
+                if window.is_zero() || finished.len() >= running {
+                    break;
+                }
+                match tokio::time::timeout_at(until, tasks.join_next()).await {
+                    Ok(Some(more)) => finished.push(more),
+                    _ => break,
+                }
             }
             for joined in finished {
                 let (i, result, elapsed) = match joined {

@@ -217,6 +217,14 @@ pub trait StateStore: Send + Sync {
     /// saved and refuses to go backwards.
     async fn save(&self, state: &State) -> Result<(), StoreError>;
 
+    /// How long the executor may wait, after a call finished, for more of the calls running
+    /// with it before it writes, so one write carries their results together. Zero (the
+    /// default) writes at once; a store whose writes are round trips (S3) waits a little, which
+    /// delays the dependents of the first result by at most this.
+    fn batch_window(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Makes `state` durable when only `changes` differ from the last write (load or save), as
     /// cheaply as the store can: a store with a journal appends the changed entries; the
     /// default writes everything. When it returns, a later `load` sees `state`.

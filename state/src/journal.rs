@@ -59,7 +59,7 @@ fn checksum(record: &[u8]) -> String {
 }
 
 /// `record` framed as one journal line.
-fn line(record: &[u8]) -> Vec<u8> {
+pub(crate) fn line(record: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(record.len() + 18);
     out.extend_from_slice(checksum(record).as_bytes());
     out.push(b' ');
@@ -87,6 +87,12 @@ pub(crate) fn read(path: &Path) -> Result<Option<Contents>, JournalError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
+    parse(&bytes).map(Some)
+}
+
+/// A journal's bytes as read: its header and the complete records after it (a torn last line
+/// left out).
+pub(crate) fn parse(bytes: &[u8]) -> Result<Contents, JournalError> {
     let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     // The piece after the last newline is empty for a complete file, else a torn append.
     let tail = lines.pop().unwrap_or_default();
@@ -127,7 +133,17 @@ pub(crate) fn read(path: &Path) -> Result<Option<Contents>, JournalError> {
             ),
         });
     }
-    Ok(Some(Contents { header, records }))
+    Ok(Contents { header, records })
+}
+
+/// The header line of a journal continuing serial `base_serial` of `lineage`.
+pub(crate) fn header_line(lineage: &str, base_serial: u64) -> Vec<u8> {
+    let header = Header {
+        journal_version: JOURNAL_VERSION,
+        lineage: lineage.to_string(),
+        base_serial,
+    };
+    line(&serde_json::to_vec(&header).unwrap_or_default())
 }
 
 /// An open journal that records are appended to.
@@ -139,13 +155,7 @@ impl Writer {
     /// Replaces whatever journal is at `path` with a new one holding only its header, and opens
     /// it for appending.
     pub fn start(path: &Path, lineage: &str, base_serial: u64, mode: u32) -> io::Result<Writer> {
-        let header = Header {
-            journal_version: JOURNAL_VERSION,
-            lineage: lineage.to_string(),
-            base_serial,
-        };
-        let record = serde_json::to_vec(&header).unwrap_or_default();
-        atomic::replace(path, &line(&record), mode)?;
+        atomic::replace(path, &header_line(lineage, base_serial), mode)?;
         let file = OpenOptions::new().append(true).open(path)?;
         Ok(Writer { file })
     }

@@ -14,6 +14,7 @@ pub mod local;
 mod lock_info;
 pub mod s3;
 pub mod s3_error;
+mod s3_journal;
 
 pub use format::{decode, encode, FORMAT_VERSION};
 pub use local::LocalStore;

@@ -17,23 +17,46 @@
 //! - Every S3 call has the SDK's retries and a deadline (connect, attempt and operation
 //!   timeouts); the lock retries a vanished or contended lock a bounded number of times with
 //!   backoff.
+//! - Between whole writes, each group commit of a run is one journal object under
+//!   `<key>.journal/` (see [`crate::s3_journal`]), created with `If-None-Match: *` so a serial
+//!   is never written twice; `load` returns the state object with its journal replayed, so
+//!   every reader sees one state. The state object is rewritten whole (compacted) on the first
+//!   write of a process, at most every [`COMPACT_EVERY`] during a run and by `save`; after each
+//!   whole write the journal objects it contains are deleted. Only the lock holder writes or
+//!   deletes journal objects.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
+use aws_sdk_s3::types::{BucketVersioningStatus, Delete, ObjectIdentifier, ServerSideEncryption};
 use aws_sdk_s3::Client;
-use hdh_engine::state::rfc3339;
+use hdh_engine::state::{rfc3339, Changes};
 use hdh_engine::{LockInfo, State, StateStore, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::format;
 use crate::s3_error::{classify, Class, S3Error};
+use crate::s3_journal::{self, Listed, Problem};
+
+/// The longest a run appends journal objects before the state object is rewritten whole.
+pub const COMPACT_EVERY: Duration = Duration::from_secs(10);
+
+/// How long the executor may wait for more of its running calls to finish before a write, so
+/// one journal object carries the results of calls that finish together (see
+/// [`StateStore::batch_window`]).
+const BATCH_WINDOW: Duration = Duration::from_millis(30);
+
+/// How often `load` reads again when the state object changed while its journal was read.
+const LOAD_ATTEMPTS: u32 = 3;
+
+/// The most keys one DeleteObjects call takes.
+const DELETE_BATCH: usize = 1000;
 
 /// How often `lock` tries when the lock vanished between failing to take it and reading it, or
 /// S3 reported a concurrent conditional write.
@@ -114,6 +137,27 @@ pub struct S3Store {
     config: Option<SdkConfig>,
     client: OnceCell<Client>,
     seen: Mutex<Seen>,
+    /// `<key>.journal/`.
+    journal_prefix: String,
+    /// When this process last wrote the state object whole; `None`: the next append compacts.
+    compacted_at: Mutex<Option<Instant>>,
+    /// The serial of the state object this process last wrote whole: what its journal
+    /// objects continue.
+    base_serial: AtomicU64,
+    /// Journal objects `load` found already contained in the state object (a compaction
+    /// stopped before deleting them); `unlock` deletes them if no write did.
+    stale: Mutex<Vec<String>>,
+    /// `load` may accept a break in the recorded history.
+    allow_history_change: AtomicBool,
+    /// The break `load` accepted.
+    accepted: Mutex<Option<String>>,
+}
+
+/// What one read of the state object and its journal found.
+enum Loaded {
+    State(Option<State>),
+    /// The state object changed while its journal was read: read again.
+    Raced,
 }
 
 /// An S3 client for `config`: path-style addressing when an endpoint override is set
@@ -147,10 +191,16 @@ impl S3Store {
     fn build(settings: S3Settings, config: Option<SdkConfig>) -> Self {
         S3Store {
             lock_key: format!("{}.lock", settings.key),
-            settings,
+            journal_prefix: s3_journal::prefix(&settings.key),
             config,
             client: OnceCell::new(),
             seen: Mutex::new(Seen::Nothing),
+            settings,
+            compacted_at: Mutex::new(None),
+            base_serial: AtomicU64::new(0),
+            stale: Mutex::new(Vec::new()),
+            allow_history_change: AtomicBool::new(false),
+            accepted: Mutex::new(None),
         }
     }
 
@@ -411,6 +461,280 @@ impl S3Store {
         }
     }
 
+    /// Every journal object under `<key>.journal/`, sorted by lineage and serial (one
+    /// ListObjectsV2 per 1,000 objects). Anything else under the prefix is refused.
+    async fn list_journal(&self) -> Result<Vec<Listed>, StoreError> {
+        let target = format!("s3://{}/{}", self.settings.bucket, self.journal_prefix);
+        let mut pages = self
+            .client()
+            .await
+            .list_objects_v2()
+            .bucket(&self.settings.bucket)
+            .prefix(&self.journal_prefix)
+            .into_paginator()
+            .send();
+        let mut listed = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.io(classify(e, "ListObjectsV2", &target)))?;
+            for object in page.contents() {
+                let key = object.key().unwrap_or_default();
+                let Some(l) = s3_journal::parse_key(&self.journal_prefix, key) else {
+                    return Err(StoreError::Invalid {
+                        location: target,
+                        reason: format!(
+                            "s3://{}/{key} is not a journal object hdh wrote; nothing was changed",
+                            self.settings.bucket
+                        ),
+                    });
+                };
+                listed.push(l);
+            }
+        }
+        listed.sort();
+        Ok(listed)
+    }
+
+    /// Deletes `keys` (DeleteObjects, up to 1,000 a call); a key already gone is no error.
+    async fn delete_keys(&self, keys: &[String]) -> Result<(), StoreError> {
+        let target = format!("s3://{}/{}", self.settings.bucket, self.journal_prefix);
+        for chunk in keys.chunks(DELETE_BATCH) {
+            let objects = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|objects| {
+                    Delete::builder()
+                        .set_objects(Some(objects))
+                        .quiet(true)
+                        .build()
+                })
+                .map_err(|e| StoreError::Io {
+                    location: target.clone(),
+                    source: Box::new(e),
+                })?;
+            let out = self
+                .client()
+                .await
+                .delete_objects()
+                .bucket(&self.settings.bucket)
+                .delete(objects)
+                .send()
+                .await
+                .map_err(|e| self.io(classify(e, "DeleteObjects", &target)))?;
+            if let Some(e) = out.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
+                return Err(self.io(S3Error {
+                    class: crate::s3_error::class_of(None, e.code().unwrap_or_default()),
+                    operation: "DeleteObjects",
+                    target: format!(
+                        "s3://{}/{}",
+                        self.settings.bucket,
+                        e.key().unwrap_or_default()
+                    ),
+                    message: format!(
+                        "{}: {}",
+                        e.code().unwrap_or_default(),
+                        e.message().unwrap_or_default()
+                    ),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a whole write of `state`: every journal object it contains goes (those of its
+    /// lineage up to its serial, and those of a history `load` was told to leave behind).
+    async fn clear_journal(&self, state: &State) -> Result<(), StoreError> {
+        let covered: Vec<String> = self
+            .list_journal()
+            .await?
+            .into_iter()
+            .filter(|l| l.lineage != state.lineage || l.serial <= state.serial)
+            .map(|l| l.key)
+            .collect();
+        self.stale.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.delete_keys(&covered).await
+    }
+
+    /// A break in the recorded history: refused, or accepted and remembered when allowed.
+    fn history_break(&self, found: String, expected: String) -> Result<(), StoreError> {
+        if !self.allow_history_change.load(Ordering::Relaxed) {
+            return Err(StoreError::History {
+                location: self.location(),
+                found,
+                expected,
+            });
+        }
+        *self.accepted.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(format!("found {found}, expected {expected}"));
+        Ok(())
+    }
+
+    /// Reads the state object and its journal once, and replays the journal onto it.
+    async fn load_once(&self) -> Result<Loaded, StoreError> {
+        let fetched = self.fetch().await?;
+        let journal = self.list_journal().await?;
+        let prefix = format!("s3://{}/{}", self.settings.bucket, self.journal_prefix);
+        let Some((mut state, etag)) = fetched else {
+            if let Some(first) = journal.first() {
+                self.history_break(
+                    "no state object".into(),
+                    format!(
+                        "lineage {} at serial {} or later (its journal {prefix} continues it)",
+                        first.lineage,
+                        first.serial.saturating_sub(1)
+                    ),
+                )?;
+            }
+            self.set_seen(Seen::Absent);
+            return Ok(Loaded::State(None));
+        };
+        if let Some(other) = journal.iter().find(|l| l.lineage != state.lineage) {
+            self.history_break(
+                format!("lineage {} in the state object", state.lineage),
+                format!(
+                    "lineage {}, the lineage of its journal {prefix}",
+                    other.lineage
+                ),
+            )?;
+        }
+        let mut objects = Vec::new();
+        for listed in journal.into_iter().filter(|l| l.lineage == state.lineage) {
+            if listed.serial <= state.serial {
+                // Already in the state object; its body is not needed.
+                objects.push((listed, Vec::new()));
+                continue;
+            }
+            match self.get(&listed.key).await.map_err(|e| self.io(e))? {
+                Some((body, _, _)) => objects.push((listed, body)),
+                // Deleted since it was listed: a compaction ran meanwhile.
+                None => return Ok(Loaded::Raced),
+            }
+        }
+        let stale = match s3_journal::replay(&mut state, &objects) {
+            Ok(stale) => stale,
+            Err(problem) => {
+                // A compaction between reading the state and listing its journal looks like a
+                // state that went backwards; the state object's ETag tells them apart.
+                let now = self
+                    .head(&self.settings.key)
+                    .await
+                    .map_err(|e| self.io(e))?;
+                if now.map(|i| i.etag).as_ref() != Some(&etag) {
+                    return Ok(Loaded::Raced);
+                }
+                let location = |key: &str| format!("s3://{}/{key}", self.settings.bucket);
+                match problem {
+                    Problem::Behind { key, base_serial } => self.history_break(
+                        format!("serial {} of lineage {}", state.serial, state.lineage),
+                        format!(
+                            "serial {base_serial} or later: its journal object {} continues \
+                             serial {base_serial}, so the state went backwards",
+                            location(&key)
+                        ),
+                    )?,
+                    Problem::Gap { key, expected } => {
+                        return Err(StoreError::Invalid {
+                            location: location(&key),
+                            reason: format!(
+                                "the journal object of serial {expected} is missing before it; \
+                                 nothing was changed"
+                            ),
+                        })
+                    }
+                    Problem::Damaged { key, reason } => {
+                        return Err(StoreError::Invalid {
+                            location: location(&key),
+                            reason: format!(
+                                "{reason}; only a damaged last journal object is ignored; \
+                                 nothing was changed"
+                            ),
+                        })
+                    }
+                }
+                // Accepted: the state object as it is, without the journal of the later one.
+                Vec::new()
+            }
+        };
+        *self.stale.lock().unwrap_or_else(|p| p.into_inner()) = stale;
+        if let Seen::Present { lineage, .. } = self.seen() {
+            if lineage != state.lineage {
+                return Err(StoreError::Invalid {
+                    location: self.location(),
+                    reason: format!(
+                        "it now belongs to another state history (lineage {}, was {lineage})",
+                        state.lineage
+                    ),
+                });
+            }
+        }
+        self.set_seen(Seen::Present {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            etag,
+        });
+        Ok(Loaded::State(Some(state)))
+    }
+
+    /// Writes `state` whole as the state object, conditional on what this store last saw.
+    async fn write_whole(&self, state: &State) -> Result<(), StoreError> {
+        let condition = self.condition_for(state).await?;
+        let expected = match &condition {
+            Condition::Absent => "no state".to_string(),
+            Condition::Matches(etag) => format!("ETag {etag}"),
+        };
+        let bytes = format::encode(state);
+        let saved = |etag| {
+            self.set_seen(Seen::Present {
+                lineage: state.lineage.clone(),
+                serial: state.serial,
+                etag,
+            })
+        };
+        match self.put(&self.settings.key, bytes.clone(), condition).await {
+            Ok(etag) => {
+                saved(etag);
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.class,
+                    Class::PreconditionFailed | Class::ConditionalConflict
+                ) =>
+            {
+                // An attempt whose answer was lost may have landed, and the SDK's retry then
+                // met its own write: exactly these bytes there means the save succeeded.
+                if let Ok(Some((there, etag, _))) = self.get(&self.settings.key).await {
+                    if there == bytes {
+                        saved(etag);
+                        return Ok(());
+                    }
+                }
+                let now = match self.fetch().await {
+                    Ok(Some((s, _))) => format!("now serial {} (lineage {})", s.serial, s.lineage),
+                    Ok(None) => "now deleted".into(),
+                    Err(_) => "now unreadable".into(),
+                };
+                Err(StoreError::Conflict {
+                    location: self.location(),
+                    detail: format!(
+                        "expected {expected}, {now}; this write of serial {} was refused and \
+                         nothing was overwritten",
+                        state.serial
+                    ),
+                })
+            }
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// A whole write, then the journal objects it contains deleted.
+    async fn compact(&self, state: &State) -> Result<(), StoreError> {
+        self.write_whole(state).await?;
+        self.base_serial.store(state.serial, Ordering::Relaxed);
+        *self.compacted_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.clear_journal(state).await
+    }
+
     /// The precondition for writing `state`: what this store last saw must still be there,
     /// with the same lineage and an older serial.
     async fn condition_for(&self, state: &State) -> Result<Condition, StoreError> {
@@ -486,6 +810,9 @@ impl StateStore for S3Store {
     }
 
     async fn unlock(&self, info: &LockInfo) -> Result<(), StoreError> {
+        // What a killed compaction left: contained in the state object, so no reader needs it.
+        let stale = std::mem::take(&mut *self.stale.lock().unwrap_or_else(|p| p.into_inner()));
+        self.delete_keys(&stale).await?;
         self.remove_lock(&info.id).await
     }
 
@@ -493,78 +820,92 @@ impl StateStore for S3Store {
         self.remove_lock(id).await
     }
 
+    fn accept_history_change(&self) {
+        self.allow_history_change.store(true, Ordering::Relaxed);
+    }
+
+    fn accepted_history_change(&self) -> Option<String> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn batch_window(&self) -> Duration {
+        BATCH_WINDOW
+    }
+
     async fn load(&self) -> Result<Option<State>, StoreError> {
-        let Some((state, etag)) = self.fetch().await? else {
-            self.set_seen(Seen::Absent);
-            return Ok(None);
-        };
-        if let Seen::Present { lineage, .. } = self.seen() {
-            if lineage != state.lineage {
-                return Err(StoreError::Invalid {
-                    location: self.location(),
-                    reason: format!(
-                        "it now belongs to another state history (lineage {}, was {lineage})",
-                        state.lineage
-                    ),
-                });
+        for _ in 0..LOAD_ATTEMPTS {
+            if let Loaded::State(state) = self.load_once().await? {
+                return Ok(state);
             }
         }
-        self.set_seen(Seen::Present {
-            lineage: state.lineage.clone(),
-            serial: state.serial,
-            etag,
-        });
-        Ok(Some(state))
+        Err(StoreError::Conflict {
+            location: self.location(),
+            detail: "it kept changing while it and its journal were read; try again".into(),
+        })
     }
 
     async fn save(&self, state: &State) -> Result<(), StoreError> {
-        let condition = self.condition_for(state).await?;
-        let expected = match &condition {
-            Condition::Absent => "no state".to_string(),
-            Condition::Matches(etag) => format!("ETag {etag}"),
+        self.compact(state).await
+    }
+
+    async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
+        let compacted_at = *self.compacted_at.lock().unwrap_or_else(|p| p.into_inner());
+        let (lineage, serial, etag) = match (compacted_at, self.seen()) {
+            (
+                Some(at),
+                Seen::Present {
+                    lineage,
+                    serial,
+                    etag,
+                },
+            ) if at.elapsed() < COMPACT_EVERY => (lineage, serial, etag),
+            _ => return self.compact(state).await,
         };
-        let bytes = format::encode(state);
-        let saved = |etag| {
-            self.set_seen(Seen::Present {
-                lineage: state.lineage.clone(),
-                serial: state.serial,
-                etag,
-            })
-        };
-        match self.put(&self.settings.key, bytes.clone(), condition).await {
-            Ok(etag) => {
-                saved(etag);
-                Ok(())
-            }
+        if lineage != state.lineage || serial >= state.serial {
+            return Err(StoreError::Conflict {
+                location: self.location(),
+                detail: format!(
+                    "serial {} of lineage {} does not continue serial {serial} of lineage \
+                     {lineage}",
+                    state.serial, state.lineage
+                ),
+            });
+        }
+        let key = s3_journal::object_key(&self.journal_prefix, &state.lineage, state.serial);
+        // The serial of the state object this journal continues.
+        let base = self.base_serial.load(Ordering::Relaxed);
+        let body = s3_journal::encode(state, changes, base);
+        match self.put(&key, body.clone(), Condition::Absent).await {
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.class,
                     Class::PreconditionFailed | Class::ConditionalConflict
                 ) =>
             {
-                // An attempt whose answer was lost may have landed, and the SDK's retry then
-                // met its own write: exactly these bytes there means the save succeeded.
-                if let Ok(Some((there, etag, _))) = self.get(&self.settings.key).await {
-                    if there == bytes {
-                        saved(etag);
-                        return Ok(());
-                    }
+                // As for the state: a retry that met its own landed write succeeded.
+                let there = self.get(&key).await.ok().flatten();
+                if there.map(|(b, _, _)| b) != Some(body) {
+                    return Err(StoreError::Conflict {
+                        location: format!("s3://{}/{key}", self.settings.bucket),
+                        detail: format!(
+                            "someone else wrote serial {} of this state; nothing was \
+                             overwritten",
+                            state.serial
+                        ),
+                    });
                 }
-                let now = match self.fetch().await {
-                    Ok(Some((s, _))) => format!("now serial {} (lineage {})", s.serial, s.lineage),
-                    Ok(None) => "now deleted".into(),
-                    Err(_) => "now unreadable".into(),
-                };
-                Err(StoreError::Conflict {
-                    location: self.location(),
-                    detail: format!(
-                        "expected {expected}, {now}; this write of serial {} was refused and \
-                         nothing was overwritten",
-                        state.serial
-                    ),
-                })
             }
-            Err(e) => Err(self.io(e)),
+            Err(e) => return Err(self.io(e)),
         }
+        self.set_seen(Seen::Present {
+            lineage,
+            serial: state.serial,
+            etag,
+        });
+        Ok(())
     }
 }

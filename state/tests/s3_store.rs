@@ -315,3 +315,131 @@ async fn a_missing_bucket_is_an_error_not_an_empty_state() {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+/// The keys under the state's journal prefix.
+async fn journal_keys(f: &Fixture) -> Vec<String> {
+    let out =
+        f.s3.list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(format!("{KEY}.journal/"))
+            .send()
+            .await
+            .unwrap();
+    out.contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_string())
+        .collect()
+}
+
+/// `state` one serial on with `address` holding a resource with id `id`.
+fn next(state: &State, address: &str, id: &str) -> (State, hdh_engine::state::Changes) {
+    let mut s = state.clone();
+    s.serial += 1;
+    s.resources.insert(
+        address.into(),
+        hdh_engine::ResourceState {
+            type_name: "random_secret".into(),
+            id: id.into(),
+            attributes: Default::default(),
+            dependencies: vec![],
+            lifecycle: Default::default(),
+        },
+    );
+    let mut c = hdh_engine::state::Changes::default();
+    c.touch(address);
+    (s, c)
+}
+
+#[tokio::test]
+async fn appends_are_journal_objects_every_reader_sees_and_a_whole_write_removes() {
+    let f = fixture().await;
+    let store = f.store(None).await;
+    assert!(store.load().await.unwrap().is_none());
+    // The first write of a process is whole; the next ones are one object each.
+    let (s1, c1) = next(&state("lin", 0), "a", "1");
+    store.append(&s1, &c1).await.unwrap();
+    let (s2, c2) = next(&s1, "b", "2");
+    store.append(&s2, &c2).await.unwrap();
+    let (s3, c3) = next(&s2, "c", "3");
+    store.append(&s3, &c3).await.unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&f.object(KEY).await.unwrap()).unwrap();
+    assert_eq!(stored["serial"], 1, "the state object was written once");
+    assert_eq!(
+        journal_keys(&f).await,
+        vec![
+            format!("{KEY}.journal/lin/00000000000000000002"),
+            format!("{KEY}.journal/lin/00000000000000000003"),
+        ]
+    );
+    // Another reader sees state and journal as one.
+    let other = f.store(None).await;
+    assert_eq!(other.load().await.unwrap(), Some(s3.clone()));
+
+    // A writer that read the same state cannot write the serial the journal already holds.
+    let mut rival = s2.clone();
+    rival.resources.clear();
+    let rival_store = f.store(None).await;
+    rival_store.load().await.unwrap();
+    let (r3, rc3) = next(&rival, "z", "9");
+    let err = rival_store.append(&r3, &rc3).await;
+    assert!(matches!(err, Err(StoreError::Conflict { .. })), "{err:?}");
+
+    // The whole write at the end contains the journal: its objects go.
+    let (s4, _) = next(&s3, "d", "4");
+    store.save(&s4).await.unwrap();
+    assert!(journal_keys(&f).await.is_empty());
+    assert_eq!(f.store(None).await.load().await.unwrap(), Some(s4));
+}
+
+#[tokio::test]
+async fn a_damaged_last_journal_object_is_ignored_and_one_before_it_refused() {
+    let f = fixture().await;
+    let store = f.store(None).await;
+    store.load().await.unwrap();
+    let (s1, c1) = next(&state("lin", 0), "a", "1");
+    store.append(&s1, &c1).await.unwrap();
+    let (s2, c2) = next(&s1, "b", "2");
+    store.append(&s2, &c2).await.unwrap();
+    let (s3, c3) = next(&s2, "c", "3");
+    store.append(&s3, &c3).await.unwrap();
+    let last = format!("{KEY}.journal/lin/00000000000000000003");
+    let mut body = f.object(&last).await.unwrap();
+    let n = body.len();
+    body[n - 3] ^= 1;
+    f.s3.put_object()
+        .bucket(BUCKET)
+        .key(&last)
+        .body(body.clone().into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store(None).await.load().await.unwrap(),
+        Some(s2.clone()),
+        "the damaged last batch never counted"
+    );
+    // A run that goes on from there compacts first, so the damaged object is replaced.
+    let reader = f.store(None).await;
+    let loaded = reader.load().await.unwrap().unwrap();
+    let (t3, tc3) = next(&loaded, "c", "other");
+    reader.append(&t3, &tc3).await.unwrap();
+    assert!(journal_keys(&f).await.is_empty());
+    assert_eq!(f.store(None).await.load().await.unwrap(), Some(t3.clone()));
+
+    // Damage before another object is refused, naming the object.
+    let (t4, tc4) = next(&t3, "d", "4");
+    reader.append(&t4, &tc4).await.unwrap();
+    let (t5, tc5) = next(&t4, "e", "5");
+    reader.append(&t5, &tc5).await.unwrap();
+    let first = format!("{KEY}.journal/lin/00000000000000000004");
+    f.s3.put_object()
+        .bucket(BUCKET)
+        .key(&first)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+    let err = f.store(None).await.load().await.unwrap_err().to_string();
+    assert!(err.contains(&first), "{err}");
+    assert!(err.contains("only a damaged last journal object"), "{err}");
+}

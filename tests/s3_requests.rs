@@ -1,0 +1,96 @@
+//! What an apply and a destroy of 1,000 resources with S3 state cost in S3 requests and bytes
+//! sent (through a counting proxy in front of the emulator): state writes are grouped, so the
+//! PUTs per run stay at or under operations / 10 plus a constant. Prints the figures.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::process::{Command, Stdio};
+
+use hdh_testcloud::{Emulator, Profile};
+use support::proxy::Proxy;
+
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "scale-state";
+const N: usize = 1_000;
+
+fn config() -> String {
+    let mut y = format!(
+        "version: 1\nname: scale\nregion: {REGION}\nstate: {{ backend: s3, bucket: {BUCKET}, key: scale.state.json }}\nresources:\n"
+    );
+    for i in 0..N / 2 {
+        let _ = writeln!(
+            y,
+            "  s{i}:\n    type: random_secret\n    properties: {{ bytes: 16, encoding: hex }}"
+        );
+        let prev = if i % 10 == 0 {
+            String::new()
+        } else {
+            format!(" prev=${{f{}.sha256}}", i - 1)
+        };
+        let _ = writeln!(
+            y,
+            "  f{i}:\n    type: local_file\n    properties: {{ path: \"out/f{i}.txt\", content: \"s=${{s{i}.value}}{prev}\" }}"
+        );
+    }
+    y
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_state_writes_per_run_stay_under_a_tenth_of_the_operations() {
+    let emu = Emulator::builder()
+        .profile(Profile::Instant)
+        .start()
+        .expect("emulator starts");
+    emu.s3_client(REGION)
+        .await
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let proxy = Proxy::start(emu.endpoint());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hdh.yaml"), config()).unwrap();
+    println!("S3 requests of hdh with {N} local resources and S3 state:");
+    for command in ["apply", "destroy"] {
+        let seq = emu.request_log().unwrap().last().map_or(0, |r| r.seq);
+        let bytes = proxy.bytes_sent();
+        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+            .args([command, "--auto-approve"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", proxy.endpoint())
+            .env("AWS_ACCESS_KEY_ID", hdh_testcloud::ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", hdh_testcloud::SECRET_ACCESS_KEY)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = emu.request_log_since(seq).unwrap();
+        let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
+        for r in log.iter().filter(|r| r.service == "s3") {
+            *by_op.entry(r.operation.clone()).or_default() += 1;
+        }
+        let puts = by_op.get("PutObject").copied().unwrap_or(0);
+        let sent = proxy.bytes_sent() - bytes;
+        println!(
+            "  {command}: {} S3 requests {by_op:?}, {:.1} MB sent",
+            by_op.values().sum::<usize>(),
+            sent as f64 / 1e6
+        );
+        // Two lock writes, the first and last whole-state writes, and a few partial batches.
+        assert!(
+            puts <= N / 10 + 10,
+            "{command}: {puts} PUTs for {N} operations"
+        );
+    }
+}
