@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from . import charts, eks, elb
+from . import acm, charts, eks, elb
 from . import ec2 as ec2mod
 from .world import WORLD
 
@@ -342,6 +342,22 @@ def _create_lb(state: KubeState, ns: str, name: str, record: dict[str, Any]) -> 
         "0.0.0.0/0",
     )
     ports = [p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")] or [{"port": 80}]
+    cert_arn = annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-cert")
+    if cert_arn:
+        cert = acm.certificate(state.account_id, state.region, cert_arn)
+        if cert is None or cert.status != "ISSUED":
+            # ELB refuses a certificate that does not exist or is not issued
+            # (CertificateNotFound); the service controller retries with backoff.
+            WORLD.after(
+                max(WORLD.duration("k8s_load_balancer_provision"), 10.0),
+                f"k8s load balancer {ns}/{name} (retry: certificate not issued)",
+                lambda: _create_lb(state, ns, name, record),
+            )
+            return
+    ssl_ports = {
+        x.strip()
+        for x in str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-ports", "*")).split(",")
+    }
     ec2 = ec2mod.backend(state.account_id, state.region)
     subnets = _lb_subnets(ec2, cluster, internal)
     if not subnets:
@@ -378,14 +394,19 @@ def _create_lb(state: KubeState, ns: str, name: str, record: dict[str, Any]) -> 
             vpc_id=vpc_id,
         )
         record["node_sgs"].append(node_sg)
-    listeners = [
-        {
-            "Protocol": "TCP",
+    def listener(p: dict[str, Any]) -> dict[str, Any]:
+        secure = bool(cert_arn) and ("*" in ssl_ports or str(p.get("name")) in ssl_ports or str(p["port"]) in ssl_ports)
+        out: dict[str, Any] = {
+            "Protocol": "SSL" if secure else "TCP",
             "LoadBalancerPort": int(p["port"]),
+            "InstanceProtocol": "TCP",
             "InstancePort": int(p.get("nodePort") or 30000 + int(p["port"]) % 2768),
         }
-        for p in ports
-    ]
+        if secure:
+            out["SSLCertificateId"] = cert_arn
+        return out
+
+    listeners = [listener(p) for p in ports]
     elbb = elb.backend(state.account_id, state.region)
     lb = elbb.create_load_balancer(
         name=record["name"],
