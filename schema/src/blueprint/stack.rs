@@ -345,7 +345,7 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
         .map(|az| keyed("daskhub.network.route_table.private", az))
         .chain(["daskhub.network.route_table.public".to_string()])
         .collect();
-    let c = b.add(
+    b.add(
         CLUSTER,
         "aws_eks_cluster",
         json!({"name": s.cluster_name, "role_arn": r(CLUSTER_ROLE, "arn"), "version": s.kubernetes_version,
@@ -356,8 +356,8 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "encryption_key_arn": r(KEY, "arn"),
                "tags": {"Name": s.cluster_name}}),
     );
-    // Nodes need their way out (NAT) before they can join.
-    c.depends_on = routes;
+    // The control plane needs only its subnets; nodes need their way out (NAT and routes)
+    // before they can join, so the routes hold back the node groups, never the cluster.
     for g in &s.node_groups {
         let mut props = json!({
             "cluster_name": r(CLUSTER, "name"), "nodegroup_name": g.name, "node_role": r(NODE_ROLE, "arn"),
@@ -378,7 +378,8 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
         {
             props["ami_type"] = json!("AL2_x86_64_GPU");
         }
-        b.add(&node_group(&g.name), "aws_eks_node_group", props);
+        b.add(&node_group(&g.name), "aws_eks_node_group", props)
+            .depends_on = routes.clone();
     }
     let first = s.node_groups.first().map(|g| node_group(&g.name));
     b.add(
