@@ -85,6 +85,23 @@ fn check(version: &str, manifest: &str) {
         "chart {version}: only {} objects",
         objs.len()
     );
+    // HTTPS ends at the load balancer: proxy-public names the ACM certificate and serves 443.
+    let service = proxy_public(manifest);
+    assert!(
+        service.contains("service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:")
+            && service.contains("aws-load-balancer-ssl-ports: https")
+            && service.contains("port: 443"),
+        "chart {version}: proxy-public without the certificate:\n{service}"
+    );
+}
+
+/// The rendered `proxy-public` Service.
+fn proxy_public(manifest: &str) -> String {
+    manifest
+        .split("\n---")
+        .find(|d| d.contains("kind: Service") && d.contains("name: proxy-public"))
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,4 +232,68 @@ async fn the_example_installs_with_the_current_chart() {
     let version = "2024.1.1-0.dev.git.67.he25bf51";
     let (_run, manifest) = apply_with_chart(version).await;
     check(version, &manifest);
+}
+
+/// `dns.tls: letsencrypt` is the chart's own autohttps, contact the admin's email: installed
+/// with the seed's tree, then upgraded to the newest release and to the current tree, each
+/// rendered and validated with the real chart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letsencrypt_installs_autohttps_with_every_chart_tree() {
+    let mut run = setup(TIME_SCALE);
+    let config = run.emu.aws_config("us-east-1").await;
+    aws_sdk_route53::Client::new(&config)
+        .create_hosted_zone()
+        .name("example.org")
+        .caller_reference("chart")
+        .send()
+        .await
+        .unwrap();
+    run.edit(
+        "dns: { hosted_zone: example.org, record: daskhub }",
+        "dns: { hosted_zone: example.org, record: daskhub, tls: letsencrypt }",
+    );
+    let mut previous = "chart_version: 2022.8.2".to_string();
+    for version in ["2022.8.2", "2024.1.1", "2024.1.1-0.dev.git.67.he25bf51"] {
+        let now = format!("chart_version: \"{version}\"");
+        run.edit(&previous, &now);
+        previous = now;
+        let out = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+        assert!(
+            out.contains("hub_url = \"https://daskhub.example.org\""),
+            "{out}"
+        );
+        let v = run.helm_values();
+        let https = &v["jupyterhub"]["proxy"]["https"];
+        assert_eq!(https["type"], "letsencrypt");
+        assert_eq!(https["letsencrypt"]["contactEmail"], "admin@example.org");
+        assert_eq!(https["hosts"][0], "daskhub.example.org");
+        if !trees_present() {
+            continue;
+        }
+        let manifest = run.tool("helm", &["get", "manifest", "daskhub", "-n", "daskhub"]);
+        let objs = objects(&manifest);
+        eprintln!(
+            "chart {version} (letsencrypt): {} rendered objects",
+            objs.len()
+        );
+        assert!(
+            objs.iter()
+                .any(|(k, n)| k == "Deployment" && n == "autohttps"),
+            "chart {version}: no autohttps among {objs:?}"
+        );
+        assert!(
+            !proxy_public(&manifest).contains("aws-load-balancer-ssl-cert"),
+            "no ACM certificate with letsencrypt"
+        );
+    }
+    let acm = aws_sdk_acm::Client::new(&config);
+    assert!(
+        acm.list_certificates()
+            .send()
+            .await
+            .unwrap()
+            .certificate_summary_list()
+            .is_empty(),
+        "no ACM certificate with letsencrypt"
+    );
 }

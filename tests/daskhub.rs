@@ -32,7 +32,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
 
     // Plan (saved), apply.
     let plan = run.ok(&["plan", "-f", "daskhub.yaml", "--out", "daskhub.plan"]);
-    assert!(plan.contains("Plan: 47 to create"), "{plan}");
+    assert!(plan.contains("Plan: 50 to create"), "{plan}");
     let apply = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(
         apply.contains("hub_url = \"https://daskhub.example.org\""),
@@ -249,6 +249,76 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     assert_eq!(rec.r#type().as_str(), "CNAME");
     assert_eq!(rec.resource_records()[0].value(), lb);
 
+    // HTTPS: an ACM certificate for the hub's name, ISSUED after ACM saw its validation record
+    // in the zone; TLS ends at the load balancer, which serves the certificate on 443.
+    let acm = aws_sdk_acm::Client::new(&config);
+    let certs = acm.list_certificates().send().await.unwrap();
+    assert_eq!(certs.certificate_summary_list().len(), 1, "one certificate");
+    let cert_arn = certs.certificate_summary_list()[0]
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let cert = acm
+        .describe_certificate()
+        .certificate_arn(&cert_arn)
+        .send()
+        .await
+        .unwrap();
+    let cert = cert.certificate().unwrap();
+    assert_eq!(cert.domain_name(), Some("daskhub.example.org"));
+    assert_eq!(cert.status().unwrap().as_str(), "ISSUED");
+    let vrec = cert.domain_validation_options()[0]
+        .resource_record()
+        .expect("validation record named")
+        .clone();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .unwrap();
+    let written = sets
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == vrec.name())
+        .expect("the validation record is in the zone");
+    assert_eq!(written.r#type().as_str(), "CNAME");
+    assert_eq!(written.resource_records()[0].value(), vrec.value());
+    let proxy = &v["jupyterhub"]["proxy"];
+    assert_eq!(proxy["https"]["enabled"], true);
+    assert_eq!(proxy["https"]["type"], "offload");
+    let ann = &proxy["service"]["annotations"];
+    assert_eq!(
+        ann["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"],
+        cert_arn.as_str()
+    );
+    assert_eq!(
+        ann["service.beta.kubernetes.io/aws-load-balancer-backend-protocol"],
+        "tcp"
+    );
+    assert_eq!(
+        ann["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"],
+        "https"
+    );
+    let elb = aws_sdk_elasticloadbalancing::Client::new(&config);
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let listeners: Vec<_> = lbs.load_balancer_descriptions()[0]
+        .listener_descriptions()
+        .iter()
+        .filter_map(|l| l.listener())
+        .map(|l| {
+            (
+                l.load_balancer_port(),
+                l.protocol().to_string(),
+                l.ssl_certificate_id().map(str::to_string),
+            )
+        })
+        .collect();
+    assert!(
+        listeners.contains(&(443, "SSL".to_string(), Some(cert_arn.clone()))),
+        "443 serves the certificate: {listeners:?}"
+    );
+
     // Nothing to do the second time.
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
     assert_eq!(
@@ -389,6 +459,22 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     assert!(
         r53.get_hosted_zone().id(&zone_id).send().await.is_ok(),
         "the zone stays"
+    );
+    assert!(
+        !sets
+            .resource_record_sets()
+            .iter()
+            .any(|r| r.name() == vrec.name()),
+        "validation record deleted"
+    );
+    assert!(
+        acm.list_certificates()
+            .send()
+            .await
+            .unwrap()
+            .certificate_summary_list()
+            .is_empty(),
+        "certificate deleted"
     );
 
     // A later apply adopts what was retained: the same file system (and the users' homes).

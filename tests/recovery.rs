@@ -4,7 +4,9 @@
 //! the matching request (and never delivers that answer). Each test then checks what a user
 //! would: the re-apply exits 0, `plan --detailed-exitcode` exits 0, and the emulator holds
 //! exactly what an uninterrupted run makes (no second Elastic IP, no extra route table), also
-//! after a destroy. A kill during the Helm release leaves no file holding a secret.
+//! after a destroy. A kill during the Helm release leaves no file holding a secret, and a helm
+//! killed with hdh mid-install or mid-upgrade (its release left pending, which helm refuses to
+//! upgrade) is freed by the re-run.
 
 mod support;
 
@@ -12,6 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use aws_sdk_ec2::types::Filter;
+use hdh_testcloud::{KillAt, KillWhen};
 use support::hub::{setup, Run};
 use support::killer::Killer;
 
@@ -118,8 +121,7 @@ async fn zone(run: &Run) {
 /// `hdh apply` through `killer`, armed to SIGKILL it once the emulator has answered the first
 /// request containing `needle`; returns what it printed. Its TMPDIR is `<run>/tmp`.
 fn apply_killed_at(run: &Run, killer: &Killer, needle: &str) -> String {
-    let tmp = run.dir.join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = run.tmpdir();
     let child = Command::new(env!("CARGO_BIN_EXE_hdh"))
         .args([
             "apply",
@@ -272,4 +274,98 @@ async fn killed_during_the_helm_release_no_secret_is_left_on_disk_and_the_rerun_
     }
     let out = rerun_converges(&mut run).await;
     assert!(out.contains("daskhub.dns.record"), "{out}");
+}
+
+/// `hdh apply` killed by the emulator's crash switch together with the stand-in helm it runs,
+/// right after helm's `upgrade` acted: as when the laptop closes while helm waits for the hub.
+fn apply_killed_with_helm(run: &Run) {
+    let child = Command::new(env!("CARGO_BIN_EXE_hdh"))
+        .args([
+            "apply",
+            "-f",
+            "daskhub.yaml",
+            "--auto-approve",
+            "--no-color",
+        ])
+        .envs(run.emu.env())
+        .env("HDH_TIME_SCALE", TIME_SCALE.to_string())
+        .env("TMPDIR", run.tmpdir())
+        .current_dir(&run.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kill = KillAt {
+        at: 1,
+        when: KillWhen::After,
+        service: Some("helm".into()),
+        operation: Some("upgrade".into()),
+        any_of: Vec::new(),
+    };
+    run.emu.arm_crash(child.id(), &kill).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let fired = run.emu.crash_status().unwrap()["fired"].clone();
+    assert_eq!(fired["result"], "killed", "{fired}\n{out:?}");
+    assert!(!out.status.success());
+}
+
+fn release_status(run: &Run) -> String {
+    let j: serde_json::Value = serde_json::from_str(&run.tool(
+        "helm",
+        &["status", "daskhub", "-n", "daskhub", "-o", "json"],
+    ))
+    .unwrap();
+    j["info"]["status"].as_str().unwrap().to_string()
+}
+
+/// What hdh left in its TMPDIR (its per-call Kubernetes work directories).
+fn work_dirs(run: &Run) -> Vec<String> {
+    std::fs::read_dir(run.tmpdir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("hdh-k8s-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_killed_mid_install_or_mid_upgrade_leaves_a_pending_release_the_rerun_frees() {
+    let mut run = setup(TIME_SCALE);
+    zone(&run).await;
+
+    apply_killed_with_helm(&run);
+    assert_eq!(release_status(&run), "pending-install");
+    assert!(
+        !work_dirs(&run).is_empty(),
+        "the killed run left its work directory"
+    );
+    let out = rerun_converges(&mut run).await;
+    assert!(
+        out.contains("daskhub/daskhub revision 1")
+            && out.contains("left pending-install by a helm that was stopped mid-way"),
+        "the re-run says what it did:\n{out}"
+    );
+    assert_eq!(release_status(&run), "deployed");
+
+    // An upgrade killed the same way: rolled back, then upgraded to what the config says.
+    run.edit(
+        "helio-daskhub-core:2023.11.30",
+        "helio-daskhub-core:2024.05.01",
+    );
+    apply_killed_with_helm(&run);
+    assert_eq!(release_status(&run), "pending-upgrade");
+    let out = rerun_converges(&mut run).await;
+    assert!(
+        out.contains("left pending-upgrade by a helm that was stopped mid-way; rolled back"),
+        "{out}"
+    );
+    assert_eq!(release_status(&run), "deployed");
+    let values = run.helm_values().to_string();
+    assert!(values.contains("helio-daskhub-core"), "{values}");
+    assert!(values.contains("2024.05.01"), "{values}");
+    assert_eq!(
+        work_dirs(&run),
+        Vec::<String>::new(),
+        "the re-runs removed what the killed runs left in TMPDIR"
+    );
 }

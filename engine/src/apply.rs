@@ -731,7 +731,13 @@ impl Executor<'_> {
                 };
                 prior.dependencies = spec.dependencies().into_iter().collect();
                 prior.lifecycle = spec.lifecycle.clone();
-                for ignored in &spec.lifecycle.ignore_changes {
+                let kept: Vec<String> = ty
+                    .inputs()
+                    .map(|a| a.name.clone())
+                    .filter(|n| ty.keeps_real(&spec.lifecycle.ignore_changes, n))
+                    .chain(spec.lifecycle.ignore_changes.iter().cloned())
+                    .collect();
+                for ignored in &kept {
                     match prior.attributes.get(ignored) {
                         Some(v) => {
                             marked.insert(ignored.clone(), v.clone());

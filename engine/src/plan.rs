@@ -537,7 +537,7 @@ fn plan_one<'a>(
         let Some(new) = after.get(&a.name) else {
             continue;
         };
-        if lifecycle.ignore_changes.contains(&a.name) {
+        if ty.keeps_real(&lifecycle.ignore_changes, &a.name) {
             continue;
         }
         let old = prior.attributes.get(&a.name);
@@ -583,7 +583,7 @@ fn plan_one<'a>(
     // What references see: prior attributes overlaid with the planned inputs.
     let mut view_attrs = prior.attributes.clone();
     for (k, v) in &after {
-        if !lifecycle.ignore_changes.contains(k) {
+        if !ty.keeps_real(&lifecycle.ignore_changes, k) {
             view_attrs.insert(k.clone(), v.clone());
         }
     }

@@ -21,12 +21,13 @@ use crate::value::ValueMap;
 /// Receives `(address, message)` progress reports from long-running calls.
 pub type ProgressSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
-/// Something a provider removed that hdh had not created, to clear the way for a deletion
-/// (e.g. a load balancer Kubernetes made, a network interface a node left behind). Users are
-/// told every one of these at the end of a run.
+/// Something a provider removed that no resource in state stands for, to clear the way for an
+/// operation: a load balancer Kubernetes made, a network interface a node left behind, a Helm
+/// revision a stopped helm left pending. Users are told every one of these, and why it was
+/// safe, at the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cleanup {
-    /// The resource whose deletion needed it.
+    /// The resource whose operation needed it.
     pub address: String,
     /// What it was, e.g. "network interface", "load balancer".
     pub kind: String,
@@ -63,7 +64,7 @@ impl OpContext {
         }
     }
 
-    /// Records that something hdh did not create was removed for `address`'s deletion.
+    /// Records that something in the way of `address`'s operation was removed.
     pub fn cleaned_up(&self, address: &str, kind: &str, id: &str, why: &str) {
         (self.cleanups)(&Cleanup {
             address: address.into(),

@@ -109,6 +109,11 @@ pub struct AttributeSpec {
     /// For computed attributes: the inputs whose in-place update changes this attribute too, so
     /// the plan shows it as unknown after such an update. Empty: stable across updates.
     pub changes_with: Vec<String>,
+    /// For inputs: used when the object is made; afterwards the system owns it (a node group's
+    /// desired size belongs to the cluster-autoscaler). Refresh records the real value, and a
+    /// difference from the config is never a change: the planner and the executor both keep
+    /// the real value, so an apply never resets it.
+    pub owned_after_create: bool,
     pub description: String,
 }
 
@@ -133,8 +138,15 @@ impl AttributeSpec {
             force_new: false,
             sensitive: false,
             changes_with: Vec::new(),
+            owned_after_create: false,
             description: String::new(),
         }
+    }
+
+    /// Declares an input that only the create uses (see [`AttributeSpec::owned_after_create`]).
+    pub fn owned_after_create(mut self) -> Self {
+        self.owned_after_create = true;
+        self
     }
 
     pub fn force_new(mut self) -> Self {
@@ -220,5 +232,13 @@ impl ResourceType {
 
     pub fn inputs(&self) -> impl Iterator<Item = &AttributeSpec> {
         self.attributes.iter().filter(|a| a.is_input())
+    }
+
+    /// Whether, for an object that exists, `name`'s configured value is not compared with its
+    /// real one: the lifecycle's `ignore_changes` names it, or the type gives it to the system
+    /// after create.
+    pub fn keeps_real(&self, lifecycle_ignores: &[String], name: &str) -> bool {
+        lifecycle_ignores.iter().any(|i| i == name)
+            || self.attribute(name).is_some_and(|a| a.owned_after_create)
     }
 }

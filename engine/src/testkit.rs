@@ -121,6 +121,16 @@ impl FakeProvider {
         out
     }
 
+    /// What the fake cloud holds for `attribute` of the object at `address`.
+    pub fn property(&self, address: &str, attribute: &str) -> Option<Value> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .cloud
+            .values()
+            .find(|o| o.address == address)
+            .and_then(|o| o.properties.get(attribute).cloned())
+    }
+
     /// Changes an object behind hdh's back (drift).
     pub fn drift(&self, address: &str, attribute: &str, value: Value) {
         let mut inner = self.inner.lock().unwrap();
@@ -293,8 +303,9 @@ impl Provider for FakeProvider {
     }
 }
 
-/// `fake_thing`: `name` forces replacement, `size` and `input` update in place; `arn`, `out`
-/// (changes with `size`) and a sensitive `secret` are computed.
+/// `fake_thing`: `name` forces replacement, `size` and `input` update in place, `replicas` is
+/// the system's after create (like a node group's desired size); `arn`, `out` (changes with
+/// `size`) and a sensitive `secret` are computed.
 pub fn fake_type() -> ResourceType {
     ResourceType::new(
         FAKE_TYPE,
@@ -303,6 +314,7 @@ pub fn fake_type() -> ResourceType {
             AttributeSpec::optional("name", ValueType::String, None).force_new(),
             AttributeSpec::optional("size", ValueType::Integer, Some(Value::int(1))),
             AttributeSpec::optional("input", ValueType::Any, None),
+            AttributeSpec::optional("replicas", ValueType::Integer, None).owned_after_create(),
             AttributeSpec::computed("arn", ValueType::String),
             AttributeSpec::computed("out", ValueType::String).changes_with(&["size"]),
             AttributeSpec::computed("secret", ValueType::String).sensitive(),

@@ -624,3 +624,40 @@ async fn long_operations_are_reported_as_still_running() {
         vec![("a".to_string(), 10), ("a".to_string(), 20)]
     );
 }
+
+#[tokio::test]
+async fn an_input_the_system_owns_after_create_is_made_as_configured_then_never_reset() {
+    let w = World::new();
+    let with = |replicas: i64, size: i64| {
+        desired(vec![thing(
+            "n",
+            &[
+                ("name", Value::str("n")),
+                ("replicas", Value::int(replicas)),
+                ("size", Value::int(size)),
+            ],
+            &[],
+        )])
+    };
+    w.apply(&with(2, 1)).await;
+    assert_eq!(w.fake.property("n", "replicas"), Some(Value::int(2)));
+    // The autoscaler (say) scales out: not a change, whatever the config says.
+    w.fake.drift("n", "replicas", Value::int(7));
+    let plan = w.plan(&with(2, 1), Mode::Apply).await.unwrap();
+    assert_eq!(plan.change("n").unwrap().action, Action::NoOp);
+    assert_eq!(plan.summary().total_changes(), 0);
+    // Another change updates in place and leaves the system's value alone, in the plan and in
+    // the call.
+    let (plan, report) = w.apply(&with(3, 5)).await;
+    assert!(report.succeeded(), "{report:?}");
+    let n = plan.change("n").unwrap();
+    assert_eq!(n.action, Action::Update);
+    let names: Vec<&str> = n.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert!(!names.contains(&"replicas"), "{names:?}");
+    assert_eq!(w.fake.property("n", "replicas"), Some(Value::int(7)));
+    assert_eq!(w.fake.property("n", "size"), Some(Value::int(5)));
+    assert_eq!(
+        w.state().resources["n"].attributes.get("replicas"),
+        Some(&Value::int(7))
+    );
+}

@@ -420,6 +420,20 @@ pub const DNS: &[Key] = &[
         "The hub is https://<record>.<hosted_zone>.",
     )
     .or(Default::Str("daskhub")),
+    key(
+        "tls",
+        Shape::OneOf(&["acm", "letsencrypt", "none"]),
+        "How the hub serves HTTPS: acm (an ACM certificate validated through the hosted zone, TLS \
+         ends at the load balancer), letsencrypt (the chart's own autohttps pod; contact: the \
+         Cognito admin's email) or none (plain HTTP; needs allow_plain_http).",
+    )
+    .or(Default::Str("acm")),
+    key(
+        "allow_plain_http",
+        Shape::Bool,
+        "Allow tls: none (logins and tokens cross the network unencrypted); every plan warns.",
+    )
+    .or(Default::Bool(false)),
 ];
 
 pub const HUB: &[Key] = &[

@@ -302,6 +302,8 @@ daskhub:
   dns:
     hosted_zone: {zone}        # ROUTE53_HOSTED_ZONE: must already exist in Route 53
     record: {record}                # ROUTE53_DASKHUB_PREFIX: the hub is https://<record>.<zone>
+    # tls: acm                     # HTTPS: an ACM certificate validated in the zone (default);
+                                   # letsencrypt: the chart's autohttps, as the seed ran it
   hub:
     namespace: {namespace}
     chart_version: 2022.8.2

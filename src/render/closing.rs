@@ -96,7 +96,7 @@ pub fn render(deleted: &[Item], retained: &[Item], cleanups: &[Cleanup]) -> Stri
         retained,
     );
     if !cleanups.is_empty() {
-        let _ = writeln!(out, "\nCleaned up (not created by hdh):");
+        let _ = writeln!(out, "\nCleaned up:");
         for c in cleanups {
             let _ = writeln!(out, "  {} {} for {}: {}", c.kind, c.id, c.address, c.why);
         }
@@ -137,7 +137,7 @@ mod tests {
             "\nDeleted:\n  daskhub.network.subnet.private[\"a\"] (aws_subnet, id subnet-1)\n\
              \nRetained (still in the cloud, recorded in state; an apply of the same config \
              adopts them):\n  daskhub.storage.efs (aws_efs_file_system, id fs-1)\n\
-             \nCleaned up (not created by hdh):\n  load balancer a1b2 for daskhub.network.vpc: \
+             \nCleaned up:\n  load balancer a1b2 for daskhub.network.vpc: \
              made by Kubernetes for service daskhub/proxy-public of cluster eks-x\n"
         );
         assert_eq!(

@@ -24,6 +24,7 @@ impl Run {
             .args(["--no-color"])
             .envs(self.emu.env())
             .env("HDH_TIME_SCALE", self.time_scale.to_string())
+            .env("TMPDIR", self.tmpdir())
             .current_dir(&self.dir)
             .output()
             .expect("hdh runs");
@@ -41,6 +42,11 @@ impl Run {
         );
         assert!(out.status.success(), "hdh {args:?} failed:\n{text}");
         text
+    }
+
+    /// hdh's TMPDIR: inside the run's scratch directory, so a test sees what a run leaves there.
+    pub fn tmpdir(&self) -> PathBuf {
+        self.dir.join("tmp")
     }
 
     pub fn edit(&self, from: &str, to: &str) {
@@ -86,6 +92,7 @@ pub fn setup(time_scale: f64) -> Run {
     let dir = tmp.path().to_path_buf();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/daskhub.yaml");
     std::fs::copy(example, dir.join("daskhub.yaml")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     Run {
         time_scale,
         _tmp: tmp,

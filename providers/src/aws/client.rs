@@ -101,6 +101,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub route53: aws_sdk_route53::Client,
+    pub acm: aws_sdk_acm::Client,
     pub region: String,
     pub poll: PollPolicy,
 }
@@ -181,6 +182,7 @@ pub(crate) async fn load_with(
         ),
         cognito: client!(aws_sdk_cognitoidentityprovider),
         route53: client!(aws_sdk_route53),
+        acm: client!(aws_sdk_acm),
         region,
         poll: settings.poll,
     }

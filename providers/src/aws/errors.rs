@@ -221,6 +221,28 @@ pub(crate) fn route53_class(code: &str) -> Class {
     }
 }
 
+/// ACM: `ResourceNotFoundException`, `ResourceInUseException` (a load balancer still uses the
+/// certificate), `InvalidArnException`…
+pub(crate) fn acm_class(code: &str) -> Class {
+    match code {
+        c if throttling(c) => Class::Throttled,
+        "ResourceNotFoundException" => Class::NotFound,
+        "ResourceInUseException" => Class::DependencyViolation,
+        "ConflictException" | "InvalidStateException" | "RequestInProgressException" => {
+            Class::Conflict
+        }
+        "InvalidArnException"
+        | "InvalidDomainValidationOptionsException"
+        | "InvalidParameterException"
+        | "InvalidTagException"
+        | "TagPolicyException"
+        | "TooManyTagsException"
+        | "ValidationException"
+        | "LimitExceededException" => Class::InvalidInput,
+        _ => Class::Other,
+    }
+}
+
 /// Classic ELB: `LoadBalancerNotFound` (its code for AccessPointNotFound), `Throttling`…
 pub(crate) fn elb_class(code: &str) -> Class {
     match code {
@@ -378,6 +400,7 @@ service_mapper!(elb, elb_class);
 service_mapper!(s3, s3_class);
 service_mapper!(cognito, cognito_class);
 service_mapper!(route53, route53_class);
+service_mapper!(acm, acm_class);
 
 /// `.map_err(iam_attach("AttachRolePolicy"))`: [`iam_attach_class`] instead of [`iam_class`].
 pub(crate) fn iam_attach<E>(

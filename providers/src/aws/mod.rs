@@ -1,9 +1,9 @@
 //! The AWS provider: network (EC2), identity (IAM), keys (KMS), EKS, storage (EFS, S3), login
-//! (Cognito), DNS (Route 53) and read-only data lookups, through the AWS SDK for Rust.
+//! (Cognito), DNS (Route 53), certificates (ACM) and read-only data lookups, through the AWS SDK for Rust.
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito`, `route53` and `data` implement one resource type per [`Kind`]
+//! `eks`, `efs`, `s3`, `cognito`, `route53`, `acm` and `data` implement one resource type per [`Kind`]
 //! (`s3_empty` empties a bucket for a `--delete-retained` delete).
 //!
 //! Invariants:
@@ -15,6 +15,7 @@
 //!   order or a policy document spelled differently is reported in the user's form, so only
 //!   real differences show as drift.
 
+mod acm;
 mod adopted;
 pub mod client;
 mod cognito;
@@ -135,6 +136,8 @@ impl AwsProvider {
             Arc::new(cognito::Client),
             Arc::new(cognito::User),
             Arc::new(route53::Record),
+            Arc::new(acm::Certificate),
+            Arc::new(acm::CertificateValidation),
             Arc::new(data::AvailabilityZones),
             Arc::new(data::CallerIdentity),
         ];

@@ -105,6 +105,58 @@ async fn status(
     )))
 }
 
+/// Frees a release that a stopped helm left pending (killed mid-install or mid-upgrade: helm
+/// records the revision as pending before it acts and marks it deployed only at the end), which
+/// helm refuses to upgrade until it is rolled back or uninstalled. hdh holds this stack's lock,
+/// so no other hdh run is at work on the release: a pending install is uninstalled (there is no
+/// earlier revision to go back to), a pending upgrade or rollback is rolled back to the
+/// revision before it. The user is told what was done at the end of the run. `refused` is helm's
+/// answer, returned as it is when the release turns out not to be pending after all.
+#[allow(clippy::too_many_arguments)]
+async fn unstick(
+    s: &K8sSettings,
+    ctx: &OpContext,
+    address: &str,
+    w: &kubeconfig::Workdir,
+    name: &str,
+    ns: &str,
+    timeout: i64,
+    refused: String,
+) -> Result<(), ProviderError> {
+    let Some((revision, st, _)) = status(s, w, name, ns).await? else {
+        return Ok(());
+    };
+    let verb = match st.as_str() {
+        "pending-install" => "uninstall",
+        "pending-upgrade" | "pending-rollback" => "rollback",
+        _ => return Err(ProviderError::Conflict { message: refused }),
+    };
+    let mut args: Vec<String> = [verb, name, "-n", ns, "--wait"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    if verb == "rollback" {
+        args.extend([
+            "--timeout".into(),
+            format!("{}m{}s", timeout / 60, timeout % 60),
+        ]);
+    }
+    args.extend(kube(w));
+    tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
+    let done = if verb == "uninstall" {
+        "uninstalled to install it again"
+    } else {
+        "rolled back to the revision before it to upgrade again"
+    };
+    ctx.cleaned_up(
+        address,
+        "pending Helm revision",
+        &format!("{ns}/{name} revision {revision}"),
+        &format!("left {st} by a helm that was stopped mid-way; {done}"),
+    );
+    Ok(())
+}
+
 /// `KEY: value` from helm's human output.
 fn field(out: &str, key: &str) -> Option<String> {
     out.lines()
@@ -202,7 +254,13 @@ pub(crate) async fn install(
         format!("{}m{}s", timeout / 60, timeout % 60),
     ]);
     args.extend(kube(&w));
-    let out = tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?;
+    let out = match tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await {
+        Err(ProviderError::Conflict { message }) => {
+            unstick(s, ctx, address, &w, &name, &ns, timeout, message).await?;
+            tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?
+        }
+        other => other?,
+    };
     // helm prints `STATUS:` and `REVISION:`; ask `helm status` only if it did not.
     let (revision, st) = match (field(&out, "REVISION"), field(&out, "STATUS")) {
         (Some(r), Some(st)) if r.parse::<i64>().is_ok() => (r.parse().unwrap_or(0), st),

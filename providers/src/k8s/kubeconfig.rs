@@ -1,6 +1,8 @@
 //! The kubeconfig hdh writes for one cluster: its endpoint and CA from the EKS cluster's
 //! attributes, and an exec credential that runs `hdh eks-token --cluster NAME --region R`.
-//! Written into a private temporary directory (0700) that is removed when dropped.
+//! Written into a private temporary directory (0700) that is removed when dropped; a directory
+//! a killed run left behind (no secret is ever written there: sensitive values reach helm on its
+//! stdin) is removed by the next run that needs one.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,35 @@ pub(crate) fn render(
     )
 }
 
+/// Every work directory is `hdh-k8s-<pid>-<uuid>`: the pid says whether its run is still alive.
+const PREFIX: &str = "hdh-k8s-";
+
+/// Removes the work directories of runs that are no longer alive (killed before their `Drop`
+/// ran). Where the system cannot say whether a process lives (no `/proc`), nothing is removed.
+fn sweep_orphans(tmp: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// A fresh private directory with the kubeconfig for the cluster `p` names.
 pub(crate) fn workdir(
     settings: &K8sSettings,
@@ -81,7 +112,13 @@ pub(crate) fn workdir(
     let name = props::required_string(p, "cluster_name")?;
     let endpoint = props::required_string(p, "cluster_endpoint")?;
     let ca = props::string(p, "cluster_ca")?.unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("hdh-k8s-{}", uuid::Uuid::new_v4()));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| sweep_orphans(&std::env::temp_dir()));
+    let dir = std::env::temp_dir().join(format!(
+        "{PREFIX}{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
     let mut b = std::fs::DirBuilder::new();
     #[cfg(unix)]
     {
@@ -104,6 +141,26 @@ pub(crate) fn workdir(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_runs_directory_is_swept_and_a_living_ones_kept() {
+        let tmp = std::env::temp_dir().join(format!("hdh-sweep-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        // A pid far above any pid_max in use is not alive.
+        let dead = tmp.join(format!("{PREFIX}4194999-abc"));
+        let living = tmp.join(format!("{PREFIX}{}-def", std::process::id()));
+        let other = tmp.join("hdh-k8s-not-a-pid");
+        for d in [&dead, &living, &other] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("values.yaml"), "x: 1").unwrap();
+        }
+        sweep_orphans(&tmp);
+        let on_linux = Path::new("/proc/self").exists();
+        assert_eq!(dead.exists(), !on_linux);
+        assert!(living.exists());
+        assert!(other.exists());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     #[test]
     fn the_kubeconfig_runs_hdh_eks_token() {

@@ -1,5 +1,6 @@
 //! Running `kubectl` and `helm`: arguments, optional stdin, a deadline per attempt, and the
-//! failure classes the provider decides on (not found, cluster unreachable, other). Stderr is
+//! failure classes the provider decides on (not found, cluster unreachable, a release with an
+//! operation pending (conflict), other). Stderr is
 //! kept short in messages; stdout is returned whole.
 
 use std::path::Path;
@@ -29,6 +30,12 @@ fn says_unreachable(stderr: &str) -> bool {
         || stderr.contains("i/o timeout")
         || stderr.contains("no such host")
         || stderr.contains("connection refused")
+}
+
+/// Whether helm refused because the release has an operation pending: another helm is at work
+/// on it, or one was stopped mid-way and left it pending (see `helm::unstick`).
+fn says_pending(stderr: &str) -> bool {
+    stderr.contains("another operation (install/upgrade/rollback) is in progress")
 }
 
 /// Runs `exe args…` once, feeding `stdin`; returns stdout, or the classified failure.
@@ -84,6 +91,8 @@ pub(crate) async fn run_once(
     );
     Err(if says_not_found(&stderr) {
         ProviderError::NotFound { message }
+    } else if says_pending(&stderr) {
+        ProviderError::Conflict { message }
     } else if says_unreachable(&stderr) {
         // Transient for waits: polled through until the deadline.
         ProviderError::Throttled { message }

@@ -53,11 +53,19 @@ pub(crate) fn expand(
                 .to_string(),
         );
     }
+    if s.tls == settings::Tls::None {
+        warnings.push(format!(
+            "daskhub: the hub serves plain HTTP (`dns.tls: none`): anything typed into it, tokens \
+             included, crosses the network unencrypted; use `dns.tls: acm` before real use ({})",
+            values::hub_url(&s)
+        ));
+    }
     let mut outputs = BTreeMap::new();
     outputs.insert(
         "hub_url".to_string(),
         build::expr(&serde_json::json!(format!(
-            "https://{}",
+            "{}://{}",
+            s.tls.scheme(),
             build::r(stack::RECORD, "fqdn")
         ))),
     );

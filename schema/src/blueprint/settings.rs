@@ -67,6 +67,7 @@ pub(crate) struct Settings {
     pub cognito: Option<Cognito>,
     pub hosted_zone: String,
     pub record: String,
+    pub tls: Tls,
     pub namespace: String,
     pub chart: String,
     pub chart_repository: String,
@@ -78,6 +79,27 @@ pub(crate) struct Settings {
     /// `hub.profiles`: replaces the profiles generated from the user node groups.
     pub profiles: Option<serde_json::Value>,
     pub keys_retain: bool,
+}
+
+/// How the hub serves HTTPS (`daskhub.dns.tls`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// An ACM certificate for the hub's name; TLS ends at the load balancer.
+    Acm,
+    /// The chart's autohttps pod asks Let's Encrypt; the contact is this email.
+    LetsEncrypt { contact: String },
+    /// Plain HTTP (`allow_plain_http: true`).
+    None,
+}
+
+impl Tls {
+    /// `https` or `http`: the scheme of every URL of the hub.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Tls::None => "http",
+            _ => "https",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -685,6 +707,67 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         names::record_name,
     );
 
+    let tls_at = at(dns, "tls", node.mark);
+    let tls = match r
+        .string(dns, "tls", "daskhub.dns")
+        .unwrap_or_else(|| default_str(DNS, "tls"))
+        .as_str()
+    {
+        "acm" => Some(Tls::Acm),
+        "letsencrypt" => match cognito.as_ref().and_then(|c| c.admin.as_ref()) {
+            Some((_, email)) => Some(Tls::LetsEncrypt {
+                contact: email.clone(),
+            }),
+            None => {
+                r.p.error_hint(
+                        tls_at,
+                        "`daskhub.dns.tls: letsencrypt` needs a contact email, and there is no Cognito admin to take it from",
+                        Some("add `auth: { cognito: { admin: { username: …, email: … } } }`, or use `tls: acm`".into()),
+                    );
+                None
+            }
+        },
+        "none" => {
+            // A malformed `allow_plain_http` is reported by `shape::boolean` alone.
+            let allowed = match get(dns, "allow_plain_http") {
+                None => Some(default_bool(DNS, "allow_plain_http")),
+                Some(n) => shape::boolean(r.p, n, "daskhub.dns.allow_plain_http"),
+            };
+            if allowed.is_none() {
+                None
+            } else if allowed == Some(false) {
+                r.p.error_hint(
+                    tls_at,
+                    "`daskhub.dns.tls: none` would serve the hub over plain HTTP: logins, tokens and notebooks would cross the network unencrypted",
+                    Some("use `tls: acm` (the default) or `tls: letsencrypt`; for a short-lived test hub add `allow_plain_http: true`".into()),
+                );
+                None
+            } else if cognito.is_some() {
+                // Cognito refuses http:// callback URLs (only http://localhost is allowed).
+                r.p.error_hint(
+                    tls_at,
+                    "`daskhub.dns.tls: none` cannot be used with Cognito login: Cognito accepts only https:// callback URLs",
+                    Some("use `tls: acm` or `tls: letsencrypt`; plain HTTP is only for a test hub without login (`allow_unauthenticated: true`, no `auth.cognito`)".into()),
+                );
+                None
+            } else {
+                Some(Tls::None)
+            }
+        }
+        other => {
+            r.p.error_hint(
+                tls_at,
+                format!("unknown `daskhub.dns.tls` value `{other}`"),
+                Some("expected `acm`, `letsencrypt` or `none`".into()),
+            );
+            None
+        }
+    };
+    // A stray `allow_plain_http` is still read (type-checked) so its mistakes are reported.
+    if tls.as_ref().is_some_and(|t| *t != Tls::None) {
+        r.boolean(dns, "allow_plain_http", "daskhub.dns", false);
+    }
+
     let hub = r.section(top, "hub", HUB, "daskhub.hub");
     let namespace = r
         .string(hub, "namespace", "daskhub.hub")
@@ -828,6 +911,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         cognito,
         hosted_zone,
         record,
+        tls: tls?,
         namespace,
         chart,
         chart_repository,

@@ -8,8 +8,8 @@ use serde_json::{json, Value as J};
 use super::build::{keyed, r, Builder};
 use super::net;
 use super::placement;
-use super::settings::{NodeGroup, Settings};
-use super::values::{self, CLIENT, GATEWAY_TOKEN, PROXY_TOKEN, PVC};
+use super::settings::{NodeGroup, Settings, Tls};
+use super::values::{self, CERTIFICATE_VALIDATION, CLIENT, GATEWAY_TOKEN, PROXY_TOKEN, PVC};
 
 const VPC: &str = "daskhub.network.vpc";
 const IGW: &str = "daskhub.network.internet_gateway";
@@ -27,6 +27,8 @@ const RELEASE: &str = "daskhub.hub.release";
 const USER_ROLE: &str = "daskhub.identity.user_role";
 const USER_ACCOUNT_MANIFEST: &str = "daskhub.kubernetes.user_account";
 pub(crate) const RECORD: &str = "daskhub.dns.record";
+const CERTIFICATE: &str = "daskhub.dns.certificate";
+const CERTIFICATE_RECORD: &str = "daskhub.dns.certificate_record";
 
 fn subnet(kind: &str, az: &str) -> String {
     keyed(&format!("daskhub.network.subnet.{kind}"), az)
@@ -114,6 +116,9 @@ pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str
     storage(b, s, stack);
     auth(b, s, stack);
     kubernetes(b, s);
+    if s.tls == Tls::Acm {
+        certificate(b, s, stack);
+    }
     hub(b, s, region);
     b.add(
         RECORD,
@@ -124,6 +129,32 @@ pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str
             "type": "CNAME",
             "records": [r(RELEASE, "load_balancer_hostname")],
         }),
+    );
+}
+
+/// The hub's ACM certificate, its DNS validation record in the hosted zone, and the wait until
+/// ACM has checked that record and issued the certificate (the release names it only then).
+fn certificate(b: &mut Builder<'_>, s: &Settings, stack: &str) {
+    b.add(
+        CERTIFICATE,
+        "aws_acm_certificate",
+        json!({"domain_name": values::hub_host(s), "tags": {"Name": format!("{stack}-hub")}}),
+    );
+    b.add(
+        CERTIFICATE_RECORD,
+        "aws_route53_record",
+        json!({
+            "zone_name": s.hosted_zone,
+            "name": r(CERTIFICATE, "validation_record_name"),
+            "type": r(CERTIFICATE, "validation_record_type"),
+            "records": [r(CERTIFICATE, "validation_record_value")],
+        }),
+    );
+    b.add(
+        CERTIFICATE_VALIDATION,
+        "aws_acm_certificate_validation",
+        json!({"certificate_arn": r(CERTIFICATE, "arn"),
+               "validation_record_fqdn": r(CERTIFICATE_RECORD, "fqdn")}),
     );
 }
 
@@ -401,13 +432,13 @@ fn auth(b: &mut Builder<'_>, s: &Settings, stack: &str) {
         "aws_cognito_user_pool_domain",
         json!({"domain": c.domain_prefix, "user_pool_id": r(POOL, "id")}),
     );
-    let host = values::hub_host(s);
+    let url = values::hub_url(s);
     b.add(
         CLIENT,
         "aws_cognito_user_pool_client",
         json!({"user_pool_id": r(POOL, "id"), "name": format!("{stack}-daskhub"),
-               "callback_urls": [format!("https://{host}/hub/oauth_callback")],
-               "logout_urls": [format!("https://{host}")],
+               "callback_urls": [format!("{url}/hub/oauth_callback")],
+               "logout_urls": [url],
                "allowed_oauth_scopes": ["openid", "email", "profile", "phone"],
                "generate_secret": true}),
     );

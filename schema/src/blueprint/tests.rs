@@ -237,3 +237,86 @@ fn generic_resources_and_outputs_reference_blueprint_addresses() {
     .unwrap_err();
     assert!(e[0].contains("which is not a declared resource"), "{e:?}");
 }
+
+#[test]
+fn https_by_default_is_an_acm_certificate_validated_through_the_zone() {
+    let c = load(MINIMAL).unwrap();
+    let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
+    let cert = c.desired.get("daskhub.dns.certificate").unwrap();
+    assert_eq!(cert.type_name, "aws_acm_certificate");
+    assert!(format!("{:?}", cert.properties["domain_name"]).contains("daskhub.example.org"));
+    assert!(deps("daskhub.dns.certificate_record").contains("daskhub.dns.certificate"));
+    assert!(deps("daskhub.dns.certificate_validation").contains("daskhub.dns.certificate_record"));
+    assert!(deps("daskhub.hub.release").contains("daskhub.dns.certificate_validation"));
+    let values = format!(
+        "{:?}",
+        c.desired.get("daskhub.hub.release").unwrap().properties["values"]
+    );
+    assert!(values.contains("type: \\\"offload\\\""), "{values}");
+    assert!(values.contains("aws-load-balancer-ssl-cert"), "{values}");
+}
+
+#[test]
+fn letsencrypt_is_the_charts_autohttps_with_the_admins_email() {
+    let c = load(&MINIMAL.replace(
+        "dns: { hosted_zone: example.org }",
+        "dns: { hosted_zone: example.org, tls: letsencrypt }",
+    ))
+    .unwrap();
+    assert!(c.desired.get("daskhub.dns.certificate").is_none());
+    let values = format!(
+        "{:?}",
+        c.desired.get("daskhub.hub.release").unwrap().properties["values"]
+    );
+    for want in ["letsencrypt", "admin@example.org", "daskhub.example.org"] {
+        assert!(values.contains(want), "{want}: {values}");
+    }
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn plain_http_needs_allow_plain_http_and_no_login_then_warns_and_every_url_is_http() {
+    let e = load(&MINIMAL.replace(
+        "dns: { hosted_zone: example.org }",
+        "dns: { hosted_zone: example.org, tls: none }",
+    ))
+    .unwrap_err();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("6:41:"), "located at the value: {e:?}");
+    assert!(
+        e[0].contains("plain HTTP") && e[0].contains("allow_plain_http"),
+        "{e:?}"
+    );
+    let e = load(&MINIMAL.replace(
+        "dns: { hosted_zone: example.org }",
+        "dns: { hosted_zone: example.org, tls: none, allow_plain_http: true }",
+    ))
+    .unwrap_err();
+    assert!(e[0].contains("Cognito accepts only https://"), "{e:?}");
+    let c = load(
+        "daskhub:\n  allow_unauthenticated: true\n  dns: { hosted_zone: example.org, tls: none, allow_plain_http: true }\n",
+    )
+    .unwrap();
+    assert!(
+        c.warnings.iter().any(|w| w.contains("plain HTTP")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(c.desired.get("daskhub.dns.certificate").is_none());
+    assert!(format!("{:?}", c.desired.outputs["hub_url"]).contains("http://"));
+    assert!(!format!("{:?}", c.desired.outputs["hub_url"]).contains("https://"));
+    let values = format!(
+        "{:?}",
+        c.desired.get("daskhub.hub.release").unwrap().properties["values"]
+    );
+    assert!(!values.contains("https:"), "{values}");
+    let e = load(&MINIMAL.replace(
+        "dns: { hosted_zone: example.org }",
+        "dns: { hosted_zone: example.org, tls: tcp }",
+    ))
+    .unwrap_err();
+    assert!(
+        e[0].contains("unknown `daskhub.dns.tls` value `tcp`"),
+        "{e:?}"
+    );
+}

@@ -9,13 +9,16 @@ use serde_json::{json, Map, Value as J};
 
 use super::build::r;
 use super::placement;
-use super::settings::Settings;
+use super::settings::{Settings, Tls};
 
 pub(crate) const CLIENT: &str = "daskhub.auth.client";
 pub(crate) const PROXY_TOKEN: &str = "daskhub.hub.proxy_token";
 pub(crate) const GATEWAY_TOKEN: &str = "daskhub.hub.gateway_token";
 /// The static PersistentVolume(Claim) on EFS that holds home directories.
 pub(crate) const PVC: &str = "efs-persist";
+/// The wait for the hub's ACM certificate: its `certificate_arn` is known only once it is ISSUED,
+/// so the release that names it starts after that.
+pub(crate) const CERTIFICATE_VALIDATION: &str = "daskhub.dns.certificate_validation";
 
 /// `registry/name:tag` → (`registry/name`, `tag`).
 pub(crate) fn split_image(image: &str) -> (String, String) {
@@ -29,6 +32,44 @@ pub(crate) fn hub_host(s: &Settings) -> String {
     format!("{}.{}", s.record, s.hosted_zone)
 }
 
+/// `https://<host>` (`http://` only with `tls: none`).
+pub(crate) fn hub_url(s: &Settings) -> String {
+    format!("{}://{}", s.tls.scheme(), hub_host(s))
+}
+
+/// `jupyterhub.proxy`: the public service and how it serves HTTPS. With ACM, TLS ends at the
+/// classic load balancer Kubernetes makes (z2jh's `offload`: the proxy serves plain HTTP
+/// behind it, on the service's `https` port too); the annotations are the in-tree AWS cloud
+/// provider's. With Let's Encrypt the chart's autohttps pod gets the certificate for the host.
+fn proxy(s: &Settings) -> J {
+    match &s.tls {
+        Tls::Acm => json!({
+            "https": { "enabled": true, "type": "offload" },
+            "service": {
+                "type": "LoadBalancer",
+                "annotations": {
+                    "service.beta.kubernetes.io/aws-load-balancer-ssl-cert":
+                        r(CERTIFICATE_VALIDATION, "certificate_arn"),
+                    "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "tcp",
+                    "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "https",
+                    // idle websockets (kernels) stay connected for an hour, as z2jh advises
+                    "service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout": "3600",
+                },
+            },
+        }),
+        Tls::LetsEncrypt { contact } => json!({
+            "https": {
+                "enabled": true,
+                "type": "letsencrypt",
+                "hosts": [hub_host(s)],
+                "letsencrypt": { "contactEmail": contact },
+            },
+            "service": { "type": "LoadBalancer" },
+        }),
+        Tls::None => json!({ "service": { "type": "LoadBalancer" } }),
+    }
+}
+
 pub(crate) fn cognito_host(s: &Settings, region: &str) -> Option<String> {
     s.cognito
         .as_ref()
@@ -38,7 +79,7 @@ pub(crate) fn cognito_host(s: &Settings, region: &str) -> Option<String> {
 /// dh-config + dh-auth: everything but the secrets.
 pub(crate) fn public(s: &Settings, region: &str) -> J {
     let (name, tag) = split_image(&s.image);
-    let host = hub_host(s);
+    let url = hub_url(s);
     let mut hub_config = Map::new();
     hub_config.insert(
         "Authenticator".into(),
@@ -54,12 +95,12 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
                 "GenericOAuthenticator".into(),
                 json!({
                     "client_id": r(CLIENT, "client_id"),
-                    "oauth_callback_url": format!("https://{host}/hub/oauth_callback"),
+                    "oauth_callback_url": format!("{url}/hub/oauth_callback"),
                     "authorize_url": format!("https://{auth}/oauth2/authorize"),
                     "token_url": format!("https://{auth}/oauth2/token"),
                     "userdata_url": format!("https://{auth}/oauth2/userInfo"),
                     "logout_redirect_url": format!(
-                        "https://{auth}/logout?client_id={}&logout_uri=https://{host}",
+                        "https://{auth}/logout?client_id={}&logout_uri={url}",
                         r(CLIENT, "client_id")
                     ),
                     "login_service": "AWS Cognito",
@@ -78,7 +119,7 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
     let mut v = json!({
         "jupyterhub": {
             "hub": { "config": J::Object(hub_config) },
-            "proxy": { "service": { "type": "LoadBalancer" } },
+            "proxy": proxy(s),
             "singleuser": {
                 "image": { "name": name, "tag": tag },
                 "defaultUrl": "/lab",

@@ -32,7 +32,9 @@ def fail(tool: str, message: str, code: int = 1) -> None:
 
 def call(tool: str, payload: dict[str, Any]) -> dict[str, Any]:
     url = emulator_url(tool) + "/_hdh/k8s"
-    data = json.dumps(payload).encode()
+    # The tool's own pid: a crash kill takes the tool down with its caller, as a closed laptop
+    # or a killed CI runner does (a helm killed mid-install leaves its release pending).
+    data = json.dumps({**payload, "tool_pid": os.getpid()}).encode()
     req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:

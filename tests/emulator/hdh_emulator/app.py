@@ -66,13 +66,14 @@ class HdhApp:
             share_botocore_data()
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-            from . import ec2, efs, eks, elb, filters
+            from . import acm, ec2, efs, eks, elb, filters
 
             filters.install()
             ec2.install()
             eks.install()
             efs.install()
             elb.install()
+            acm.install()
             from . import addons, k8s, updates  # noqa: F401  (register their reset hooks)
 
             self._moto = DomainDispatcherApplication(create_backend_app)

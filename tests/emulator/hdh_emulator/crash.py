@@ -105,9 +105,16 @@ class CrashSwitch:
         }
         return self.calls, a["when"]
 
-    def kill(self) -> None:
-        """SIGKILL the armed pid and wait (bounded) until it can no longer act."""
+    def kill(self, also: int | None = None) -> None:
+        """SIGKILL the armed pid and wait (bounded) until it can no longer act. ``also`` is the
+        stand-in tool (helm, kubectl) whose call fired the switch: it dies with its caller, as
+        both do when a laptop is closed, so a helm killed mid-install leaves what helm leaves."""
         assert self.fired is not None
+        if isinstance(also, int) and not isinstance(also, bool) and also > 1 and also != os.getpid():
+            try:
+                os.kill(also, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         pid = self.fired["pid"]
         try:
             os.kill(pid, signal.SIGKILL)

@@ -265,6 +265,12 @@ def _route53(items: _Items) -> None:
         break
 
 
+def _acm(items: _Items) -> None:
+    for _, _, b in _regions("acm"):
+        for cert in b._certificates.values():
+            items.add("acm:certificate", cert.common_name, _obj_tags(cert), cert.status)
+
+
 def _elb(items: _Items) -> None:
     for _, _, b in _regions("elb"):
         for lb in b.load_balancers.values():
@@ -297,6 +303,7 @@ def take() -> dict[str, Any]:
         ("s3", _s3),
         ("cognito", _cognito),
         ("route53", _route53),
+        ("acm", _acm),
         ("elb", _elb),
         ("k8s", _k8s),
     ):

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from . import charts, eks, elb
+from . import acm, charts, eks, elb
 from . import ec2 as ec2mod
 from .world import WORLD
 
@@ -342,6 +342,22 @@ def _create_lb(state: KubeState, ns: str, name: str, record: dict[str, Any]) -> 
         "0.0.0.0/0",
     )
     ports = [p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")] or [{"port": 80}]
+    cert_arn = annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-cert")
+    if cert_arn:
+        cert = acm.certificate(state.account_id, state.region, cert_arn)
+        if cert is None or cert.status != "ISSUED":
+            # ELB refuses a certificate that does not exist or is not issued
+            # (CertificateNotFound); the service controller retries with backoff.
+            WORLD.after(
+                max(WORLD.duration("k8s_load_balancer_provision"), 10.0),
+                f"k8s load balancer {ns}/{name} (retry: certificate not issued)",
+                lambda: _create_lb(state, ns, name, record),
+            )
+            return
+    ssl_ports = {
+        x.strip()
+        for x in str(annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-ports", "*")).split(",")
+    }
     ec2 = ec2mod.backend(state.account_id, state.region)
     subnets = _lb_subnets(ec2, cluster, internal)
     if not subnets:
@@ -378,14 +394,19 @@ def _create_lb(state: KubeState, ns: str, name: str, record: dict[str, Any]) -> 
             vpc_id=vpc_id,
         )
         record["node_sgs"].append(node_sg)
-    listeners = [
-        {
-            "Protocol": "TCP",
+    def listener(p: dict[str, Any]) -> dict[str, Any]:
+        secure = bool(cert_arn) and ("*" in ssl_ports or str(p.get("name")) in ssl_ports or str(p["port"]) in ssl_ports)
+        out: dict[str, Any] = {
+            "Protocol": "SSL" if secure else "TCP",
             "LoadBalancerPort": int(p["port"]),
+            "InstanceProtocol": "TCP",
             "InstancePort": int(p.get("nodePort") or 30000 + int(p["port"]) % 2768),
         }
-        for p in ports
-    ]
+        if secure:
+            out["SSLCertificateId"] = cert_arn
+        return out
+
+    listeners = [listener(p) for p in ports]
     elbb = elb.backend(state.account_id, state.region)
     lb = elbb.create_load_balancer(
         name=record["name"],
@@ -559,9 +580,10 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             values = _merge(values, doc)
         for assignment in req.get("set") or []:
             _set_value(values, assignment)
-        out = ""
         if rel is not None and req.get("fresh_install"):
             raise ToolError("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
+        if rel is not None and rel["status"].startswith("pending-"):
+            raise ToolError(f"Error: UPGRADE FAILED: {PENDING}")
         new_release = rel is None
         if rel is None and not req.get("install"):
             raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
@@ -572,38 +594,32 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
                     raise ToolError(f'Error: create: failed to create: namespaces "{ns}" not found')
                 _put(state, ("Namespace", "", ns), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
             out = f'Release "{name}" does not exist. Installing it now.\n'
-            now = time.time()
             rel = {
                 "name": name,
                 "namespace": ns,
                 "revision": 0,
-                "first_deployed": now,
+                "first_deployed": time.time(),
                 "objects": [],
+                "history": [],
             }
             state.releases[(ns, name)] = rel
-            description = "Install complete"
         else:
             out = f'Release "{name}" has been upgraded. Happy Helming!\n'
-            description = "Upgrade complete"
-        rel.update(
-            chart=req.get("chart", ""),
-            version=req.get("version") or "",
-            values=values,
-            status="deployed",
-            description=description,
-            last_deployed=time.time(),
-            revision=rel["revision"] + 1,
-            manifest=manifest,
-        )
-        wanted = _release_services(rel["chart"], values, ns, name)
-        wanted_keys = [_key(o, ns) for o in wanted]
-        for old in rel["objects"]:
-            if tuple(old) not in wanted_keys:
-                _delete(state, tuple(old))
-        for obj, key in zip(wanted, wanted_keys):
-            _put(state, key, obj)
-        rel["objects"] = [list(k) for k in wanted_keys]
-        return {"exit": 0, "stdout": out + _release_summary(rel), "stderr": warning, "new_release": new_release}
+        status = "pending-install" if new_release else "pending-upgrade"
+        _new_revision(state, rel, req.get("chart", ""), req.get("version") or "", values, manifest, status)
+        return {"exit": 0, "stdout": out, "stderr": warning, "new_release": new_release, "pending": rel["revision"]}
+    if op == "complete":
+        # the end of one install/upgrade/rollback: deployed, or failed when --wait timed out
+        if rel is None or rel["revision"] != req.get("revision") or not rel["status"].startswith("pending-"):
+            raise ToolError("Error: release: not found")
+        if req.get("ok"):
+            rel["status"] = "deployed"
+            rel["description"] = rel["done_description"]
+        else:
+            rel["status"] = "failed"
+            rel["description"] = f'Release "{name}" failed: context deadline exceeded'
+        rel["last_deployed"] = time.time()
+        return {"exit": 0, "stdout": _release_summary(rel), "stderr": ""}
     if rel is None:
         if op == "uninstall":
             raise ToolError(f"Error: uninstall: Release not loaded: {name}: release: not found")
@@ -615,6 +631,32 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         return {"exit": 0, "stdout": f'release "{name}" uninstalled\n', "stderr": ""}
     if op == "ready":
         return {"exit": 0, "ready": release_ready(state, rel), "stdout": "", "stderr": ""}
+    if op == "rollback":
+        if rel["status"] in ("pending-rollback",):
+            raise ToolError(f"Error: {PENDING}")
+        earlier = [h for h in rel["history"] if h["status"] in ("deployed", "superseded")]
+        to = req.get("to") or (earlier[-1]["revision"] if earlier else 0)
+        target = next((h for h in rel["history"] if h["revision"] == to), None)
+        if target is None:
+            raise ToolError(f"Error: release has no {to} version")
+        _new_revision(state, rel, target["chart"], target["version"], target["values"], target["manifest"],
+                      "pending-rollback", description=f"Rollback to {to}")
+        return {"exit": 0, "stdout": "Rollback was a success! Happy Helming!\n", "stderr": "", "pending": rel["revision"]}
+    if op == "history":
+        rows = [*rel["history"], rel]
+        if req.get("output") == "json":
+            items = [
+                {"revision": r["revision"], "updated": _helm_time(r["last_deployed"]), "status": r["status"],
+                 "chart": _chart_label(r), "app_version": "", "description": r["description"]}
+                for r in rows
+            ]
+            return {"exit": 0, "stdout": json.dumps(items) + "\n", "stderr": ""}
+        lines = ["REVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\tDESCRIPTION"]
+        lines += [
+            f"{r['revision']}\t{_helm_time(r['last_deployed'])}\t{r['status']}\t{_chart_label(r)}\t\t{r['description']}"
+            for r in rows
+        ]
+        return {"exit": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
     if op == "status":
         if req.get("output") == "json":
             return {"exit": 0, "stdout": json.dumps(_release_json(rel)) + "\n", "stderr": ""}
@@ -628,6 +670,52 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             return {"exit": 0, "stdout": json.dumps(vals) + "\n", "stderr": ""}
         return {"exit": 0, "stdout": "USER-SUPPLIED VALUES:\n" + (yaml.safe_dump(vals) if vals else "null\n"), "stderr": ""}
     raise ToolError(f"Error: unknown command {op!r}")
+
+
+PENDING = "another operation (install/upgrade/rollback) is in progress"
+
+
+def _new_revision(
+    state: KubeState,
+    rel: dict[str, Any],
+    chart: str,
+    version: str,
+    values: dict[str, Any],
+    manifest: str,
+    status: str,
+    description: str | None = None,
+) -> None:
+    """Records the next revision as ``status`` (a pending one) and creates or deletes the objects
+    it holds; what was the current revision goes to the history as superseded."""
+    if rel["revision"] > 0:
+        old = {k: rel[k] for k in ("revision", "status", "chart", "version", "values", "manifest",
+                                   "description", "last_deployed")}
+        if old["status"] == "deployed" or old["status"].startswith("pending-"):
+            old["status"] = "superseded"
+        rel["history"].append(old)
+    wanted = _release_services(chart, values, rel["namespace"], rel["name"])
+    wanted_keys = [_key(o, rel["namespace"]) for o in wanted]
+    for old_key in rel["objects"]:
+        if tuple(old_key) not in wanted_keys:
+            _delete(state, tuple(old_key))
+    for obj, key in zip(wanted, wanted_keys):
+        _put(state, key, obj)
+    rel.update(
+        chart=chart,
+        version=version,
+        values=values,
+        status=status,
+        description={"pending-install": "Initial install underway", "pending-upgrade": "Preparing upgrade"}.get(
+            status, description or ""
+        ),
+        done_description={"pending-install": "Install complete", "pending-upgrade": "Upgrade complete"}.get(
+            status, description or ""
+        ),
+        last_deployed=time.time(),
+        revision=rel["revision"] + 1,
+        manifest=manifest,
+        objects=[list(k) for k in wanted_keys],
+    )
 
 
 def _render(req: dict[str, Any], name: str, ns: str, values: dict[str, Any], new_release: bool) -> tuple[str, str]:
@@ -656,6 +744,8 @@ def helm_list(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         r
         for (ns, _), r in sorted(state.releases.items())
         if req.get("all_namespaces") or ns == (req.get("namespace") or "default")
+        # as helm: only deployed and failed releases unless --all
+        if req.get("all") or r["status"] in ("deployed", "failed")
     ]
     if req.get("output") == "json":
         items = [
@@ -873,8 +963,9 @@ def _jsonpath(template: str, obj: Any) -> str:
 def execute(req: dict[str, Any]) -> dict[str, Any]:
     """Run one stand-in tool invocation; always returns exit/stdout/stderr.
 
-    Each invocation (not the ``ready`` polls of ``--wait``) is a counted call of the crash
-    switch, which may kill the tool's caller before or after the invocation acts."""
+    Each invocation (not the ``ready`` polls of ``--wait`` nor the ``complete`` that ends it) is a
+    counted call of the crash switch, which may kill the tool and its caller before or after the
+    invocation acts."""
     from .crash import SWITCH
 
     tool = req.get("tool", "kubectl")
@@ -888,18 +979,19 @@ def execute(req: dict[str, Any]) -> dict[str, Any]:
         "call": None,
         "killed": None,
     }
-    if req.get("op") != "ready":
+    tool_pid = req.get("tool_pid")
+    if req.get("op") not in ("ready", "complete"):
         TOOL_LOG.append(entry)
         entry["call"], entry["killed"] = SWITCH.count(tool, str(req.get("op")))
         if entry["killed"] == "before":
-            SWITCH.kill()
+            SWITCH.kill(also=tool_pid)
             entry["exit"] = 1
             return {"exit": 1, "stdout": "", "stderr": "hdh emulator: the caller was killed before this ran\n"}
     try:
         return _execute(req, tool, entry)
     finally:
         if entry["killed"] == "after":
-            SWITCH.kill()
+            SWITCH.kill(also=tool_pid)
 
 
 def _execute(req: dict[str, Any], tool: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,8 @@ DURATION_KEYS = (
     "efs_mount_target_eni_linger",
     "k8s_load_balancer_provision",
     "elb_eni_linger",
+    "acm_record_publish",
+    "acm_certificate_validate",
 )
 
 # Scenario flags the control API accepts, with their defaults.
