@@ -1096,3 +1096,72 @@ fn replace_rotates_a_token_and_what_uses_it_follows_also_from_a_saved_plan() {
     assert_eq!(destroy.code, 1, "{}", destroy.text());
     assert_eq!([token("proxy_token"), token("gateway_token")], after);
 }
+
+const GIVEN: &str = r#"version: 1
+name: given-demo
+region: us-east-1
+resources:
+  token:
+    type: given_secret
+    properties: { from_env: HDH_TEST_HUB_TOKEN }
+  settings:
+    type: local_file
+    properties: { path: out/settings.txt, mode: "0600", content: "token: ${token.value}\n" }
+"#;
+
+#[test]
+fn a_supplied_token_is_read_each_run_and_a_rotation_updates_what_uses_it() {
+    let dir = stack(GIVEN);
+    let d = dir.path();
+    let with = |token: Option<&str>, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hdh"));
+        c.args(args)
+            .current_dir(d)
+            .env("NO_COLOR", "1")
+            .env_remove("HDH_TEST_HUB_TOKEN")
+            .stdin(std::process::Stdio::null());
+        if let Some(t) = token {
+            c.env("HDH_TEST_HUB_TOKEN", t);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (first, second) = ("s3cr3t-first-7a1c", "s3cr3t-second-93bd");
+
+    // Without the variable nothing can be made, and the message names it.
+    let (code, out) = with(None, &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("environment variable HDH_TEST_HUB_TOKEN is not set"),
+        "{out}"
+    );
+    assert!(!d.join("out/settings.txt").exists());
+
+    let (code, applied) = with(Some(first), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{applied}");
+    let file = || std::fs::read_to_string(d.join("out/settings.txt")).unwrap();
+    assert_eq!(file(), format!("token: {first}\n"));
+    // Same token, or none at hand (a plan-only CI role): nothing to do.
+    assert_eq!(with(Some(first), &["plan", "--detailed-exitcode"]).0, 0);
+    assert_eq!(with(None, &["plan", "--detailed-exitcode"]).0, 0);
+    // Rotated: the file that uses it is updated, and neither value is ever shown.
+    let (code, plan) = with(Some(second), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("~ settings (local_file"), "{plan}");
+    let (code, rotated) = with(Some(second), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{rotated}");
+    assert_eq!(file(), format!("token: {second}\n"));
+    for text in [&applied, &plan, &rotated] {
+        assert!(
+            !text.contains(first) && !text.contains(second),
+            "a secret leaked into:\n{text}"
+        );
+    }
+}

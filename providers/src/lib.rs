@@ -2,13 +2,14 @@
 //! the engine, through [`hdh_engine::Provider`] only. This crate knows the engine's provider
 //! contract, not its internals, and never prints.
 //!
-//! Code map: `random_secret` and `local_file` are the local providers; `aws/` is the AWS
+//! Code map: `random_secret`, `given_secret` and `local_file` are the local providers; `aws/` is the AWS
 //! provider (EC2 network, IAM, KMS, EKS, EFS, S3, Cognito, Route 53); `k8s/` runs `kubectl` and
 //! `helm` for `kubernetes_manifest` and `helm_release`. `props` reads typed inputs;
 //! `atomic_write` replaces files.
 
 mod atomic_write;
 pub mod aws;
+pub mod given_secret;
 pub mod k8s;
 pub mod local_file;
 mod props;
@@ -20,15 +21,17 @@ use std::sync::Arc;
 use hdh_engine::{Provider, Providers};
 
 pub use aws::{AwsProvider, AwsSettings};
+pub use given_secret::GivenSecretProvider;
 pub use k8s::{K8sProvider, K8sSettings};
 pub use local_file::LocalFileProvider;
 pub use random_secret::RandomSecretProvider;
 
-/// The providers that need no cloud: `random_secret` and `local_file`. Relative `local_file`
-/// paths resolve against `base_dir` (the CLI passes the config file's directory).
+/// The providers that need no cloud: `random_secret`, `given_secret` and `local_file`.
+/// Relative paths resolve against `base_dir` (the CLI passes the config file's directory).
 pub fn local_providers(base_dir: PathBuf) -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(RandomSecretProvider::new()),
+        Arc::new(GivenSecretProvider::new(base_dir.clone())),
         Arc::new(LocalFileProvider::new(base_dir)),
     ]
 }

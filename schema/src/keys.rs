@@ -467,6 +467,38 @@ pub const HUB: &[Key] = &[
         Shape::AnyMap,
         "Extra Helm values merged over the generated ones.",
     ),
+    key(
+        "secrets",
+        Shape::Section(SECRETS),
+        "The hub's API tokens, when you supply them instead of hdh generating them.",
+    ),
+];
+
+pub const SECRETS: &[Key] = &[
+    key(
+        "proxy_token",
+        Shape::Section(SECRET_SOURCE),
+        "JupyterHub's proxy token (proxy.secretToken). Default: 32 random bytes, hex.",
+    ),
+    key(
+        "gateway_token",
+        Shape::Section(SECRET_SOURCE),
+        "Dask Gateway's JupyterHub API token. Default: 32 random bytes, hex.",
+    ),
+];
+
+/// Where a supplied secret is read from each run (one of the two).
+pub const SECRET_SOURCE: &[Key] = &[
+    key(
+        "from_env",
+        Shape::Str,
+        "An environment variable holding it (read on every run; a rotation updates the hub).",
+    ),
+    key(
+        "from_file",
+        Shape::Str,
+        "A file holding it, relative to the config file (one trailing line break is dropped).",
+    ),
 ];
 
 pub const PROFILE: &[Key] = &[key(

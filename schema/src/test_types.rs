@@ -32,6 +32,15 @@ impl Provider for TestTypes {
                 ],
             ),
             ResourceType::new(
+                "given_secret",
+                "a secret the admin supplies from an environment variable or a file",
+                vec![
+                    AttributeSpec::optional("from_env", ValueType::String, None),
+                    AttributeSpec::optional("from_file", ValueType::String, None),
+                    AttributeSpec::computed("value", ValueType::String).sensitive(),
+                ],
+            ),
+            ResourceType::new(
                 "local_file",
                 "a file on the local disk",
                 vec![

@@ -15,7 +15,8 @@ use crate::yaml::Node;
 // `hdh schema` prints is generated from the same tables).
 use crate::keys::{
     default_bool, default_int, default_str, default_strs, names, Key, ADMIN, AUTH, BUCKET, CLUSTER,
-    COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK, NODE_GROUP, STORAGE,
+    COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK, NODE_GROUP, SECRETS, SECRET_SOURCE,
+    STORAGE,
 };
 
 #[derive(Debug, Clone)]
@@ -78,6 +79,9 @@ pub(crate) struct Settings {
     pub extra_values: Option<serde_json::Value>,
     /// `hub.profiles`: replaces the profiles generated from the user node groups.
     pub profiles: Option<serde_json::Value>,
+    /// `hub.secrets`: token name (`proxy_token`, `gateway_token`) → where the admin keeps it,
+    /// as `given_secret` inputs (`from_env` or `from_file` → its value).
+    pub secrets: BTreeMap<String, (String, String)>,
     pub keys_retain: bool,
 }
 
@@ -836,6 +840,36 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             None
         }
     });
+    let mut secrets = BTreeMap::new();
+    let given = r.section(hub, "secrets", SECRETS, "daskhub.hub.secrets");
+    for token in names(SECRETS) {
+        let path = format!("daskhub.hub.secrets.{token}");
+        let Some(node) = get(given, token) else {
+            continue;
+        };
+        let source = r.section(given, token, SECRET_SOURCE, &path);
+        let found: Vec<(String, String)> = names(SECRET_SOURCE)
+            .into_iter()
+            .filter_map(|k| r.string(source, k, &path).map(|v| (k.to_string(), v)))
+            .collect();
+        match found.as_slice() {
+            [(k, v)] if !v.is_empty() => {
+                if k == "from_env" {
+                    if let Err(e) = names::env_var(v) {
+                        let at = get(source, k).map_or(node.mark, |n| n.mark);
+                        rules::report(r.p, at, &format!("{path}.from_env"), v, e);
+                    }
+                }
+                secrets.insert(token.to_string(), found[0].clone());
+            }
+            [(k, _)] => r.p.error(node.mark, format!("`{path}.{k}` is empty")),
+            _ => r.p.error_hint(
+                node.mark,
+                format!("`{path}` needs exactly one of `from_env` and `from_file`"),
+                Some("e.g. `{ from_env: HUB_PROXY_TOKEN }`; leave it out to have hdh generate it".into()),
+            ),
+        }
+    }
     let profiles = get(hub, "profiles").and_then(|n| {
         let items = shape::seq(r.p, n, "daskhub.hub.profiles")?;
         let mut ok = !items.is_empty();
@@ -920,6 +954,7 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         admin_users,
         extra_values,
         profiles,
+        secrets,
         keys_retain,
     })
 }

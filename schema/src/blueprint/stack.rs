@@ -581,8 +581,16 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
 }
 
 fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
-    for t in [PROXY_TOKEN, GATEWAY_TOKEN] {
-        b.add(t, "random_secret", json!({"bytes": 32, "encoding": "hex"}));
+    for (t, name) in [(PROXY_TOKEN, "proxy_token"), (GATEWAY_TOKEN, "gateway_token")] {
+        match s.secrets.get(name) {
+            // Supplied by the admin: read from where they keep it on every run.
+            Some((from, at)) => {
+                let mut source = serde_json::Map::new();
+                source.insert(from.clone(), json!(at));
+                b.add(t, "given_secret", J::Object(source))
+            }
+            None => b.add(t, "random_secret", json!({"bytes": 32, "encoding": "hex"})),
+        };
     }
     let text = values::to_yaml(&values::public(s, region));
     let mut deps: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();

@@ -323,3 +323,31 @@ fn plain_http_needs_allow_plain_http_and_no_login_then_warns_and_every_url_is_ht
         "{e:?}"
     );
 }
+
+#[test]
+fn supplied_tokens_are_read_from_where_the_admin_keeps_them_and_others_are_generated() {
+    let c = load(&format!(
+        "{MINIMAL}  hub:\n    secrets:\n      proxy_token: {{ from_env: HUB_PROXY_TOKEN }}\n"
+    ))
+    .unwrap();
+    let proxy = c.desired.get("daskhub.hub.proxy_token").unwrap();
+    assert_eq!(proxy.type_name, "given_secret");
+    assert_eq!(text_of(&proxy.properties["from_env"]), "HUB_PROXY_TOKEN");
+    let gateway = c.desired.get("daskhub.hub.gateway_token").unwrap();
+    assert_eq!(gateway.type_name, "random_secret");
+
+    let e = load(&format!(
+        "{MINIMAL}  hub:\n    secrets:\n      proxy_token: {{ from_env: A, from_file: t }}\n      gateway_token: {{ from_env: 9LIVES }}\n      proxy_tokn: {{}}\n"
+    ))
+    .unwrap_err();
+    let all = e.join("\n");
+    assert!(
+        all.contains("8:20: error: `daskhub.hub.secrets.proxy_token` needs exactly one of `from_env` and `from_file`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("invalid `daskhub.hub.secrets.gateway_token.from_env` `9LIVES`: it starts with a digit"),
+        "{all}"
+    );
+    assert!(all.contains("did you mean `proxy_token`?"), "{all}");
+}

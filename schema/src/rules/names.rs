@@ -192,6 +192,17 @@ pub fn cognito_domain_prefix(s: &str) -> Rule {
     Ok(())
 }
 
+/// An environment variable name as shells accept it: letters, digits and `_`, not starting with
+/// a digit.
+pub fn env_var(s: &str) -> Rule {
+    const E: &str = "letters, digits and `_`, not starting with a digit, e.g. `HUB_PROXY_TOKEN`";
+    charset(s, 255, |c| c.is_ascii_alphanumeric() || c == '_', |_| true).map_err(|r| fail(r, E))?;
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(fail("it starts with a digit".to_string(), E));
+    }
+    Ok(())
+}
+
 /// A Cognito user name: 1–128 characters, no spaces or control characters.
 pub fn cognito_username(s: &str) -> Rule {
     charset(s, 128, |c| !c.is_whitespace() && !c.is_control(), |_| true)
