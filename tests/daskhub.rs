@@ -343,6 +343,56 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    // The cluster-autoscaler scales the compute group out: not a change, and apply keeps it.
+    let scale = |max: i32, desired: i32| {
+        eks.update_nodegroup_config()
+            .cluster_name("eks-helio")
+            .nodegroup_name("ng-user-compute-spot")
+            .scaling_config(
+                aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                    .min_size(0)
+                    .max_size(max)
+                    .desired_size(desired)
+                    .build(),
+            )
+            .send()
+    };
+    scale(15, 7).await.unwrap();
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a scale-out by the autoscaler is not a change:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A max below what the autoscaler reached brings the group down to it, and the plan says so.
+    run.edit(
+        "instance_types: [m5.xlarge], min: 0, max: 15,",
+        "instance_types: [m5.xlarge], min: 0, max: 5,",
+    );
+    let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "scaling_config = {desired_size: 7, max_size: 15, min_size: 0} → \
+             {desired_size: 5, max_size: 5, min_size: 0}"
+        ),
+        "{plan}"
+    );
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    let ng = eks
+        .describe_nodegroup()
+        .cluster_name("eks-helio")
+        .nodegroup_name("ng-user-compute-spot")
+        .send()
+        .await
+        .unwrap();
+    let sc = ng.nodegroup().unwrap().scaling_config().unwrap().clone();
+    assert_eq!((sc.max_size(), sc.desired_size()), (Some(5), Some(5)));
+
     // A new image is a Helm upgrade and nothing else; the tokens stay.
     run.edit(
         "helio-daskhub-core:2023.11.30",

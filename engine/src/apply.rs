@@ -731,13 +731,7 @@ impl Executor<'_> {
                 };
                 prior.dependencies = spec.dependencies().into_iter().collect();
                 prior.lifecycle = spec.lifecycle.clone();
-                let kept: Vec<String> = ty
-                    .inputs()
-                    .map(|a| a.name.clone())
-                    .filter(|n| ty.keeps_real(&spec.lifecycle.ignore_changes, n))
-                    .chain(spec.lifecycle.ignore_changes.iter().cloned())
-                    .collect();
-                for ignored in &kept {
+                for ignored in &spec.lifecycle.ignore_changes {
                     match prior.attributes.get(ignored) {
                         Some(v) => {
                             marked.insert(ignored.clone(), v.clone());
@@ -746,6 +740,17 @@ impl Executor<'_> {
                             marked.remove(ignored);
                         }
                     }
+                }
+                // Exactly what the planner planned for what the system owns.
+                for a in ty.inputs().filter(|a| a.after_create.is_some()) {
+                    let Some(configured) = marked.get(&a.name).cloned() else {
+                        continue;
+                    };
+                    let real = prior.attributes.get(&a.name);
+                    match ty.planned_input(&[], &a.name, &configured, real) {
+                        Some(v) => marked.insert(a.name.clone(), v),
+                        None => marked.remove(&a.name),
+                    };
                 }
                 let changed: Vec<String> = marked
                     .iter()

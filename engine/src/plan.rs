@@ -529,6 +529,16 @@ fn plan_one<'a>(
         return (change(action, reason, Some(&prior.id), attrs), view);
     }
 
+    // What the config asks of the existing object: what the system owns stays as it really is.
+    let after: ValueMap = after
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let real = prior.attributes.get(&k);
+            ty.planned_input(&lifecycle.ignore_changes, &k, &v, real)
+                .map(|v| (k, v))
+        })
+        .collect();
+
     // Diff the inputs the config sets.
     let mut diffs = Vec::new();
     let mut changed = Vec::new();
@@ -537,9 +547,6 @@ fn plan_one<'a>(
         let Some(new) = after.get(&a.name) else {
             continue;
         };
-        if ty.keeps_real(&lifecycle.ignore_changes, &a.name) {
-            continue;
-        }
         let old = prior.attributes.get(&a.name);
         let same = !new.contains_unknown() && old.map(Value::unmarked) == Some(new.unmarked());
         if same {
@@ -583,9 +590,7 @@ fn plan_one<'a>(
     // What references see: prior attributes overlaid with the planned inputs.
     let mut view_attrs = prior.attributes.clone();
     for (k, v) in &after {
-        if !ty.keeps_real(&lifecycle.ignore_changes, k) {
-            view_attrs.insert(k.clone(), v.clone());
-        }
+        view_attrs.insert(k.clone(), v.clone());
     }
 
     if let Some(_retained) = adopting {

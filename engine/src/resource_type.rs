@@ -85,6 +85,24 @@ impl ValueType {
     }
 }
 
+/// For an input the system owns (in part) after create: from the configured value and the real
+/// one, the value to plan and apply to the existing object (`None`: leave it out). E.g. a node
+/// group's scaling keeps the real desired size, brought inside the configured bounds.
+#[derive(Clone, Copy)]
+pub struct AfterCreate(pub fn(&Value, Option<&Value>) -> Option<Value>);
+
+impl std::fmt::Debug for AfterCreate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterCreate(..)")
+    }
+}
+
+impl PartialEq for AfterCreate {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
 /// Whether the user sets an attribute, may set it, or only the provider does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Presence {
@@ -109,11 +127,11 @@ pub struct AttributeSpec {
     /// For computed attributes: the inputs whose in-place update changes this attribute too, so
     /// the plan shows it as unknown after such an update. Empty: stable across updates.
     pub changes_with: Vec<String>,
-    /// For inputs: used when the object is made; afterwards the system owns it (a node group's
-    /// desired size belongs to the cluster-autoscaler). Refresh records the real value, and a
-    /// difference from the config is never a change: the planner and the executor both keep
-    /// the real value, so an apply never resets it.
-    pub owned_after_create: bool,
+    /// For inputs the system owns (all or part of) once the object exists, e.g. a node group's
+    /// desired size, which belongs to the cluster-autoscaler: refresh records the real value,
+    /// and this says what of the config still applies. The planner and the executor both plan
+    /// and send exactly that, so an apply never resets what the system owns.
+    pub after_create: Option<AfterCreate>,
     pub description: String,
 }
 
@@ -138,14 +156,19 @@ impl AttributeSpec {
             force_new: false,
             sensitive: false,
             changes_with: Vec::new(),
-            owned_after_create: false,
+            after_create: None,
             description: String::new(),
         }
     }
 
-    /// Declares an input that only the create uses (see [`AttributeSpec::owned_after_create`]).
-    pub fn owned_after_create(mut self) -> Self {
-        self.owned_after_create = true;
+    /// Declares an input that only the create uses: afterwards its real value stands.
+    pub fn owned_after_create(self) -> Self {
+        self.after_create(|_, real| real.cloned())
+    }
+
+    /// Declares what of this input applies to an object that exists (see [`AfterCreate`]).
+    pub fn after_create(mut self, f: fn(&Value, Option<&Value>) -> Option<Value>) -> Self {
+        self.after_create = Some(AfterCreate(f));
         self
     }
 
@@ -234,11 +257,23 @@ impl ResourceType {
         self.attributes.iter().filter(|a| a.is_input())
     }
 
-    /// Whether, for an object that exists, `name`'s configured value is not compared with its
-    /// real one: the lifecycle's `ignore_changes` names it, or the type gives it to the system
-    /// after create.
-    pub fn keeps_real(&self, lifecycle_ignores: &[String], name: &str) -> bool {
-        lifecycle_ignores.iter().any(|i| i == name)
-            || self.attribute(name).is_some_and(|a| a.owned_after_create)
+    /// For an object that exists, the value of input `name` to plan and apply, from the
+    /// configured one and the `real` one (state, refreshed): the real one when the lifecycle's
+    /// `ignore_changes` names it, what the type's [`AfterCreate`] makes of them when the system
+    /// owns part of it, else the configured one. `None`: leave it out.
+    pub fn planned_input(
+        &self,
+        lifecycle_ignores: &[String],
+        name: &str,
+        configured: &Value,
+        real: Option<&Value>,
+    ) -> Option<Value> {
+        if lifecycle_ignores.iter().any(|i| i == name) {
+            return real.cloned();
+        }
+        match self.attribute(name).and_then(|a| a.after_create) {
+            Some(AfterCreate(f)) => f(configured, real),
+            None => Some(configured.clone()),
+        }
     }
 }

@@ -414,22 +414,35 @@ async fn eks_example_applies_replans_empty_updates_drifts_and_destroys() {
         .iter()
         .any(|a| a.name == "cidr_block" && a.forces_replacement));
 
-    // Drift: the node group scaled in the console shows in the plan.
-    eks(&emu)
-        .await
-        .update_nodegroup_config()
-        .cluster_name(STACK)
-        .nodegroup_name("ng-daskhub-services")
-        .scaling_config(
-            aws_sdk_eks::types::NodegroupScalingConfig::builder()
-                .min_size(2)
-                .max_size(5)
-                .desired_size(3)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // The cluster-autoscaler scales the group out: its desired size is not a change.
+    let scale = |min: i32, max: i32, desired: i32| {
+        let emu = &emu;
+        async move {
+            eks(emu)
+                .await
+                .update_nodegroup_config()
+                .cluster_name(STACK)
+                .nodegroup_name("ng-daskhub-services")
+                .scaling_config(
+                    aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                        .min_size(min)
+                        .max_size(max)
+                        .desired_size(desired)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    scale(2, 5, 3).await;
+    let drift = refreshed(&mut state, &providers, &ctx).await;
+    let p = make_plan(&desired2, &state, &providers, Mode::Apply, &drift);
+    let c = p.change("ng_services").unwrap();
+    assert_eq!(c.action, Action::NoOp, "{c:?}");
+
+    // Bounds changed in the console are drift, put back in place; the desired size stays.
+    scale(2, 4, 3).await;
     let drift = refreshed(&mut state, &providers, &ctx).await;
     assert_eq!(
         drift.changed.get("ng_services"),
@@ -448,6 +461,19 @@ async fn eks_example_applies_replans_empty_updates_drifts_and_destroys() {
         )
     );
     apply(&desired2, &providers, &ctx, &mut state, &p).await;
+    let ng = eks(&emu)
+        .await
+        .describe_nodegroup()
+        .cluster_name(STACK)
+        .nodegroup_name("ng-daskhub-services")
+        .send()
+        .await
+        .unwrap();
+    let sc = ng.nodegroup().unwrap().scaling_config().unwrap();
+    assert_eq!(
+        (sc.min_size(), sc.max_size(), sc.desired_size()),
+        (Some(2), Some(5), Some(3))
+    );
 
     // Destroy (retained key included): nothing of the stack is left.
     let p = make_plan(

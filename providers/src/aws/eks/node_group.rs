@@ -125,6 +125,24 @@ fn scaling(p: &ValueMap) -> Result<Scaling, ProviderError> {
     Ok(Scaling { min, max, desired })
 }
 
+/// After create the desired size is the cluster-autoscaler's: the real one stands, brought inside
+/// the configured bounds when they no longer hold it (the plan shows that as a change). Min and
+/// max stay the config's.
+fn scaling_after_create(configured: &Value, real: Option<&Value>) -> Option<Value> {
+    let (Some(cfg), Some(real)) = (configured.as_map(), real.and_then(Value::as_map)) else {
+        return Some(configured.clone());
+    };
+    let int = |m: &ValueMap, k: &str| m.get(k).and_then(|v| v.unmarked().as_i64());
+    let Some(desired) = int(real, "desired_size") else {
+        return Some(configured.clone());
+    };
+    let min = int(cfg, "min_size").unwrap_or(0);
+    let max = int(cfg, "max_size").unwrap_or(desired).max(min);
+    let mut m = cfg.clone();
+    m.insert("desired_size".into(), Value::int(desired.clamp(min, max)));
+    Some(Value::Map(m))
+}
+
 fn scaling_value(s: Option<&NodegroupScalingConfig>) -> Value {
     let mut m = ValueMap::new();
     if let Some(s) = s {
@@ -359,7 +377,11 @@ impl Kind for NodeGroup {
                     "scaling_config",
                     ValueType::Map(Box::new(ValueType::Integer)),
                 )
-                .describe("{min_size, max_size, desired_size}"),
+                .after_create(scaling_after_create)
+                .describe(
+                    "{min_size, max_size, desired_size}; after create the desired size is the \
+                     cluster-autoscaler's: hdh keeps the real one, inside min and max.",
+                ),
                 AttributeSpec::optional(
                     "labels",
                     ValueType::Map(Box::new(ValueType::String)),
@@ -654,4 +676,37 @@ async fn lookup(
     )
     .await
     .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sc(min: i64, max: i64, desired: i64) -> Value {
+        let mut m = ValueMap::new();
+        m.insert("min_size".into(), Value::int(min));
+        m.insert("max_size".into(), Value::int(max));
+        m.insert("desired_size".into(), Value::int(desired));
+        Value::Map(m)
+    }
+
+    #[test]
+    fn the_autoscalers_desired_size_stands_inside_the_configured_bounds() {
+        // Scaled out to 7: the config's 0 does not reset it.
+        assert_eq!(
+            scaling_after_create(&sc(0, 15, 0), Some(&sc(0, 15, 7))),
+            Some(sc(0, 15, 7))
+        );
+        // A new max below it brings it down to the max; a new min above it, up.
+        assert_eq!(
+            scaling_after_create(&sc(0, 5, 0), Some(&sc(0, 15, 7))),
+            Some(sc(0, 5, 5))
+        );
+        assert_eq!(
+            scaling_after_create(&sc(9, 15, 0), Some(&sc(0, 15, 7))),
+            Some(sc(9, 15, 9))
+        );
+        // Nothing real yet: the config's.
+        assert_eq!(scaling_after_create(&sc(1, 2, 1), None), Some(sc(1, 2, 1)));
+    }
 }
