@@ -122,7 +122,13 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
         "jupyterhub": {
             "hub": {
                 "config": J::Object(hub_config),
-                "db": { "pvc": { "storageClassName": HUB_DB_CLASS } },
+                // The claim outlives an uninstall (helm keeps it), so a release installed again
+                // (after a run was stopped mid-install, or by hand) adopts the same claim and
+                // volume instead of leaving the hub's database behind on a retained volume.
+                "db": { "pvc": {
+                    "storageClassName": HUB_DB_CLASS,
+                    "annotations": { "helm.sh/resource-policy": "keep" },
+                } },
             },
             "proxy": proxy(s),
             "singleuser": {

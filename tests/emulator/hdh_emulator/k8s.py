@@ -603,12 +603,37 @@ def _release_services(chart: str, values: dict[str, Any], ns: str, release: str)
             {
                 "apiVersion": "v1",
                 "kind": "PersistentVolumeClaim",
-                "metadata": {"name": "hub-db-dir", "namespace": ns,
-                             "labels": {"app.kubernetes.io/managed-by": "Helm", "component": "hub"}},
+                "metadata": {
+                    "name": "hub-db-dir",
+                    "namespace": ns,
+                    "labels": {"app.kubernetes.io/managed-by": "Helm", "component": "hub"},
+                    "annotations": {
+                        **(pvc.get("annotations") or {}),
+                        "meta.helm.sh/release-name": release,
+                        "meta.helm.sh/release-namespace": ns,
+                    },
+                },
                 "spec": spec,
             }
         )
     return objs
+
+
+def _check_ownership(state: KubeState, chart: str, values: dict[str, Any], ns: str, release: str) -> None:
+    """An install meets objects that already exist (kept by `helm.sh/resource-policy: keep`):
+    helm (3.2+) adopts those whose ownership metadata names this release, refuses the rest."""
+    for obj in _release_services(chart, values, ns, release):
+        key = _key(obj, ns)
+        old = state.objects.get(key)
+        if old is None:
+            continue
+        ann = (old.get("metadata") or {}).get("annotations") or {}
+        if ann.get("meta.helm.sh/release-name") != release or ann.get("meta.helm.sh/release-namespace") != ns:
+            raise ToolError(
+                f"Error: INSTALLATION FAILED: rendered manifests contain a resource that already exists. "
+                f'Unable to continue with install: {key[0]} "{key[2]}" in namespace "{key[1]}" exists and '
+                f"cannot be imported into the current release: invalid ownership metadata"
+            )
 
 
 def _proxy_public(base: str, values: dict[str, Any], ns: str, release: str) -> list[dict[str, Any]]:
@@ -698,6 +723,8 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
         manifest, warning = _render(req, name, ns, values, new_release)
         if rel is None:
+            _check_ownership(state, req.get("chart", ""), values, ns, name)
+        if rel is None:
             if ns not in state.namespaces:
                 if not req.get("create_namespace"):
                     raise ToolError(f'Error: create: failed to create: namespaces "{ns}" not found')
@@ -735,6 +762,10 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         raise ToolError("Error: release: not found")
     if op == "uninstall":
         for key in rel["objects"]:
+            # `helm.sh/resource-policy: keep`: helm leaves the object (and what it holds) behind
+            obj = state.objects.get(tuple(key)) or {}
+            if ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/resource-policy") == "keep":
+                continue
             _delete(state, tuple(key))
         del state.releases[(ns, name)]
         return {"exit": 0, "stdout": f'release "{name}" uninstalled\n', "stderr": ""}
