@@ -1,7 +1,7 @@
 //! Crash safety of the S3 journal, proven by killing: the emulator's crash switch SIGKILLs
 //! `hdh apply` / `hdh destroy` with S3 state at every PutObject (the lock, each journal object,
-//! each compaction of the state object) and every DeleteObjects (removing the journal objects a
-//! compaction contains), once before S3 acts and once after S3 acted but before hdh saw the
+//! each compaction of the state object), every DeleteObjects (removing the journal objects a
+//! compaction contains) and every CopyObject (the backup before a whole write), once before S3 acts and once after S3 acted but before hdh saw the
 //! answer. The same command run again (after `force-unlock` when the killed run held the lock,
 //! as a user would) converges: nothing lost (every secret the killed run recorded keeps its
 //! value), nothing duplicated (exactly the configured files), no lock and no journal object the
@@ -323,7 +323,8 @@ fn emulator() -> Emulator {
 const APPLY: [&str; 2] = ["apply", "--auto-approve"];
 const DESTROY: [&str; 2] = ["destroy", "--auto-approve"];
 
-/// Every PutObject and DeleteObjects of `args`, before and after S3 acts.
+/// Every PutObject, DeleteObjects and CopyObject (the backup) of `args`, before and after S3
+/// acts.
 fn every_write(emu: &Emulator, args: &[&str], prepare: impl Fn(&Stack)) -> usize {
     let probe = Stack::new(emu, 0);
     prepare(&probe);
@@ -347,7 +348,11 @@ fn every_write(emu: &Emulator, args: &[&str], prepare: impl Fn(&Stack)) -> usize
             }
         }
     }
-    eprintln!("{args:?}: {kills} kills at every S3 write ({by_op:?}), all converged");
+    eprintln!(
+        "{args:?}: {} positions (every S3 write of {by_op:?}, before and after), {kills} killed \
+         (the rest finished first), all converged",
+        n - 1
+    );
     kills
 }
 

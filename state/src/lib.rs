@@ -8,6 +8,7 @@
 
 mod atomic;
 pub mod format;
+mod history;
 mod journal;
 mod kill_point;
 pub mod local;

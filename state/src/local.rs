@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic;
 use crate::format;
+use crate::history::History;
 use crate::journal::{self, JournalError, Writer};
 use crate::kill_point::{self, Point};
 
@@ -60,10 +61,8 @@ pub struct LocalStore {
     seen: Mutex<Seen>,
     /// A lock of a killed run on this host that `lock` removed, for the user to be told.
     replaced: Mutex<Option<LockInfo>>,
-    /// `load` may accept a break in the recorded history.
-    allow_history_change: AtomicBool,
-    /// The break `load` accepted, and the lineage of the backup that recorded the old history.
-    accepted: Mutex<Option<(String, Option<String>)>>,
+    /// Whether `load` may accept a break in the recorded history, and the one it accepted.
+    history: History,
     /// `load` found a journal wholly contained in the state file (a run killed after its last
     /// whole write, before it removed the journal) and nothing was written since: `unlock`
     /// removes it, so a finished run leaves no journal.
@@ -97,8 +96,7 @@ impl LocalStore {
             path,
             seen: Mutex::new(Seen::Nothing),
             replaced: Mutex::new(None),
-            allow_history_change: AtomicBool::new(false),
-            accepted: Mutex::new(None),
+            history: History::default(),
             folded_journal: AtomicBool::new(false),
         }
     }
@@ -351,61 +349,30 @@ impl LocalStore {
         expected: String,
         backup_lineage: Option<&str>,
     ) -> Result<(), StoreError> {
-        if !self.allow_history_change.load(Ordering::Relaxed) {
-            return Err(StoreError::History {
-                location: self.location(),
-                found,
-                expected,
-            });
-        }
-        let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
-        // A backup to set aside, once named, stays named.
-        let aside = backup_lineage
-            .map(str::to_string)
-            .or_else(|| accepted.take().and_then(|(_, l)| l));
-        *accepted = Some((format!("found {found}, expected {expected}"), aside));
-        Ok(())
+        self.history
+            .broken(self.location(), found, expected, backup_lineage)
     }
 
     /// Checks the state just read (`None`: no file) against the history the backup records.
     fn check_history(&self, state: Option<&State>) -> Result<(), StoreError> {
-        let Some((lineage, serial)) = self.backup_history()? else {
+        let Some(recorded) = self.backup_history()? else {
             return Ok(());
         };
-        let backup = self.backup_path.display();
-        match state {
-            None => self.history_break(
-                "no state file".into(),
-                format!("lineage {lineage} at serial {serial} or later (its backup {backup} is serial {serial})"),
-                Some(&lineage),
-            ),
-            Some(s) if s.lineage != lineage => self.history_break(
-                format!("lineage {} (serial {})", s.lineage, s.serial),
-                format!("lineage {lineage}, the lineage of its backup {backup}"),
-                Some(&lineage),
-            ),
-            Some(s) if s.serial < serial => self.history_break(
-                format!("serial {} of lineage {lineage}", s.serial),
-                format!(
-                    "serial {serial} or later: its backup {backup} is serial {serial}, so the \
-                     state went backwards"
-                ),
-                Some(&lineage),
-            ),
-            Some(_) => Ok(()),
-        }
+        self.history.check_backup(
+            self.location(),
+            state,
+            recorded,
+            &self.backup_path.display().to_string(),
+            "no state file",
+        )
     }
 
     /// After an accepted break, the backup of the old history is moved aside (kept, and no
     /// longer consulted) before anything is written.
     fn set_aside_old_backup(&self) -> Result<(), StoreError> {
-        let old = self
-            .accepted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-            .and_then(|(_, lineage)| lineage.take());
-        let Some(lineage) = old else { return Ok(()) };
+        let Some(lineage) = self.history.take_aside() else {
+            return Ok(());
+        };
         let aside = sibling(&self.path, &format!(".backup.{lineage}"));
         match fs::rename(&self.backup_path, &aside) {
             Ok(()) => {
@@ -519,15 +486,11 @@ impl StateStore for LocalStore {
     }
 
     fn accept_history_change(&self) {
-        self.allow_history_change.store(true, Ordering::Relaxed);
+        self.history.allow();
     }
 
     fn accepted_history_change(&self) -> Option<String> {
-        self.accepted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|(m, _)| m.clone())
+        self.history.accepted()
     }
 
     fn replaced_stale_lock(&self) -> Option<LockInfo> {

@@ -12,6 +12,11 @@
 //!   [`StoreError::Conflict`] and the object stays as the winner wrote it.
 //! - Lineage never changes and serial only goes up; a stored state of another lineage is
 //!   never written over.
+//! - Before each whole write the stored object is copied to `<key>.backup` (with its lineage
+//!   and serial as object metadata): the history this stack last recorded. `load` refuses a
+//!   state of another lineage than the backup's, a serial older than the backup's, or no state
+//!   beside a backup, unless told to accept the change (`--allow-lineage-change`); the backup
+//!   of a history accepted away is kept as `<key>.backup.<lineage>`.
 //! - Every write (state and lock) asks for SSE-KMS, with the configured key or the AWS-managed
 //!   one.
 //! - Every S3 call has the SDK's retries and a deadline (connect, attempt and operation
@@ -25,7 +30,7 @@
 //!   whole write the journal objects it contains are deleted. Only the lock holder writes or
 //!   deletes journal objects.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,6 +46,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::format;
+use crate::history::History;
 use crate::s3_error::{classify, Class, S3Error};
 use crate::s3_journal::{self, Listed, Problem};
 
@@ -54,6 +60,10 @@ const BATCH_WINDOW: Duration = Duration::from_millis(30);
 
 /// How often `load` reads again when the state object changed while its journal was read.
 const LOAD_ATTEMPTS: u32 = 3;
+
+/// Object metadata naming the lineage and serial of a stored state (kept by a copy).
+const META_LINEAGE: &str = "hdh-lineage";
+const META_SERIAL: &str = "hdh-serial";
 
 /// The most keys one DeleteObjects call takes.
 const DELETE_BATCH: usize = 1000;
@@ -147,10 +157,10 @@ pub struct S3Store {
     /// Journal objects `load` found already contained in the state object (a compaction
     /// stopped before deleting them); `unlock` deletes them if no write did.
     stale: Mutex<Vec<String>>,
-    /// `load` may accept a break in the recorded history.
-    allow_history_change: AtomicBool,
-    /// The break `load` accepted.
-    accepted: Mutex<Option<String>>,
+    /// `<key>.backup`.
+    backup_key: String,
+    /// Whether `load` may accept a break in the recorded history, and the one it accepted.
+    history: History,
 }
 
 /// What one read of the state object and its journal found.
@@ -192,6 +202,7 @@ impl S3Store {
         S3Store {
             lock_key: format!("{}.lock", settings.key),
             journal_prefix: s3_journal::prefix(&settings.key),
+            backup_key: format!("{}.backup", settings.key),
             config,
             client: OnceCell::new(),
             seen: Mutex::new(Seen::Nothing),
@@ -199,8 +210,7 @@ impl S3Store {
             compacted_at: Mutex::new(None),
             base_serial: AtomicU64::new(0),
             stale: Mutex::new(Vec::new()),
-            allow_history_change: AtomicBool::new(false),
-            accepted: Mutex::new(None),
+            history: History::default(),
         }
     }
 
@@ -284,6 +294,17 @@ impl S3Store {
 
     /// Writes an object under `condition`, encrypted with KMS; returns the new ETag.
     async fn put(&self, key: &str, body: Vec<u8>, condition: Condition) -> Result<String, S3Error> {
+        self.put_with(key, body, condition, None).await
+    }
+
+    /// [`S3Store::put`], with the lineage and serial of a state as object metadata.
+    async fn put_with(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        condition: Condition,
+        history: Option<(&str, u64)>,
+    ) -> Result<String, S3Error> {
         let target = format!("s3://{}/{key}", self.settings.bucket);
         let mut req = self
             .client()
@@ -296,6 +317,11 @@ impl S3Store {
             .body(ByteStream::from(body));
         if let Some(k) = &self.settings.kms_key_id {
             req = req.ssekms_key_id(k);
+        }
+        if let Some((lineage, serial)) = history {
+            req = req
+                .metadata(META_LINEAGE, lineage)
+                .metadata(META_SERIAL, serial.to_string());
         }
         req = match condition {
             Condition::Absent => req.if_none_match("*"),
@@ -556,16 +582,99 @@ impl S3Store {
     }
 
     /// A break in the recorded history: refused, or accepted and remembered when allowed.
-    fn history_break(&self, found: String, expected: String) -> Result<(), StoreError> {
-        if !self.allow_history_change.load(Ordering::Relaxed) {
-            return Err(StoreError::History {
-                location: self.location(),
-                found,
-                expected,
-            });
+    fn history_break(
+        &self,
+        found: String,
+        expected: String,
+        backup_lineage: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.history
+            .broken(self.location(), found, expected, backup_lineage)
+    }
+
+    /// The lineage and serial the backup records, if there is one (HeadObject; a backup
+    /// without hdh's metadata is read whole).
+    async fn backup_history(&self) -> Result<Option<(String, u64)>, StoreError> {
+        let target = format!("s3://{}/{}", self.settings.bucket, self.backup_key);
+        let head = self
+            .client()
+            .await
+            .head_object()
+            .bucket(&self.settings.bucket)
+            .key(&self.backup_key)
+            .send()
+            .await;
+        let meta = match head.map_err(|e| classify(e, "HeadObject", &target)) {
+            Ok(out) => out.metadata().cloned().unwrap_or_default(),
+            Err(e) if e.class == Class::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        let serial = meta.get(META_SERIAL).and_then(|s| s.parse::<u64>().ok());
+        if let (Some(lineage), Some(serial)) = (meta.get(META_LINEAGE), serial) {
+            return Ok(Some((lineage.clone(), serial)));
         }
-        *self.accepted.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(format!("found {found}, expected {expected}"));
+        Ok(self
+            .get(&self.backup_key)
+            .await
+            .map_err(|e| self.io(e))?
+            .and_then(|(bytes, _, _)| format::lineage_and_serial(&bytes)))
+    }
+
+    /// Checks the state object just read (`None`: there is none) against the history its
+    /// backup records.
+    async fn check_history(&self, state: Option<&State>) -> Result<(), StoreError> {
+        let Some(recorded) = self.backup_history().await? else {
+            return Ok(());
+        };
+        self.history.check_backup(
+            self.location(),
+            state,
+            recorded,
+            &format!("s3://{}/{}", self.settings.bucket, self.backup_key),
+            "no state object",
+        )
+    }
+
+    /// Copies `from` to `to` inside the bucket (server side, SSE-KMS like every write).
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let target = format!("s3://{}/{to}", self.settings.bucket);
+        let mut req = self
+            .client()
+            .await
+            .copy_object()
+            .bucket(&self.settings.bucket)
+            .key(to)
+            .copy_source(format!("{}/{}", self.settings.bucket, url_path(from)))
+            .server_side_encryption(ServerSideEncryption::AwsKms);
+        if let Some(k) = &self.settings.kms_key_id {
+            req = req.ssekms_key_id(k);
+        }
+        req.send()
+            .await
+            .map(drop)
+            .map_err(|e| self.io(classify(e, "CopyObject", &target)))
+    }
+
+    /// Before a whole write: an accepted break sets the old history's backup aside (kept as
+    /// `<key>.backup.<lineage>`, no longer consulted), then the object about to be replaced
+    /// becomes the backup.
+    async fn back_up(&self, replacing: bool) -> Result<(), StoreError> {
+        if let Some(lineage) = self.history.take_aside() {
+            let kept = format!("{}.{lineage}", self.backup_key);
+            match self.copy(&self.backup_key, &kept).await {
+                Ok(()) => {}
+                Err(StoreError::Io { source, .. })
+                    if source
+                        .downcast_ref::<S3Error>()
+                        .is_some_and(|e| e.class == Class::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+            self.delete_keys(std::slice::from_ref(&self.backup_key))
+                .await?;
+        }
+        if replacing {
+            self.copy(&self.settings.key, &self.backup_key).await?;
+        }
         Ok(())
     }
 
@@ -583,11 +692,14 @@ impl S3Store {
                         first.lineage,
                         first.serial.saturating_sub(1)
                     ),
+                    None,
                 )?;
             }
+            self.check_history(None).await?;
             self.set_seen(Seen::Absent);
             return Ok(Loaded::State(None));
         };
+        self.check_history(Some(&state)).await?;
         if let Some(other) = journal.iter().find(|l| l.lineage != state.lineage) {
             self.history_break(
                 format!("lineage {} in the state object", state.lineage),
@@ -595,6 +707,7 @@ impl S3Store {
                     "lineage {}, the lineage of its journal {prefix}",
                     other.lineage
                 ),
+                None,
             )?;
         }
         let mut objects = Vec::new();
@@ -631,6 +744,7 @@ impl S3Store {
                              serial {base_serial}, so the state went backwards",
                             location(&key)
                         ),
+                        None,
                     )?,
                     Problem::Gap { key, expected } => {
                         return Err(StoreError::Invalid {
@@ -682,6 +796,8 @@ impl S3Store {
             Condition::Absent => "no state".to_string(),
             Condition::Matches(etag) => format!("ETag {etag}"),
         };
+        self.back_up(matches!(condition, Condition::Matches(_)))
+            .await?;
         let bytes = format::encode(state);
         let saved = |etag| {
             self.set_seen(Seen::Present {
@@ -690,7 +806,11 @@ impl S3Store {
                 etag,
             })
         };
-        match self.put(&self.settings.key, bytes.clone(), condition).await {
+        let history = Some((state.lineage.as_str(), state.serial));
+        match self
+            .put_with(&self.settings.key, bytes.clone(), condition, history)
+            .await
+        {
             Ok(etag) => {
                 saved(etag);
                 Ok(())
@@ -821,14 +941,11 @@ impl StateStore for S3Store {
     }
 
     fn accept_history_change(&self) {
-        self.allow_history_change.store(true, Ordering::Relaxed);
+        self.history.allow();
     }
 
     fn accepted_history_change(&self) -> Option<String> {
-        self.accepted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.history.accepted()
     }
 
     fn batch_window(&self) -> Duration {
@@ -908,4 +1025,18 @@ impl StateStore for S3Store {
         });
         Ok(())
     }
+}
+
+/// `key` percent-encoded for `x-amz-copy-source` (`/` kept: it separates the key's parts).
+fn url_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

@@ -361,10 +361,11 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "encryption_key_arn": r(KEY, "arn"),
                "tags": {"Name": s.cluster_name}}),
     );
-    // Nodes need their way out (NAT) before they can join. The claims' volumes are released
-    // when the cluster's nodes are gone, so on destroy they are dealt with after the cluster.
-    c.depends_on = routes;
-    c.depends_on.push(CLAIM_VOLUMES.into());
+    // The control plane needs only its subnets; nodes need their way out (NAT and routes)
+    // before they can join, so the routes hold back the node groups, never the cluster. The
+    // claims' volumes are released when the cluster's nodes are gone, so on destroy they are
+    // dealt with after the cluster.
+    c.depends_on = vec![CLAIM_VOLUMES.into()];
     for g in &s.node_groups {
         let mut props = json!({
             "cluster_name": r(CLUSTER, "name"), "nodegroup_name": g.name, "node_role": r(NODE_ROLE, "arn"),
@@ -385,7 +386,8 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
         {
             props["ami_type"] = json!("AL2_x86_64_GPU");
         }
-        b.add(&node_group(&g.name), "aws_eks_node_group", props);
+        b.add(&node_group(&g.name), "aws_eks_node_group", props)
+            .depends_on = routes.clone();
     }
     let first = s.node_groups.first().map(|g| node_group(&g.name));
     b.add(

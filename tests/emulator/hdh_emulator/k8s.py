@@ -714,6 +714,14 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             values = _merge(values, doc)
         for assignment in req.get("set") or []:
             _set_value(values, assignment)
+        if rel is not None and not req.get("reset_values"):
+            # as helm's upgrade: --reuse-values merges what is given over the release's user
+            # values; with neither flag, an upgrade given no values at all keeps them
+            given = bool(req.get("values") or req.get("set"))
+            if req.get("reuse_values"):
+                values = _merge(copy.deepcopy(rel["values"]), values)
+            elif not given:
+                values = copy.deepcopy(rel["values"])
         if rel is not None and req.get("fresh_install"):
             raise ToolError("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
         if rel is not None and rel["status"].startswith("pending-"):
