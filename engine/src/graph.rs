@@ -206,15 +206,16 @@ impl Desired {
         g
     }
 
-    /// Every cycle, found as petgraph's `tarjan_scc` finds the groups of resources that depend
-    /// on each other, in declaration order. (A resource's references to itself are not
+    /// Every cycle, found as petgraph's `kosaraju_scc` finds the groups of resources that depend
+    /// on each other, in declaration order. (Kosaraju, not `tarjan_scc`: petgraph's Tarjan
+    /// recurses once per link, and a long chain ending in a cycle would overflow the stack.) (A resource's references to itself are not
     /// dependencies, so no group has one member.)
     fn find_cycles(&self) -> Vec<Cycle> {
         if self.topo_order().len() == self.resources.len() {
             return Vec::new();
         }
         let g = self.to_petgraph();
-        let mut groups: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&g)
+        let mut groups: Vec<Vec<usize>> = petgraph::algo::kosaraju_scc(&g)
             .into_iter()
             .filter(|c| c.len() > 1)
             .map(|c| {
@@ -308,6 +309,28 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "dependency cycle: a → b → c → a");
+    }
+
+    #[test]
+    fn a_cycle_at_the_end_of_a_long_chain_is_found_without_deep_recursion() {
+        // Test threads have small stacks: a recursive search would overflow here.
+        let n = 50_000;
+        let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let mut specs: Vec<ResourceSpec> = (0..n)
+            .map(|i| match i {
+                0 => spec(&names[0], &[&names[n - 1]]),
+                _ => spec(&names[i], &[&names[i - 1]]),
+            })
+            .collect();
+        specs.push(spec("tail", &["r10"]));
+        let err = Desired::new("s", "r", BTreeMap::new(), specs, BTreeMap::new()).unwrap_err();
+        let GraphError::Cycle { cycles } = err else {
+            panic!("not a cycle: {err}")
+        };
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].path.len(), n + 1);
+        assert_eq!(cycles[0].path[0], "r0");
+        assert_eq!(cycles[0].path[1], format!("r{}", n - 1));
     }
 
     #[test]

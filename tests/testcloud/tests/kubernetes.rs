@@ -188,23 +188,7 @@ async fn helm_release_makes_a_load_balancer_that_goes_with_uninstall() {
         .unwrap_err();
     assert_eq!(code(&err), "DependencyViolation");
 
-    let values_json = emu
-        .run_tool(
-            "helm",
-            &[
-                "get",
-                "values",
-                "daskhub",
-                "-n",
-                "daskhub",
-                "-o",
-                "json",
-                "--kubeconfig",
-                kc,
-            ],
-        )
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&values_json.stdout).unwrap();
+    let v = user_values(&emu, kc);
     assert_eq!(v["jupyterhub"]["proxy"]["secretToken"], "0123456789abcdef");
     let status = emu
         .run_tool(
