@@ -350,4 +350,41 @@ fn supplied_tokens_are_read_from_where_the_admin_keeps_them_and_others_are_gener
         "{all}"
     );
     assert!(all.contains("did you mean `proxy_token`?"), "{all}");
+
+fn the_hub_database_gets_a_retained_gp3_class_and_its_volumes_are_kept_with_the_homes() {
+    let c = load(MINIMAL).unwrap();
+    let class = c
+        .desired
+        .get("daskhub.kubernetes.hub_db_storage_class")
+        .unwrap();
+    let m = format!("{:?}", class.properties["manifest"]);
+    for want in ["ebs.csi.aws.com", "gp3", "Retain", "gp3-retained"] {
+        assert!(m.contains(want), "{want}: {m}");
+    }
+    let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
+    assert!(
+        deps("daskhub.kubernetes.hub_db_storage_class").contains("daskhub.cluster.addon.ebs_csi")
+    );
+    assert!(deps("daskhub.hub.release").contains("daskhub.kubernetes.hub_db_storage_class"));
+    let values = format!(
+        "{:?}",
+        c.desired.get("daskhub.hub.release").unwrap().properties["values"]
+    );
+    assert!(
+        values.contains("storageClassName: \\\"gp3-retained\\\""),
+        "{values}"
+    );
+    let volumes = c.desired.get("daskhub.storage.claim_volumes").unwrap();
+    assert_eq!(volumes.type_name, "aws_ebs_pvc_volumes");
+    assert!(volumes.lifecycle.retain, "kept like the home directories");
+    // Destroy deals with them after the cluster, when no node holds them.
+    assert!(deps("daskhub.cluster.eks").contains("daskhub.storage.claim_volumes"));
+    let c = load(&MINIMAL.replace("dns:", "storage: { efs: { retain: false } }\n  dns:")).unwrap();
+    assert!(
+        !c.desired
+            .get("daskhub.storage.claim_volumes")
+            .unwrap()
+            .lifecycle
+            .retain
+    );
 }
