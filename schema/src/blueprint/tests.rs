@@ -350,7 +350,9 @@ fn supplied_tokens_are_read_from_where_the_admin_keeps_them_and_others_are_gener
         "{all}"
     );
     assert!(all.contains("did you mean `proxy_token`?"), "{all}");
+}
 
+#[test]
 fn the_hub_database_gets_a_retained_gp3_class_and_its_volumes_are_kept_with_the_homes() {
     let c = load(MINIMAL).unwrap();
     let class = c
