@@ -62,7 +62,10 @@ impl GivenSecretProvider {
     }
 
     fn source(&self, p: &ValueMap) -> Result<Source, ProviderError> {
-        match (props::string(p, "from_env")?, props::string(p, "from_file")?) {
+        match (
+            props::string(p, "from_env")?,
+            props::string(p, "from_file")?,
+        ) {
             (Some(name), None) if valid_env_name(&name) => Ok(Source::Env(name)),
             (Some(name), None) => Err(ProviderError::invalid(format!(
                 "`from_env`: {name:?} is not an environment variable name (letters, digits and \
@@ -258,7 +261,10 @@ mod tests {
         let src = p.source(&props(&[("from_file", "t")])).unwrap();
         assert_eq!(fetch(&src).unwrap(), "s3cr3t");
         let empty = p.source(&props(&[("from_file", "e")])).unwrap();
-        assert!(fetch(&empty).unwrap_err().to_string().contains("empty secret"));
+        assert!(fetch(&empty)
+            .unwrap_err()
+            .to_string()
+            .contains("empty secret"));
     }
 
     #[test]

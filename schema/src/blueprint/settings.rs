@@ -866,7 +866,10 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
             _ => r.p.error_hint(
                 node.mark,
                 format!("`{path}` needs exactly one of `from_env` and `from_file`"),
-                Some("e.g. `{ from_env: HUB_PROXY_TOKEN }`; leave it out to have hdh generate it".into()),
+                Some(
+                    "e.g. `{ from_env: HUB_PROXY_TOKEN }`; leave it out to have hdh generate it"
+                        .into(),
+                ),
             ),
         }
     }

@@ -611,7 +611,10 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
 }
 
 fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
-    for (t, name) in [(PROXY_TOKEN, "proxy_token"), (GATEWAY_TOKEN, "gateway_token")] {
+    for (t, name) in [
+        (PROXY_TOKEN, "proxy_token"),
+        (GATEWAY_TOKEN, "gateway_token"),
+    ] {
         match s.secrets.get(name) {
             // Supplied by the admin: read from where they keep it on every run.
             Some((from, at)) => {

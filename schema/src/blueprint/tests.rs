@@ -342,11 +342,13 @@ fn supplied_tokens_are_read_from_where_the_admin_keeps_them_and_others_are_gener
     .unwrap_err();
     let all = e.join("\n");
     assert!(
-        all.contains("8:20: error: `daskhub.hub.secrets.proxy_token` needs exactly one of `from_env` and `from_file`"),
+        all.contains("9:20: error: `daskhub.hub.secrets.proxy_token` needs exactly one of `from_env` and `from_file`"),
         "{all}"
     );
     assert!(
-        all.contains("invalid `daskhub.hub.secrets.gateway_token.from_env` `9LIVES`: it starts with a digit"),
+        all.contains(
+            "invalid `daskhub.hub.secrets.gateway_token.from_env` `9LIVES`: it starts with a digit"
+        ),
         "{all}"
     );
     assert!(all.contains("did you mean `proxy_token`?"), "{all}");
