@@ -166,6 +166,11 @@ pub struct PlanningArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
 
+    /// Replace this resource even if nothing about it changed (repeatable): rotate a random
+    /// token, recreate a node group. The plan shows it as a replacement asked for.
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+
     #[command(flatten)]
     pub lock: LockArgs,
 }

@@ -26,6 +26,9 @@ pub struct SavedPlan {
     pub mode: Mode,
     pub refresh: bool,
     pub targets: Vec<String>,
+    /// `--replace` addresses (absent in plans saved before it existed).
+    #[serde(default)]
+    pub replace: Vec<String>,
     pub lineage: String,
     pub serial: u64,
     /// Address → fingerprint of the state entry the change was planned against (null: none).
@@ -70,6 +73,7 @@ impl SavedPlan {
             mode: plan.mode,
             refresh,
             targets: plan.targets.clone(),
+            replace: plan.replace.clone(),
             lineage: plan.lineage.clone(),
             serial: plan.serial,
             fingerprints: plan.fingerprints.clone(),

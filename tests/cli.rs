@@ -1033,3 +1033,66 @@ fn writeln_first(out: &mut String, name: &str, error: &str) -> std::fmt::Result 
         .collect();
     writeln!(out, "{name}: {short}")
 }
+
+#[test]
+fn replace_rotates_a_token_and_what_uses_it_follows_also_from_a_saved_plan() {
+    let dir = stack(LOCAL_EXAMPLE);
+    let d = dir.path();
+    assert_eq!(hdh(d, &["apply", "--auto-approve"]).code, 0);
+    let token = |name: &str| {
+        let path = d.join(".hdh/local-demo.state.json");
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        state["resources"][name]["attributes"]["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let before = [token("proxy_token"), token("gateway_token")];
+
+    let plan = hdh(
+        d,
+        &["plan", "--replace", "proxy_token", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    snap!("plan_replace_token", plan.text());
+
+    // Saved, the plan keeps the request; applied, the token is new and the file carries it.
+    assert_eq!(
+        hdh(
+            d,
+            &["plan", "--replace", "proxy_token", "--out", "rotate.plan"]
+        )
+        .code,
+        0
+    );
+    let apply = hdh(d, &["apply", "rotate.plan"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    let after = [token("proxy_token"), token("gateway_token")];
+    assert_ne!(before[0], after[0], "the proxy token is new");
+    assert_eq!(before[1], after[1], "the gateway token is kept");
+    let file = std::fs::read_to_string(d.join("out/local-demo-hub-settings.yaml")).unwrap();
+    assert!(file.contains(after[0].as_str()) && !file.contains(before[0].as_str()));
+    assert_eq!(hdh(d, &["plan", "--detailed-exitcode"]).code, 0);
+    for text in [plan.text(), apply.text()] {
+        for s in before.iter().chain(&after) {
+            assert!(!text.contains(s.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
+
+    // Asking for what the config does not have changes nothing; destroy has no use for it.
+    let typo = hdh(d, &["plan", "--replace", "proxy_tokn"]);
+    assert_eq!(typo.code, 1);
+    assert!(
+        typo.stderr
+            .contains("--replace proxy_tokn: no such resource in the config"),
+        "{}",
+        typo.stderr
+    );
+    let destroy = hdh(
+        d,
+        &["destroy", "--replace", "proxy_token", "--auto-approve"],
+    );
+    assert_eq!(destroy.code, 1, "{}", destroy.text());
+    assert_eq!([token("proxy_token"), token("gateway_token")], after);
+}

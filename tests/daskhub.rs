@@ -32,7 +32,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
 
     // Plan (saved), apply.
     let plan = run.ok(&["plan", "-f", "daskhub.yaml", "--out", "daskhub.plan"]);
-    assert!(plan.contains("Plan: 50 to create"), "{plan}");
+    assert!(plan.contains("Plan: 52 to create"), "{plan}");
     let apply = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(
         apply.contains("hub_url = \"https://daskhub.example.org\""),
@@ -318,6 +318,21 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         listeners.contains(&(443, "SSL".to_string(), Some(cert_arn.clone()))),
         "443 serves the certificate: {listeners:?}"
     );
+
+    // The hub database's volume: a gp3 StorageClass of the EBS CSI driver that keeps its
+    // volumes, named by the hub's claim.
+    assert_eq!(
+        v["jupyterhub"]["hub"]["db"]["pvc"]["storageClassName"],
+        "gp3-retained"
+    );
+    let class: serde_json::Value = serde_json::from_str(&run.tool(
+        "kubectl",
+        &["get", "storageclass", "gp3-retained", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(class["provisioner"], "ebs.csi.aws.com");
+    assert_eq!(class["parameters"]["type"], "gp3");
+    assert_eq!(class["reclaimPolicy"], "Retain");
 
     // Nothing to do the second time.
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);

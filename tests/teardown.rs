@@ -1,7 +1,7 @@
 //! `hdh destroy` of a whole DaskHub on the emulator's realistic profile (lingering interfaces,
 //! DependencyViolation refusals, the stand-in helm/kubectl making a classic ELB for
 //! `proxy-public`): nothing of the stack is left per the emulator's own listing, the retained
-//! four stay intact and are adopted again, and teardown finishes after the cluster was deleted
+//! five stay intact and are adopted again, and teardown finishes after the cluster was deleted
 //! behind hdh's back, with leaked CNI interfaces, and after an interruption. An interface hdh
 //! cannot attribute is never deleted and is named.
 
@@ -178,12 +178,43 @@ impl Cloud {
             .collect()
     }
 
+    /// The EBS volumes the CSI driver made for the cluster's claims, by the driver's tags:
+    /// (volume id, claim).
+    async fn claim_volumes(&self) -> Vec<(String, String)> {
+        let vols = self
+            .ec2
+            .describe_volumes()
+            .filters(f(&format!("tag:kubernetes.io/cluster/{CLUSTER}"), "owned"))
+            .filters(f("tag-key", "kubernetes.io/created-for/pvc/name"))
+            .send()
+            .await
+            .unwrap();
+        vols.volumes()
+            .iter()
+            .map(|v| {
+                let claim = v
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some("kubernetes.io/created-for/pvc/name"))
+                    .and_then(|t| t.value())
+                    .unwrap_or_default();
+                (v.volume_id().unwrap().to_string(), claim.to_string())
+            })
+            .collect()
+    }
+
+    /// Customer keys that are enabled (not the AWS managed `aws/ebs` key AWS makes for the first
+    /// encrypted volume).
     async fn enabled_keys(&self) -> Vec<String> {
         let mut out = vec![];
         for k in self.kms.list_keys().send().await.unwrap().keys() {
             let id = k.key_id().unwrap();
             let d = self.kms.describe_key().key_id(id).send().await.unwrap();
-            if d.key_metadata().unwrap().key_state().map(|s| s.as_str()) == Some("Enabled") {
+            let m = d.key_metadata().unwrap();
+            if m.key_manager().map(|k| k.as_str()) == Some("AWS") {
+                continue;
+            }
+            if m.key_state().map(|s| s.as_str()) == Some("Enabled") {
                 out.push(id.to_string());
             }
         }
@@ -286,6 +317,10 @@ async fn keep_retained_leaves_only_the_retained_four_which_a_reapply_adopts_and_
     let keys = cloud.enabled_keys().await;
     let pools = cloud.user_pools().await;
     assert_eq!((fs.len(), keys.len(), pools.len()), (1, 1, 1));
+    // The hub database's claim got a gp3 volume from the EBS CSI driver.
+    let volumes = cloud.claim_volumes().await;
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    assert_eq!(volumes[0].1, "hub-db-dir");
 
     // Neither flag: refused, nothing deleted.
     let out = run.hdh(&["destroy", "-f", "daskhub.yaml", "--auto-approve"]);
@@ -317,7 +352,18 @@ async fn keep_retained_leaves_only_the_retained_four_which_a_reapply_adopts_and_
         Some("flux ropes"),
         "bucket kept with its data"
     );
-    for id in [&fs[0], &keys[0], &pools[0], &BUCKET.to_string()] {
+    assert_eq!(
+        cloud.claim_volumes().await,
+        volumes,
+        "hub database volume kept"
+    );
+    for id in [
+        &fs[0],
+        &keys[0],
+        &pools[0],
+        &BUCKET.to_string(),
+        &volumes[0].0,
+    ] {
         assert!(
             out.contains(id.as_str()),
             "retained {id} named with its id:\n{out}"
@@ -326,8 +372,12 @@ async fn keep_retained_leaves_only_the_retained_four_which_a_reapply_adopts_and_
 
     // The same config again adopts them: same ids, data intact, nothing created twice.
     let plan = run.ok(&["plan", "-f", "daskhub.yaml"]);
-    assert!(plan.contains("4 to adopt"), "{plan}");
+    assert!(plan.contains("5 to adopt"), "{plan}");
     run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    // The new cluster's hub claim gets a new volume; the kept one is still tracked.
+    let all_volumes = cloud.claim_volumes().await;
+    assert_eq!(all_volumes.len(), 2, "{all_volumes:?}");
+    assert!(all_volumes.contains(&volumes[0]));
     assert_eq!(cloud.file_systems().await, fs, "same EFS id");
     assert_eq!(cloud.enabled_keys().await, keys, "same key");
     assert_eq!(cloud.user_pools().await, pools, "same user pool");
@@ -360,6 +410,16 @@ async fn keep_retained_leaves_only_the_retained_four_which_a_reapply_adopts_and_
         cloud.s3.head_bucket().bucket(BUCKET).send().await.is_err(),
         "bucket deleted"
     );
+    assert!(
+        cloud.claim_volumes().await.is_empty(),
+        "claim volumes deleted"
+    );
+    for (id, _) in &all_volumes {
+        assert!(
+            out.contains(id.as_str()),
+            "deleted volume {id} reported:\n{out}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,7 @@ async fn run(
         providers,
         mode,
         targets: &[],
+        replace: &[],
         drift: &Drift::default(),
     })
     .unwrap();

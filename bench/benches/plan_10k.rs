@@ -79,6 +79,7 @@ fn plan_of<'a>(
         providers,
         mode: Mode::Apply,
         targets: &[],
+        replace: &[],
         drift: &Drift::default(),
     })
     .unwrap()

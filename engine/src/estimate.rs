@@ -139,6 +139,7 @@ mod tests {
             providers: &providers,
             mode: Mode::Apply,
             targets: &[],
+            replace: &[],
             drift: &Drift::default(),
         })
         .unwrap();

@@ -4,7 +4,7 @@
 //! Invariant: a `Desired` that constructed successfully is acyclic and every edge points at a
 //! resource in it; the executor and planner rely on that and never re-check.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -57,8 +57,32 @@ pub enum GraphError {
     Duplicate { address: String },
     #[error("{from} depends on {to}, which is not declared")]
     UnknownDependency { from: String, to: String },
-    #[error("dependency cycle: {}", path.join(" → "))]
-    Cycle { path: Vec<String> },
+    /// Every cycle: one per group of resources that depend on each other, each as a path that
+    /// ends where it starts, then the group's other members if the path does not pass them.
+    #[error("dependency {}: {}", if cycles.len() == 1 { "cycle" } else { "cycles" }, cycles.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; "))]
+    Cycle { cycles: Vec<Cycle> },
+}
+
+/// Resources that depend on each other, in a circle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    /// A path round the cycle: `a, b, c, a`.
+    pub path: Vec<String>,
+    /// The group's members the path does not pass (they are on other cycles through it).
+    pub entangled: Vec<String>,
+}
+
+impl Cycle {
+    pub fn describe(&self) -> String {
+        let mut s = self.path.join(" → ");
+        if !self.entangled.is_empty() {
+            s.push_str(&format!(
+                " (entangled with it: {})",
+                self.entangled.join(", ")
+            ));
+        }
+        s
+    }
 }
 
 /// The whole desired state of a stack.
@@ -116,8 +140,9 @@ impl Desired {
             deps,
             outputs,
         };
-        if let Some(path) = desired.find_cycle() {
-            return Err(GraphError::Cycle { path });
+        let cycles = desired.find_cycles();
+        if !cycles.is_empty() {
+            return Err(GraphError::Cycle { cycles });
         }
         Ok(desired)
     }
@@ -181,36 +206,62 @@ impl Desired {
         g
     }
 
-    /// A cycle as addresses `a → b → a`, if there is one. Iterative (no recursion), so a
-    /// 10,000-long chain costs nothing special.
-    fn find_cycle(&self) -> Option<Vec<String>> {
-        let order = self.topo_order();
-        if order.len() == self.resources.len() {
-            return None;
+    /// Every cycle, found as petgraph's `kosaraju_scc` finds the groups of resources that depend
+    /// on each other, in declaration order. (Kosaraju, not `tarjan_scc`: petgraph's Tarjan
+    /// recurses once per link, and a long chain ending in a cycle would overflow the stack.) (A resource's references to itself are not
+    /// dependencies, so no group has one member.)
+    fn find_cycles(&self) -> Vec<Cycle> {
+        if self.topo_order().len() == self.resources.len() {
+            return Vec::new();
         }
-        // Every resource left out of the order waits on another left-out one: walk those
-        // dependencies from the first until a resource repeats.
-        let mut placed = vec![false; self.resources.len()];
-        for i in order {
-            placed[i] = true;
-        }
-        let start = placed.iter().position(|p| !p)?;
-        let mut path = vec![start];
-        let mut seen = HashMap::from([(start, 0usize)]);
-        let mut at = start;
-        loop {
-            let next = *self.deps[at].iter().find(|&&j| !placed[j])?;
+        let g = self.to_petgraph();
+        let mut groups: Vec<Vec<usize>> = petgraph::algo::kosaraju_scc(&g)
+            .into_iter()
+            .filter(|c| c.len() > 1)
+            .map(|c| {
+                let mut members: Vec<usize> = c.iter().map(|n| n.index()).collect();
+                members.sort_unstable();
+                members
+            })
+            .collect();
+        groups.sort();
+        groups.iter().map(|m| self.cycle_through(m)).collect()
+    }
+
+    /// A path round a group of resources that depend on each other: from its first-declared
+    /// member, along first dependencies inside the group, until one repeats.
+    fn cycle_through(&self, members: &[usize]) -> Cycle {
+        let inside: HashSet<usize> = members.iter().copied().collect();
+        let mut path = vec![members[0]];
+        let mut seen = HashMap::from([(members[0], 0usize)]);
+        let mut at = members[0];
+        let closed = loop {
+            // Strongly connected: every member has a dependency inside the group.
+            let next = self.deps[at]
+                .iter()
+                .copied()
+                .find(|j| inside.contains(j))
+                .unwrap_or(members[0]);
             if let Some(&pos) = seen.get(&next) {
-                let mut cycle: Vec<String> = path[pos..]
-                    .iter()
-                    .map(|&i| self.resources[i].address.clone())
-                    .collect();
-                cycle.push(self.resources[next].address.clone());
-                return Some(cycle);
+                let mut cycle = path.split_off(pos);
+                cycle.push(next);
+                break cycle;
             }
             seen.insert(next, path.len());
             path.push(next);
             at = next;
+        };
+        let on_path: HashSet<usize> = closed.iter().copied().collect();
+        Cycle {
+            path: closed
+                .iter()
+                .map(|&i| self.resources[i].address.clone())
+                .collect(),
+            entangled: members
+                .iter()
+                .filter(|i| !on_path.contains(i))
+                .map(|&i| self.resources[i].address.clone())
+                .collect(),
         }
     }
 }
@@ -258,5 +309,50 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "dependency cycle: a → b → c → a");
+    }
+
+    #[test]
+    fn a_cycle_at_the_end_of_a_long_chain_is_found_without_deep_recursion() {
+        // Test threads have small stacks: a recursive search would overflow here.
+        let n = 50_000;
+        let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let mut specs: Vec<ResourceSpec> = (0..n)
+            .map(|i| match i {
+                0 => spec(&names[0], &[&names[n - 1]]),
+                _ => spec(&names[i], &[&names[i - 1]]),
+            })
+            .collect();
+        specs.push(spec("tail", &["r10"]));
+        let err = Desired::new("s", "r", BTreeMap::new(), specs, BTreeMap::new()).unwrap_err();
+        let GraphError::Cycle { cycles } = err else {
+            panic!("not a cycle: {err}")
+        };
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].path.len(), n + 1);
+        assert_eq!(cycles[0].path[0], "r0");
+        assert_eq!(cycles[0].path[1], format!("r{}", n - 1));
+    }
+
+    #[test]
+    fn every_cycle_is_reported_with_every_resource_on_it() {
+        let err = Desired::new(
+            "s",
+            "r",
+            BTreeMap::new(),
+            vec![
+                spec("a", &["b"]),
+                spec("b", &["a", "c"]),
+                spec("c", &["b"]),
+                spec("d", &["f"]),
+                spec("e", &["a"]),
+                spec("f", &["d"]),
+            ],
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dependency cycles: a → b → a (entangled with it: c); d → f → d"
+        );
     }
 }

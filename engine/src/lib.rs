@@ -19,7 +19,7 @@ pub mod value;
 
 pub use apply::{Event, ExecOptions, Executor, OpKind, Report};
 pub use expr::{Expr, Part, Reference};
-pub use graph::{Desired, GraphError, Lifecycle, ResourceSpec};
+pub use graph::{Cycle, Desired, GraphError, Lifecycle, ResourceSpec};
 pub use plan::{Action, Change, Mode, Plan, PlanError, Reason, RetainedPolicy};
 pub use provider::{Cleanup, Observed, OpContext, Provider, ProviderError, Providers};
 pub use resource_type::{AttributeSpec, Presence, ResourceType, ValueType};

@@ -124,6 +124,8 @@ pub enum Reason {
     AdoptRetained,
     /// An old object left by an interrupted create-before-destroy replacement.
     Deposed,
+    /// `--replace` asked for it (e.g. to rotate a token or recreate a node group).
+    ReplaceRequested,
 }
 
 impl std::fmt::Display for Reason {
@@ -149,6 +151,7 @@ impl std::fmt::Display for Reason {
             Reason::DeleteRetained => write!(f, "retained, and --delete-retained was given"),
             Reason::AdoptRetained => write!(f, "retained by an earlier destroy; adopted"),
             Reason::Deposed => write!(f, "replaced object still to delete"),
+            Reason::ReplaceRequested => write!(f, "replacement asked for with --replace"),
         }
     }
 }
@@ -224,6 +227,8 @@ pub struct Plan {
     pub serial: u64,
     /// `--target`: only these (and what they need) were planned.
     pub targets: Vec<String>,
+    /// `--replace`: these were planned as replacements.
+    pub replace: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -261,6 +266,10 @@ pub enum PlanError {
     RetainedNeedsDecision { addresses: Vec<String> },
     #[error("--target {address}: no such resource in the config or state")]
     UnknownTarget { address: String },
+    #[error("--replace {address}: no such resource in the config")]
+    UnknownReplace { address: String },
+    #[error("--replace is for plan and apply; destroy deletes everything anyway")]
+    ReplaceInDestroy,
     #[error("{address}: resource type {type_name} is not served by any provider")]
     UnknownType { address: String, type_name: String },
 }
@@ -281,16 +290,33 @@ pub struct PlanInput<'a> {
     pub providers: &'a Providers,
     pub mode: Mode,
     pub targets: &'a [String],
+    /// `--replace`: replace these even where nothing changed.
+    pub replace: &'a [String],
     pub drift: &'a Drift,
 }
 
 /// Plans the changes that take `state` to `desired` (or, in destroy mode, to nothing).
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let mut warnings = Vec::new();
+    for address in input.replace {
+        if !matches!(input.mode, Mode::Apply) {
+            return Err(PlanError::ReplaceInDestroy);
+        }
+        if input.desired.get(address).is_none() {
+            return Err(PlanError::UnknownReplace {
+                address: address.clone(),
+            });
+        }
+        if !input.state.resources.contains_key(address) {
+            warnings.push(format!(
+                "--replace {address}: it does not exist yet, so it is created, not replaced"
+            ));
+        }
+    }
     let mut changes = match input.mode {
         Mode::Apply => plan_apply(input)?,
         Mode::Destroy { retained } => plan_destroy(input.state, retained)?,
     };
-    let mut warnings = Vec::new();
     if !input.targets.is_empty() {
         let keep = target_closure(input)?;
         changes.retain(|c| keep.contains(&c.address));
@@ -321,6 +347,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         lineage: input.state.lineage.clone(),
         serial: input.state.serial,
         targets: input.targets.to_vec(),
+        replace: input.replace.to_vec(),
         warnings,
     })
 }
@@ -575,7 +602,7 @@ fn plan_one<'a>(
         }
     }
 
-    if changed.is_empty() && adopting.is_none() {
+    if changed.is_empty() && adopting.is_none() && !input.replace.iter().any(|r| r == address) {
         // References see exactly what state has: no copy.
         let view = Planned {
             id: Value::String(prior.id.clone()),
@@ -609,7 +636,8 @@ fn plan_one<'a>(
         );
     }
 
-    if !forcing.is_empty() {
+    let requested = input.replace.iter().any(|r| r == address);
+    if !forcing.is_empty() || requested {
         let mut attrs = diffs;
         for a in ty
             .attributes
@@ -632,17 +660,14 @@ fn plan_one<'a>(
         let action = Action::Replace {
             create_before_destroy: lifecycle.create_before_destroy,
         };
-        return (
-            change(
-                action,
-                Reason::ForceNew {
-                    attributes: forcing,
-                },
-                Some(&prior.id),
-                attrs,
-            ),
-            view,
-        );
+        let reason = if forcing.is_empty() {
+            Reason::ReplaceRequested
+        } else {
+            Reason::ForceNew {
+                attributes: forcing,
+            }
+        };
+        return (change(action, reason, Some(&prior.id), attrs), view);
     }
 
     let mut attrs = diffs;

@@ -57,6 +57,7 @@ impl World {
             providers: &self.providers,
             mode,
             targets: &[],
+            replace: &[],
             drift: &drift,
         })
     }
@@ -69,6 +70,7 @@ impl World {
             providers: &self.providers,
             mode,
             targets: &[],
+            replace: &[],
             drift: &drift,
         })
         .unwrap();

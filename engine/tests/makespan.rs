@@ -98,6 +98,7 @@ async fn makespan(
         providers: &providers,
         mode: Mode::Apply,
         targets: &[],
+        replace: &[],
         drift: &Drift::default(),
     })
     .unwrap();

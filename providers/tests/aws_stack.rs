@@ -46,6 +46,7 @@ fn make_plan(
         providers,
         mode,
         targets: &[],
+        replace: &[],
         drift,
     })
     .expect("plans")

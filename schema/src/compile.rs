@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use hdh_engine::{
-    AttributeSpec, Desired, Expr, GraphError, Lifecycle, Presence, Providers, Reference,
+    AttributeSpec, Cycle, Desired, Expr, GraphError, Lifecycle, Presence, Providers, Reference,
     ResourceSpec, ResourceType, ValueType,
 };
 
@@ -765,19 +765,26 @@ fn built_value(
 }
 
 /// The error for a dependency cycle, located at the first resource in it.
-pub(crate) fn report_cycle(
+pub(crate) fn report_cycles(
     p: &mut Problems,
-    path: &[String],
+    cycles: &[Cycle],
     locations: &HashMap<String, Location>,
 ) {
-    let at = path
+    for c in cycles {
+        report_cycle(p, c, locations);
+    }
+}
+
+fn report_cycle(p: &mut Problems, cycle: &Cycle, locations: &HashMap<String, Location>) {
+    let at = cycle
+        .path
         .first()
         .and_then(|a| locations.get(a))
         .copied()
         .unwrap_or(Location::new(1, 1));
     p.error_hint(
         at,
-        format!("dependency cycle: {}", path.join(" → ")),
+        format!("dependency cycle: {}", cycle.describe()),
         Some(
             "a resource cannot depend on itself through references or `depends_on`; remove one \
              of these links"
@@ -807,10 +814,10 @@ pub(crate) fn check_cycles(p: &mut Problems, compiled: &Compiled) {
             lifecycle: Lifecycle::default(),
         })
         .collect();
-    if let Err(GraphError::Cycle { path }) =
+    if let Err(GraphError::Cycle { cycles }) =
         Desired::new("", "", BTreeMap::new(), skeleton, BTreeMap::new())
     {
-        report_cycle(p, &path, &compiled.locations);
+        report_cycles(p, &cycles, &compiled.locations);
     }
 }
 

@@ -277,8 +277,8 @@ pub(crate) fn read(root: &Node, src: Source<'_>, p: &mut Problems) -> Option<Con
         compiled.outputs,
     ) {
         Ok(d) => d,
-        Err(GraphError::Cycle { path }) => {
-            compile::report_cycle(p, &path, &locations);
+        Err(GraphError::Cycle { cycles }) => {
+            compile::report_cycles(p, &cycles, &locations);
             return None;
         }
         Err(e) => {

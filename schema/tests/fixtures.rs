@@ -189,10 +189,12 @@ fn a_missing_file_is_a_whole_file_error() {
     );
 }
 
-/// A 10,000-resource config (each file referencing the previous secret) loads quickly; the plan
-/// benchmark of the whole engine starts from here.
+/// A 10,000-resource config (each file referencing the previous file and a secret) loads.
 #[test]
-fn a_large_config_loads_quickly() {
+fn a_large_config_with_a_long_chain_loads_on_an_ordinary_stack() {
+    // How fast is the plan_10k benchmark's business (`cargo bench -p hdh-bench`); this checks
+    // that 10,000 resources in a 5,000-long dependency chain load at all on a test thread's
+    // small stack: nothing on the way recurses once per link.
     let types = test_types::providers();
     let mut text = String::from("version: 1\nname: big\nregion: us-east-1\nresources:\n");
     for i in 0..5_000usize {
@@ -204,20 +206,7 @@ fn a_large_config_loads_quickly() {
         ));
     }
     text = text.replace("${f0.sha256}", "first");
-    // A big stack: the engine's cycle check (petgraph's recursive tarjan_scc) recurses once
-    // per link of the 5,000-long dependency chain.
-    let (config, took) = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let start = std::time::Instant::now();
-            let config = parse_str(&text, "big.yaml", Path::new("."), &types);
-            (config, start.elapsed())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-    let config = config.unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        parse_str(&text, "big.yaml", Path::new("."), &types).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.desired.resources().len(), 10_000);
-    eprintln!("10,000 resources loaded in {took:?}");
-    assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }

@@ -28,6 +28,7 @@ pub async fn apply(file: &Path, args: &ApplyArgs) -> Result<Exit> {
     if let Some(s) = &saved {
         planning.refresh = s.refresh;
         planning.targets = s.targets.clone();
+        planning.replace = s.replace.clone();
     }
     run(file, mode, &planning, &args.run, saved).await
 }

@@ -30,6 +30,7 @@ pub async fn make_plan(
         providers: &session.providers,
         mode,
         targets: &planning.targets,
+        replace: &planning.replace,
         drift: &drift,
     })
     .map_err(plan_error)?;
@@ -65,6 +66,10 @@ pub fn plan_error(e: PlanError) -> anyhow::Error {
         PlanError::RetainedNeedsDecision { .. } => Some("nothing was deleted"),
         PlanError::UnknownTarget { .. } => Some("`hdh state list` shows the addresses in state"),
         PlanError::UnknownType { .. } => None,
+        PlanError::UnknownReplace { .. } => {
+            Some("`hdh plan` lists every address of the config; nothing was changed")
+        }
+        PlanError::ReplaceInDestroy => Some("nothing was changed"),
     };
     let mut err = UserError::new(e.to_string());
     err.hint = hint.map(String::from);

@@ -60,20 +60,35 @@ pub fn deleted(planned: Vec<Item>, report: &Report) -> Vec<Item> {
         .collect()
 }
 
-/// What the plan retains, with the ids state recorded for them after the run.
+/// What the plan retains, with the ids state recorded for them after the run. A resource that
+/// stands for a set of cloud objects (`aws_ebs_pvc_volumes`) shows their ids too, so the report
+/// names every volume that was kept.
 pub fn retained(plan: &Plan, after: &State) -> Vec<Item> {
     plan.changes
         .iter()
         .filter(|c| c.action == Action::Forget)
-        .map(|c| Item {
-            address: c.address.clone(),
-            type_name: c.type_name.clone(),
-            id: after
-                .retained
-                .get(&c.address)
-                .map(|r| r.resource.id.clone())
+        .map(|c| {
+            let kept = after.retained.get(&c.address).map(|r| &r.resource);
+            let id = kept
+                .map(|r| r.id.clone())
                 .or_else(|| c.id.clone())
-                .unwrap_or_else(|| "?".into()),
+                .unwrap_or_else(|| "?".into());
+            let members: Vec<String> = kept
+                .and_then(|r| r.attributes.get("volume_ids"))
+                .and_then(|v| v.to_display_json().as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
+            Item {
+                address: c.address.clone(),
+                type_name: c.type_name.clone(),
+                id: if members.is_empty() {
+                    id
+                } else {
+                    format!("{id}: {}", members.join(", "))
+                },
+            }
         })
         .collect()
 }

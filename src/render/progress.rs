@@ -319,6 +319,7 @@ pub(crate) mod tests {
             providers: &providers,
             mode: Mode::Apply,
             targets: &[],
+            replace: &[],
             drift: &Drift::default(),
         })
         .unwrap();
@@ -399,6 +400,7 @@ pub(crate) mod tests {
                 retained: plan::RetainedPolicy::Keep,
             },
             targets: &[],
+            replace: &[],
             drift: &Drift::default(),
         })
         .unwrap();

@@ -149,7 +149,8 @@ impl Bench {
     }
 
     fn command(&self, args: &[String], stopped: bool) -> (Command, PathBuf) {
-        let hdh = env!("CARGO_BIN_EXE_hdh");
+        // HDH_BIN: sweep another build (a release, or a copy kept while this tree is rebuilt).
+        let hdh = std::env::var("HDH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_hdh").into());
         let mut cmd = if stopped {
             // sh stops itself, then (once continued) becomes hdh with the same pid
             let mut c = Command::new("sh");

@@ -68,9 +68,10 @@ pub(crate) fn ec2_class(code: &str) -> Class {
         c if throttling(c) => Class::Throttled,
         c if c.ends_with(".NotFound") || c.ends_with("NotFound") => Class::NotFound,
         "Gateway.NotAttached" | "InvalidAssociationID.NotFound" => Class::NotFound,
-        "DependencyViolation" | "InvalidNetworkInterface.InUse" | "InvalidIPAddress.InUse" => {
-            Class::DependencyViolation
-        }
+        "DependencyViolation"
+        | "InvalidNetworkInterface.InUse"
+        | "InvalidIPAddress.InUse"
+        | "VolumeInUse" => Class::DependencyViolation,
         c if c.ends_with(".Duplicate")
             || c.ends_with(".InUse")
             || c.ends_with(".Conflict")

@@ -130,6 +130,7 @@ impl AwsProvider {
             Arc::new(eks::addon::Addon),
             Arc::new(efs::FileSystem),
             Arc::new(efs::MountTarget),
+            Arc::new(ec2::pvc_volumes::PvcVolumes),
             Arc::new(s3::Bucket),
             Arc::new(cognito::UserPool),
             Arc::new(cognito::Domain),

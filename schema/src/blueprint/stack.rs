@@ -9,7 +9,9 @@ use super::build::{keyed, r, Builder};
 use super::net;
 use super::placement;
 use super::settings::{NodeGroup, Settings, Tls};
-use super::values::{self, CERTIFICATE_VALIDATION, CLIENT, GATEWAY_TOKEN, PROXY_TOKEN, PVC};
+use super::values::{
+    self, CERTIFICATE_VALIDATION, CLIENT, GATEWAY_TOKEN, HUB_DB_CLASS, PROXY_TOKEN, PVC,
+};
 
 const VPC: &str = "daskhub.network.vpc";
 const IGW: &str = "daskhub.network.internet_gateway";
@@ -28,6 +30,9 @@ const USER_ROLE: &str = "daskhub.identity.user_role";
 const USER_ACCOUNT_MANIFEST: &str = "daskhub.kubernetes.user_account";
 pub(crate) const RECORD: &str = "daskhub.dns.record";
 const CERTIFICATE: &str = "daskhub.dns.certificate";
+/// The EBS volumes the CSI driver makes for the cluster's claims (the hub database's).
+const CLAIM_VOLUMES: &str = "daskhub.storage.claim_volumes";
+const STORAGE_CLASS: &str = "daskhub.kubernetes.hub_db_storage_class";
 const CERTIFICATE_RECORD: &str = "daskhub.dns.certificate_record";
 
 fn subnet(kind: &str, az: &str) -> String {
@@ -356,8 +361,11 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "encryption_key_arn": r(KEY, "arn"),
                "tags": {"Name": s.cluster_name}}),
     );
-    // Nodes need their way out (NAT) before they can join.
-    c.depends_on = routes;
+    // The control plane needs only its subnets; nodes need their way out (NAT and routes)
+    // before they can join, so the routes hold back the node groups, never the cluster. The
+    // claims' volumes are released when the cluster's nodes are gone, so on destroy they are
+    // dealt with after the cluster.
+    c.depends_on = vec![CLAIM_VOLUMES.into()];
     for g in &s.node_groups {
         let mut props = json!({
             "cluster_name": r(CLUSTER, "name"), "nodegroup_name": g.name, "node_role": r(NODE_ROLE, "arn"),
@@ -378,7 +386,8 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
         {
             props["ami_type"] = json!("AL2_x86_64_GPU");
         }
-        b.add(&node_group(&g.name), "aws_eks_node_group", props);
+        b.add(&node_group(&g.name), "aws_eks_node_group", props)
+            .depends_on = routes.clone();
     }
     let first = s.node_groups.first().map(|g| node_group(&g.name));
     b.add(
@@ -406,6 +415,15 @@ fn storage(b: &mut Builder<'_>, s: &Settings, stack: &str) {
                    "security_groups": [r(EFS_SG, "id")]}),
         );
     }
+    // Kubernetes makes these volumes (hub database), not hdh; they are the users' data like the
+    // home directories, so they are kept and deleted with them.
+    b.add(
+        CLAIM_VOLUMES,
+        "aws_ebs_pvc_volumes",
+        json!({"cluster_name": s.cluster_name}),
+    )
+    .lifecycle
+    .retain = s.efs_retain;
     if let Some((name, retain, versioning)) = &s.bucket {
         b.add(
             "daskhub.storage.shared_bucket",
@@ -490,6 +508,19 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
                         "resources": {"requests": {"storage": "1Mi"}}}}),
     );
     b.specs[pvc].depends_on = vec![ns.into(), "daskhub.kubernetes.efs_volume".into()];
+    // The hub database's class: gp3 through the EBS CSI driver, kept when its claim goes
+    // (reclaimPolicy Retain) so `destroy --keep-retained` keeps the hub's users and state.
+    let class = manifest(
+        b,
+        STORAGE_CLASS,
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": HUB_DB_CLASS},
+               "provisioner": "ebs.csi.aws.com",
+               "parameters": {"type": "gp3", "encrypted": "true"},
+               "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer",
+               "allowVolumeExpansion": true}),
+    );
+    b.specs[class].depends_on = vec!["daskhub.cluster.addon.ebs_csi".into()];
     let account = manifest(
         b,
         "daskhub.kubernetes.autoscaler_account",
@@ -571,7 +602,7 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
     // must not scale a node group that is being deleted, and volumes are released while the
     // nodes that mount them still run.
     let groups: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
-    for i in [ns_index, pv, pvc, account, role, binding, dep]
+    for i in [ns_index, pv, pvc, class, account, role, binding, dep]
         .into_iter()
         .chain(extra)
     {
@@ -589,6 +620,7 @@ fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
         "daskhub.kubernetes.namespace".to_string(),
         "daskhub.kubernetes.efs_claim".into(),
         "daskhub.cluster.addon.ebs_csi".into(),
+        STORAGE_CLASS.into(),
     ]);
     if s.bucket.is_some() {
         deps.push(USER_ACCOUNT_MANIFEST.into());

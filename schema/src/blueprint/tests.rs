@@ -76,9 +76,12 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
     let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
     // The edges of brief §2.
     assert!(deps("daskhub.cluster.eks").contains("daskhub.keys.secrets"));
-    assert!(
-        deps("daskhub.cluster.eks").contains("daskhub.network.route_table.private[\"us-east-1a\"]")
-    );
+    // Only the edges AWS requires: the nodes need routes out, the control plane does not.
+    assert!(!deps("daskhub.cluster.eks")
+        .iter()
+        .any(|d| d.starts_with("daskhub.network.route_table")));
+    assert!(deps("daskhub.cluster.node_group[\"ng-user-gpu-spot\"]")
+        .contains("daskhub.network.route_table.private[\"us-east-1a\"]"));
     assert!(
         deps("daskhub.cluster.node_group[\"ng-user-gpu-spot\"]").contains("daskhub.cluster.eks")
     );
@@ -318,5 +321,44 @@ fn plain_http_needs_allow_plain_http_and_no_login_then_warns_and_every_url_is_ht
     assert!(
         e[0].contains("unknown `daskhub.dns.tls` value `tcp`"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn the_hub_database_gets_a_retained_gp3_class_and_its_volumes_are_kept_with_the_homes() {
+    let c = load(MINIMAL).unwrap();
+    let class = c
+        .desired
+        .get("daskhub.kubernetes.hub_db_storage_class")
+        .unwrap();
+    let m = format!("{:?}", class.properties["manifest"]);
+    for want in ["ebs.csi.aws.com", "gp3", "Retain", "gp3-retained"] {
+        assert!(m.contains(want), "{want}: {m}");
+    }
+    let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
+    assert!(
+        deps("daskhub.kubernetes.hub_db_storage_class").contains("daskhub.cluster.addon.ebs_csi")
+    );
+    assert!(deps("daskhub.hub.release").contains("daskhub.kubernetes.hub_db_storage_class"));
+    let values = format!(
+        "{:?}",
+        c.desired.get("daskhub.hub.release").unwrap().properties["values"]
+    );
+    assert!(
+        values.contains("storageClassName: \\\"gp3-retained\\\""),
+        "{values}"
+    );
+    let volumes = c.desired.get("daskhub.storage.claim_volumes").unwrap();
+    assert_eq!(volumes.type_name, "aws_ebs_pvc_volumes");
+    assert!(volumes.lifecycle.retain, "kept like the home directories");
+    // Destroy deals with them after the cluster, when no node holds them.
+    assert!(deps("daskhub.cluster.eks").contains("daskhub.storage.claim_volumes"));
+    let c = load(&MINIMAL.replace("dns:", "storage: { efs: { retain: false } }\n  dns:")).unwrap();
+    assert!(
+        !c.desired
+            .get("daskhub.storage.claim_volumes")
+            .unwrap()
+            .lifecycle
+            .retain
     );
 }

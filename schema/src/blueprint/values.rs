@@ -16,6 +16,8 @@ pub(crate) const PROXY_TOKEN: &str = "daskhub.hub.proxy_token";
 pub(crate) const GATEWAY_TOKEN: &str = "daskhub.hub.gateway_token";
 /// The static PersistentVolume(Claim) on EFS that holds home directories.
 pub(crate) const PVC: &str = "efs-persist";
+/// The StorageClass of the hub database's volume (stack.rs makes it: gp3, EBS CSI, retained).
+pub(crate) const HUB_DB_CLASS: &str = "gp3-retained";
 /// The wait for the hub's ACM certificate: its `certificate_arn` is known only once it is ISSUED,
 /// so the release that names it starts after that.
 pub(crate) const CERTIFICATE_VALIDATION: &str = "daskhub.dns.certificate_validation";
@@ -118,7 +120,16 @@ pub(crate) fn public(s: &Settings, region: &str) -> J {
     }
     let mut v = json!({
         "jupyterhub": {
-            "hub": { "config": J::Object(hub_config) },
+            "hub": {
+                "config": J::Object(hub_config),
+                // The claim outlives an uninstall (helm keeps it), so a release installed again
+                // (after a run was stopped mid-install, or by hand) adopts the same claim and
+                // volume instead of leaving the hub's database behind on a retained volume.
+                "db": { "pvc": {
+                    "storageClassName": HUB_DB_CLASS,
+                    "annotations": { "helm.sh/resource-policy": "keep" },
+                } },
+            },
             "proxy": proxy(s),
             "singleuser": {
                 "image": { "name": name, "tag": tag },

@@ -7,8 +7,8 @@ resource's own name, or what it is attached to), its identifying tags (``hdh:*``
 ``eks:*``, ``kubernetes.io/*`` keys; values normalised) and, where it tells duplicates apart, a
 short detail (a CIDR, a state). Every AWS id or random token inside these strings becomes ``*``.
 
-What AWS makes by itself in every account (default VPC and its parts, AWS managed policies) is
-left out; gone things (terminated instances, deleted NAT gateways, keys pending deletion) too.
+What AWS makes by itself in every account (default VPC and its parts, AWS managed policies and
+KMS keys) is left out; gone things (terminated instances, deleted NAT gateways, keys pending deletion) too.
 ``take()`` answers ``{"items": [{"kind", "name", "tags", "detail", "count"}…]}``, sorted, where
 ``count`` > 1 means that many indistinguishable copies exist.
 """
@@ -201,7 +201,7 @@ def _kms(items: _Items) -> None:
             for alias in getattr(b, "key_to_aliases", {}).get(key.id, []) or []:
                 aliases.setdefault(key.id, []).append(alias)
         for key in b.keys.values():
-            if key.key_state in ("PendingDeletion", "Deleted"):
+            if key.key_state in ("PendingDeletion", "Deleted") or key.key_manager == "AWS":
                 continue
             tags = _tag_dict(b.list_resource_tags(key.id).get("Tags", [])) if hasattr(b, "list_resource_tags") else {}
             items.add("kms:key", key.description, tags, " ".join(sorted(aliases.get(key.id, []))))
@@ -265,6 +265,17 @@ def _route53(items: _Items) -> None:
         break
 
 
+def _claim_volumes(items: _Items) -> None:
+    # only the volumes the EBS CSI driver made for claims; instances' root volumes come and go
+    # with their instances
+    for _, _, b in _regions("ec2"):
+        for v in b.volumes.values():
+            t = b.tags.get(v.id, {})
+            if "kubernetes.io/created-for/pvc/name" in t:
+                items.add("ec2:volume", t.get("kubernetes.io/created-for/pvc/namespace", "") + "/"
+                          + t["kubernetes.io/created-for/pvc/name"], t, v.status)
+
+
 def _acm(items: _Items) -> None:
     for _, _, b in _regions("acm"):
         for cert in b._certificates.values():
@@ -304,6 +315,7 @@ def take() -> dict[str, Any]:
         ("cognito", _cognito),
         ("route53", _route53),
         ("acm", _acm),
+        ("ec2:volume", _claim_volumes),
         ("elb", _elb),
         ("k8s", _k8s),
     ):

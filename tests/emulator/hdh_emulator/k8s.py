@@ -106,6 +106,8 @@ class KubeState:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.releases: dict[tuple[str, str], dict[str, Any]] = {}
         self.lbs: dict[tuple[str, str], dict[str, Any]] = {}  # (ns, svc) -> load balancer state
+        # (ns, claim) -> the EBS volume the CSI driver made for it: {"id", "reclaim"}
+        self.volumes: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 # cluster ARN -> state
@@ -268,6 +270,8 @@ def _put(state: KubeState, key: tuple[str, str, str], obj: dict[str, Any]) -> st
         state.namespaces.add(name)
     if kind == "Service":
         _sync_service(state, ns, name)
+    if kind == "PersistentVolumeClaim" and (ns, name) not in state.volumes:
+        _provision_volume(state, ns, name, obj)
     return verdict
 
 
@@ -280,12 +284,91 @@ def _delete(state: KubeState, key: tuple[str, str, str]) -> None:
     state.objects.pop(key, None)
     if kind == "Service":
         _sync_service(state, ns, name)
+    if kind == "PersistentVolumeClaim":
+        _release_volume(state, ns, name)
     if kind == "Namespace":
         state.namespaces.discard(name)
         for other in [k for k in state.objects if k[1] == name]:
             _delete(state, other)
         for rel in [k for k in state.releases if k[0] == name]:
             state.releases.pop(rel, None)
+
+
+# -- volumes of claims (the EBS CSI driver) ------------------------------------------------------------
+
+EBS_CSI = "ebs.csi.aws.com"
+
+
+def _gib(quantity: Any) -> int:
+    """A Kubernetes storage quantity (``1Gi``, ``10G``, ``500Mi``) in whole GiB, at least 1."""
+    text = str(quantity or "1Gi").strip()
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(suffix):
+            return max(1, -(-int(float(text[: -len(suffix)]) * factor) // 2**30))
+    return max(1, -(-int(float(text)) // 2**30))
+
+
+def _provision_volume(state: KubeState, ns: str, name: str, pvc: dict[str, Any]) -> None:
+    """What the EBS CSI driver does for a claim of one of its StorageClasses: an EBS volume in a
+    zone of the cluster, tagged as the driver tags it. A claim of another class (or none: the
+    cluster's default class) is not provisioned here."""
+    sc_name = (pvc.get("spec") or {}).get("storageClassName")
+    sc = state.objects.get(("StorageClass", "", sc_name)) if sc_name else None
+    if sc is None or sc.get("provisioner") != EBS_CSI:
+        return
+    cluster = eks.find_cluster(state.account_id, state.region, state.cluster_name)
+    if cluster is None:
+        return
+    ec2 = ec2mod.backend(state.account_id, state.region)
+    subnets = sorted((cluster.resources_vpc_config or {}).get("subnetIds") or [])
+    if not subnets:
+        return
+    params = sc.get("parameters") or {}
+    volume = ec2.create_volume(
+        size=_gib((((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")),
+        zone_name=ec2.get_subnet(subnets[0]).availability_zone,
+        encrypted=str(params.get("encrypted", "false")).lower() == "true",
+        volume_type=params.get("type", "gp3"),
+    )
+    if volume.encrypted:
+        _aws_managed_ebs_key(state)
+    pv = f"pvc-{uuid.uuid4()}"
+    ec2.create_tags(
+        [volume.id],
+        {
+            "CSIVolumeName": pv,
+            "ebs.csi.aws.com/cluster": "true",
+            f"kubernetes.io/cluster/{state.cluster_name}": "owned",
+            "KubernetesCluster": state.cluster_name,
+            "kubernetes.io/created-for/pvc/name": name,
+            "kubernetes.io/created-for/pvc/namespace": ns,
+            "kubernetes.io/created-for/pv/name": pv,
+        },
+    )
+    state.volumes[(ns, name)] = {"id": volume.id, "reclaim": sc.get("reclaimPolicy") or "Delete"}
+
+
+def _aws_managed_ebs_key(state: KubeState) -> None:
+    """moto makes the default EBS key (`alias/aws/ebs`) as a customer key; on AWS it is an AWS
+    managed key (KeyManager AWS), which users neither own nor delete."""
+    from moto.kms import kms_backends
+
+    kms = kms_backends[state.account_id][state.region]
+    try:
+        kms.describe_key("alias/aws/ebs").key_manager = "AWS"
+    except Exception:
+        pass
+
+
+def _release_volume(state: KubeState, ns: str, name: str) -> None:
+    """The claim is gone: its volume goes too unless its class retains it."""
+    record = state.volumes.pop((ns, name), None)
+    if record is None or record["reclaim"] == "Retain":
+        return
+    ec2 = ec2mod.backend(state.account_id, state.region)
+    if record["id"] in ec2.volumes:
+        ec2.delete_volume(record["id"])
 
 
 # -- load balancers -------------------------------------------------------------------------------------
@@ -502,7 +585,58 @@ def _dig(values: Any, *path: str) -> Any:
 
 
 def _release_services(chart: str, values: dict[str, Any], ns: str, release: str) -> list[dict[str, Any]]:
+    """The objects of a release that act on the cloud: ``proxy-public`` (its load balancer) and
+    the hub database's claim ``hub-db-dir`` (its volume)."""
     base = chart.rstrip("/").split("/")[-1]
+    is_hub = "daskhub" in base or "jupyterhub" in base
+    objs = _proxy_public(base, values, ns, release)
+    hub = _dig(values, "jupyterhub", "hub") if "daskhub" in base else _dig(values, "hub")
+    if is_hub and (_dig(hub, "db", "type") or "sqlite-pvc") == "sqlite-pvc":
+        pvc = _dig(hub, "db", "pvc") or {}
+        spec: dict[str, Any] = {
+            "accessModes": pvc.get("accessModes") or ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": pvc.get("storage") or "1Gi"}},
+        }
+        if pvc.get("storageClassName"):
+            spec["storageClassName"] = pvc["storageClassName"]
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {
+                    "name": "hub-db-dir",
+                    "namespace": ns,
+                    "labels": {"app.kubernetes.io/managed-by": "Helm", "component": "hub"},
+                    "annotations": {
+                        **(pvc.get("annotations") or {}),
+                        "meta.helm.sh/release-name": release,
+                        "meta.helm.sh/release-namespace": ns,
+                    },
+                },
+                "spec": spec,
+            }
+        )
+    return objs
+
+
+def _check_ownership(state: KubeState, chart: str, values: dict[str, Any], ns: str, release: str) -> None:
+    """An install meets objects that already exist (kept by `helm.sh/resource-policy: keep`):
+    helm (3.2+) adopts those whose ownership metadata names this release, refuses the rest."""
+    for obj in _release_services(chart, values, ns, release):
+        key = _key(obj, ns)
+        old = state.objects.get(key)
+        if old is None:
+            continue
+        ann = (old.get("metadata") or {}).get("annotations") or {}
+        if ann.get("meta.helm.sh/release-name") != release or ann.get("meta.helm.sh/release-namespace") != ns:
+            raise ToolError(
+                f"Error: INSTALLATION FAILED: rendered manifests contain a resource that already exists. "
+                f'Unable to continue with install: {key[0]} "{key[2]}" in namespace "{key[1]}" exists and '
+                f"cannot be imported into the current release: invalid ownership metadata"
+            )
+
+
+def _proxy_public(base: str, values: dict[str, Any], ns: str, release: str) -> list[dict[str, Any]]:
     proxy = _dig(values, "jupyterhub", "proxy") if "daskhub" in base else _dig(values, "proxy")
     default_type = "LoadBalancer" if ("daskhub" in base or "jupyterhub" in base) else None
     svc_type = _dig(proxy, "service", "type") or default_type
@@ -580,6 +714,14 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
             values = _merge(values, doc)
         for assignment in req.get("set") or []:
             _set_value(values, assignment)
+        if rel is not None and not req.get("reset_values"):
+            # as helm's upgrade: --reuse-values merges what is given over the release's user
+            # values; with neither flag, an upgrade given no values at all keeps them
+            given = bool(req.get("values") or req.get("set"))
+            if req.get("reuse_values"):
+                values = _merge(copy.deepcopy(rel["values"]), values)
+            elif not given:
+                values = copy.deepcopy(rel["values"])
         if rel is not None and req.get("fresh_install"):
             raise ToolError("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
         if rel is not None and rel["status"].startswith("pending-"):
@@ -588,6 +730,8 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         if rel is None and not req.get("install"):
             raise ToolError(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
         manifest, warning = _render(req, name, ns, values, new_release)
+        if rel is None:
+            _check_ownership(state, req.get("chart", ""), values, ns, name)
         if rel is None:
             if ns not in state.namespaces:
                 if not req.get("create_namespace"):
@@ -626,6 +770,10 @@ def helm(state: KubeState, req: dict[str, Any]) -> dict[str, Any]:
         raise ToolError("Error: release: not found")
     if op == "uninstall":
         for key in rel["objects"]:
+            # `helm.sh/resource-policy: keep`: helm leaves the object (and what it holds) behind
+            obj = state.objects.get(tuple(key)) or {}
+            if ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/resource-policy") == "keep":
+                continue
             _delete(state, tuple(key))
         del state.releases[(ns, name)]
         return {"exit": 0, "stdout": f'release "{name}" uninstalled\n', "stderr": ""}

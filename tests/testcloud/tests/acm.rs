@@ -25,6 +25,20 @@ async fn status(acm: &aws_sdk_acm::Client, arn: &str) -> CertificateStatus {
         .clone()
 }
 
+/// A DNS-validated certificate for `domain` (with an idempotency token when given).
+async fn request(acm: &aws_sdk_acm::Client, domain: &str, token: Option<&str>) -> String {
+    acm.request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .set_idempotency_token(token.map(str::to_string))
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn a_certificate_is_issued_only_once_its_validation_cname_is_in_the_zone() {
     let emu = paused_realistic();
@@ -42,17 +56,7 @@ async fn a_certificate_is_issued_only_once_its_validation_cname_is_in_the_zone()
         .unwrap()
         .id()
         .to_string();
-    let arn = acm
-        .request_certificate()
-        .domain_name("hub.example.org")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .idempotency_token("t1")
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn()
-        .unwrap()
-        .to_string();
+    let arn = request(&acm, "hub.example.org", Some("t1")).await;
     let describe = || async {
         acm.describe_certificate()
             .certificate_arn(&arn)
@@ -136,17 +140,7 @@ async fn a_certificate_is_issued_only_once_its_validation_cname_is_in_the_zone()
     assert_eq!(status(&acm, &arn).await, CertificateStatus::Issued);
 
     // Another certificate for the same name in the same account: the same record.
-    let again = acm
-        .request_certificate()
-        .domain_name("hub.example.org")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .idempotency_token("t2")
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn()
-        .unwrap()
-        .to_string();
+    let again = request(&acm, "hub.example.org", Some("t2")).await;
     assert_ne!(again, arn, "another token, another certificate");
     emu.advance(5.0).unwrap();
     let c2 = acm
@@ -166,16 +160,7 @@ async fn a_certificate_without_its_record_times_out_after_72_hours() {
     let emu = paused_realistic();
     let config = emu.aws_config(REGION).await;
     let acm = aws_sdk_acm::Client::new(&config);
-    let arn = acm
-        .request_certificate()
-        .domain_name("nowhere.example.org")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn()
-        .unwrap()
-        .to_string();
+    let arn = request(&acm, "nowhere.example.org", None).await;
     emu.advance(72.0 * 3600.0 + 1.0).unwrap();
     assert_eq!(
         status(&acm, &arn).await,
@@ -190,16 +175,7 @@ async fn a_certificate_a_load_balancer_uses_cannot_be_deleted() {
     let config = emu.aws_config(REGION).await;
     let acm = aws_sdk_acm::Client::new(&config);
     let net = network(&aws).await;
-    let arn = acm
-        .request_certificate()
-        .domain_name("lb.example.org")
-        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn()
-        .unwrap()
-        .to_string();
+    let arn = request(&acm, "lb.example.org", None).await;
     aws.elb
         .create_load_balancer()
         .load_balancer_name("uses-cert")

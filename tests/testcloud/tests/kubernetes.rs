@@ -188,23 +188,7 @@ async fn helm_release_makes_a_load_balancer_that_goes_with_uninstall() {
         .unwrap_err();
     assert_eq!(code(&err), "DependencyViolation");
 
-    let values_json = emu
-        .run_tool(
-            "helm",
-            &[
-                "get",
-                "values",
-                "daskhub",
-                "-n",
-                "daskhub",
-                "-o",
-                "json",
-                "--kubeconfig",
-                kc,
-            ],
-        )
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&values_json.stdout).unwrap();
+    let v = user_values(&emu, kc);
     assert_eq!(v["jupyterhub"]["proxy"]["secretToken"], "0123456789abcdef");
     let status = emu
         .run_tool(
@@ -711,4 +695,81 @@ async fn without_chart_trees_helm_says_loudly_that_nothing_was_rendered() {
         "{}",
         out.stderr
     );
+}
+
+/// `helm get values -o json` of the daskhub release.
+fn user_values(emu: &Emulator, kc: &str) -> serde_json::Value {
+    let out = emu
+        .run_tool(
+            "helm",
+            &[
+                "get",
+                "values",
+                "daskhub",
+                "-n",
+                "daskhub",
+                "-o",
+                "json",
+                "--kubeconfig",
+                kc,
+            ],
+        )
+        .unwrap();
+    assert!(out.success(), "{out:?}");
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn upgrades_keep_or_merge_user_values_as_helm_does() {
+    let emu = paused_realistic();
+    let aws = aws(&emu).await;
+    let net = network(&aws).await;
+    let cluster = active_cluster(&emu, &aws, "eks-helio", &net).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), cluster.endpoint().unwrap(), "eks-helio");
+    let kc = kc.to_str().unwrap();
+    let vals = values(dir.path());
+    let upgrade = |extra: &[&str]| {
+        let mut args = vec![
+            "upgrade",
+            "--install",
+            "daskhub",
+            "dask/daskhub",
+            "-n",
+            "daskhub",
+            "--create-namespace",
+            "--version",
+            "2022.8.2",
+            "--kubeconfig",
+            kc,
+        ];
+        args.extend_from_slice(extra);
+        let out = emu.run_tool("helm", &args).unwrap();
+        assert!(out.success(), "{out:?}");
+    };
+    upgrade(&["-f", vals.to_str().unwrap()]);
+    let first = user_values(&emu, kc);
+    assert_eq!(
+        first["jupyterhub"]["proxy"]["secretToken"],
+        "0123456789abcdef"
+    );
+
+    // --reuse-values: the new value merged into the previous user values.
+    upgrade(&["--reuse-values", "--set", "jupyterhub.cull.timeout=7777"]);
+    let merged = user_values(&emu, kc);
+    assert_eq!(merged["jupyterhub"]["cull"]["timeout"], 7777);
+    assert_eq!(
+        merged["jupyterhub"]["proxy"]["secretToken"],
+        "0123456789abcdef"
+    );
+    assert_eq!(
+        merged["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["apiToken"],
+        "fedcba9876543210"
+    );
+    // No values at all: the release keeps its own.
+    upgrade(&[]);
+    assert_eq!(user_values(&emu, kc), merged);
+    // Values without --reuse-values: only what is given (the cull timeout is gone).
+    upgrade(&["-f", vals.to_str().unwrap()]);
+    assert_eq!(user_values(&emu, kc), first);
 }

@@ -6,6 +6,7 @@ pub(crate) mod blockers;
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
 pub(crate) mod nat_gateway;
+pub(crate) mod pvc_volumes;
 pub(crate) mod route_table;
 pub(crate) mod security_group;
 pub(crate) mod subnet;

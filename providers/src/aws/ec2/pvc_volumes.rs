@@ -1,0 +1,229 @@
+//! `aws_ebs_pvc_volumes`: the EBS volumes the EBS CSI driver made for one cluster's
+//! PersistentVolumeClaims (the hub's database among them). hdh does not make them — Kubernetes
+//! does, when a claim is bound — but they hold users' data and outlive the cluster (their
+//! StorageClass keeps them: `reclaimPolicy: Retain`), so the stack tracks them as one resource
+//! that is retained like the file system: `destroy --keep-retained` lists and keeps them,
+//! `destroy --delete-retained` deletes them.
+//!
+//! Invariants:
+//! - A volume is this cluster's only if the driver's tags say so: `kubernetes.io/cluster/<cluster>`
+//!   = `owned` and a `kubernetes.io/created-for/pvc/name` tag (set by the driver for every volume
+//!   it provisions for a claim). Nothing else is listed or touched.
+//! - Creating makes nothing in AWS (the id is `pvc-volumes/<cluster>`); reading lists the volumes
+//!   (DescribeVolumes through the paginator, by those tags).
+//! - Volumes are deleted only for a purge (`--delete-retained`); any other delete of volumes that
+//!   still exist is refused, naming them. A volume still attached (`in-use`) is waited for with
+//!   the operation's deadline and backoff; one already gone is deleted. Each deletion is reported
+//!   (`OpContext::cleaned_up`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Volume, VolumeState};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::super::errors::ec2 as e;
+use super::super::wait::{Poll, Wait};
+use super::super::{Clients, Kind};
+use super::{filter, tag_map};
+use crate::props;
+
+pub(crate) const TYPE: &str = "aws_ebs_pvc_volumes";
+/// The tag the EBS CSI driver puts on every volume it provisions for a claim.
+pub(crate) const PVC_NAME_TAG: &str = "kubernetes.io/created-for/pvc/name";
+pub(crate) const PVC_NAMESPACE_TAG: &str = "kubernetes.io/created-for/pvc/namespace";
+
+pub(crate) struct PvcVolumes;
+
+fn id_of(cluster: &str) -> String {
+    format!("pvc-volumes/{cluster}")
+}
+
+fn cluster_of(id: &str) -> Result<String, ProviderError> {
+    id.strip_prefix("pvc-volumes/")
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::invalid(format!("bad PVC volumes id `{id}`")))
+}
+
+/// The cluster's claim volumes that are not being deleted, by the driver's tags.
+async fn list(aws: &Clients, cluster: &str) -> Result<Vec<Volume>, ProviderError> {
+    let volumes: Vec<Volume> = aws
+        .ec2
+        .describe_volumes()
+        .filters(filter(
+            &format!("tag:kubernetes.io/cluster/{cluster}"),
+            ["owned".to_string()],
+        ))
+        .filters(filter("tag-key", [PVC_NAME_TAG.to_string()]))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeVolumes"))?;
+    Ok(volumes
+        .into_iter()
+        .filter(|v| {
+            !matches!(
+                v.state(),
+                Some(VolumeState::Deleting) | Some(VolumeState::Deleted)
+            )
+        })
+        .collect())
+}
+
+/// `namespace/claim` of a volume, from the driver's tags.
+fn claim(v: &Volume) -> String {
+    let t: BTreeMap<String, String> = tag_map(v.tags());
+    format!(
+        "{}/{}",
+        t.get(PVC_NAMESPACE_TAG).map_or("?", String::as_str),
+        t.get(PVC_NAME_TAG).map_or("?", String::as_str)
+    )
+}
+
+fn observed(cluster: &str, volumes: &[Volume]) -> Observed {
+    let mut a = ValueMap::new();
+    a.insert("cluster_name".into(), Value::str(cluster));
+    a.insert(
+        "volume_ids".into(),
+        props::str_list(volumes.iter().map(|v| v.volume_id().unwrap_or_default())),
+    );
+    a.insert("claims".into(), props::str_list(volumes.iter().map(claim)));
+    Observed {
+        id: id_of(cluster),
+        attributes: a,
+    }
+}
+
+async fn observe(aws: &Clients, p: &ValueMap) -> Result<Observed, ProviderError> {
+    let cluster = props::required_string(p, "cluster_name")?;
+    Ok(observed(&cluster, &list(aws, &cluster).await?))
+}
+
+#[async_trait]
+impl Kind for PvcVolumes {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "The EBS volumes the EBS CSI driver made for a cluster's PersistentVolumeClaims (found \
+             by the driver's tags). Creating it makes nothing; it is retained like the data it \
+             holds: destroy --keep-retained keeps the volumes, --delete-retained deletes them.",
+            vec![
+                AttributeSpec::required("cluster_name", ValueType::String)
+                    .force_new()
+                    .describe("The cluster whose claims' volumes these are."),
+                AttributeSpec::computed("volume_ids", ValueType::List(Box::new(ValueType::String))),
+                AttributeSpec::computed("claims", ValueType::List(Box::new(ValueType::String))),
+            ],
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        super::super::join_all(requests.iter().map(|r| async {
+            let cluster = cluster_of(&r.id)?;
+            Ok(Some(observed(&cluster, &list(aws, &cluster).await?)))
+        }))
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        observe(aws, &req.properties).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Result<Observed, ProviderError> {
+        observe(aws, &req.properties).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &DeleteRequest,
+    ) -> Result<(), ProviderError> {
+        let cluster = cluster_of(&req.id)?;
+        let volumes = list(aws, &cluster).await?;
+        if volumes.is_empty() {
+            return Ok(());
+        }
+        if !req.purge {
+            let names: Vec<String> = volumes
+                .iter()
+                .map(|v| format!("{} ({})", v.volume_id().unwrap_or_default(), claim(v)))
+                .collect();
+            return Err(ProviderError::Conflict {
+                message: format!(
+                    "the claims of cluster {cluster} still have EBS volumes holding data: {}; \
+                     `hdh destroy --delete-retained` deletes them, --keep-retained keeps them",
+                    names.join(", ")
+                ),
+            });
+        }
+        for v in volumes {
+            let id = v.volume_id().unwrap_or_default().to_string();
+            let what = claim(&v);
+            Wait {
+                ctx,
+                address: &req.address,
+                verb: "deleting",
+                what: format!("EBS volume {id} ({what}) to be detached and deleted"),
+                policy: aws.poll,
+            }
+            .until(|| async {
+                match aws
+                    .ec2
+                    .delete_volume()
+                    .volume_id(&id)
+                    .send()
+                    .await
+                    .map_err(e("DeleteVolume"))
+                {
+                    Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Poll::Ready(())),
+                    // VolumeInUse: still attached to a node that is going away.
+                    Err(ProviderError::Conflict { message })
+                    | Err(ProviderError::DependencyViolation { message }) => {
+                        Ok(Poll::Pending(message))
+                    }
+                    Err(err) => Err(err),
+                }
+            })
+            .await?;
+            ctx.cleaned_up(
+                &req.address,
+                "EBS volume",
+                &id,
+                &format!("made by the EBS CSI driver for claim {what}"),
+            );
+        }
+        Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        // The create made nothing: what there is, is what it would have recorded.
+        observe(aws, &req.properties).await.map(Some)
+    }
+}
