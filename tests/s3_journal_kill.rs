@@ -1,8 +1,8 @@
 //! Crash safety of the S3 journal, proven by killing: the emulator's crash switch SIGKILLs
 //! `hdh apply` / `hdh destroy` with S3 state at every PutObject (the lock, each journal object,
 //! each compaction of the state object), every DeleteObjects (removing the journal objects a
-//! compaction contains) and every CopyObject (the backup before a whole write), once before S3 acts and once after S3 acted but before hdh saw the
-//! answer. The same command run again (after `force-unlock` when the killed run held the lock,
+//! compaction contains) and every CopyObject (the backup before a whole write), once before
+//! S3 acts and once after S3 acted but before hdh saw the answer. The same command run again (after `force-unlock` when the killed run held the lock,
 //! as a user would) converges: nothing lost (every secret the killed run recorded keeps its
 //! value), nothing duplicated (exactly the configured files), no lock and no journal object the
 //! state object already contains left.
@@ -337,6 +337,7 @@ fn every_write(emu: &Emulator, args: &[&str], prepare: impl Fn(&Stack)) -> usize
             "DeleteObjects",
             by_op.get("DeleteObjects").copied().unwrap_or(0),
         ),
+        ("CopyObject", by_op.get("CopyObject").copied().unwrap_or(0)),
     ] {
         assert!(count > 0, "{args:?} makes {operation} calls: {by_op:?}");
         for k in 1..=count {

@@ -1,6 +1,7 @@
 //! What an apply and a destroy of 1,000 resources with S3 state cost in S3 requests and bytes
 //! sent (through a counting proxy in front of the emulator): state writes are grouped, so the
-//! PUTs per run stay at or under operations / 10 plus a constant. Prints the figures.
+//! PUTs per run stay at or under operations / 10 plus a constant. Prints the figures, with the
+//! run's wall time. `HDH_S3_BENCH_N=1000,3000,10000` measures other sizes (issue 16's table).
 
 mod support;
 
@@ -13,13 +14,20 @@ use support::proxy::Proxy;
 
 const REGION: &str = "us-east-1";
 const BUCKET: &str = "scale-state";
-const N: usize = 1_000;
+/// The sizes measured: `HDH_S3_BENCH_N` (comma-separated), else 1,000.
+fn sizes() -> Vec<usize> {
+    std::env::var("HDH_S3_BENCH_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1_000])
+}
 
-fn config() -> String {
+fn config(n: usize) -> String {
     let mut y = format!(
         "version: 1\nname: scale\nregion: {REGION}\nstate: {{ backend: s3, bucket: {BUCKET}, key: scale.state.json }}\nresources:\n"
     );
-    for i in 0..N / 2 {
+    for i in 0..n / 2 {
         let _ = writeln!(
             y,
             "  s{i}:\n    type: random_secret\n    properties: {{ bytes: 16, encoding: hex }}"
@@ -51,46 +59,52 @@ async fn s3_state_writes_per_run_stay_under_a_tenth_of_the_operations() {
         .await
         .unwrap();
     let proxy = Proxy::start(emu.endpoint());
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hdh.yaml"), config()).unwrap();
-    println!("S3 requests of hdh with {N} local resources and S3 state:");
-    for command in ["apply", "destroy"] {
-        let seq = emu.request_log().unwrap().last().map_or(0, |r| r.seq);
-        let bytes = proxy.bytes_sent();
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args([command, "--auto-approve"])
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env("AWS_ENDPOINT_URL", proxy.endpoint())
-            .env("AWS_ACCESS_KEY_ID", hdh_testcloud::ACCESS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", hdh_testcloud::SECRET_ACCESS_KEY)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{command}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let log = emu.request_log_since(seq).unwrap();
-        let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
-        for r in log.iter().filter(|r| r.service == "s3") {
-            *by_op.entry(r.operation.clone()).or_default() += 1;
+    for n in sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hdh.yaml"), config(n)).unwrap();
+        println!("S3 requests of hdh with {n} local resources and S3 state:");
+        for command in ["apply", "destroy"] {
+            let seq = emu.request_log().unwrap().last().map_or(0, |r| r.seq);
+            let bytes = proxy.bytes_sent();
+            let started = std::time::Instant::now();
+            let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+                .args([command, "--auto-approve"])
+                .current_dir(dir.path())
+                .env("NO_COLOR", "1")
+                .env("AWS_ENDPOINT_URL", proxy.endpoint())
+                .env("AWS_ACCESS_KEY_ID", hdh_testcloud::ACCESS_KEY_ID)
+                .env("AWS_SECRET_ACCESS_KEY", hdh_testcloud::SECRET_ACCESS_KEY)
+                .env("AWS_CONFIG_FILE", "/nonexistent")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let wall = started.elapsed();
+            assert!(
+                out.status.success(),
+                "{command}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let log = emu.request_log_since(seq).unwrap();
+            let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
+            for r in log.iter().filter(|r| r.service == "s3") {
+                *by_op.entry(r.operation.clone()).or_default() += 1;
+            }
+            let puts = by_op.get("PutObject").copied().unwrap_or(0);
+            let sent = proxy.bytes_sent() - bytes;
+            println!(
+                "  {command}: {:.2} s, {} S3 requests {by_op:?}, {:.1} MB sent",
+                wall.as_secs_f64(),
+                by_op.values().sum::<usize>(),
+                sent as f64 / 1e6
+            );
+            // Two lock writes, the first and last whole-state writes, and a few partial
+            // batches.
+            assert!(
+                puts <= n / 10 + 10,
+                "{command}: {puts} PUTs for {n} operations"
+            );
         }
-        let puts = by_op.get("PutObject").copied().unwrap_or(0);
-        let sent = proxy.bytes_sent() - bytes;
-        println!(
-            "  {command}: {} S3 requests {by_op:?}, {:.1} MB sent",
-            by_op.values().sum::<usize>(),
-            sent as f64 / 1e6
-        );
-        // Two lock writes, the first and last whole-state writes, and a few partial batches.
-        assert!(
-            puts <= N / 10 + 10,
-            "{command}: {puts} PUTs for {N} operations"
-        );
     }
 }

@@ -784,12 +784,15 @@ fn in_deletion_order(changes: Vec<Change>, state: &State) -> Vec<Change> {
             }
         }
     }
-    // Anything left (a recorded cycle) keeps its place at the end.
-    for a in &present {
-        if !order.contains(a) {
-            order.push(a);
-        }
-    }
+    // Anything left (a recorded cycle) keeps its place at the end. A set, not `order.contains`:
+    // that scan made destroy quadratic in the number of resources.
+    let placed: BTreeSet<&str> = order.iter().copied().collect();
+    let left: Vec<&str> = present
+        .iter()
+        .copied()
+        .filter(|a| !placed.contains(a))
+        .collect();
+    order.extend(left);
     let rank: BTreeMap<String, usize> = order
         .iter()
         .enumerate()
