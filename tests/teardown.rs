@@ -178,13 +178,14 @@ impl Cloud {
             .collect()
     }
 
-    /// The EBS volumes the CSI driver made for the cluster's claims, by the driver's tags:
+    /// The EBS volumes the CSI driver made for claims (this emulator holds one cluster), by the
+    /// driver's own tags, not the one hdh finds them by:
     /// (volume id, claim).
     async fn claim_volumes(&self) -> Vec<(String, String)> {
         let vols = self
             .ec2
             .describe_volumes()
-            .filters(f(&format!("tag:kubernetes.io/cluster/{CLUSTER}"), "owned"))
+            .filters(f("tag:ebs.csi.aws.com/cluster", "true"))
             .filters(f("tag-key", "kubernetes.io/created-for/pvc/name"))
             .send()
             .await

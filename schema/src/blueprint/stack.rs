@@ -509,14 +509,18 @@ fn kubernetes(b: &mut Builder<'_>, s: &Settings) {
     );
     b.specs[pvc].depends_on = vec![ns.into(), "daskhub.kubernetes.efs_volume".into()];
     // The hub database's class: gp3 through the EBS CSI driver, kept when its claim goes
-    // (reclaimPolicy Retain) so `destroy --keep-retained` keeps the hub's users and state.
+    // (reclaimPolicy Retain) so `destroy --keep-retained` keeps the hub's users and state. The
+    // driver tags what it makes from `tagSpecification_N` (driver ≥ 1.6); `hdh:cluster` is how
+    // `aws_ebs_pvc_volumes` finds them: the driver's own `kubernetes.io/cluster/<id>` tag needs
+    // its `--k8s-tag-cluster-id` flag, which the EKS add-on does not set.
     let class = manifest(
         b,
         STORAGE_CLASS,
         json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                "metadata": {"name": HUB_DB_CLASS},
                "provisioner": "ebs.csi.aws.com",
-               "parameters": {"type": "gp3", "encrypted": "true"},
+               "parameters": {"type": "gp3", "encrypted": "true",
+                              "tagSpecification_1": format!("hdh:cluster={}", s.cluster_name)},
                "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer",
                "allowVolumeExpansion": true}),
     );

@@ -334,18 +334,21 @@ def _provision_volume(state: KubeState, ns: str, name: str, pvc: dict[str, Any])
     if volume.encrypted:
         _aws_managed_ebs_key(state)
     pv = f"pvc-{uuid.uuid4()}"
-    ec2.create_tags(
-        [volume.id],
-        {
-            "CSIVolumeName": pv,
-            "ebs.csi.aws.com/cluster": "true",
-            f"kubernetes.io/cluster/{state.cluster_name}": "owned",
-            "KubernetesCluster": state.cluster_name,
-            "kubernetes.io/created-for/pvc/name": name,
-            "kubernetes.io/created-for/pvc/namespace": ns,
-            "kubernetes.io/created-for/pv/name": pv,
-        },
-    )
+    # The driver's tags as the EKS add-on runs it (no --k8s-tag-cluster-id, so no
+    # kubernetes.io/cluster/<id> or KubernetesCluster tag), plus what the class asks for with
+    # tagSpecification_N ("key=value", driver >= 1.6).
+    tags = {
+        "CSIVolumeName": pv,
+        "ebs.csi.aws.com/cluster": "true",
+        "kubernetes.io/created-for/pvc/name": name,
+        "kubernetes.io/created-for/pvc/namespace": ns,
+        "kubernetes.io/created-for/pv/name": pv,
+    }
+    for key, spec in sorted(params.items()):
+        if key.lower().startswith("tagspecification") and "=" in str(spec):
+            k, v = str(spec).split("=", 1)
+            tags[k.strip()] = v.strip()
+    ec2.create_tags([volume.id], tags)
     state.volumes[(ns, name)] = {"id": volume.id, "reclaim": sc.get("reclaimPolicy") or "Delete"}
 
 

@@ -6,9 +6,12 @@
 //! `destroy --delete-retained` deletes them.
 //!
 //! Invariants:
-//! - A volume is this cluster's only if the driver's tags say so: `kubernetes.io/cluster/<cluster>`
-//!   = `owned` and a `kubernetes.io/created-for/pvc/name` tag (set by the driver for every volume
-//!   it provisions for a claim). Nothing else is listed or touched.
+//! - A volume is this cluster's only if its tags say so: `hdh:cluster` = the cluster (which the
+//!   StorageClass asks the driver for with `tagSpecification_1: hdh:cluster=<cluster>`; the
+//!   driver's own `kubernetes.io/cluster/<id>` tag needs its `--k8s-tag-cluster-id` flag, which the
+//!   EKS add-on does not set), and the driver's `ebs.csi.aws.com/cluster` = `true` and
+//!   `kubernetes.io/created-for/pvc/name` (every volume it provisions for a claim). Nothing else
+//!   is listed or touched.
 //! - Creating makes nothing in AWS (the id is `pvc-volumes/<cluster>`); reading lists the volumes
 //!   (DescribeVolumes through the paginator, by those tags).
 //! - Volumes are deleted only for a purge (`--delete-retained`); any other delete of volumes that
@@ -35,6 +38,10 @@ pub(crate) const TYPE: &str = "aws_ebs_pvc_volumes";
 /// The tag the EBS CSI driver puts on every volume it provisions for a claim.
 pub(crate) const PVC_NAME_TAG: &str = "kubernetes.io/created-for/pvc/name";
 pub(crate) const PVC_NAMESPACE_TAG: &str = "kubernetes.io/created-for/pvc/namespace";
+/// The tag the driver puts on everything it makes.
+const DRIVER_TAG: &str = "ebs.csi.aws.com/cluster";
+/// The tag a StorageClass asks the driver to add, naming the cluster (see the invariants).
+pub(crate) const CLUSTER_TAG: &str = "hdh:cluster";
 
 pub(crate) struct PvcVolumes;
 
@@ -54,10 +61,8 @@ async fn list(aws: &Clients, cluster: &str) -> Result<Vec<Volume>, ProviderError
     let volumes: Vec<Volume> = aws
         .ec2
         .describe_volumes()
-        .filters(filter(
-            &format!("tag:kubernetes.io/cluster/{cluster}"),
-            ["owned".to_string()],
-        ))
+        .filters(filter(&format!("tag:{CLUSTER_TAG}"), [cluster.to_string()]))
+        .filters(filter(&format!("tag:{DRIVER_TAG}"), ["true".to_string()]))
         .filters(filter("tag-key", [PVC_NAME_TAG.to_string()]))
         .into_paginator()
         .items()
@@ -111,7 +116,8 @@ impl Kind for PvcVolumes {
         ResourceType::new(
             TYPE,
             "The EBS volumes the EBS CSI driver made for a cluster's PersistentVolumeClaims (found \
-             by the driver's tags). Creating it makes nothing; it is retained like the data it \
+             by the driver's tags and `hdh:cluster`, which their StorageClass asks for with \
+             `tagSpecification_1: hdh:cluster=<cluster>`). Creating it makes nothing; it is retained like the data it \
              holds: destroy --keep-retained keeps the volumes, --delete-retained deletes them.",
             vec![
                 AttributeSpec::required("cluster_name", ValueType::String)
