@@ -88,7 +88,7 @@ fn declares_its_attributes() {
         .flat_map(|p| p.resource_types())
         .map(|t| t.name)
         .collect();
-    assert_eq!(names, vec!["random_secret", "local_file"]);
+    assert_eq!(names, vec!["random_secret", "given_secret", "local_file"]);
 }
 
 #[tokio::test]
