@@ -198,6 +198,15 @@ impl S3Store {
         Self::build(settings, Some(config))
     }
 
+    /// A store that talks to S3 through `client` as given (its interceptors, endpoint and
+    /// deadlines are the caller's).
+    pub fn with_client(settings: S3Settings, client: Client) -> Self {
+        let store = Self::build(settings, None);
+        // A new cell: setting it cannot fail.
+        let _ = store.client.set(client);
+        store
+    }
+
     fn build(settings: S3Settings, config: Option<SdkConfig>) -> Self {
         S3Store {
             lock_key: format!("{}.lock", settings.key),
@@ -721,6 +730,21 @@ impl S3Store {
                 Some((body, _, _)) => objects.push((listed, body)),
                 // Deleted since it was listed: a compaction ran meanwhile.
                 None => return Ok(Loaded::Raced),
+            }
+        }
+        if !objects
+            .iter()
+            .any(|(listed, _)| listed.serial > state.serial)
+        {
+            // A compaction between reading the state object and listing its journal deletes
+            // journal objects the state read does not contain, and the listing cannot show it:
+            // only the state object's ETag tells that this read is older than the journal was.
+            let now = self
+                .head(&self.settings.key)
+                .await
+                .map_err(|e| self.io(e))?;
+            if now.map(|i| i.etag).as_ref() != Some(&etag) {
+                return Ok(Loaded::Raced);
             }
         }
         let stale = match s3_journal::replay(&mut state, &objects) {
