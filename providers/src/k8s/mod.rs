@@ -6,7 +6,8 @@
 //!
 //! Code map: `kubeconfig` writes the file, `tool` runs an executable with a deadline and
 //! classifies its failures, `manifest` and `helm` implement the two types, `release_values`
-//! compares a release's live user values with the applied ones.
+//! compares a release's live user values with the applied ones and `live` a live object with
+//! its manifest.
 //!
 //! Invariants:
 //! - Secrets (sensitive Helm values) reach the tools only through their stdin; never through
@@ -21,6 +22,7 @@
 mod cluster_gone;
 mod helm;
 mod kubeconfig;
+mod live;
 mod manifest;
 mod release_values;
 mod tool;

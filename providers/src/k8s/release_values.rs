@@ -11,6 +11,8 @@
 use serde_json::{Map, Value as J};
 use yaml_rust2::{Yaml, YamlLoader};
 
+use super::live::same;
+
 /// Errors reading the applied values text back.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ValuesError {
@@ -99,22 +101,6 @@ fn json_of(y: &Yaml) -> J {
                 .collect(),
         ),
         Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => J::Null,
-    }
-}
-
-/// Equal as helm means values: numbers by value (helm reads every number as a float, so
-/// `1.0` comes back as `1`), no values the same as an empty map.
-fn same(a: &J, b: &J) -> bool {
-    match (a, b) {
-        (J::Null, J::Object(m)) | (J::Object(m), J::Null) => m.is_empty(),
-        (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
-        (J::Array(x), J::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (J::Object(x), J::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
     }
 }
 
