@@ -102,3 +102,124 @@ async fn eks_example_applies_plans_clean_updates_in_place_and_destroys() {
         clusters.clusters()
     );
 }
+
+const UPGRADING: &str = r#"version: 1
+name: upgrading
+region: us-east-1
+resources:
+  vpc: { type: aws_vpc, properties: { cidr_block: 10.30.0.0/16 } }
+  a: { type: aws_subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.30.0.0/20, availability_zone: us-east-1a } }
+  b: { type: aws_subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.30.16.0/20, availability_zone: us-east-1b } }
+  role:
+    type: aws_iam_role
+    properties:
+      role_name: upgrading-eks
+      assume_role_policy_document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Principal: { Service: [eks.amazonaws.com, ec2.amazonaws.com] }, Action: "sts:AssumeRole" }] }
+  cluster:
+    type: aws_eks_cluster
+    properties: { name: upgrading, role_arn: "${role.arn}", version: "1.29", subnet_ids: ["${a.id}", "${b.id}"] }
+  ng:
+    type: aws_eks_node_group
+    properties:
+      cluster_name: ${cluster.name}
+      nodegroup_name: ng
+      node_role: ${role.arn}
+      subnets: ["${a.id}", "${b.id}"]
+      instance_types: [t3a.medium]
+      version: ${cluster.version}
+      scaling_config: { min_size: 1, max_size: 2, desired_size: 1 }
+  ebs:
+    type: aws_eks_addon
+    properties: { cluster_name: "${cluster.name}", addon_name: aws-ebs-csi-driver, kubernetes_version: "${cluster.version}" }
+"#;
+
+/// An upgrade two minor versions ahead, which EKS refuses in one call: the plan says it goes in
+/// steps and shows the first; apply runs each step (control plane, then the node group and the
+/// add-on that follow its version) and ends on the configured version. The emulator refuses a
+/// control-plane upgrade while a node group lags, so the order is proven by the apply passing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubernetes_version_two_minors_ahead_is_upgraded_in_steps() {
+    let emu = Emulator::builder()
+        .time_scale(0.002)
+        .start()
+        .expect("emulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("hdh.yaml"), UPGRADING).unwrap();
+    let first = hdh(&emu, d, &["apply", "--auto-approve"]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let eks = aws_sdk_eks::Client::new(&emu.aws_config("us-east-1").await);
+    let addon_version = || async {
+        eks.describe_addon()
+            .cluster_name("upgrading")
+            .addon_name("aws-ebs-csi-driver")
+            .send()
+            .await
+            .unwrap()
+            .addon()
+            .unwrap()
+            .addon_version()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        addon_version().await,
+        "v1.34.0-eksbuild.1",
+        "EKS's default for 1.29"
+    );
+
+    std::fs::write(
+        d.join("hdh.yaml"),
+        UPGRADING.replace("\"1.29\"", "\"1.31\""),
+    )
+    .unwrap();
+    let plan = hdh(&emu, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("cluster: version \"1.29\" → \"1.30\" (this run's first step) → \"1.31\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("version = \"1.29\" → \"1.30\""),
+        "{}",
+        plan.stdout
+    );
+    let json = hdh(&emu, d, &["plan", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        doc["steps"],
+        serde_json::json!([{"address": "cluster", "attribute": "version", "from": "1.29",
+                            "steps": ["1.30", "1.31"]}])
+    );
+
+    let upgrade = hdh(&emu, d, &["apply", "--auto-approve"]);
+    assert_eq!(upgrade.code, 0, "{}\n{}", upgrade.stdout, upgrade.stderr);
+    assert!(upgrade.stdout.contains("Next step:"), "{}", upgrade.stdout);
+    let cluster = eks
+        .describe_cluster()
+        .name("upgrading")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cluster.cluster().unwrap().version(), Some("1.31"));
+    let ng = eks
+        .describe_nodegroup()
+        .cluster_name("upgrading")
+        .nodegroup_name("ng")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ng.nodegroup().unwrap().version(), Some("1.31"));
+    assert_eq!(
+        addon_version().await,
+        "v1.35.0-eksbuild.1",
+        "EKS's default for 1.31"
+    );
+
+    let after = hdh(&emu, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
+    let gone = hdh(&emu, d, &["destroy", "--auto-approve"]);
+    assert_eq!(gone.code, 0, "{}\n{}", gone.stdout, gone.stderr);
+}

@@ -741,8 +741,12 @@ impl Executor<'_> {
                         }
                     }
                 }
-                // Exactly what the planner planned for what the system owns.
-                for a in ty.inputs().filter(|a| a.after_create.is_some()) {
+                // Exactly what the planner planned for what the system owns, and for inputs
+                // that move one step at a time.
+                for a in ty
+                    .inputs()
+                    .filter(|a| a.after_create.is_some() || a.step.is_some())
+                {
                     let Some(configured) = marked.get(&a.name).cloned() else {
                         continue;
                     };

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::expr::{eval_map, Reference};
-use crate::graph::{Desired, Lifecycle};
+use crate::graph::{Desired, Lifecycle, ResourceSpec};
 use crate::provider::Providers;
 use crate::resource_type::{Presence, ResourceType};
 use crate::state::State;
@@ -230,6 +230,19 @@ pub struct Plan {
     /// `--replace`: these were planned as replacements.
     pub replace: Vec<String>,
     pub warnings: Vec<String>,
+    /// Inputs this plan moves only part of the way (see
+    /// [`crate::resource_type::StepToward`]): apply plans the next step after this one.
+    pub steps_left: Vec<StepLeft>,
+}
+
+/// An input that takes several steps: `steps[0]` is what this plan applies, the last is the
+/// configured value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepLeft {
+    pub address: String,
+    pub attribute: String,
+    pub from: Value,
+    pub steps: Vec<Value>,
 }
 
 impl Plan {
@@ -313,9 +326,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             ));
         }
     }
-    let mut changes = match input.mode {
+    let (mut changes, steps_left) = match input.mode {
         Mode::Apply => plan_apply(input)?,
-        Mode::Destroy { retained } => plan_destroy(input.state, retained)?,
+        Mode::Destroy { retained } => (plan_destroy(input.state, retained)?, Vec::new()),
     };
     if !input.targets.is_empty() {
         let keep = target_closure(input)?;
@@ -349,6 +362,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         targets: input.targets.to_vec(),
         replace: input.replace.to_vec(),
         warnings,
+        steps_left,
     })
 }
 
@@ -371,12 +385,13 @@ struct Planned<'a> {
     attributes: std::borrow::Cow<'a, ValueMap>,
 }
 
-fn plan_apply(input: &PlanInput<'_>) -> Result<Vec<Change>, PlanError> {
+fn plan_apply(input: &PlanInput<'_>) -> Result<(Vec<Change>, Vec<StepLeft>), PlanError> {
     let desired = input.desired;
     let state = input.state;
     let resources = desired.resources();
     let mut planned: Vec<Option<Planned>> = (0..resources.len()).map(|_| None).collect();
     let mut changes = Vec::with_capacity(resources.len() + state.deposed.len());
+    let mut steps_left = Vec::new();
     // Deposed objects go first: they are deleted before anything else is planned around them.
     for (address, r) in &state.deposed {
         changes.push(Change {
@@ -415,6 +430,7 @@ fn plan_apply(input: &PlanInput<'_>) -> Result<Vec<Change>, PlanError> {
         };
         let mut after = eval_map(&spec.properties, &lookup);
         mark_sensitive(ty, &mut after);
+        steps_left.extend(steps_of(ty, spec, &after, state));
         let (change, view) = plan_one(
             input,
             spec.address.as_str(),
@@ -445,7 +461,34 @@ fn plan_apply(input: &PlanInput<'_>) -> Result<Vec<Change>, PlanError> {
             lifecycle: r.lifecycle.clone(),
         });
     }
-    Ok(changes)
+    Ok((changes, steps_left))
+}
+
+/// The inputs of an existing object that reach their configured value only in steps.
+fn steps_of(
+    ty: &ResourceType,
+    spec: &ResourceSpec,
+    after: &ValueMap,
+    state: &State,
+) -> Vec<StepLeft> {
+    let Some(prior) = state.resources.get(&spec.address) else {
+        return Vec::new();
+    };
+    ty.attributes
+        .iter()
+        .filter(|a| a.step.is_some() && !spec.lifecycle.ignore_changes.contains(&a.name))
+        .filter_map(|a| {
+            let configured = after.get(&a.name).filter(|v| !v.contains_unknown())?;
+            let real = prior.attributes.get(&a.name)?;
+            let steps = ty.steps(&a.name, configured, real);
+            (!steps.is_empty()).then(|| StepLeft {
+                address: spec.address.clone(),
+                attribute: a.name.clone(),
+                from: real.clone(),
+                steps,
+            })
+        })
+        .collect()
 }
 
 /// Writes `observed` over `base`, keeping the sensitive mark of every value `base` had marked:

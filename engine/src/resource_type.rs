@@ -103,6 +103,26 @@ impl PartialEq for AfterCreate {
     }
 }
 
+/// For an input that moves one step at a time on an object that exists (EKS upgrades one
+/// Kubernetes minor version at a time): from the configured value and the real one, the next
+/// step, or `None` when the configured value is reachable at once. The planner and the executor
+/// both take that step; the plan lists what remains ([`crate::plan::StepLeft`]) and apply plans
+/// the next step once this one is done, so what depends on the attribute follows each step.
+#[derive(Clone, Copy)]
+pub struct StepToward(pub fn(&Value, &Value) -> Option<Value>);
+
+impl std::fmt::Debug for StepToward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepToward(..)")
+    }
+}
+
+impl PartialEq for StepToward {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
 /// Whether the user sets an attribute, may set it, or only the provider does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Presence {
@@ -132,6 +152,8 @@ pub struct AttributeSpec {
     /// and this says what of the config still applies. The planner and the executor both plan
     /// and send exactly that, so an apply never resets what the system owns.
     pub after_create: Option<AfterCreate>,
+    /// For inputs that change one step at a time (see [`StepToward`]).
+    pub step: Option<StepToward>,
     pub description: String,
 }
 
@@ -157,6 +179,7 @@ impl AttributeSpec {
             sensitive: false,
             changes_with: Vec::new(),
             after_create: None,
+            step: None,
             description: String::new(),
         }
     }
@@ -169,6 +192,12 @@ impl AttributeSpec {
     /// Declares what of this input applies to an object that exists (see [`AfterCreate`]).
     pub fn after_create(mut self, f: fn(&Value, Option<&Value>) -> Option<Value>) -> Self {
         self.after_create = Some(AfterCreate(f));
+        self
+    }
+
+    /// Declares an input that moves one step at a time (see [`StepToward`]).
+    pub fn stepped(mut self, f: fn(&Value, &Value) -> Option<Value>) -> Self {
+        self.step = Some(StepToward(f));
         self
     }
 
@@ -271,9 +300,36 @@ impl ResourceType {
         if lifecycle_ignores.iter().any(|i| i == name) {
             return real.cloned();
         }
-        match self.attribute(name).and_then(|a| a.after_create) {
-            Some(AfterCreate(f)) => f(configured, real),
-            None => Some(configured.clone()),
+        let attribute = self.attribute(name);
+        let planned = match attribute.and_then(|a| a.after_create) {
+            Some(AfterCreate(f)) => f(configured, real)?,
+            None => configured.clone(),
+        };
+        Some(match (attribute.and_then(|a| a.step), real) {
+            (Some(StepToward(f)), Some(real)) => f(&planned, real).unwrap_or(planned),
+            _ => planned,
+        })
+    }
+
+    /// The steps an existing object's input `name` takes from `real` to `configured`, the
+    /// first being what this plan applies; empty when it gets there at once.
+    pub fn steps(&self, name: &str, configured: &Value, real: &Value) -> Vec<Value> {
+        let Some(StepToward(f)) = self.attribute(name).and_then(|a| a.step) else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        let mut at = real.clone();
+        // A step function that never reaches the configured value must not hang a plan.
+        while let Some(next) = f(configured, &at).filter(|n| n != configured && n != &at) {
+            if steps.len() >= 64 {
+                break;
+            }
+            steps.push(next.clone());
+            at = next;
         }
+        if !steps.is_empty() {
+            steps.push(configured.clone());
+        }
+        steps
     }
 }

@@ -789,7 +789,8 @@ async fn cluster_and_node_groups_upgrade_one_minor_version_in_place() {
     let drift = refreshed(&mut state, &providers, &ctx).await;
     assert!(!make_plan(&desired2, &state, &providers, Mode::Apply, &drift).has_changes());
 
-    // 1.31 → 1.33 skips a minor version: the plan's preflight refuses it, naming the step.
+    // 1.31 → 1.33 is two minor versions: EKS goes one at a time, so the plan is the first
+    // step (1.32) and lists the rest; preflight finds nothing to refuse in it.
     let jump = next.replace(
         "version: \"1.31\", subnet_ids",
         "version: \"1.33\", subnet_ids",
@@ -802,20 +803,27 @@ async fn cluster_and_node_groups_upgrade_one_minor_version_in_place() {
         Mode::Apply,
         &Drift::default(),
     );
-    let findings = preflight(&p, &state, &providers, &ctx).await;
-    assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(
-        (
-            findings[0].address.as_str(),
-            findings[0].attribute.as_deref()
-        ),
-        ("cluster", Some("version"))
+        p.steps_left,
+        vec![plan::StepLeft {
+            address: "cluster".into(),
+            attribute: "version".into(),
+            from: hdh_engine::Value::str("1.31"),
+            steps: vec![
+                hdh_engine::Value::str("1.32"),
+                hdh_engine::Value::str("1.33")
+            ],
+        }]
     );
-    assert!(
-        findings[0].message.contains("apply 1.32 first"),
-        "{}",
-        findings[0].message
-    );
+    let step = p.change("cluster").unwrap();
+    let version = step
+        .attributes
+        .iter()
+        .find(|a| a.name == "version")
+        .unwrap();
+    assert_eq!(version.after, Some(hdh_engine::Value::str("1.32")));
+    let findings = preflight(&p, &state, &providers, &ctx).await;
+    assert!(findings.is_empty(), "{findings:?}");
 
     let p = make_plan(
         &desired2,

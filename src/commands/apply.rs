@@ -144,64 +144,100 @@ async fn locked(
         println!();
     }
 
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupted: no new operations will start; waiting for the ones in flight, then saving state…");
-            let _ = tx.send(true);
-        }
-    });
-    // Ids are taken now: once deleted, state no longer knows them.
-    let to_delete = closing::to_delete(&plan, &state);
-    let expected = progress::Expected::of(&plan, &session.providers);
-    let opts = ExecOptions {
-        parallelism: run.parallelism as usize,
-        cancel: Some(rx),
-        events: if run.json {
-            run_json::event_sink(expected, to_delete.clone())
-        } else {
-            progress::event_sink(expected)
-        },
+    // `--replace` asks for one replacement, made by the first step.
+    let next_planning = PlanningArgs {
+        replace: Vec::new(),
+        ..planning.clone()
     };
-    let started = Instant::now();
-    let report = executor.run(&plan, &mut state, opts).await;
-    watcher.abort();
+    loop {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nInterrupted: no new operations will start; waiting for the ones in flight, then saving state…");
+                let _ = tx.send(true);
+            }
+        });
+        // Ids are taken now: once deleted, state no longer knows them.
+        let to_delete = closing::to_delete(&plan, &state);
+        let expected = progress::Expected::of(&plan, &session.providers);
+        let opts = ExecOptions {
+            parallelism: run.parallelism as usize,
+            cancel: Some(rx),
+            events: if run.json {
+                run_json::event_sink(expected, to_delete.clone())
+            } else {
+                progress::event_sink(expected)
+            },
+        };
+        let started = Instant::now();
+        let report = executor.run(&plan, &mut state, opts).await;
+        watcher.abort();
 
-    let retained = closing::retained(&plan, &state);
-    if run.json {
-        for item in &retained {
-            run_json::retained(item);
-        }
-        let outputs = (!destroying && report.succeeded()).then_some(&state.outputs);
-        run_json::summary(command, &report, started.elapsed(), outputs);
-    } else {
-        print!("{}", progress::summary(&report, destroying));
-        print!(
-            "{}",
-            closing::render(
-                &closing::deleted(to_delete, &report),
-                &retained,
-                &session.cleaned_up(),
-            )
-        );
-        if !destroying && report.succeeded() && !state.outputs.is_empty() {
-            println!("\nOutputs:");
-            let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
-            for (k, v) in &state.outputs {
-                println!("  {k:width$} = {v}");
+        let retained = closing::retained(&plan, &state);
+        if run.json {
+            for item in &retained {
+                run_json::retained(item);
+            }
+            let outputs = (!destroying && report.succeeded()).then_some(&state.outputs);
+            run_json::summary(command, &report, started.elapsed(), outputs);
+        } else {
+            print!("{}", progress::summary(&report, destroying));
+            print!(
+                "{}",
+                closing::render(
+                    &closing::deleted(to_delete, &report),
+                    &retained,
+                    &session.cleaned_up(),
+                )
+            );
+            let last = plan.steps_left.is_empty() || saved.is_some();
+            if !destroying && report.succeeded() && last && !state.outputs.is_empty() {
+                println!("\nOutputs:");
+                let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+                for (k, v) in &state.outputs {
+                    println!("  {k:width$} = {v}");
+                }
             }
         }
+        if let Some(e) = report.store_error {
+            return Err(errored::save_failed(session, file, &state, e));
+        }
+        if report.interrupted {
+            return Ok(Exit::Interrupted);
+        }
+        if !report.succeeded() {
+            return Ok(Exit::Error);
+        }
+        if plan.steps_left.is_empty() {
+            return Ok(Exit::Ok);
+        }
+        if saved.is_some() {
+            if !run.json {
+                println!(
+                    "\nThis saved plan was the first of several steps; `hdh plan` again plans the next."
+                );
+            }
+            return Ok(Exit::Ok);
+        }
+        // The next step, planned against what this one did.
+        plan = make_plan(session, &mut state, mode, &next_planning).await?;
+        let next = hdh_engine::estimate::estimate(
+            &plan,
+            &session.config.desired,
+            &state,
+            &session.providers,
+        );
+        if run.json {
+            run_json::plan(command, &session.config.name, &plan, &next);
+        } else {
+            println!("\nNext step:\n");
+            print!("{}", plan_text::render(&plan, Some(&next)));
+            println!();
+        }
+        if !plan.has_changes() {
+            return Ok(Exit::Ok);
+        }
     }
-    if let Some(e) = report.store_error {
-        return Err(errored::save_failed(session, file, &state, e));
-    }
-    if report.interrupted {
-        return Ok(Exit::Interrupted);
-    }
-    if !report.succeeded() {
-        return Ok(Exit::Error);
-    }
-    Ok(Exit::Ok)
 }
 
 /// A whole-state write outside the executor: one serial up, then save.

@@ -20,6 +20,18 @@ struct Document<'a> {
     summary: Summary,
     changes: Vec<ChangeJson>,
     warnings: &'a [String],
+    /// Inputs this plan moves only part of the way; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<StepJson>,
+}
+
+#[derive(Serialize)]
+struct StepJson {
+    address: String,
+    attribute: String,
+    from: Json,
+    /// The first is what this plan applies; the last is the configured value.
+    steps: Vec<Json>,
 }
 
 #[derive(Serialize)]
@@ -119,8 +131,26 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
         summary: plan.summary(),
         changes,
         warnings: &plan.warnings,
+        steps: steps(plan),
     };
     serde_json::to_value(doc).expect("plan documents always serialize")
+}
+
+fn steps(plan: &Plan) -> Vec<StepJson> {
+    plan.steps_left
+        .iter()
+        .map(|s| StepJson {
+            address: s.address.clone(),
+            attribute: s.attribute.clone(),
+            from: s.from.to_display_json(),
+            steps: s.steps.iter().map(|v| v.to_display_json()).collect(),
+        })
+        .collect()
+}
+
+/// The document's `steps` alone (an empty array when there are none).
+pub fn steps_document(plan: &Plan) -> Json {
+    serde_json::to_value(steps(plan)).expect("steps always serialize")
 }
 
 /// Adds the run's estimate (`estimate`: its seconds and the operations of its critical path)

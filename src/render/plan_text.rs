@@ -250,8 +250,10 @@ pub fn render(plan: &Plan, estimate: Option<&Estimate>) -> String {
         .map(Shown::of)
         .collect();
     let destroying = matches!(plan.mode, hdh_engine::plan::Mode::Destroy { .. });
+    let steps = plan_json::steps_document(plan);
     render_shown(
         &plan.warnings,
+        &steps_lines(&steps),
         destroying,
         &changes,
         &plan.summary(),
@@ -287,6 +289,7 @@ pub fn render_document(doc: &Json) -> Result<String, String> {
     let estimate = plan_json::estimate_of(doc);
     Ok(render_shown(
         &warnings,
+        &steps_lines(&doc["steps"]),
         destroying,
         &changes,
         &summary,
@@ -294,8 +297,37 @@ pub fn render_document(doc: &Json) -> Result<String, String> {
     ))
 }
 
+/// The plan's stepped inputs (its document's `steps`), a line each.
+fn steps_lines(steps: &Json) -> Vec<String> {
+    steps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let values: Vec<Value> = s["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(displayed)
+                .collect();
+            let mut line = format!(
+                "{}: {} {} → {} (this run's first step)",
+                s["address"].as_str().unwrap_or_default(),
+                s["attribute"].as_str().unwrap_or_default(),
+                displayed(&s["from"]),
+                values.first().map(Value::to_string).unwrap_or_default()
+            );
+            for v in values.iter().skip(1) {
+                let _ = write!(line, " → {v}");
+            }
+            line
+        })
+        .collect()
+}
+
 fn render_shown(
     warnings: &[String],
+    steps: &[String],
     destroying: bool,
     changes: &[Shown],
     s: &Summary,
@@ -307,6 +339,20 @@ fn render_shown(
     }
     if !warnings.is_empty() {
         out.push('\n');
+    }
+    if !steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "In steps (one step at a time is all the cloud allows):\n{}\n  This plan is the \
+             first step: it moves each of these one step and updates what follows them. `hdh \
+             apply` plans and applies the next step after it, in the same run; a saved plan \
+             applies this step only.\n",
+            steps
+                .iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     if changes.is_empty() {
         let what = if destroying {

@@ -374,7 +374,8 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
             "scaling_config": {"min_size": g.min, "max_size": g.max, "desired_size": g.desired},
             "labels": g.labels,
             "taints": g.taints.iter().map(|(k, v, e)| json!({"key": k, "value": v, "effect": e})).collect::<Vec<_>>(),
-            "version": s.kubernetes_version,
+            // Follows the control plane through each step of an upgrade.
+            "version": r(CLUSTER, "version"),
             "tags": autoscaler_tags(s, g),
         });
         if let Some(d) = g.disk_size {
@@ -394,6 +395,7 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
         "daskhub.cluster.addon.ebs_csi",
         "aws_eks_addon",
         json!({"cluster_name": r(CLUSTER, "name"), "addon_name": "aws-ebs-csi-driver",
+               "kubernetes_version": r(CLUSTER, "version"),
                "service_account_role_arn": r("daskhub.identity.ebs_csi_role", "arn")}),
     )
     .depends_on = first.into_iter().collect();

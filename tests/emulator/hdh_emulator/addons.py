@@ -27,18 +27,56 @@ OPERATIONS = {
     "DescribeAddonVersions",
 }
 
-# add-on -> versions we offer (newest first)
-VERSIONS = {
-    "vpc-cni": ["v1.18.5-eksbuild.1", "v1.18.3-eksbuild.3"],
-    "coredns": ["v1.11.3-eksbuild.1", "v1.11.1-eksbuild.8"],
-    "kube-proxy": ["v1.31.0-eksbuild.5", "v1.30.3-eksbuild.5"],
-    "aws-ebs-csi-driver": ["v1.35.0-eksbuild.1", "v1.34.0-eksbuild.1"],
-    "aws-efs-csi-driver": ["v2.0.7-eksbuild.1", "v2.0.6-eksbuild.1"],
-    "eks-pod-identity-agent": ["v1.3.2-eksbuild.2"],
-    "snapshot-controller": ["v8.0.0-eksbuild.1"],
-    "aws-mountpoint-s3-csi-driver": ["v1.8.0-eksbuild.1"],
-    "amazon-cloudwatch-observability": ["v2.1.2-eksbuild.1"],
+# Kubernetes versions EKS offers.
+K8S = [f"1.{m}" for m in range(28, 35)]
+
+
+def _span(lo: str, hi: str) -> list[str]:
+    return [k for k in K8S if _minor(lo) <= _minor(k) <= _minor(hi)]
+
+
+def _minor(v: str) -> tuple[int, int]:
+    major, minor = v.split(".")[:2]
+    return int(major), int(minor)
+
+
+# add-on -> [(version, cluster versions it supports, cluster versions it is the default for)],
+# newest first. As on AWS, which versions an add-on may run and which one is the default depend on
+# the cluster's version (kube-proxy follows it exactly), so an upgrade has to move add-ons too.
+VERSIONS: dict[str, list[tuple[str, list[str], list[str]]]] = {
+    "vpc-cni": [
+        ("v1.18.5-eksbuild.1", K8S, K8S[2:]),
+        ("v1.18.3-eksbuild.3", K8S, K8S[:2]),
+    ],
+    "coredns": [
+        ("v1.11.3-eksbuild.1", _span("1.29", "1.34"), _span("1.30", "1.34")),
+        ("v1.11.1-eksbuild.8", _span("1.28", "1.31"), _span("1.28", "1.29")),
+    ],
+    "kube-proxy": [(f"v{k}.0-eksbuild.1", [k], [k]) for k in reversed(K8S)],
+    "aws-ebs-csi-driver": [
+        ("v1.37.0-eksbuild.1", _span("1.28", "1.34"), _span("1.32", "1.34")),
+        ("v1.35.0-eksbuild.1", _span("1.28", "1.32"), _span("1.30", "1.31")),
+        ("v1.34.0-eksbuild.1", _span("1.28", "1.31"), _span("1.28", "1.29")),
+    ],
+    "aws-efs-csi-driver": [
+        ("v2.0.7-eksbuild.1", K8S, _span("1.30", "1.34")),
+        ("v2.0.6-eksbuild.1", K8S, _span("1.28", "1.29")),
+    ],
+    "eks-pod-identity-agent": [("v1.3.2-eksbuild.2", K8S, K8S)],
+    "snapshot-controller": [("v8.0.0-eksbuild.1", K8S, K8S)],
+    "aws-mountpoint-s3-csi-driver": [("v1.8.0-eksbuild.1", K8S, K8S)],
+    "amazon-cloudwatch-observability": [("v2.1.2-eksbuild.1", K8S, K8S)],
 }
+
+
+def _default(name: str, k8s: str) -> str | None:
+    return next((v for v, _, default in VERSIONS[name] if k8s in default), None)
+
+
+def _supports(name: str, version: str, k8s: str) -> bool:
+    return any(v == version and k8s in ok for v, ok, _ in VERSIONS[name])
+
+
 _VERSION_RE = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
 # (account, region, cluster) -> {addon name: addon dict}
@@ -123,8 +161,8 @@ def handle(req: AwsRequest, account_id: str):
             return _err(
                 "ResourceInUseException", 409, "Addon already exists.", clusterName=cluster_name, addonName=name
             )
-        version = p.get("addonVersion") or VERSIONS[name][0]
-        if not _VERSION_RE.match(version):
+        version = p.get("addonVersion") or _default(name, cluster.version) or ""
+        if not _VERSION_RE.match(version) or not _supports(name, version, cluster.version):
             return _err(
                 "InvalidParameterException",
                 400,
@@ -178,6 +216,15 @@ def handle(req: AwsRequest, account_id: str):
                 clusterName=cluster_name,
                 addonName=name,
             )
+        wanted = p.get("addonVersion")
+        if wanted and not _supports(name, wanted, cluster.version):
+            return _err(
+                "InvalidParameterException",
+                400,
+                f"Addon version specified is not supported: {wanted} on Kubernetes {cluster.version}",
+                clusterName=cluster_name,
+                addonName=name,
+            )
         params = []
         for key, kind in (
             ("addonVersion", "AddonVersion"),
@@ -206,35 +253,40 @@ def handle(req: AwsRequest, account_id: str):
 
 def _describe_versions(p: dict[str, Any]):
     wanted = p.get("addonName")
-    k8s_version = p.get("kubernetesVersion") or "1.31"
+    k8s_version = p.get("kubernetesVersion")
     out = []
     for name, versions in sorted(VERSIONS.items()):
         if wanted and wanted != name:
             continue
-        out.append(
+        offered = [
             {
-                "addonName": name,
-                "type": "storage" if "csi" in name else "networking",
-                "owner": "aws",
-                "publisher": "eks",
-                "addonVersions": [
-                    {
-                        "addonVersion": v,
-                        "architecture": ["amd64", "arm64"],
-                        "compatibilities": [
-                            {
-                                "clusterVersion": k8s_version,
-                                "platformVersions": ["*"],
-                                "defaultVersion": i == 0,
-                            }
-                        ],
-                        "requiresConfiguration": False,
-                    }
-                    for i, v in enumerate(versions)
+                "addonVersion": v,
+                "architecture": ["amd64", "arm64"],
+                "compatibilities": [
+                    {"clusterVersion": k, "platformVersions": ["*"], "defaultVersion": k in default}
+                    for k in ok
+                    if k_version_matches(k, k8s_version)
                 ],
+                "requiresConfiguration": False,
             }
-        )
+            for v, ok, default in versions
+            if k8s_version is None or k8s_version in ok
+        ]
+        if offered:
+            out.append(
+                {
+                    "addonName": name,
+                    "type": "storage" if "csi" in name else "networking",
+                    "owner": "aws",
+                    "publisher": "eks",
+                    "addonVersions": offered,
+                }
+            )
     return _ok({"addons": out})
+
+
+def k_version_matches(k: str, wanted: str | None) -> bool:
+    return wanted is None or k == wanted
 
 
 WORLD.on_reset(ADDONS.clear)

@@ -38,8 +38,11 @@ fn observe(ctx: &OpContext, x: &SdkAddon, prior: &ValueMap) -> Observed {
             s(x.service_account_role_arn()),
         );
     }
-    if let Some(v) = prior.get("resolve_conflicts") {
-        a.insert("resolve_conflicts".into(), v.unmarked());
+    // Not an add-on property on AWS: the cluster version hdh last moved the add-on for.
+    for kept in ["resolve_conflicts", "kubernetes_version"] {
+        if let Some(v) = prior.get(kept) {
+            a.insert(kept.into(), v.unmarked());
+        }
     }
     a.insert("tags".into(), tags::own_view(ctx, &btree(x.tags()), prior));
     a.insert("arn".into(), s(x.addon_arn()));
@@ -99,6 +102,52 @@ async fn wait_active(
     .await
 }
 
+async fn update_addon(
+    aws: &Clients,
+    cluster: &str,
+    name: &str,
+    version: Option<String>,
+    p: &ValueMap,
+) -> Result<(), ProviderError> {
+    aws.eks
+        .update_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .set_addon_version(version)
+        .set_service_account_role_arn(props::string(p, "service_account_role_arn")?)
+        .set_resolve_conflicts(resolve(p)?)
+        .send()
+        .await
+        .map(drop)
+        .map_err(e("UpdateAddon"))
+}
+
+/// EKS's default version of add-on `name` for Kubernetes `k8s` (DescribeAddonVersions).
+async fn default_version(aws: &Clients, name: &str, k8s: &str) -> Result<String, ProviderError> {
+    let mut pages = aws
+        .eks
+        .describe_addon_versions()
+        .addon_name(name)
+        .kubernetes_version(k8s)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(e("DescribeAddonVersions"))?;
+        for version in page.addons().iter().flat_map(|a| a.addon_versions()) {
+            let default = version
+                .compatibilities()
+                .iter()
+                .any(|c| c.cluster_version() == Some(k8s) && c.default_version());
+            if let (true, Some(v)) = (default, version.addon_version()) {
+                return Ok(v.to_string());
+            }
+        }
+    }
+    Err(ProviderError::invalid(format!(
+        "EKS names no default version of add-on {name} for Kubernetes {k8s}; set `addon_version`"
+    )))
+}
+
 fn resolve(p: &ValueMap) -> Result<Option<ResolveConflicts>, ProviderError> {
     Ok(props::string(p, "resolve_conflicts")?.map(|r| ResolveConflicts::from(r.as_str())))
 }
@@ -112,7 +161,14 @@ impl Kind for Addon {
             vec![
                 AttributeSpec::required("cluster_name", ValueType::String).force_new(),
                 AttributeSpec::required("addon_name", ValueType::String).force_new(),
-                AttributeSpec::optional("addon_version", ValueType::String, None),
+                AttributeSpec::optional("addon_version", ValueType::String, None).describe(
+                    "Pinned add-on version; unset, the add-on follows `kubernetes_version`.",
+                ),
+                AttributeSpec::optional("kubernetes_version", ValueType::String, None).describe(
+                    "The cluster's Kubernetes version (a reference to the cluster's `version`). \
+                     Without `addon_version`, a change moves the add-on to EKS's default version \
+                     for the new cluster version, as an upgrade needs.",
+                ),
                 AttributeSpec::optional("service_account_role_arn", ValueType::String, None),
                 AttributeSpec::optional(
                     "resolve_conflicts",
@@ -192,17 +248,21 @@ impl Kind for Addon {
         let p = &req.properties;
         let (cluster, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
-        if changed("addon_version") || changed("service_account_role_arn") {
-            aws.eks
-                .update_addon()
-                .cluster_name(cluster)
-                .addon_name(name)
-                .set_addon_version(props::string(p, "addon_version")?)
-                .set_service_account_role_arn(props::string(p, "service_account_role_arn")?)
-                .set_resolve_conflicts(resolve(p)?)
-                .send()
-                .await
-                .map_err(e("UpdateAddon"))?;
+        let pinned = props::string(p, "addon_version")?;
+        let follow = pinned.is_none() && changed("kubernetes_version");
+        if changed("addon_version") || changed("service_account_role_arn") || follow {
+            let version = match (pinned, props::string(p, "kubernetes_version")?) {
+                (Some(v), _) => Some(v),
+                (None, Some(k8s)) if follow => Some(default_version(aws, name, &k8s).await?),
+                (None, _) => None,
+            };
+            let running = props::string(&req.prior, "addon_version")?;
+            let only_follow = !changed("addon_version") && !changed("service_account_role_arn");
+            // When the new cluster version's default is the version it runs, nothing moves.
+            let moves = !(only_follow && version.is_some() && version == running);
+            if moves {
+                update_addon(aws, cluster, name, version, p).await?;
+            }
         }
         if changed("tags") {
             let arn = props::required_string(&req.prior, "arn")?;

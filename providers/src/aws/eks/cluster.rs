@@ -205,9 +205,12 @@ impl Kind for Cluster {
             vec![
                 AttributeSpec::required("name", ValueType::String).force_new(),
                 AttributeSpec::required("role_arn", ValueType::String).force_new(),
-                AttributeSpec::optional("version", ValueType::String, None).describe(
-                    "Kubernetes version, e.g. \"1.31\"; upgrades go one minor version at a time.",
-                ),
+                AttributeSpec::optional("version", ValueType::String, None)
+                    .stepped(super::next_minor)
+                    .describe(
+                        "Kubernetes version, e.g. \"1.31\"; EKS upgrades one minor version at a \
+                         time, so a version further ahead is planned and applied in steps.",
+                    ),
                 AttributeSpec::required("subnet_ids", strings()).force_new(),
                 AttributeSpec::optional("security_group_ids", strings(), Some(Value::List(vec![])))
                     .force_new(),

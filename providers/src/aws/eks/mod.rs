@@ -12,7 +12,7 @@ pub(crate) mod preflight;
 
 use std::collections::{BTreeMap, HashMap};
 
-use hdh_engine::ProviderError;
+use hdh_engine::{ProviderError, Value};
 
 use super::errors::eks as e;
 use super::tags::TagChanges;
@@ -67,6 +67,18 @@ pub(crate) fn minor(v: &str) -> Option<(u32, u32)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
+/// The next control-plane version on the way from `real` to `configured` when EKS cannot get
+/// there at once (more than one minor version up); `None` otherwise. The plan then upgrades in
+/// steps: each one the control plane, then what follows its version (node groups, add-ons).
+pub(crate) fn next_minor(configured: &Value, real: &Value) -> Option<Value> {
+    let (Value::String(configured), Value::String(real)) = (configured.unmarked(), real.unmarked())
+    else {
+        return None;
+    };
+    let ((a, b), (c, d)) = (minor(&real)?, minor(&configured)?);
+    (a == c && d > b + 1).then(|| Value::String(format!("{a}.{}", b + 1)))
+}
+
 /// Refuses a control-plane version change EKS would refuse: anything but one minor step up.
 pub(crate) fn check_version_step(from: &str, to: &str) -> Result<(), ProviderError> {
     match (minor(from), minor(to)) {
@@ -89,6 +101,19 @@ pub(crate) fn check_version_step(from: &str, to: &str) -> Result<(), ProviderErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_more_than_one_minor_ahead_is_reached_in_steps() {
+        let v = |s: &str| Value::str(s);
+        assert_eq!(next_minor(&v("1.31"), &v("1.29")), Some(v("1.30")));
+        assert_eq!(next_minor(&v("1.31"), &v("1.30")), None);
+        assert_eq!(next_minor(&v("1.31"), &v("1.31")), None);
+        assert_eq!(
+            next_minor(&v("1.29"), &v("1.31")),
+            None,
+            "a downgrade is refused, not stepped"
+        );
+    }
 
     #[test]
     fn versions_move_one_minor_step() {
