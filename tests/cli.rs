@@ -156,6 +156,82 @@ fn apply_writes_the_file_then_plan_is_empty_and_no_secret_is_ever_printed() {
     }
 }
 
+/// Values files edited by hand: one plain, one carrying a token.
+const DRIFT_STACK: &str = r#"version: 1
+name: drift-demo
+region: us-east-1
+resources:
+  token:
+    type: random_secret
+    properties: { bytes: 16, encoding: hex }
+  values:
+    type: local_file
+    properties:
+      path: out/values.yaml
+      content: |
+        jupyterhub:
+          cull:
+            enabled: true
+            timeout: 3600
+            every: 300
+          hub:
+            image: "core:1"
+  secrets:
+    type: local_file
+    properties:
+      path: out/secrets.yaml
+      content: |
+        proxy:
+          secretToken: ${token.value}
+"#;
+
+#[test]
+fn a_drift_only_plan_says_changed_outside_hdh_names_the_key_path_and_exits_2() {
+    let dir = stack(DRIFT_STACK);
+    let d = dir.path();
+    let apply = hdh(d, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    let token = std::fs::read_to_string(d.join("out/secrets.yaml")).unwrap();
+    let token = token.trim().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(token.len(), 32);
+    let values = std::fs::read_to_string(d.join("out/values.yaml")).unwrap();
+    std::fs::write(
+        d.join("out/values.yaml"),
+        values.replace("timeout: 3600", "timeout: 7777"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("out/secrets.yaml"),
+        "proxy:\n  secretToken: 0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    let plan = hdh(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    snap!("plan_drift_only", plan.text());
+    let json = hdh(d, &["plan", "--json", "--detailed-exitcode"]);
+    assert_eq!(json.code, 2, "{}", json.text());
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    snap!(
+        "plan_drift_only_json",
+        serde_json::to_string_pretty(&doc["changes"]).unwrap()
+    );
+    for text in [plan.text(), json.text()] {
+        assert!(!text.contains(&token), "the token leaked:\n{text}");
+        assert!(
+            !text.contains("0123456789abcdef"),
+            "the hand-set token leaked:\n{text}"
+        );
+    }
+    let apply = hdh(d, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.text());
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/values.yaml")).unwrap(),
+        values
+    );
+    let again = hdh(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.text());
+}
+
 #[test]
 fn the_daskhub_example_validates_offline_and_a_node_group_hdh_cannot_size_is_located() {
     let example = include_str!("../examples/daskhub.yaml");

@@ -448,6 +448,95 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         proxy_token.as_str()
     );
 
+    // A manual `helm upgrade` (the seed's documented way to change the hub) is drift: the plan
+    // shows the changed value and exits 2; apply puts the configured values back.
+    run.tool(
+        "helm",
+        &[
+            "upgrade",
+            "daskhub",
+            "daskhub",
+            "--repo",
+            "https://helm.dask.org",
+            "--version",
+            "2024.1.1",
+            "-n",
+            "daskhub",
+            "--reuse-values",
+            "--set",
+            "jupyterhub.cull.timeout=7777",
+        ],
+    );
+    assert_eq!(
+        run.helm_values()["jupyterhub"]["cull"]["timeout"],
+        7777,
+        "the stand-in merged the new value into the release's values"
+    );
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{plan}");
+    assert!(plan.contains("changed outside hdh: values"), "{plan}");
+    assert!(
+        plan.contains("-    timeout: 7777\n") && plan.contains("+    timeout: 3600\n"),
+        "the values diff, live → configured: {plan}"
+    );
+    assert!(
+        plan.contains("        jupyterhub.cull.timeout: 7777 → 3600\n"),
+        "the changed key path: {plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
+    let json = run.ok(&["plan", "-f", "daskhub.yaml", "--json"]);
+    assert!(json.contains("7777"), "{json}");
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    assert_eq!(run.helm_values()["jupyterhub"]["cull"]["timeout"], 3600);
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A token changed by hand is drift of the sensitive values, shown without the token.
+    run.tool(
+        "helm",
+        &[
+            "upgrade",
+            "daskhub",
+            "daskhub",
+            "--repo",
+            "https://helm.dask.org",
+            "--version",
+            "2024.1.1",
+            "-n",
+            "daskhub",
+            "--reuse-values",
+            "--set",
+            "jupyterhub.proxy.secretToken=0123456789abcdef0123456789abcdef",
+        ],
+    );
+    let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{plan}");
+    assert!(
+        plan.contains("changed outside hdh: sensitive_values"),
+        "{plan}"
+    );
+    assert!(!plan.contains("0123456789abcdef"), "{plan}");
+    run.ok(&["plan", "-f", "daskhub.yaml", "--json"]);
+    run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
+    assert_eq!(
+        run.helm_values()["jupyterhub"]["proxy"]["secretToken"],
+        proxy_token.as_str(),
+        "the configured token is back"
+    );
+    assert!(
+        !run.printed.contains("0123456789abcdef"),
+        "the hand-set token was never printed"
+    );
+
     // One minor version up: the control plane is updated, then the node groups.
     run.edit(
         "kubernetes_version: \"1.31\"",

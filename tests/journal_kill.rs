@@ -1,6 +1,7 @@
 //! Crash safety of the state journal, proven by killing: hdh is made to SIGKILL itself in the
-//! middle of a journal append (half a record on disk) or of a compaction (the state file
-//! written, the journal not yet reset), at every such point of an apply and of a destroy; the
+//! middle of a journal append (half a record on disk), of a compaction (the state file
+//! written, the journal not yet reset) or before the whole write that ends the run (every
+//! result journaled), at every such point of an apply and of a destroy; the
 //! same command run again converges, with nothing lost (every secret the killed run recorded
 //! keeps its value) and nothing duplicated (exactly the configured files exist).
 
@@ -176,7 +177,12 @@ fn apply_killed_in_any_journal_append_or_compaction_converges_when_run_again() {
         ));
         kills += 1;
     }
-    assert!(kills >= 4, "{kills} kills");
+    // Killed with every result journaled, before the whole write that ends the run: the run
+    // again has nothing to do, and folds the journal it finds.
+    let dir = stack();
+    assert!(killed_then_rerun(dir.path(), &apply, "save:1"));
+    kills += 1;
+    assert!(kills >= 5, "{kills} kills");
 }
 
 #[test]
@@ -188,6 +194,7 @@ fn destroy_killed_in_any_journal_append_or_compaction_converges_when_run_again()
         "journal-append:4",
         "compaction:1",
         "compaction:2",
+        "save:1",
     ] {
         let dir = stack();
         let applied = hdh(dir.path(), &["apply", "--auto-approve"], None);

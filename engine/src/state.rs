@@ -207,6 +207,14 @@ pub trait StateStore: Send + Sync {
         None
     }
 
+    /// Whether the last `load` replayed journal records its state file or object does not
+    /// contain (a run killed after its last result was journaled): a run holding the lock
+    /// folds them with a whole write even when it changes nothing else, so a journal does not
+    /// outlive the run after the one that wrote it.
+    fn unfolded_journal(&self) -> bool {
+        false
+    }
+
     /// Removes a lock by its id, whoever holds it.
     async fn force_unlock(&self, id: &str) -> Result<(), StoreError>;
 

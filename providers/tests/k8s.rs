@@ -342,3 +342,173 @@ async fn objects_on_a_cluster_deleted_behind_hdhs_back_are_gone_with_it() {
         );
     }
 }
+
+/// Runs a stand-in tool by hand (an admin's `kubectl`/`helm`) against cluster `cluster`.
+fn by_hand(emu: &hdh_testcloud::Emulator, cluster: &str, tool: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster: {{ server: https://unknown }}\ncontexts:\n- name: c\n  context: {{ cluster: {cluster}, user: u }}\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let kcs = kc.display().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--kubeconfig", &kcs]);
+    let out = emu.run_tool(tool, &all).unwrap();
+    assert!(out.success(), "{tool} {args:?}: {}", out.stderr);
+    out.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edit_of_a_managed_field_is_drift_and_a_server_side_field_is_not() {
+    let emu = emulator(Profile::Instant, 0.001, None);
+    let _turn = TOOLS.lock().await;
+    std::env::set_var("HDH_EMULATOR_URL", emu.endpoint());
+    let eks = cluster_in_a_new_vpc(&emu, "eks-drift").await;
+    let c = eks
+        .describe_cluster()
+        .name("eks-drift")
+        .send()
+        .await
+        .unwrap();
+    let c = c.cluster().unwrap();
+    let with = |manifest: serde_json::Value| {
+        map(json!({
+            "cluster_name": "eks-drift",
+            "cluster_endpoint": c.endpoint().unwrap(),
+            "cluster_ca": c.certificate_authority().and_then(|a| a.data()).unwrap_or("Q0E="),
+            "manifest": manifest,
+        }))
+    };
+    let p = k8s_provider(&emu);
+    let (ctx, _) = ctx();
+    let create = |address: &str, manifest: serde_json::Value| CreateRequest {
+        address: address.into(),
+        type_name: "kubernetes_manifest".into(),
+        properties: with(manifest),
+        token: address.into(),
+    };
+    p.create(
+        &ctx,
+        &create(
+            "ns",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hub"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let applied = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "hub", "labels": {"app": "hub"}},
+        "data": {"cull_timeout": "3600", "image": "core:1"}});
+    let cm = p
+        .create(&ctx, &create("cm", applied.clone()))
+        .await
+        .unwrap();
+    let read = || async {
+        p.read(
+            &ctx,
+            "kubernetes_manifest",
+            &[ReadRequest {
+                address: "cm".into(),
+                id: cm.id.clone(),
+                prior: cm.attributes.clone(),
+            }],
+        )
+        .await
+        .pop()
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .attributes["manifest"]
+            .to_display_json()
+    };
+    // What the server adds (uid, creationTimestamp) is not drift.
+    assert_eq!(read().await, applied);
+
+    // Another controller labels and annotates the object: not a field hdh manages.
+    by_hand(
+        &emu,
+        "eks-drift",
+        "kubectl",
+        &[
+            "patch",
+            "configmap",
+            "settings",
+            "-n",
+            "hub",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"metadata":{"labels":{"team":"x"},"annotations":{"seen-by":"controller"}}}"#,
+        ],
+    );
+    assert_eq!(read().await, applied, "a server-side field is not drift");
+
+    // A `kubectl edit` of a field hdh wrote is.
+    by_hand(
+        &emu,
+        "eks-drift",
+        "kubectl",
+        &[
+            "patch",
+            "configmap",
+            "settings",
+            "-n",
+            "hub",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"cull_timeout":"7777"}}"#,
+        ],
+    );
+    let mut edited = applied.clone();
+    edited["data"]["cull_timeout"] = json!("7777");
+    assert_eq!(read().await, edited);
+    // So is a label hdh wrote, removed.
+    by_hand(
+        &emu,
+        "eks-drift",
+        "kubectl",
+        &[
+            "patch",
+            "configmap",
+            "settings",
+            "-n",
+            "hub",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"metadata":{"labels":{"app":null}}}"#,
+        ],
+    );
+    edited["metadata"]["labels"] = json!({});
+    assert_eq!(read().await, edited);
+
+    // Applying again puts the configured fields back.
+    p.update(
+        &ctx,
+        &UpdateRequest {
+            address: "cm".into(),
+            type_name: "kubernetes_manifest".into(),
+            id: cm.id.clone(),
+            prior: cm.attributes.clone(),
+            properties: cm.attributes.clone(),
+            changed: vec!["manifest".into()],
+        },
+    )
+    .await
+    .unwrap();
+    let live: serde_json::Value = serde_json::from_str(&by_hand(
+        &emu,
+        "eks-drift",
+        "kubectl",
+        &["get", "configmap", "settings", "-n", "hub", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(live["data"]["cull_timeout"], "3600");
+    assert_eq!(live["metadata"]["labels"]["app"], "hub");
+    assert_eq!(read().await, applied);
+}

@@ -95,7 +95,11 @@ async fn locked(
     let mut plan = make_plan(session, &mut state, mode, planning).await?;
     // What settling found is real, and an accepted history change makes the state found the
     // known history (its backup then records it): record either even if nothing else happens.
-    if had_intents || session.store.accepted_history_change().is_some() {
+    // A journal a killed run left is folded into the state the same way.
+    if had_intents
+        || session.store.accepted_history_change().is_some()
+        || session.store.unfolded_journal()
+    {
         if let Err(e) = bump_and_save(session, &mut state).await {
             return Err(errored::save_failed(session, file, &state, e));
         }

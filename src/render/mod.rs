@@ -8,3 +8,4 @@ pub mod plan_markdown;
 pub mod plan_text;
 pub mod progress;
 pub mod run_json;
+pub mod value_paths;

@@ -12,7 +12,7 @@ use hdh_engine::estimate::Estimate;
 use hdh_engine::plan::{Action, AttrChange, Change, Plan, Summary};
 use hdh_engine::value::{Value, SENSITIVE_TEXT, UNKNOWN_TEXT};
 
-use crate::render::plan_json;
+use crate::render::{plan_json, value_paths};
 use crate::style;
 
 fn marker(action: Action) -> String {
@@ -44,6 +44,11 @@ fn attribute_lines(out: &mut String, attrs: &[AttrChange], creating: bool) {
         };
         if let Some(diff) = a.text_diff() {
             let _ = writeln!(out, "      {}:{forces}", a.name);
+            if let (Some(Value::String(b)), Some(Value::String(after))) = (&a.before, &a.after) {
+                for line in value_paths::changed(b, after).unwrap_or_default() {
+                    let _ = writeln!(out, "        {line}");
+                }
+            }
             for line in diff.lines() {
                 let painted = match line.chars().next() {
                     Some('+') => style::green(line),

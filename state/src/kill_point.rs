@@ -1,7 +1,8 @@
 //! Crash points for tests that prove crash safety by killing: `HDH_TEST_KILL_AT=POINT:N` makes
 //! the N-th arrival at POINT kill this process with SIGKILL (`journal-append`: after half of
 //! the N-th journal line is on disk; `compaction`: after the N-th compaction wrote the state
-//! file and before it reset the journal). Unset, it costs one atomic load per arrival.
+//! file and before it reset the journal; `save`: before the N-th `save`, the whole write that
+//! ends a run, starts, with every result journaled). Unset, it costs one atomic load per arrival.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -10,6 +11,7 @@ use std::sync::OnceLock;
 pub(crate) enum Point {
     JournalAppend,
     Compaction,
+    Save,
 }
 
 impl Point {
@@ -17,6 +19,7 @@ impl Point {
         match self {
             Point::JournalAppend => "journal-append",
             Point::Compaction => "compaction",
+            Point::Save => "save",
         }
     }
 }
@@ -36,7 +39,7 @@ fn target() -> Option<(&'static str, u64)> {
 
 /// Counts an arrival at `point`; true when this is the one to die at.
 pub(crate) fn reached(point: Point) -> bool {
-    static ARRIVALS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    static ARRIVALS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let Some((name, n)) = target() else {
         return false;
     };

@@ -67,6 +67,8 @@ pub struct LocalStore {
     /// whole write, before it removed the journal) and nothing was written since: `unlock`
     /// removes it, so a finished run leaves no journal.
     folded_journal: AtomicBool,
+    /// `load` replayed journal records the state file lacks, and nothing was written since.
+    unfolded_journal: AtomicBool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +100,7 @@ impl LocalStore {
             replaced: Mutex::new(None),
             history: History::default(),
             folded_journal: AtomicBool::new(false),
+            unfolded_journal: AtomicBool::new(false),
         }
     }
 
@@ -493,6 +496,10 @@ impl StateStore for LocalStore {
         self.history.accepted()
     }
 
+    fn unfolded_journal(&self) -> bool {
+        self.unfolded_journal.load(Ordering::Relaxed)
+    }
+
     fn replaced_stale_lock(&self) -> Option<LockInfo> {
         self.replaced
             .lock()
@@ -535,6 +542,8 @@ impl StateStore for LocalStore {
             self.folded_journal
                 .store(state.serial == file_serial, Ordering::Relaxed);
         }
+        self.unfolded_journal
+            .store(state.serial != file_serial, Ordering::Relaxed);
         self.set_seen(Seen::Present {
             lineage: state.lineage.clone(),
             serial: state.serial,
@@ -544,7 +553,11 @@ impl StateStore for LocalStore {
     }
 
     async fn save(&self, state: &State) -> Result<(), StoreError> {
+        if kill_point::reached(Point::Save) {
+            kill_point::die();
+        }
         self.folded_journal.store(false, Ordering::Relaxed);
+        self.unfolded_journal.store(false, Ordering::Relaxed);
         self.write_whole(state)?;
         *self.writer() = None;
         journal::remove(&self.journal_path).map_err(|e| self.io_error(&self.journal_path, e))
@@ -552,6 +565,7 @@ impl StateStore for LocalStore {
 
     async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
         self.folded_journal.store(false, Ordering::Relaxed);
+        self.unfolded_journal.store(false, Ordering::Relaxed);
         let mut writer = self.writer();
         let appendable = matches!(&*writer, Some((_, at)) if at.elapsed() < COMPACT_EVERY);
         if !appendable {

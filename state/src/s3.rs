@@ -30,7 +30,7 @@
 //!   whole write the journal objects it contains are deleted. Only the lock holder writes or
 //!   deletes journal objects.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -157,6 +157,8 @@ pub struct S3Store {
     /// Journal objects `load` found already contained in the state object (a compaction
     /// stopped before deleting them); `unlock` deletes them if no write did.
     stale: Mutex<Vec<String>>,
+    /// `load` replayed journal objects the state object lacks, and nothing was written since.
+    unfolded_journal: AtomicBool,
     /// `<key>.backup`.
     backup_key: String,
     /// Whether `load` may accept a break in the recorded history, and the one it accepted.
@@ -198,6 +200,15 @@ impl S3Store {
         Self::build(settings, Some(config))
     }
 
+    /// A store that talks to S3 through `client` as given (its interceptors, endpoint and
+    /// deadlines are the caller's).
+    pub fn with_client(settings: S3Settings, client: Client) -> Self {
+        let store = Self::build(settings, None);
+        // A new cell: setting it cannot fail.
+        let _ = store.client.set(client);
+        store
+    }
+
     fn build(settings: S3Settings, config: Option<SdkConfig>) -> Self {
         S3Store {
             lock_key: format!("{}.lock", settings.key),
@@ -210,6 +221,7 @@ impl S3Store {
             compacted_at: Mutex::new(None),
             base_serial: AtomicU64::new(0),
             stale: Mutex::new(Vec::new()),
+            unfolded_journal: AtomicBool::new(false),
             history: History::default(),
         }
     }
@@ -723,6 +735,22 @@ impl S3Store {
                 None => return Ok(Loaded::Raced),
             }
         }
+        if !objects
+            .iter()
+            .any(|(listed, _)| listed.serial > state.serial)
+        {
+            // A compaction between reading the state object and listing its journal deletes
+            // journal objects the state read does not contain, and the listing cannot show it:
+            // only the state object's ETag tells that this read is older than the journal was.
+            let now = self
+                .head(&self.settings.key)
+                .await
+                .map_err(|e| self.io(e))?;
+            if now.map(|i| i.etag).as_ref() != Some(&etag) {
+                return Ok(Loaded::Raced);
+            }
+        }
+        let object_serial = state.serial;
         let stale = match s3_journal::replay(&mut state, &objects) {
             Ok(stale) => stale,
             Err(problem) => {
@@ -770,6 +798,8 @@ impl S3Store {
             }
         };
         *self.stale.lock().unwrap_or_else(|p| p.into_inner()) = stale;
+        self.unfolded_journal
+            .store(state.serial != object_serial, Ordering::Relaxed);
         if let Seen::Present { lineage, .. } = self.seen() {
             if lineage != state.lineage {
                 return Err(StoreError::Invalid {
@@ -849,6 +879,7 @@ impl S3Store {
 
     /// A whole write, then the journal objects it contains deleted.
     async fn compact(&self, state: &State) -> Result<(), StoreError> {
+        self.unfolded_journal.store(false, Ordering::Relaxed);
         self.write_whole(state).await?;
         self.base_serial.store(state.serial, Ordering::Relaxed);
         *self.compacted_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
@@ -944,6 +975,10 @@ impl StateStore for S3Store {
         self.history.allow();
     }
 
+    fn unfolded_journal(&self) -> bool {
+        self.unfolded_journal.load(Ordering::Relaxed)
+    }
+
     fn accepted_history_change(&self) -> Option<String> {
         self.history.accepted()
     }
@@ -969,6 +1004,7 @@ impl StateStore for S3Store {
     }
 
     async fn append(&self, state: &State, changes: &Changes) -> Result<(), StoreError> {
+        self.unfolded_journal.store(false, Ordering::Relaxed);
         let compacted_at = *self.compacted_at.lock().unwrap_or_else(|p| p.into_inner());
         let (lineage, serial, etag) = match (compacted_at, self.seen()) {
             (

@@ -443,3 +443,122 @@ async fn a_damaged_last_journal_object_is_ignored_and_one_before_it_refused() {
     assert!(err.contains(&first), "{err}");
     assert!(err.contains("only a damaged last journal object"), "{err}");
 }
+
+type RequestContext<'a> =
+    aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef<'a>;
+/// Which request a test acts before.
+type Matches = for<'a, 'b> fn(&'a RequestContext<'b>) -> bool;
+
+/// Runs `compact` once, inside the reader's request, just before the first request `matches`.
+struct CompactBefore {
+    matches: Matches,
+    compact: Arc<dyn Fn() + Send + Sync>,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for CompactBefore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompactBefore")
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for CompactBefore {
+    fn name(&self) -> &'static str {
+        "CompactBefore"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &RequestContext<'_>,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        use std::sync::atomic::Ordering;
+        if (self.matches)(context) && !self.fired.swap(true, Ordering::SeqCst) {
+            (self.compact)();
+        }
+        Ok(())
+    }
+}
+
+fn lists_the_journal(context: &RequestContext<'_>) -> bool {
+    context
+        .input()
+        .downcast_ref::<aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input>()
+        .is_some_and(|i| i.prefix().is_some_and(|p| p.ends_with(".journal/")))
+}
+
+fn reads_a_journal_object(context: &RequestContext<'_>) -> bool {
+    context
+        .input()
+        .downcast_ref::<aws_sdk_s3::operation::get_object::GetObjectInput>()
+        .is_some_and(|i| i.key().is_some_and(|k| k.contains(".journal/")))
+}
+
+/// A reader without the lock (`hdh plan`) whose reads straddle another process's compaction
+/// still sees every committed change: the compaction deletes the journal objects the state
+/// object it read lacks, and the read is retried instead of returning that older state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_racing_a_compaction_sees_every_committed_change() {
+    for (window, matches) in [
+        (
+            "between the state object and the journal listing",
+            lists_the_journal as Matches,
+        ),
+        (
+            "between the journal listing and a journal object",
+            reads_a_journal_object,
+        ),
+    ] {
+        let f = fixture().await;
+        let writer = Arc::new(f.store(None).await);
+        writer.load().await.unwrap();
+        let (s1, c1) = next(&state("lin", 0), "a", "1");
+        writer.append(&s1, &c1).await.unwrap();
+        let (s2, c2) = next(&s1, "b", "2");
+        writer.append(&s2, &c2).await.unwrap();
+        let (s3, c3) = next(&s2, "c", "3");
+        writer.append(&s3, &c3).await.unwrap();
+        let (s4, _) = next(&s3, "d", "4");
+
+        let compact = {
+            let (writer, s4) = (writer.clone(), s4.clone());
+            Arc::new(move || {
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current()
+                        .block_on(writer.save(&s4))
+                        .unwrap()
+                })
+            })
+        };
+        let interceptor = CompactBefore {
+            matches,
+            compact,
+            fired: Default::default(),
+        };
+        let config = f.emu.aws_config(REGION).await;
+        let client = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .interceptor(interceptor)
+                .build(),
+        );
+        let reader = S3Store::with_client(
+            S3Settings {
+                bucket: BUCKET.into(),
+                key: KEY.into(),
+                region: REGION.into(),
+                kms_key_id: None,
+            },
+            client,
+        );
+        assert_eq!(
+            reader.load().await.unwrap(),
+            Some(s4.clone()),
+            "a compaction {window}"
+        );
+        assert!(
+            journal_keys(&f).await.is_empty(),
+            "the compaction ran ({window})"
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! `helm_release`: a chart installed with `helm upgrade --install --wait` (so create and
-//! upgrade are the same call, in place), read with `helm status`, uninstalled on delete.
+//! upgrade are the same call, in place), read with `helm status` and `helm get values` (a manual
+//! `helm upgrade` shows as drift of `version`, `values` and `sensitive_values`: see
+//! `release_values`), uninstalled on delete.
 //!
 //! `values` is YAML text, so the plan shows a change as a unified diff; `sensitive_values` (API
 //! tokens, client secrets) is a structured map merged over it by helm as a second values file
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
+use super::release_values;
 use super::{tool, K8sSettings};
 use crate::aws::wait::{Poll, Wait};
 use crate::props;
@@ -103,6 +106,29 @@ async fn status(
             .unwrap_or_default()
             .to_string(),
     )))
+}
+
+/// `helm get values -o json`: the release's user-supplied values, every values file and
+/// `--set` of its current revision merged (secrets included: never logged, never in an error).
+async fn user_values(
+    s: &K8sSettings,
+    w: &kubeconfig::Workdir,
+    name: &str,
+    ns: &str,
+) -> Result<serde_json::Value, ProviderError> {
+    let mut args: Vec<String> = ["get", "values", name, "-n", ns, "-o", "json"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(kube(w));
+    let out = tool::run_once(&s.helm, &args, None).await?;
+    serde_json::from_str(&out).map_err(|e| {
+        ProviderError::other(format!(
+            "`helm get values` of {ns}/{name} answered no JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Frees a release that a stopped helm left pending (killed mid-install or mid-upgrade: helm
@@ -310,6 +336,19 @@ pub(crate) async fn read(
     let mut a = p.clone();
     if props::string(p, "version")?.is_some() && !version.is_empty() {
         a.insert("version".into(), Value::str(version));
+    }
+    let live = user_values(s, &w, &name, &ns).await?;
+    let applied_secret = props::get(p, "sensitive_values")
+        .map(|v| v.to_display_json())
+        .unwrap_or_default();
+    let text = props::string(p, "values")?.unwrap_or_default();
+    let drifted = release_values::compare(&text, &applied_secret, &live)
+        .map_err(|e| ProviderError::other(format!("release {ns}/{name}: {e}")))?;
+    if let Some(text) = drifted.values {
+        a.insert("values".into(), Value::str(text));
+    }
+    if let Some(secret) = drifted.sensitive {
+        a.insert("sensitive_values".into(), Value::from(&secret));
     }
     a.insert("revision".into(), Value::int(revision));
     a.insert("status".into(), Value::str(st));

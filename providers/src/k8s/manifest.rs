@@ -1,7 +1,10 @@
 //! `kubernetes_manifest`: one Kubernetes object (a namespace, the EFS PersistentVolume and its
 //! claim, the cluster-autoscaler…) applied server-side (`kubectl apply --server-side`, field
 //! manager `hdh`) and deleted with `kubectl delete` on destroy. Its id is
-//! `<kind>/<namespace>/<name>` (namespace empty for cluster-scoped objects).
+//! `<kind>/<namespace>/<name>` (namespace empty for cluster-scoped objects). Read compares the
+//! fields the applied manifest names with the live object (`live::managed_view`), so a
+//! `kubectl edit` of one of them is drift and a field the server or another controller owns
+//! is not.
 
 use hdh_engine::provider::{DeleteRequest, ReadRequest};
 use hdh_engine::{
@@ -10,6 +13,7 @@ use hdh_engine::{
 
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig::{self, CLUSTER_INPUTS};
+use super::live;
 use super::{tool, K8sSettings};
 use crate::props;
 
@@ -121,10 +125,28 @@ pub(crate) async fn read(
     args.extend(object_args(&t, &w.kubeconfig));
     args.extend(["-o".into(), "json".into()]);
     match tool::run_once(&s.kubectl, &args, None).await {
-        Ok(_) => Ok(Some(Observed {
-            id: r.id.clone(),
-            attributes: r.prior.clone(),
-        })),
+        Ok(out) => {
+            let live: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+                ProviderError::other(format!(
+                    "`kubectl get` of {} answered no JSON (line {}, column {})",
+                    r.id,
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            let applied = props::get(&r.prior, "manifest")
+                .map(|v| v.to_display_json())
+                .unwrap_or_default();
+            let seen = live::managed_view(&live, &applied);
+            let mut attributes = r.prior.clone();
+            if !live::same(&seen, &applied) {
+                attributes.insert("manifest".into(), Value::from(&seen));
+            }
+            Ok(Some(Observed {
+                id: r.id.clone(),
+                attributes,
+            }))
+        }
         Err(ProviderError::NotFound { .. }) => Ok(None),
         // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
         Err(e @ ProviderError::Throttled { .. }) => {

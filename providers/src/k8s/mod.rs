@@ -5,7 +5,9 @@
 //! the `aws` CLI nor a kubeconfig of the user's is needed.
 //!
 //! Code map: `kubeconfig` writes the file, `tool` runs an executable with a deadline and
-//! classifies its failures, `manifest` and `helm` implement the two types.
+//! classifies its failures, `manifest` and `helm` implement the two types, `release_values`
+//! compares a release's live user values with the applied ones and `live` a live object with
+//! its manifest.
 //!
 //! Invariants:
 //! - Secrets (sensitive Helm values) reach the tools only through their stdin; never through
@@ -20,7 +22,9 @@
 mod cluster_gone;
 mod helm;
 mod kubeconfig;
+mod live;
 mod manifest;
+mod release_values;
 mod tool;
 
 use std::path::PathBuf;

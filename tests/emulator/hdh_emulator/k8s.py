@@ -983,6 +983,8 @@ def kubectl(state: KubeState, cluster: Any, req: dict[str, Any]) -> dict[str, An
         }
     if op == "get":
         return _get(state, cluster, req, default_ns)
+    if op == "patch":
+        return _patch(state, cluster, req, default_ns)
     if op == "version":
         out = {
             "clientVersion": {"major": "1", "minor": "31", "gitVersion": "v1.31.0-hdh-standin"},
@@ -990,6 +992,46 @@ def kubectl(state: KubeState, cluster: Any, req: dict[str, Any]) -> dict[str, An
         }
         return {"exit": 0, "stdout": json.dumps(out, indent=2) + "\n", "stderr": ""}
     raise ToolError(f'error: unknown command "{op}" for "kubectl" (hdh stand-in)')
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: maps merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge_patch(out.get(k), v)
+    return out
+
+
+def _patch(state: KubeState, cluster: Any, req: dict[str, Any], default_ns: str) -> dict[str, Any]:
+    """``kubectl patch --type merge``: a change made by hand (``kubectl edit``) or by another
+    controller. The result is validated as the API server validates it, and name, namespace and
+    kind cannot change."""
+    kind = ALIASES.get(req["kind"].lower(), req["kind"])
+    key = (kind, "" if kind in CLUSTER_SCOPED else default_ns, req["name"])
+    old = state.objects.get(key)
+    if old is None:
+        plural = PLURAL.get(kind, kind.lower() + "s")
+        return {"exit": 1, "stdout": "", "stderr": f'Error from server (NotFound): {plural} "{req["name"]}" not found\n'}
+    try:
+        patch = json.loads(req["patch"])
+    except json.JSONDecodeError as e:
+        raise ToolError(f"error: unable to parse \"{req['patch']}\": {e}")
+    new = _merge_patch(old, patch)
+    if _key(new, default_ns) != key or new.get("apiVersion") != old.get("apiVersion"):
+        raise ToolError(f'The {kind} "{req["name"]}" is invalid: metadata: Invalid value: the name, namespace, kind and apiVersion cannot change')
+    probe = {k: v for k, v in new.items() if k != "status"}
+    probe["metadata"] = {k: v for k, v in (new.get("metadata") or {}).items() if k not in ("uid", "creationTimestamp")}
+    why = charts.problems(probe, cluster.version)
+    if why:
+        raise ToolError(f'The {kind} "{req["name"]}" is invalid: {why}')
+    verdict = _put(state, key, new)
+    word = "patched" if verdict != "unchanged" else "patched (no change)"
+    return {"exit": 0, "stdout": f"{_resource_name(new)}/{req['name']} {word}\n", "stderr": ""}
 
 
 def _nodes(state: KubeState, cluster: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,309 @@
+//! A Helm release's user values as hdh applied them versus as the cluster has them, so a manual
+//! `helm upgrade` shows as drift in the `values` text (a line diff in the plan) and in
+//! `sensitive_values` (shown only as changed).
+//!
+//! Invariant: a secret never reaches `values`. The live values (`helm get values -o json`: every
+//! values file and `--set` merged) are split by the leaf paths of the applied `sensitive_values`;
+//! what sits at those paths goes back to `sensitive_values`, only the rest is rendered as text.
+//! When the live values mean the same as the applied ones, the applied text is kept byte for
+//! byte, so an unchanged release never shows a formatting change.
+
+use serde_json::{Map, Value as J};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::live::same;
+
+/// Errors reading the applied values text back.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ValuesError {
+    #[error("the applied values are not YAML: {reason}")]
+    NotYaml { reason: String },
+    #[error("the applied values are not a map of values (a {found})")]
+    NotAMap { found: &'static str },
+}
+
+/// What drifted: `Some` replacement for `values` (text) and for `sensitive_values`.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Drifted {
+    pub values: Option<String>,
+    pub sensitive: Option<J>,
+}
+
+/// Compares the live user values with the applied text and secrets.
+pub(crate) fn compare(
+    applied_text: &str,
+    applied_secret: &J,
+    live: &J,
+) -> Result<Drifted, ValuesError> {
+    let applied = parse(applied_text)?;
+    let mut public = live.clone();
+    let mut secret = J::Null;
+    for path in leaf_paths(applied_secret) {
+        if let Some(v) = take(&mut public, &path) {
+            put(&mut secret, &path, v);
+        }
+    }
+    let mut out = Drifted::default();
+    if !same(&public, &applied) {
+        out.values = Some(to_yaml(&ordered_like(&public, &applied)));
+    }
+    if !same(&secret, applied_secret) {
+        out.sensitive = Some(secret);
+    }
+    Ok(out)
+}
+
+/// The values text as helm reads it (YAML; an empty text is no values).
+pub(crate) fn parse(text: &str) -> Result<J, ValuesError> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| ValuesError::NotYaml {
+        reason: e.to_string(),
+    })?;
+    let v = docs.first().map(json_of).unwrap_or(J::Null);
+    match v {
+        J::Null | J::Object(_) => Ok(v),
+        other => Err(ValuesError::NotAMap {
+            found: kind(&other),
+        }),
+    }
+}
+
+fn kind(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "list",
+        J::Object(_) => "map",
+    }
+}
+
+fn json_of(y: &Yaml) -> J {
+    match y {
+        Yaml::Real(s) => s
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| J::String(s.clone()), J::Number),
+        Yaml::Integer(i) => J::from(*i),
+        Yaml::String(s) => J::String(s.clone()),
+        Yaml::Boolean(b) => J::Bool(*b),
+        Yaml::Array(items) => J::Array(items.iter().map(json_of).collect()),
+        Yaml::Hash(h) => J::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match json_of(k) {
+                        J::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, json_of(v))
+                })
+                .collect(),
+        ),
+        Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => J::Null,
+    }
+}
+
+/// Every path to a value that is not a non-empty map.
+fn leaf_paths(v: &J) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    fn walk(v: &J, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            J::Object(m) if !m.is_empty() => {
+                for (k, inner) in m {
+                    at.push(k.clone());
+                    walk(inner, at, out);
+                    at.pop();
+                }
+            }
+            J::Null if at.is_empty() => {}
+            _ => out.push(at.clone()),
+        }
+    }
+    walk(v, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Removes the value at `path`, and the maps its removal left empty.
+fn take(v: &mut J, path: &[String]) -> Option<J> {
+    let (head, rest) = path.split_first()?;
+    let m = v.as_object_mut()?;
+    let found = if rest.is_empty() {
+        m.shift_remove(head)
+    } else {
+        let inner = m.get_mut(head)?;
+        let found = take(inner, rest);
+        if inner.as_object().is_some_and(Map::is_empty) {
+            m.shift_remove(head);
+        }
+        found
+    };
+    found
+}
+
+fn put(v: &mut J, path: &[String], value: J) {
+    let Some((head, rest)) = path.split_first() else {
+        *v = value;
+        return;
+    };
+    if !v.is_object() {
+        *v = J::Object(Map::new());
+    }
+    let slot = v
+        .as_object_mut()
+        .expect("made a map above")
+        .entry(head.clone())
+        .or_insert(J::Null);
+    put(slot, rest, value);
+}
+
+/// `live` with its keys in `like`'s order (new keys after them), so the text rendered from it
+/// differs from the applied text only where the values do.
+fn ordered_like(live: &J, like: &J) -> J {
+    match (live, like) {
+        (J::Object(l), J::Object(o)) => {
+            let mut out = Map::new();
+            for (k, ov) in o {
+                if let Some(lv) = l.get(k) {
+                    out.insert(k.clone(), ordered_like(lv, ov));
+                }
+            }
+            for (k, lv) in l {
+                if !out.contains_key(k) {
+                    out.insert(k.clone(), lv.clone());
+                }
+            }
+            J::Object(out)
+        }
+        _ => live.clone(),
+    }
+}
+
+fn plain_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !matches!(k, "true" | "false" | "null" | "yes" | "no" | "on" | "off")
+}
+
+/// Block-style YAML in the layout the DaskHub blueprint writes its values in (one key per line,
+/// strings double-quoted, lists of scalars in flow style), so a drifted value shows as the
+/// lines that changed.
+pub(crate) fn to_yaml(v: &J) -> String {
+    let mut out = String::new();
+    emit(v, 0, &mut out);
+    out
+}
+
+fn emit(v: &J, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        J::Object(m) => {
+            for (k, val) in m {
+                let key = if plain_key(k) {
+                    k.clone()
+                } else {
+                    J::String(k.clone()).to_string()
+                };
+                match val {
+                    J::Object(inner) if !inner.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        emit(val, indent + 2, out);
+                    }
+                    J::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        for item in items {
+                            out.push_str(&format!("{pad}  - {item}\n"));
+                        }
+                    }
+                    other => out.push_str(&format!("{pad}{key}: {other}\n")),
+                }
+            }
+        }
+        J::Null => {}
+        other => out.push_str(&format!("{pad}{other}\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const APPLIED: &str = "jupyterhub:\n  cull:\n    enabled: true\n    timeout: 3600\n  hub:\n    image: \"x\"\nlist: [1,2]\n";
+
+    fn secret() -> J {
+        json!({"jupyterhub": {"proxy": {"secretToken": "s3cr3t"}}, "gw": {"token": "s3cr3t"}})
+    }
+
+    fn live_as_applied() -> J {
+        json!({"gw": {"token": "s3cr3t"}, "jupyterhub": {"cull": {"enabled": true, "timeout": 3600.0},
+               "hub": {"image": "x"}, "proxy": {"secretToken": "s3cr3t"}}, "list": [1, 2]})
+    }
+
+    #[test]
+    fn the_same_values_are_no_drift_whatever_their_order_and_number_form() {
+        assert_eq!(
+            compare(APPLIED, &secret(), &live_as_applied()).unwrap(),
+            Drifted::default()
+        );
+        assert_eq!(compare("", &J::Null, &J::Null).unwrap(), Drifted::default());
+        assert_eq!(
+            compare("", &J::Null, &json!({})).unwrap(),
+            Drifted::default()
+        );
+    }
+
+    #[test]
+    fn a_changed_value_is_the_applied_text_with_that_line_changed_and_no_secret() {
+        let mut live = live_as_applied();
+        live["jupyterhub"]["cull"]["timeout"] = json!(7777);
+        let d = compare(APPLIED, &secret(), &live).unwrap();
+        assert_eq!(
+            d.values.as_deref(),
+            Some(APPLIED.replace("3600", "7777").as_str())
+        );
+        assert_eq!(d.sensitive, None);
+        assert!(!d.values.unwrap().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_changed_secret_goes_to_the_sensitive_values_only() {
+        let mut live = live_as_applied();
+        live["jupyterhub"]["proxy"]["secretToken"] = json!("n3w");
+        let d = compare(APPLIED, &secret(), &live).unwrap();
+        assert_eq!(d.values, None);
+        let mut want = secret();
+        want["jupyterhub"]["proxy"]["secretToken"] = json!("n3w");
+        assert_eq!(d.sensitive, Some(want));
+        // A removed secret is drift too.
+        live["gw"] = json!({});
+        let d = compare(APPLIED, &secret(), &live).unwrap();
+        assert_eq!(
+            d.sensitive,
+            Some(json!({"jupyterhub": {"proxy": {"secretToken": "n3w"}}}))
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_a_map_of_values_is_refused() {
+        assert!(matches!(
+            parse("a: [").unwrap_err(),
+            ValuesError::NotYaml { .. }
+        ));
+        assert!(matches!(
+            parse("- 1").unwrap_err(),
+            ValuesError::NotAMap { found: "list" }
+        ));
+    }
+
+    #[test]
+    fn yaml_is_block_style_and_quoted() {
+        let v = json!({"a": {"b": "x", "c": [1, 2], "d": [{"e": 1}], "yes": true}});
+        assert_eq!(
+            to_yaml(&v),
+            "a:\n  b: \"x\"\n  c: [1,2]\n  d:\n    - {\"e\":1}\n  \"yes\": true\n"
+        );
+        assert_eq!(parse(&to_yaml(&v)).unwrap(), v);
+    }
+}
