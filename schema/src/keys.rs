@@ -325,6 +325,7 @@ pub const CLUSTER: &[Key] = &[
         Shape::Str,
         "The IAM role of the nodes. Default: <stack>-nodes. Set it to the role existing node groups use (eksctl's eksctl-<cluster>-nodegroup-…-NodeInstanceRole-…) to `hdh import` them: a node group's role cannot change.",
     ),
+    key(
         "access",
         Shape::Sections(ACCESS),
         "IAM roles and users let into the cluster (EKS access entries), besides the identity \

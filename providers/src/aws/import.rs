@@ -28,6 +28,13 @@ fn natural_id(type_name: &str, p: &ValueMap) -> Result<Option<String>, ProviderE
         "aws_eks_addon" => s("cluster_name")?
             .zip(s("addon_name")?)
             .map(|(c, n)| format!("{c}:{n}")),
+        "aws_eks_access_entry" => s("cluster_name")?
+            .zip(s("principal_arn")?)
+            .map(|(c, p)| format!("{c}:{p}")),
+        "aws_eks_access_policy_association" => s("cluster_name")?
+            .zip(s("principal_arn")?)
+            .zip(s("policy_arn")?)
+            .map(|((c, p), a)| format!("{c}#{p}#{a}")),
         "aws_s3_bucket" => s("bucket")?,
         "aws_ebs_pvc_volumes" => s("cluster_name")?.map(|c| format!("pvc-volumes/{c}")),
         "aws_iam_role" => s("role_name")?,
