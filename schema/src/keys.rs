@@ -315,7 +315,47 @@ pub const CLUSTER: &[Key] = &[
         "Who may reach the cluster's API endpoint.",
     )
     .or(Default::Strs(&["0.0.0.0/0"])),
+    key(
+        "access",
+        Shape::Sections(ACCESS),
+        "IAM roles and users let into the cluster (EKS access entries), besides the identity \
+         that created it, which keeps cluster-admin.",
+    ),
+    key(
+        "authentication_mode",
+        Shape::OneOf(&["API_AND_CONFIG_MAP", "API"]),
+        "How EKS authenticates: access entries and the aws-auth ConfigMap, or access entries \
+         only. EKS changes it only forward (CONFIG_MAP → API_AND_CONFIG_MAP → API).",
+    )
+    .or(Default::Str("API_AND_CONFIG_MAP")),
 ];
+
+/// One `daskhub.cluster.access` item: who, with which EKS access policy, where.
+pub const ACCESS: &[Key] = &[
+    key(
+        "principal_arn",
+        Shape::Str,
+        "An IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/hdh-ci-plan.",
+    )
+    .required(),
+    key(
+        "policy",
+        Shape::OneOf(ACCESS_POLICIES),
+        "cluster-admin (AmazonEKSClusterAdminPolicy), admin (AmazonEKSAdminPolicy), edit \
+         (AmazonEKSEditPolicy), view (AmazonEKSViewPolicy: no Secrets, so no Helm releases) or \
+         admin-view (AmazonEKSAdminViewPolicy: read everything, Secrets included, as `hdh plan` \
+         needs to read the hub's Helm release).",
+    )
+    .required(),
+    key(
+        "namespaces",
+        Shape::Strings,
+        "Only in these Kubernetes namespaces (not for cluster-admin). Default: the whole cluster.",
+    ),
+];
+
+/// The `policy` names of `daskhub.cluster.access`.
+pub const ACCESS_POLICIES: &[&str] = &["cluster-admin", "admin", "edit", "view", "admin-view"];
 
 pub const NODE_GROUP: &[Key] = &[
     key("name", Shape::Str, "The node group's name.").required(),

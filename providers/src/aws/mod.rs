@@ -128,6 +128,8 @@ impl AwsProvider {
             Arc::new(eks::cluster::Cluster),
             Arc::new(eks::node_group::NodeGroup),
             Arc::new(eks::addon::Addon),
+            Arc::new(eks::access_entry::AccessEntry),
+            Arc::new(eks::access_policy::AccessPolicy),
             Arc::new(efs::FileSystem),
             Arc::new(efs::MountTarget),
             Arc::new(ec2::pvc_volumes::PvcVolumes),
@@ -279,6 +281,7 @@ impl Provider for AwsProvider {
         let aws = self.clients(ctx).await;
         let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
         findings.extend(eks::preflight::cluster_versions(&aws, &mine).await);
+        findings.extend(eks::preflight::authentication_modes(&aws, &mine).await);
         findings
     }
 }

@@ -14,9 +14,9 @@ use crate::yaml::Node;
 // The allowed keys and defaults of every section are declared in `keys.rs` (the JSON Schema
 // `hdh schema` prints is generated from the same tables).
 use crate::keys::{
-    default_bool, default_int, default_str, default_strs, names, Key, ADMIN, AUTH, BUCKET, CLUSTER,
-    COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK, NODE_GROUP, SECRETS, SECRET_SOURCE,
-    STORAGE,
+    default_bool, default_int, default_str, default_strs, names, Key, ACCESS, ACCESS_POLICIES,
+    ADMIN, AUTH, BUCKET, CLUSTER, COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK,
+    NODE_GROUP, SECRETS, SECRET_SOURCE, STORAGE,
 };
 
 #[derive(Debug, Clone)]
@@ -61,6 +61,10 @@ pub(crate) struct Settings {
     pub cluster_name: String,
     pub kubernetes_version: String,
     pub public_access_cidrs: Vec<String>,
+    /// `cluster.authentication_mode`.
+    pub authentication_mode: String,
+    /// `cluster.access`: who else may use the cluster.
+    pub access: Vec<Access>,
     pub node_groups: Vec<NodeGroup>,
     pub efs_retain: bool,
     pub efs_backup: bool,
@@ -104,6 +108,28 @@ impl Tls {
             _ => "https",
         }
     }
+}
+
+/// One `daskhub.cluster.access` item.
+#[derive(Debug, Clone)]
+pub(crate) struct Access {
+    pub principal_arn: String,
+    /// The EKS access policy's name, e.g. `AmazonEKSViewPolicy`.
+    pub policy: String,
+    /// Empty: the whole cluster.
+    pub namespaces: Vec<String>,
+}
+
+/// The EKS access policy of a `daskhub.cluster.access` `policy`.
+fn access_policy(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "cluster-admin" => "AmazonEKSClusterAdminPolicy",
+        "admin" => "AmazonEKSAdminPolicy",
+        "edit" => "AmazonEKSEditPolicy",
+        "view" => "AmazonEKSViewPolicy",
+        "admin-view" => "AmazonEKSAdminViewPolicy",
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -321,6 +347,109 @@ fn item_at(
         .unwrap_or_else(|| at(entries, key, fallback))
 }
 
+/// `daskhub.cluster.access`: each item checked where it is written; the same principal may
+/// appear with several policies, never twice with one.
+fn read_access(r: &mut R<'_>, cl: &[(crate::yaml::KeyNode, Node)]) -> Vec<Access> {
+    let Some(n) = get(cl, "access") else {
+        return Vec::new();
+    };
+    let mut out: Vec<Access> = Vec::new();
+    for (i, item) in shape::seq(r.p, n, "daskhub.cluster.access")
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let path = format!("daskhub.cluster.access[{i}]");
+        let Some(e) = shape::map(r.p, item, &path) else {
+            continue;
+        };
+        check_keys(r.p, e, &names(ACCESS), &format!("in `{path}`"));
+        let principal = r.string(e, "principal_arn", &path);
+        let policy = r.string(e, "policy", &path);
+        if principal.is_none() {
+            r.p.error(item.mark, format!("`{path}` needs a `principal_arn`"));
+        }
+        if policy.is_none() {
+            r.p.error_hint(
+                item.mark,
+                format!("`{path}` needs a `policy`"),
+                Some(format!("one of {}", ACCESS_POLICIES.join(", "))),
+            );
+        }
+        if let Some(pr) = &principal {
+            check(
+                r.p,
+                at(e, "principal_arn", item.mark),
+                &format!("{path}.principal_arn"),
+                pr,
+                names::iam_principal_arn,
+            );
+        }
+        let aws_policy = policy.as_deref().and_then(|p| {
+            let found = access_policy(p);
+            if found.is_none() {
+                r.p.error_hint(
+                    at(e, "policy", item.mark),
+                    format!("unknown policy `{p}` in `{path}`"),
+                    Some(format!("expected one of {}", ACCESS_POLICIES.join(", "))),
+                );
+            }
+            found
+        });
+        let namespaces = r.strings(e, "namespaces", &path).unwrap_or_default();
+        if policy.as_deref() == Some("cluster-admin") && get(e, "namespaces").is_some() {
+            r.p.error_hint(
+                at(e, "namespaces", item.mark),
+                format!(
+                    "`{path}`: `cluster-admin` is for the whole cluster and takes no `namespaces`"
+                ),
+                Some("use `admin` (or `edit`, `view`) for access in some namespaces".into()),
+            );
+        } else if get(e, "namespaces").is_some() && namespaces.is_empty() {
+            r.p.error_hint(
+                at(e, "namespaces", item.mark),
+                format!("`{path}.namespaces` is empty"),
+                Some("leave `namespaces` out for the whole cluster".into()),
+            );
+        }
+        for (j, ns) in namespaces.iter().enumerate() {
+            check(
+                r.p,
+                item_at(e, "namespaces", j, item.mark),
+                &format!("{path}.namespaces[{j}]"),
+                ns,
+                names::k8s_namespace,
+            );
+            if namespaces[..j].contains(ns) {
+                r.p.error(
+                    item_at(e, "namespaces", j, item.mark),
+                    format!("namespace `{ns}` is listed twice in `{path}`"),
+                );
+            }
+        }
+        let (Some(principal_arn), Some(policy)) = (principal, aws_policy) else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|a| a.principal_arn == principal_arn && a.policy == policy)
+        {
+            r.p.error_hint(
+                item.mark,
+                format!("`{path}` repeats `{principal_arn}` with the same policy"),
+                Some("give each principal a policy once; list its namespaces together".into()),
+            );
+            continue;
+        }
+        out.push(Access {
+            principal_arn,
+            policy: policy.to_string(),
+            namespaces,
+        });
+    }
+    out
+}
+
 pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> Option<Settings> {
     let top = shape::map(p, node, "daskhub")?;
     let before = p.len();
@@ -430,6 +559,17 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
         check(r.p, here, &what, c, |s| network::cidr(s).map(|_| ()));
     }
+    let authentication_mode = r
+        .string(cl, "authentication_mode", "daskhub.cluster")
+        .unwrap_or_else(|| default_str(CLUSTER, "authentication_mode"));
+    if !["API_AND_CONFIG_MAP", "API"].contains(&authentication_mode.as_str()) {
+        r.p.error_hint(
+            at(cl, "authentication_mode", node.mark),
+            format!("unknown `daskhub.cluster.authentication_mode` `{authentication_mode}`"),
+            Some("expected `API_AND_CONFIG_MAP` or `API` (access entries need the EKS API; CONFIG_MAP alone has none)".into()),
+        );
+    }
+    let access = read_access(&mut r, cl);
     let node_groups = match get(cl, "node_groups") {
         None => default_node_groups(),
         Some(n) => {
@@ -941,6 +1081,8 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         cluster_name,
         kubernetes_version,
         public_access_cidrs,
+        authentication_mode,
+        access,
         node_groups,
         efs_retain,
         efs_backup,

@@ -118,6 +118,7 @@ pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str
     network(b, s, stack);
     identity(b, s, stack, region);
     cluster(b, s);
+    access(b, s);
     storage(b, s, stack);
     auth(b, s, stack);
     kubernetes(b, s);
@@ -359,6 +360,7 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "public_access_cidrs": s.public_access_cidrs,
                "enabled_cluster_log_types": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
                "encryption_key_arn": r(KEY, "arn"),
+               "authentication_mode": s.authentication_mode,
                "tags": {"Name": s.cluster_name}}),
     );
     // The control plane needs only its subnets; nodes need their way out (NAT and routes)
@@ -397,6 +399,39 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "service_account_role_arn": r("daskhub.identity.ebs_csi_role", "arn")}),
     )
     .depends_on = first.into_iter().collect();
+}
+
+/// `cluster.access`: one access entry per principal, one policy association per item.
+/// Addresses are keyed by the principal's `role/NAME` (or `user/NAME`) part.
+fn access(b: &mut Builder<'_>, s: &Settings) {
+    let key = |arn: &str| arn.splitn(6, ':').nth(5).unwrap_or(arn).to_string();
+    let mut made: Vec<&str> = Vec::new();
+    for a in &s.access {
+        let entry = keyed("daskhub.cluster.access_entry", &key(&a.principal_arn));
+        if !made.contains(&a.principal_arn.as_str()) {
+            made.push(&a.principal_arn);
+            b.add(
+                &entry,
+                "aws_eks_access_entry",
+                json!({"cluster_name": r(CLUSTER, "name"), "principal_arn": a.principal_arn}),
+            );
+        }
+        let scope = if a.namespaces.is_empty() {
+            "cluster"
+        } else {
+            "namespace"
+        };
+        b.add(
+            &keyed(
+                "daskhub.cluster.access_policy",
+                &format!("{} {}", key(&a.principal_arn), a.policy),
+            ),
+            "aws_eks_access_policy_association",
+            json!({"cluster_name": r(CLUSTER, "name"), "principal_arn": r(&entry, "principal_arn"),
+                   "policy_arn": format!("arn:aws:eks::aws:cluster-access-policy/{}", a.policy),
+                   "access_scope_type": scope, "namespaces": a.namespaces}),
+        );
+    }
 }
 
 fn storage(b: &mut Builder<'_>, s: &Settings, stack: &str) {

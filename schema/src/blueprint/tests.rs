@@ -392,3 +392,71 @@ fn the_hub_database_gets_a_retained_gp3_class_and_its_volumes_are_kept_with_the_
             .retain
     );
 }
+
+#[test]
+fn cluster_access_becomes_one_entry_per_principal_and_one_association_per_policy() {
+    let c = load(&format!(
+        "{MINIMAL}  cluster:\n    access:\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/hdh-ci-plan\", policy: view }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/hdh-ci-plan\", policy: edit, namespaces: [daskhub] }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:user/alice\", policy: cluster-admin }}\n"
+    ))
+    .unwrap();
+    let cluster = c.desired.get("daskhub.cluster.eks").unwrap();
+    assert_eq!(
+        text_of(&cluster.properties["authentication_mode"]),
+        "API_AND_CONFIG_MAP"
+    );
+    let entries: Vec<&str> = c
+        .desired
+        .resources()
+        .iter()
+        .filter(|r| r.type_name == "aws_eks_access_entry")
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            "daskhub.cluster.access_entry[\"role/hdh-ci-plan\"]",
+            "daskhub.cluster.access_entry[\"user/alice\"]"
+        ]
+    );
+    let edit = c
+        .desired
+        .get("daskhub.cluster.access_policy[\"role/hdh-ci-plan AmazonEKSEditPolicy\"]")
+        .unwrap();
+    assert_eq!(
+        text_of(&edit.properties["policy_arn"]),
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+    );
+    assert_eq!(text_of(&edit.properties["access_scope_type"]), "namespace");
+    // The association follows its entry (a reference), so destroy removes it first.
+    assert_eq!(
+        edit.properties["principal_arn"],
+        hdh_engine::Expr::Ref(hdh_engine::Reference {
+            address: "daskhub.cluster.access_entry[\"role/hdh-ci-plan\"]".into(),
+            attribute: "principal_arn".into()
+        })
+    );
+    let admin = c
+        .desired
+        .get("daskhub.cluster.access_policy[\"user/alice AmazonEKSClusterAdminPolicy\"]")
+        .unwrap();
+    assert_eq!(text_of(&admin.properties["access_scope_type"]), "cluster");
+}
+
+#[test]
+fn bad_cluster_access_is_located_and_nothing_is_built() {
+    let e = load(&format!(
+        "{MINIMAL}  cluster:\n    authentication_mode: CONFIG_MAP\n    access:\n      - {{ principal_arn: \"arn:aws:iam::123456789012:group/admins\", policy: view }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/a\", policy: viewer }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/a\", policy: cluster-admin, namespaces: [daskhub] }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/b\", policy: edit }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/b\", policy: edit, namespaces: [x] }}\n      - {{ policy: view }}\n"
+    ))
+    .unwrap_err();
+    let all = e.join("\n");
+    for want in [
+        "8:26: error: unknown `daskhub.cluster.authentication_mode` `CONFIG_MAP`",
+        "10:26: error: invalid `daskhub.cluster.access[0].principal_arn` `arn:aws:iam::123456789012:group/admins`: it names a `group`",
+        "11:70: error: unknown policy `viewer` in `daskhub.cluster.access[1]`",
+        "12:97: error: `daskhub.cluster.access[2]`: `cluster-admin` is for the whole cluster and takes no `namespaces`",
+        "14:9: error: `daskhub.cluster.access[4]` repeats `arn:aws:iam::123456789012:role/b` with the same policy",
+        "15:9: error: `daskhub.cluster.access[5]` needs a `principal_arn`",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+}
