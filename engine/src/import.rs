@@ -246,8 +246,8 @@ fn absent_parent(spec: &crate::graph::ResourceSpec, so_far: &Matches) -> Option<
         .map(|l| l.address.clone())
 }
 
-/// `v` without its unknown parts: map entries and list items that are unknown are dropped;
-/// `None` when nothing is known.
+/// `v` without its unknown parts: map entries that are unknown and lists holding anything
+/// unknown are dropped; `None` when nothing is known.
 fn known_part(v: &Value) -> Option<Value> {
     match v {
         Value::Unknown => None,
@@ -256,7 +256,9 @@ fn known_part(v: &Value) -> Option<Value> {
                 .filter_map(|(k, x)| Some((k.clone(), known_part(x)?)))
                 .collect(),
         )),
-        Value::List(l) => Some(Value::List(l.iter().filter_map(known_part).collect())),
+        // A list is one value (a set of subnets, of security groups): a partly known list would
+        // be recorded as what the resource has, so it is left out whole.
+        Value::List(l) if l.iter().any(Value::contains_unknown) => None,
         other => Some(other.clone()),
     }
 }
