@@ -1,5 +1,6 @@
 //! `examples/eks-cluster.yaml` through the `hdh` binary against a private emulator (realistic
-//! profile, scaled time): apply, an empty second plan (exit 0 with --detailed-exitcode), an
+//! profile, scaled time): apply, an empty second plan (exit 0 with --detailed-exitcode), console
+//! changes (VPC DNS, key rotation, tags) planned as drift (exit 2) and put back by apply, an
 //! in-place node group change (exit 2), destroy, and nothing of the stack left in the emulator.
 
 use std::path::Path;
@@ -43,6 +44,12 @@ async fn eks_example_applies_plans_clean_updates_in_place_and_destroys() {
         "/examples/eks-cluster.yaml"
     ))
     .unwrap();
+    // The key carries a tag of its own, so a console change of it is a change of the config's.
+    let example = example.replace(
+        "alias: \"alias/${name}-eks-secrets\" }",
+        "alias: \"alias/${name}-eks-secrets\", tags: { Team: hub } }",
+    );
+    assert!(example.contains("Team: hub"));
     std::fs::write(d.join("hdh.yaml"), &example).unwrap();
 
     let apply = hdh(&emu, d, &["apply", "--auto-approve"]);
@@ -55,6 +62,128 @@ async fn eks_example_applies_plans_clean_updates_in_place_and_destroys() {
         "second plan must be empty:\n{}\n{}",
         again.stdout, again.stderr
     );
+
+    // Console changes: VPC DNS hostnames off, key rotation off, a tag changed, a tag added.
+    let ec2 = aws_sdk_ec2::Client::new(&emu.aws_config("us-east-1").await);
+    let kms = aws_sdk_kms::Client::new(&emu.aws_config("us-east-1").await);
+    let vpc_id = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values("hdh:stack")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let key_id = kms
+        .list_aliases()
+        .send()
+        .await
+        .unwrap()
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some("alias/helio-eks-eks-secrets"))
+        .and_then(|a| a.target_key_id())
+        .expect("the secrets key's alias")
+        .to_string();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.create_tags()
+        .resources(&vpc_id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value("renamed-in-console")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    kms.disable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    kms.tag_resource()
+        .key_id(&key_id)
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("Team")
+                .tag_value("console")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let drift = hdh(&emu, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    for shown in [
+        "changed outside hdh: enable_dns_hostnames, tags",
+        "enable_dns_hostnames = false → true",
+        "changed outside hdh: enable_key_rotation, tags",
+        "enable_key_rotation = false → true",
+        "\"renamed-in-console\"",
+        "tags                = {Team: \"console\"} → {Team: \"hub\"}",
+        "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete.",
+    ] {
+        assert!(drift.stdout.contains(shown), "{shown}:\n{}", drift.stdout);
+    }
+    let fix = hdh(&emu, d, &["apply", "--auto-approve"]);
+    assert_eq!(fix.code, 0, "{}\n{}", fix.stdout, fix.stderr);
+    let again = hdh(&emu, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        Some(true)
+    );
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
+    let key_tags = kms
+        .list_resource_tags()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        key_tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "Team" && t.tag_value() == "hub"),
+        "the configured tag is back: {:?}",
+        key_tags.tags()
+    );
+    let vpc_tags = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    assert!(vpc_tags.vpcs()[0]
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("Name") && t.value() == Some("helio-eks-vpc")));
 
     let scaled = example.replace(
         "min_size: 2, max_size: 3, desired_size: 2",
@@ -81,7 +210,6 @@ async fn eks_example_applies_plans_clean_updates_in_place_and_destroys() {
     assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
 
     // The emulator's own listing, not hdh's state: nothing of the stack's network is left.
-    let ec2 = aws_sdk_ec2::Client::new(&emu.aws_config("us-east-1").await);
     let vpcs = ec2
         .describe_vpcs()
         .filters(

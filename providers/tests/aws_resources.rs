@@ -162,6 +162,38 @@ async fn iam_and_kms_types_create_read_update_delete() {
     };
 
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    // A description changed in the console is read back (the batched listing has none).
+    let described = t
+        .create("described", "aws_iam_role", json!({"role_name": "r0", "assume_role_policy_document": trust, "description": "the hub's role"}))
+        .await;
+    let iam = aws_sdk_iam::Client::new(&emu.aws_config(REGION).await);
+    iam.update_role()
+        .role_name("r0")
+        .description("edited in the console")
+        .send()
+        .await
+        .unwrap();
+    let back = t.read("aws_iam_role", &described).await.unwrap();
+    assert_eq!(s(&back, "description"), "edited in the console");
+    let mut drifted = described.clone();
+    drifted.attributes = back.attributes;
+    let fixed = t
+        .update(
+            "described",
+            "aws_iam_role",
+            &drifted,
+            json!({"description": "the hub's role"}),
+        )
+        .await;
+    assert_eq!(
+        s(
+            &t.read("aws_iam_role", &fixed).await.unwrap(),
+            "description"
+        ),
+        "the hub's role"
+    );
+    t.delete("aws_iam_role", &fixed).await;
+
     let inline = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
     let role = t
         .create("role", "aws_iam_role", json!({"role_name": "r1", "assume_role_policy_document": trust, "path": "/",
@@ -233,6 +265,55 @@ async fn iam_and_kms_types_create_read_update_delete() {
         ("alias/k2".into(), "k2".into())
     );
 
+    // Rotation turned off and a tag changed in the console are read back, and put back.
+    let kms = aws_sdk_kms::Client::new(&emu.aws_config(REGION).await);
+    let tagged = t
+        .update("key", "aws_kms_key", &key, json!({"tags": {"Team": "hub"}}))
+        .await;
+    assert_eq!(
+        t.read("aws_kms_key", &tagged).await.unwrap().attributes["tags"],
+        Value::from(&json!({"Team": "hub"}))
+    );
+    kms.disable_key_rotation()
+        .key_id(&key.id)
+        .send()
+        .await
+        .unwrap();
+    kms.tag_resource()
+        .key_id(&key.id)
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("Team")
+                .tag_value("console")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let back = t.read("aws_kms_key", &tagged).await.unwrap();
+    assert_eq!(back.attributes["enable_key_rotation"], Value::Bool(false));
+    assert_eq!(
+        back.attributes["tags"],
+        Value::from(&json!({"Team": "console"}))
+    );
+    let mut drifted = tagged.clone();
+    drifted.attributes = back.attributes;
+    let fixed = t
+        .update(
+            "key",
+            "aws_kms_key",
+            &drifted,
+            json!({"enable_key_rotation": true, "tags": {"Team": "hub"}}),
+        )
+        .await;
+    let back = t.read("aws_kms_key", &fixed).await.unwrap();
+    assert_eq!(back.attributes["enable_key_rotation"], Value::Bool(true));
+    assert_eq!(
+        back.attributes["tags"],
+        Value::from(&json!({"Team": "hub"}))
+    );
+    let key = fixed;
     t.delete("aws_kms_key", &key).await;
     t.delete("aws_iam_openid_connect_provider", &oidc).await;
     t.delete("aws_iam_role", &role).await;
@@ -252,4 +333,65 @@ async fn data_lookups_read_the_region_and_account() {
     assert!(names.contains(&Value::str("us-east-1a")), "{names:?}");
     let me = t.create("me", "aws_caller_identity", json!({})).await;
     assert_eq!(s(&me, "account_id").len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_tag_changed_in_the_console_is_read_back_and_put_back() {
+    let emu = emulator(Profile::Instant, 0.001, None);
+    let aws = provider(&emu);
+    let (ctx, _) = ctx();
+    let t = T {
+        p: aws.as_ref(),
+        ctx: &ctx,
+    };
+    let cert = t
+        .create(
+            "cert",
+            "aws_acm_certificate",
+            json!({"domain_name": "hub.example.org", "tags": {"Team": "hub"}}),
+        )
+        .await;
+    assert_eq!(
+        t.read("aws_acm_certificate", &cert)
+            .await
+            .unwrap()
+            .attributes["tags"],
+        Value::from(&json!({"Team": "hub"}))
+    );
+    let acm = aws_sdk_acm::Client::new(&emu.aws_config(REGION).await);
+    acm.add_tags_to_certificate()
+        .certificate_arn(&cert.id)
+        .tags(
+            aws_sdk_acm::types::Tag::builder()
+                .key("Team")
+                .value("console")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let back = t.read("aws_acm_certificate", &cert).await.unwrap();
+    assert_eq!(
+        back.attributes["tags"],
+        Value::from(&json!({"Team": "console"}))
+    );
+    let mut drifted = cert.clone();
+    drifted.attributes = back.attributes;
+    let fixed = t
+        .update(
+            "cert",
+            "aws_acm_certificate",
+            &drifted,
+            json!({"tags": {"Team": "hub"}}),
+        )
+        .await;
+    assert_eq!(
+        t.read("aws_acm_certificate", &fixed)
+            .await
+            .unwrap()
+            .attributes["tags"],
+        Value::from(&json!({"Team": "hub"}))
+    );
+    t.delete("aws_acm_certificate", &fixed).await;
 }

@@ -61,6 +61,45 @@ async fn efs_file_system_and_mount_targets() {
         fs.attributes["tags"],
         Value::from(&json!({"Name": "homes"}))
     );
+    // Daily backups turned off in the console are read back, and turned on again.
+    let efs = aws_sdk_efs::Client::new(&emu.aws_config(REGION).await);
+    efs.put_backup_policy()
+        .file_system_id(&fs.id)
+        .backup_policy(
+            aws_sdk_efs::types::BackupPolicy::builder()
+                .status(aws_sdk_efs::types::Status::Disabled)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let back = t.read("aws_efs_file_system", &fs).await.unwrap();
+    assert_eq!(back.attributes["backup"], Value::Bool(false));
+    let mut drifted = fs.clone();
+    drifted.attributes = back.attributes;
+    let fs = t
+        .update(
+            "efs",
+            "aws_efs_file_system",
+            &drifted,
+            json!({"backup": true}),
+        )
+        .await;
+    assert_eq!(
+        t.read("aws_efs_file_system", &fs).await.unwrap().attributes["backup"],
+        Value::Bool(true)
+    );
+    let policy = efs
+        .describe_backup_policy()
+        .file_system_id(&fs.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        policy.backup_policy().map(|p| p.status().clone()),
+        Some(aws_sdk_efs::types::Status::Enabled)
+    );
 
     let mt = t
         .create(

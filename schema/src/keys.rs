@@ -315,7 +315,57 @@ pub const CLUSTER: &[Key] = &[
         "Who may reach the cluster's API endpoint.",
     )
     .or(Default::Strs(&["0.0.0.0/0"])),
+    key(
+        "role_name",
+        Shape::Str,
+        "The IAM role of the EKS control plane. Default: <stack>-cluster. Set it to the role an existing cluster uses (eksctl's eksctl-<cluster>-cluster-ServiceRole-…) to `hdh import` that cluster: a cluster's role cannot change.",
+    ),
+    key(
+        "node_role_name",
+        Shape::Str,
+        "The IAM role of the nodes. Default: <stack>-nodes. Set it to the role existing node groups use (eksctl's eksctl-<cluster>-nodegroup-…-NodeInstanceRole-…) to `hdh import` them: a node group's role cannot change.",
+    ),
+    key(
+        "access",
+        Shape::Sections(ACCESS),
+        "IAM roles and users let into the cluster (EKS access entries), besides the identity \
+         that created it, which keeps cluster-admin.",
+    ),
+    key(
+        "authentication_mode",
+        Shape::OneOf(&["API_AND_CONFIG_MAP", "API"]),
+        "How EKS authenticates: access entries and the aws-auth ConfigMap, or access entries \
+         only. EKS changes it only forward (CONFIG_MAP → API_AND_CONFIG_MAP → API).",
+    )
+    .or(Default::Str("API_AND_CONFIG_MAP")),
 ];
+
+/// One `daskhub.cluster.access` item: who, with which EKS access policy, where.
+pub const ACCESS: &[Key] = &[
+    key(
+        "principal_arn",
+        Shape::Str,
+        "An IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/hdh-ci-plan.",
+    )
+    .required(),
+    key(
+        "policy",
+        Shape::OneOf(ACCESS_POLICIES),
+        "cluster-admin (AmazonEKSClusterAdminPolicy), admin (AmazonEKSAdminPolicy), edit \
+         (AmazonEKSEditPolicy), view (AmazonEKSViewPolicy: no Secrets, so no Helm releases) or \
+         admin-view (AmazonEKSAdminViewPolicy: read everything, Secrets included, as `hdh plan` \
+         needs to read the hub's Helm release).",
+    )
+    .required(),
+    key(
+        "namespaces",
+        Shape::Strings,
+        "Only in these Kubernetes namespaces (not for cluster-admin). Default: the whole cluster.",
+    ),
+];
+
+/// The `policy` names of `daskhub.cluster.access`.
+pub const ACCESS_POLICIES: &[&str] = &["cluster-admin", "admin", "edit", "view", "admin-view"];
 
 pub const NODE_GROUP: &[Key] = &[
     key("name", Shape::Str, "The node group's name.").required(),
@@ -400,6 +450,32 @@ pub const COGNITO: &[Key] = &[
         "Keep the user pool on destroy --keep-retained.",
     )
     .or(Default::Bool(true)),
+    key(
+        "user_pool_id",
+        Shape::Str,
+        "An existing user pool (e.g. your auth stack's, us-east-1_AbCdEfGhI): hdh makes only the \
+         domain, app client and users in it, reads the pool, and never changes or deletes it.",
+    ),
+    key(
+        "users",
+        Shape::Sections(ADMIN),
+        "More users besides the admin, each invited by email.",
+    ),
+    key(
+        "access_token_validity",
+        Shape::Str,
+        "How long an access token lasts: 5m to 1d (`60m`, `12h`, `1d`). Default: Cognito's, 1h.",
+    ),
+    key(
+        "id_token_validity",
+        Shape::Str,
+        "How long an ID token lasts: 5m to 1d. Default: Cognito's, 1h.",
+    ),
+    key(
+        "refresh_token_validity",
+        Shape::Str,
+        "How long a refresh token lasts: 60m to 3650d (10 years). Default: Cognito's, 30d.",
+    ),
 ];
 
 pub const ADMIN: &[Key] = &[

@@ -146,6 +146,35 @@ async fn with_record(
     .await
 }
 
+/// Every tag of the certificate; `None` when it is gone.
+async fn cert_tags(
+    aws: &Clients,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+    match aws
+        .acm
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(e("ListTagsForCertificate"))
+    {
+        Ok(o) => Ok(Some(
+            o.tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+        )),
+        Err(ProviderError::NotFound { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// The certificate this create (token) made, found by its tags.
 async fn find_by_token(
     aws: &Clients,
@@ -165,27 +194,9 @@ async fn find_by_token(
         let Some(arn) = summary.certificate_arn() else {
             continue;
         };
-        let t = match aws
-            .acm
-            .list_tags_for_certificate()
-            .certificate_arn(arn)
-            .send()
-            .await
-            .map_err(e("ListTagsForCertificate"))
-        {
-            Ok(o) => o.tags().to_vec(),
-            Err(ProviderError::NotFound { .. }) => continue,
-            Err(err) => return Err(err),
+        let Some(t) = cert_tags(aws, arn).await? else {
+            continue;
         };
-        let t: BTreeMap<String, String> = t
-            .iter()
-            .map(|t| {
-                (
-                    t.key().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
         if tags::made_by(&t, ctx, &req.address, &req.token) {
             return Ok(Some(arn.to_string()));
         }
@@ -222,13 +233,23 @@ impl Kind for Certificate {
     async fn read(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>> {
         super::join_all(requests.iter().map(|r| async {
-            Ok(describe(aws, &r.id)
+            let Some(mut o) = describe(aws, &r.id)
                 .await?
-                .and_then(|c| observed(&c, &r.prior)))
+                .and_then(|c| observed(&c, &r.prior))
+            else {
+                return Ok(None);
+            };
+            // Tags changed in the console are drift.
+            let Some(all) = cert_tags(aws, &r.id).await? else {
+                return Ok(None);
+            };
+            o.attributes
+                .insert("tags".into(), tags::own_view(ctx, &all, &r.prior));
+            Ok(Some(o))
         }))
         .await
     }

@@ -59,6 +59,7 @@ async fn all_file_systems(
 
 fn fs_observed(ctx: &OpContext, f: &FileSystemDescription, prior: &ValueMap) -> Observed {
     let mut a = ValueMap::new();
+    // `backup` is read with its own call (`backup_on`) where it is refreshed.
     for carried in ["backup", "creation_token"] {
         if let Some(v) = prior.get(carried) {
             a.insert(carried.into(), v.unmarked());
@@ -151,6 +152,23 @@ async fn wait_fs_available(
     .await
 }
 
+/// Whether AWS Backup's daily backups are on (DescribeBackupPolicy). A file system that never
+/// had a policy answers PolicyNotFound: off, as AWS treats it. (The file system itself was just
+/// listed; one deleted in between is found gone by the next read.)
+async fn backup_on(aws: &Clients, id: &str) -> Result<bool, ProviderError> {
+    let got = absent_if_not_found(
+        aws.efs
+            .describe_backup_policy()
+            .file_system_id(id)
+            .send()
+            .await
+            .map_err(e("DescribeBackupPolicy")),
+    )?;
+    Ok(got
+        .and_then(|o| o.backup_policy().map(|p| *p.status() == Status::Enabled))
+        .unwrap_or(false))
+}
+
 async fn set_backup(aws: &Clients, id: &str, on: bool) -> Result<(), ProviderError> {
     let policy = BackupPolicy::builder()
         .status(if on {
@@ -209,10 +227,19 @@ impl Kind for FileSystem {
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>> {
         match all_file_systems(aws).await {
-            Ok(all) => requests
-                .iter()
-                .map(|r| Ok(all.get(&r.id).map(|f| fs_observed(ctx, f, &r.prior))))
-                .collect(),
+            Ok(all) => {
+                let all = &all;
+                super::join_all(requests.iter().map(|r| async move {
+                    let Some(f) = all.get(&r.id) else {
+                        return Ok(None);
+                    };
+                    let mut o = fs_observed(ctx, f, &r.prior);
+                    o.attributes
+                        .insert("backup".into(), Value::Bool(backup_on(aws, &r.id).await?));
+                    Ok(Some(o))
+                }))
+                .await
+            }
             Err(err) => {
                 let m = err.to_string();
                 requests
@@ -373,7 +400,10 @@ impl Kind for FileSystem {
             LifeCycleState::Available => f.clone(),
             _ => wait_fs_available(aws, ctx, &req.address, &f.file_system_id).await?,
         };
-        Ok(Some(fs_observed(ctx, &f, &prior)))
+        let mut o = fs_observed(ctx, &f, &prior);
+        let backup = backup_on(aws, &f.file_system_id).await?;
+        o.attributes.insert("backup".into(), Value::Bool(backup));
+        Ok(Some(o))
     }
 }
 

@@ -377,14 +377,38 @@ impl Kind for Role {
                 },
             );
         }
-        requests
+        let found: Vec<Option<Observed>> = requests
             .iter()
             .map(|r| {
-                Ok(by_name
+                by_name
                     .remove(&r.id)
-                    .map(|f| role_observed(ctx, f, &r.prior)))
+                    .map(|f| role_observed(ctx, f, &r.prior))
             })
-            .collect()
+            .collect();
+        // The batched listing has no descriptions: a role whose config sets one is asked for it
+        // (GetRole), so a description changed in the console is drift.
+        super::join_all(found.into_iter().zip(requests).map(|(o, r)| async move {
+            let Some(mut o) = o else { return Ok(None) };
+            if props::string(&r.prior, "description")?.is_none() {
+                return Ok(Some(o));
+            }
+            let Some(got) = absent_if_not_found(
+                aws.iam
+                    .get_role()
+                    .role_name(&o.id)
+                    .send()
+                    .await
+                    .map_err(e("GetRole")),
+            )?
+            else {
+                return Ok(None);
+            };
+            let d = got.role().and_then(|role| role.description());
+            o.attributes
+                .insert("description".into(), d.map_or(Value::Null, Value::str));
+            Ok(Some(o))
+        }))
+        .await
     }
 
     async fn create(

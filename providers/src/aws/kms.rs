@@ -1,8 +1,10 @@
 //! `aws_kms_key`: a KMS key (EKS secrets encryption) with an optional alias. Deleting schedules
 //! the key's deletion after `deletion_window_in_days`; a key pending deletion counts as gone.
 //!
-//! KMS has no batch describe: refresh is one paged ListAliases plus one DescribeKey per key,
-//! run concurrently. Rotation and tags are not refreshed (last applied values).
+//! KMS has no batch describe: refresh is one paged ListAliases plus, per key and concurrently,
+//! DescribeKey, GetKeyRotationStatus and ListResourceTags, so rotation turned off or a tag
+//! changed in the console shows as drift. `deletion_window_in_days` is a destroy-time setting
+//! KMS keeps nowhere while the key is in use: it stays as last applied.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +43,7 @@ async fn aliases(aws: &Clients) -> Result<BTreeMap<String, String>, ProviderErro
 /// The key as it is; `None` when gone or pending deletion.
 async fn observe(
     aws: &Clients,
+    ctx: &OpContext,
     id: &str,
     aliases: &BTreeMap<String, String>,
     prior: &ValueMap,
@@ -66,11 +69,34 @@ async fn observe(
         return Ok(None);
     }
     let mut a = ValueMap::new();
-    for carried in ["enable_key_rotation", "deletion_window_in_days", "tags"] {
-        if let Some(v) = prior.get(carried) {
-            a.insert(carried.into(), v.unmarked());
-        }
+    if let Some(v) = prior.get("deletion_window_in_days") {
+        a.insert("deletion_window_in_days".into(), v.unmarked());
     }
+    let symmetric = m.key_spec().is_none_or(|k| *k == KeySpec::SymmetricDefault);
+    if symmetric {
+        // Only symmetric keys rotate (KMS refuses to answer for the others).
+        let Some(r) = absent_if_not_found(
+            aws.kms
+                .get_key_rotation_status()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(e("GetKeyRotationStatus")),
+        )?
+        else {
+            return Ok(None);
+        };
+        a.insert(
+            "enable_key_rotation".into(),
+            Value::Bool(r.key_rotation_enabled()),
+        );
+    } else if let Some(v) = prior.get("enable_key_rotation") {
+        a.insert("enable_key_rotation".into(), v.unmarked());
+    }
+    let Some(all) = key_tags(aws, id).await? else {
+        return Ok(None);
+    };
+    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
     a.insert(
         "description".into(),
         Value::str(m.description().unwrap_or_default()),
@@ -147,9 +173,42 @@ async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Result<(), Provi
     Ok(())
 }
 
-async fn one(aws: &Clients, id: &str, p: &ValueMap) -> Result<Observed, ProviderError> {
+/// Every tag of the key; `None` when the key is gone.
+async fn key_tags(
+    aws: &Clients,
+    id: &str,
+) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+    let pages: Vec<_> = match aws
+        .kms
+        .list_resource_tags()
+        .key_id(id)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("ListResourceTags"))
+    {
+        Ok(p) => p,
+        Err(ProviderError::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    Ok(Some(
+        pages
+            .iter()
+            .flat_map(|p| p.tags())
+            .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+            .collect(),
+    ))
+}
+
+async fn one(
+    aws: &Clients,
+    ctx: &OpContext,
+    id: &str,
+    p: &ValueMap,
+) -> Result<Observed, ProviderError> {
     let al = aliases(aws).await?;
-    observe(aws, id, &al, p)
+    observe(aws, ctx, id, &al, p)
         .await?
         .ok_or_else(|| ProviderError::NotFound {
             message: format!("KMS key {id} not found"),
@@ -215,7 +274,7 @@ impl Kind for Key {
     async fn read(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>> {
         let al = match aliases(aws).await {
@@ -228,7 +287,9 @@ impl Kind for Key {
                     .collect();
             }
         };
-        let reads = requests.iter().map(|r| observe(aws, &r.id, &al, &r.prior));
+        let reads = requests
+            .iter()
+            .map(|r| observe(aws, ctx, &r.id, &al, &r.prior));
         super::join_all(reads).await
     }
 
@@ -340,7 +401,7 @@ impl Kind for Key {
                     .map_err(e("UntagResource"))?;
             }
         }
-        one(aws, &req.id, p).await
+        one(aws, ctx, &req.id, p).await
     }
 
     async fn delete(
@@ -396,24 +457,11 @@ impl Kind for Key {
             .map_err(e("ListKeys"))?;
         for k in keys {
             let Some(id) = k.key_id() else { continue };
-            let t: Vec<_> = match aws
-                .kms
-                .list_resource_tags()
-                .key_id(id)
-                .send()
-                .await
-                .map_err(e("ListResourceTags"))
-            {
-                Ok(o) => o.tags().to_vec(),
-                Err(ProviderError::NotFound { .. }) => continue,
-                Err(err) => return Err(err),
+            let Some(t) = key_tags(aws, id).await? else {
+                continue;
             };
-            let t: BTreeMap<String, String> = t
-                .iter()
-                .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
-                .collect();
             if tags::made_by(&t, ctx, &req.address, &req.token) {
-                return absent_if_not_found(one(aws, id, &req.properties).await);
+                return absent_if_not_found(one(aws, ctx, id, &req.properties).await);
             }
         }
         Ok(None)

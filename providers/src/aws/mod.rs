@@ -3,8 +3,9 @@
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito`, `route53`, `acm` and `data` implement one resource type per [`Kind`]
-//! (`s3_empty` empties a bucket for a `--delete-retained` delete).
+//! `eks`, `efs`, `s3`, `cognito` (`cognito_existing`: a site's own pool, read as data), `route53`,
+//! `acm` and `data` implement one resource type per [`Kind`]
+//! (`import` finds what other tools made for `hdh import`; `s3_empty` empties a bucket for a `--delete-retained` delete).
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -19,6 +20,7 @@ mod acm;
 mod adopted;
 pub mod client;
 mod cognito;
+mod cognito_existing;
 mod data;
 mod ec2;
 mod efs;
@@ -26,6 +28,7 @@ pub(crate) mod eks;
 pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
+mod import;
 mod kms;
 mod retries;
 mod route53;
@@ -38,7 +41,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap};
 use tokio::sync::OnceCell;
 
@@ -128,11 +133,14 @@ impl AwsProvider {
             Arc::new(eks::cluster::Cluster),
             Arc::new(eks::node_group::NodeGroup),
             Arc::new(eks::addon::Addon),
+            Arc::new(eks::access_entry::AccessEntry),
+            Arc::new(eks::access_policy::AccessPolicy),
             Arc::new(efs::FileSystem),
             Arc::new(efs::MountTarget),
             Arc::new(ec2::pvc_volumes::PvcVolumes),
             Arc::new(s3::Bucket),
             Arc::new(cognito::UserPool),
+            Arc::new(cognito_existing::ExistingUserPool),
             Arc::new(cognito::Domain),
             Arc::new(cognito::Client),
             Arc::new(cognito::User),
@@ -263,6 +271,29 @@ impl Provider for AwsProvider {
             .map(|o| settle(&req.properties, o)))
     }
 
+    async fn find_existing(
+        &self,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        let found = match &req.id {
+            Some(id) => {
+                let given = vec![(id.clone(), "id given".to_string())];
+                import::read_ids(kind.as_ref(), &aws, ctx, req, given).await?
+            }
+            None => import::find(kind.as_ref(), &aws, ctx, req).await?,
+        };
+        Ok(found
+            .into_iter()
+            .map(|c| Candidate {
+                observed: settle(&req.properties, c.observed),
+                matched_by: c.matched_by,
+            })
+            .collect())
+    }
+
     async fn preflight(
         &self,
         ctx: &OpContext,
@@ -279,6 +310,7 @@ impl Provider for AwsProvider {
         let aws = self.clients(ctx).await;
         let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
         findings.extend(eks::preflight::cluster_versions(&aws, &mine).await);
+        findings.extend(eks::preflight::authentication_modes(&aws, &mine).await);
         findings
     }
 }

@@ -14,9 +14,9 @@ use crate::yaml::Node;
 // The allowed keys and defaults of every section are declared in `keys.rs` (the JSON Schema
 // `hdh schema` prints is generated from the same tables).
 use crate::keys::{
-    default_bool, default_int, default_str, default_strs, names, Key, ADMIN, AUTH, BUCKET, CLUSTER,
-    COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK, NODE_GROUP, SECRETS, SECRET_SOURCE,
-    STORAGE,
+    default_bool, default_int, default_str, default_strs, names, Key, ACCESS, ACCESS_POLICIES,
+    ADMIN, AUTH, BUCKET, CLUSTER, COGNITO, DASKHUB as TOP, DNS, EFS, HUB, KEYS, NETWORK,
+    NODE_GROUP, SECRETS, SECRET_SOURCE, STORAGE,
 };
 
 #[derive(Debug, Clone)]
@@ -61,6 +61,13 @@ pub(crate) struct Settings {
     pub cluster_name: String,
     pub kubernetes_version: String,
     pub public_access_cidrs: Vec<String>,
+    /// The control plane's and the nodes' IAM role names, when the config names them.
+    pub cluster_role_name: Option<String>,
+    pub node_role_name: Option<String>,
+    /// `cluster.authentication_mode`.
+    pub authentication_mode: String,
+    /// `cluster.access`: who else may use the cluster.
+    pub access: Vec<Access>,
     pub node_groups: Vec<NodeGroup>,
     pub efs_retain: bool,
     pub efs_backup: bool,
@@ -106,12 +113,47 @@ impl Tls {
     }
 }
 
+/// One `daskhub.cluster.access` item.
+#[derive(Debug, Clone)]
+pub(crate) struct Access {
+    pub principal_arn: String,
+    /// The EKS access policy's name, e.g. `AmazonEKSViewPolicy`.
+    pub policy: String,
+    /// Empty: the whole cluster.
+    pub namespaces: Vec<String>,
+}
+
+/// The EKS access policy of a `daskhub.cluster.access` `policy`.
+fn access_policy(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "cluster-admin" => "AmazonEKSClusterAdminPolicy",
+        "admin" => "AmazonEKSAdminPolicy",
+        "edit" => "AmazonEKSEditPolicy",
+        "view" => "AmazonEKSViewPolicy",
+        "admin-view" => "AmazonEKSAdminViewPolicy",
+        _ => return None,
+    })
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Cognito {
     pub domain_prefix: String,
     pub admin: Option<(String, String)>,
     pub retain: bool,
+    /// `user_pool_id`: the site's own pool, read as data and never deleted.
+    pub user_pool_id: Option<String>,
+    /// `users`: (username, email) besides the admin.
+    pub users: Vec<(String, String)>,
+    /// Access, ID and refresh token lifetimes in minutes (None: Cognito's default).
+    pub validity: [Option<i64>; 3],
 }
+
+/// `auth.cognito`'s token lifetime keys with Cognito's bounds in minutes.
+const VALIDITY_KEYS: [(&str, i64, i64); 3] = [
+    ("access_token_validity", 5, 24 * 60),
+    ("id_token_validity", 5, 24 * 60),
+    ("refresh_token_validity", 60, 3650 * 24 * 60),
+];
 
 /// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
 /// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
@@ -321,6 +363,109 @@ fn item_at(
         .unwrap_or_else(|| at(entries, key, fallback))
 }
 
+/// `daskhub.cluster.access`: each item checked where it is written; the same principal may
+/// appear with several policies, never twice with one.
+fn read_access(r: &mut R<'_>, cl: &[(crate::yaml::KeyNode, Node)]) -> Vec<Access> {
+    let Some(n) = get(cl, "access") else {
+        return Vec::new();
+    };
+    let mut out: Vec<Access> = Vec::new();
+    for (i, item) in shape::seq(r.p, n, "daskhub.cluster.access")
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let path = format!("daskhub.cluster.access[{i}]");
+        let Some(e) = shape::map(r.p, item, &path) else {
+            continue;
+        };
+        check_keys(r.p, e, &names(ACCESS), &format!("in `{path}`"));
+        let principal = r.string(e, "principal_arn", &path);
+        let policy = r.string(e, "policy", &path);
+        if principal.is_none() {
+            r.p.error(item.mark, format!("`{path}` needs a `principal_arn`"));
+        }
+        if policy.is_none() {
+            r.p.error_hint(
+                item.mark,
+                format!("`{path}` needs a `policy`"),
+                Some(format!("one of {}", ACCESS_POLICIES.join(", "))),
+            );
+        }
+        if let Some(pr) = &principal {
+            check(
+                r.p,
+                at(e, "principal_arn", item.mark),
+                &format!("{path}.principal_arn"),
+                pr,
+                names::iam_principal_arn,
+            );
+        }
+        let aws_policy = policy.as_deref().and_then(|p| {
+            let found = access_policy(p);
+            if found.is_none() {
+                r.p.error_hint(
+                    at(e, "policy", item.mark),
+                    format!("unknown policy `{p}` in `{path}`"),
+                    Some(format!("expected one of {}", ACCESS_POLICIES.join(", "))),
+                );
+            }
+            found
+        });
+        let namespaces = r.strings(e, "namespaces", &path).unwrap_or_default();
+        if policy.as_deref() == Some("cluster-admin") && get(e, "namespaces").is_some() {
+            r.p.error_hint(
+                at(e, "namespaces", item.mark),
+                format!(
+                    "`{path}`: `cluster-admin` is for the whole cluster and takes no `namespaces`"
+                ),
+                Some("use `admin` (or `edit`, `view`) for access in some namespaces".into()),
+            );
+        } else if get(e, "namespaces").is_some() && namespaces.is_empty() {
+            r.p.error_hint(
+                at(e, "namespaces", item.mark),
+                format!("`{path}.namespaces` is empty"),
+                Some("leave `namespaces` out for the whole cluster".into()),
+            );
+        }
+        for (j, ns) in namespaces.iter().enumerate() {
+            check(
+                r.p,
+                item_at(e, "namespaces", j, item.mark),
+                &format!("{path}.namespaces[{j}]"),
+                ns,
+                names::k8s_namespace,
+            );
+            if namespaces[..j].contains(ns) {
+                r.p.error(
+                    item_at(e, "namespaces", j, item.mark),
+                    format!("namespace `{ns}` is listed twice in `{path}`"),
+                );
+            }
+        }
+        let (Some(principal_arn), Some(policy)) = (principal, aws_policy) else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|a| a.principal_arn == principal_arn && a.policy == policy)
+        {
+            r.p.error_hint(
+                item.mark,
+                format!("`{path}` repeats `{principal_arn}` with the same policy"),
+                Some("give each principal a policy once; list its namespaces together".into()),
+            );
+            continue;
+        }
+        out.push(Access {
+            principal_arn,
+            policy: policy.to_string(),
+            namespaces,
+        });
+    }
+    out
+}
+
 pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> Option<Settings> {
     let top = shape::map(p, node, "daskhub")?;
     let before = p.len();
@@ -430,6 +575,30 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
         check(r.p, here, &what, c, |s| network::cidr(s).map(|_| ()));
     }
+    let mut role = |key: &str| {
+        let name = r.string(cl, key, "daskhub.cluster")?;
+        check(
+            r.p,
+            at(cl, key, node.mark),
+            &format!("daskhub.cluster.{key}"),
+            &name,
+            names::iam_role_name,
+        );
+        Some(name)
+    };
+    let cluster_role_name = role("role_name");
+    let node_role_name = role("node_role_name");
+    let authentication_mode = r
+        .string(cl, "authentication_mode", "daskhub.cluster")
+        .unwrap_or_else(|| default_str(CLUSTER, "authentication_mode"));
+    if !["API_AND_CONFIG_MAP", "API"].contains(&authentication_mode.as_str()) {
+        r.p.error_hint(
+            at(cl, "authentication_mode", node.mark),
+            format!("unknown `daskhub.cluster.authentication_mode` `{authentication_mode}`"),
+            Some("expected `API_AND_CONFIG_MAP` or `API` (access entries need the EKS API; CONFIG_MAP alone has none)".into()),
+        );
+    }
+    let access = read_access(&mut r, cl);
     let node_groups = match get(cl, "node_groups") {
         None => default_node_groups(),
         Some(n) => {
@@ -666,10 +835,93 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 "daskhub.auth.cognito",
                 default_bool(COGNITO, "retain"),
             );
+            let user_pool_id = r.string(c, "user_pool_id", "daskhub.auth.cognito");
+            if let Some(id) = &user_pool_id {
+                let (pool_region, rest) = id.split_once('_').unwrap_or(("", ""));
+                let here = at(c, "user_pool_id", node.mark);
+                if rest.is_empty() || !rest.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                    r.p.error_hint(
+                        here,
+                        format!("invalid `daskhub.auth.cognito.user_pool_id` `{id}`: not a user pool id"),
+                        Some(format!("expected `<region>_<letters and digits>`, e.g. `{region}_AbCdEfGhI`")),
+                    );
+                } else if pool_region != region {
+                    r.p.error_hint(
+                        here,
+                        format!("`daskhub.auth.cognito.user_pool_id` `{id}` is a pool of {pool_region}, not of the stack's region {region}"),
+                        Some("the hub's login uses a pool in its own region".into()),
+                    );
+                }
+            }
+            let mut users: Vec<(String, String)> = Vec::new();
+            if let Some(n) = get(c, "users") {
+                for (i, item) in shape::seq(r.p, n, "daskhub.auth.cognito.users")
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                {
+                    let path = format!("daskhub.auth.cognito.users[{i}]");
+                    let Some(e) = shape::map(r.p, item, &path) else {
+                        continue;
+                    };
+                    check_keys(r.p, e, &names(ADMIN), &format!("in `{path}`"));
+                    let (Some(u), Some(mail)) =
+                        (r.string(e, "username", &path), r.string(e, "email", &path))
+                    else {
+                        r.p.error(
+                            item.mark,
+                            format!("`{path}` needs both `username` and `email`"),
+                        );
+                        continue;
+                    };
+                    check(
+                        r.p,
+                        at(e, "username", item.mark),
+                        &format!("{path}.username"),
+                        &u,
+                        names::cognito_username,
+                    );
+                    check(
+                        r.p,
+                        at(e, "email", item.mark),
+                        &format!("{path}.email"),
+                        &mail,
+                        values::email,
+                    );
+                    let taken = users.iter().any(|(x, _)| *x == u)
+                        || admin.as_ref().is_some_and(|(x, _)| *x == u);
+                    if taken {
+                        r.p.error(
+                            at(e, "username", item.mark),
+                            format!("user `{u}` is listed twice (the admin counts)"),
+                        );
+                        continue;
+                    }
+                    users.push((u, mail));
+                }
+            }
+            let mut validity = [None; 3];
+            for (i, (k, lo, hi)) in VALIDITY_KEYS.iter().enumerate() {
+                if let Some(text) = r.string(c, k, "daskhub.auth.cognito") {
+                    match values::token_validity(&text, *lo, *hi) {
+                        Ok(m) => validity[i] = Some(m),
+                        Err(v) => rules::report(
+                            r.p,
+                            at(c, k, node.mark),
+                            &format!("daskhub.auth.cognito.{k}"),
+                            &text,
+                            v,
+                        ),
+                    }
+                }
+            }
             Some(Cognito {
                 domain_prefix,
                 admin,
                 retain,
+                user_pool_id,
+                users,
+                validity,
             })
         }
     };
@@ -941,6 +1193,10 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         cluster_name,
         kubernetes_version,
         public_access_cidrs,
+        cluster_role_name,
+        node_role_name,
+        authentication_mode,
+        access,
         node_groups,
         efs_retain,
         efs_backup,

@@ -118,6 +118,7 @@ pub(crate) fn build(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str
     network(b, s, stack);
     identity(b, s, stack, region);
     cluster(b, s);
+    access(b, s);
     storage(b, s, stack);
     auth(b, s, stack);
     kubernetes(b, s);
@@ -242,14 +243,14 @@ fn identity(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str) {
     b.add(
         CLUSTER_ROLE,
         "aws_iam_role",
-        json!({"role_name": format!("{stack}-cluster"),
+        json!({"role_name": s.cluster_role_name.clone().unwrap_or_else(|| format!("{stack}-cluster")),
                "assume_role_policy_document": service("eks.amazonaws.com"),
                "managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]}),
     );
     b.add(
         NODE_ROLE,
         "aws_iam_role",
-        json!({"role_name": format!("{stack}-nodes"),
+        json!({"role_name": s.node_role_name.clone().unwrap_or_else(|| format!("{stack}-nodes")),
                "assume_role_policy_document": service("ec2.amazonaws.com"),
                "managed_policy_arns": [
                    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -359,6 +360,7 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
                "public_access_cidrs": s.public_access_cidrs,
                "enabled_cluster_log_types": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
                "encryption_key_arn": r(KEY, "arn"),
+               "authentication_mode": s.authentication_mode,
                "tags": {"Name": s.cluster_name}}),
     );
     // The control plane needs only its subnets; nodes need their way out (NAT and routes)
@@ -401,6 +403,39 @@ fn cluster(b: &mut Builder<'_>, s: &Settings) {
     .depends_on = first.into_iter().collect();
 }
 
+/// `cluster.access`: one access entry per principal, one policy association per item.
+/// Addresses are keyed by the principal's `role/NAME` (or `user/NAME`) part.
+fn access(b: &mut Builder<'_>, s: &Settings) {
+    let key = |arn: &str| arn.splitn(6, ':').nth(5).unwrap_or(arn).to_string();
+    let mut made: Vec<&str> = Vec::new();
+    for a in &s.access {
+        let entry = keyed("daskhub.cluster.access_entry", &key(&a.principal_arn));
+        if !made.contains(&a.principal_arn.as_str()) {
+            made.push(&a.principal_arn);
+            b.add(
+                &entry,
+                "aws_eks_access_entry",
+                json!({"cluster_name": r(CLUSTER, "name"), "principal_arn": a.principal_arn}),
+            );
+        }
+        let scope = if a.namespaces.is_empty() {
+            "cluster"
+        } else {
+            "namespace"
+        };
+        b.add(
+            &keyed(
+                "daskhub.cluster.access_policy",
+                &format!("{} {}", key(&a.principal_arn), a.policy),
+            ),
+            "aws_eks_access_policy_association",
+            json!({"cluster_name": r(CLUSTER, "name"), "principal_arn": r(&entry, "principal_arn"),
+                   "policy_arn": format!("arn:aws:eks::aws:cluster-access-policy/{}", a.policy),
+                   "access_scope_type": scope, "namespaces": a.namespaces}),
+        );
+    }
+}
+
 fn storage(b: &mut Builder<'_>, s: &Settings, stack: &str) {
     b.add(
         EFS,
@@ -440,13 +475,25 @@ fn storage(b: &mut Builder<'_>, s: &Settings, stack: &str) {
 
 fn auth(b: &mut Builder<'_>, s: &Settings, stack: &str) {
     let Some(c) = &s.cognito else { return };
-    b.add(
-        POOL,
-        "aws_cognito_user_pool",
-        json!({"name": format!("{stack}-users"), "admin_create_user_only": true}),
-    )
-    .lifecycle
-    .retain = c.retain;
+    match &c.user_pool_id {
+        // The site's own pool: read, never changed or deleted.
+        Some(id) => {
+            b.add(
+                POOL,
+                "aws_cognito_existing_user_pool",
+                json!({"user_pool_id": id}),
+            );
+        }
+        None => {
+            b.add(
+                POOL,
+                "aws_cognito_user_pool",
+                json!({"name": format!("{stack}-users"), "admin_create_user_only": true}),
+            )
+            .lifecycle
+            .retain = c.retain;
+        }
+    }
     b.add(
         DOMAIN,
         "aws_cognito_user_pool_domain",
@@ -462,9 +509,31 @@ fn auth(b: &mut Builder<'_>, s: &Settings, stack: &str) {
                "allowed_oauth_scopes": ["openid", "email", "profile", "phone"],
                "generate_secret": true}),
     );
+    let client = b.specs.len() - 1;
+    for (name, minutes) in [
+        "access_token_validity_minutes",
+        "id_token_validity_minutes",
+        "refresh_token_validity_minutes",
+    ]
+    .iter()
+    .zip(c.validity)
+    {
+        if let Some(m) = minutes {
+            b.specs[client]
+                .properties
+                .insert(name.to_string(), super::build::expr(&json!(m)));
+        }
+    }
     if let Some((user, email)) = &c.admin {
         b.add(
             ADMIN,
+            "aws_cognito_user",
+            json!({"user_pool_id": r(POOL, "id"), "username": user, "email": email}),
+        );
+    }
+    for (user, email) in &c.users {
+        b.add(
+            &keyed("daskhub.auth.user", user),
             "aws_cognito_user",
             json!({"user_pool_id": r(POOL, "id"), "username": user, "email": email}),
         );

@@ -392,3 +392,117 @@ fn the_hub_database_gets_a_retained_gp3_class_and_its_volumes_are_kept_with_the_
             .retain
     );
 }
+
+#[test]
+fn cluster_access_becomes_one_entry_per_principal_and_one_association_per_policy() {
+    let c = load(&format!(
+        "{MINIMAL}  cluster:\n    access:\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/hdh-ci-plan\", policy: view }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/hdh-ci-plan\", policy: edit, namespaces: [daskhub] }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:user/alice\", policy: cluster-admin }}\n"
+    ))
+    .unwrap();
+    let cluster = c.desired.get("daskhub.cluster.eks").unwrap();
+    assert_eq!(
+        text_of(&cluster.properties["authentication_mode"]),
+        "API_AND_CONFIG_MAP"
+    );
+    let entries: Vec<&str> = c
+        .desired
+        .resources()
+        .iter()
+        .filter(|r| r.type_name == "aws_eks_access_entry")
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            "daskhub.cluster.access_entry[\"role/hdh-ci-plan\"]",
+            "daskhub.cluster.access_entry[\"user/alice\"]"
+        ]
+    );
+    let edit = c
+        .desired
+        .get("daskhub.cluster.access_policy[\"role/hdh-ci-plan AmazonEKSEditPolicy\"]")
+        .unwrap();
+    assert_eq!(
+        text_of(&edit.properties["policy_arn"]),
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+    );
+    assert_eq!(text_of(&edit.properties["access_scope_type"]), "namespace");
+    // The association follows its entry (a reference), so destroy removes it first.
+    assert_eq!(
+        edit.properties["principal_arn"],
+        hdh_engine::Expr::Ref(hdh_engine::Reference {
+            address: "daskhub.cluster.access_entry[\"role/hdh-ci-plan\"]".into(),
+            attribute: "principal_arn".into()
+        })
+    );
+    let admin = c
+        .desired
+        .get("daskhub.cluster.access_policy[\"user/alice AmazonEKSClusterAdminPolicy\"]")
+        .unwrap();
+    assert_eq!(text_of(&admin.properties["access_scope_type"]), "cluster");
+}
+
+#[test]
+fn bad_cluster_access_is_located_and_nothing_is_built() {
+    let e = load(&format!(
+        "{MINIMAL}  cluster:\n    authentication_mode: CONFIG_MAP\n    access:\n      - {{ principal_arn: \"arn:aws:iam::123456789012:group/admins\", policy: view }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/a\", policy: viewer }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/a\", policy: cluster-admin, namespaces: [daskhub] }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/b\", policy: edit }}\n      - {{ principal_arn: \"arn:aws:iam::123456789012:role/b\", policy: edit, namespaces: [x] }}\n      - {{ policy: view }}\n"
+    ))
+    .unwrap_err();
+    let all = e.join("\n");
+    for want in [
+        "8:26: error: unknown `daskhub.cluster.authentication_mode` `CONFIG_MAP`",
+        "10:26: error: invalid `daskhub.cluster.access[0].principal_arn` `arn:aws:iam::123456789012:group/admins`: it names a `group`",
+        "11:70: error: unknown policy `viewer` in `daskhub.cluster.access[1]`",
+        "12:97: error: `daskhub.cluster.access[2]`: `cluster-admin` is for the whole cluster and takes no `namespaces`",
+        "14:9: error: `daskhub.cluster.access[4]` repeats `arn:aws:iam::123456789012:role/b` with the same policy",
+        "15:9: error: `daskhub.cluster.access[5]` needs a `principal_arn`",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+}
+
+#[test]
+fn an_existing_user_pool_is_read_never_made_and_users_and_lifetimes_reach_the_client() {
+    let c = load(
+        "daskhub:\n  dns: { hosted_zone: example.org }\n  auth:\n    cognito:\n      user_pool_id: us-east-1_AbCdEfGhI\n      admin: { username: admintest, email: admin@example.org }\n      users:\n        - { username: alice, email: alice@example.org }\n      access_token_validity: 30m\n      refresh_token_validity: 7d\n",
+    )
+    .unwrap();
+    let pool = c.desired.get("daskhub.auth.user_pool").unwrap();
+    assert_eq!(pool.type_name, "aws_cognito_existing_user_pool");
+    assert!(!pool.lifecycle.retain, "nothing of hdh's to retain");
+    assert!(c
+        .desired
+        .resources()
+        .iter()
+        .all(|r| r.type_name != "aws_cognito_user_pool"));
+    let alice = c.desired.get("daskhub.auth.user[\"alice\"]").unwrap();
+    assert_eq!(text_of(&alice.properties["email"]), "alice@example.org");
+    let client = c.desired.get("daskhub.auth.client").unwrap();
+    assert_eq!(
+        client.properties["access_token_validity_minutes"],
+        hdh_engine::Expr::Literal(hdh_engine::Value::int(30))
+    );
+    assert_eq!(
+        client.properties["refresh_token_validity_minutes"],
+        hdh_engine::Expr::Literal(hdh_engine::Value::int(7 * 24 * 60))
+    );
+    assert!(!client.properties.contains_key("id_token_validity_minutes"));
+}
+
+#[test]
+fn bad_cognito_settings_are_located() {
+    let e = load(
+        "daskhub:\n  dns: { hosted_zone: example.org }\n  auth:\n    cognito:\n      user_pool_id: eu-west-1_AbCdEfGhI\n      admin: { username: admintest, email: admin@example.org }\n      users:\n        - { username: admintest, email: x@example.org }\n      access_token_validity: 2d\n      refresh_token_validity: 30\n      id_token_validity: 4m\n",
+    )
+    .unwrap_err();
+    let all = e.join("\n");
+    for want in [
+        "8:21: error: `daskhub.auth.cognito.user_pool_id` `eu-west-1_AbCdEfGhI` is a pool of eu-west-1",
+        "11:23: error: user `admintest` is listed twice",
+        "12:30: error: invalid `daskhub.auth.cognito.access_token_validity` `2d`: it is outside Cognito's bounds, 5m to 1d",
+        "13:31: error: `daskhub.auth.cognito.refresh_token_validity`: expected a string",
+        "14:26: error: invalid `daskhub.auth.cognito.id_token_validity` `4m`: it is outside Cognito's bounds",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+}

@@ -215,6 +215,51 @@ pub fn iam_role_name(s: &str) -> Rule {
         .map_err(|r| fail(r, "1–64 letters, digits or `+=,.@_-`"))
 }
 
+/// An IAM principal EKS lets into a cluster: a role or user ARN,
+/// `arn:aws:iam::<12 digits>:role/<path/><name>` (or `:user/`); not an assumed-role session,
+/// a group or another service's ARN.
+pub fn iam_principal_arn(s: &str) -> Rule {
+    let expected = "an IAM role or user ARN such as `arn:aws:iam::123456789012:role/hdh-ci-plan`";
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let reason = match parts.as_slice() {
+        ["arn", partition, service, region, account, resource] => {
+            let (kind, name) = resource.split_once('/').unwrap_or((resource, ""));
+            let name = name.rsplit('/').next().unwrap_or_default();
+            if !["aws", "aws-cn", "aws-us-gov"].contains(partition) {
+                Some(format!("`{partition}` is not an AWS partition"))
+            } else if *service == "sts" && kind == "assumed-role" {
+                return Err(fail(
+                    "it is an assumed-role session, not the role".into(),
+                    expected,
+                )
+                .hint(format!(
+                    "use the role itself: arn:{partition}:iam::{account}:role/{}",
+                    resource.split('/').nth(1).unwrap_or("NAME")
+                )));
+            } else if *service != "iam" {
+                Some(format!("it is an `{service}` ARN, not an IAM one"))
+            } else if !region.is_empty() {
+                Some("IAM ARNs have no region".into())
+            } else if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+                Some(format!("the account `{account}` is not 12 digits"))
+            } else if kind != "role" && kind != "user" {
+                Some(format!(
+                    "it names a `{kind}`; EKS access entries take roles and users"
+                ))
+            } else if name.is_empty() || !name.chars().all(|c| alnum(c) || "+=,.@_-".contains(c)) {
+                Some(format!("the {kind} name `{name}` is not an IAM name"))
+            } else {
+                None
+            }
+        }
+        _ => Some("it is not an ARN".into()),
+    };
+    match reason {
+        Some(r) => Err(fail(r, expected)),
+        None => Ok(()),
+    }
+}
+
 /// A Kubernetes DNS-1123 label (namespaces, Helm releases up to 53): lowercase letters, digits
 /// and hyphens, starting and ending with a letter or digit.
 fn dns1123_label(s: &str, max: usize) -> Result<(), String> {
@@ -451,5 +496,28 @@ mod tests {
         assert!(iam_role_name("eks-helio-cluster").is_ok());
         assert!(iam_role_name(&"a".repeat(65)).is_err());
         assert_eq!(reason(iam_role_name("a b")), "it contains a space");
+    }
+
+    #[test]
+    fn iam_principals() {
+        assert!(iam_principal_arn("arn:aws:iam::123456789012:role/hdh-ci-plan").is_ok());
+        assert!(iam_principal_arn("arn:aws:iam::123456789012:role/team/x.y").is_ok());
+        assert!(iam_principal_arn("arn:aws:iam::123456789012:user/alice").is_ok());
+        assert_eq!(
+            reason(iam_principal_arn("arn:aws:iam::123456789012:group/admins")),
+            "it names a `group`; EKS access entries take roles and users"
+        );
+        assert_eq!(
+            reason(iam_principal_arn("arn:aws:iam::1234:role/x")),
+            "the account `1234` is not 12 digits"
+        );
+        assert!(
+            iam_principal_arn("arn:aws:sts::123456789012:assumed-role/r/s")
+                .unwrap_err()
+                .hint
+                .unwrap()
+                .contains("role/r")
+        );
+        assert_eq!(reason(iam_principal_arn("hdh-ci-plan")), "it is not an ARN");
     }
 }

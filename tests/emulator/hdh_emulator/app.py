@@ -106,7 +106,7 @@ class HdhApp:
         return self._aws(environ, start_response)
 
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        from . import addons, s3fix, updates
+        from . import access, addons, cognito, s3fix, updates
         from .protocol import (
             error_response,
             identify,
@@ -144,6 +144,16 @@ class HdhApp:
                     status, headers, out = addons.handle(req, account_for(environ))
                 elif req.service == "eks" and req.operation in updates.OPERATIONS:
                     status, headers, out = updates.handle(req, account_for(environ))
+                elif req.service == "eks" and req.operation in access.OPERATIONS:
+                    status, headers, out = access.handle(req, account_for(environ), environ)
+                elif req.service == "eks" and access.is_entry_tagging(req):
+                    status, headers, out = access.handle_tags(req, account_for(environ), environ)
+                elif req.service == "eks" and req.operation == "UpdateClusterConfig" and req.params.get("accessConfig"):
+                    status, headers, out = access.update_access_config(req, account_for(environ))
+                elif req.service == "eks" and req.operation == "CreateCluster" and access.check_create_cluster(req):
+                    status, headers, out = access.check_create_cluster(req)
+                elif req.operation in cognito.OPERATIONS and cognito.check(req):
+                    status, headers, out = cognito.check(req)
                 else:
                     try:
                         status, headers, out = self._call_moto(environ)
@@ -158,6 +168,10 @@ class HdhApp:
                         status, headers, out = error_response(req, *unknown_operation_error(req))
                     elif req.service == "eks" and req.operation in updates.RECORDED and status == 200:
                         updates.note_moto_update(req, account_for(environ), out)
+                    if req.service == "eks" and req.operation in ("CreateCluster", "DescribeCluster") and status == 200:
+                        if req.operation == "CreateCluster":
+                            access.note_create_cluster(req, environ, account_for(environ))
+                        out = access.add_access_config(req, account_for(environ), out)
             if kill == "after":
                 SWITCH.kill()
             self.faults.note_response(req, status, out)

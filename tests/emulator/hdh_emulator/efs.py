@@ -9,14 +9,20 @@
   for ``efs_mount_target_eni_linger`` more, blocking the subnet and security groups.
 * DeleteFileSystem while mount targets (deleting ones included) exist: ``FileSystemInUse``
   (moto's check, kept).
+* PutBackupPolicy (moto lacks it): ``ENABLED`` or ``DISABLED``; DescribeBackupPolicy then answers
+  the status put (moto answered PolicyNotFound for a disabled one, as AWS does only for a file
+  system that never had a policy).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.efs.exceptions import EFSError
+import json
+
+from moto.efs.exceptions import BadRequest, EFSError, FileSystemNotFound
 from moto.efs.models import EFSBackend
+from moto.efs.responses import EFSResponse
 
 from . import ec2 as ec2mod
 from .world import WORLD
@@ -88,6 +94,35 @@ def install() -> None:
             lambda: _finish_mount_target_delete(self, mt),
         )
 
+    orig_describe_backup = EFSBackend.describe_backup_policy
+
+    def put_backup_policy(self: EFSBackend, file_system_id: str, status: str) -> dict[str, str]:
+        fs = self.file_systems_by_id.get(file_system_id)
+        if fs is None:
+            raise FileSystemNotFound(file_system_id)
+        if status not in ("ENABLED", "DISABLED"):
+            raise BadRequest(f"1 validation error detected: Value '{status}' at 'backupPolicy.status' "
+                             "failed to satisfy constraint: Member must satisfy enum value set: "
+                             "[ENABLED, DISABLED, ENABLING, DISABLING]")
+        fs._backup = status == "ENABLED"
+        fs.hdh_backup_status = status
+        return {"Status": status}
+
+    def describe_backup_policy(self: EFSBackend, file_system_id: str) -> dict[str, str]:
+        fs = self.file_systems_by_id.get(file_system_id)
+        if fs is None:
+            raise FileSystemNotFound(file_system_id)
+        put = getattr(fs, "hdh_backup_status", None)
+        return {"Status": put} if put else orig_describe_backup(self, file_system_id)
+
+    def put_backup_policy_response(self: EFSResponse) -> Any:
+        policy = self._get_param("BackupPolicy") or {}
+        got = self.efs_backend.put_backup_policy(self._get_param("FileSystemId"), policy.get("Status"))
+        return json.dumps({"BackupPolicy": got}), {"Content-Type": "application/json"}
+
+    EFSBackend.put_backup_policy = put_backup_policy
+    EFSBackend.describe_backup_policy = describe_backup_policy
+    EFSResponse.put_backup_policy = put_backup_policy_response
     EFSBackend.create_file_system = create_file_system
     EFSBackend.create_mount_target = create_mount_target
     EFSBackend.delete_mount_target = delete_mount_target

@@ -156,6 +156,9 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsRequest:
     signing, region = (m.group(3), m.group(2)) if m else ("", "us-east-1")
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/")
+    # the undecoded path, so an encoded `/` inside one label (an EKS principal ARN) stays in it
+    raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    raw_path = raw_path.split("?", 1)[0] if raw_path.startswith("/") else path
     raw_query = environ.get("QUERY_STRING", "")
     query = parse_qs(raw_query, keep_blank_values=True)
     ctype = environ.get("CONTENT_TYPE", "")
@@ -192,7 +195,7 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsRequest:
         present |= {"content-type", "content-length"} & {
             k.replace("_", "-").lower() for k in environ
         }
-        op, path_params = _match_rest(model_name, method, path, query, present)
+        op, path_params = _match_rest(model_name, method, raw_path, query, present)
         operation = op or f"{method} {path}"
         params = dict(flat)
         if protocol == "rest-json":

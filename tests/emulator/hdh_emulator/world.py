@@ -29,6 +29,7 @@ DURATION_KEYS = (
     "eks_cluster_delete",
     "eks_cluster_eni_linger",
     "eks_cluster_update",
+    "eks_access_config_update",
     "eks_nodegroup_create",
     "eks_nodegroup_delete",
     "eks_nodegroup_update",

@@ -1,8 +1,11 @@
 //! `aws_vpc`: the stack's network. DNS support and hostnames are on by default (EKS needs
-//! both); DescribeVpcs does not return them, so they are not refreshed (last applied value).
+//! both); DescribeVpcs does not return them, so read (and the search after an interrupted
+//! create, which may have stopped before setting them) asks DescribeVpcAttribute for each.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type, Vpc as SdkVpc};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, ResourceType as Ec2Type, Vpc as SdkVpc, VpcAttributeName,
+};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
@@ -72,6 +75,49 @@ async fn describe(
             )
         })
         .collect())
+}
+
+/// The VPC's DNS settings as EC2 has them (DescribeVpcAttribute, one attribute per call).
+async fn read_dns(aws: &Clients, o: &mut Observed) -> Result<(), ProviderError> {
+    for (name, attribute) in [
+        ("enable_dns_support", VpcAttributeName::EnableDnsSupport),
+        ("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
+    ] {
+        let out = aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(&o.id)
+            .attribute(attribute.clone())
+            .send()
+            .await
+            .map_err(e("DescribeVpcAttribute"))?;
+        let value = match attribute {
+            VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+            _ => out.enable_dns_hostnames(),
+        };
+        if let Some(on) = value.and_then(AttributeBooleanValue::value) {
+            o.attributes.insert(name.into(), Value::Bool(on));
+        }
+    }
+    Ok(())
+}
+
+/// `describe`, then each VPC's DNS settings (the VPCs concurrently).
+async fn describe_with_dns(
+    aws: &Clients,
+    ctx: &OpContext,
+    filters: Vec<aws_sdk_ec2::types::Filter>,
+    requests: &[ReadRequest],
+) -> Result<Vec<Observed>, ProviderError> {
+    let found = describe(aws, ctx, filters, requests).await?;
+    crate::aws::join_all(
+        found
+            .into_iter()
+            .map(|mut o| async move { read_dns(aws, &mut o).await.map(|()| o) }),
+    )
+    .await
+    .into_iter()
+    .collect()
 }
 
 async fn set_dns(
@@ -152,7 +198,7 @@ impl Kind for Vpc {
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Observed>, ProviderError>> {
         read_batched(requests, |ids| {
-            describe(aws, ctx, vec![filter("vpc-id", ids)], requests)
+            describe_with_dns(aws, ctx, vec![filter("vpc-id", ids)], requests)
         })
         .await
     }
@@ -256,12 +302,13 @@ impl Kind for Vpc {
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let mut found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
-        Ok(found.pop().map(|mut o| {
-            o.attributes.extend(carried(
-                Some(&req.properties),
-                &["enable_dns_support", "enable_dns_hostnames", "tags"],
-            ));
-            o
-        }))
+        let Some(mut o) = found.pop() else {
+            return Ok(None);
+        };
+        o.attributes
+            .extend(carried(Some(&req.properties), &["tags"]));
+        // A create stopped before it set DNS hostnames: the plan sets them.
+        read_dns(aws, &mut o).await?;
+        Ok(Some(o))
     }
 }

@@ -1,11 +1,15 @@
 //! `aws_eks_cluster`: the control plane. Version (one minor step at a time), endpoint access,
-//! public CIDRs, logging and tags change in place, one EKS update at a time, each waited for;
-//! subnets, security groups, role and secrets encryption are fixed at creation.
+//! public CIDRs, logging, authentication mode (forward only: CONFIG_MAP → API_AND_CONFIG_MAP →
+//! API, one step per update) and tags change in place, one EKS update at a time, each waited
+//! for; subnets, security groups, role and secrets encryption are fixed at creation. A cluster
+//! is created with `bootstrapClusterCreatorAdminPermissions`, so the identity that creates it
+//! keeps cluster-admin access through its own access entry.
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
-    Cluster as SdkCluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging,
-    Provider as KeyProvider, VpcConfigRequest,
+    AuthenticationMode, Cluster as SdkCluster, ClusterStatus, CreateAccessConfigRequest,
+    EncryptionConfig, LogSetup, LogType, Logging, Provider as KeyProvider,
+    UpdateAccessConfigRequest, VpcConfigRequest,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
@@ -22,6 +26,32 @@ use crate::props;
 pub(crate) const TYPE: &str = "aws_eks_cluster";
 
 pub(crate) struct Cluster;
+
+/// The authentication modes in the only order EKS moves a cluster through them.
+pub(crate) const AUTH_MODES: [&str; 3] = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+
+/// The mode EKS reports; a cluster without an access config is in EKS's old default.
+fn auth_mode(c: &SdkCluster) -> &str {
+    c.access_config()
+        .and_then(|a| a.authentication_mode())
+        .map_or("CONFIG_MAP", |m| m.as_str())
+}
+
+/// The single steps from `from` to `to`, or why EKS would refuse the move.
+pub(crate) fn auth_mode_steps(from: &str, to: &str) -> Result<Vec<&'static str>, ProviderError> {
+    let rank = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
+    match (rank(from), rank(to)) {
+        (Some(a), Some(b)) if b >= a => Ok(AUTH_MODES[a + 1..=b].to_vec()),
+        (Some(_), Some(_)) => Err(ProviderError::invalid(format!(
+            "`authentication_mode` cannot go back from {from} to {to}: EKS moves a cluster only \
+             forward (CONFIG_MAP → API_AND_CONFIG_MAP → API); set it to {from}"
+        ))),
+        _ => Err(ProviderError::invalid(format!(
+            "`authentication_mode` must be one of {}, found {to:?}",
+            AUTH_MODES.join(", ")
+        ))),
+    }
+}
 
 pub(crate) const ALL_LOG_TYPES: [&str; 5] = [
     "api",
@@ -80,6 +110,7 @@ fn observe(ctx: &OpContext, c: &SdkCluster, prior: &ValueMap) -> Observed {
         .iter()
         .find_map(|x| x.provider().and_then(|p| p.key_arn()));
     a.insert("encryption_key_arn".into(), s(key));
+    a.insert("authentication_mode".into(), Value::str(auth_mode(c)));
     a.insert("tags".into(), tags::own_view(ctx, &btree(c.tags()), prior));
     a.insert("arn".into(), s(c.arn()));
     a.insert("endpoint".into(), s(c.endpoint()));
@@ -233,6 +264,15 @@ impl Kind for Cluster {
                 AttributeSpec::optional("encryption_key_arn", ValueType::String, None)
                     .force_new()
                     .describe("KMS key ARN for Kubernetes secrets encryption (fixed at creation)."),
+                AttributeSpec::optional(
+                    "authentication_mode",
+                    ValueType::String,
+                    Some(Value::str("API_AND_CONFIG_MAP")),
+                )
+                .describe(
+                    "API_AND_CONFIG_MAP (access entries and the aws-auth ConfigMap), API or \
+                     CONFIG_MAP; EKS changes it only forward, CONFIG_MAP → API_AND_CONFIG_MAP → API.",
+                ),
                 AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("endpoint", ValueType::String),
@@ -276,6 +316,9 @@ impl Kind for Cluster {
         let name = props::required_string(p, "name")?;
         let logs = props::string_list(p, "enabled_cluster_log_types")?;
         check_log_types(&logs)?;
+        let mode =
+            props::string(p, "authentication_mode")?.unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
+        auth_mode_steps("CONFIG_MAP", &mode)?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let vpc = VpcConfigRequest::builder()
             .set_subnet_ids(Some(props::string_list(p, "subnet_ids")?))
@@ -304,6 +347,12 @@ impl Kind for Cluster {
             .resources_vpc_config(vpc)
             .logging(logging(&logs))
             .set_encryption_config(encryption.map(|x| vec![x]))
+            .access_config(
+                CreateAccessConfigRequest::builder()
+                    .authentication_mode(AuthenticationMode::from(mode.as_str()))
+                    .bootstrap_cluster_creator_admin_permissions(true)
+                    .build(),
+            )
             .set_tags(Some(hash_map(&tags)))
             .client_request_token(request_token(&req.token))
             .send()
@@ -378,6 +427,33 @@ impl Kind for Cluster {
             })
             .await?;
             wait_active(aws, ctx, &req.address, name, "updating", p).await?;
+        }
+        if changed("authentication_mode") {
+            let to = props::string(p, "authentication_mode")?
+                .unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
+            // From what EKS says now, not from state: an earlier step may have been applied.
+            let from = describe(aws, name)
+                .await?
+                .map(|c| auth_mode(&c).to_string())
+                .unwrap_or_else(|| "CONFIG_MAP".into());
+            for step in auth_mode_steps(&from, &to)? {
+                w.retrying(wait::dependency, || async {
+                    aws.eks
+                        .update_cluster_config()
+                        .name(name)
+                        .access_config(
+                            UpdateAccessConfigRequest::builder()
+                                .authentication_mode(AuthenticationMode::from(step))
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UpdateClusterConfig"))
+                })
+                .await?;
+                wait_active(aws, ctx, &req.address, name, "updating", p).await?;
+            }
         }
         if changed("enabled_cluster_log_types") {
             let logs = props::string_list(p, "enabled_cluster_log_types")?;

@@ -1,10 +1,13 @@
-//! EKS: `aws_eks_cluster`, `aws_eks_node_group`, `aws_eks_addon`, and the plan-time checks
-//! (instance types offered in the node groups' AZs, one minor version step at a time).
+//! EKS: `aws_eks_cluster`, `aws_eks_node_group`, `aws_eks_addon`, `aws_eks_access_entry`,
+//! `aws_eks_access_policy_association`, and the plan-time checks (instance types offered in the
+//! node groups' AZs, one minor version step at a time, authentication modes only forward).
 //!
 //! EKS has no batch describe: refresh makes one Describe call per resource, run concurrently.
 //! Creates pass the engine's token as `clientRequestToken`; names are unique per cluster, so
 //! an interrupted create is found by name and its `hdh:token` tag.
 
+pub(crate) mod access_entry;
+pub(crate) mod access_policy;
 pub(crate) mod addon;
 pub(crate) mod cluster;
 pub(crate) mod node_group;

@@ -1,6 +1,7 @@
 //! Plan-time checks against the region: every node group's instance types must be offered in
 //! every availability zone of its subnets (one paged DescribeInstanceTypeOfferings for all
-//! types), and a cluster's version may only move one minor step.
+//! types), a cluster's version may only move one minor step, and its authentication mode only
+//! forward.
 //!
 //! A node group's subnets are often created by the same apply and not known yet; then the AZs
 //! of the subnets planned in the same stack stand in for them.
@@ -187,6 +188,35 @@ pub(crate) async fn cluster_versions(
         };
         if let Err(err) = check_version_step(from, &to) {
             findings.push(finding(address, "version", err.to_string()));
+        }
+    }
+    findings
+}
+
+/// A cluster whose authentication mode would go back (API → API_AND_CONFIG_MAP, say): EKS
+/// refuses it, so the plan does.
+pub(crate) async fn authentication_modes(
+    aws: &Clients,
+    resources: &[(String, String, ValueMap)],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (address, _, p) in resources.iter().filter(|r| r.1 == cluster::TYPE) {
+        let (Ok(Some(name)), Ok(Some(to))) = (
+            props::string(p, "name"),
+            props::string(p, "authentication_mode"),
+        ) else {
+            continue;
+        };
+        let Ok(out) = aws.eks.describe_cluster().name(&name).send().await else {
+            continue;
+        };
+        let Some(c) = out.cluster() else { continue };
+        let from = c
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map_or("CONFIG_MAP", |m| m.as_str());
+        if let Err(err) = cluster::auth_mode_steps(from, &to) {
+            findings.push(finding(address, "authentication_mode", err.to_string()));
         }
     }
     findings
