@@ -45,6 +45,10 @@ pub enum Command {
     /// Delete everything the stack manages; retained resources need --keep-retained or
     /// --delete-retained.
     Destroy(DestroyArgs),
+    /// Record resources other tools made (a hub built with the HelioCloud seed's scripts) in
+    /// state: match each resource of the file by name, parent and association (or the id given
+    /// with --id), refuse what is not certain, write all matches at once or nothing.
+    Import(ImportArgs),
     /// Print the dependency graph in Graphviz DOT (`hdh graph | dot -Tsvg > graph.svg`).
     Graph(GraphArgs),
     /// Render a plan saved by `hdh plan --out` as `hdh plan` shows it. Reads only the file:
@@ -128,6 +132,26 @@ pub struct InitArgs {
     /// Replace the file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The id of an existing resource for one address (repeatable), e.g.
+    /// --id 'daskhub.network.vpc=vpc-0abc': for what a search finds twice or cannot find.
+    #[arg(long = "id", value_name = "ADDRESS=ID")]
+    pub ids: Vec<String>,
+
+    /// Show what would be matched; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Record what was matched with certainty even if other resources were refused (they stay
+    /// out of state: the next plan creates them unless a later import records them).
+    #[arg(long)]
+    pub partial: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => commands::plan::run(file, args).await,
         Command::Apply(args) => commands::apply::apply(file, args).await,
         Command::Destroy(args) => commands::apply::destroy(file, args).await,
+        Command::Import(args) => commands::import::run(file, args).await,
         Command::Graph(args) => commands::graph::run(file, args).await,
         Command::Show(args) => commands::show::run(args),
         Command::Init(args) => commands::init::run(file, args),

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod estimate;
 pub mod expr;
 pub mod graph;
+pub mod import;
 pub mod plan;
 pub mod preflight;
 pub mod provider;

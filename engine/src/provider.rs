@@ -136,6 +136,27 @@ pub struct DeleteRequest {
     pub purge: bool,
 }
 
+/// What `hdh import` asks a provider: the existing resource `address` stands for, made outside
+/// hdh (by other tools, by hand).
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub address: String,
+    pub type_name: String,
+    /// The config's properties, evaluated against what was matched before; a reference to a
+    /// resource not matched is `Unknown`.
+    pub properties: ValueMap,
+    /// The id the user gave for this address: then it is the only candidate.
+    pub id: Option<String>,
+}
+
+/// One existing resource an import could record for an address, and how it was found
+/// ("id given", "name eks-helio", "tag alpha.eksctl.io/cluster-name=eks-helio").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub observed: Observed,
+    pub matched_by: String,
+}
+
 /// Classified provider failures; the engine decides what to do from the class. `Throttled` and
 /// `Unavailable` are the retryable ones (a provider waits them out until its deadline); every
 /// other class is permanent for the call that got it and fails it at once.
@@ -230,6 +251,27 @@ pub trait Provider: Send + Sync {
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError>;
 
+    /// `hdh import`: the existing resources that could be `req.address`'s, found by the
+    /// identity its type has in the real system (a name, a parent and a key, tags) or, when
+    /// `req.id` is given, that id alone. Each is read as `read` reads it. An empty list when
+    /// nothing matches; the engine refuses several. Default: only a given id is looked up
+    /// (a type without a search says so).
+    async fn find_existing(
+        &self,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        let Some(id) = &req.id else {
+            return Err(ProviderError::Unsupported {
+                message: format!(
+                    "{} cannot be searched for by name or tags; give its id (--id {}=ID)",
+                    req.type_name, req.address
+                ),
+            });
+        };
+        read_given_id(self, ctx, req, id).await
+    }
+
     /// Plan-time checks against the real system for resources about to be created or updated
     /// (`(address, type, properties)`). Default: nothing to check.
     async fn preflight(
@@ -238,6 +280,33 @@ pub trait Provider: Send + Sync {
         _resources: &[(String, String, ValueMap)],
     ) -> Vec<Finding> {
         Vec::new()
+    }
+}
+
+/// Reads the id an import was given as `read` does: one candidate, or none when it does not
+/// exist.
+pub async fn read_given_id<P: Provider + ?Sized>(
+    provider: &P,
+    ctx: &OpContext,
+    req: &ImportRequest,
+    id: &str,
+) -> Result<Vec<Candidate>, ProviderError> {
+    let read = ReadRequest {
+        address: req.address.clone(),
+        id: id.to_string(),
+        prior: req.properties.clone(),
+    };
+    match provider
+        .read(ctx, &req.type_name, std::slice::from_ref(&read))
+        .await
+        .pop()
+    {
+        Some(Ok(Some(observed))) => Ok(vec![Candidate {
+            observed,
+            matched_by: "id given".into(),
+        }]),
+        Some(Ok(None)) | Some(Err(ProviderError::NotFound { .. })) | None => Ok(Vec::new()),
+        Some(Err(e)) => Err(e),
     }
 }
 

@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
     ValueType,
@@ -207,6 +209,20 @@ impl Provider for GivenSecretProvider {
     async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Result<(), ProviderError> {
         // The secret stays where the admin keeps it; only state forgets it.
         Ok(())
+    }
+
+    /// Nothing outside hdh is this resource (the secret is read from its source at apply): import leaves it for apply.
+    async fn find_existing(
+        &self,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        match &req.id {
+            Some(_) => Err(ProviderError::Unsupported {
+                message: format!("{} has no id outside hdh to import", req.type_name),
+            }),
+            None => Ok(Vec::new()),
+        }
     }
 
     async fn find_created(

@@ -8,7 +8,9 @@
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
     ValueType,
@@ -194,6 +196,20 @@ impl Provider for RandomSecretProvider {
     async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Result<(), ProviderError> {
         // Nothing outside state to remove.
         Ok(())
+    }
+
+    /// Nothing outside hdh is this resource (a generated secret exists only in hdh's state): import leaves it for apply.
+    async fn find_existing(
+        &self,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        match &req.id {
+            Some(_) => Err(ProviderError::Unsupported {
+                message: format!("{} has no id outside hdh to import", req.type_name),
+            }),
+            None => Ok(Vec::new()),
+        }
     }
 
     async fn find_created(

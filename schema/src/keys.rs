@@ -316,6 +316,16 @@ pub const CLUSTER: &[Key] = &[
     )
     .or(Default::Strs(&["0.0.0.0/0"])),
     key(
+        "role_name",
+        Shape::Str,
+        "The IAM role of the EKS control plane. Default: <stack>-cluster. Set it to the role an existing cluster uses (eksctl's eksctl-<cluster>-cluster-ServiceRole-…) to `hdh import` that cluster: a cluster's role cannot change.",
+    ),
+    key(
+        "node_role_name",
+        Shape::Str,
+        "The IAM role of the nodes. Default: <stack>-nodes. Set it to the role existing node groups use (eksctl's eksctl-<cluster>-nodegroup-…-NodeInstanceRole-…) to `hdh import` them: a node group's role cannot change.",
+    ),
+    key(
         "access",
         Shape::Sections(ACCESS),
         "IAM roles and users let into the cluster (EKS access entries), besides the identity \

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod docs;
 pub mod eks_token;
 pub mod graph;
+pub mod import;
 pub mod init;
 pub mod output;
 pub mod plan;

@@ -8,3 +8,4 @@ pub mod hub;
 pub mod killer;
 pub mod proxy;
 pub mod schema;
+pub mod seed_hub;

@@ -4,7 +4,7 @@
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
 //! `eks`, `efs`, `s3`, `cognito`, `route53`, `acm` and `data` implement one resource type per [`Kind`]
-//! (`s3_empty` empties a bucket for a `--delete-retained` delete).
+//! (`import` finds what other tools made for `hdh import`; `s3_empty` empties a bucket for a `--delete-retained` delete).
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -26,6 +26,7 @@ pub(crate) mod eks;
 pub mod eks_token;
 pub(crate) mod errors;
 mod iam;
+mod import;
 mod kms;
 mod retries;
 mod route53;
@@ -38,7 +39,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap};
 use tokio::sync::OnceCell;
 
@@ -263,6 +266,29 @@ impl Provider for AwsProvider {
             .find_created(&aws, ctx, req)
             .await?
             .map(|o| settle(&req.properties, o)))
+    }
+
+    async fn find_existing(
+        &self,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        let kind = self.kind(&req.type_name)?;
+        let aws = self.clients(ctx).await;
+        let found = match &req.id {
+            Some(id) => {
+                let given = vec![(id.clone(), "id given".to_string())];
+                import::read_ids(kind.as_ref(), &aws, ctx, req, given).await?
+            }
+            None => import::find(kind.as_ref(), &aws, ctx, req).await?,
+        };
+        Ok(found
+            .into_iter()
+            .map(|c| Candidate {
+                observed: settle(&req.properties, c.observed),
+                matched_by: c.matched_by,
+            })
+            .collect())
     }
 
     async fn preflight(

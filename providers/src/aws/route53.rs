@@ -46,7 +46,7 @@ pub(crate) fn fqdn(name: &str, zone: &str) -> String {
 }
 
 /// The id of the public hosted zone named `zone`: looked up, never created.
-async fn zone_id(aws: &Clients, zone: &str) -> Result<String, ProviderError> {
+pub(crate) async fn zone_id(aws: &Clients, zone: &str) -> Result<String, ProviderError> {
     let zones: Vec<_> = aws
         .route53
         .list_hosted_zones()

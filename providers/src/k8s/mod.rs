@@ -30,7 +30,10 @@ mod tool;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    read_given_id, Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest,
+    UpdateRequest,
+};
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
 
 use crate::aws::{AwsSettings, PollPolicy};
@@ -153,5 +156,47 @@ impl Provider for K8sProvider {
             helm::TYPE => helm::find_installed(s, probe, ctx, &req.address, &req.properties).await,
             other => Err(crate::props::unsupported_type(other)),
         }
+    }
+
+    /// `hdh import`: an object or release is named by its properties (kind, namespace and
+    /// name; release and namespace), so the one candidate is read by that id.
+    async fn find_existing(
+        &self,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Result<Vec<Candidate>, ProviderError> {
+        if !req.properties.contains_key("cluster_endpoint") {
+            return Err(ProviderError::Unsupported {
+                message: format!(
+                    "cannot look for {}: its cluster was not matched",
+                    req.address
+                ),
+            });
+        }
+        if let Some(id) = &req.id {
+            return read_given_id(self, ctx, req, id).await;
+        }
+        let id = match req.type_name.as_str() {
+            manifest::TYPE => manifest::id_of(&req.properties)?,
+            // A release is read with what an install reports (its load balancer's hostname).
+            helm::TYPE => {
+                let (s, probe) = (&self.settings, &self.probe);
+                let found =
+                    helm::find_installed(s, probe, ctx, &req.address, &req.properties).await?;
+                return Ok(found
+                    .map(|observed| Candidate {
+                        matched_by: format!("release {}", observed.id),
+                        observed,
+                    })
+                    .into_iter()
+                    .collect());
+            }
+            other => return Err(crate::props::unsupported_type(other)),
+        };
+        let mut found = read_given_id(self, ctx, req, &id).await?;
+        for c in &mut found {
+            c.matched_by = format!("name {id}");
+        }
+        Ok(found)
     }
 }

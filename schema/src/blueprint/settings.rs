@@ -61,6 +61,9 @@ pub(crate) struct Settings {
     pub cluster_name: String,
     pub kubernetes_version: String,
     pub public_access_cidrs: Vec<String>,
+    /// The control plane's and the nodes' IAM role names, when the config names them.
+    pub cluster_role_name: Option<String>,
+    pub node_role_name: Option<String>,
     /// `cluster.authentication_mode`.
     pub authentication_mode: String,
     /// `cluster.access`: who else may use the cluster.
@@ -559,6 +562,19 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         let what = format!("daskhub.cluster.public_access_cidrs[{i}]");
         check(r.p, here, &what, c, |s| network::cidr(s).map(|_| ()));
     }
+    let mut role = |key: &str| {
+        let name = r.string(cl, key, "daskhub.cluster")?;
+        check(
+            r.p,
+            at(cl, key, node.mark),
+            &format!("daskhub.cluster.{key}"),
+            &name,
+            names::iam_role_name,
+        );
+        Some(name)
+    };
+    let cluster_role_name = role("role_name");
+    let node_role_name = role("node_role_name");
     let authentication_mode = r
         .string(cl, "authentication_mode", "daskhub.cluster")
         .unwrap_or_else(|| default_str(CLUSTER, "authentication_mode"));
@@ -1081,6 +1097,8 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
         cluster_name,
         kubernetes_version,
         public_access_cidrs,
+        cluster_role_name,
+        node_role_name,
         authentication_mode,
         access,
         node_groups,

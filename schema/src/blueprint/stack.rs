@@ -243,14 +243,14 @@ fn identity(b: &mut Builder<'_>, s: &Settings, stack: &str, region: &str) {
     b.add(
         CLUSTER_ROLE,
         "aws_iam_role",
-        json!({"role_name": format!("{stack}-cluster"),
+        json!({"role_name": s.cluster_role_name.clone().unwrap_or_else(|| format!("{stack}-cluster")),
                "assume_role_policy_document": service("eks.amazonaws.com"),
                "managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]}),
     );
     b.add(
         NODE_ROLE,
         "aws_iam_role",
-        json!({"role_name": format!("{stack}-nodes"),
+        json!({"role_name": s.node_role_name.clone().unwrap_or_else(|| format!("{stack}-nodes")),
                "assume_role_policy_document": service("ec2.amazonaws.com"),
                "managed_policy_arns": [
                    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",

@@ -1,0 +1,340 @@
+//! `hdh import`: matching the config's resources to what already exists in the real world
+//! (made by other tools) and recording them in state, so the next plan shows only the real
+//! differences.
+//!
+//! Invariants:
+//! - Resources are matched in dependency order; a reference to a matched resource evaluates to
+//!   what was found (a subnet is looked for in the VPC just matched), one to an unmatched
+//!   resource is unknown.
+//! - A match is certain or refused: exactly one candidate, whose inputs that cannot change in
+//!   place (`force_new`) agree with the config where both are known, and which no other address
+//!   of this import claims. Zero candidates leaves the resource for apply to create.
+//! - Nothing here writes state: [`match_all`] returns the entries; the caller records all of
+//!   them in one write, or none.
+//! - Resources already in state (or retained) are not looked for again: a second import
+//!   records nothing.
+
+use std::collections::BTreeMap;
+
+use crate::expr::{eval_map, Reference};
+use crate::graph::Desired;
+use crate::plan::mark_sensitive;
+use crate::provider::{Candidate, ImportRequest, Observed, OpContext, ProviderError, Providers};
+use crate::resource_type::ResourceType;
+use crate::state::{ResourceState, State};
+use crate::value::{Value, ValueMap};
+
+/// What the import found for one address.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Exactly one resource, recorded under the address.
+    Matched { id: String, matched_by: String },
+    /// State already has it (an earlier import or apply): nothing to do.
+    InState { id: String },
+    /// Retained by an earlier destroy: the next apply adopts it.
+    Retained { id: String },
+    /// Nothing exists: apply creates it.
+    Absent { detail: String },
+    /// Refused: several candidates.
+    Ambiguous { candidates: Vec<(String, String)> },
+    /// Refused: the one candidate is not what the config describes.
+    Contradicts {
+        id: String,
+        matched_by: String,
+        /// (attribute, what exists, what the config says)
+        differences: Vec<(String, Value, Value)>,
+    },
+    /// Refused: the id was given but nothing has it.
+    GivenIdMissing { id: String },
+    /// Refused: another address of this import matched the same resource.
+    Claimed { id: String, by: String },
+    /// Refused: the provider could not search (or failed).
+    Failed {
+        class: &'static str,
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// Whether this outcome stops the whole import.
+    pub fn refused(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Ambiguous { .. }
+                | Outcome::Contradicts { .. }
+                | Outcome::GivenIdMissing { .. }
+                | Outcome::Claimed { .. }
+                | Outcome::Failed { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub address: String,
+    pub type_name: String,
+    pub outcome: Outcome,
+}
+
+/// Every address of the config, in dependency order, with what was found, and the state
+/// entries to record for the matched ones.
+#[derive(Debug, Clone, Default)]
+pub struct Matches {
+    pub lines: Vec<Line>,
+    pub entries: BTreeMap<String, ResourceState>,
+}
+
+impl Matches {
+    pub fn refused(&self) -> impl Iterator<Item = &Line> {
+        self.lines.iter().filter(|l| l.outcome.refused())
+    }
+
+    pub fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.lines.iter().filter(|l| f(&l.outcome)).count()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ImportError {
+    #[error("--id {address}=…: the config has no resource {address}")]
+    UnknownAddress { address: String },
+}
+
+/// Matches every resource of `desired` that `state` does not have yet. `ids` are the ids the
+/// user gave, by address.
+pub async fn match_all(
+    desired: &Desired,
+    state: &State,
+    providers: &Providers,
+    ctx: &OpContext,
+    ids: &BTreeMap<String, String>,
+) -> Result<Matches, ImportError> {
+    if let Some(a) = ids.keys().find(|a| desired.get(a).is_none()) {
+        return Err(ImportError::UnknownAddress { address: a.clone() });
+    }
+    let resources = desired.resources();
+    // What references see: (id, attributes) of what is in state or matched.
+    let mut known: Vec<Option<(String, ValueMap)>> = vec![None; resources.len()];
+    let mut claimed: BTreeMap<(String, String), String> = state
+        .resources
+        .iter()
+        .map(|(a, r)| ((r.type_name.clone(), r.id.clone()), a.clone()))
+        .collect();
+    let mut out = Matches::default();
+    for i in desired.topo_order() {
+        let spec = &resources[i];
+        let line = |outcome| Line {
+            address: spec.address.clone(),
+            type_name: spec.type_name.clone(),
+            outcome,
+        };
+        if let Some(r) = state.resources.get(&spec.address) {
+            known[i] = Some((r.id.clone(), r.attributes.clone()));
+            out.lines.push(line(Outcome::InState { id: r.id.clone() }));
+            continue;
+        }
+        if let Some(r) = state.retained.get(&spec.address) {
+            out.lines.push(line(Outcome::Retained {
+                id: r.resource.id.clone(),
+            }));
+            continue;
+        }
+        let lookup = |r: &Reference| -> Value {
+            let Some(j) = desired.index_of(&r.address) else {
+                return Value::Null;
+            };
+            match &known[j] {
+                Some((id, _)) if r.attribute == "id" => Value::String(id.clone()),
+                Some((_, attrs)) => attrs.get(&r.attribute).cloned().unwrap_or(Value::Unknown),
+                None => Value::Unknown,
+            }
+        };
+        let properties = eval_map(&spec.properties, &lookup);
+        let (Some(provider), Some(ty)) = (
+            providers.provider(&spec.type_name),
+            providers.resource_type(&spec.type_name),
+        ) else {
+            out.lines.push(line(Outcome::Failed {
+                class: "unsupported",
+                message: format!("no provider serves {}", spec.type_name),
+            }));
+            continue;
+        };
+        let given = ids.get(&spec.address).cloned();
+        let req = ImportRequest {
+            address: spec.address.clone(),
+            type_name: spec.type_name.clone(),
+            // Unknown values (references to what is not matched) are left out, also inside
+            // maps and lists: what is known still identifies (a manifest's kind and name).
+            properties: properties
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), known_part(&v.unmarked())?)))
+                .collect(),
+            id: given.clone(),
+        };
+        let found = provider.find_existing(ctx, &req).await;
+        let (outcome, observed) = match found {
+            // Not searchable because something it refers to is not known: when that is
+            // something apply will create, nothing can exist inside it yet either.
+            Err(e @ ProviderError::Unsupported { .. }) => match absent_parent(spec, &out) {
+                Some(parent) => (
+                    Outcome::Absent {
+                        detail: format!("{parent} is created by apply, so this is too"),
+                    },
+                    None,
+                ),
+                None => (
+                    Outcome::Failed {
+                        class: e.class(),
+                        message: e.to_string(),
+                    },
+                    None,
+                ),
+            },
+            Err(e) => (
+                Outcome::Failed {
+                    class: e.class(),
+                    message: e.to_string(),
+                },
+                None,
+            ),
+            Ok(candidates) => decide(&properties, ty, given, candidates, &claimed),
+        };
+        if let Some(observed) = observed {
+            claimed.insert(
+                (spec.type_name.clone(), observed.id.clone()),
+                spec.address.clone(),
+            );
+            let mut attributes = observed.attributes;
+            mark_sensitive(ty, &mut attributes);
+            for (k, v) in &properties {
+                if v.contains_sensitive() {
+                    if let Some(a) = attributes.get_mut(k) {
+                        *a = std::mem::take(a).sensitive();
+                    }
+                }
+            }
+            known[i] = Some((observed.id.clone(), attributes.clone()));
+            out.entries.insert(
+                spec.address.clone(),
+                ResourceState {
+                    type_name: spec.type_name.clone(),
+                    id: observed.id,
+                    attributes,
+                    dependencies: spec.dependencies().into_iter().collect(),
+                    lifecycle: spec.lifecycle.clone(),
+                },
+            );
+        }
+        out.lines.push(line(outcome));
+    }
+    Ok(out)
+}
+
+/// A resource `spec` refers to (by a property) that this import found absent.
+fn absent_parent(spec: &crate::graph::ResourceSpec, so_far: &Matches) -> Option<String> {
+    let referenced: Vec<String> = spec
+        .properties
+        .values()
+        .flat_map(|e| e.references())
+        .map(|r| r.address.clone())
+        .collect();
+    so_far
+        .lines
+        .iter()
+        .find(|l| matches!(l.outcome, Outcome::Absent { .. }) && referenced.contains(&l.address))
+        .map(|l| l.address.clone())
+}
+
+/// `v` without its unknown parts: map entries and list items that are unknown are dropped;
+/// `None` when nothing is known.
+fn known_part(v: &Value) -> Option<Value> {
+    match v {
+        Value::Unknown => None,
+        Value::Map(m) => Some(Value::Map(
+            m.iter()
+                .filter_map(|(k, x)| Some((k.clone(), known_part(x)?)))
+                .collect(),
+        )),
+        Value::List(l) => Some(Value::List(l.iter().filter_map(known_part).collect())),
+        other => Some(other.clone()),
+    }
+}
+
+/// Decides about the candidates of one address: the outcome, and what to record if matched.
+fn decide(
+    properties: &ValueMap,
+    ty: &ResourceType,
+    given: Option<String>,
+    mut candidates: Vec<Candidate>,
+    claimed: &BTreeMap<(String, String), String>,
+) -> (Outcome, Option<Observed>) {
+    candidates.sort_by(|a, b| a.observed.id.cmp(&b.observed.id));
+    candidates.dedup_by(|a, b| a.observed.id == b.observed.id);
+    if candidates.len() > 1 {
+        let candidates = candidates
+            .into_iter()
+            .map(|c| (c.observed.id, c.matched_by))
+            .collect();
+        return (Outcome::Ambiguous { candidates }, None);
+    }
+    let Some(c) = candidates.pop() else {
+        return match given {
+            Some(id) => (Outcome::GivenIdMissing { id }, None),
+            None => (
+                Outcome::Absent {
+                    detail: "nothing found: apply creates it".into(),
+                },
+                None,
+            ),
+        };
+    };
+    if let Some(by) = claimed.get(&(ty.name.clone(), c.observed.id.clone())) {
+        return (
+            Outcome::Claimed {
+                id: c.observed.id,
+                by: by.clone(),
+            },
+            None,
+        );
+    }
+    let differences = contradictions(properties, ty, &c.observed.attributes);
+    if !differences.is_empty() {
+        return (
+            Outcome::Contradicts {
+                id: c.observed.id,
+                matched_by: c.matched_by,
+                differences,
+            },
+            None,
+        );
+    }
+    (
+        Outcome::Matched {
+            id: c.observed.id.clone(),
+            matched_by: c.matched_by,
+        },
+        Some(c.observed),
+    )
+}
+
+/// The `force_new` inputs whose found value and configured value are both known and differ.
+fn contradictions(
+    properties: &ValueMap,
+    ty: &ResourceType,
+    found: &ValueMap,
+) -> Vec<(String, Value, Value)> {
+    let mut out = Vec::new();
+    for a in ty.inputs().filter(|a| a.force_new) {
+        let (Some(want), Some(have)) = (properties.get(&a.name), found.get(&a.name)) else {
+            continue;
+        };
+        if want.contains_unknown() || *want == Value::Null {
+            continue;
+        }
+        if want.unmarked() != have.unmarked() {
+            out.push((a.name.clone(), have.unmarked(), want.unmarked()));
+        }
+    }
+    out
+}
