@@ -123,6 +123,13 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
     assert!(out.contains(&hub.vpc) && out.contains(&decoy), "{out}");
     assert!(out.contains("nothing was written to state"), "{out}");
     assert!(!state_path(&run).exists(), "a refused import wrote state");
+    // The cluster's key comes from a key import did not find: keeping the cluster as it is
+    // cannot be promised (apply would make a key and a new cluster), so it is refused.
+    assert!(
+        out.contains("encryption_key_arn is ") && out.contains("import did not match"),
+        "{out}"
+    );
+    snap!("import_ambiguous_vpc", out);
 
     // The ids a search cannot settle: the VPC (two), the public route table (the CDK made one
     // per public subnet), and what has no name the config knows (the CDK's key and file

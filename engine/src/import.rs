@@ -246,8 +246,8 @@ fn absent_parent(spec: &crate::graph::ResourceSpec, so_far: &Matches) -> Option<
         .map(|l| l.address.clone())
 }
 
-/// `v` without its unknown parts: map entries and list items that are unknown are dropped;
-/// `None` when nothing is known.
+/// `v` without its unknown parts: map entries that are unknown and lists holding anything
+/// unknown are dropped; `None` when nothing is known.
 fn known_part(v: &Value) -> Option<Value> {
     match v {
         Value::Unknown => None,
@@ -256,7 +256,9 @@ fn known_part(v: &Value) -> Option<Value> {
                 .filter_map(|(k, x)| Some((k.clone(), known_part(x)?)))
                 .collect(),
         )),
-        Value::List(l) => Some(Value::List(l.iter().filter_map(known_part).collect())),
+        // A list is one value (a set of subnets, of security groups): a partly known list would
+        // be recorded as what the resource has, so it is left out whole.
+        Value::List(l) if l.iter().any(Value::contains_unknown) => None,
         other => Some(other.clone()),
     }
 }
@@ -272,6 +274,9 @@ fn decide(
     candidates.sort_by(|a, b| a.observed.id.cmp(&b.observed.id));
     candidates.dedup_by(|a, b| a.observed.id == b.observed.id);
     if candidates.len() > 1 {
+        // Listed by how they were found, so the message reads the same on every run.
+        candidates
+            .sort_by(|a, b| (&a.matched_by, &a.observed.id).cmp(&(&b.matched_by, &b.observed.id)));
         let candidates = candidates
             .into_iter()
             .map(|c| (c.observed.id, c.matched_by))
@@ -329,7 +334,22 @@ fn contradictions(
         let (Some(want), Some(have)) = (properties.get(&a.name), found.get(&a.name)) else {
             continue;
         };
-        if want.contains_unknown() || *want == Value::Null {
+        if *want == Value::Null {
+            continue;
+        }
+        if want.contains_unknown() {
+            // It comes from something import did not match: apply would make that new and
+            // this resource with it, so the one found here cannot be kept as it is.
+            let empty = match have.unmarked() {
+                Value::Null => true,
+                Value::String(x) => x.is_empty(),
+                Value::List(l) => l.is_empty(),
+                Value::Map(m) => m.is_empty(),
+                _ => false,
+            };
+            if !empty {
+                out.push((a.name.clone(), have.unmarked(), Value::Unknown));
+            }
             continue;
         }
         if want.unmarked() != have.unmarked() {
@@ -337,4 +357,145 @@ fn contradictions(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::provider::{CreateRequest, Provider};
+    use crate::testkit::{providers_with, thing, FakeProvider, FAKE_TYPE};
+
+    /// Makes a thing in the fake cloud "by hand" (not through hdh) and returns its id.
+    async fn made_outside(fake: &FakeProvider, name: &str) -> String {
+        let req = CreateRequest {
+            address: format!("outside.{name}"),
+            type_name: FAKE_TYPE.into(),
+            properties: [("name".to_string(), Value::str(name))].into(),
+            token: format!("t-{name}"),
+        };
+        fake.create(&OpContext::new("s", "r"), &req)
+            .await
+            .unwrap()
+            .id
+    }
+
+    fn desired() -> Desired {
+        Desired::new(
+            "s",
+            "r",
+            BTreeMap::new(),
+            vec![
+                thing("net", &[("name", Value::str("net"))], &[]),
+                thing("app", &[("name", Value::str("app"))], &["net"]),
+            ],
+            BTreeMap::new(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn given_ids_are_matched_in_dependency_order_and_recorded_with_their_edges() {
+        let fake = Arc::new(FakeProvider::new());
+        let (net, app) = (
+            made_outside(&fake, "net").await,
+            made_outside(&fake, "app").await,
+        );
+        let providers = providers_with(fake.clone());
+        let ids = [
+            ("net".to_string(), net.clone()),
+            ("app".to_string(), app.clone()),
+        ]
+        .into();
+        let m = match_all(
+            &desired(),
+            &State::new(),
+            &providers,
+            &OpContext::new("s", "r"),
+            &ids,
+        )
+        .await
+        .unwrap();
+        assert_eq!(m.refused().count(), 0, "{:?}", m.lines);
+        assert_eq!(m.entries["net"].id, net);
+        assert_eq!(m.entries["app"].dependencies, vec!["net".to_string()]);
+        assert_eq!(m.lines[0].address, "net", "dependencies first");
+    }
+
+    #[tokio::test]
+    async fn what_is_not_certain_is_refused_and_nothing_is_returned_for_it() {
+        let fake = Arc::new(FakeProvider::new());
+        let other = made_outside(&fake, "other").await;
+        let providers = providers_with(fake.clone());
+        let ctx = OpContext::new("s", "r");
+        // `name` cannot change in place: a thing named otherwise is not this one.
+        let ids = [("net".to_string(), other.clone())].into();
+        let m = match_all(&desired(), &State::new(), &providers, &ctx, &ids)
+            .await
+            .unwrap();
+        assert!(matches!(
+            &m.lines[0].outcome,
+            Outcome::Contradicts { differences, .. } if differences[0].0 == "name"
+        ));
+        // The fake cannot search: without an id that is refused, never guessed.
+        assert!(matches!(
+            m.lines[1].outcome,
+            Outcome::Failed {
+                class: "unsupported",
+                ..
+            }
+        ));
+        assert!(m.entries.is_empty());
+
+        let ids = [("net".to_string(), "gone".to_string())].into();
+        let m = match_all(&desired(), &State::new(), &providers, &ctx, &ids)
+            .await
+            .unwrap();
+        assert_eq!(
+            m.lines[0].outcome,
+            Outcome::GivenIdMissing { id: "gone".into() }
+        );
+
+        let ids = [("nope".to_string(), other)].into();
+        let err = match_all(&desired(), &State::new(), &providers, &ctx, &ids).await;
+        assert_eq!(
+            err.unwrap_err(),
+            ImportError::UnknownAddress {
+                address: "nope".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn one_resource_is_never_recorded_for_two_addresses_and_state_is_not_searched_again() {
+        let fake = Arc::new(FakeProvider::new());
+        let net = made_outside(&fake, "net").await;
+        let providers = providers_with(fake.clone());
+        let ctx = OpContext::new("s", "r");
+        let first = match_all(
+            &desired(),
+            &State::new(),
+            &providers,
+            &ctx,
+            &[("net".to_string(), net.clone())].into(),
+        )
+        .await
+        .unwrap();
+        let mut state = State::new();
+        state.resources.extend(first.entries);
+        let reads = fake.calls_of("read").len();
+        // `app` given the resource `net` already is: claimed.
+        let ids = [("app".to_string(), net.clone())].into();
+        let m = match_all(&desired(), &state, &providers, &ctx, &ids)
+            .await
+            .unwrap();
+        assert_eq!(m.lines[0].outcome, Outcome::InState { id: net.clone() });
+        assert!(matches!(&m.lines[1].outcome, Outcome::Claimed { by, .. } if by == "net"));
+        assert_eq!(
+            fake.calls_of("read").len(),
+            reads + 1,
+            "only app was looked up"
+        );
+    }
 }

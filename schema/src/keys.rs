@@ -450,6 +450,32 @@ pub const COGNITO: &[Key] = &[
         "Keep the user pool on destroy --keep-retained.",
     )
     .or(Default::Bool(true)),
+    key(
+        "user_pool_id",
+        Shape::Str,
+        "An existing user pool (e.g. your auth stack's, us-east-1_AbCdEfGhI): hdh makes only the \
+         domain, app client and users in it, reads the pool, and never changes or deletes it.",
+    ),
+    key(
+        "users",
+        Shape::Sections(ADMIN),
+        "More users besides the admin, each invited by email.",
+    ),
+    key(
+        "access_token_validity",
+        Shape::Str,
+        "How long an access token lasts: 5m to 1d (`60m`, `12h`, `1d`). Default: Cognito's, 1h.",
+    ),
+    key(
+        "id_token_validity",
+        Shape::Str,
+        "How long an ID token lasts: 5m to 1d. Default: Cognito's, 1h.",
+    ),
+    key(
+        "refresh_token_validity",
+        Shape::Str,
+        "How long a refresh token lasts: 60m to 3650d (10 years). Default: Cognito's, 30d.",
+    ),
 ];
 
 pub const ADMIN: &[Key] = &[

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use hdh_engine::import::{match_all, Matches, Outcome};
+use hdh_engine::Value;
 
 use crate::cli::ImportArgs;
 use crate::errored;
@@ -140,8 +141,12 @@ fn render(m: &Matches) -> String {
             } => {
                 let list: Vec<String> = differences
                     .iter()
-                    .map(|(k, have, want)| {
-                        format!("      {k} is {have} there, the config says {want}")
+                    .map(|(k, have, want)| match want {
+                        Value::Unknown => format!(
+                            "      {k} is {have} there; the config's comes from a resource \
+                             import did not match (apply would make that new, and this again)"
+                        ),
+                        _ => format!("      {k} is {have} there, the config says {want}"),
                     })
                     .collect();
                 format!(

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, AttributeType, DeliveryMediumType, OAuthFlowType,
-    SchemaAttributeType, UserPoolClientType, UserPoolType, VerifiedAttributeType,
+    SchemaAttributeType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolType,
+    VerifiedAttributeType,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
@@ -397,7 +398,94 @@ impl Kind for Domain {
 
 // ---- app client ----
 
-fn client_observed(c: &UserPoolClientType) -> Observed {
+/// The token lifetimes an app client may set, in minutes (`*_minutes` attributes), with
+/// Cognito's bounds: access and ID tokens 5 minutes to 1 day, refresh tokens 60 minutes to
+/// 10 years.
+pub(crate) const TOKEN_VALIDITY: [(&str, i64, i64); 3] = [
+    ("access_token_validity_minutes", 5, 24 * 60),
+    ("id_token_validity_minutes", 5, 24 * 60),
+    ("refresh_token_validity_minutes", 60, 3650 * 24 * 60),
+];
+
+/// Minutes from Cognito's value and unit (its defaults: hours for access/ID, days for refresh).
+fn minutes(value: i32, unit: Option<&TimeUnitsType>, default: TimeUnitsType) -> i64 {
+    let v = i64::from(value);
+    match unit.unwrap_or(&default) {
+        TimeUnitsType::Seconds => v / 60,
+        TimeUnitsType::Minutes => v,
+        TimeUnitsType::Hours => v * 60,
+        TimeUnitsType::Days => v * 24 * 60,
+        _ => v,
+    }
+}
+
+fn validity_observed(c: &UserPoolClientType, prior: &ValueMap, a: &mut ValueMap) {
+    let units = c.token_validity_units();
+    let read = [
+        (
+            TOKEN_VALIDITY[0].0,
+            c.access_token_validity().map(|v| {
+                minutes(
+                    v,
+                    units.and_then(|u| u.access_token()),
+                    TimeUnitsType::Hours,
+                )
+            }),
+        ),
+        (
+            TOKEN_VALIDITY[1].0,
+            c.id_token_validity()
+                .map(|v| minutes(v, units.and_then(|u| u.id_token()), TimeUnitsType::Hours)),
+        ),
+        (
+            TOKEN_VALIDITY[2].0,
+            Some(minutes(
+                c.refresh_token_validity(),
+                units.and_then(|u| u.refresh_token()),
+                TimeUnitsType::Days,
+            )),
+        ),
+    ];
+    for (name, v) in read {
+        // Reported when set, or when the config sets it (Cognito's defaults otherwise).
+        if let Some(v) = v.filter(|v| *v > 0) {
+            a.insert(name.into(), Value::int(v));
+        } else if prior.contains_key(name) {
+            a.insert(name.into(), Value::Null);
+        }
+    }
+}
+
+/// The lifetimes the config sets, in minutes, checked against Cognito's bounds.
+fn validity(p: &ValueMap) -> Result<[Option<i32>; 3], ProviderError> {
+    let mut out = [None; 3];
+    for (i, (name, lo, hi)) in TOKEN_VALIDITY.iter().enumerate() {
+        if let Some(v) = props::int(p, name)? {
+            if v < *lo || v > *hi {
+                return Err(ProviderError::invalid(format!(
+                    "`{name}` {v} is outside Cognito's bounds, {lo} to {hi} minutes"
+                )));
+            }
+            out[i] = Some(v as i32);
+        }
+    }
+    Ok(out)
+}
+
+/// Minutes for every lifetime, sent only with a lifetime (an unset one keeps Cognito's default
+/// in Cognito's default unit).
+fn minutes_units(set: &[Option<i32>; 3]) -> Option<TokenValidityUnitsType> {
+    let unit = |v: Option<i32>| v.map(|_| TimeUnitsType::Minutes);
+    set.iter().any(Option::is_some).then(|| {
+        TokenValidityUnitsType::builder()
+            .set_access_token(unit(set[0]))
+            .set_id_token(unit(set[1]))
+            .set_refresh_token(unit(set[2]))
+            .build()
+    })
+}
+
+fn client_observed(c: &UserPoolClientType, prior: &ValueMap) -> Observed {
     let id = c.client_id().unwrap_or_default().to_string();
     let strs = |l: &[String]| crate::props::str_list(l);
     let mut a = ValueMap::new();
@@ -424,6 +512,7 @@ fn client_observed(c: &UserPoolClientType) -> Observed {
         "client_secret".into(),
         c.client_secret().map_or(Value::Null, Value::str),
     );
+    validity_observed(c, prior, &mut a);
     Observed { id, attributes: a }
 }
 
@@ -468,6 +557,13 @@ impl Kind for Client {
                     Some(Value::Bool(true)),
                 )
                 .force_new(),
+                AttributeSpec::optional(TOKEN_VALIDITY[0].0, ValueType::Integer, None)
+                    .describe("Access token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
+                AttributeSpec::optional(TOKEN_VALIDITY[1].0, ValueType::Integer, None)
+                    .describe("ID token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
+                AttributeSpec::optional(TOKEN_VALIDITY[2].0, ValueType::Integer, None).describe(
+                    "Refresh token lifetime, 60 minutes to 10 years (5256000). Default: Cognito's (30 days).",
+                ),
                 AttributeSpec::computed("client_id", ValueType::String),
                 AttributeSpec::computed("client_secret", ValueType::String).sensitive(),
             ],
@@ -484,7 +580,7 @@ impl Kind for Client {
             let pool = props::required_string(&r.prior, "user_pool_id")?;
             Ok(describe_client(aws, &pool, &r.id)
                 .await?
-                .map(|c| client_observed(&c)))
+                .map(|c| client_observed(&c, &r.prior)))
         }))
         .await
     }
@@ -496,9 +592,14 @@ impl Kind for Client {
         req: &CreateRequest,
     ) -> Result<Observed, ProviderError> {
         let p = &req.properties;
+        let [access, id, refresh] = validity(p)?;
         let out = aws
             .cognito
             .create_user_pool_client()
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_token_validity_units(minutes_units(&[access, id, refresh]))
             .user_pool_id(props::required_string(p, "user_pool_id")?)
             .client_name(props::required_string(p, "name")?)
             .generate_secret(props::boolean(p, "generate_secret")?.unwrap_or(true))
@@ -514,7 +615,7 @@ impl Kind for Client {
         let c = out
             .user_pool_client
             .ok_or_else(|| ProviderError::other("CreateUserPoolClient returned no client"))?;
-        Ok(client_observed(&c))
+        Ok(client_observed(&c, p))
     }
 
     async fn update(
@@ -525,9 +626,14 @@ impl Kind for Client {
     ) -> Result<Observed, ProviderError> {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
+        let [access, id, refresh] = validity(p)?;
         aws.cognito
             .update_user_pool_client()
             .user_pool_id(&pool)
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_token_validity_units(minutes_units(&[access, id, refresh]))
             .client_id(&req.id)
             .client_name(props::required_string(p, "name")?)
             .allowed_o_auth_flows(OAuthFlowType::Code)
@@ -542,7 +648,7 @@ impl Kind for Client {
         let c = describe_client(aws, &pool, &req.id)
             .await?
             .ok_or_else(|| gone("user pool client", &req.id))?;
-        Ok(client_observed(&c))
+        Ok(client_observed(&c, p))
     }
 
     async fn delete(
@@ -592,7 +698,7 @@ impl Kind for Client {
             if let Some(full) =
                 describe_client(aws, &pool, c.client_id().unwrap_or_default()).await?
             {
-                return Ok(Some(client_observed(&full)));
+                return Ok(Some(client_observed(&full, &req.properties)));
             }
         }
         Ok(None)

@@ -3,7 +3,8 @@
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
 //! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito`, `route53`, `acm` and `data` implement one resource type per [`Kind`]
+//! `eks`, `efs`, `s3`, `cognito` (`cognito_existing`: a site's own pool, read as data), `route53`,
+//! `acm` and `data` implement one resource type per [`Kind`]
 //! (`import` finds what other tools made for `hdh import`; `s3_empty` empties a bucket for a `--delete-retained` delete).
 //!
 //! Invariants:
@@ -19,6 +20,7 @@ mod acm;
 mod adopted;
 pub mod client;
 mod cognito;
+mod cognito_existing;
 mod data;
 mod ec2;
 mod efs;
@@ -138,6 +140,7 @@ impl AwsProvider {
             Arc::new(ec2::pvc_volumes::PvcVolumes),
             Arc::new(s3::Bucket),
             Arc::new(cognito::UserPool),
+            Arc::new(cognito_existing::ExistingUserPool),
             Arc::new(cognito::Domain),
             Arc::new(cognito::Client),
             Arc::new(cognito::User),

@@ -140,7 +140,20 @@ pub(crate) struct Cognito {
     pub domain_prefix: String,
     pub admin: Option<(String, String)>,
     pub retain: bool,
+    /// `user_pool_id`: the site's own pool, read as data and never deleted.
+    pub user_pool_id: Option<String>,
+    /// `users`: (username, email) besides the admin.
+    pub users: Vec<(String, String)>,
+    /// Access, ID and refresh token lifetimes in minutes (None: Cognito's default).
+    pub validity: [Option<i64>; 3],
 }
+
+/// `auth.cognito`'s token lifetime keys with Cognito's bounds in minutes.
+const VALIDITY_KEYS: [(&str, i64, i64); 3] = [
+    ("access_token_validity", 5, 24 * 60),
+    ("id_token_validity", 5, 24 * 60),
+    ("refresh_token_validity", 60, 3650 * 24 * 60),
+];
 
 /// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
 /// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
@@ -822,10 +835,93 @@ pub(crate) fn read(p: &mut Problems, node: &Node, stack: &str, region: &str) -> 
                 "daskhub.auth.cognito",
                 default_bool(COGNITO, "retain"),
             );
+            let user_pool_id = r.string(c, "user_pool_id", "daskhub.auth.cognito");
+            if let Some(id) = &user_pool_id {
+                let (pool_region, rest) = id.split_once('_').unwrap_or(("", ""));
+                let here = at(c, "user_pool_id", node.mark);
+                if rest.is_empty() || !rest.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                    r.p.error_hint(
+                        here,
+                        format!("invalid `daskhub.auth.cognito.user_pool_id` `{id}`: not a user pool id"),
+                        Some(format!("expected `<region>_<letters and digits>`, e.g. `{region}_AbCdEfGhI`")),
+                    );
+                } else if pool_region != region {
+                    r.p.error_hint(
+                        here,
+                        format!("`daskhub.auth.cognito.user_pool_id` `{id}` is a pool of {pool_region}, not of the stack's region {region}"),
+                        Some("the hub's login uses a pool in its own region".into()),
+                    );
+                }
+            }
+            let mut users: Vec<(String, String)> = Vec::new();
+            if let Some(n) = get(c, "users") {
+                for (i, item) in shape::seq(r.p, n, "daskhub.auth.cognito.users")
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                {
+                    let path = format!("daskhub.auth.cognito.users[{i}]");
+                    let Some(e) = shape::map(r.p, item, &path) else {
+                        continue;
+                    };
+                    check_keys(r.p, e, &names(ADMIN), &format!("in `{path}`"));
+                    let (Some(u), Some(mail)) =
+                        (r.string(e, "username", &path), r.string(e, "email", &path))
+                    else {
+                        r.p.error(
+                            item.mark,
+                            format!("`{path}` needs both `username` and `email`"),
+                        );
+                        continue;
+                    };
+                    check(
+                        r.p,
+                        at(e, "username", item.mark),
+                        &format!("{path}.username"),
+                        &u,
+                        names::cognito_username,
+                    );
+                    check(
+                        r.p,
+                        at(e, "email", item.mark),
+                        &format!("{path}.email"),
+                        &mail,
+                        values::email,
+                    );
+                    let taken = users.iter().any(|(x, _)| *x == u)
+                        || admin.as_ref().is_some_and(|(x, _)| *x == u);
+                    if taken {
+                        r.p.error(
+                            at(e, "username", item.mark),
+                            format!("user `{u}` is listed twice (the admin counts)"),
+                        );
+                        continue;
+                    }
+                    users.push((u, mail));
+                }
+            }
+            let mut validity = [None; 3];
+            for (i, (k, lo, hi)) in VALIDITY_KEYS.iter().enumerate() {
+                if let Some(text) = r.string(c, k, "daskhub.auth.cognito") {
+                    match values::token_validity(&text, *lo, *hi) {
+                        Ok(m) => validity[i] = Some(m),
+                        Err(v) => rules::report(
+                            r.p,
+                            at(c, k, node.mark),
+                            &format!("daskhub.auth.cognito.{k}"),
+                            &text,
+                            v,
+                        ),
+                    }
+                }
+            }
             Some(Cognito {
                 domain_prefix,
                 admin,
                 retain,
+                user_pool_id,
+                users,
+                validity,
             })
         }
     };

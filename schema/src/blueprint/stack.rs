@@ -473,13 +473,25 @@ fn storage(b: &mut Builder<'_>, s: &Settings, stack: &str) {
 
 fn auth(b: &mut Builder<'_>, s: &Settings, stack: &str) {
     let Some(c) = &s.cognito else { return };
-    b.add(
-        POOL,
-        "aws_cognito_user_pool",
-        json!({"name": format!("{stack}-users"), "admin_create_user_only": true}),
-    )
-    .lifecycle
-    .retain = c.retain;
+    match &c.user_pool_id {
+        // The site's own pool: read, never changed or deleted.
+        Some(id) => {
+            b.add(
+                POOL,
+                "aws_cognito_existing_user_pool",
+                json!({"user_pool_id": id}),
+            );
+        }
+        None => {
+            b.add(
+                POOL,
+                "aws_cognito_user_pool",
+                json!({"name": format!("{stack}-users"), "admin_create_user_only": true}),
+            )
+            .lifecycle
+            .retain = c.retain;
+        }
+    }
     b.add(
         DOMAIN,
         "aws_cognito_user_pool_domain",
@@ -495,9 +507,31 @@ fn auth(b: &mut Builder<'_>, s: &Settings, stack: &str) {
                "allowed_oauth_scopes": ["openid", "email", "profile", "phone"],
                "generate_secret": true}),
     );
+    let client = b.specs.len() - 1;
+    for (name, minutes) in [
+        "access_token_validity_minutes",
+        "id_token_validity_minutes",
+        "refresh_token_validity_minutes",
+    ]
+    .iter()
+    .zip(c.validity)
+    {
+        if let Some(m) = minutes {
+            b.specs[client]
+                .properties
+                .insert(name.to_string(), super::build::expr(&json!(m)));
+        }
+    }
     if let Some((user, email)) = &c.admin {
         b.add(
             ADMIN,
+            "aws_cognito_user",
+            json!({"user_pool_id": r(POOL, "id"), "username": user, "email": email}),
+        );
+    }
+    for (user, email) in &c.users {
+        b.add(
+            &keyed("daskhub.auth.user", user),
             "aws_cognito_user",
             json!({"user_pool_id": r(POOL, "id"), "username": user, "email": email}),
         );

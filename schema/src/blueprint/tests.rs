@@ -460,3 +460,49 @@ fn bad_cluster_access_is_located_and_nothing_is_built() {
         assert!(all.contains(want), "missing {want:?} in\n{all}");
     }
 }
+
+#[test]
+fn an_existing_user_pool_is_read_never_made_and_users_and_lifetimes_reach_the_client() {
+    let c = load(
+        "daskhub:\n  dns: { hosted_zone: example.org }\n  auth:\n    cognito:\n      user_pool_id: us-east-1_AbCdEfGhI\n      admin: { username: admintest, email: admin@example.org }\n      users:\n        - { username: alice, email: alice@example.org }\n      access_token_validity: 30m\n      refresh_token_validity: 7d\n",
+    )
+    .unwrap();
+    let pool = c.desired.get("daskhub.auth.user_pool").unwrap();
+    assert_eq!(pool.type_name, "aws_cognito_existing_user_pool");
+    assert!(!pool.lifecycle.retain, "nothing of hdh's to retain");
+    assert!(c
+        .desired
+        .resources()
+        .iter()
+        .all(|r| r.type_name != "aws_cognito_user_pool"));
+    let alice = c.desired.get("daskhub.auth.user[\"alice\"]").unwrap();
+    assert_eq!(text_of(&alice.properties["email"]), "alice@example.org");
+    let client = c.desired.get("daskhub.auth.client").unwrap();
+    assert_eq!(
+        client.properties["access_token_validity_minutes"],
+        hdh_engine::Expr::Literal(hdh_engine::Value::int(30))
+    );
+    assert_eq!(
+        client.properties["refresh_token_validity_minutes"],
+        hdh_engine::Expr::Literal(hdh_engine::Value::int(7 * 24 * 60))
+    );
+    assert!(!client.properties.contains_key("id_token_validity_minutes"));
+}
+
+#[test]
+fn bad_cognito_settings_are_located() {
+    let e = load(
+        "daskhub:\n  dns: { hosted_zone: example.org }\n  auth:\n    cognito:\n      user_pool_id: eu-west-1_AbCdEfGhI\n      admin: { username: admintest, email: admin@example.org }\n      users:\n        - { username: admintest, email: x@example.org }\n      access_token_validity: 2d\n      refresh_token_validity: 30\n      id_token_validity: 4m\n",
+    )
+    .unwrap_err();
+    let all = e.join("\n");
+    for want in [
+        "8:21: error: `daskhub.auth.cognito.user_pool_id` `eu-west-1_AbCdEfGhI` is a pool of eu-west-1",
+        "11:23: error: user `admintest` is listed twice",
+        "12:30: error: invalid `daskhub.auth.cognito.access_token_validity` `2d`: it is outside Cognito's bounds, 5m to 1d",
+        "13:31: error: `daskhub.auth.cognito.refresh_token_validity`: expected a string",
+        "14:26: error: invalid `daskhub.auth.cognito.id_token_validity` `4m`: it is outside Cognito's bounds",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+}

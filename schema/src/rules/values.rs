@@ -129,6 +129,52 @@ pub fn in_range(n: i64, min: i64, max: i64, unit: &str) -> Rule {
     ))
 }
 
+/// A Cognito token lifetime written `<n>m`, `<n>h` or `<n>d`, in minutes, within Cognito's
+/// bounds (`min`..`max` minutes): access and ID tokens 5 minutes to 1 day, refresh tokens
+/// 60 minutes to 10 years.
+pub fn token_validity(s: &str, min: i64, max: i64) -> Rule<i64> {
+    let shown = |m: i64| match m {
+        m if m % (24 * 60) == 0 => format!("{}d", m / (24 * 60)),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
+    };
+    let expected = format!(
+        "a duration such as `60m`, `12h` or `30d`, from {} to {}",
+        shown(min),
+        shown(max)
+    );
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let per = match unit {
+        "m" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        _ => {
+            return Err(Violation::new(
+                "it has no unit (m, h or d)".to_string(),
+                expected,
+            ))
+        }
+    };
+    let Ok(n) = n.parse::<i64>() else {
+        return Err(Violation::new(
+            format!("`{n}` is not a whole number"),
+            expected,
+        ));
+    };
+    let minutes = n.saturating_mul(per);
+    if minutes < min || minutes > max {
+        return Err(Violation::new(
+            format!(
+                "it is outside Cognito's bounds, {} to {}",
+                shown(min),
+                shown(max)
+            ),
+            expected,
+        ));
+    }
+    Ok(minutes)
+}
+
 /// A node group's root volume in GiB: EKS's AMIs need at least 20, EBS allows at most 16384.
 pub fn disk_size(n: i64) -> Rule {
     in_range(n, 20, 16384, "GiB").map_err(|v| v.hint("EKS's node AMIs need at least 20 GiB"))

@@ -106,7 +106,7 @@ class HdhApp:
         return self._aws(environ, start_response)
 
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        from . import access, addons, s3fix, updates
+        from . import access, addons, cognito, s3fix, updates
         from .protocol import (
             error_response,
             identify,
@@ -152,6 +152,8 @@ class HdhApp:
                     status, headers, out = access.update_access_config(req, account_for(environ))
                 elif req.service == "eks" and req.operation == "CreateCluster" and access.check_create_cluster(req):
                     status, headers, out = access.check_create_cluster(req)
+                elif req.operation in cognito.OPERATIONS and cognito.check(req):
+                    status, headers, out = cognito.check(req)
                 else:
                     try:
                         status, headers, out = self._call_moto(environ)
