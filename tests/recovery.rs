@@ -238,10 +238,17 @@ fn files_holding(dir: &Path, secret: &str) -> Vec<String> {
     found
 }
 
-/// The secrets in the state file (random tokens, the Cognito client secret).
-fn secrets_in_state(run: &Run) -> Vec<String> {
-    let text = std::fs::read_to_string(run.dir.join(format!(".hdh/{STACK}.state.json"))).unwrap();
-    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+/// The secrets in state (random tokens, the Cognito client secret), read as hdh reads it: the
+/// state file with its journal replayed, since a killed run's latest changes are in the journal.
+async fn secrets_in_state(run: &Run) -> Vec<String> {
+    use hdh_engine::StateStore;
+    let store = hdh_state::LocalStore::new(run.dir.join(format!(".hdh/{STACK}.state.json")));
+    let loaded = store
+        .load()
+        .await
+        .unwrap()
+        .expect("the killed run saved state");
+    let state: serde_json::Value = serde_json::from_slice(&hdh_state::encode(&loaded)).unwrap();
     let mut out = Vec::new();
     for r in state["resources"].as_object().unwrap().values() {
         for key in ["value", "client_secret"] {
@@ -263,7 +270,7 @@ async fn killed_during_the_helm_release_no_secret_is_left_on_disk_and_the_rerun_
     let killer = Killer::start(run.emu.endpoint());
     // The stand-in helm's install call (JSON to the emulator): hdh is killed while helm runs.
     apply_killed_at(&run, &killer, "\"op\": \"upgrade\"");
-    let secrets = secrets_in_state(&run);
+    let secrets = secrets_in_state(&run).await;
     assert!(
         secrets.len() >= 2,
         "the tokens and the client secret are in state"

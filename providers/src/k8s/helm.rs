@@ -337,18 +337,23 @@ pub(crate) async fn read(
     if props::string(p, "version")?.is_some() && !version.is_empty() {
         a.insert("version".into(), Value::str(version));
     }
-    let live = user_values(s, &w, &name, &ns).await?;
-    let applied_secret = props::get(p, "sensitive_values")
-        .map(|v| v.to_display_json())
-        .unwrap_or_default();
-    let text = props::string(p, "values")?.unwrap_or_default();
-    let drifted = release_values::compare(&text, &applied_secret, &live)
-        .map_err(|e| ProviderError::other(format!("release {ns}/{name}: {e}")))?;
-    if let Some(text) = drifted.values {
-        a.insert("values".into(), Value::str(text));
-    }
-    if let Some(secret) = drifted.sensitive {
-        a.insert("sensitive_values".into(), Value::from(&secret));
+    // Only a deployed revision's values are the release's: a pending one (a helm stopped
+    // mid-way) or a failed one never took effect, and keeping what hdh recorded lets the plan
+    // upgrade it again (the install frees a pending release first).
+    if st == "deployed" {
+        let live = user_values(s, &w, &name, &ns).await?;
+        let applied_secret = props::get(p, "sensitive_values")
+            .map(|v| v.to_display_json())
+            .unwrap_or_default();
+        let text = props::string(p, "values")?.unwrap_or_default();
+        let drifted = release_values::compare(&text, &applied_secret, &live)
+            .map_err(|e| ProviderError::other(format!("release {ns}/{name}: {e}")))?;
+        if let Some(text) = drifted.values {
+            a.insert("values".into(), Value::str(text));
+        }
+        if let Some(secret) = drifted.sensitive {
+            a.insert("sensitive_values".into(), Value::from(&secret));
+        }
     }
     a.insert("revision".into(), Value::int(revision));
     a.insert("status".into(), Value::str(st));

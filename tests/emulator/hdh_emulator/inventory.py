@@ -173,6 +173,14 @@ def _eks(items: _Items) -> None:
             items.add("eks:cluster", c.name, _tag_dict(c.tags), c.status)
             for ng in c.nodegroups.values():
                 items.add("eks:nodegroup", f"{c.name}/{ng.nodegroup_name}", _tag_dict(ng.tags), ng.status)
+            # access entries (hdh_emulator/access.py), with their policies and scopes
+            for principal, e in getattr(c, "_hdh_access_entries", {}).items():
+                policies = " ".join(
+                    f"{arn.rsplit('/', 1)[-1]}:{a['accessScope']['type']}"
+                    + (f"={','.join(a['accessScope']['namespaces'])}" if a["accessScope"]["namespaces"] else "")
+                    for arn, a in sorted(e["_policies"].items())
+                )
+                items.add("eks:access-entry", f"{c.name}/{principal}", _tag_dict(e.get("tags")), policies)
     for (account, region, cluster), per in addons.ADDONS.items():
         for name, a in per.items():
             items.add("eks:addon", f"{cluster}/{name}", _tag_dict(a.get("tags")), a.get("status", ""))

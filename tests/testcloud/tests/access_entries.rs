@@ -332,6 +332,21 @@ async fn entries_are_listed_page_by_page_and_go_with_their_cluster() {
         creator.associated_access_policies()[0].policy_arn(),
         Some(CLUSTER_ADMIN)
     );
+    // The inventory (what crash tests compare) lists every entry with its policies.
+    let entries: Vec<_> = emu
+        .inventory()
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == "eks:access-entry")
+        .collect();
+    assert_eq!(entries.len(), 6, "{entries:?}");
+    assert!(
+        entries
+            .iter()
+            .any(|i| i.name.ends_with("user/moto")
+                && i.detail == "AmazonEKSClusterAdminPolicy:cluster"),
+        "{entries:?}"
+    );
 
     aws.eks.delete_cluster().name("c").send().await.unwrap();
     cluster(&aws, "c", Some("API"), false).await;
