@@ -18,7 +18,14 @@ pub mod random_secret;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hdh_engine::{Provider, Providers};
+use hdh_engine::{Observed, Provider, ProviderError, Providers};
+
+/// What a provider's call answers.
+pub(crate) type Answer<T> = Result<T, ProviderError>;
+
+/// What a read answers for one resource (or the search after an interrupted create): the
+/// resource, or `None` when there is none.
+pub(crate) type Found = Answer<Option<Observed>>;
 
 pub use aws::{AwsProvider, AwsSettings};
 pub use given_secret::GivenSecretProvider;

@@ -22,6 +22,7 @@ use hdh_engine::{
 use super::errors::{absent_if_not_found, cognito as e};
 use super::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) struct UserPool;
 pub(crate) struct Domain;
@@ -69,7 +70,7 @@ fn pool_observed(ctx: &OpContext, region: &str, u: &UserPoolType, prior: &ValueM
     Observed { id, attributes: a }
 }
 
-async fn describe_pool(aws: &Clients, id: &str) -> Result<Option<UserPoolType>, ProviderError> {
+async fn describe_pool(aws: &Clients, id: &str) -> Answer<Option<UserPoolType>> {
     let out = aws
         .cognito
         .describe_user_pool()
@@ -101,12 +102,7 @@ impl Kind for UserPool {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             Ok(describe_pool(aws, &r.id)
                 .await?
@@ -120,7 +116,7 @@ impl Kind for UserPool {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let t: HashMap<String, String> = tags::for_create(ctx, &req.address, &req.token, p)?
             .into_iter()
@@ -159,7 +155,7 @@ impl Kind for UserPool {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("admin_create_user_only") {
@@ -179,24 +175,31 @@ impl Kind for UserPool {
                 .map_err(e("UpdateUserPool"))?;
         }
         if changed("tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            let arn = props::string(&req.prior, "arn")?.unwrap_or_default();
-            aws.cognito
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(ch.set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(e("TagResource"))?;
-            if !ch.remove.is_empty() {
-                aws.cognito
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagResource"))?;
-            }
+            let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.cognito
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(set.into_iter().collect()))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagResource"))
+                },
+                |keys| async move {
+                    aws.cognito
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagResource"))
+                },
+            )
+            .await?;
         }
         let u = describe_pool(aws, &req.id)
             .await?
@@ -204,12 +207,7 @@ impl Kind for UserPool {
         Ok(pool_observed(ctx, &aws.region, &u, p))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         aws.cognito
             .delete_user_pool()
             .user_pool_id(&req.id)
@@ -219,12 +217,7 @@ impl Kind for UserPool {
             .map_err(e("DeleteUserPool"))
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let name = props::required_string(&req.properties, "name")?;
         let pools: Vec<_> = aws
             .cognito
@@ -254,10 +247,7 @@ impl Kind for UserPool {
 
 // ---- domain ----
 
-async fn describe_domain(
-    aws: &Clients,
-    domain: &str,
-) -> Result<Option<(String, String)>, ProviderError> {
+async fn describe_domain(aws: &Clients, domain: &str) -> Answer<Option<(String, String)>> {
     let out = aws
         .cognito
         .describe_user_pool_domain()
@@ -301,12 +291,7 @@ impl Kind for Domain {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             Ok(describe_domain(aws, &r.id)
                 .await?
@@ -320,7 +305,7 @@ impl Kind for Domain {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let domain = props::required_string(&req.properties, "domain")?;
         let pool = props::required_string(&req.properties, "user_pool_id")?;
         aws.cognito
@@ -338,18 +323,13 @@ impl Kind for Domain {
         _aws: &Clients,
         _ctx: &OpContext,
         _req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         Err(ProviderError::Unsupported {
             message: "every attribute of a user pool domain forces a replacement".into(),
         })
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
         let r = aws
             .cognito
@@ -371,12 +351,7 @@ impl Kind for Domain {
         }
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let domain = props::required_string(&req.properties, "domain")?;
         let pool = props::required_string(&req.properties, "user_pool_id")?;
         Ok(describe_domain(aws, &domain)
@@ -386,12 +361,7 @@ impl Kind for Domain {
     }
 
     /// The domain is already this pool's (the pool is the stack's): adopted.
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         self.find_created(aws, ctx, req).await
     }
 }
@@ -457,7 +427,7 @@ fn validity_observed(c: &UserPoolClientType, prior: &ValueMap, a: &mut ValueMap)
 }
 
 /// The lifetimes the config sets, in minutes, checked against Cognito's bounds.
-fn validity(p: &ValueMap) -> Result<[Option<i32>; 3], ProviderError> {
+fn validity(p: &ValueMap) -> Answer<[Option<i32>; 3]> {
     let mut out = [None; 3];
     for (i, (name, lo, hi)) in TOKEN_VALIDITY.iter().enumerate() {
         if let Some(v) = props::int(p, name)? {
@@ -520,7 +490,7 @@ async fn describe_client(
     aws: &Clients,
     pool: &str,
     id: &str,
-) -> Result<Option<UserPoolClientType>, ProviderError> {
+) -> Answer<Option<UserPoolClientType>> {
     let out = aws
         .cognito
         .describe_user_pool_client()
@@ -570,12 +540,7 @@ impl Kind for Client {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let pool = props::required_string(&r.prior, "user_pool_id")?;
             Ok(describe_client(aws, &pool, &r.id)
@@ -590,7 +555,7 @@ impl Kind for Client {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let [access, id, refresh] = validity(p)?;
         let out = aws
@@ -623,7 +588,7 @@ impl Kind for Client {
         aws: &Clients,
         _ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
         let [access, id, refresh] = validity(p)?;
@@ -651,12 +616,7 @@ impl Kind for Client {
         Ok(client_observed(&c, p))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
         aws.cognito
             .delete_user_pool_client()
@@ -668,12 +628,7 @@ impl Kind for Client {
             .map_err(e("DeleteUserPoolClient"))
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let pool = props::required_string(&req.properties, "user_pool_id")?;
         let name = props::required_string(&req.properties, "name")?;
         let clients: Vec<_> = match absent_if_not_found(
@@ -711,11 +666,7 @@ fn user_id(pool: &str, username: &str) -> String {
     format!("{pool}/{username}")
 }
 
-async fn get_user(
-    aws: &Clients,
-    pool: &str,
-    username: &str,
-) -> Result<Option<Observed>, ProviderError> {
+async fn get_user(aws: &Clients, pool: &str, username: &str) -> Found {
     let out = aws
         .cognito
         .admin_get_user()
@@ -747,12 +698,12 @@ async fn get_user(
     }))
 }
 
-fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+fn split_id(id: &str) -> Answer<(&str, &str)> {
     id.split_once('/')
         .ok_or_else(|| ProviderError::invalid(format!("bad Cognito user id `{id}`")))
 }
 
-fn email_attrs(email: &str) -> Result<Vec<AttributeType>, ProviderError> {
+fn email_attrs(email: &str) -> Answer<Vec<AttributeType>> {
     Ok(vec![
         AttributeType::builder()
             .name("email")
@@ -783,12 +734,7 @@ impl Kind for User {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let (pool, name) = split_id(&r.id)?;
             get_user(aws, pool, name).await
@@ -801,7 +747,7 @@ impl Kind for User {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
         let username = props::required_string(p, "username")?;
@@ -831,7 +777,7 @@ impl Kind for User {
         aws: &Clients,
         _ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let (pool, name) = split_id(&req.id)?;
         let email = props::required_string(&req.properties, "email")?;
         aws.cognito
@@ -847,12 +793,7 @@ impl Kind for User {
             .ok_or_else(|| gone("user", name))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (pool, name) = split_id(&req.id)?;
         aws.cognito
             .admin_delete_user()
@@ -864,24 +805,14 @@ impl Kind for User {
             .map_err(e("AdminDeleteUser"))
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let pool = props::required_string(&req.properties, "user_pool_id")?;
         let username = props::required_string(&req.properties, "username")?;
         get_user(aws, &pool, &username).await
     }
 
     /// `UsernameExistsException` in a pool of this stack's: that user is adopted.
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         self.find_created(aws, ctx, req).await
     }
 }

@@ -24,6 +24,7 @@ use super::errors::{absent_if_not_found, ec2, efs as e};
 use super::wait::{self, Poll, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) struct FileSystem;
 pub(crate) struct MountTarget;
@@ -39,9 +40,7 @@ fn efs_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 /// Every file system of the account (one paged call), by id.
-async fn all_file_systems(
-    aws: &Clients,
-) -> Result<BTreeMap<String, FileSystemDescription>, ProviderError> {
+async fn all_file_systems(aws: &Clients) -> Answer<BTreeMap<String, FileSystemDescription>> {
     let items: Vec<_> = aws
         .efs
         .describe_file_systems()
@@ -120,7 +119,7 @@ async fn wait_fs_available(
     ctx: &OpContext,
     address: &str,
     id: &str,
-) -> Result<FileSystemDescription, ProviderError> {
+) -> Answer<FileSystemDescription> {
     Wait {
         ctx,
         address,
@@ -155,7 +154,7 @@ async fn wait_fs_available(
 /// Whether AWS Backup's daily backups are on (DescribeBackupPolicy). A file system that never
 /// had a policy answers PolicyNotFound: off, as AWS treats it. (The file system itself was just
 /// listed; one deleted in between is found gone by the next read.)
-async fn backup_on(aws: &Clients, id: &str) -> Result<bool, ProviderError> {
+async fn backup_on(aws: &Clients, id: &str) -> Answer<bool> {
     let got = absent_if_not_found(
         aws.efs
             .describe_backup_policy()
@@ -169,7 +168,7 @@ async fn backup_on(aws: &Clients, id: &str) -> Result<bool, ProviderError> {
         .unwrap_or(false))
 }
 
-async fn set_backup(aws: &Clients, id: &str, on: bool) -> Result<(), ProviderError> {
+async fn set_backup(aws: &Clients, id: &str, on: bool) -> Answer<()> {
     let policy = BackupPolicy::builder()
         .status(if on {
             Status::Enabled
@@ -220,12 +219,7 @@ impl Kind for FileSystem {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         match all_file_systems(aws).await {
             Ok(all) => {
                 let all = &all;
@@ -255,7 +249,7 @@ impl Kind for FileSystem {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let backup = props::boolean(p, "backup")?.unwrap_or(true);
@@ -304,7 +298,7 @@ impl Kind for FileSystem {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("backup") {
@@ -325,23 +319,30 @@ impl Kind for FileSystem {
                 .map_err(e("UpdateFileSystem"))?;
         }
         if changed("tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.efs
-                .tag_resource()
-                .resource_id(&req.id)
-                .set_tags(Some(efs_tags(&ch.set)))
-                .send()
-                .await
-                .map_err(e("TagResource"))?;
-            if !ch.remove.is_empty() {
-                aws.efs
-                    .untag_resource()
-                    .resource_id(&req.id)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagResource"))?;
-            }
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.efs
+                        .tag_resource()
+                        .resource_id(&req.id)
+                        .set_tags(Some(efs_tags(&set)))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagResource"))
+                },
+                |keys| async move {
+                    aws.efs
+                        .untag_resource()
+                        .resource_id(&req.id)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagResource"))
+                },
+            )
+            .await?;
         }
         let f = wait_fs_available(aws, ctx, &req.address, &req.id).await?;
         let mut prior = p.clone();
@@ -351,12 +352,7 @@ impl Kind for FileSystem {
         Ok(fs_observed(ctx, &f, &prior))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         // Mount targets being deleted still hold the file system: wait them out.
         Wait {
             ctx,
@@ -377,12 +373,7 @@ impl Kind for FileSystem {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let out = aws
             .efs
             .describe_file_systems()
@@ -437,10 +428,7 @@ fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
 }
 
 /// The mount targets of one file system (every page); NotFound → none.
-async fn mount_targets_of(
-    aws: &Clients,
-    fs: &str,
-) -> Result<Vec<MountTargetDescription>, ProviderError> {
+async fn mount_targets_of(aws: &Clients, fs: &str) -> Answer<Vec<MountTargetDescription>> {
     let items = aws
         .efs
         .describe_mount_targets()
@@ -455,11 +443,7 @@ async fn mount_targets_of(
 }
 
 /// The mount target of file system `fs` in `subnet` (at most one exists), not one going away.
-async fn mount_target_in(
-    aws: &Clients,
-    fs: &str,
-    subnet: &str,
-) -> Result<Option<String>, ProviderError> {
+async fn mount_target_in(aws: &Clients, fs: &str, subnet: &str) -> Answer<Option<String>> {
     Ok(mount_targets_of(aws, fs)
         .await?
         .into_iter()
@@ -474,10 +458,7 @@ async fn mount_target_in(
 }
 
 /// The mount target `id`, `None` when gone.
-async fn one_mount_target(
-    aws: &Clients,
-    id: &str,
-) -> Result<Option<MountTargetDescription>, ProviderError> {
+async fn one_mount_target(aws: &Clients, id: &str) -> Answer<Option<MountTargetDescription>> {
     let out = aws
         .efs
         .describe_mount_targets()
@@ -497,7 +478,7 @@ async fn wait_eni_released(
     address: &str,
     mount_target: &str,
     eni: &str,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     Wait {
         ctx,
         address,
@@ -532,7 +513,7 @@ async fn wait_mt_available(
     ctx: &OpContext,
     address: &str,
     id: &str,
-) -> Result<MountTargetDescription, ProviderError> {
+) -> Answer<MountTargetDescription> {
     Wait {
         ctx,
         address,
@@ -573,12 +554,7 @@ impl Kind for MountTarget {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         // One paged read per file system, not one per mount target.
         let filesystems: BTreeSet<String> = requests
             .iter()
@@ -608,7 +584,7 @@ impl Kind for MountTarget {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let fs = props::required_string(p, "file_system_id")?;
         let subnet = props::required_string(p, "subnet_id")?;
@@ -663,7 +639,7 @@ impl Kind for MountTarget {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let groups = props::string_list(&req.properties, "security_groups")?;
         aws.efs
             .modify_mount_target_security_groups()
@@ -676,12 +652,7 @@ impl Kind for MountTarget {
         Ok(mt_observed(&m, &req.properties))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         // The ENI to wait for: as recorded, else as the mount target still says.
         let mut eni = props::string(&req.prior, "network_interface_id")?.filter(|s| !s.is_empty());
         if eni.is_none() {
@@ -721,12 +692,7 @@ impl Kind for MountTarget {
         }
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let fs = props::required_string(&req.properties, "file_system_id")?;
         let subnet = props::required_string(&req.properties, "subnet_id")?;
         let Some(id) = mount_target_in(aws, &fs, &subnet).await? else {

@@ -18,6 +18,7 @@ use super::errors::{absent_if_not_found, gone_is_ok, iam as e, iam_attach};
 use super::wait::{self, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 /// How long a role just created may stay invisible to IAM's other calls (AWS documents
 /// eventual consistency of seconds); a NotFound past this is a real one.
@@ -42,7 +43,7 @@ fn tag_map(t: &[Tag]) -> BTreeMap<String, String> {
 }
 
 /// A policy document property (a JSON string or a map) as the JSON text IAM takes.
-fn document(v: &Value, name: &str) -> Result<String, ProviderError> {
+fn document(v: &Value, name: &str) -> Answer<String> {
     match v.unmarked() {
         Value::String(s) => Ok(s),
         Value::Map(_) | Value::List(_) => Ok(v.to_state_json().0.to_string()),
@@ -134,7 +135,7 @@ fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
 }
 
 /// One role read with per-role calls (create, update, adoption).
-async fn role_facts(aws: &Clients, name: &str) -> Result<RoleFacts, ProviderError> {
+async fn role_facts(aws: &Clients, name: &str) -> Answer<RoleFacts> {
     let r = aws
         .iam
         .get_role()
@@ -192,7 +193,7 @@ async fn role_facts(aws: &Clients, name: &str) -> Result<RoleFacts, ProviderErro
     })
 }
 
-fn inline_policies(p: &ValueMap) -> Result<BTreeMap<String, String>, ProviderError> {
+fn inline_policies(p: &ValueMap) -> Answer<BTreeMap<String, String>> {
     match props::get(p, "inline_policies") {
         None => Ok(BTreeMap::new()),
         Some(Value::Map(m)) => m
@@ -215,7 +216,7 @@ async fn converge_policies(
     name: &str,
     prior: &ValueMap,
     p: &ValueMap,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -321,12 +322,7 @@ impl Kind for Role {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         use aws_sdk_iam::types::EntityType;
         let pages: Result<Vec<_>, _> = aws
             .iam
@@ -416,7 +412,7 @@ impl Kind for Role {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "role_name")?;
         let trust = document(
@@ -460,7 +456,7 @@ impl Kind for Role {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -488,33 +484,35 @@ impl Kind for Role {
         }
         converge_policies(aws, ctx, &req.address, name, &req.prior, p).await?;
         if changed("tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.iam
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(iam_tags(&ch.set)))
-                .send()
-                .await
-                .map_err(e("TagRole"))?;
-            if !ch.remove.is_empty() {
-                aws.iam
-                    .untag_role()
-                    .role_name(name)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagRole"))?;
-            }
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.iam
+                        .tag_role()
+                        .role_name(name)
+                        .set_tags(Some(iam_tags(&set)))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagRole"))
+                },
+                |keys| async move {
+                    aws.iam
+                        .untag_role()
+                        .role_name(name)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagRole"))
+                },
+            )
+            .await?;
         }
         Ok(role_observed(ctx, role_facts(aws, name).await?, p))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let name = &req.id;
         let Some(facts) = absent_if_not_found(role_facts(aws, name).await)? else {
             return Ok(());
@@ -564,21 +562,11 @@ impl Kind for Role {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_role(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_role(aws, ctx, req, None).await
     }
 }
@@ -590,7 +578,7 @@ async fn find_role(
     ctx: &OpContext,
     req: &CreateRequest,
     token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let name = props::required_string(&req.properties, "role_name")?;
     let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
         return Ok(None);
@@ -614,7 +602,7 @@ async fn oidc_observe(
     ctx: &OpContext,
     arn: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let o = aws
         .iam
         .get_open_id_connect_provider()
@@ -651,7 +639,7 @@ async fn oidc_observe(
     })
 }
 
-async fn oidc_arns(aws: &Clients) -> Result<Vec<String>, ProviderError> {
+async fn oidc_arns(aws: &Clients) -> Answer<Vec<String>> {
     let l = aws
         .iam
         .list_open_id_connect_providers()
@@ -691,12 +679,7 @@ impl Kind for OidcProvider {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         let arns = match oidc_arns(aws).await {
             Ok(a) => a,
             Err(err) => {
@@ -725,7 +708,7 @@ impl Kind for OidcProvider {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let mut thumbs = props::string_list(p, "thumbprint_list")?;
@@ -762,7 +745,7 @@ impl Kind for OidcProvider {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let arn = &req.id;
         let have: BTreeSet<String> = props::string_list(&req.prior, "client_id_list")?
@@ -799,33 +782,35 @@ impl Kind for OidcProvider {
                 .map_err(e("UpdateOpenIDConnectProviderThumbprint"))?;
         }
         if req.changed.iter().any(|c| c == "tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.iam
-                .tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .set_tags(Some(iam_tags(&ch.set)))
-                .send()
-                .await
-                .map_err(e("TagOpenIDConnectProvider"))?;
-            if !ch.remove.is_empty() {
-                aws.iam
-                    .untag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagOpenIDConnectProvider"))?;
-            }
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.iam
+                        .tag_open_id_connect_provider()
+                        .open_id_connect_provider_arn(arn)
+                        .set_tags(Some(iam_tags(&set)))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagOpenIDConnectProvider"))
+                },
+                |keys| async move {
+                    aws.iam
+                        .untag_open_id_connect_provider()
+                        .open_id_connect_provider_arn(arn)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagOpenIDConnectProvider"))
+                },
+            )
+            .await?;
         }
         oidc_observe(aws, ctx, arn, p).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         gone_is_ok(
             aws.iam
                 .delete_open_id_connect_provider()
@@ -837,21 +822,11 @@ impl Kind for OidcProvider {
         )
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_oidc(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_oidc(aws, ctx, req, None).await
     }
 }
@@ -863,7 +838,7 @@ async fn find_oidc(
     ctx: &OpContext,
     req: &CreateRequest,
     token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let url = props::required_string(&req.properties, "url")?;
     for arn in oidc_arns(aws).await? {
         if !arn.ends_with(strip_scheme(&url)) {

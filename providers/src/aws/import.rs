@@ -16,9 +16,10 @@ use super::ec2::filter;
 use super::errors::{cognito as ecog, ec2 as e, efs as eefs, iam as eiam, kms as ekms};
 use super::{Clients, Kind};
 use crate::props;
+use crate::Answer;
 
 /// The id a resource of these properties must have, for types named by their properties.
-fn natural_id(type_name: &str, p: &ValueMap) -> Result<Option<String>, ProviderError> {
+fn natural_id(type_name: &str, p: &ValueMap) -> Answer<Option<String>> {
     let s = |k: &str| props::string(p, k);
     Ok(match type_name {
         "aws_eks_cluster" => s("name")?,
@@ -52,7 +53,7 @@ pub(crate) async fn find(
     aws: &Clients,
     ctx: &OpContext,
     req: &ImportRequest,
-) -> Result<Vec<Candidate>, ProviderError> {
+) -> Answer<Vec<Candidate>> {
     let p = &req.properties;
     if let Some(id) = natural_id(&req.type_name, p)? {
         let how = format!("name {id}");
@@ -390,7 +391,7 @@ pub(crate) async fn read_ids(
     ctx: &OpContext,
     req: &ImportRequest,
     ids: Vec<(String, String)>,
-) -> Result<Vec<Candidate>, ProviderError> {
+) -> Answer<Vec<Candidate>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

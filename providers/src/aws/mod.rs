@@ -40,6 +40,7 @@ pub(crate) mod wait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::{Answer, Found};
 use async_trait::async_trait;
 use hdh_engine::provider::{
     Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
@@ -54,52 +55,24 @@ pub use client::{AwsSettings, Clients, PollPolicy};
 pub(crate) trait Kind: Send + Sync {
     fn schema(&self) -> ResourceType;
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>>;
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found>;
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError>;
+    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
+        -> Answer<Observed>;
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError>;
+    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
+        -> Answer<Observed>;
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError>;
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
 
     /// After an interrupted create: what that create (its token) made, ready for dependents
     /// (waited for while still creating). `Ok(None)` when nothing was made.
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError>;
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found;
 
     /// After a create was answered "already exists" (a name or a place taken): the resource
     /// there if this stack made it for this address (any earlier create's token), ready like
     /// [`Kind::find_created`]'s. Default `Ok(None)`: the conflict stands.
-    async fn find_existing(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
         Ok(None)
     }
 }
@@ -176,7 +149,7 @@ impl AwsProvider {
         self.retries.count()
     }
 
-    fn kind(&self, type_name: &str) -> Result<&Arc<dyn Kind>, ProviderError> {
+    fn kind(&self, type_name: &str) -> Answer<&Arc<dyn Kind>> {
         self.kinds
             .get(type_name)
             .ok_or_else(|| crate::props::unsupported_type(type_name))
@@ -195,12 +168,7 @@ impl Provider for AwsProvider {
         self.kinds.values().map(|k| k.schema()).collect()
     }
 
-    async fn read(
-        &self,
-        ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, ctx: &OpContext, type_name: &str, requests: &[ReadRequest]) -> Vec<Found> {
         let kind = match self.kind(type_name) {
             Ok(k) => k,
             Err(e) => return requests.iter().map(|_| Err(e.clone_class())).collect(),
@@ -214,11 +182,7 @@ impl Provider for AwsProvider {
             .collect()
     }
 
-    async fn create(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
         match kind.create(&aws, ctx, req).await {
@@ -241,28 +205,20 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn update(
-        &self,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let o = kind.update(&aws, ctx, req).await?;
         Ok(settle(&req.properties, o))
     }
 
-    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
         errors::gone_is_ok(kind.delete(&aws, ctx, req).await)
     }
 
-    async fn find_created(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
         Ok(kind
@@ -271,11 +227,7 @@ impl Provider for AwsProvider {
             .map(|o| settle(&req.properties, o)))
     }
 
-    async fn find_existing(
-        &self,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
+    async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         let kind = self.kind(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let found = match &req.id {

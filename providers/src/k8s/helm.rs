@@ -22,6 +22,7 @@ use super::release_values;
 use super::{tool, K8sSettings};
 use crate::aws::wait::{Poll, Wait};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "helm_release";
 
@@ -67,7 +68,7 @@ pub(crate) fn schema() -> ResourceType {
         )
 }
 
-pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     Ok(format!(
         "{}/{}",
         props::string(p, "namespace")?.unwrap_or_else(|| "default".into()),
@@ -85,7 +86,7 @@ async fn status(
     w: &kubeconfig::Workdir,
     name: &str,
     ns: &str,
-) -> Result<Option<(i64, String, String)>, ProviderError> {
+) -> Answer<Option<(i64, String, String)>> {
     let mut args: Vec<String> = ["status", name, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -115,7 +116,7 @@ async fn user_values(
     w: &kubeconfig::Workdir,
     name: &str,
     ns: &str,
-) -> Result<serde_json::Value, ProviderError> {
+) -> Answer<serde_json::Value> {
     let mut args: Vec<String> = ["get", "values", name, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -148,7 +149,7 @@ async fn unstick(
     ns: &str,
     timeout: i64,
     refused: String,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let Some((revision, st, _)) = status(s, w, name, ns).await? else {
         return Ok(());
     };
@@ -198,7 +199,7 @@ async fn hostname(
     w: &kubeconfig::Workdir,
     svc: &str,
     ns: &str,
-) -> Result<String, ProviderError> {
+) -> Answer<String> {
     let mut args: Vec<String> = ["get", "svc", svc, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -234,7 +235,7 @@ pub(crate) async fn install(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
     let mut chart = props::required_string(p, "chart")?;
@@ -316,7 +317,7 @@ pub(crate) async fn read(
     probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let p = &r.prior;
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
@@ -373,7 +374,7 @@ pub(crate) async fn find_installed(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let r = ReadRequest {
         address: address.to_string(),
         id: id_of(p)?,
@@ -404,7 +405,7 @@ pub(crate) async fn uninstall(
     probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let p = &req.prior;
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());

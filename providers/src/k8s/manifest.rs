@@ -16,6 +16,7 @@ use super::kubeconfig::{self, CLUSTER_INPUTS};
 use super::live;
 use super::{tool, K8sSettings};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "kubernetes_manifest";
 
@@ -45,7 +46,7 @@ struct Target {
     namespace: Option<String>,
 }
 
-fn target(p: &ValueMap) -> Result<Target, ProviderError> {
+fn target(p: &ValueMap) -> Answer<Target> {
     let m = props::get(p, "manifest")
         .ok_or_else(|| ProviderError::invalid("`manifest` is required"))?;
     let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
@@ -61,7 +62,7 @@ fn target(p: &ValueMap) -> Result<Target, ProviderError> {
     })
 }
 
-pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     let t = target(p)?;
     Ok(format!(
         "{}/{}/{}",
@@ -86,7 +87,7 @@ pub(crate) async fn apply(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let id = id_of(p)?;
     let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
     // JSON is YAML: kubectl reads it from stdin as it is.
@@ -118,7 +119,7 @@ pub(crate) async fn read(
     probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let t = target(&r.prior)?;
     let w = kubeconfig::workdir(s, ctx, &r.prior)?;
     let mut args = vec!["get".to_string()];
@@ -162,7 +163,7 @@ pub(crate) async fn delete(
     probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let t = target(&req.prior)?;
     let w = kubeconfig::workdir(s, ctx, &req.prior)?;
     let mut args = vec!["delete".to_string()];

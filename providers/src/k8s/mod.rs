@@ -37,6 +37,7 @@ use hdh_engine::provider::{
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
 
 use crate::aws::{AwsSettings, PollPolicy};
+use crate::{Answer, Found};
 use cluster_gone::ClusterProbe;
 
 /// How the Kubernetes provider runs its tools.
@@ -85,12 +86,7 @@ impl Provider for K8sProvider {
         vec![manifest::schema(), helm::schema()]
     }
 
-    async fn read(
-        &self,
-        ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, ctx: &OpContext, type_name: &str, requests: &[ReadRequest]) -> Vec<Found> {
         let (s, probe) = (&self.settings, &self.probe);
         let reads = requests.iter().map(|r| async move {
             match type_name {
@@ -102,11 +98,7 @@ impl Provider for K8sProvider {
         crate::aws::join_all(reads).await
     }
 
-    async fn create(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         match req.type_name.as_str() {
             manifest::TYPE => {
                 manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
@@ -116,11 +108,7 @@ impl Provider for K8sProvider {
         }
     }
 
-    async fn update(
-        &self,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         match req.type_name.as_str() {
             manifest::TYPE => {
                 manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
@@ -130,7 +118,7 @@ impl Provider for K8sProvider {
         }
     }
 
-    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         match req.type_name.as_str() {
             manifest::TYPE => manifest::delete(&self.settings, &self.probe, ctx, req).await,
             helm::TYPE => helm::uninstall(&self.settings, &self.probe, ctx, req).await,
@@ -138,11 +126,7 @@ impl Provider for K8sProvider {
         }
     }
 
-    async fn find_created(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
         let (s, probe) = (&self.settings, &self.probe);
         match req.type_name.as_str() {
             manifest::TYPE => {
@@ -160,11 +144,7 @@ impl Provider for K8sProvider {
 
     /// `hdh import`: an object or release is named by its properties (kind, namespace and
     /// name; release and namespace), so the one candidate is read by that id.
-    async fn find_existing(
-        &self,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
+    async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         if !req.properties.contains_key("cluster_endpoint") {
             return Err(ProviderError::Unsupported {
                 message: format!(

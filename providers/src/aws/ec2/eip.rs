@@ -13,6 +13,7 @@ use super::{
 };
 use crate::aws::errors::ec2 as e;
 use crate::aws::{tags, Clients, Kind};
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eip";
 
@@ -43,7 +44,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     let out = aws
         .ec2
         .describe_addresses()
@@ -65,12 +66,7 @@ async fn describe(
         .collect())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, prior: &ValueMap) -> Answer<Observed> {
     let req = ReadRequest {
         address: String::new(),
         id: id.to_string(),
@@ -106,12 +102,7 @@ impl Kind for Eip {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| {
             describe(aws, ctx, vec![filter("allocation-id", ids)], requests)
         })
@@ -123,7 +114,7 @@ impl Kind for Eip {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let tags = tags::for_create(ctx, &req.address, &req.token, &req.properties)?;
         let out = aws
             .ec2
@@ -161,22 +152,12 @@ impl Kind for Eip {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
         one(aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let w = crate::aws::wait::Wait {
             ctx,
             address: &req.address,
@@ -199,12 +180,7 @@ impl Kind for Eip {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
             .await?
             .pop())

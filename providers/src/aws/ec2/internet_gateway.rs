@@ -17,6 +17,7 @@ use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_internet_gateway";
 
@@ -50,7 +51,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_internet_gateways()
@@ -74,12 +75,7 @@ async fn describe(
         .collect())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, prior: &ValueMap) -> Answer<Observed> {
     let req = ReadRequest {
         address: String::new(),
         id: id.to_string(),
@@ -116,12 +112,7 @@ impl Kind for InternetGateway {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| {
             describe(aws, ctx, vec![filter("internet-gateway-id", ids)], requests)
         })
@@ -133,7 +124,7 @@ impl Kind for InternetGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let vpc_id = props::required_string(p, "vpc_id")?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
@@ -184,22 +175,12 @@ impl Kind for InternetGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
         one(aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let w = Wait {
             ctx,
             address: &req.address,
@@ -245,12 +226,7 @@ impl Kind for InternetGateway {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
             .await?
             .pop())

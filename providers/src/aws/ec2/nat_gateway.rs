@@ -19,6 +19,7 @@ use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait::{Poll, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_nat_gateway";
 
@@ -71,7 +72,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<(Observed, NatGatewayState)>, ProviderError> {
+) -> Answer<Vec<(Observed, NatGatewayState)>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_nat_gateways()
@@ -108,7 +109,7 @@ async fn wait_available(
     address: &str,
     id: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let req = ReadRequest {
         address: String::new(),
         id: id.to_string(),
@@ -169,12 +170,7 @@ impl Kind for NatGateway {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| async move {
             Ok(
                 describe(aws, ctx, vec![filter("nat-gateway-id", ids)], requests)
@@ -192,7 +188,7 @@ impl Kind for NatGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let connectivity =
@@ -221,22 +217,12 @@ impl Kind for NatGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
         wait_available(aws, ctx, &req.address, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         gone_is_ok(
             aws.ec2
                 .delete_nat_gateway()
@@ -269,12 +255,7 @@ impl Kind for NatGateway {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
         match found.into_iter().next() {
             None => Ok(None),

@@ -16,6 +16,7 @@ use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_route_table";
 
@@ -32,7 +33,7 @@ struct Route {
 }
 
 impl Route {
-    fn from_map(m: &ValueMap) -> Result<Route, ProviderError> {
+    fn from_map(m: &ValueMap) -> Answer<Route> {
         let destination = props::required_string(m, "destination_cidr_block")?;
         let gateway_id = props::string(m, "gateway_id")?;
         let nat_gateway_id = props::string(m, "nat_gateway_id")?;
@@ -68,7 +69,7 @@ impl Route {
     }
 }
 
-fn routes(p: &ValueMap) -> Result<Vec<Route>, ProviderError> {
+fn routes(p: &ValueMap) -> Answer<Vec<Route>> {
     props::map_list(p, "routes")?
         .iter()
         .map(Route::from_map)
@@ -117,7 +118,7 @@ fn observe(aws: &Clients, ctx: &OpContext, rt: &SdkRt, prior: Option<&ValueMap>)
     Observed { id, attributes: a }
 }
 
-async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkRt>, ProviderError> {
+async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkRt>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_route_tables()
@@ -138,7 +139,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     Ok(describe_raw(aws, filters)
         .await?
         .iter()
@@ -153,7 +154,7 @@ async fn describe(
         .collect())
 }
 
-async fn one_raw(aws: &Clients, id: &str) -> Result<SdkRt, ProviderError> {
+async fn one_raw(aws: &Clients, id: &str) -> Answer<SdkRt> {
     describe_raw(aws, vec![filter("route-table-id", [id.to_string()])])
         .await?
         .pop()
@@ -171,7 +172,7 @@ async fn converge(
     from: &[Route],
     from_subnets: &[String],
     p: &ValueMap,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let want = routes(p)?;
     let want_subnets = props::string_list(p, "subnet_ids")?;
     let w = Wait {
@@ -273,12 +274,7 @@ async fn converge(
     Ok(())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, p: &ValueMap) -> Answer<Observed> {
     let rt = one_raw(aws, id).await?;
     Ok(observe(aws, ctx, &rt, Some(p)))
 }
@@ -309,12 +305,7 @@ impl Kind for RouteTable {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| {
             describe(aws, ctx, vec![filter("route-table-id", ids)], requests)
         })
@@ -326,7 +317,7 @@ impl Kind for RouteTable {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         routes(p)?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
@@ -362,7 +353,7 @@ impl Kind for RouteTable {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let from = routes(&req.prior)?;
         let from_subnets = props::string_list(&req.prior, "subnet_ids")?;
         converge(
@@ -376,22 +367,12 @@ impl Kind for RouteTable {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
         one(aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let rt = match one_raw(aws, &req.id).await {
             Err(ProviderError::NotFound { .. }) => return Ok(()),
             other => other?,
@@ -433,12 +414,7 @@ impl Kind for RouteTable {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         // Routes or associations an interrupted create had not added yet show in the next plan.
         Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
             .await?

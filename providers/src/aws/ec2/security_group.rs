@@ -21,6 +21,7 @@ use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_security_group";
 
@@ -46,7 +47,7 @@ const RULE_KEYS: [&str; 6] = [
 ];
 
 impl Rule {
-    fn parse(m: &ValueMap, own_id: Option<&str>) -> Result<Rule, ProviderError> {
+    fn parse(m: &ValueMap, own_id: Option<&str>) -> Answer<Rule> {
         if let Some(k) = m.keys().find(|k| !RULE_KEYS.contains(&k.as_str())) {
             return Err(ProviderError::invalid(format!(
                 "rule: unknown key `{k}` (expected {})",
@@ -186,7 +187,7 @@ fn flatten(perms: &[IpPermission]) -> Vec<Rule> {
     out
 }
 
-fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Result<Vec<Rule>, ProviderError> {
+fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Answer<Vec<Rule>> {
     props::map_list(p, name)?
         .iter()
         .map(|m| Rule::parse(m, own_id))
@@ -245,7 +246,7 @@ fn observe(aws: &Clients, ctx: &OpContext, g: &SdkSg, prior: Option<&ValueMap>) 
     Observed { id, attributes: a }
 }
 
-async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkSg>, ProviderError> {
+async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkSg>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_security_groups()
@@ -261,7 +262,7 @@ async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkSg>,
         .collect())
 }
 
-async fn one_raw(aws: &Clients, id: &str) -> Result<SdkSg, ProviderError> {
+async fn one_raw(aws: &Clients, id: &str) -> Answer<SdkSg> {
     describe_raw(aws, vec![filter("group-id", [id.to_string()])])
         .await?
         .pop()
@@ -278,7 +279,7 @@ async fn converge(
     id: &str,
     p: &ValueMap,
     changed: Option<&[String]>,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -386,12 +387,7 @@ async fn converge(
     Ok(())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, p: &ValueMap) -> Answer<Observed> {
     Ok(observe(aws, ctx, &one_raw(aws, id).await?, Some(p)))
 }
 
@@ -422,12 +418,7 @@ impl Kind for SecurityGroup {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| async move {
             Ok(describe_raw(aws, vec![filter("group-id", ids)])
                 .await?
@@ -450,7 +441,7 @@ impl Kind for SecurityGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         rules(p, "ingress", Some("sg-self"))?;
         rules(p, "egress", Some("sg-self"))?;
@@ -489,7 +480,7 @@ impl Kind for SecurityGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         converge(
             aws,
             ctx,
@@ -500,22 +491,12 @@ impl Kind for SecurityGroup {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
         one(aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -536,12 +517,7 @@ impl Kind for SecurityGroup {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         Ok(describe_raw(aws, made_by_filters(ctx, &req.token))
             .await?
             .first()
@@ -550,12 +526,7 @@ impl Kind for SecurityGroup {
 
     /// `InvalidGroup.Duplicate`: a group of this name is in the VPC; adopted if it is this
     /// stack's for this address.
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let found = describe_raw(
             aws,

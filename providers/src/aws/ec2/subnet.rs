@@ -19,6 +19,7 @@ use crate::aws::errors::ec2 as e;
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_subnet";
 
@@ -53,7 +54,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_subnets()
@@ -82,7 +83,7 @@ async fn set_public_ip(
     address: &str,
     id: &str,
     on: bool,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -103,12 +104,7 @@ async fn set_public_ip(
     .await
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, prior: &ValueMap) -> Answer<Observed> {
     let req = ReadRequest {
         address: String::new(),
         id: id.to_string(),
@@ -151,12 +147,7 @@ impl Kind for Subnet {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| {
             describe(aws, ctx, vec![filter("subnet-id", ids)], requests)
         })
@@ -168,7 +159,7 @@ impl Kind for Subnet {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
@@ -202,28 +193,18 @@ impl Kind for Subnet {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         if req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
             let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
             set_public_ip(aws, ctx, &req.address, &req.id, on).await?;
         }
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
         one(aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -244,12 +225,7 @@ impl Kind for Subnet {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
             .await?
             .pop())
@@ -257,12 +233,7 @@ impl Kind for Subnet {
 
     /// `InvalidSubnet.Conflict`: a subnet with this CIDR is in the VPC; adopted if it is this
     /// stack's for this address.
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let pages: Vec<_> = aws
             .ec2

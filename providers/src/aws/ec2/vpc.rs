@@ -20,6 +20,7 @@ use crate::aws::errors::ec2 as e;
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_vpc";
 
@@ -53,7 +54,7 @@ async fn describe(
     ctx: &OpContext,
     filters: Vec<aws_sdk_ec2::types::Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_vpcs()
@@ -78,7 +79,7 @@ async fn describe(
 }
 
 /// The VPC's DNS settings as EC2 has them (DescribeVpcAttribute, one attribute per call).
-async fn read_dns(aws: &Clients, o: &mut Observed) -> Result<(), ProviderError> {
+async fn read_dns(aws: &Clients, o: &mut Observed) -> Answer<()> {
     for (name, attribute) in [
         ("enable_dns_support", VpcAttributeName::EnableDnsSupport),
         ("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
@@ -108,7 +109,7 @@ async fn describe_with_dns(
     ctx: &OpContext,
     filters: Vec<aws_sdk_ec2::types::Filter>,
     requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
+) -> Answer<Vec<Observed>> {
     let found = describe(aws, ctx, filters, requests).await?;
     crate::aws::join_all(
         found
@@ -127,7 +128,7 @@ async fn set_dns(
     id: &str,
     props_: &ValueMap,
     only_changed: Option<&[String]>,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -191,12 +192,7 @@ impl Kind for Vpc {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| {
             describe_with_dns(aws, ctx, vec![filter("vpc-id", ids)], requests)
         })
@@ -208,7 +204,7 @@ impl Kind for Vpc {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
@@ -237,7 +233,7 @@ impl Kind for Vpc {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         set_dns(
             aws,
             ctx,
@@ -248,12 +244,7 @@ impl Kind for Vpc {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
         let found = describe(aws, ctx, vec![filter("vpc-id", [req.id.clone()])], &[]).await?;
         let mut o = found
@@ -269,12 +260,7 @@ impl Kind for Vpc {
         Ok(o)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -295,12 +281,7 @@ impl Kind for Vpc {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let mut found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
         let Some(mut o) = found.pop() else {
             return Ok(None);
