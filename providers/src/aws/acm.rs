@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, Tag, ValidationMethod};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -477,6 +479,16 @@ impl Kind for CertificateValidation {
 
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         issued(aws, ctx, &req.address, &req.properties).await
+    }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a wait), so nothing to adopt.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
 }
 

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::AvailabilityZoneState;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -113,6 +115,16 @@ impl Kind for AvailabilityZones {
         // A lookup makes nothing; looking again is harmless.
         Ok(None)
     }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait]
@@ -167,5 +179,15 @@ impl Kind for CallerIdentity {
 
     async fn find_created(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
         Ok(None)
+    }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
 }

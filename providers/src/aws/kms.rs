@@ -10,13 +10,16 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::errors::{absent_if_not_found, gone_is_ok, kms as e};
 use super::{tags, Clients, Kind};
+use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -451,5 +454,33 @@ impl Kind for Key {
             }
         }
         Ok(None)
+    }
+
+    /// `hdh import`: the key its alias names.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let Some(alias) = props::string(&req.properties, "alias")? else {
+            return Err(unsearchable(req, "it has no alias to look for"));
+        };
+        let name = if alias.starts_with("alias/") {
+            alias.clone()
+        } else {
+            format!("alias/{alias}")
+        };
+        match aws.kms.describe_key().key_id(&name).send().await {
+            Ok(out) => Ok(out
+                .key_metadata()
+                .map(|m| (m.key_id().to_string(), format!("alias {name}")))
+                .into_iter()
+                .collect()),
+            Err(err) => match e("DescribeKey")(err) {
+                ProviderError::NotFound { .. } => Ok(Vec::new()),
+                other => Err(other),
+            },
+        }
     }
 }

@@ -2,10 +2,12 @@
 //! (Cognito), DNS (Route 53), certificates (ACM) and read-only data lookups, through the AWS SDK for Rust.
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
-//! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito` (`cognito_existing`: a site's own pool, read as data), `route53`,
-//! `acm` and `data` implement one resource type per [`Kind`]
-//! (`import` finds what other tools made for `hdh import`; `s3_empty` empties a bucket for a `--delete-retained` delete).
+//! `wait` paces every wait, `tags` computes what a resource is tagged with and syncs it, `ec2/`
+//! (each type an `ec2::kind::Ec2Type`, served generically), `iam/`, `kms`, `eks/`, `efs/`, `s3`,
+//! `cognito/` (`cognito_existing`: a site's own pool, read as data), `route53`, `acm` and `data`
+//! implement one resource type per [`Kind`], one file per type in the folders (`import` reads
+//! what other tools made for `hdh import`, by each kind's identity; `s3_empty` empties a bucket
+//! for a `--delete-retained` delete).
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -75,6 +77,23 @@ pub(crate) trait Kind: Send + Sync {
     async fn find_existing(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
         Ok(None)
     }
+
+    /// `hdh import`: the id a resource of these properties has, for types named by their
+    /// properties (a name, a parent plus a key). Default: none; [`Kind::candidates`] searches.
+    fn natural_id(&self, _properties: &ValueMap) -> Answer<Option<String>> {
+        Ok(None)
+    }
+
+    /// `hdh import`'s search among what other tools made: each candidate's id and what matched
+    /// it. Default: this type cannot be searched for.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Err(import::not_searchable(req))
+    }
 }
 
 /// Serves every `aws_*` type.
@@ -93,13 +112,13 @@ impl AwsProvider {
 
     pub fn with_settings(settings: AwsSettings) -> Self {
         let all: Vec<Arc<dyn Kind>> = vec![
-            Arc::new(ec2::vpc::Vpc),
-            Arc::new(ec2::subnet::Subnet),
-            Arc::new(ec2::internet_gateway::InternetGateway),
-            Arc::new(ec2::eip::Eip),
-            Arc::new(ec2::nat_gateway::NatGateway),
-            Arc::new(ec2::route_table::RouteTable),
-            Arc::new(ec2::security_group::SecurityGroup),
+            Arc::new(ec2::Ec2(ec2::vpc::Vpc)),
+            Arc::new(ec2::Ec2(ec2::subnet::Subnet)),
+            Arc::new(ec2::Ec2(ec2::internet_gateway::InternetGateway)),
+            Arc::new(ec2::Ec2(ec2::eip::Eip)),
+            Arc::new(ec2::Ec2(ec2::nat_gateway::NatGateway)),
+            Arc::new(ec2::Ec2(ec2::route_table::RouteTable)),
+            Arc::new(ec2::Ec2(ec2::security_group::SecurityGroup)),
             Arc::new(iam::Role),
             Arc::new(iam::OidcProvider),
             Arc::new(kms::Key),

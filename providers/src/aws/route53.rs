@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -17,6 +19,7 @@ use std::time::Duration;
 use super::errors::{absent_if_not_found, route53 as e};
 use super::wait::{Poll, Wait};
 use super::{Clients, Kind};
+use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -298,6 +301,25 @@ impl Kind for Record {
             rtype: props::string(p, "type")?.unwrap_or_else(|| "CNAME".into()),
         };
         Ok(find(aws, &k).await?.map(|set| observed(&k, &set, p)))
+    }
+
+    /// `hdh import`: the record of its name and type in its zone.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let p = &req.properties;
+        let (Some(zone), Some(name)) = (props::string(p, "zone_name")?, props::string(p, "name")?)
+        else {
+            return Err(unsearchable(req, "its name is not known"));
+        };
+        let zone_id = zone_id(aws, &zone).await?;
+        let fqdn = fqdn(&name, &zone);
+        let rtype = props::string(p, "type")?.unwrap_or_else(|| "CNAME".into());
+        let id = format!("{zone_id}/{fqdn}/{rtype}");
+        Ok(vec![(id, format!("{rtype} record {fqdn}"))])
     }
 }
 

@@ -475,4 +475,9 @@ impl Kind for Bucket {
         }
         observe(aws, ctx, &name, &req.properties).await
     }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "bucket")
+    }
 }

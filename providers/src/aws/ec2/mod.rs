@@ -1,16 +1,20 @@
-//! EC2 network resources. Shared here: tag specifications, id filters, batched reads (one
-//! Describe per page of up to [`IDS_PER_CALL`] ids, by filter so a vanished id never fails the
-//! batch), tag sync on update, and finding an interrupted create by its `hdh:` tags.
+//! EC2 network resources, each type an [`kind::Ec2Type`] served by [`Ec2`]. Shared here: tag
+//! specifications, id filters, batched reads (one Describe per page of up to [`IDS_PER_CALL`]
+//! ids, by filter so a vanished id never fails the batch), tag sync on update, and the filters
+//! that find an interrupted create by its `hdh:` tags.
 
 pub(crate) mod blockers;
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
+pub(crate) mod kind;
 pub(crate) mod nat_gateway;
 pub(crate) mod pvc_volumes;
 pub(crate) mod route_table;
 pub(crate) mod security_group;
 pub(crate) mod subnet;
 pub(crate) mod vpc;
+
+pub(crate) use kind::Ec2;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -131,7 +131,7 @@ impl Kind for PvcVolumes {
     }
 
     async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        super::super::join_all(requests.iter().map(|r| async {
+        crate::aws::join_all(requests.iter().map(|r| async {
             let cluster = cluster_of(&r.id)?;
             Ok(Some(observed(&cluster, &list(aws, &cluster).await?)))
         }))
@@ -217,5 +217,10 @@ impl Kind for PvcVolumes {
     async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         // The create made nothing: what there is, is what it would have recorded.
         observe(aws, &req.properties).await.map(Some)
+    }
+
+    /// `hdh import`: named by its cluster.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        Ok(props::string(p, "cluster_name")?.map(|c| format!("pvc-volumes/{c}")))
     }
 }

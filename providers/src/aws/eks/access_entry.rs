@@ -225,6 +225,14 @@ impl Kind for AccessEntry {
             && x.principal_arn() == Some(caller_principal(aws).await?.as_str());
         Ok((ours || creators).then(|| observe(ctx, &x, &req.properties)))
     }
+
+    /// `hdh import`: named by its cluster and principal.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("principal_arn")?)
+            .map(|(a, b)| format!("{a}:{b}")))
+    }
 }
 
 /// The entry `req` names, if there is one.

@@ -251,4 +251,13 @@ impl Kind for AccessPolicy {
         let policy = props::required_string(p, "policy_arn")?;
         find(aws, &cluster, &principal, &policy).await
     }
+
+    /// `hdh import`: named by its cluster, principal and policy.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        let entry = s("cluster_name")?.zip(s("principal_arn")?);
+        Ok(entry
+            .zip(s("policy_arn")?)
+            .map(|((c, p), a)| format!("{c}#{p}#{a}")))
+    }
 }

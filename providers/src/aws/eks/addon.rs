@@ -298,6 +298,14 @@ impl Kind for Addon {
     async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
     }
+
+    /// `hdh import`: named by its cluster and name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("addon_name")?)
+            .map(|(a, b)| format!("{a}:{b}")))
+    }
 }
 
 /// The add-on `req` names if this stack made it for this address (by the create with

@@ -517,6 +517,11 @@ impl Kind for Cluster {
     async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
     }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "name")
+    }
 }
 
 /// The cluster `req` names if this stack made it for this address (by the create with

@@ -617,6 +617,14 @@ impl Kind for NodeGroup {
     async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
     }
+
+    /// `hdh import`: named by its cluster and name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("nodegroup_name")?)
+            .map(|(a, b)| format!("{a}:{b}")))
+    }
 }
 
 /// The node group `req` names if this stack made it for this address (by the create with
