@@ -39,9 +39,9 @@ mod s3_empty;
 mod tags;
 pub(crate) mod wait;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::kinds::Kinds;
 use crate::{Answer, Found};
 use async_trait::async_trait;
 use hdh_engine::provider::{
@@ -100,7 +100,7 @@ pub(crate) trait Kind: Send + Sync {
 pub struct AwsProvider {
     settings: AwsSettings,
     clients: OnceCell<Arc<Clients>>,
-    kinds: BTreeMap<String, Arc<dyn Kind>>,
+    kinds: Kinds<dyn Kind>,
     retries: Arc<retries::RetryLog>,
 }
 
@@ -142,7 +142,7 @@ impl AwsProvider {
             Arc::new(data::AvailabilityZones),
             Arc::new(data::CallerIdentity),
         ];
-        let kinds = all.into_iter().map(|k| (k.schema().name, k)).collect();
+        let kinds = Kinds::new(all.into_iter().map(|k| (k.schema(), k)));
         AwsProvider {
             settings,
             clients: OnceCell::new(),
@@ -167,12 +167,6 @@ impl AwsProvider {
     pub fn retried(&self) -> u64 {
         self.retries.count()
     }
-
-    fn kind(&self, type_name: &str) -> Answer<&Arc<dyn Kind>> {
-        self.kinds
-            .get(type_name)
-            .ok_or_else(|| crate::props::unsupported_type(type_name))
-    }
 }
 
 impl Default for AwsProvider {
@@ -184,11 +178,11 @@ impl Default for AwsProvider {
 #[async_trait]
 impl Provider for AwsProvider {
     fn resource_types(&self) -> Vec<ResourceType> {
-        self.kinds.values().map(|k| k.schema()).collect()
+        self.kinds.schemas()
     }
 
     async fn read(&self, ctx: &OpContext, type_name: &str, requests: &[ReadRequest]) -> Vec<Found> {
-        let kind = match self.kind(type_name) {
+        let kind = match self.kinds.get(type_name) {
             Ok(k) => k,
             Err(e) => return requests.iter().map(|_| Err(e.clone_class())).collect(),
         };
@@ -202,7 +196,7 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
-        let kind = self.kind(&req.type_name)?;
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         match kind.create(&aws, ctx, req).await {
             Err(ProviderError::Conflict { message }) => {
@@ -215,7 +209,7 @@ impl Provider for AwsProvider {
                                 found.id
                             ),
                         );
-                        adopted::converge(kind.as_ref(), &aws, ctx, req, found).await
+                        adopted::converge(kind, &aws, ctx, req, found).await
                     }
                     None => Err(ProviderError::Conflict { message }),
                 }
@@ -225,20 +219,20 @@ impl Provider for AwsProvider {
     }
 
     async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
-        let kind = self.kind(&req.type_name)?;
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let o = kind.update(&aws, ctx, req).await?;
         Ok(settle(&req.properties, o))
     }
 
     async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let kind = self.kind(&req.type_name)?;
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         errors::gone_is_ok(kind.delete(&aws, ctx, req).await)
     }
 
     async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
-        let kind = self.kind(&req.type_name)?;
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         Ok(kind
             .find_created(&aws, ctx, req)
@@ -247,14 +241,14 @@ impl Provider for AwsProvider {
     }
 
     async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
-        let kind = self.kind(&req.type_name)?;
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let found = match &req.id {
             Some(id) => {
                 let given = vec![(id.clone(), "id given".to_string())];
-                import::read_ids(kind.as_ref(), &aws, ctx, req, given).await?
+                import::read_ids(kind, &aws, ctx, req, given).await?
             }
-            None => import::find(kind.as_ref(), &aws, ctx, req).await?,
+            None => import::find(kind, &aws, ctx, req).await?,
         };
         Ok(found
             .into_iter()
@@ -272,7 +266,7 @@ impl Provider for AwsProvider {
     ) -> Vec<Finding> {
         let mine: Vec<_> = resources
             .iter()
-            .filter(|r| self.kinds.contains_key(&r.1))
+            .filter(|r| self.kinds.serves(&r.1))
             .cloned()
             .collect();
         if mine.is_empty() {

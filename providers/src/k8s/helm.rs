@@ -10,7 +10,8 @@
 //! With `load_balancer_service` set, the release is ready only once that Service of type
 //! LoadBalancer has its hostname, which becomes `load_balancer_hostname`.
 
-use hdh_engine::provider::{DeleteRequest, ReadRequest};
+use async_trait::async_trait;
+use hdh_engine::provider::{Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -19,7 +20,7 @@ use std::time::Duration;
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
 use super::release_values;
-use super::{tool, K8sSettings};
+use super::{tool, K8sProvider, K8sSettings, Kind};
 use crate::aws::wait::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
@@ -418,6 +419,63 @@ pub(crate) async fn uninstall(
     probe
         .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
         .await
+}
+
+/// `helm_release`.
+pub(super) struct Release;
+
+#[async_trait]
+impl Kind for Release {
+    fn schema(&self) -> ResourceType {
+        schema()
+    }
+
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found {
+        read(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn apply(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        address: &str,
+        p: &ValueMap,
+    ) -> Answer<Observed> {
+        install(&k8s.settings, ctx, address, p).await
+    }
+
+    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        uninstall(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        find_installed(s, probe, ctx, &req.address, &req.properties).await
+    }
+
+    /// A release is read with what an install reports (its load balancer's hostname).
+    async fn candidates(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<Candidate>> {
+        let found = find_installed(
+            &k8s.settings,
+            &k8s.probe,
+            ctx,
+            &req.address,
+            &req.properties,
+        )
+        .await?;
+        Ok(found
+            .map(|observed| Candidate {
+                matched_by: format!("release {}", observed.id),
+                observed,
+            })
+            .into_iter()
+            .collect())
+    }
 }
 
 #[cfg(test)]
