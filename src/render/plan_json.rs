@@ -1,12 +1,16 @@
 //! The machine-readable plan (`hdh plan --json`): versioned, documented in docs/plan-json.md
 //! with a JSON Schema in docs/plan.schema.json. Values are redacted exactly as on the terminal.
+//!
+//! The document is written from this module's own structs and names (`reason_kind`,
+//! `SummaryJson`), never by serialising the engine's types: renaming an engine variant or field
+//! cannot change format 1.x, and a new `Reason` fails to compile here until it is named.
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use hdh_engine::apply::OpKind;
 use hdh_engine::estimate::Estimate;
-use hdh_engine::plan::{Action, Mode, Plan, Summary};
+use hdh_engine::plan::{Action, Mode, Plan, Reason, Summary};
 
 /// Bumped on any incompatible change to the document below.
 pub const FORMAT_VERSION: &str = "1.1";
@@ -17,7 +21,7 @@ struct Document<'a> {
     hdh_version: &'static str,
     stack: &'a str,
     mode: &'static str,
-    summary: Summary,
+    summary: SummaryJson,
     changes: Vec<ChangeJson>,
     warnings: &'a [String],
     /// Inputs this plan moves only part of the way; absent when there are none.
@@ -34,9 +38,55 @@ struct StepJson {
     steps: Vec<Json>,
 }
 
+/// The counts by action, in the document's order.
+#[derive(Serialize)]
+struct SummaryJson {
+    create: usize,
+    update: usize,
+    replace: usize,
+    delete: usize,
+    forget: usize,
+    adopt: usize,
+    unchanged: usize,
+}
+
+impl From<Summary> for SummaryJson {
+    fn from(s: Summary) -> Self {
+        SummaryJson {
+            create: s.create,
+            update: s.update,
+            replace: s.replace,
+            delete: s.delete,
+            forget: s.forget,
+            adopt: s.adopt,
+            unchanged: s.unchanged,
+        }
+    }
+}
+
+/// The document's name for why a change is planned (`reason.kind`; docs/plan-json.md lists them).
+fn reason_kind(reason: &Reason) -> &'static str {
+    match reason {
+        Reason::UpToDate => "up_to_date",
+        Reason::New => "new",
+        Reason::DeletedOutside => "deleted_outside",
+        Reason::InputsChanged { .. } => "inputs_changed",
+        Reason::Drifted { .. } => "drifted",
+        Reason::ForceNew { .. } => "force_new",
+        Reason::TypeChanged { .. } => "type_changed",
+        Reason::NotInConfig => "not_in_config",
+        Reason::Destroying => "destroying",
+        Reason::Retain => "retain",
+        Reason::DeleteRetained => "delete_retained",
+        Reason::AdoptRetained => "adopt_retained",
+        Reason::Deposed => "deposed",
+        Reason::ReplaceRequested => "replace_requested",
+    }
+}
+
 #[derive(Serialize)]
 struct ReasonJson {
-    kind: String,
+    kind: &'static str,
     message: String,
 }
 
@@ -65,10 +115,6 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
         .iter()
         .filter(|c| c.action != Action::NoOp)
         .map(|c| {
-            let reason_kind = serde_json::to_value(&c.reason)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(Json::as_str).map(String::from))
-                .unwrap_or_default();
             let mut before = Map::new();
             let mut after = Map::new();
             let mut after_unknown = Vec::new();
@@ -108,7 +154,7 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
                     _ => None,
                 },
                 reason: ReasonJson {
-                    kind: reason_kind,
+                    kind: reason_kind(&c.reason),
                     message: c.reason.to_string(),
                 },
                 id: c.id.clone(),
@@ -128,7 +174,7 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
             Mode::Apply => "apply",
             Mode::Destroy { .. } => "destroy",
         },
-        summary: plan.summary(),
+        summary: plan.summary().into(),
         changes,
         warnings: &plan.warnings,
         steps: steps(plan),
