@@ -1,16 +1,16 @@
 //! The machine-readable plan (`hdh plan --json`): versioned, documented in docs/plan-json.md
 //! with a JSON Schema in docs/plan.schema.json. Values are redacted exactly as on the terminal.
 //!
-//! The document is written from this module's own structs and names (`reason_kind`,
-//! `SummaryJson`), never by serialising the engine's types: renaming an engine variant or field
-//! cannot change format 1.x, and a new `Reason` fails to compile here until it is named.
+//! The document is written from this module's own structs and names (`SummaryJson`,
+//! `Reason::kind`), never by serialising the engine's types: renaming an engine variant or field
+//! cannot change format 1.x, and a new `Reason` fails to compile until `Reason::kind` names it.
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use hdh_engine::apply::OpKind;
 use hdh_engine::estimate::Estimate;
-use hdh_engine::plan::{Action, Mode, Plan, Reason, Summary};
+use hdh_engine::plan::{Action, Mode, Plan, Summary};
 
 /// Bumped on any incompatible change to the document below.
 pub const FORMAT_VERSION: &str = "1.1";
@@ -38,9 +38,9 @@ struct StepJson {
     steps: Vec<Json>,
 }
 
-/// The counts by action, in the document's order.
+/// The counts by action, in the document's order (also the `--json` events' summary).
 #[derive(Serialize)]
-struct SummaryJson {
+pub(crate) struct SummaryJson {
     create: usize,
     update: usize,
     replace: usize,
@@ -61,26 +61,6 @@ impl From<Summary> for SummaryJson {
             adopt: s.adopt,
             unchanged: s.unchanged,
         }
-    }
-}
-
-/// The document's name for why a change is planned (`reason.kind`; docs/plan-json.md lists them).
-fn reason_kind(reason: &Reason) -> &'static str {
-    match reason {
-        Reason::UpToDate => "up_to_date",
-        Reason::New => "new",
-        Reason::DeletedOutside => "deleted_outside",
-        Reason::InputsChanged { .. } => "inputs_changed",
-        Reason::Drifted { .. } => "drifted",
-        Reason::ForceNew { .. } => "force_new",
-        Reason::TypeChanged { .. } => "type_changed",
-        Reason::NotInConfig => "not_in_config",
-        Reason::Destroying => "destroying",
-        Reason::Retain => "retain",
-        Reason::DeleteRetained => "delete_retained",
-        Reason::AdoptRetained => "adopt_retained",
-        Reason::Deposed => "deposed",
-        Reason::ReplaceRequested => "replace_requested",
     }
 }
 
@@ -154,7 +134,7 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
                     _ => None,
                 },
                 reason: ReasonJson {
-                    kind: reason_kind(&c.reason),
+                    kind: c.reason.kind(),
                     message: c.reason.to_string(),
                 },
                 id: c.id.clone(),
