@@ -7,8 +7,7 @@ use crate::graph::Lifecycle;
 use crate::value::Value;
 
 /// What a destroy does with resources marked `retain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetainedPolicy {
     /// Neither flag: refuse while retained resources are managed.
     Refuse,
@@ -18,16 +17,14 @@ pub enum RetainedPolicy {
     Delete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case", tag = "mode")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Apply,
     Destroy { retained: RetainedPolicy },
 }
 
 /// The closed set of things a plan can do to a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     NoOp,
     Create,
@@ -77,8 +74,7 @@ impl Action {
 }
 
 /// Why a change is planned; rendered as one line under the resource.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     UpToDate,
     /// Not in state: a new resource.
@@ -115,6 +111,28 @@ pub enum Reason {
     Deposed,
     /// `--replace` asked for it (e.g. to rotate a token or recreate a node group).
     ReplaceRequested,
+}
+
+impl Reason {
+    /// The stable snake_case name of the reason, as documents (the plan JSON) carry it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::UpToDate => "up_to_date",
+            Reason::New => "new",
+            Reason::DeletedOutside => "deleted_outside",
+            Reason::InputsChanged { .. } => "inputs_changed",
+            Reason::Drifted { .. } => "drifted",
+            Reason::ForceNew { .. } => "force_new",
+            Reason::TypeChanged { .. } => "type_changed",
+            Reason::NotInConfig => "not_in_config",
+            Reason::Destroying => "destroying",
+            Reason::Retain => "retain",
+            Reason::DeleteRetained => "delete_retained",
+            Reason::AdoptRetained => "adopt_retained",
+            Reason::Deposed => "deposed",
+            Reason::ReplaceRequested => "replace_requested",
+        }
+    }
 }
 
 impl std::fmt::Display for Reason {
@@ -187,7 +205,7 @@ pub struct Change {
 }
 
 /// Counts by action, for the summary line and the JSON summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
