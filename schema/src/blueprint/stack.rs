@@ -700,7 +700,7 @@ fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
             None => b.add(t, "random_secret", json!({"bytes": 32, "encoding": "hex"})),
         };
     }
-    let text = values::to_yaml(&values::public(s, region));
+    let text = hdh_values_text::to_text(&values::public(s, region));
     let mut deps: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
     deps.extend([
         "daskhub.kubernetes.namespace".to_string(),
