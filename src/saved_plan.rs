@@ -1,6 +1,9 @@
 //! Saved plans (`hdh plan --out FILE`, `hdh apply FILE`): what was planned, against which
 //! config and which state entries, so a stale plan is refused. No secret is ever written: the
 //! plan inside is the redacted JSON document.
+//!
+//! The file is written from this module's own types, never from the engine's: renaming an
+//! engine variant cannot change what version 1 of the file says (a test pins its shape).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,7 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use hdh_engine::plan::{Action, Mode, Plan};
+use hdh_engine::plan::{Action, Mode, Plan, RetainedPolicy};
 use hdh_engine::state::State;
 
 use crate::exit::{user_error, UserError};
@@ -23,7 +26,7 @@ pub struct SavedPlan {
     pub hdh_version: String,
     pub stack: String,
     pub config_hash: String,
-    pub mode: Mode,
+    mode: ModeEntry,
     pub refresh: bool,
     pub targets: Vec<String>,
     /// `--replace` addresses (absent in plans saved before it existed).
@@ -37,6 +40,54 @@ pub struct SavedPlan {
     pub actions: BTreeMap<String, String>,
     /// The redacted JSON plan, for humans and CI.
     pub plan: serde_json::Value,
+}
+
+/// The plan's mode as the file holds it: `{"mode": "apply"}` or
+/// `{"mode": "destroy", "retained": "refuse" | "keep" | "delete"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode", deny_unknown_fields)]
+enum ModeEntry {
+    Apply,
+    Destroy { retained: RetainedEntry },
+}
+
+/// What the destroy does with retained resources, as the file names it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RetainedEntry {
+    Refuse,
+    Keep,
+    Delete,
+}
+
+impl From<Mode> for ModeEntry {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Apply => ModeEntry::Apply,
+            Mode::Destroy { retained } => ModeEntry::Destroy {
+                retained: match retained {
+                    RetainedPolicy::Refuse => RetainedEntry::Refuse,
+                    RetainedPolicy::Keep => RetainedEntry::Keep,
+                    RetainedPolicy::Delete => RetainedEntry::Delete,
+                },
+            },
+        }
+    }
+}
+
+impl From<ModeEntry> for Mode {
+    fn from(m: ModeEntry) -> Self {
+        match m {
+            ModeEntry::Apply => Mode::Apply,
+            ModeEntry::Destroy { retained } => Mode::Destroy {
+                retained: match retained {
+                    RetainedEntry::Refuse => RetainedPolicy::Refuse,
+                    RetainedEntry::Keep => RetainedPolicy::Keep,
+                    RetainedEntry::Delete => RetainedPolicy::Delete,
+                },
+            },
+        }
+    }
 }
 
 fn action_key(a: Action) -> String {
@@ -70,7 +121,7 @@ impl SavedPlan {
             hdh_version: env!("CARGO_PKG_VERSION").into(),
             stack: stack.into(),
             config_hash: config_hash.into(),
-            mode: plan.mode,
+            mode: plan.mode.into(),
             refresh,
             targets: plan.targets.clone(),
             replace: plan.replace.clone(),
@@ -80,6 +131,11 @@ impl SavedPlan {
             actions: actions_of(plan),
             plan: json,
         }
+    }
+
+    /// What the plan was made for: apply, or destroy with its retained policy.
+    pub fn mode(&self) -> Mode {
+        self.mode.into()
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -187,4 +243,70 @@ fn stale(addresses: &[String]) -> anyhow::Error {
     ))
     .hint("run hdh plan --out again and review the new plan")
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-1 saved plan, as `hdh plan --destroy --keep-retained --out` writes it.
+    const VERSION_1: &str = r#"{
+  "kind": "hdh-saved-plan",
+  "format_version": 1,
+  "hdh_version": "0.1.0",
+  "stack": "demo",
+  "config_hash": "3f2a",
+  "mode": {
+    "mode": "destroy",
+    "retained": "keep"
+  },
+  "refresh": true,
+  "targets": [],
+  "replace": [],
+  "lineage": "5fca5040-d70f-4744-a97c-80379ea8b497",
+  "serial": 4,
+  "fingerprints": {
+    "efs": "a1b2",
+    "vpc": null
+  },
+  "actions": {
+    "efs": "forget",
+    "vpc": "delete"
+  },
+  "plan": {
+    "changes": []
+  }
+}"#;
+
+    /// The file's shape is pinned: it reads into this hdh's types and writes back byte for byte,
+    /// so no change in the engine's enums can alter version 1.
+    #[test]
+    fn version_1_reads_and_writes_back_unchanged() {
+        let saved: SavedPlan = serde_json::from_str(VERSION_1).unwrap();
+        assert_eq!(
+            saved.mode(),
+            Mode::Destroy {
+                retained: RetainedPolicy::Keep
+            }
+        );
+        assert_eq!(serde_json::to_string_pretty(&saved).unwrap(), VERSION_1);
+        let apply = VERSION_1.replace(
+            "{\n    \"mode\": \"destroy\",\n    \"retained\": \"keep\"\n  }",
+            "{\n    \"mode\": \"apply\"\n  }",
+        );
+        let saved: SavedPlan = serde_json::from_str(&apply).unwrap();
+        assert_eq!(saved.mode(), Mode::Apply);
+        assert_eq!(serde_json::to_string_pretty(&saved).unwrap(), apply);
+    }
+
+    #[test]
+    fn a_mode_this_hdh_does_not_know_is_refused() {
+        let odd = VERSION_1.replace("\"retained\": \"keep\"", "\"retained\": \"shred\"");
+        assert!(serde_json::from_str::<SavedPlan>(&odd).is_err());
+        let extra = VERSION_1.replace(
+            "\"retained\": \"keep\"",
+            "\"retained\": \"keep\", \"force\": true",
+        );
+        assert!(serde_json::from_str::<SavedPlan>(&extra).is_err());
+    }
 }

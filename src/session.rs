@@ -13,7 +13,8 @@ use hdh_engine::refresh::refresh;
 use hdh_engine::resolve::{resolve_intents, Resolution};
 use hdh_engine::state::{LockInfo, State, StateStore, StoreError};
 use hdh_schema::{Config, Diagnostics, StateConfig};
-use hdh_state::{LocalStore, S3Settings, S3Store};
+use hdh_state::LocalStore;
+use hdh_state_s3::{S3Settings, S3Store};
 
 use crate::exit::{user_error, UserError};
 use crate::render::progress;

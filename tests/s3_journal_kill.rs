@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use hdh_engine::{StateStore, Value};
-use hdh_state::{S3Settings, S3Store};
+use hdh_state_s3::{S3Settings, S3Store};
 use hdh_testcloud::{Emulator, KillAt, KillWhen, Profile};
 
 const REGION: &str = "us-east-1";

@@ -11,19 +11,15 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::expr::Expr;
 
 /// The `lifecycle:` block of a resource.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lifecycle {
     /// Destroy forgets it (records it as retained) instead of deleting it.
-    #[serde(default)]
     pub retain: bool,
     /// Any plan that would delete or replace it is an error.
-    #[serde(default)]
     pub protect: bool,
     /// Replacement creates the new one before deleting the old one.
-    #[serde(default)]
     pub create_before_destroy: bool,
     /// Inputs whose differences are not planned as changes.
-    #[serde(default)]
     pub ignore_changes: Vec<String>,
 }
 

@@ -17,12 +17,13 @@
 use std::collections::BTreeMap;
 
 use crate::expr::{eval_map, Reference};
-use crate::graph::Desired;
-use crate::plan::mark_sensitive;
-use crate::provider::{Candidate, ImportRequest, Observed, OpContext, ProviderError, Providers};
+use crate::graph::{Desired, ResourceSpec};
+use crate::provider::{
+    Candidate, ImportRequest, Observed, OpContext, Provider, ProviderError, Providers,
+};
 use crate::resource_type::ResourceType;
 use crate::state::{ResourceState, State};
-use crate::value::{Value, ValueMap};
+use crate::value::{mark_like, mark_sensitive, Value, ValueMap};
 
 /// What the import found for one address.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,78 +162,99 @@ pub async fn match_all(
             continue;
         };
         let given = ids.get(&spec.address).cloned();
-        let req = ImportRequest {
-            address: spec.address.clone(),
-            type_name: spec.type_name.clone(),
-            // Unknown values (references to what is not matched) are left out, also inside
-            // maps and lists: what is known still identifies (a manifest's kind and name).
-            properties: properties
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), known_part(&v.unmarked())?)))
-                .collect(),
-            id: given.clone(),
+        let search = Search {
+            spec,
+            ty,
+            properties: &properties,
+            claimed: &claimed,
         };
-        let found = provider.find_existing(ctx, &req).await;
-        let (outcome, observed) = match found {
-            // Not searchable because something it refers to is not known: when that is
-            // something apply will create, nothing can exist inside it yet either.
-            Err(e @ ProviderError::Unsupported { .. }) => match absent_parent(spec, &out) {
-                Some(parent) => (
-                    Outcome::Absent {
-                        detail: format!("{parent} is created by apply, so this is too"),
-                    },
-                    None,
-                ),
-                None => (
-                    Outcome::Failed {
-                        class: e.class(),
-                        message: e.to_string(),
-                    },
-                    None,
-                ),
-            },
-            Err(e) => (
-                Outcome::Failed {
-                    class: e.class(),
-                    message: e.to_string(),
-                },
-                None,
-            ),
-            Ok(candidates) => decide(&properties, ty, given, candidates, &claimed),
-        };
+        let (outcome, observed) = search.run(provider.as_ref(), ctx, given, &out).await;
         if let Some(observed) = observed {
             claimed.insert(
                 (spec.type_name.clone(), observed.id.clone()),
                 spec.address.clone(),
             );
-            let mut attributes = observed.attributes;
-            mark_sensitive(ty, &mut attributes);
-            for (k, v) in &properties {
-                if v.contains_sensitive() {
-                    if let Some(a) = attributes.get_mut(k) {
-                        *a = std::mem::take(a).sensitive();
-                    }
-                }
-            }
-            known[i] = Some((observed.id.clone(), attributes.clone()));
-            out.entries.insert(
-                spec.address.clone(),
-                ResourceState {
-                    type_name: spec.type_name.clone(),
-                    id: observed.id,
-                    attributes,
-                    dependencies: spec.dependencies().into_iter().collect(),
-                    lifecycle: spec.lifecycle.clone(),
-                },
-            );
+            let entry = matched_entry(spec, ty, &properties, observed);
+            known[i] = Some((entry.id.clone(), entry.attributes.clone()));
+            out.entries.insert(spec.address.clone(), entry);
         }
         out.lines.push(line(outcome));
     }
     Ok(out)
 }
 
+/// One resource's search: what the config says of it and what other addresses matched.
+struct Search<'a> {
+    spec: &'a ResourceSpec,
+    ty: &'a ResourceType,
+    properties: &'a ValueMap,
+    claimed: &'a BTreeMap<(String, String), String>,
+}
+
+impl Search<'_> {
+    /// Asks the provider for candidates and decides; the observed object when matched.
+    async fn run(
+        &self,
+        provider: &dyn Provider,
+        ctx: &OpContext,
+        given: Option<String>,
+        so_far: &Matches,
+    ) -> (Outcome, Option<Observed>) {
+        let req = ImportRequest {
+            address: self.spec.address.clone(),
+            type_name: self.spec.type_name.clone(),
+            // Unknown values (references to what is not matched) are left out, also inside
+            // maps and lists: what is known still identifies (a manifest's kind and name).
+            properties: self
+                .properties
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), known_part(&v.unmarked())?)))
+                .collect(),
+            id: given.clone(),
+        };
+        let failed = |e: &ProviderError| Outcome::Failed {
+            class: e.class(),
+            message: e.to_string(),
+        };
+        match provider.find_existing(ctx, &req).await {
+            // Not searchable because something it refers to is not known: when that is
+            // something apply will create, nothing can exist inside it yet either.
+            Err(e @ ProviderError::Unsupported { .. }) => match absent_parent(self.spec, so_far) {
+                Some(parent) => (
+                    Outcome::Absent {
+                        detail: format!("{parent} is created by apply, so this is too"),
+                    },
+                    None,
+                ),
+                None => (failed(&e), None),
+            },
+            Err(e) => (failed(&e), None),
+            Ok(candidates) => decide(self.properties, self.ty, given, candidates, self.claimed),
+        }
+    }
+}
+
+/// The state entry of a matched object, marked as the type and the config's secrets say.
+fn matched_entry(
+    spec: &ResourceSpec,
+    ty: &ResourceType,
+    properties: &ValueMap,
+    observed: Observed,
+) -> ResourceState {
+    let mut attributes = observed.attributes;
+    mark_sensitive(ty, &mut attributes);
+    mark_like(&mut attributes, properties);
+    ResourceState {
+        type_name: spec.type_name.clone(),
+        id: observed.id,
+        attributes,
+        dependencies: spec.dependencies().into_iter().collect(),
+        lifecycle: spec.lifecycle.clone(),
+    }
+}
+
 /// A resource `spec` refers to (by a property) that this import found absent.
-fn absent_parent(spec: &crate::graph::ResourceSpec, so_far: &Matches) -> Option<String> {
+fn absent_parent(spec: &ResourceSpec, so_far: &Matches) -> Option<String> {
     let referenced: Vec<String> = spec
         .properties
         .values()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::plan::{Action, Plan};
 use crate::provider::{Finding, OpContext, Provider, Providers};
 use crate::state::State;
-use crate::value::ValueMap;
+use crate::value::{unmark_map, ValueMap};
 
 /// One provider with the `(address, type, planned inputs)` it is asked about.
 type Batch = (Arc<dyn Provider>, Vec<(String, String, ValueMap)>);
@@ -50,7 +50,7 @@ pub async fn preflight(
         }
         props.retain(|k, _| ty.attribute(k).is_some_and(|a| a.is_input()));
         // Providers get real values; unknown ones stay unknown (checked at apply time).
-        let props = props.into_iter().map(|(k, v)| (k, v.unmarked())).collect();
+        let props = unmark_map(&props);
         let entry = (c.address.clone(), c.type_name.clone(), props);
         match batches.iter_mut().find(|(p, _)| Arc::ptr_eq(p, provider)) {
             Some((_, resources)) => resources.push(entry),

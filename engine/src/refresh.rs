@@ -6,9 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::plan::{mark_sensitive, overlay_keeping_marks, Drift};
-use crate::provider::{OpContext, ProviderError, Providers, ReadRequest};
-use crate::state::State;
+use crate::plan::Drift;
+use crate::provider::{Observed, OpContext, ProviderError, Providers, ReadRequest};
+use crate::resource_type::ResourceType;
+use crate::state::{ResourceState, State};
+use crate::value::{mark_sensitive, overlay_keeping_marks, unmark_map};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -29,33 +31,7 @@ pub async fn refresh(
     providers: &Providers,
     ctx: &OpContext,
 ) -> Result<Drift, Vec<RefreshError>> {
-    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
-    let mut errors = Vec::new();
-    for (address, r) in &state.resources {
-        if providers.provider(&r.type_name).is_none() {
-            errors.push(RefreshError::UnknownType {
-                address: address.clone(),
-                type_name: r.type_name.clone(),
-            });
-            continue;
-        }
-        by_type
-            .entry(r.type_name.clone())
-            .or_default()
-            .push(ReadRequest {
-                address: address.clone(),
-                id: r.id.clone(),
-                prior: r
-                    .attributes
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.unmarked()))
-                    .collect(),
-            });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-
+    let by_type = read_requests(state, providers)?;
     let mut tasks = tokio::task::JoinSet::new();
     for (type_name, requests) in by_type {
         let provider = providers
@@ -70,6 +46,7 @@ pub async fn refresh(
     }
 
     let mut drift = Drift::default();
+    let mut errors = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (type_name, requests, results) = match joined {
             Ok(r) => r,
@@ -87,19 +64,7 @@ pub async fn refresh(
                         .resources
                         .get_mut(&req.address)
                         .expect("read what state has");
-                    let mut attrs = observed.attributes;
-                    mark_sensitive(ty, &mut attrs);
-                    let mut drifted = BTreeSet::new();
-                    for (k, v) in &attrs {
-                        let is_input = ty.attribute(k).is_some_and(|a| a.is_input());
-                        if let (true, Some(prior)) = (is_input, entry.attributes.get(k)) {
-                            if prior.unmarked() != v.unmarked() {
-                                drifted.insert(k.clone());
-                            }
-                        }
-                    }
-                    overlay_keeping_marks(&mut entry.attributes, attrs);
-                    entry.id = observed.id;
+                    let drifted = record_read(entry, ty, observed);
                     if !drifted.is_empty() {
                         drift
                             .changed
@@ -118,4 +83,59 @@ pub async fn refresh(
     } else {
         Err(errors)
     }
+}
+
+/// One read request per resource in state, by type; refused (every one named) when a type
+/// has no provider.
+fn read_requests(
+    state: &State,
+    providers: &Providers,
+) -> Result<BTreeMap<String, Vec<ReadRequest>>, Vec<RefreshError>> {
+    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (address, r) in &state.resources {
+        if providers.provider(&r.type_name).is_none() {
+            errors.push(RefreshError::UnknownType {
+                address: address.clone(),
+                type_name: r.type_name.clone(),
+            });
+            continue;
+        }
+        by_type
+            .entry(r.type_name.clone())
+            .or_default()
+            .push(ReadRequest {
+                address: address.clone(),
+                id: r.id.clone(),
+                prior: unmark_map(&r.attributes),
+            });
+    }
+    if errors.is_empty() {
+        Ok(by_type)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Writes what a read observed over the recorded entry (marks kept); returns the inputs whose
+/// real value differs from what was recorded.
+fn record_read(
+    entry: &mut ResourceState,
+    ty: &ResourceType,
+    observed: Observed,
+) -> BTreeSet<String> {
+    let mut attrs = observed.attributes;
+    mark_sensitive(ty, &mut attrs);
+    let mut drifted = BTreeSet::new();
+    for (k, v) in &attrs {
+        let is_input = ty.attribute(k).is_some_and(|a| a.is_input());
+        if let (true, Some(prior)) = (is_input, entry.attributes.get(k)) {
+            if prior.unmarked() != v.unmarked() {
+                drifted.insert(k.clone());
+            }
+        }
+    }
+    overlay_keeping_marks(&mut entry.attributes, attrs);
+    entry.id = observed.id;
+    drifted
 }

@@ -10,10 +10,12 @@
 //!   CREATING is waited for until ACTIVE), so adoption never hands a half-made resource to the
 //!   plan. The lookups of all interrupted creates run at once, so those waits overlap.
 
-use crate::plan::{mark_sensitive, overlay_keeping_marks};
-use crate::provider::{CreateRequest, OpContext, ProviderError, Providers, ReadRequest};
+use crate::provider::{
+    CreateRequest, Observed, OpContext, Provider, ProviderError, Providers, ReadRequest,
+};
+use crate::resource_type::ResourceType;
 use crate::state::{Intent, IntentAction, ResourceState, State};
-use crate::value::Value;
+use crate::value::{mark_like, mark_sensitive, overlay_keeping_marks, unmark_map, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -99,11 +101,7 @@ fn create_request(intent: &Intent) -> CreateRequest {
     CreateRequest {
         address: intent.address.clone(),
         type_name: intent.type_name.clone(),
-        properties: intent
-            .properties
-            .iter()
-            .map(|(k, v)| (k.clone(), v.unmarked()))
-            .collect(),
+        properties: unmark_map(&intent.properties),
         token: intent.token.clone(),
     }
 }
@@ -138,79 +136,89 @@ async fn resolve_one(
                 None => provider.find_created(ctx, &create_request(intent)).await,
             };
             match found.map_err(fail)? {
-                Some(found) => {
-                    let mut attributes = found.attributes;
-                    mark_sensitive(ty, &mut attributes);
-                    for (k, v) in &intent.properties {
-                        if v.contains_sensitive() {
-                            if let Some(a) = attributes.get_mut(k) {
-                                *a = std::mem::take(a).sensitive();
-                            }
-                        }
-                    }
-                    // An interrupted create-before-destroy: the old object becomes deposed.
-                    if let Some(old) = state.resources.remove(&intent.address) {
-                        if old.id != found.id {
-                            state.deposed.insert(intent.address.clone(), old);
-                        }
-                    }
-                    out.adopted.push((intent.address.clone(), found.id.clone()));
-                    state.resources.insert(
-                        intent.address.clone(),
-                        ResourceState {
-                            type_name: intent.type_name.clone(),
-                            id: found.id,
-                            attributes,
-                            dependencies: intent.dependencies.clone(),
-                            lifecycle: intent.lifecycle.clone(),
-                        },
-                    );
-                }
+                Some(found) => adopt_created(state, ty, intent, found, out),
                 None => out.not_created.push(intent.address.clone()),
             }
         }
         IntentAction::Update | IntentAction::Delete => {
-            let deposed = intent.properties.get("deposed") == Some(&Value::Bool(true));
-            let entry = if deposed {
-                state.deposed.get(&intent.address)
-            } else {
-                state.resources.get(&intent.address)
-            };
-            if let Some(entry) = entry.cloned() {
-                let req = ReadRequest {
-                    address: intent.address.clone(),
-                    id: entry.id.clone(),
-                    prior: entry
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.unmarked()))
-                        .collect(),
-                };
-                let result = provider
-                    .read(ctx, &intent.type_name, std::slice::from_ref(&req))
-                    .await
-                    .pop()
-                    .unwrap_or(Ok(None));
-                let map = if deposed {
-                    &mut state.deposed
-                } else {
-                    &mut state.resources
-                };
-                match result {
-                    Ok(None) | Err(ProviderError::NotFound { .. }) => {
-                        map.remove(&intent.address);
-                    }
-                    Ok(Some(found)) => {
-                        let e = map.get_mut(&intent.address).expect("present above");
-                        let mut attributes = found.attributes;
-                        mark_sensitive(ty, &mut attributes);
-                        overlay_keeping_marks(&mut e.attributes, attributes);
-                    }
-                    Err(source) => return Err(fail(source)),
-                }
-            }
+            reread(state, provider.as_ref(), ty, ctx, intent)
+                .await
+                .map_err(fail)?;
             out.settled.push(intent.address.clone());
         }
+    }
+    Ok(())
+}
+
+/// An interrupted create that did make its object: recorded as the intent describes it, with
+/// the marks the intent's properties had.
+fn adopt_created(
+    state: &mut State,
+    ty: &ResourceType,
+    intent: &Intent,
+    found: Observed,
+    out: &mut Resolution,
+) {
+    let mut attributes = found.attributes;
+    mark_sensitive(ty, &mut attributes);
+    mark_like(&mut attributes, &intent.properties);
+    // An interrupted create-before-destroy: the old object becomes deposed.
+    if let Some(old) = state.resources.remove(&intent.address) {
+        if old.id != found.id {
+            state.deposed.insert(intent.address.clone(), old);
+        }
+    }
+    out.adopted.push((intent.address.clone(), found.id.clone()));
+    state.resources.insert(
+        intent.address.clone(),
+        ResourceState {
+            type_name: intent.type_name.clone(),
+            id: found.id,
+            attributes,
+            dependencies: intent.dependencies.clone(),
+            lifecycle: intent.lifecycle.clone(),
+        },
+    );
+}
+
+/// An interrupted update or delete: the object it acted on read again (dropped when gone).
+async fn reread(
+    state: &mut State,
+    provider: &dyn Provider,
+    ty: &ResourceType,
+    ctx: &OpContext,
+    intent: &Intent,
+) -> Result<(), ProviderError> {
+    let deposed = intent.properties.get("deposed") == Some(&Value::Bool(true));
+    let map = if deposed {
+        &mut state.deposed
+    } else {
+        &mut state.resources
+    };
+    let Some(entry) = map.get(&intent.address) else {
+        return Ok(());
+    };
+    let req = ReadRequest {
+        address: intent.address.clone(),
+        id: entry.id.clone(),
+        prior: unmark_map(&entry.attributes),
+    };
+    let result = provider
+        .read(ctx, &intent.type_name, std::slice::from_ref(&req))
+        .await
+        .pop()
+        .unwrap_or(Ok(None));
+    match result {
+        Ok(None) | Err(ProviderError::NotFound { .. }) => {
+            map.remove(&intent.address);
+        }
+        Ok(Some(found)) => {
+            let e = map.get_mut(&intent.address).expect("present above");
+            let mut attributes = found.attributes;
+            mark_sensitive(ty, &mut attributes);
+            overlay_keeping_marks(&mut e.attributes, attributes);
+        }
+        Err(source) => return Err(source),
     }
     Ok(())
 }

@@ -43,8 +43,7 @@ impl ResourceState {
 }
 
 /// What was about to happen when a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntentAction {
     Create,
     Update,

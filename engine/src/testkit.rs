@@ -54,6 +54,8 @@ pub struct FakeProvider {
     durations: Mutex<HashMap<String, Duration>>,
     failures: Mutex<BTreeSet<(String, &'static str)>>,
     hang_after_create: Mutex<BTreeSet<String>>,
+    /// Address → (attribute, value) the object gets whatever was asked.
+    contradictions: Mutex<BTreeMap<String, (String, Value)>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -72,6 +74,7 @@ impl FakeProvider {
             durations: Mutex::default(),
             failures: Mutex::default(),
             hang_after_create: Mutex::default(),
+            contradictions: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
         }
@@ -95,8 +98,25 @@ impl FakeProvider {
             .insert(address.into());
     }
 
+    /// Creates and updates of `address` make `attribute` `value`, whatever was asked (a
+    /// provider whose result contradicts the plan).
+    pub fn contradict(&self, address: &str, attribute: &str, value: Value) {
+        self.contradictions
+            .lock()
+            .unwrap()
+            .insert(address.into(), (attribute.into(), value));
+    }
+
+    /// Applies a contradiction set for `address`, if any.
+    fn contradicted(&self, address: &str, properties: &mut ValueMap) {
+        if let Some((attribute, value)) = self.contradictions.lock().unwrap().get(address) {
+            properties.insert(attribute.clone(), value.clone());
+        }
+    }
+
     pub fn clear_faults(&self) {
         self.failures.lock().unwrap().clear();
+        self.contradictions.lock().unwrap().clear();
         self.hang_after_create.lock().unwrap().clear();
         self.durations.lock().unwrap().clear();
     }
@@ -244,10 +264,12 @@ impl Provider for FakeProvider {
             .call("create", &req.address, |inner| {
                 inner.next_id += 1;
                 let id = format!("fake-{:04}", inner.next_id);
+                let mut properties = req.properties.clone();
+                self.contradicted(&req.address, &mut properties);
                 let o = Object {
                     address: req.address.clone(),
                     token: req.token.clone(),
-                    properties: req.properties.clone(),
+                    properties,
                 };
                 inner.cloud.insert(id.clone(), o.clone());
                 Ok(Self::observed(&id, &o))
@@ -276,6 +298,7 @@ impl Provider for FakeProvider {
                     o.properties.insert(k.clone(), v.clone());
                 }
             }
+            self.contradicted(&req.address, &mut o.properties);
             Ok(Self::observed(&req.id, o))
         })
         .await

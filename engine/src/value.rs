@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::Number;
 
+use crate::resource_type::ResourceType;
+
 /// An ordered map of attribute name to value; ordered so plans and state are deterministic.
 pub type ValueMap = BTreeMap<String, Value>;
 
@@ -282,6 +284,41 @@ impl Value {
     }
 }
 
+/// Every value of `map` with its sensitive marks removed: what a provider is given.
+pub fn unmark_map(map: &ValueMap) -> ValueMap {
+    map.iter().map(|(k, v)| (k.clone(), v.unmarked())).collect()
+}
+
+/// Marks the attributes the type declares sensitive.
+pub fn mark_sensitive(ty: &ResourceType, attrs: &mut ValueMap) {
+    for a in ty.attributes.iter().filter(|a| a.sensitive) {
+        if let Some(v) = attrs.get_mut(&a.name) {
+            *v = std::mem::take(v).sensitive();
+        }
+    }
+}
+
+/// Marks sensitive each value of `attrs` whose key holds a sensitive value in `like`: what
+/// was asked with a secret stays secret when it is read back.
+pub fn mark_like(attrs: &mut ValueMap, like: &ValueMap) {
+    for (k, v) in like {
+        if v.contains_sensitive() {
+            if let Some(a) = attrs.get_mut(k) {
+                *a = std::mem::take(a).sensitive();
+            }
+        }
+    }
+}
+
+/// Writes `observed` over `base`, keeping the sensitive mark of every value `base` had marked:
+/// providers return unmarked data, and a value interpolated from a secret stays secret.
+pub fn overlay_keeping_marks(base: &mut ValueMap, observed: ValueMap) {
+    for (k, v) in observed {
+        let keep = base.get(&k).is_some_and(Value::contains_sensitive);
+        base.insert(k, if keep { v.sensitive() } else { v });
+    }
+}
+
 impl From<&serde_json::Value> for Value {
     fn from(j: &serde_json::Value) -> Self {
         match j {
@@ -373,5 +410,20 @@ mod tests {
         assert_eq!(back, v);
         assert!(!v.to_string().contains("s3cr3t"));
         assert!(!v.to_display_json().to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn marks_are_kept_over_observed_data_and_removed_for_providers() {
+        let mut base = ValueMap::new();
+        base.insert("token".into(), Value::str("old").sensitive());
+        base.insert("name".into(), Value::str("hub"));
+        let mut observed = ValueMap::new();
+        observed.insert("token".into(), Value::str("new"));
+        observed.insert("arn".into(), Value::str("arn:x"));
+        overlay_keeping_marks(&mut base, observed);
+        assert_eq!(base["token"], Value::str("new").sensitive());
+        assert_eq!(base["arn"], Value::str("arn:x"));
+        let plain = unmark_map(&base);
+        assert_eq!(plain["token"], Value::str("new"));
     }
 }

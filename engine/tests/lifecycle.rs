@@ -203,6 +203,49 @@ async fn a_changed_input_is_updated_in_place() {
 }
 
 #[tokio::test]
+async fn a_result_that_contradicts_the_plan_is_refused_by_name_and_settled_next_run() {
+    let w = World::new();
+    let d = desired(chain());
+    w.fake.contradict("b", "size", Value::int(9));
+    let (_, report) = w.apply(&d).await;
+    assert!(!report.succeeded());
+    let failure = report.failed.iter().find(|f| f.address == "b").unwrap();
+    assert!(
+        failure.error.to_string().contains("size"),
+        "{}",
+        failure.error
+    );
+    assert_eq!(failure.error.class(), "inconsistent");
+    assert!(report
+        .skipped
+        .iter()
+        .any(|(address, _, because)| address == "c" && because == "b"));
+    let state = w.state();
+    assert!(
+        !state.resources.contains_key("b"),
+        "the result is not recorded"
+    );
+    assert!(
+        state.intents.iter().any(|i| i.address == "b"),
+        "its intent stays for the next run to settle"
+    );
+
+    // The next run adopts what was made (not a second one) and puts it back as configured.
+    w.fake.clear_faults();
+    let (_, report) = w.apply(&d).await;
+    assert!(report.succeeded(), "{report:?}");
+    let creates_of_b = w
+        .fake
+        .calls_of("create")
+        .iter()
+        .filter(|a| *a == "b")
+        .count();
+    assert_eq!(creates_of_b, 1);
+    assert_eq!(w.fake.property("b", "size"), Some(Value::int(1)));
+    assert!(w.state().intents.is_empty());
+}
+
+#[tokio::test]
 async fn a_force_new_change_replaces_delete_first_and_dependents_follow() {
     let w = World::new();
     w.apply(&desired(chain())).await;

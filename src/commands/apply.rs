@@ -23,7 +23,7 @@ use crate::style;
 
 pub async fn apply(file: &Path, args: &ApplyArgs) -> Result<Exit> {
     let saved = args.plan_file.as_deref().map(SavedPlan::read).transpose()?;
-    let mode = saved.as_ref().map_or(Mode::Apply, |s| s.mode);
+    let mode = saved.as_ref().map_or(Mode::Apply, |s| s.mode());
     let mut planning = args.planning.clone();
     if let Some(s) = &saved {
         planning.refresh = s.refresh;

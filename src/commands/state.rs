@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use hdh_state::s3::Versioning;
+use hdh_state_s3::Versioning;
 
 use crate::errored;
 use crate::exit::{user_error, Exit};

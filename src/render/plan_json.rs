@@ -1,5 +1,9 @@
 //! The machine-readable plan (`hdh plan --json`): versioned, documented in docs/plan-json.md
 //! with a JSON Schema in docs/plan.schema.json. Values are redacted exactly as on the terminal.
+//!
+//! The document is written from this module's own structs and names (`SummaryJson`,
+//! `Reason::kind`), never by serialising the engine's types: renaming an engine variant or field
+//! cannot change format 1.x, and a new `Reason` fails to compile until `Reason::kind` names it.
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
@@ -17,7 +21,7 @@ struct Document<'a> {
     hdh_version: &'static str,
     stack: &'a str,
     mode: &'static str,
-    summary: Summary,
+    summary: SummaryJson,
     changes: Vec<ChangeJson>,
     warnings: &'a [String],
     /// Inputs this plan moves only part of the way; absent when there are none.
@@ -34,9 +38,35 @@ struct StepJson {
     steps: Vec<Json>,
 }
 
+/// The counts by action, in the document's order (also the `--json` events' summary).
+#[derive(Serialize)]
+pub(crate) struct SummaryJson {
+    create: usize,
+    update: usize,
+    replace: usize,
+    delete: usize,
+    forget: usize,
+    adopt: usize,
+    unchanged: usize,
+}
+
+impl From<Summary> for SummaryJson {
+    fn from(s: Summary) -> Self {
+        SummaryJson {
+            create: s.create,
+            update: s.update,
+            replace: s.replace,
+            delete: s.delete,
+            forget: s.forget,
+            adopt: s.adopt,
+            unchanged: s.unchanged,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ReasonJson {
-    kind: String,
+    kind: &'static str,
     message: String,
 }
 
@@ -65,10 +95,6 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
         .iter()
         .filter(|c| c.action != Action::NoOp)
         .map(|c| {
-            let reason_kind = serde_json::to_value(&c.reason)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(Json::as_str).map(String::from))
-                .unwrap_or_default();
             let mut before = Map::new();
             let mut after = Map::new();
             let mut after_unknown = Vec::new();
@@ -108,7 +134,7 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
                     _ => None,
                 },
                 reason: ReasonJson {
-                    kind: reason_kind,
+                    kind: c.reason.kind(),
                     message: c.reason.to_string(),
                 },
                 id: c.id.clone(),
@@ -128,7 +154,7 @@ pub fn document(plan: &Plan, stack: &str) -> Json {
             Mode::Apply => "apply",
             Mode::Destroy { .. } => "destroy",
         },
-        summary: plan.summary(),
+        summary: plan.summary().into(),
         changes,
         warnings: &plan.warnings,
         steps: steps(plan),

@@ -55,7 +55,7 @@ pub fn plan(command: &str, stack: &str, plan: &Plan, estimate: &Estimate) {
         json!({
             "command": command,
             "stack": stack,
-            "summary": plan.summary(),
+            "summary": super::plan_json::SummaryJson::from(plan.summary()),
             "estimate_seconds": estimate.total.as_secs(),
         }),
     );

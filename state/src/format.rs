@@ -8,6 +8,9 @@
 //!   stored and become null); sensitive marks survive through `sensitive_paths`.
 //! - Unknown fields are refused rather than dropped: a field this hdh does not know about would
 //!   otherwise vanish on the next save. Adding a field therefore means a new format version.
+//! - The file is written from this module's own structs, never from the engine's types: renaming
+//!   an engine field or variant cannot change format version 1 (`tests/format.rs` pins the
+//!   whole document against a golden file).
 
 use std::collections::BTreeMap;
 
@@ -39,6 +42,67 @@ struct StateFile {
     outputs_sensitive_paths: SensitivePaths,
 }
 
+/// A resource's `lifecycle:` settings as the file holds them.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleEntry {
+    retain: bool,
+    protect: bool,
+    create_before_destroy: bool,
+    ignore_changes: Vec<String>,
+}
+
+impl From<&Lifecycle> for LifecycleEntry {
+    fn from(l: &Lifecycle) -> Self {
+        LifecycleEntry {
+            retain: l.retain,
+            protect: l.protect,
+            create_before_destroy: l.create_before_destroy,
+            ignore_changes: l.ignore_changes.clone(),
+        }
+    }
+}
+
+impl From<LifecycleEntry> for Lifecycle {
+    fn from(l: LifecycleEntry) -> Self {
+        Lifecycle {
+            retain: l.retain,
+            protect: l.protect,
+            create_before_destroy: l.create_before_destroy,
+            ignore_changes: l.ignore_changes,
+        }
+    }
+}
+
+/// What an intent was about to do, by the names the file uses.
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum ActionEntry {
+    Create,
+    Update,
+    Delete,
+}
+
+impl From<IntentAction> for ActionEntry {
+    fn from(a: IntentAction) -> Self {
+        match a {
+            IntentAction::Create => ActionEntry::Create,
+            IntentAction::Update => ActionEntry::Update,
+            IntentAction::Delete => ActionEntry::Delete,
+        }
+    }
+}
+
+impl From<ActionEntry> for IntentAction {
+    fn from(a: ActionEntry) -> Self {
+        match a {
+            ActionEntry::Create => IntentAction::Create,
+            ActionEntry::Update => IntentAction::Update,
+            ActionEntry::Delete => IntentAction::Delete,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResourceEntry {
@@ -48,7 +112,7 @@ struct ResourceEntry {
     attributes: JsonObject,
     sensitive_paths: SensitivePaths,
     dependencies: Vec<String>,
-    lifecycle: Lifecycle,
+    lifecycle: LifecycleEntry,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,7 +124,7 @@ struct RetainedEntry {
     attributes: JsonObject,
     sensitive_paths: SensitivePaths,
     dependencies: Vec<String>,
-    lifecycle: Lifecycle,
+    lifecycle: LifecycleEntry,
     retained_at: String,
 }
 
@@ -70,12 +134,12 @@ struct IntentEntry {
     address: String,
     #[serde(rename = "type")]
     type_name: String,
-    action: IntentAction,
+    action: ActionEntry,
     token: String,
     properties: JsonObject,
     sensitive_paths: SensitivePaths,
     dependencies: Vec<String>,
-    lifecycle: Lifecycle,
+    lifecycle: LifecycleEntry,
     started_at: String,
 }
 
@@ -224,7 +288,7 @@ fn resource_entry(r: &ResourceState) -> ResourceEntry {
         attributes,
         sensitive_paths,
         dependencies: r.dependencies.clone(),
-        lifecycle: r.lifecycle.clone(),
+        lifecycle: (&r.lifecycle).into(),
     }
 }
 
@@ -248,7 +312,7 @@ fn retained_from(e: RetainedEntry) -> Result<Retained, String> {
             id: e.id,
             attributes: map_from_json(e.attributes, &e.sensitive_paths)?,
             dependencies: e.dependencies,
-            lifecycle: e.lifecycle,
+            lifecycle: e.lifecycle.into(),
         },
         retained_at: e.retained_at,
     })
@@ -259,10 +323,10 @@ fn intent_from(e: IntentEntry) -> Result<Intent, String> {
         properties: map_from_json(e.properties, &e.sensitive_paths)?,
         address: e.address,
         type_name: e.type_name,
-        action: e.action,
+        action: e.action.into(),
         token: e.token,
         dependencies: e.dependencies,
-        lifecycle: e.lifecycle,
+        lifecycle: e.lifecycle.into(),
         started_at: e.started_at,
     })
 }
@@ -273,7 +337,7 @@ fn resource_state(e: ResourceEntry) -> Result<ResourceState, String> {
         id: e.id,
         attributes: map_from_json(e.attributes, &e.sensitive_paths)?,
         dependencies: e.dependencies,
-        lifecycle: e.lifecycle,
+        lifecycle: e.lifecycle.into(),
     })
 }
 
@@ -282,12 +346,12 @@ fn intent_entry(i: &Intent) -> IntentEntry {
     IntentEntry {
         address: i.address.clone(),
         type_name: i.type_name.clone(),
-        action: i.action,
+        action: i.action.into(),
         token: i.token.clone(),
         properties,
         sensitive_paths,
         dependencies: i.dependencies.clone(),
-        lifecycle: i.lifecycle.clone(),
+        lifecycle: (&i.lifecycle).into(),
         started_at: i.started_at.clone(),
     }
 }

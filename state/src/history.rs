@@ -10,7 +10,7 @@ use hdh_engine::{State, StoreError};
 
 /// What one store allows and accepted.
 #[derive(Default)]
-pub(crate) struct History {
+pub struct History {
     allow: AtomicBool,
     /// The break accepted, and the lineage of the backup that recorded the old history.
     accepted: Mutex<Option<(String, Option<String>)>>,

@@ -30,7 +30,7 @@ const JOURNAL_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Header {
+pub struct Header {
     pub journal_version: u32,
     pub lineage: String,
     /// The serial of the state file this journal continues.
@@ -38,13 +38,13 @@ pub(crate) struct Header {
 }
 
 /// A journal as read: its header and its complete records, in order.
-pub(crate) struct Contents {
+pub struct Contents {
     pub header: Header,
     pub records: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum JournalError {
+pub enum JournalError {
     #[error("{source}")]
     Io {
         #[from]
@@ -59,7 +59,7 @@ fn checksum(record: &[u8]) -> String {
 }
 
 /// `record` framed as one journal line.
-pub(crate) fn line(record: &[u8]) -> Vec<u8> {
+pub fn line(record: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(record.len() + 18);
     out.extend_from_slice(checksum(record).as_bytes());
     out.push(b' ');
@@ -81,7 +81,7 @@ fn unframe(text: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Reads the journal at `path`; `Ok(None)` when there is none.
-pub(crate) fn read(path: &Path) -> Result<Option<Contents>, JournalError> {
+pub fn read(path: &Path) -> Result<Option<Contents>, JournalError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -92,7 +92,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Contents>, JournalError> {
 
 /// A journal's bytes as read: its header and the complete records after it (a torn last line
 /// left out).
-pub(crate) fn parse(bytes: &[u8]) -> Result<Contents, JournalError> {
+pub fn parse(bytes: &[u8]) -> Result<Contents, JournalError> {
     let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     // The piece after the last newline is empty for a complete file, else a torn append.
     let tail = lines.pop().unwrap_or_default();
@@ -137,7 +137,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Contents, JournalError> {
 }
 
 /// The header line of a journal continuing serial `base_serial` of `lineage`.
-pub(crate) fn header_line(lineage: &str, base_serial: u64) -> Vec<u8> {
+pub fn header_line(lineage: &str, base_serial: u64) -> Vec<u8> {
     let header = Header {
         journal_version: JOURNAL_VERSION,
         lineage: lineage.to_string(),
@@ -147,7 +147,7 @@ pub(crate) fn header_line(lineage: &str, base_serial: u64) -> Vec<u8> {
 }
 
 /// An open journal that records are appended to.
-pub(crate) struct Writer {
+pub struct Writer {
     file: File,
 }
 
@@ -175,7 +175,7 @@ impl Writer {
 }
 
 /// Removes the journal at `path` (if any), durably.
-pub(crate) fn remove(path: &Path) -> io::Result<()> {
+pub fn remove(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => atomic::sync_dir(&atomic::dir_of(path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

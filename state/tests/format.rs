@@ -289,3 +289,25 @@ fn the_serial_never_wraps() {
     state.serial = u64::MAX;
     assert!(state.bump_serial("t").is_err());
 }
+
+/// The whole document of format version 1, pinned: the file is written from the format's own
+/// structs, so no rename in the engine can change what version 1 means. A deliberate change of
+/// the format must change this file and `FORMAT_VERSION` together.
+#[test]
+fn format_version_1_is_exactly_the_golden_document() {
+    let golden = include_str!("golden/state_v1.json");
+    let mut state = sample_state();
+    state.lineage = "5fca5040-d70f-4744-a97c-80379ea8b497".into();
+    let text = String::from_utf8(encode(&state)).unwrap();
+    let text = text.replace(
+        &format!("\"hdh_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"hdh_version\": \"0.0.0\"",
+    );
+    if std::env::var_os("HDH_BLESS").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/state_v1.json");
+        std::fs::write(path, &text).unwrap();
+    }
+    assert_eq!(text, golden, "the state file's shape changed");
+    let back = decode(golden.as_bytes(), "golden").unwrap();
+    assert_eq!(back, state);
+}

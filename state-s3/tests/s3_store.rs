@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use hdh_engine::{State, StateStore, StoreError};
-use hdh_state::s3::Versioning;
-use hdh_state::{lock_info, S3Settings, S3Store};
+use hdh_state::lock_info;
+use hdh_state_s3::Versioning;
+use hdh_state_s3::{S3Settings, S3Store};
 use hdh_testcloud::{Emulator, Profile};
 
 const REGION: &str = "us-east-1";

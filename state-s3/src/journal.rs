@@ -1,12 +1,12 @@
 //! The S3 backend's intent journal, as data: how journal objects are named and framed, and how
 //! the objects found beside a state object are checked and replayed onto it. The S3 calls that
-//! list, read, write and delete them live in [`crate::s3`].
+//! list, read, write and delete them live in [`crate::store`].
 //!
 //! Invariants:
 //! - A journal object is `<key>.journal/<lineage>/<serial, 20 digits>`: one record (one group
 //!   commit of a run) that brings the state to that serial. Zero-padded serials list in order,
 //!   and a state of a new lineage never meets the names of an old one.
-//! - Its body is the local journal's framing ([`crate::journal`]): a header line (journal
+//! - Its body is the local journal's framing ([`hdh_state::journal`]): a header line (journal
 //!   version, lineage, the serial of the state object it continues) then the record line, each
 //!   checksummed. Its name, header and record must agree.
 //! - Objects at or below the state object's serial are already in it (a compaction stopped
@@ -17,8 +17,8 @@
 use hdh_engine::state::Changes;
 use hdh_engine::State;
 
-use crate::format;
-use crate::journal;
+use hdh_state::format;
+use hdh_state::journal as framing;
 
 /// `<key>.journal/`: where every journal object of the state at `key` lives.
 pub(crate) fn prefix(key: &str) -> String {
@@ -55,15 +55,15 @@ pub(crate) fn parse_key(prefix: &str, key: &str) -> Option<Listed> {
 /// The body of the journal object holding `changes` of `state` (at its new serial), continuing
 /// the state object written at `base_serial`.
 pub(crate) fn encode(state: &State, changes: &Changes, base_serial: u64) -> Vec<u8> {
-    let mut body = journal::header_line(&state.lineage, base_serial);
-    body.extend_from_slice(&journal::line(&format::encode_record(state, changes)));
+    let mut body = framing::header_line(&state.lineage, base_serial);
+    body.extend_from_slice(&framing::line(&format::encode_record(state, changes)));
     body
 }
 
 /// The record inside a journal object's body and the serial its header says it continues;
 /// `Err` says why the object is damaged.
 pub(crate) fn decode(listed: &Listed, body: &[u8]) -> Result<(Vec<u8>, u64), String> {
-    let contents = journal::parse(body).map_err(|e| e.to_string())?;
+    let contents = framing::parse(body).map_err(|e| e.to_string())?;
     if contents.header.lineage != listed.lineage {
         return Err(format!(
             "its header says lineage {}, its name {}",

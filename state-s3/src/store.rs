@@ -23,7 +23,7 @@
 //!   timeouts); the lock retries a vanished or contended lock a bounded number of times with
 //!   backoff.
 //! - Between whole writes, each group commit of a run is one journal object under
-//!   `<key>.journal/` (see [`crate::s3_journal`]), created with `If-None-Match: *` so a serial
+//!   `<key>.journal/` (see [`crate::journal`]), created with `If-None-Match: *` so a serial
 //!   is never written twice; `load` returns the state object with its journal replayed, so
 //!   every reader sees one state. The state object is rewritten whole (compacted) on the first
 //!   write of a process, at most every [`COMPACT_EVERY`] during a run and by `save`; after each
@@ -45,10 +45,10 @@ use hdh_engine::{LockInfo, State, StateStore, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::format;
-use crate::history::History;
-use crate::s3_error::{classify, Class, S3Error};
-use crate::s3_journal::{self, Listed, Problem};
+use crate::error::{classify, Class, S3Error};
+use crate::journal::{self, Listed, Problem};
+use hdh_state::format;
+use hdh_state::history::History;
 
 /// The longest a run appends journal objects before the state object is rewritten whole.
 pub const COMPACT_EVERY: Duration = Duration::from_secs(10);
@@ -212,7 +212,7 @@ impl S3Store {
     fn build(settings: S3Settings, config: Option<SdkConfig>) -> Self {
         S3Store {
             lock_key: format!("{}.lock", settings.key),
-            journal_prefix: s3_journal::prefix(&settings.key),
+            journal_prefix: journal::prefix(&settings.key),
             backup_key: format!("{}.backup", settings.key),
             config,
             client: OnceCell::new(),
@@ -516,7 +516,7 @@ impl S3Store {
             let page = page.map_err(|e| self.io(classify(e, "ListObjectsV2", &target)))?;
             for object in page.contents() {
                 let key = object.key().unwrap_or_default();
-                let Some(l) = s3_journal::parse_key(&self.journal_prefix, key) else {
+                let Some(l) = journal::parse_key(&self.journal_prefix, key) else {
                     return Err(StoreError::Invalid {
                         location: target,
                         reason: format!(
@@ -561,7 +561,7 @@ impl S3Store {
                 .map_err(|e| self.io(classify(e, "DeleteObjects", &target)))?;
             if let Some(e) = out.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
                 return Err(self.io(S3Error {
-                    class: crate::s3_error::class_of(None, e.code().unwrap_or_default()),
+                    class: crate::error::class_of(None, e.code().unwrap_or_default()),
                     operation: "DeleteObjects",
                     target: format!(
                         "s3://{}/{}",
@@ -751,7 +751,7 @@ impl S3Store {
             }
         }
         let object_serial = state.serial;
-        let stale = match s3_journal::replay(&mut state, &objects) {
+        let stale = match journal::replay(&mut state, &objects) {
             Ok(stale) => stale,
             Err(problem) => {
                 // A compaction between reading the state and listing its journal looks like a
@@ -1027,10 +1027,10 @@ impl StateStore for S3Store {
                 ),
             });
         }
-        let key = s3_journal::object_key(&self.journal_prefix, &state.lineage, state.serial);
+        let key = journal::object_key(&self.journal_prefix, &state.lineage, state.serial);
         // The serial of the state object this journal continues.
         let base = self.base_serial.load(Ordering::Relaxed);
-        let body = s3_journal::encode(state, changes, base);
+        let body = journal::encode(state, changes, base);
         match self.put(&key, body.clone(), Condition::Absent).await {
             Ok(_) => {}
             Err(e)
