@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use hdh_engine::plan::Drift;
 use hdh_engine::provider::{Cleanup, OpContext, Providers};
 use hdh_engine::refresh::refresh;
 use hdh_engine::resolve::{resolve_intents, Resolution};
+use hdh_engine::run::{lock_with_backoff, LockError, LockGuard};
 use hdh_engine::state::{LockInfo, State, StateStore, StoreError};
 use hdh_schema::{Config, Diagnostics, StateConfig};
 use hdh_state::LocalStore;
@@ -37,36 +38,9 @@ pub struct Session {
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
-    /// Locks taken and not yet released: dropping the session (an early return, a panic)
-    /// releases them, so no error path leaves a lock behind.
-    held: Mutex<Vec<LockInfo>>,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
-        if held.is_empty() {
-            return;
-        }
-        let store = self.store.clone();
-        // The session's runtime may be the one unwinding: release on a runtime of its own.
-        let released = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async {
-                for info in &held {
-                    let unlock = store.unlock(info);
-                    let _ = tokio::time::timeout(Duration::from_secs(10), unlock).await;
-                }
-            });
-            Ok::<(), std::io::Error>(())
-        })
-        .join();
-        if !matches!(released, Ok(Ok(()))) {
-            eprintln!("warning: could not release the state lock; `hdh force-unlock` removes it");
-        }
-    }
+    /// Locks taken and not yet released, each behind the engine's guard: dropping the session
+    /// (an early return, a panic) releases them, so no error path leaves a lock behind.
+    held: Mutex<Vec<LockGuard>>,
 }
 
 /// `--allow-lineage-change`: every store opened accepts a break in the recorded history.
@@ -208,16 +182,24 @@ impl Session {
     /// naming its holder.
     pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
         let info = lock_store(self.store.as_ref(), operation, timeout).await?;
-        self.held_locks().push(info.clone());
+        let guard = LockGuard::new(self.store.clone(), info.clone(), warn_unlock_failed);
+        self.held_locks().push(guard);
         Ok(info)
     }
 
     pub async fn unlock(&self, info: &LockInfo) {
-        self.held_locks().retain(|h| h.id != info.id);
-        unlock_store(self.store.as_ref(), info).await;
+        let guard = {
+            let mut held = self.held_locks();
+            let at = held.iter().position(|g| g.info().id == info.id);
+            at.map(|i| held.remove(i))
+        };
+        match guard {
+            Some(guard) => guard.release().await,
+            None => unlock_store(self.store.as_ref(), info).await,
+        }
     }
 
-    fn held_locks(&self) -> std::sync::MutexGuard<'_, Vec<LockInfo>> {
+    fn held_locks(&self) -> std::sync::MutexGuard<'_, Vec<LockGuard>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -279,46 +261,33 @@ impl Session {
     }
 }
 
-/// First and longest pause while waiting for a lock; the pause doubles up to the longest.
-const LOCK_POLL_FIRST: Duration = Duration::from_millis(200);
-const LOCK_POLL_MAX: Duration = Duration::from_secs(5);
-
-/// Takes `store`'s lock for `operation`. A held lock fails at once with `timeout` zero;
-/// otherwise hdh says once whom it waits for and tries again with backoff until the deadline.
+/// Takes `store`'s lock for `operation` (the engine waits with backoff up to `timeout`); says
+/// once whom it waits for, and names the holder when it gives up.
 pub async fn lock_store(
     store: &dyn StateStore,
     operation: &str,
     timeout: Duration,
 ) -> Result<LockInfo> {
     let info = hdh_state::lock_info(operation);
-    let deadline = Instant::now() + timeout;
-    let mut pause = LOCK_POLL_FIRST;
-    let mut told = false;
-    loop {
-        let holder = match store.lock(&info).await {
-            Ok(()) => {
-                if let Some(old) = store.replaced_stale_lock() {
-                    eprintln!(
-                        "Removed a stale lock: {} (that process no longer runs on this host; \
-                         its run was interrupted, and this one settles what it left)",
-                        describe_lock(&old)
-                    );
-                }
-                return Ok(info);
-            }
-            Err(StoreError::Locked { holder }) => holder,
-            Err(e) => return Err(store_error(e)),
-        };
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+    let waiting = |holder: &LockInfo| {
+        eprintln!(
+            "State {} is locked: {}; waiting up to {} for it…",
+            store.location(),
+            describe_lock(holder),
+            human_duration(timeout)
+        );
+    };
+    match lock_with_backoff(store, &info, timeout, waiting).await {
+        Ok(()) => {}
+        Err(LockError::Store { source }) => return Err(store_error(source)),
+        Err(LockError::Held { location, holder }) => {
             let waited = if timeout.is_zero() {
                 String::new()
             } else {
                 format!(" (waited {})", human_duration(timeout))
             };
             return Err(UserError::new(format!(
-                "state {} is locked: {}{waited}",
-                store.location(),
+                "state {location} is locked: {}{waited}",
                 describe_lock(&holder)
             ))
             .hint(format!(
@@ -328,31 +297,31 @@ pub async fn lock_store(
             ))
             .into());
         }
-        if !told {
-            eprintln!(
-                "State {} is locked: {}; waiting up to {} for it…",
-                store.location(),
-                describe_lock(&holder),
-                human_duration(timeout)
-            );
-            told = true;
-        }
-        tokio::time::sleep(jitter(pause).min(left)).await;
-        pause = (pause * 2).min(LOCK_POLL_MAX);
     }
+    if let Some(old) = store.replaced_stale_lock() {
+        eprintln!(
+            "Removed a stale lock: {} (that process no longer runs on this host; \
+             its run was interrupted, and this one settles what it left)",
+            describe_lock(&old)
+        );
+    }
+    Ok(info)
 }
 
 /// Releases a lock; a failure is a warning that says how to remove the lock by hand.
-pub async fn unlock_store(store: &dyn StateStore, info: &LockInfo) {
+async fn unlock_store(store: &dyn StateStore, info: &LockInfo) {
     if let Err(e) = store.unlock(info).await {
-        eprintln!(
-            "warning: could not release the state lock {}: {e}\n  hint: once {} is reachable, \
-             `hdh force-unlock {}` removes it",
-            info.id,
-            store.location(),
-            info.id
-        );
+        warn_unlock_failed(&store.location(), info, &e.to_string());
     }
+}
+
+/// The warning for a lock that could not be released, with how to remove it by hand.
+pub fn warn_unlock_failed(location: &str, info: &LockInfo, error: &str) {
+    eprintln!(
+        "warning: could not release the state lock {}: {error}\n  hint: once {location} is \
+         reachable, `hdh force-unlock {}` removes it",
+        info.id, info.id
+    );
 }
 
 /// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m 12s ago)".
@@ -373,15 +342,6 @@ pub fn human_duration(d: Duration) -> String {
         3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
         _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
-}
-
-/// `pause` plus up to a quarter more, so waiters started together do not poll in step.
-fn jitter(pause: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let quarter = pause.as_millis() as u64 / 4;
-    pause + Duration::from_millis(u64::from(nanos) % quarter.max(1))
 }
 
 /// A state store failure as the user sees it.

@@ -14,6 +14,7 @@ pub mod provider;
 pub mod refresh;
 pub mod resolve;
 pub mod resource_type;
+pub mod run;
 pub mod state;
 pub mod testkit;
 pub mod value;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use hdh_engine::apply::{ExecOptions, Executor, Report};
 use hdh_engine::estimate::estimate;
 use hdh_engine::plan::{Action, Mode, Plan};
+use hdh_engine::run::commit;
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
 use crate::commands::plan::{destroy_mode, make_plan};
@@ -100,7 +101,7 @@ async fn locked(
         || session.store.accepted_history_change().is_some()
         || session.store.unfolded_journal()
     {
-        if let Err(e) = bump_and_save(session, &mut state).await {
+        if let Err(e) = commit(session.store.as_ref(), &mut state).await {
             return Err(errored::save_failed(session, file, &state, e));
         }
     }
@@ -124,7 +125,7 @@ async fn locked(
     };
     if !plan.has_changes() {
         if executor.record_config(&plan, &mut state) {
-            if let Err(e) = bump_and_save(session, &mut state).await {
+            if let Err(e) = commit(session.store.as_ref(), &mut state).await {
                 return Err(errored::save_failed(session, file, &state, e));
             }
             if !run.json {
@@ -238,15 +239,6 @@ async fn locked(
             return Ok(Exit::Ok);
         }
     }
-}
-
-/// A whole-state write outside the executor: one serial up, then save.
-pub async fn bump_and_save(
-    session: &Session,
-    state: &mut hdh_engine::State,
-) -> Result<(), hdh_engine::StoreError> {
-    state.bump_serial(&session.store.location())?;
-    session.store.save(state).await
 }
 
 /// Asks on a terminal; refuses without one.

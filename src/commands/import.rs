@@ -91,7 +91,7 @@ pub async fn run(file: &Path, args: &ImportArgs) -> Result<Exit> {
         }
         let n = matches.entries.len();
         state.resources.extend(matches.entries);
-        if let Err(e) = crate::commands::apply::bump_and_save(&session, &mut state).await {
+        if let Err(e) = hdh_engine::run::commit(session.store.as_ref(), &mut state).await {
             return Err(errored::save_failed(&session, file, &state, e));
         }
         println!(

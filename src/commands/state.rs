@@ -163,7 +163,7 @@ pub async fn rm(file: &Path, address: &str, lock_timeout: Duration) -> Result<Ex
                     session.store.location()
                 ))
             })?;
-        if let Err(e) = crate::commands::apply::bump_and_save(&session, &mut state).await {
+        if let Err(e) = hdh_engine::run::commit(session.store.as_ref(), &mut state).await {
             return Err(errored::save_failed(&session, file, &state, e));
         }
         println!(

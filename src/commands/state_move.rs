@@ -6,10 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use hdh_engine::run::LockGuard;
 use hdh_engine::state::State;
 
 use crate::exit::{user_error, Exit, UserError};
-use crate::session::{lock_store, store_error, unlock_store, Backend, Session};
+use crate::session::{lock_store, store_error, warn_unlock_failed, Backend, Session};
 
 /// Uploads a state file to the configured backend: refused unless the stored state is absent
 /// or has the same lineage and an older serial.
@@ -89,6 +90,7 @@ pub async fn migrate(file: &Path, from: &str, lock_timeout: Duration) -> Result<
     let dst_lock = session.lock("state migrate", lock_timeout).await?;
     let result = async {
         let src_lock = lock_store(source.as_ref(), "state migrate", lock_timeout).await?;
+        let src_lock = LockGuard::new(source.clone(), src_lock, warn_unlock_failed);
         let copied = async {
             let state = source
                 .load()
@@ -115,7 +117,7 @@ pub async fn migrate(file: &Path, from: &str, lock_timeout: Duration) -> Result<
             Ok(Exit::Ok)
         }
         .await;
-        unlock_store(source.as_ref(), &src_lock).await;
+        src_lock.release().await;
         copied
     }
     .await;

@@ -1,15 +1,15 @@
 //! Recording: a finished call's result written into state with its intent cleared, what state
-//! keeps of the config for unchanged resources, the outputs, and the writes to the store.
+//! keeps of the config for unchanged resources, and the outputs. The writes to the store (each
+//! with its serial bump) are `crate::run`'s.
 //!
-//! Invariant: only the executor's loop calls these, so state has one writer during a run; every
-//! write takes the serial one up first.
+//! Invariant: only the executor's loop calls these, so state has one writer during a run.
 
 use super::ops::{Op, Slot};
 use super::prepare::{state_lookup, Outcome};
 use super::{Executor, OpKind};
 use crate::expr::Reference;
 use crate::plan::{Action, Mode, Plan};
-use crate::state::{Changes, IntentAction, ResourceState, State, StateStore, StoreError};
+use crate::state::{Changes, IntentAction, ResourceState, State};
 use crate::value::{mark_sensitive, overlay_keeping_marks, ValueMap};
 
 /// What a finished call leaves, ready to record.
@@ -128,20 +128,4 @@ fn intent_matches(action: IntentAction, kind: OpKind) -> bool {
             | (IntentAction::Update, OpKind::Update | OpKind::Adopt)
             | (IntentAction::Delete, OpKind::Delete)
     )
-}
-
-/// One serial up, then the changes appended (or the whole state written, as the store does).
-pub(super) async fn persist(
-    store: &dyn StateStore,
-    state: &mut State,
-    changes: &Changes,
-) -> Result<(), StoreError> {
-    state.bump_serial(&store.location())?;
-    store.append(state, changes).await
-}
-
-/// One serial up, then the whole state written.
-pub(super) async fn save(store: &dyn StateStore, state: &mut State) -> Result<(), StoreError> {
-    state.bump_serial(&store.location())?;
-    store.save(state).await
 }

@@ -16,7 +16,6 @@ use tokio::time::{Instant, Interval};
 use super::check::{against_plan, planned_objects};
 use super::ops::{build_ops, OpGraph};
 use super::prepare::{Call, Outcome, Prepared};
-use super::record::{persist, save};
 use super::{Event, EventSink, ExecOptions, Executor, Failure, OpError, Report, HEARTBEAT};
 use crate::plan::{Change, Mode, Plan};
 use crate::provider::ProviderError;
@@ -139,7 +138,7 @@ impl Executor<'_> {
         if p.changes.is_empty() || p.report.store_error.is_some() {
             return batch;
         }
-        match persist(self.store, state, &p.changes).await {
+        match crate::run::commit_changes(self.store, state, &p.changes).await {
             Ok(()) => p.changes = Changes::default(),
             Err(e) => {
                 for (i, call) in batch.drain(..) {
@@ -261,7 +260,7 @@ impl Executor<'_> {
         }
         self.finish(plan, state);
         if report.store_error.is_none() {
-            if let Err(e) = save(self.store, state).await {
+            if let Err(e) = crate::run::commit(self.store, state).await {
                 report.store_error = Some(e);
             }
         }
