@@ -108,3 +108,103 @@ async fn s3_state_writes_per_run_stay_under_a_tenth_of_the_operations() {
         }
     }
 }
+
+/// The DaskHub example (52 resources, realistic AWS timing scaled down) with its state in S3:
+/// what apply and `destroy --keep-retained` cost in state requests. Every result is journaled
+/// before the run goes on, so a run writes at most one object per result (plus the locks and
+/// the whole writes that start and end it) — never the whole state per change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daskhub_example_with_s3_state_writes_at_most_one_object_per_result() {
+    const STATE_BUCKET: &str = "hub-state";
+    let run = support::hub::setup(0.002);
+    let config = run.emu.aws_config(REGION).await;
+    aws_sdk_s3::Client::new(&config)
+        .create_bucket()
+        .bucket(STATE_BUCKET)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_route53::Client::new(&config)
+        .create_hosted_zone()
+        .name("example.org")
+        .caller_reference("s3-requests")
+        .send()
+        .await
+        .unwrap();
+    run.edit(
+        "region: us-east-1\n",
+        &format!(
+            "region: us-east-1\nstate: {{ backend: s3, bucket: {STATE_BUCKET}, key: hub.state.json }}\n"
+        ),
+    );
+    // The state's objects: the lock, the state, its backup and journal objects. The hub's own
+    // bucket is created and configured with bucket calls, never object writes.
+    let state_calls = [
+        "PutObject",
+        "GetObject",
+        "HeadObject",
+        "ListObjectsV2",
+        "DeleteObject",
+        "DeleteObjects",
+        "CopyObject",
+    ];
+    println!("S3 state requests of the DaskHub example:");
+    for (args, operations) in [
+        (
+            &[
+                "apply",
+                "-f",
+                "daskhub.yaml",
+                "--auto-approve",
+                "--no-color",
+            ][..],
+            52,
+        ),
+        (
+            &[
+                "destroy",
+                "-f",
+                "daskhub.yaml",
+                "--auto-approve",
+                "--keep-retained",
+                "--no-color",
+            ][..],
+            52,
+        ),
+    ] {
+        let seq = run.emu.request_log().unwrap().last().map_or(0, |r| r.seq);
+        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
+            .args(args)
+            .envs(run.emu.env())
+            .env("HDH_TIME_SCALE", run.time_scale.to_string())
+            .env("TMPDIR", run.tmpdir())
+            .current_dir(&run.dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            args[0],
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
+        for r in run.emu.request_log_since(seq).unwrap() {
+            if r.service == "s3" && state_calls.contains(&r.operation.as_str()) {
+                *by_op.entry(r.operation.clone()).or_default() += 1;
+            }
+        }
+        let puts = by_op.get("PutObject").copied().unwrap_or(0);
+        println!(
+            "  {}: {} state requests {by_op:?}",
+            args[0],
+            by_op.values().sum::<usize>()
+        );
+        assert!(
+            puts <= operations + 6,
+            "{}: {puts} PUTs for {operations} operations",
+            args[0]
+        );
+    }
+}
