@@ -1,4 +1,4 @@
-//! Every resource of the DaskHub (brief §2) with the dependency edges that matter: network →
+//! Every resource of the DaskHub with the dependency edges that matter: network →
 //! cluster → node groups → Helm release → DNS record; KMS key → cluster; cluster → OIDC → IRSA
 //! roles; EFS → mount targets → PV/PVC → release; Cognito pool → domain, client → values;
 //! random tokens → values. Addresses read like `daskhub.network.subnet.private["us-east-1a"]`.
