@@ -1,6 +1,8 @@
 //! The CLI as users meet it: output, errors and exit codes, pinned by insta snapshots with ids,
 //! hashes and timings redacted. Every test works in its own temporary directory.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -673,15 +675,6 @@ fn graph_plan_colours_resources_by_action() {
     );
 }
 
-/// The messages of every way `doc` breaks `schema` (a draft 2020-12 JSON Schema).
-fn schema_errors(schema: &serde_json::Value, doc: &serde_json::Value) -> Vec<String> {
-    let validator = jsonschema::validator_for(schema).expect("a valid JSON Schema");
-    validator
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
-}
-
 #[test]
 fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
     let schema: serde_json::Value =
@@ -711,7 +704,7 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
     let mut events = Vec::new();
     for line in apply.stdout.lines() {
         let event: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
-        let errors = schema_errors(&schema, &event);
+        let errors = support::json_schema::violations(&schema, &event);
         assert!(errors.is_empty(), "{line}: {errors:?}");
         events.push(event);
     }
@@ -751,7 +744,7 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
     assert_eq!(destroy.code, 0, "{}", destroy.text());
     for line in destroy.stdout.lines().chain(update.stdout.lines()) {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        let errors = schema_errors(&schema, &event);
+        let errors = support::json_schema::violations(&schema, &event);
         assert!(errors.is_empty(), "{line}: {errors:?}");
     }
     snap!("destroy_json_local_example", destroy.stdout);
@@ -778,7 +771,10 @@ fn the_json_plan_with_its_estimate_matches_its_schema() {
     let dir = stack(LOCAL_EXAMPLE);
     let run = hdh(dir.path(), &["plan", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(schema_errors(&schema, &doc), Vec::<String>::new());
+    assert_eq!(
+        support::json_schema::violations(&schema, &doc),
+        Vec::<String>::new()
+    );
     assert_eq!(
         doc["estimate"]["critical_path"].as_array().unwrap().len(),
         2
@@ -887,7 +883,10 @@ fn init_from_the_seed_app_config_fills_in_its_values_and_names_what_it_could_not
     assert_eq!(validate.code, 0, "{}\n{written}", validate.text());
     // What init writes is what an editor with `hdh schema` accepts too.
     let doc = yaml_as_json(&d.join("alola.yaml")).unwrap();
-    assert_eq!(schema_errors(&config_schema(), &doc), Vec::<String>::new());
+    assert_eq!(
+        support::json_schema::violations(&config_schema(), &doc),
+        Vec::<String>::new()
+    );
 
     // A value hdh refuses is reported, and nothing is written.
     std::fs::write(
@@ -924,7 +923,7 @@ fn a_failed_operation_streams_its_class_and_what_it_skipped() {
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
     for e in &events {
-        let errors = schema_errors(&schema, e);
+        let errors = support::json_schema::violations(&schema, e);
         assert!(errors.is_empty(), "{e}: {errors:?}");
     }
     let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
@@ -993,7 +992,7 @@ fn the_config_schema_accepts_every_example_and_valid_fixture() {
         );
         assert_eq!(validate.code, 0, "{}: {}", file.display(), validate.text());
         let doc = yaml_as_json(&file).unwrap();
-        let errors = schema_errors(&schema, &doc);
+        let errors = support::json_schema::violations(&schema, &doc);
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
         checked += 1;
     }
@@ -1090,7 +1089,7 @@ fn the_config_schema_rejects_what_validate_rejects_for_its_shape() {
         let validate = hdh(&dir, &["validate", "-f", file.to_str().unwrap()]);
         assert_eq!(validate.code, 1, "{name}: validate accepts it");
         let doc = yaml_as_json(&file).unwrap_or_else(|| panic!("{name} reads as YAML"));
-        let errors = schema_errors(&schema, &doc);
+        let errors = support::json_schema::violations(&schema, &doc);
         assert!(!errors.is_empty(), "{name}: the schema accepts it");
         let _ = writeln_first(&mut first_errors, name, &errors[0]);
     }

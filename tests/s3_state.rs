@@ -542,7 +542,7 @@ async fn exit_codes_schema_markdown_kms_and_no_secret_anywhere() {
     assert_eq!(json.code, 0, "{}", json.text());
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
-        support::schema::validate(&schema, &doc),
+        support::json_schema::violations(&schema, &doc),
         Vec::<String>::new()
     );
     let md_create = c.hdh(&["plan", "--format", "markdown"]);
@@ -575,7 +575,7 @@ async fn exit_codes_schema_markdown_kms_and_no_secret_anywhere() {
     let json = c.hdh(&["plan", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
-        support::schema::validate(&schema, &doc),
+        support::json_schema::violations(&schema, &doc),
         Vec::<String>::new()
     );
     let md = c.hdh(&["plan", "--format", "markdown"]);

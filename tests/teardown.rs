@@ -668,7 +668,8 @@ async fn a_destroy_killed_mid_way_finishes_when_run_again() {
     assert_eq!(cloud.file_systems().await.len(), 1, "EFS kept");
 }
 
-/// The destroy makespan against the critical path of the deletions (brief §3, goal ≤ 1.10).
+/// The destroy makespan against the critical path of the deletions (the goal: at most 1.10 times
+/// it).
 /// `cargo test -p hdh --test teardown makespan -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: prints the makespan ratio"]

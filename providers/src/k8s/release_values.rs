@@ -8,6 +8,7 @@
 //! When the live values mean the same as the applied ones, the applied text is kept byte for
 //! byte, so an unchanged release never shows a formatting change.
 
+use hdh_values_text::to_text;
 use serde_json::{Map, Value as J};
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -45,7 +46,8 @@ pub(crate) fn compare(
     }
     let mut out = Drifted::default();
     if !same(&public, &applied) {
-        out.values = Some(to_yaml(&ordered_like(&public, &applied)));
+        // In the blueprint's layout, so a drifted value shows as the lines that changed.
+        out.values = Some(to_text(&ordered_like(&public, &applied)));
     }
     if !same(&secret, applied_secret) {
         out.sensitive = Some(secret);
@@ -179,58 +181,12 @@ fn ordered_like(live: &J, like: &J) -> J {
     }
 }
 
-fn plain_key(k: &str) -> bool {
-    !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !matches!(k, "true" | "false" | "null" | "yes" | "no" | "on" | "off")
-}
-
-/// Block-style YAML in the layout the DaskHub blueprint writes its values in (one key per line,
-/// strings double-quoted, lists of scalars in flow style), so a drifted value shows as the
-/// lines that changed.
-pub(crate) fn to_yaml(v: &J) -> String {
-    let mut out = String::new();
-    emit(v, 0, &mut out);
-    out
-}
-
-fn emit(v: &J, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        J::Object(m) => {
-            for (k, val) in m {
-                let key = if plain_key(k) {
-                    k.clone()
-                } else {
-                    J::String(k.clone()).to_string()
-                };
-                match val {
-                    J::Object(inner) if !inner.is_empty() => {
-                        out.push_str(&format!("{pad}{key}:\n"));
-                        emit(val, indent + 2, out);
-                    }
-                    J::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
-                        out.push_str(&format!("{pad}{key}:\n"));
-                        for item in items {
-                            out.push_str(&format!("{pad}  - {item}\n"));
-                        }
-                    }
-                    other => out.push_str(&format!("{pad}{key}: {other}\n")),
-                }
-            }
-        }
-        J::Null => {}
-        other => out.push_str(&format!("{pad}{other}\n")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    const APPLIED: &str = "jupyterhub:\n  cull:\n    enabled: true\n    timeout: 3600\n  hub:\n    image: \"x\"\nlist: [1,2]\n";
+    const APPLIED: &str = "jupyterhub:\n  cull:\n    enabled: true\n    timeout: 3600\n  hub:\n    image: \"x\"\nlist: [1, 2]\n";
 
     fn secret() -> J {
         json!({"jupyterhub": {"proxy": {"secretToken": "s3cr3t"}}, "gw": {"token": "s3cr3t"}})
@@ -298,12 +254,8 @@ mod tests {
     }
 
     #[test]
-    fn yaml_is_block_style_and_quoted() {
+    fn rendered_values_read_back_as_they_were() {
         let v = json!({"a": {"b": "x", "c": [1, 2], "d": [{"e": 1}], "yes": true}});
-        assert_eq!(
-            to_yaml(&v),
-            "a:\n  b: \"x\"\n  c: [1,2]\n  d:\n    - {\"e\":1}\n  \"yes\": true\n"
-        );
-        assert_eq!(parse(&to_yaml(&v)).unwrap(), v);
+        assert_eq!(parse(&to_text(&v)).unwrap(), v);
     }
 }

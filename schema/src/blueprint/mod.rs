@@ -1,5 +1,5 @@
 //! The `daskhub:` blueprint: a short section expanded into every resource of a HelioCloud
-//! DaskHub (brief §2) as ordinary resource specs with readable addresses
+//! DaskHub (the list is in `stack.rs`) as ordinary resource specs with readable addresses
 //! (`daskhub.network.subnet.private["us-east-1a"]`), so planning, applying, graphing and
 //! destroying treat them like any other resource.
 //!

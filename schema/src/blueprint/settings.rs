@@ -50,7 +50,7 @@ impl NodeGroup {
     }
 }
 
-/// The label that marks the Dask burst group (design brief §2: "burst a Dask-worker label and taint").
+/// The label (and taint key) that marks the Dask burst group, where Dask workers run.
 pub(crate) const BURST_LABEL: &str = "heliocloud.org/dask-worker-profile";
 
 #[derive(Debug, Clone)]
@@ -156,9 +156,9 @@ const VALIDITY_KEYS: [(&str, i64, i64); 3] = [
 ];
 
 /// The four node groups of the seed's `eksctl get nodegroup` table (names, instance types,
-/// min/max/desired, spot), with the labels and taints of design brief §2. The seed ran the three
-/// spot groups as eksctl self-managed groups; here every group is an EKS managed node group, and
-/// the spot ones use `capacityType: SPOT`.
+/// min/max/desired, spot), with the burst group labelled and tainted for Dask workers. The seed
+/// ran the three spot groups as eksctl self-managed groups; here every group is an EKS managed
+/// node group, and the spot ones use `capacityType: SPOT`.
 pub(crate) fn default_node_groups() -> Vec<NodeGroup> {
     let ng = |name: &str,
               types: &[&str],

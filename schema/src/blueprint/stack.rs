@@ -1,4 +1,4 @@
-//! Every resource of the DaskHub (brief §2) with the dependency edges that matter: network →
+//! Every resource of the DaskHub with the dependency edges that matter: network →
 //! cluster → node groups → Helm release → DNS record; KMS key → cluster; cluster → OIDC → IRSA
 //! roles; EFS → mount targets → PV/PVC → release; Cognito pool → domain, client → values;
 //! random tokens → values. Addresses read like `daskhub.network.subnet.private["us-east-1a"]`.
@@ -700,7 +700,7 @@ fn hub(b: &mut Builder<'_>, s: &Settings, region: &str) {
             None => b.add(t, "random_secret", json!({"bytes": 32, "encoding": "hex"})),
         };
     }
-    let text = values::to_yaml(&values::public(s, region));
+    let text = hdh_values_text::to_text(&values::public(s, region));
     let mut deps: Vec<String> = s.node_groups.iter().map(|g| node_group(&g.name)).collect();
     deps.extend([
         "daskhub.kubernetes.namespace".to_string(),

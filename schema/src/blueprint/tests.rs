@@ -74,7 +74,7 @@ fn the_defaults_expand_into_every_resource_with_readable_addresses() {
         assert!(addrs.contains(&a), "{a} missing from {addrs:#?}");
     }
     let deps = |a: &str| c.desired.get(a).unwrap().dependencies();
-    // The edges of brief §2.
+    // The dependency edges `stack.rs` declares.
     assert!(deps("daskhub.cluster.eks").contains("daskhub.keys.secrets"));
     // Only the edges AWS requires: the nodes need routes out, the control plane does not.
     assert!(!deps("daskhub.cluster.eks")

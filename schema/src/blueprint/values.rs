@@ -215,67 +215,9 @@ pub(crate) fn merge(into: &mut J, from: &J) {
     }
 }
 
-fn plain_key(k: &str) -> bool {
-    !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !matches!(k, "true" | "false" | "null" | "yes" | "no" | "on" | "off")
-}
-
-fn scalar(v: &J) -> String {
-    // JSON scalars are YAML scalars; strings are always double-quoted.
-    v.to_string()
-}
-
-/// Block-style YAML, one key per line, so diffs are line by line. Lists of scalars are written
-/// in flow style; strings are double-quoted (JSON escaping is valid YAML).
-pub(crate) fn to_yaml(v: &J) -> String {
-    let mut out = String::new();
-    emit(v, 0, &mut out);
-    out
-}
-
-fn emit(v: &J, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        J::Object(m) => {
-            for (k, val) in m {
-                let key = if plain_key(k) {
-                    k.clone()
-                } else {
-                    scalar(&J::String(k.clone()))
-                };
-                match val {
-                    J::Object(inner) if !inner.is_empty() => {
-                        out.push_str(&format!("{pad}{key}:\n"));
-                        emit(val, indent + 2, out);
-                    }
-                    J::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
-                        out.push_str(&format!("{pad}{key}:\n"));
-                        for item in items {
-                            out.push_str(&format!("{pad}  - {}\n", item));
-                        }
-                    }
-                    other => out.push_str(&format!("{pad}{key}: {}\n", scalar(other))),
-                }
-            }
-        }
-        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yaml_is_block_style_and_quoted() {
-        let v = json!({"a": {"b": "x", "c": [1, 2], "d": [{"e": 1}], "yes": true}});
-        assert_eq!(
-            to_yaml(&v),
-            "a:\n  b: \"x\"\n  c: [1,2]\n  d:\n    - {\"e\":1}\n  \"yes\": true\n"
-        );
-    }
 
     #[test]
     fn images_split_at_the_tag() {
