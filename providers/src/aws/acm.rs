@@ -18,7 +18,6 @@
 //!   ISSUED, its delete does nothing.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, Tag, ValidationMethod};
@@ -29,9 +28,12 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, acm as e};
+use super::describe::{self, done, every_item};
+use super::errors::acm as e;
+use super::token::acm_token;
 use super::wait::{Poll, Wait};
 use super::{tags, Clients, Kind};
+use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -41,21 +43,15 @@ pub(crate) const VALIDATION: &str = "aws_acm_certificate_validation";
 pub(crate) struct Certificate;
 pub(crate) struct CertificateValidation;
 
-/// ACM's idempotency token: at most 32 word characters; a UUID without its hyphens.
-fn idempotency_token(token: &str) -> String {
-    token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(32)
-        .collect()
-}
-
-fn acm_tags(all: &BTreeMap<String, String>) -> Answer<Vec<Tag>> {
-    all.iter()
+/// Tags as ACM takes them: `(key, value)` pairs, a removal's without values.
+fn acm_tags<'a>(
+    all: impl IntoIterator<Item = (&'a String, Option<&'a String>)>,
+) -> Answer<Vec<Tag>> {
+    all.into_iter()
         .map(|(k, v)| {
             Tag::builder()
                 .key(k)
-                .value(v)
+                .set_value(v.cloned())
                 .build()
                 .map_err(|err| ProviderError::other(err.to_string()))
         })
@@ -64,14 +60,8 @@ fn acm_tags(all: &BTreeMap<String, String>) -> Answer<Vec<Tag>> {
 
 /// The certificate as ACM describes it; `None` when it is gone.
 async fn describe(aws: &Clients, arn: &str) -> Answer<Option<CertificateDetail>> {
-    let out = absent_if_not_found(
-        aws.acm
-            .describe_certificate()
-            .certificate_arn(arn)
-            .send()
-            .await
-            .map_err(e("DescribeCertificate")),
-    )?;
+    let call = aws.acm.describe_certificate().certificate_arn(arn).send();
+    let out = describe::found(call, e("DescribeCertificate")).await?;
     Ok(out.and_then(|o| o.certificate().cloned()))
 }
 
@@ -151,28 +141,23 @@ async fn with_record(
 
 /// Every tag of the certificate; `None` when it is gone.
 async fn cert_tags(aws: &Clients, arn: &str) -> Answer<Option<BTreeMap<String, String>>> {
-    match aws
+    let call = aws
         .acm
         .list_tags_for_certificate()
         .certificate_arn(arn)
-        .send()
-        .await
-        .map_err(e("ListTagsForCertificate"))
-    {
-        Ok(o) => Ok(Some(
-            o.tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
-        )),
-        Err(ProviderError::NotFound { .. }) => Ok(None),
-        Err(err) => Err(err),
-    }
+        .send();
+    let out = describe::found(call, e("ListTagsForCertificate")).await?;
+    Ok(out.map(|o| {
+        o.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }))
 }
 
 /// The certificate this create (token) made, found by its tags.
@@ -181,15 +166,7 @@ async fn find_by_token(
     ctx: &OpContext,
     req: &CreateRequest,
 ) -> Answer<Option<String>> {
-    let all: Vec<_> = aws
-        .acm
-        .list_certificates()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListCertificates"))?;
+    let all: Vec<_> = every_item!(aws.acm.list_certificates(), e("ListCertificates"))?;
     for summary in all {
         let Some(arn) = summary.certificate_arn() else {
             continue;
@@ -215,7 +192,7 @@ impl Kind for Certificate {
                 AttributeSpec::required("domain_name", ValueType::String)
                     .force_new()
                     .describe("The name the certificate is for, e.g. daskhub.example.org."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("status", ValueType::String),
                 AttributeSpec::computed("validation_record_name", ValueType::String),
@@ -223,11 +200,7 @@ impl Kind for Certificate {
                 AttributeSpec::computed("validation_record_value", ValueType::String),
             ],
         )
-        .typically(
-            Some(Duration::from_secs(10)),
-            Some(Duration::from_secs(5)),
-            Some(Duration::from_secs(10)),
-        )
+        .typically(attrs::secs(10), attrs::secs(5), attrs::secs(10))
     }
 
     async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
@@ -262,8 +235,8 @@ impl Kind for Certificate {
             .request_certificate()
             .domain_name(props::required_string(p, "domain_name")?)
             .validation_method(ValidationMethod::Dns)
-            .idempotency_token(idempotency_token(&req.token))
-            .set_tags(Some(acm_tags(&all)?))
+            .idempotency_token(acm_token(&req.token))
+            .set_tags(Some(acm_tags(all.iter().map(|(k, v)| (k, Some(v))))?))
             .send()
             .await
             .map_err(e("RequestCertificate"))?;
@@ -286,33 +259,21 @@ impl Kind for Certificate {
         tags::sync(
             tags::changes(ctx, req)?,
             |set| async move {
-                aws.acm
-                    .add_tags_to_certificate()
-                    .certificate_arn(&req.id)
-                    .set_tags(Some(acm_tags(&set)?))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("AddTagsToCertificate"))
+                let set = acm_tags(set.iter().map(|(k, v)| (k, Some(v))))?;
+                let call = aws.acm.add_tags_to_certificate().certificate_arn(&req.id);
+                done(call.set_tags(Some(set)).send(), e("AddTagsToCertificate")).await
             },
             |keys| async move {
-                let keys = keys
-                    .iter()
-                    .map(|k| {
-                        Tag::builder()
-                            .key(k)
-                            .build()
-                            .map_err(|err| ProviderError::other(err.to_string()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                aws.acm
+                let keys = acm_tags(keys.iter().map(|k| (k, None)))?;
+                let call = aws
+                    .acm
                     .remove_tags_from_certificate()
-                    .certificate_arn(&req.id)
-                    .set_tags(Some(keys))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("RemoveTagsFromCertificate"))
+                    .certificate_arn(&req.id);
+                done(
+                    call.set_tags(Some(keys)).send(),
+                    e("RemoveTagsFromCertificate"),
+                )
+                .await
             },
         )
         .await?;
@@ -335,15 +296,9 @@ impl Kind for Certificate {
             policy: aws.poll,
         }
         .until(|| async {
-            match aws
-                .acm
-                .delete_certificate()
-                .certificate_arn(&req.id)
-                .send()
-                .await
-                .map_err(e("DeleteCertificate"))
-            {
-                Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Poll::Ready(())),
+            let call = aws.acm.delete_certificate().certificate_arn(&req.id);
+            match describe::deleted(call.send(), e("DeleteCertificate")).await {
+                Ok(()) => Ok(Poll::Ready(())),
                 Err(ProviderError::DependencyViolation { message }) => Ok(Poll::Pending(message)),
                 Err(err) => Err(err),
             }
@@ -420,7 +375,7 @@ impl Kind for CertificateValidation {
             ],
         )
         // typical DNS validation time
-        .typically(Some(Duration::from_secs(120)), None, None)
+        .typically(attrs::secs(120), None, None)
     }
 
     async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
@@ -489,17 +444,5 @@ impl Kind for CertificateValidation {
         _req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
         Ok(Vec::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_idempotency_token_is_what_acm_accepts() {
-        let t = idempotency_token("0f8fad5b-d9cb-469f-a165-70867728950e");
-        assert_eq!(t, "0f8fad5bd9cb469fa16570867728950e");
-        assert!(t.len() <= 32);
     }
 }

@@ -4,13 +4,15 @@
 //! users hdh makes in it are ordinary resources of their own types.
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use aws_sdk_cognitoidentityprovider::types::UserPoolType;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, cognito as e};
-use super::{Clients, Kind};
+use super::cognito::user_pool::{describe_pool, endpoint};
+use super::describe::{self, Described, DescribedKind};
+use super::Clients;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -18,34 +20,37 @@ pub(crate) const TYPE: &str = "aws_cognito_existing_user_pool";
 
 pub(crate) struct ExistingUserPool;
 
-async fn observe(aws: &Clients, id: &str) -> Found {
-    let out = absent_if_not_found(
-        aws.cognito
-            .describe_user_pool()
-            .user_pool_id(id)
-            .send()
-            .await
-            .map_err(e("DescribeUserPool")),
-    )?;
-    let Some(u) = out.and_then(|o| o.user_pool) else {
-        return Ok(None);
-    };
-    let mut a = ValueMap::new();
-    a.insert("user_pool_id".into(), Value::str(id));
-    a.insert("name".into(), Value::str(u.name().unwrap_or_default()));
-    a.insert("arn".into(), Value::str(u.arn().unwrap_or_default()));
-    a.insert(
-        "endpoint".into(),
-        Value::str(format!("cognito-idp.{}.amazonaws.com/{id}", aws.region)),
-    );
-    Ok(Some(Observed {
-        id: id.to_string(),
-        attributes: a,
-    }))
+#[async_trait]
+impl Described for ExistingUserPool {
+    type Item = UserPoolType;
+    const NOUN: &'static str = "user pool";
+
+    async fn describe(
+        &self,
+        aws: &Clients,
+        id: &str,
+        _: &ValueMap,
+    ) -> Answer<Option<UserPoolType>> {
+        describe_pool(aws, id).await
+    }
+
+    /// What the pool is called and where it answers; nothing of it is hdh's to change.
+    fn observe(&self, aws: &Clients, _ctx: &OpContext, u: &UserPoolType, _: &ValueMap) -> Observed {
+        let id = u.id().unwrap_or_default();
+        let mut a = ValueMap::new();
+        a.insert("user_pool_id".into(), Value::str(id));
+        a.insert("name".into(), Value::str(u.name().unwrap_or_default()));
+        a.insert("arn".into(), Value::str(u.arn().unwrap_or_default()));
+        a.insert("endpoint".into(), endpoint(&aws.region, id));
+        Observed {
+            id: id.to_string(),
+            attributes: a,
+        }
+    }
 }
 
 #[async_trait]
-impl Kind for ExistingUserPool {
+impl DescribedKind for ExistingUserPool {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -61,24 +66,23 @@ impl Kind for ExistingUserPool {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        super::join_all(requests.iter().map(|r| observe(aws, &r.id))).await
-    }
-
     async fn create(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Answer<Observed> {
-        let id = props::required_string(&req.properties, "user_pool_id")?;
-        observe(aws, &id).await?.ok_or_else(|| {
-            ProviderError::invalid(format!(
+        let p = &req.properties;
+        let id = props::required_string(p, "user_pool_id")?;
+        describe::read(self, aws, ctx, &id, p)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::invalid(format!(
                 "user pool {id} does not exist in {} (auth.cognito.user_pool_id names a pool the \
                  site already runs; leave it out and hdh makes one)",
                 aws.region
             ))
-        })
+            })
     }
 
     async fn update(
@@ -97,8 +101,15 @@ impl Kind for ExistingUserPool {
         Ok(())
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        let id = props::required_string(&req.properties, "user_pool_id")?;
-        observe(aws, &id).await
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let p = &req.properties;
+        describe::read(
+            self,
+            aws,
+            ctx,
+            &props::required_string(p, "user_pool_id")?,
+            p,
+        )
+        .await
     }
 }

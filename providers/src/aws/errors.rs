@@ -97,38 +97,201 @@ pub(crate) fn ec2_class(code: &str) -> Class {
     }
 }
 
-/// EKS: `ResourceNotFoundException`, `ResourceInUseException`…
-pub(crate) fn eks_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "ResourceNotFoundException" | "NotFoundException" => Class::NotFound,
-        "ResourceInUseException" | "ResourcePropagationDelayException" => Class::Conflict,
-        "InvalidParameterException"
-        | "InvalidRequestException"
-        | "UnsupportedAvailabilityZoneException"
-        | "InvalidStateException"
-        | "ValidationException" => Class::InvalidInput,
-        _ => Class::Other,
+/// One service's error codes by class, besides the throttling codes every service shares
+/// ([`throttling`]); a code in no list is `Other`.
+struct Codes {
+    throttled: &'static [&'static str],
+    not_found: &'static [&'static str],
+    dependency: &'static [&'static str],
+    conflict: &'static [&'static str],
+    invalid: &'static [&'static str],
+}
+
+impl Codes {
+    const NONE: Codes = Codes {
+        throttled: &[],
+        not_found: &[],
+        dependency: &[],
+        conflict: &[],
+        invalid: &[],
+    };
+
+    fn class(&self, code: &str) -> Class {
+        let listed: [(&[&str], Class); 5] = [
+            (self.throttled, Class::Throttled),
+            (self.not_found, Class::NotFound),
+            (self.dependency, Class::DependencyViolation),
+            (self.conflict, Class::Conflict),
+            (self.invalid, Class::InvalidInput),
+        ];
+        if throttling(code) {
+            return Class::Throttled;
+        }
+        listed
+            .iter()
+            .find(|(codes, _)| codes.contains(&code))
+            .map_or(Class::Other, |(_, class)| *class)
     }
 }
 
+/// EKS: `ResourceNotFoundException`, `ResourceInUseException`…
+const EKS: Codes = Codes {
+    not_found: &["ResourceNotFoundException", "NotFoundException"],
+    conflict: &[
+        "ResourceInUseException",
+        "ResourcePropagationDelayException",
+    ],
+    invalid: &[
+        "InvalidParameterException",
+        "InvalidRequestException",
+        "UnsupportedAvailabilityZoneException",
+        "InvalidStateException",
+        "ValidationException",
+    ],
+    ..Codes::NONE
+};
+
 /// IAM: `NoSuchEntity`, `DeleteConflict`, `EntityAlreadyExists`…
-pub(crate) fn iam_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "NoSuchEntity" | "NoSuchEntityException" => Class::NotFound,
-        "DeleteConflict" | "DeleteConflictException" => Class::DependencyViolation,
-        "EntityAlreadyExists" | "EntityAlreadyExistsException" | "ConcurrentModification" => {
-            Class::Conflict
-        }
-        "MalformedPolicyDocument"
-        | "InvalidInput"
-        | "ValidationError"
-        | "LimitExceeded"
-        | "UnmodifiableEntity" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
+const IAM: Codes = Codes {
+    not_found: &["NoSuchEntity", "NoSuchEntityException"],
+    dependency: &["DeleteConflict", "DeleteConflictException"],
+    conflict: &[
+        "EntityAlreadyExists",
+        "EntityAlreadyExistsException",
+        "ConcurrentModification",
+    ],
+    invalid: &[
+        "MalformedPolicyDocument",
+        "InvalidInput",
+        "ValidationError",
+        "LimitExceeded",
+        "UnmodifiableEntity",
+    ],
+    ..Codes::NONE
+};
+
+/// KMS: `NotFoundException`, `AlreadyExistsException`, `KMSInvalidStateException`…
+const KMS: Codes = Codes {
+    not_found: &["NotFoundException"],
+    conflict: &["AlreadyExistsException", "KMSInvalidStateException"],
+    invalid: &[
+        "InvalidArnException",
+        "ValidationException",
+        "InvalidAliasNameException",
+        "MalformedPolicyDocumentException",
+        "TagException",
+        "LimitExceededException",
+    ],
+    ..Codes::NONE
+};
+
+/// EFS: `FileSystemNotFound`, `FileSystemInUse`, `IncorrectFileSystemLifeCycleState`…
+const EFS: Codes = Codes {
+    not_found: &[
+        "FileSystemNotFound",
+        "MountTargetNotFound",
+        "PolicyNotFound",
+    ],
+    dependency: &["FileSystemInUse", "DependencyTimeout"],
+    conflict: &[
+        "FileSystemAlreadyExists",
+        "IncorrectFileSystemLifeCycleState",
+        "IncorrectMountTargetState",
+        "MountTargetConflict",
+        "ConflictException",
+    ],
+    invalid: &[
+        "BadRequest",
+        "ValidationException",
+        "SubnetNotFound",
+        "SecurityGroupNotFound",
+        "UnsupportedAvailabilityZone",
+    ],
+    ..Codes::NONE
+};
+
+/// S3: `NoSuchBucket`, `BucketNotEmpty`, `BucketAlreadyOwnedByYou`…
+const S3: Codes = Codes {
+    not_found: &[
+        "NoSuchBucket",
+        "NotFound",
+        "NoSuchTagSet",
+        "NoSuchPublicAccessBlockConfiguration",
+        "ServerSideEncryptionConfigurationNotFoundError",
+    ],
+    dependency: &["BucketNotEmpty"],
+    conflict: &[
+        "BucketAlreadyOwnedByYou",
+        "BucketAlreadyExists",
+        "OperationAborted",
+    ],
+    invalid: &[
+        "InvalidBucketName",
+        "InvalidArgument",
+        "InvalidRequest",
+        "MalformedXML",
+        "IllegalLocationConstraintException",
+    ],
+    ..Codes::NONE
+};
+
+/// Cognito: `ResourceNotFoundException`, `UserNotFoundException`, `UsernameExistsException`…
+const COGNITO: Codes = Codes {
+    not_found: &["ResourceNotFoundException", "UserNotFoundException"],
+    conflict: &["UsernameExistsException", "ConcurrentModificationException"],
+    invalid: &[
+        "InvalidParameterException",
+        "InvalidOAuthFlowException",
+        "ScopeDoesNotExistException",
+        "LimitExceededException",
+        "InvalidEmailRoleAccessPolicyException",
+    ],
+    ..Codes::NONE
+};
+
+/// Route 53: `NoSuchHostedZone`, `PriorRequestNotComplete`, `InvalidChangeBatch`…
+const ROUTE53: Codes = Codes {
+    throttled: &["PriorRequestNotComplete"],
+    not_found: &["NoSuchHostedZone", "NoSuchChange"],
+    invalid: &["InvalidChangeBatch", "InvalidInput", "InvalidDomainName"],
+    ..Codes::NONE
+};
+
+/// ACM: `ResourceNotFoundException`, `ResourceInUseException` (a load balancer still uses the
+/// certificate), `InvalidArnException`…
+const ACM: Codes = Codes {
+    not_found: &["ResourceNotFoundException"],
+    dependency: &["ResourceInUseException"],
+    conflict: &[
+        "ConflictException",
+        "InvalidStateException",
+        "RequestInProgressException",
+    ],
+    invalid: &[
+        "InvalidArnException",
+        "InvalidDomainValidationOptionsException",
+        "InvalidParameterException",
+        "InvalidTagException",
+        "TagPolicyException",
+        "TooManyTagsException",
+        "ValidationException",
+        "LimitExceededException",
+    ],
+    ..Codes::NONE
+};
+
+/// Classic ELB: `LoadBalancerNotFound` (its code for AccessPointNotFound), `Throttling`…
+const ELB: Codes = Codes {
+    throttled: &["DependencyThrottle"],
+    not_found: &[
+        "LoadBalancerNotFound",
+        "AccessPointNotFound",
+        "AccessPointNotFoundException",
+    ],
+    conflict: &["OperationNotPermitted", "InvalidConfigurationRequest"],
+    invalid: &["ValidationError", "InvalidParameterValue"],
+    ..Codes::NONE
+};
 
 /// IAM calls that name both a role and a managed policy (`AttachRolePolicy`): `NoSuchEntity`
 /// means the role is not visible yet (IAM propagates a new role within seconds: retryable for
@@ -141,132 +304,8 @@ pub(crate) fn iam_attach_class(code: &str, message: &str) -> Class {
     }
 }
 
-/// KMS: `NotFoundException`, `AlreadyExistsException`, `KMSInvalidStateException`…
-pub(crate) fn kms_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "NotFoundException" => Class::NotFound,
-        "AlreadyExistsException" | "KMSInvalidStateException" => Class::Conflict,
-        "InvalidArnException"
-        | "ValidationException"
-        | "InvalidAliasNameException"
-        | "MalformedPolicyDocumentException"
-        | "TagException"
-        | "LimitExceededException" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// EFS: `FileSystemNotFound`, `FileSystemInUse`, `IncorrectFileSystemLifeCycleState`…
-pub(crate) fn efs_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "FileSystemNotFound" | "MountTargetNotFound" | "PolicyNotFound" => Class::NotFound,
-        "FileSystemInUse" | "DependencyTimeout" => Class::DependencyViolation,
-        "FileSystemAlreadyExists"
-        | "IncorrectFileSystemLifeCycleState"
-        | "IncorrectMountTargetState"
-        | "MountTargetConflict"
-        | "ConflictException" => Class::Conflict,
-        "BadRequest"
-        | "ValidationException"
-        | "SubnetNotFound"
-        | "SecurityGroupNotFound"
-        | "UnsupportedAvailabilityZone" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// S3: `NoSuchBucket`, `BucketNotEmpty`, `BucketAlreadyOwnedByYou`…
-pub(crate) fn s3_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "NoSuchBucket"
-        | "NotFound"
-        | "NoSuchTagSet"
-        | "NoSuchPublicAccessBlockConfiguration"
-        | "ServerSideEncryptionConfigurationNotFoundError" => Class::NotFound,
-        "BucketNotEmpty" => Class::DependencyViolation,
-        "BucketAlreadyOwnedByYou" | "BucketAlreadyExists" | "OperationAborted" => Class::Conflict,
-        "InvalidBucketName"
-        | "InvalidArgument"
-        | "InvalidRequest"
-        | "MalformedXML"
-        | "IllegalLocationConstraintException" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// Cognito: `ResourceNotFoundException`, `UserNotFoundException`, `UsernameExistsException`…
-pub(crate) fn cognito_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "ResourceNotFoundException" | "UserNotFoundException" => Class::NotFound,
-        "UsernameExistsException" | "ConcurrentModificationException" => Class::Conflict,
-        "InvalidParameterException"
-        | "InvalidOAuthFlowException"
-        | "ScopeDoesNotExistException"
-        | "LimitExceededException"
-        | "InvalidEmailRoleAccessPolicyException" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// Route 53: `NoSuchHostedZone`, `PriorRequestNotComplete`, `InvalidChangeBatch`…
-pub(crate) fn route53_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "NoSuchHostedZone" | "NoSuchChange" => Class::NotFound,
-        "PriorRequestNotComplete" => Class::Throttled,
-        "InvalidChangeBatch" | "InvalidInput" | "InvalidDomainName" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// ACM: `ResourceNotFoundException`, `ResourceInUseException` (a load balancer still uses the
-/// certificate), `InvalidArnException`…
-pub(crate) fn acm_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "ResourceNotFoundException" => Class::NotFound,
-        "ResourceInUseException" => Class::DependencyViolation,
-        "ConflictException" | "InvalidStateException" | "RequestInProgressException" => {
-            Class::Conflict
-        }
-        "InvalidArnException"
-        | "InvalidDomainValidationOptionsException"
-        | "InvalidParameterException"
-        | "InvalidTagException"
-        | "TagPolicyException"
-        | "TooManyTagsException"
-        | "ValidationException"
-        | "LimitExceededException" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
-/// Classic ELB: `LoadBalancerNotFound` (its code for AccessPointNotFound), `Throttling`…
-pub(crate) fn elb_class(code: &str) -> Class {
-    match code {
-        c if throttling(c) => Class::Throttled,
-        "LoadBalancerNotFound" | "AccessPointNotFound" | "AccessPointNotFoundException" => {
-            Class::NotFound
-        }
-        "DependencyThrottle" => Class::Throttled,
-        "OperationNotPermitted" | "InvalidConfigurationRequest" => Class::Conflict,
-        "ValidationError" | "InvalidParameterValue" => Class::InvalidInput,
-        _ => Class::Other,
-    }
-}
-
 /// STS has nothing to find or conflict with.
-pub(crate) fn sts_class(code: &str) -> Class {
-    if throttling(code) {
-        Class::Throttled
-    } else {
-        Class::Other
-    }
-}
+const STS: Codes = Codes::NONE;
 
 /// The HTTP status of the response an error came with, if there was one (only the status is
 /// read; the response is never rendered).
@@ -392,17 +431,31 @@ macro_rules! service_mapper {
     };
 }
 
+/// A service classified by its [`Codes`]: its class function and its mapper.
+macro_rules! service_codes {
+    ($($name:ident, $classes:ident: $codes:ident;)*) => {$(
+        /// The error class of this service's code.
+        pub(crate) fn $classes(code: &str) -> Class {
+            $codes.class(code)
+        }
+
+        service_mapper!($name, $classes);
+    )*};
+}
+
 service_mapper!(ec2, ec2_class);
-service_mapper!(eks, eks_class);
-service_mapper!(iam, iam_class);
-service_mapper!(kms, kms_class);
-service_mapper!(sts, sts_class);
-service_mapper!(efs, efs_class);
-service_mapper!(elb, elb_class);
-service_mapper!(s3, s3_class);
-service_mapper!(cognito, cognito_class);
-service_mapper!(route53, route53_class);
-service_mapper!(acm, acm_class);
+service_codes! {
+    eks, eks_class: EKS;
+    iam, iam_class: IAM;
+    kms, kms_class: KMS;
+    sts, sts_class: STS;
+    efs, efs_class: EFS;
+    elb, elb_class: ELB;
+    s3, s3_class: S3;
+    cognito, cognito_class: COGNITO;
+    route53, route53_class: ROUTE53;
+    acm, acm_class: ACM;
+}
 
 /// `.map_err(iam_attach("AttachRolePolicy"))`: [`iam_attach_class`] instead of [`iam_class`].
 pub(crate) fn iam_attach<E>(
@@ -482,6 +535,22 @@ mod tests {
         );
         assert!(server_failure("InternalError") && server_failure("ServiceFailure"));
         assert_eq!(iam_class("AccessDenied"), Class::Other);
+    }
+
+    #[test]
+    fn service_tables_classify_their_own_codes_and_the_shared_throttling() {
+        assert_eq!(route53_class("PriorRequestNotComplete"), Class::Throttled);
+        assert_eq!(elb_class("DependencyThrottle"), Class::Throttled);
+        assert_eq!(
+            acm_class("ResourceInUseException"),
+            Class::DependencyViolation
+        );
+        assert_eq!(eks_class("ResourceInUseException"), Class::Conflict);
+        assert_eq!(kms_class("KMSInvalidStateException"), Class::Conflict);
+        assert_eq!(s3_class("BucketNotEmpty"), Class::DependencyViolation);
+        assert_eq!(sts_class("Throttling"), Class::Throttled);
+        assert_eq!(sts_class("ExpiredToken"), Class::Other);
+        assert_eq!(cognito_class("NoSuchThing"), Class::Other);
     }
 
     #[test]

@@ -17,8 +17,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, gone_is_ok, kms as e};
+use super::describe::{self, deleted, done, every_item};
+use super::errors::{absent_if_not_found, kms as e};
 use super::{tags, Clients, Kind};
+use crate::aws::attrs;
 use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
@@ -29,15 +31,7 @@ pub(crate) struct Key;
 
 /// Alias name → target key id.
 async fn aliases(aws: &Clients) -> Answer<BTreeMap<String, String>> {
-    let items: Vec<_> = aws
-        .kms
-        .list_aliases()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListAliases"))?;
+    let items: Vec<_> = every_item!(aws.kms.list_aliases(), e("ListAliases"))?;
     Ok(items
         .into_iter()
         .filter_map(|a| Some((a.alias_name?.to_string(), a.target_key_id?)))
@@ -52,15 +46,8 @@ async fn observe(
     aliases: &BTreeMap<String, String>,
     prior: &ValueMap,
 ) -> Found {
-    let Some(out) = absent_if_not_found(
-        aws.kms
-            .describe_key()
-            .key_id(id)
-            .send()
-            .await
-            .map_err(e("DescribeKey")),
-    )?
-    else {
+    let call = aws.kms.describe_key().key_id(id).send();
+    let Some(out) = describe::found(call, e("DescribeKey")).await? else {
         return Ok(None);
     };
     let Some(m) = out.key_metadata() else {
@@ -79,15 +66,8 @@ async fn observe(
     let symmetric = m.key_spec().is_none_or(|k| *k == KeySpec::SymmetricDefault);
     if symmetric {
         // Only symmetric keys rotate (KMS refuses to answer for the others).
-        let Some(r) = absent_if_not_found(
-            aws.kms
-                .get_key_rotation_status()
-                .key_id(id)
-                .send()
-                .await
-                .map_err(e("GetKeyRotationStatus")),
-        )?
-        else {
+        let call = aws.kms.get_key_rotation_status().key_id(id).send();
+        let Some(r) = describe::found(call, e("GetKeyRotationStatus")).await? else {
             return Ok(None);
         };
         a.insert(
@@ -136,70 +116,48 @@ async fn set_alias(
         return Ok(());
     }
     if let Some(o) = old {
-        gone_is_ok(
-            aws.kms
-                .delete_alias()
-                .alias_name(o)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteAlias")),
-        )?;
+        delete_alias(aws, o).await?;
     }
     if let Some(n) = new {
-        aws.kms
-            .create_alias()
-            .alias_name(n)
-            .target_key_id(key_id)
-            .send()
-            .await
-            .map_err(e("CreateAlias"))?;
+        let call = aws.kms.create_alias().alias_name(n).target_key_id(key_id);
+        done(call.send(), e("CreateAlias")).await?;
     }
     Ok(())
+}
+
+async fn delete_alias(aws: &Clients, alias: String) -> Answer<()> {
+    let call = aws.kms.delete_alias().alias_name(alias).send();
+    deleted(call, e("DeleteAlias")).await
 }
 
 async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Answer<()> {
     if on {
-        aws.kms
-            .enable_key_rotation()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(e("EnableKeyRotation"))?;
+        let call = aws.kms.enable_key_rotation().key_id(key_id).send();
+        done(call, e("EnableKeyRotation")).await
     } else {
-        aws.kms
-            .disable_key_rotation()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(e("DisableKeyRotation"))?;
+        let call = aws.kms.disable_key_rotation().key_id(key_id).send();
+        done(call, e("DisableKeyRotation")).await
     }
-    Ok(())
+}
+
+/// hdh's tags as KMS takes them.
+fn kms_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
+    t.iter()
+        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+        .collect()
 }
 
 /// Every tag of the key; `None` when the key is gone.
 async fn key_tags(aws: &Clients, id: &str) -> Answer<Option<BTreeMap<String, String>>> {
-    let pages: Vec<_> = match aws
-        .kms
-        .list_resource_tags()
-        .key_id(id)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListResourceTags"))
-    {
-        Ok(p) => p,
-        Err(ProviderError::NotFound { .. }) => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    Ok(Some(
+    let pages = aws.kms.list_resource_tags().key_id(id).into_paginator();
+    let pages = describe::found(pages.send().try_collect(), e("ListResourceTags")).await?;
+    Ok(pages.map(|pages: Vec<_>| {
         pages
             .iter()
             .flat_map(|p| p.tags())
             .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
-            .collect(),
-    ))
+            .collect()
+    }))
 }
 
 async fn one(aws: &Clients, ctx: &OpContext, id: &str, p: &ValueMap) -> Answer<Observed> {
@@ -260,7 +218,7 @@ impl Kind for Key {
                     Some(Value::int(30)),
                 )
                 .describe("Days between destroy and the key's deletion (7 to 30)."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("key_id", ValueType::String),
             ],
@@ -270,13 +228,7 @@ impl Kind for Key {
     async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         let al = match aliases(aws).await {
             Ok(a) => a,
-            Err(err) => {
-                let m = err.to_string();
-                return requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(m.clone())))
-                    .collect();
-            }
+            Err(err) => return describe::all_failed(requests, &err),
         };
         let reads = requests
             .iter()
@@ -307,11 +259,7 @@ impl Kind for Key {
                     .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())
                     .as_str(),
             ))
-            .set_tags(Some(
-                tags.iter()
-                    .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
-                    .collect(),
-            ))
+            .set_tags(Some(kms_tags(&tags)))
             .send()
             .await
             .map_err(e("CreateKey"))?;
@@ -343,59 +291,28 @@ impl Kind for Key {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("description") {
-            aws.kms
-                .update_key_description()
-                .key_id(&req.id)
-                .description(props::string(p, "description")?.unwrap_or_default())
-                .send()
-                .await
-                .map_err(e("UpdateKeyDescription"))?;
+            let text = props::string(p, "description")?.unwrap_or_default();
+            let call = aws.kms.update_key_description().key_id(&req.id);
+            done(call.description(text).send(), e("UpdateKeyDescription")).await?;
         }
         if changed("enable_key_rotation") {
-            set_rotation(
-                aws,
-                &req.id,
-                props::boolean(p, "enable_key_rotation")?.unwrap_or(true),
-            )
-            .await?;
+            let on = props::boolean(p, "enable_key_rotation")?.unwrap_or(true);
+            set_rotation(aws, &req.id, on).await?;
         }
         if changed("alias") {
-            set_alias(
-                aws,
-                &req.id,
-                props::string(&req.prior, "alias")?,
-                alias_of(p)?,
-            )
-            .await?;
+            let old = props::string(&req.prior, "alias")?;
+            set_alias(aws, &req.id, old, alias_of(p)?).await?;
         }
         if changed("tags") {
             tags::sync(
                 tags::changes(ctx, req)?,
-                |set| async move {
-                    aws.kms
-                        .tag_resource()
-                        .key_id(&req.id)
-                        .set_tags(Some(
-                            set.iter()
-                                .filter_map(|(k, v)| {
-                                    Tag::builder().tag_key(k).tag_value(v).build().ok()
-                                })
-                                .collect(),
-                        ))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("TagResource"))
+                |set| {
+                    let call = aws.kms.tag_resource().key_id(&req.id);
+                    done(call.set_tags(Some(kms_tags(&set))).send(), e("TagResource"))
                 },
-                |keys| async move {
-                    aws.kms
-                        .untag_resource()
-                        .key_id(&req.id)
-                        .set_tag_keys(Some(keys))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UntagResource"))
+                |keys| {
+                    let call = aws.kms.untag_resource().key_id(&req.id);
+                    done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
                 },
             )
             .await?;
@@ -405,15 +322,7 @@ impl Kind for Key {
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         if let Some(a) = props::string(&req.prior, "alias")? {
-            gone_is_ok(
-                aws.kms
-                    .delete_alias()
-                    .alias_name(a)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteAlias")),
-            )?;
+            delete_alias(aws, a).await?;
         }
         let days = props::int(&req.prior, "deletion_window_in_days")?
             .unwrap_or(30)
@@ -435,15 +344,7 @@ impl Kind for Key {
     }
 
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        let keys: Vec<_> = aws
-            .kms
-            .list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(e("ListKeys"))?;
+        let keys: Vec<_> = every_item!(aws.kms.list_keys(), e("ListKeys"))?;
         for k in keys {
             let Some(id) = k.key_id() else { continue };
             let Some(t) = key_tags(aws, id).await? else {
@@ -471,16 +372,13 @@ impl Kind for Key {
         } else {
             format!("alias/{alias}")
         };
-        match aws.kms.describe_key().key_id(&name).send().await {
-            Ok(out) => Ok(out
-                .key_metadata()
-                .map(|m| (m.key_id().to_string(), format!("alias {name}")))
-                .into_iter()
-                .collect()),
-            Err(err) => match e("DescribeKey")(err) {
-                ProviderError::NotFound { .. } => Ok(Vec::new()),
-                other => Err(other),
-            },
-        }
+        let call = aws.kms.describe_key().key_id(&name).send();
+        let found = describe::found(call, e("DescribeKey")).await?;
+        Ok(found
+            .as_ref()
+            .and_then(|out| out.key_metadata())
+            .map(|m| (m.key_id().to_string(), format!("alias {name}")))
+            .into_iter()
+            .collect())
     }
 }

@@ -20,10 +20,12 @@
 
 mod acm;
 mod adopted;
+mod attrs;
 pub mod client;
 mod cognito;
 mod cognito_existing;
 mod data;
+mod describe;
 mod ec2;
 mod efs;
 pub(crate) mod eks;
@@ -36,7 +38,9 @@ mod retries;
 mod route53;
 mod s3;
 mod s3_empty;
+mod tag_maps;
 mod tags;
+mod token;
 pub(crate) mod wait;
 
 use std::sync::Arc;

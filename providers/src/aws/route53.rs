@@ -14,11 +14,12 @@ use hdh_engine::provider::{
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
-use std::time::Duration;
 
-use super::errors::{absent_if_not_found, route53 as e};
+use super::describe::{self, every_item};
+use super::errors::route53 as e;
 use super::wait::{Poll, Wait};
 use super::{Clients, Kind};
+use crate::aws::attrs;
 use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
@@ -51,15 +52,7 @@ pub(crate) fn fqdn(name: &str, zone: &str) -> String {
 
 /// The id of the public hosted zone named `zone`: looked up, never created.
 pub(crate) async fn zone_id(aws: &Clients, zone: &str) -> Answer<String> {
-    let zones: Vec<_> = aws
-        .route53
-        .list_hosted_zones()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListHostedZones"))?;
+    let zones: Vec<_> = every_item!(aws.route53.list_hosted_zones(), e("ListHostedZones"))?;
     let want = dotted(zone);
     zones
         .iter()
@@ -79,6 +72,27 @@ struct Key {
     rtype: String,
 }
 
+impl Key {
+    /// The record of `p`'s type named `name` in the zone `zone` (looked up).
+    async fn of(aws: &Clients, zone: &str, name: &str, p: &ValueMap) -> Answer<Key> {
+        Ok(Key {
+            zone_id: zone_id(aws, zone).await?,
+            fqdn: fqdn(name, zone),
+            rtype: props::string(p, "type")?.unwrap_or_else(|| "CNAME".into()),
+        })
+    }
+
+    /// The record `p` names.
+    async fn named(aws: &Clients, p: &ValueMap) -> Answer<Key> {
+        let zone = props::required_string(p, "zone_name")?;
+        Key::of(aws, &zone, &props::required_string(p, "name")?, p).await
+    }
+
+    fn id(&self) -> String {
+        format!("{}/{}/{}", self.zone_id, self.fqdn, self.rtype)
+    }
+}
+
 fn parse_id(id: &str) -> Answer<Key> {
     let mut it = id.splitn(3, '/');
     match (it.next(), it.next(), it.next()) {
@@ -92,22 +106,22 @@ fn parse_id(id: &str) -> Answer<Key> {
 }
 
 async fn find(aws: &Clients, k: &Key) -> Answer<Option<ResourceRecordSet>> {
-    let out = aws
+    let call = aws
         .route53
         .list_resource_record_sets()
-        .hosted_zone_id(&k.zone_id)
-        .start_record_name(&k.fqdn)
+        .hosted_zone_id(&k.zone_id);
+    let call = call.start_record_name(&k.fqdn).max_items(1);
+    let call = call
         .start_record_type(RrType::from(k.rtype.as_str()))
-        .max_items(1)
-        .send()
-        .await
-        .map_err(e("ListResourceRecordSets"));
-    Ok(absent_if_not_found(out)?.and_then(|o| {
-        o.resource_record_sets()
-            .iter()
-            .find(|r| r.name() == dotted(&k.fqdn) && r.r#type().as_str() == k.rtype)
-            .cloned()
-    }))
+        .send();
+    Ok(describe::found(call, e("ListResourceRecordSets"))
+        .await?
+        .and_then(|o| {
+            o.resource_record_sets()
+                .iter()
+                .find(|r| r.name() == dotted(&k.fqdn) && r.r#type().as_str() == k.rtype)
+                .cloned()
+        }))
 }
 
 fn observed(k: &Key, r: &ResourceRecordSet, prior: &ValueMap) -> Observed {
@@ -126,7 +140,7 @@ fn observed(k: &Key, r: &ResourceRecordSet, prior: &ValueMap) -> Observed {
     a.insert("zone_id".into(), Value::str(&k.zone_id));
     a.insert("fqdn".into(), Value::str(&k.fqdn));
     Observed {
-        id: format!("{}/{}/{}", k.zone_id, k.fqdn, k.rtype),
+        id: k.id(),
         attributes: a,
     }
 }
@@ -210,12 +224,7 @@ async fn change(
 }
 
 async fn upsert(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> Answer<Observed> {
-    let zone = props::required_string(p, "zone_name")?;
-    let k = Key {
-        zone_id: zone_id(aws, &zone).await?,
-        fqdn: fqdn(&props::required_string(p, "name")?, &zone),
-        rtype: props::string(p, "type")?.unwrap_or_else(|| "CNAME".into()),
-    };
+    let k = Key::named(aws, p).await?;
     let ttl = props::int(p, "ttl")?.unwrap_or(300);
     let records = props::string_list(p, "records")?;
     if records.is_empty() {
@@ -244,17 +253,13 @@ impl Kind for Record {
                 AttributeSpec::optional("type", ValueType::String, Some(Value::str("CNAME")))
                     .force_new(),
                 AttributeSpec::optional("ttl", ValueType::Integer, Some(Value::int(300))),
-                AttributeSpec::required("records", ValueType::List(Box::new(ValueType::String))),
+                AttributeSpec::required("records", attrs::strings()),
                 AttributeSpec::computed("zone_id", ValueType::String),
                 AttributeSpec::computed("fqdn", ValueType::String),
             ],
         )
         // typical durations (INSYNC)
-        .typically(
-            Some(Duration::from_secs(60)),
-            Some(Duration::from_secs(60)),
-            Some(Duration::from_secs(60)),
-        )
+        .typically(attrs::secs(60), attrs::secs(60), attrs::secs(60))
     }
 
     async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
@@ -294,12 +299,7 @@ impl Kind for Record {
 
     async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let p = &req.properties;
-        let zone = props::required_string(p, "zone_name")?;
-        let k = Key {
-            zone_id: zone_id(aws, &zone).await?,
-            fqdn: fqdn(&props::required_string(p, "name")?, &zone),
-            rtype: props::string(p, "type")?.unwrap_or_else(|| "CNAME".into()),
-        };
+        let k = Key::named(aws, p).await?;
         Ok(find(aws, &k).await?.map(|set| observed(&k, &set, p)))
     }
 
@@ -315,11 +315,8 @@ impl Kind for Record {
         else {
             return Err(unsearchable(req, "its name is not known"));
         };
-        let zone_id = zone_id(aws, &zone).await?;
-        let fqdn = fqdn(&name, &zone);
-        let rtype = props::string(p, "type")?.unwrap_or_else(|| "CNAME".into());
-        let id = format!("{zone_id}/{fqdn}/{rtype}");
-        Ok(vec![(id, format!("{rtype} record {fqdn}"))])
+        let k = Key::of(aws, &zone, &name, p).await?;
+        Ok(vec![(k.id(), format!("{} record {}", k.rtype, k.fqdn))])
     }
 }
 

@@ -19,9 +19,11 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, s3 as e};
+use super::describe::{self, done};
+use super::errors::s3 as e;
 use super::wait::{self, Wait};
 use super::{tags, Clients, Kind};
+use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -32,14 +34,9 @@ fn build_err(err: impl std::fmt::Display) -> ProviderError {
 }
 
 async fn bucket_tags(aws: &Clients, name: &str) -> Answer<BTreeMap<String, String>> {
-    let out = aws
-        .s3
-        .get_bucket_tagging()
-        .bucket(name)
-        .send()
-        .await
-        .map_err(e("GetBucketTagging"));
-    Ok(absent_if_not_found(out)?
+    let call = aws.s3.get_bucket_tagging().bucket(name).send();
+    Ok(describe::found(call, e("GetBucketTagging"))
+        .await?
         .map(|o| {
             o.tag_set()
                 .iter()
@@ -51,14 +48,8 @@ async fn bucket_tags(aws: &Clients, name: &str) -> Answer<BTreeMap<String, Strin
 
 /// Whether the bucket exists (HeadBucket; not found is `false`).
 async fn exists(aws: &Clients, name: &str) -> Answer<bool> {
-    let head = aws
-        .s3
-        .head_bucket()
-        .bucket(name)
-        .send()
-        .await
-        .map_err(e("HeadBucket"));
-    Ok(absent_if_not_found(head)?.is_some())
+    let call = aws.s3.head_bucket().bucket(name).send();
+    Ok(describe::found(call, e("HeadBucket")).await?.is_some())
 }
 
 /// The bucket as it is; `None` when it does not exist.
@@ -66,35 +57,18 @@ async fn observe(aws: &Clients, ctx: &OpContext, name: &str, prior: &ValueMap) -
     if !exists(aws, name).await? {
         return Ok(None);
     }
-    let versioning = aws
-        .s3
-        .get_bucket_versioning()
-        .bucket(name)
-        .send()
-        .await
-        .map_err(e("GetBucketVersioning"))?;
-    let enc = absent_if_not_found(
-        aws.s3
-            .get_bucket_encryption()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(e("GetBucketEncryption")),
-    )?;
+    let call = aws.s3.get_bucket_versioning().bucket(name).send();
+    let versioning = call.await.map_err(e("GetBucketVersioning"))?;
+    let call = aws.s3.get_bucket_encryption().bucket(name).send();
+    let enc = describe::found(call, e("GetBucketEncryption")).await?;
     let rule = enc.as_ref().and_then(|o| {
         o.server_side_encryption_configuration()
             .and_then(|c| c.rules().first())
             .and_then(|r| r.apply_server_side_encryption_by_default())
             .cloned()
     });
-    let pab = absent_if_not_found(
-        aws.s3
-            .get_public_access_block()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(e("GetPublicAccessBlock")),
-    )?;
+    let call = aws.s3.get_public_access_block().bucket(name).send();
+    let pab = describe::found(call, e("GetPublicAccessBlock")).await?;
     let blocked = pab
         .as_ref()
         .and_then(|o| o.public_access_block_configuration())
@@ -158,63 +132,40 @@ async fn put_encryption(aws: &Clients, name: &str, kms: Option<String>) -> Answe
         )
         .build()
         .map_err(build_err)?;
-    aws.s3
-        .put_bucket_encryption()
-        .bucket(name)
-        .server_side_encryption_configuration(config)
-        .send()
-        .await
-        .map(drop)
-        .map_err(e("PutBucketEncryption"))
+    let call = aws.s3.put_bucket_encryption().bucket(name);
+    let call = call.server_side_encryption_configuration(config);
+    done(call.send(), e("PutBucketEncryption")).await
 }
 
 async fn put_versioning(aws: &Clients, name: &str, on: bool) -> Answer<()> {
-    aws.s3
-        .put_bucket_versioning()
-        .bucket(name)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(if on {
-                    BucketVersioningStatus::Enabled
-                } else {
-                    BucketVersioningStatus::Suspended
-                })
-                .build(),
-        )
-        .send()
-        .await
-        .map(drop)
-        .map_err(e("PutBucketVersioning"))
+    let status = if on {
+        BucketVersioningStatus::Enabled
+    } else {
+        BucketVersioningStatus::Suspended
+    };
+    let config = VersioningConfiguration::builder().status(status).build();
+    let call = aws.s3.put_bucket_versioning().bucket(name);
+    done(
+        call.versioning_configuration(config).send(),
+        e("PutBucketVersioning"),
+    )
+    .await
 }
 
 async fn put_public_access_block(aws: &Clients, name: &str, on: bool) -> Answer<()> {
     if !on {
-        return absent_if_not_found(
-            aws.s3
-                .delete_public_access_block()
-                .bucket(name)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeletePublicAccessBlock")),
-        )
-        .map(drop);
+        let call = aws.s3.delete_public_access_block().bucket(name).send();
+        return describe::deleted(call, e("DeletePublicAccessBlock")).await;
     }
-    aws.s3
-        .put_public_access_block()
-        .bucket(name)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .block_public_policy(true)
-                .ignore_public_acls(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .map(drop)
-        .map_err(e("PutPublicAccessBlock"))
+    let config = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .block_public_policy(true)
+        .ignore_public_acls(true)
+        .restrict_public_buckets(true)
+        .build();
+    let call = aws.s3.put_public_access_block().bucket(name);
+    let call = call.public_access_block_configuration(config);
+    done(call.send(), e("PutPublicAccessBlock")).await
 }
 
 async fn put_tags(aws: &Clients, name: &str, t: &BTreeMap<String, String>) -> Answer<()> {
@@ -222,19 +173,12 @@ async fn put_tags(aws: &Clients, name: &str, t: &BTreeMap<String, String>) -> An
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
         .collect::<Result<Vec<_>, _>>()?;
-    aws.s3
-        .put_bucket_tagging()
-        .bucket(name)
-        .tagging(
-            Tagging::builder()
-                .set_tag_set(Some(set))
-                .build()
-                .map_err(build_err)?,
-        )
-        .send()
-        .await
-        .map(drop)
-        .map_err(e("PutBucketTagging"))
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(set))
+        .build()
+        .map_err(build_err)?;
+    let call = aws.s3.put_bucket_tagging().bucket(name).tagging(tagging);
+    done(call.send(), e("PutBucketTagging")).await
 }
 
 /// Whether a bucket name can be created, or taken as this stack's.
@@ -269,14 +213,13 @@ async fn claim(aws: &Clients, ctx: &OpContext, address: &str, name: &str) -> Ans
              another name"
         )));
     }
-    let objects = aws
+    let call = aws
         .s3
         .list_object_versions()
         .bucket(name)
         .max_keys(1)
-        .send()
-        .await
-        .map_err(e("ListObjectVersions"))?;
+        .send();
+    let objects = call.await.map_err(e("ListObjectVersions"))?;
     if !objects.versions().is_empty() || !objects.delete_markers().is_empty() {
         return Ok(Claim::Refused(format!(
             "bucket {name} already exists in this account, holds objects and was not made by \
@@ -304,7 +247,7 @@ impl Kind for Bucket {
                     ValueType::Bool,
                     Some(Value::Bool(true)),
                 ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("encrypted", ValueType::Bool),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("regional_domain_name", ValueType::String),
@@ -397,24 +340,15 @@ impl Kind for Bucket {
     ) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
+        let on = |k: &str| -> Answer<bool> { Ok(props::boolean(p, k)?.unwrap_or(true)) };
         if changed("kms_key_id") {
             put_encryption(aws, &req.id, props::string(p, "kms_key_id")?).await?;
         }
         if changed("versioning") {
-            put_versioning(
-                aws,
-                &req.id,
-                props::boolean(p, "versioning")?.unwrap_or(true),
-            )
-            .await?;
+            put_versioning(aws, &req.id, on("versioning")?).await?;
         }
         if changed("block_public_access") {
-            put_public_access_block(
-                aws,
-                &req.id,
-                props::boolean(p, "block_public_access")?.unwrap_or(true),
-            )
-            .await?;
+            put_public_access_block(aws, &req.id, on("block_public_access")?).await?;
         }
         if changed("tags") {
             let mut all = bucket_tags(aws, &req.id).await?;
@@ -450,27 +384,19 @@ impl Kind for Bucket {
             ),
             policy: aws.poll,
         }
-        .retrying(wait::dependency, || async {
-            aws.s3
-                .delete_bucket()
-                .bucket(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteBucket"))
+        .retrying(wait::dependency, || {
+            done(
+                aws.s3.delete_bucket().bucket(&req.id).send(),
+                e("DeleteBucket"),
+            )
         })
         .await
     }
 
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let name = props::required_string(&req.properties, "bucket")?;
-        let t = match absent_if_not_found(bucket_tags(aws, &name).await)? {
-            Some(t) => t,
-            None => return Ok(None),
-        };
-        if t.get(tags::ADDRESS_TAG) != Some(&req.address)
-            || t.get(tags::STACK_TAG) != Some(&ctx.stack)
-        {
+        let t = bucket_tags(aws, &name).await?;
+        if !tags::made_for(&t, ctx, &req.address, None) {
             return Ok(None);
         }
         observe(aws, ctx, &name, &req.properties).await

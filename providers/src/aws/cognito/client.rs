@@ -5,25 +5,20 @@ use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::{
     OAuthFlowType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
-use hdh_engine::provider::{
-    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
-};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::gone;
+use crate::aws::attrs;
+use crate::aws::describe::{self, done, every_item, Described, DescribedKind};
 use crate::aws::errors::{absent_if_not_found, cognito as e};
 use crate::aws::import::unsearchable;
-use crate::aws::{Clients, Kind};
+use crate::aws::Clients;
 use crate::props;
 use crate::{Answer, Found};
 
 pub(crate) struct Client;
-
-fn strings() -> ValueType {
-    ValueType::List(Box::new(ValueType::String))
-}
 
 /// The token lifetimes an app client may set, in minutes (`*_minutes` attributes), with
 /// Cognito's bounds: access and ID tokens 5 minutes to 1 day, refresh tokens 60 minutes to
@@ -112,55 +107,90 @@ fn minutes_units(set: &[Option<i32>; 3]) -> Option<TokenValidityUnitsType> {
     })
 }
 
-fn client_observed(c: &UserPoolClientType, prior: &ValueMap) -> Observed {
-    let id = c.client_id().unwrap_or_default().to_string();
-    let strs = |l: &[String]| crate::props::str_list(l);
-    let mut a = ValueMap::new();
-    a.insert(
-        "user_pool_id".into(),
-        Value::str(c.user_pool_id().unwrap_or_default()),
-    );
-    a.insert(
-        "name".into(),
-        Value::str(c.client_name().unwrap_or_default()),
-    );
-    a.insert("callback_urls".into(), strs(c.callback_urls()));
-    a.insert("logout_urls".into(), strs(c.logout_urls()));
-    a.insert(
-        "allowed_oauth_scopes".into(),
-        strs(c.allowed_o_auth_scopes()),
-    );
-    a.insert(
-        "generate_secret".into(),
-        Value::Bool(c.client_secret().is_some()),
-    );
-    a.insert("client_id".into(), Value::str(&id));
-    a.insert(
-        "client_secret".into(),
-        c.client_secret().map_or(Value::Null, Value::str),
-    );
-    validity_observed(c, prior, &mut a);
-    Observed { id, attributes: a }
+/// The ids of the clients named `name` in `pool`.
+async fn clients_named(aws: &Clients, pool: &str, name: &str) -> Answer<Vec<String>> {
+    let call = aws.cognito.list_user_pool_clients().user_pool_id(pool);
+    let clients: Vec<_> = every_item!(call.max_results(60), e("ListUserPoolClients"))?;
+    Ok(clients
+        .iter()
+        .filter(|c| c.client_name() == Some(name))
+        .filter_map(|c| c.client_id().map(String::from))
+        .collect())
 }
 
-async fn describe_client(
-    aws: &Clients,
-    pool: &str,
-    id: &str,
-) -> Answer<Option<UserPoolClientType>> {
-    let out = aws
-        .cognito
-        .describe_user_pool_client()
-        .user_pool_id(pool)
-        .client_id(id)
-        .send()
-        .await
-        .map_err(e("DescribeUserPoolClient"));
-    Ok(absent_if_not_found(out)?.and_then(|o| o.user_pool_client))
+/// The settings a create and an update both send: the OAuth code flow, scopes, URLs and token
+/// lifetimes of `p`.
+macro_rules! client_settings {
+    ($call:expr, $p:expr) => {{
+        let p = $p;
+        let [access, id, refresh] = validity(p)?;
+        $call
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_token_validity_units(minutes_units(&[access, id, refresh]))
+            .client_name(props::required_string(p, "name")?)
+            .allowed_o_auth_flows(OAuthFlowType::Code)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_scopes(Some(props::string_list(p, "allowed_oauth_scopes")?))
+            .set_callback_urls(Some(props::string_list(p, "callback_urls")?))
+            .set_logout_urls(Some(props::string_list(p, "logout_urls")?))
+            .supported_identity_providers("COGNITO")
+    }};
 }
 
 #[async_trait]
-impl Kind for Client {
+impl Described for Client {
+    type Item = UserPoolClientType;
+    const NOUN: &'static str = "user pool client";
+
+    /// The client `id` of the pool `prior` names.
+    async fn describe(
+        &self,
+        aws: &Clients,
+        id: &str,
+        prior: &ValueMap,
+    ) -> Answer<Option<UserPoolClientType>> {
+        let pool = props::required_string(prior, "user_pool_id")?;
+        let call = aws.cognito.describe_user_pool_client().user_pool_id(pool);
+        let got = describe::found(call.client_id(id).send(), e("DescribeUserPoolClient")).await?;
+        Ok(got.and_then(|o| o.user_pool_client))
+    }
+
+    fn observe(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        c: &UserPoolClientType,
+        prior: &ValueMap,
+    ) -> Observed {
+        let id = c.client_id().unwrap_or_default().to_string();
+        let strs = |l: &[String]| props::str_list(l);
+        let mut a = ValueMap::new();
+        let pool = c.user_pool_id().unwrap_or_default();
+        a.insert("user_pool_id".into(), Value::str(pool));
+        a.insert(
+            "name".into(),
+            Value::str(c.client_name().unwrap_or_default()),
+        );
+        a.insert("callback_urls".into(), strs(c.callback_urls()));
+        a.insert("logout_urls".into(), strs(c.logout_urls()));
+        let scopes = strs(c.allowed_o_auth_scopes());
+        a.insert("allowed_oauth_scopes".into(), scopes);
+        let secret = c.client_secret();
+        a.insert("generate_secret".into(), Value::Bool(secret.is_some()));
+        a.insert("client_id".into(), Value::str(&id));
+        a.insert(
+            "client_secret".into(),
+            secret.map_or(Value::Null, Value::str),
+        );
+        validity_observed(c, prior, &mut a);
+        Observed { id, attributes: a }
+    }
+}
+
+#[async_trait]
+impl DescribedKind for Client {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user_pool_client",
@@ -168,12 +198,12 @@ impl Kind for Client {
             vec![
                 AttributeSpec::required("user_pool_id", ValueType::String).force_new(),
                 AttributeSpec::required("name", ValueType::String),
-                AttributeSpec::required("callback_urls", strings())
+                AttributeSpec::required("callback_urls", attrs::strings())
                     .describe("e.g. https://daskhub.example.org/hub/oauth_callback"),
-                AttributeSpec::optional("logout_urls", strings(), Some(Value::List(vec![]))),
+                AttributeSpec::optional("logout_urls", attrs::strings(), Some(Value::List(vec![]))),
                 AttributeSpec::optional(
                     "allowed_oauth_scopes",
-                    strings(),
+                    attrs::strings(),
                     Some(crate::props::str_list([
                         "openid", "email", "profile", "phone",
                     ])),
@@ -197,120 +227,54 @@ impl Kind for Client {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        crate::aws::join_all(requests.iter().map(|r| async {
-            let pool = props::required_string(&r.prior, "user_pool_id")?;
-            Ok(describe_client(aws, &pool, &r.id)
-                .await?
-                .map(|c| client_observed(&c, &r.prior)))
-        }))
-        .await
-    }
-
     async fn create(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Answer<Observed> {
         let p = &req.properties;
-        let [access, id, refresh] = validity(p)?;
-        let out = aws
-            .cognito
-            .create_user_pool_client()
-            .set_access_token_validity(access)
-            .set_id_token_validity(id)
-            .set_refresh_token_validity(refresh)
-            .set_token_validity_units(minutes_units(&[access, id, refresh]))
+        let call = aws.cognito.create_user_pool_client();
+        let call = client_settings!(call, p)
             .user_pool_id(props::required_string(p, "user_pool_id")?)
-            .client_name(props::required_string(p, "name")?)
-            .generate_secret(props::boolean(p, "generate_secret")?.unwrap_or(true))
-            .allowed_o_auth_flows(OAuthFlowType::Code)
-            .allowed_o_auth_flows_user_pool_client(true)
-            .set_allowed_o_auth_scopes(Some(props::string_list(p, "allowed_oauth_scopes")?))
-            .set_callback_urls(Some(props::string_list(p, "callback_urls")?))
-            .set_logout_urls(Some(props::string_list(p, "logout_urls")?))
-            .supported_identity_providers("COGNITO")
-            .send()
-            .await
-            .map_err(e("CreateUserPoolClient"))?;
+            .generate_secret(props::boolean(p, "generate_secret")?.unwrap_or(true));
+        let out = call.send().await.map_err(e("CreateUserPoolClient"))?;
         let c = out
             .user_pool_client
             .ok_or_else(|| ProviderError::other("CreateUserPoolClient returned no client"))?;
-        Ok(client_observed(&c, p))
+        Ok(self.observe(aws, ctx, &c, p))
     }
 
     async fn update(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &UpdateRequest,
     ) -> Answer<Observed> {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
-        let [access, id, refresh] = validity(p)?;
-        aws.cognito
-            .update_user_pool_client()
+        let call = aws.cognito.update_user_pool_client();
+        let call = client_settings!(call, p)
             .user_pool_id(&pool)
-            .set_access_token_validity(access)
-            .set_id_token_validity(id)
-            .set_refresh_token_validity(refresh)
-            .set_token_validity_units(minutes_units(&[access, id, refresh]))
-            .client_id(&req.id)
-            .client_name(props::required_string(p, "name")?)
-            .allowed_o_auth_flows(OAuthFlowType::Code)
-            .allowed_o_auth_flows_user_pool_client(true)
-            .set_allowed_o_auth_scopes(Some(props::string_list(p, "allowed_oauth_scopes")?))
-            .set_callback_urls(Some(props::string_list(p, "callback_urls")?))
-            .set_logout_urls(Some(props::string_list(p, "logout_urls")?))
-            .supported_identity_providers("COGNITO")
-            .send()
-            .await
-            .map_err(e("UpdateUserPoolClient"))?;
-        let c = describe_client(aws, &pool, &req.id)
-            .await?
-            .ok_or_else(|| gone("user pool client", &req.id))?;
-        Ok(client_observed(&c, p))
+            .client_id(&req.id);
+        done(call.send(), e("UpdateUserPoolClient")).await?;
+        describe::one(self, aws, ctx, &req.id, p).await
     }
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
-        aws.cognito
-            .delete_user_pool_client()
-            .user_pool_id(pool)
-            .client_id(&req.id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("DeleteUserPoolClient"))
+        let call = aws.cognito.delete_user_pool_client().user_pool_id(pool);
+        done(call.client_id(&req.id).send(), e("DeleteUserPoolClient")).await
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        let pool = props::required_string(&req.properties, "user_pool_id")?;
-        let name = props::required_string(&req.properties, "name")?;
-        let clients: Vec<_> = match absent_if_not_found(
-            aws.cognito
-                .list_user_pool_clients()
-                .user_pool_id(&pool)
-                .max_results(60)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(e("ListUserPoolClients")),
-        )? {
-            Some(c) => c,
-            None => return Ok(None),
-        };
-        for c in clients
-            .iter()
-            .filter(|c| c.client_name() == Some(name.as_str()))
-        {
-            if let Some(full) =
-                describe_client(aws, &pool, c.client_id().unwrap_or_default()).await?
-            {
-                return Ok(Some(client_observed(&full, &req.properties)));
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let p = &req.properties;
+        let pool = props::required_string(p, "user_pool_id")?;
+        let name = props::required_string(p, "name")?;
+        let named = absent_if_not_found(clients_named(aws, &pool, &name).await)?;
+        for id in named.unwrap_or_default() {
+            if let Some(o) = describe::read(self, aws, ctx, &id, p).await? {
+                return Ok(Some(o));
             }
         }
         Ok(None)
@@ -320,7 +284,6 @@ impl Kind for Client {
     async fn candidates(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
         req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
@@ -329,22 +292,8 @@ impl Kind for Client {
         else {
             return Err(unsearchable(req, "its user pool was not matched"));
         };
-        let pages: Vec<_> = aws
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(&pool)
-            .max_results(60)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(e("ListUserPoolClients"))?;
-        Ok(pages
-            .iter()
-            .flat_map(|p| p.user_pool_clients())
-            .filter(|c| c.client_name() == Some(name.as_str()))
-            .filter_map(|c| c.client_id())
-            .map(|id| (id.to_string(), format!("name {name} in {pool}")))
-            .collect())
+        let ids = clients_named(aws, &pool, &name).await?;
+        let how = format!("name {name} in {pool}");
+        Ok(ids.into_iter().map(|id| (id, how.clone())).collect())
     }
 }

@@ -1,48 +1,65 @@
 //! `aws_cognito_user_pool_domain`: the hosted UI at `<prefix>.auth.<region>.amazoncognito.com`.
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use crate::aws::errors::{absent_if_not_found, cognito as e};
-use crate::aws::{Clients, Kind};
+use crate::aws::describe::{self, done, Described, DescribedKind};
+use crate::aws::errors::cognito as e;
+use crate::aws::Clients;
 use crate::props;
 use crate::{Answer, Found};
 
 pub(crate) struct Domain;
 
-async fn describe_domain(aws: &Clients, domain: &str) -> Answer<Option<(String, String)>> {
-    let out = aws
-        .cognito
-        .describe_user_pool_domain()
-        .domain(domain)
-        .send()
-        .await
-        .map_err(e("DescribeUserPoolDomain"));
-    Ok(absent_if_not_found(out)?
-        .and_then(|o| o.domain_description)
-        .and_then(|d| Some((d.domain?, d.user_pool_id?)))
-        .filter(|(d, pool)| !d.is_empty() && !pool.is_empty()))
-}
+#[async_trait]
+impl Described for Domain {
+    /// The domain and the pool it belongs to.
+    type Item = (String, String);
+    const NOUN: &'static str = "user pool domain";
 
-fn domain_observed(region: &str, domain: &str, pool: &str) -> Observed {
-    let mut a = ValueMap::new();
-    a.insert("domain".into(), Value::str(domain));
-    a.insert("user_pool_id".into(), Value::str(pool));
-    a.insert(
-        "fqdn".into(),
-        Value::str(format!("{domain}.auth.{region}.amazoncognito.com")),
-    );
-    Observed {
-        id: domain.to_string(),
-        attributes: a,
+    async fn describe(
+        &self,
+        aws: &Clients,
+        domain: &str,
+        _: &ValueMap,
+    ) -> Answer<Option<(String, String)>> {
+        let call = aws
+            .cognito
+            .describe_user_pool_domain()
+            .domain(domain)
+            .send();
+        Ok(describe::found(call, e("DescribeUserPoolDomain"))
+            .await?
+            .and_then(|o| o.domain_description)
+            .and_then(|d| Some((d.domain?, d.user_pool_id?)))
+            // Cognito describes a domain that does not exist as an empty description.
+            .filter(|(d, pool)| !d.is_empty() && !pool.is_empty()))
+    }
+
+    fn observe(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        (domain, pool): &(String, String),
+        _: &ValueMap,
+    ) -> Observed {
+        let mut a = ValueMap::new();
+        a.insert("domain".into(), Value::str(domain));
+        a.insert("user_pool_id".into(), Value::str(pool));
+        let fqdn = format!("{domain}.auth.{}.amazoncognito.com", aws.region);
+        a.insert("fqdn".into(), Value::str(fqdn));
+        Observed {
+            id: domain.to_string(),
+            attributes: a,
+        }
     }
 }
 
 #[async_trait]
-impl Kind for Domain {
+impl DescribedKind for Domain {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user_pool_domain",
@@ -57,31 +74,17 @@ impl Kind for Domain {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        crate::aws::join_all(requests.iter().map(|r| async {
-            Ok(describe_domain(aws, &r.id)
-                .await?
-                .map(|(d, pool)| domain_observed(&aws.region, &d, &pool)))
-        }))
-        .await
-    }
-
     async fn create(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Answer<Observed> {
         let domain = props::required_string(&req.properties, "domain")?;
         let pool = props::required_string(&req.properties, "user_pool_id")?;
-        aws.cognito
-            .create_user_pool_domain()
-            .domain(&domain)
-            .user_pool_id(&pool)
-            .send()
-            .await
-            .map_err(e("CreateUserPoolDomain"))?;
-        Ok(domain_observed(&aws.region, &domain, &pool))
+        let call = aws.cognito.create_user_pool_domain().domain(&domain);
+        done(call.user_pool_id(&pool).send(), e("CreateUserPoolDomain")).await?;
+        Ok(self.observe(aws, ctx, &(domain, pool), &req.properties))
     }
 
     async fn update(
@@ -97,19 +100,11 @@ impl Kind for Domain {
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
-        let r = aws
-            .cognito
-            .delete_user_pool_domain()
-            .domain(&req.id)
-            .user_pool_id(pool)
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("DeleteUserPoolDomain"));
-        match r {
+        let call = aws.cognito.delete_user_pool_domain().domain(&req.id);
+        match done(call.user_pool_id(pool).send(), e("DeleteUserPoolDomain")).await {
             // Cognito answers InvalidParameter for a domain that no longer exists.
             Err(ProviderError::InvalidInput { .. })
-                if describe_domain(aws, &req.id).await?.is_none() =>
+                if self.describe(aws, &req.id, &req.prior).await?.is_none() =>
             {
                 Ok(())
             }
@@ -117,18 +112,20 @@ impl Kind for Domain {
         }
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        let domain = props::required_string(&req.properties, "domain")?;
-        let pool = props::required_string(&req.properties, "user_pool_id")?;
-        Ok(describe_domain(aws, &domain)
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let p = &req.properties;
+        let domain = props::required_string(p, "domain")?;
+        let pool = props::required_string(p, "user_pool_id")?;
+        Ok(describe::read(self, aws, ctx, &domain, p)
             .await?
-            .filter(|(_, p)| *p == pool)
-            .map(|(d, p)| domain_observed(&aws.region, &d, &p)))
+            .filter(|o| {
+                o.attributes.get("user_pool_id").and_then(Value::as_str) == Some(pool.as_str())
+            }))
     }
 
     /// The domain is already this pool's (the pool is the stack's): adopted.
     async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        self.find_created(aws, ctx, req).await
+        DescribedKind::find_created(self, aws, ctx, req).await
     }
 
     /// `hdh import`: named by its prefix.

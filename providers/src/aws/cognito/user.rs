@@ -2,15 +2,16 @@
 //! password, so no password ever passes through hdh.
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::gone;
-use crate::aws::errors::{absent_if_not_found, cognito as e};
-use crate::aws::{Clients, Kind};
+use crate::aws::describe::{self, done, Described, DescribedKind};
+use crate::aws::errors::cognito as e;
+use crate::aws::Clients;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -20,42 +21,13 @@ fn build_err(err: impl std::fmt::Display) -> ProviderError {
     ProviderError::other(err.to_string())
 }
 
-fn user_id(pool: &str, username: &str) -> String {
-    format!("{pool}/{username}")
+/// The id of the user `p` names: `pool/username`.
+fn id_of(p: &ValueMap) -> Answer<String> {
+    let s = |k: &str| props::required_string(p, k);
+    Ok(format!("{}/{}", s("user_pool_id")?, s("username")?))
 }
 
-async fn get_user(aws: &Clients, pool: &str, username: &str) -> Found {
-    let out = aws
-        .cognito
-        .admin_get_user()
-        .user_pool_id(pool)
-        .username(username)
-        .send()
-        .await
-        .map_err(e("AdminGetUser"));
-    Ok(absent_if_not_found(out)?.map(|u| {
-        let email = u
-            .user_attributes()
-            .iter()
-            .find(|a| a.name() == "email")
-            .and_then(|a| a.value())
-            .unwrap_or_default()
-            .to_string();
-        let mut a = ValueMap::new();
-        a.insert("user_pool_id".into(), Value::str(pool));
-        a.insert("username".into(), Value::str(u.username()));
-        a.insert("email".into(), Value::str(email));
-        a.insert(
-            "status".into(),
-            Value::str(u.user_status().map_or("", |s| s.as_str())),
-        );
-        Observed {
-            id: user_id(pool, u.username()),
-            attributes: a,
-        }
-    }))
-}
-
+/// A user is `pool/username` (pool ids hold no `/`).
 fn split_id(id: &str) -> Answer<(&str, &str)> {
     id.split_once('/')
         .ok_or_else(|| ProviderError::invalid(format!("bad Cognito user id `{id}`")))
@@ -77,7 +49,50 @@ fn email_attrs(email: &str) -> Answer<Vec<AttributeType>> {
 }
 
 #[async_trait]
-impl Kind for User {
+impl Described for User {
+    /// The pool and what AdminGetUser says of the user in it.
+    type Item = (String, AdminGetUserOutput);
+    const NOUN: &'static str = "user";
+
+    async fn describe(&self, aws: &Clients, id: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+        let (pool, name) = split_id(id)?;
+        let call = aws
+            .cognito
+            .admin_get_user()
+            .user_pool_id(pool)
+            .username(name);
+        let got = describe::found(call.send(), e("AdminGetUser")).await?;
+        Ok(got.map(|u| (pool.to_string(), u)))
+    }
+
+    fn observe(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        (pool, u): &Self::Item,
+        _: &ValueMap,
+    ) -> Observed {
+        let email = u
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "email")
+            .and_then(|a| a.value())
+            .unwrap_or_default();
+        let mut a = ValueMap::new();
+        a.insert("user_pool_id".into(), Value::str(pool));
+        a.insert("username".into(), Value::str(u.username()));
+        a.insert("email".into(), Value::str(email));
+        let status = u.user_status().map_or("", |s| s.as_str());
+        a.insert("status".into(), Value::str(status));
+        Observed {
+            id: format!("{pool}/{}", u.username()),
+            attributes: a,
+        }
+    }
+}
+
+#[async_trait]
+impl DescribedKind for User {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user",
@@ -92,86 +107,69 @@ impl Kind for User {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        crate::aws::join_all(requests.iter().map(|r| async {
-            let (pool, name) = split_id(&r.id)?;
-            get_user(aws, pool, name).await
-        }))
-        .await
-    }
-
     async fn create(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Answer<Observed> {
         let p = &req.properties;
-        let pool = props::required_string(p, "user_pool_id")?;
-        let username = props::required_string(p, "username")?;
+        let id = id_of(p)?;
+        let (pool, username) = split_id(&id)?;
         let email = props::required_string(p, "email")?;
-        match aws
+        let call = aws
             .cognito
             .admin_create_user()
-            .user_pool_id(&pool)
-            .username(&username)
+            .user_pool_id(pool)
+            .username(username)
             .set_user_attributes(Some(email_attrs(&email)?))
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .send()
-            .await
-            .map_err(e("AdminCreateUser"))
-        {
+            .desired_delivery_mediums(DeliveryMediumType::Email);
+        match done(call.send(), e("AdminCreateUser")).await {
             // The admin exists already (a retried create, or made by hand): adopt it.
-            Ok(_) | Err(ProviderError::Conflict { .. }) => {}
+            Ok(()) | Err(ProviderError::Conflict { .. }) => {}
             Err(err) => return Err(err),
         }
-        get_user(aws, &pool, &username)
-            .await?
-            .ok_or_else(|| gone("user", &username))
+        describe::one(self, aws, ctx, &id, p).await
     }
 
     async fn update(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &UpdateRequest,
     ) -> Answer<Observed> {
         let (pool, name) = split_id(&req.id)?;
         let email = props::required_string(&req.properties, "email")?;
-        aws.cognito
+        let call = aws
+            .cognito
             .admin_update_user_attributes()
-            .user_pool_id(pool)
+            .user_pool_id(pool);
+        let call = call
             .username(name)
-            .set_user_attributes(Some(email_attrs(&email)?))
-            .send()
-            .await
-            .map_err(e("AdminUpdateUserAttributes"))?;
-        get_user(aws, pool, name)
-            .await?
-            .ok_or_else(|| gone("user", name))
+            .set_user_attributes(Some(email_attrs(&email)?));
+        done(call.send(), e("AdminUpdateUserAttributes")).await?;
+        describe::one(self, aws, ctx, &req.id, &req.properties).await
     }
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (pool, name) = split_id(&req.id)?;
-        aws.cognito
+        let call = aws
+            .cognito
             .admin_delete_user()
             .user_pool_id(pool)
-            .username(name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("AdminDeleteUser"))
+            .username(name);
+        done(call.send(), e("AdminDeleteUser")).await
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        let pool = props::required_string(&req.properties, "user_pool_id")?;
-        let username = props::required_string(&req.properties, "username")?;
-        get_user(aws, &pool, &username).await
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let p = &req.properties;
+        let id = id_of(p)?;
+        describe::read(self, aws, ctx, &id, p).await
     }
 
     /// `UsernameExistsException` in a pool of this stack's: that user is adopted.
     async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        self.find_created(aws, ctx, req).await
+        DescribedKind::find_created(self, aws, ctx, req).await
     }
 
     /// `hdh import`: named by its pool and username.

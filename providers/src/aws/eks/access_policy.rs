@@ -15,9 +15,10 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequ
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
-use std::time::Duration;
 
-use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
+use crate::aws::attrs;
+use crate::aws::describe::deleted;
+use crate::aws::errors::{absent_if_not_found, eks as e};
 use crate::aws::{join_all, Clients, CloneClass, Kind};
 use crate::props;
 use crate::{Answer, Found};
@@ -167,16 +168,12 @@ impl Kind for AccessPolicy {
                 .describe("cluster, or namespace (then `namespaces` names them)."),
                 AttributeSpec::optional(
                     "namespaces",
-                    ValueType::List(Box::new(ValueType::String)),
+                    attrs::strings(),
                     Some(Value::List(vec![])),
                 ),
             ],
         )
-        .typically(
-            Some(Duration::from_secs(2)),
-            Some(Duration::from_secs(2)),
-            Some(Duration::from_secs(2)),
-        )
+        .typically(attrs::secs(2), attrs::secs(2), attrs::secs(2))
     }
 
     async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
@@ -231,17 +228,12 @@ impl Kind for AccessPolicy {
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let id = split_id(&req.id)?;
-        gone_is_ok(
-            aws.eks
-                .disassociate_access_policy()
-                .cluster_name(id.cluster)
-                .principal_arn(id.principal)
-                .policy_arn(id.policy)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DisassociateAccessPolicy")),
-        )
+        let call = aws
+            .eks
+            .disassociate_access_policy()
+            .cluster_name(id.cluster);
+        let call = call.principal_arn(id.principal).policy_arn(id.policy);
+        deleted(call.send(), e("DisassociateAccessPolicy")).await
     }
 
     async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {

@@ -6,23 +6,28 @@
 //! keeps cluster-admin access through its own access entry.
 
 use async_trait::async_trait;
+use aws_sdk_eks::operation::update_cluster_config::builders::UpdateClusterConfigFluentBuilder;
+use aws_sdk_eks::types::builders::VpcConfigRequestBuilder;
 use aws_sdk_eks::types::{
-    AuthenticationMode, Cluster as SdkCluster, ClusterStatus, CreateAccessConfigRequest,
-    EncryptionConfig, LogSetup, LogType, Logging, Provider as KeyProvider,
-    UpdateAccessConfigRequest, VpcConfigRequest,
+    AuthenticationMode, Cluster as SdkCluster, CreateAccessConfigRequest, EncryptionConfig,
+    LogSetup, LogType, Logging, Provider as KeyProvider, UpdateAccessConfigRequest,
+    VpcConfigRequest,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
-use std::time::Duration;
 
-use super::{btree, check_version_step, hash_map, request_token, sync_tags};
-use crate::aws::errors::{absent_if_not_found, eks as e};
-use crate::aws::wait::{self, Poll, Wait};
-use crate::aws::{join_all, tags, Clients, Kind};
+use super::kind::{self, EksType};
+use super::{btree, check_version_step, hash_map, sync_tags};
+use crate::aws::attrs;
+use crate::aws::describe::{self, done};
+use crate::aws::errors::eks as e;
+use crate::aws::token::client_token;
+use crate::aws::wait;
+use crate::aws::{tags, Clients};
 use crate::props;
-use crate::{Answer, Found};
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_eks_cluster";
 
@@ -62,132 +67,41 @@ pub(crate) const ALL_LOG_TYPES: [&str; 5] = [
     "scheduler",
 ];
 
-fn observe(ctx: &OpContext, c: &SdkCluster, prior: &ValueMap) -> Observed {
-    let name = c.name().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
-    a.insert("name".into(), Value::str(&name));
-    a.insert("role_arn".into(), s(c.role_arn()));
-    a.insert("version".into(), s(c.version()));
-    if let Some(v) = c.resources_vpc_config() {
-        a.insert("subnet_ids".into(), props::str_list(v.subnet_ids()));
-        a.insert(
-            "security_group_ids".into(),
-            props::str_list(v.security_group_ids()),
-        );
-        a.insert(
-            "endpoint_public_access".into(),
-            Value::Bool(v.endpoint_public_access()),
-        );
-        a.insert(
-            "endpoint_private_access".into(),
-            Value::Bool(v.endpoint_private_access()),
-        );
-        if prior.contains_key("public_access_cidrs") || !v.public_access_cidrs().is_empty() {
-            a.insert(
-                "public_access_cidrs".into(),
-                props::str_list(v.public_access_cidrs()),
-            );
-        }
-        a.insert(
-            "cluster_security_group_id".into(),
-            s(v.cluster_security_group_id()),
-        );
-        a.insert("vpc_id".into(), s(v.vpc_id()));
-    }
-    let logs: Vec<&str> = c
-        .logging()
-        .map(|l| {
-            l.cluster_logging()
-                .iter()
-                .filter(|x| x.enabled() == Some(true))
-                .flat_map(|x| x.types().iter().map(|t| t.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
-    a.insert("enabled_cluster_log_types".into(), props::str_list(logs));
-    let key = c
-        .encryption_config()
-        .iter()
-        .find_map(|x| x.provider().and_then(|p| p.key_arn()));
-    a.insert("encryption_key_arn".into(), s(key));
-    a.insert("authentication_mode".into(), Value::str(auth_mode(c)));
-    a.insert("tags".into(), tags::own_view(ctx, &btree(c.tags()), prior));
-    a.insert("arn".into(), s(c.arn()));
-    a.insert("endpoint".into(), s(c.endpoint()));
-    a.insert(
-        "certificate_authority".into(),
-        s(c.certificate_authority().and_then(|x| x.data())),
-    );
-    a.insert(
-        "oidc_issuer".into(),
-        s(c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer())),
-    );
-    a.insert("platform_version".into(), s(c.platform_version()));
-    Observed {
-        id: name,
-        attributes: a,
-    }
-}
-
-/// The cluster in whatever state it is, DELETING included.
-async fn describe_any(aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
-    let out = absent_if_not_found(
-        aws.eks
-            .describe_cluster()
-            .name(name)
-            .send()
-            .await
-            .map_err(e("DescribeCluster")),
-    )?;
-    Ok(out.and_then(|o| o.cluster))
-}
-
-/// The cluster unless it is gone or going.
-async fn describe(aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
-    Ok(describe_any(aws, name)
-        .await?
-        .filter(|c| c.status() != Some(&ClusterStatus::Deleting)))
-}
-
 /// The cluster's status as EKS reports it (`ACTIVE`, `DELETING`…); `None` when there is no
 /// such cluster. For the Kubernetes provider, to tell a cluster that is gone from one that is
 /// only unreachable.
 pub(crate) async fn cluster_status(aws: &Clients, name: &str) -> Answer<Option<String>> {
-    Ok(describe_any(aws, name)
+    Ok(EksType::describe(&Cluster, aws, name)
         .await?
         .map(|c| c.status().map_or("UNKNOWN", |s| s.as_str()).to_string()))
 }
 
-/// Waits for the cluster to be ACTIVE (after a create or an update).
-async fn wait_active(
+/// The endpoint settings `p` asks for.
+fn endpoint_access(p: &ValueMap) -> Answer<VpcConfigRequestBuilder> {
+    Ok(VpcConfigRequest::builder()
+        .set_endpoint_public_access(props::boolean(p, "endpoint_public_access")?)
+        .set_endpoint_private_access(props::boolean(p, "endpoint_private_access")?)
+        .set_public_access_cidrs(
+            props::get(p, "public_access_cidrs")
+                .map(|_| props::string_list(p, "public_access_cidrs"))
+                .transpose()?,
+        ))
+}
+
+/// One UpdateClusterConfig step (`set` says what it changes), waited for until ACTIVE.
+async fn configure(
     aws: &Clients,
     ctx: &OpContext,
-    address: &str,
-    name: &str,
-    verb: &str,
-    prior: &ValueMap,
-) -> Answer<Observed> {
-    let w = Wait {
-        ctx,
-        address,
-        verb,
-        what: format!("cluster {name} to be ACTIVE"),
-        policy: aws.poll,
+    req: &UpdateRequest,
+    set: impl Fn(UpdateClusterConfigFluentBuilder) -> UpdateClusterConfigFluentBuilder,
+) -> Answer<()> {
+    let send = || {
+        done(
+            set(aws.eks.update_cluster_config().name(&req.id)).send(),
+            e("UpdateClusterConfig"),
+        )
     };
-    w.until(|| async {
-        Ok(match describe(aws, name).await? {
-            Some(c) if c.status() == Some(&ClusterStatus::Active) => {
-                Poll::Ready(observe(ctx, &c, prior))
-            }
-            Some(c) if c.status() == Some(&ClusterStatus::Failed) => {
-                return Err(ProviderError::other(format!("cluster {name} is FAILED")))
-            }
-            Some(c) => Poll::Pending(c.status().map_or("unknown", |s| s.as_str()).to_string()),
-            None => Poll::Pending("not yet visible".into()),
-        })
-    })
-    .await
+    kind::change(&Cluster, aws, ctx, req, send).await
 }
 
 fn logging(types: &[String]) -> Logging {
@@ -225,9 +139,13 @@ fn check_log_types(types: &[String]) -> Answer<()> {
 }
 
 #[async_trait]
-impl Kind for Cluster {
+impl EksType for Cluster {
+    type Item = SdkCluster;
+    const NOUN: &'static str = "cluster";
+    const NAME: &'static str = "name";
+    const FAILED: &'static [&'static str] = &["FAILED"];
+
     fn schema(&self) -> ResourceType {
-        let strings = || ValueType::List(Box::new(ValueType::String));
         ResourceType::new(
             TYPE,
             "An EKS cluster (control plane).",
@@ -240,8 +158,8 @@ impl Kind for Cluster {
                         "Kubernetes version, e.g. \"1.31\"; EKS upgrades one minor version at a \
                          time, so a version further ahead is planned and applied in steps.",
                     ),
-                AttributeSpec::required("subnet_ids", strings()).force_new(),
-                AttributeSpec::optional("security_group_ids", strings(), Some(Value::List(vec![])))
+                AttributeSpec::required("subnet_ids", attrs::strings()).force_new(),
+                AttributeSpec::optional("security_group_ids", attrs::strings(), Some(Value::List(vec![])))
                     .force_new(),
                 AttributeSpec::optional(
                     "endpoint_public_access",
@@ -253,10 +171,10 @@ impl Kind for Cluster {
                     ValueType::Bool,
                     Some(Value::Bool(false)),
                 ),
-                AttributeSpec::optional("public_access_cidrs", strings(), None),
+                AttributeSpec::optional("public_access_cidrs", attrs::strings(), None),
                 AttributeSpec::optional(
                     "enabled_cluster_log_types",
-                    strings(),
+                    attrs::strings(),
                     Some(Value::List(vec![])),
                 ),
                 AttributeSpec::optional("encryption_key_arn", ValueType::String, None)
@@ -271,7 +189,7 @@ impl Kind for Cluster {
                     "API_AND_CONFIG_MAP (access entries and the aws-auth ConfigMap), API or \
                      CONFIG_MAP; EKS changes it only forward, CONFIG_MAP → API_AND_CONFIG_MAP → API.",
                 ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("endpoint", ValueType::String),
                 AttributeSpec::computed("certificate_authority", ValueType::String),
@@ -283,20 +201,91 @@ impl Kind for Cluster {
             ],
         )
         // typical durations (create ~10m, version upgrade ~10m, delete ~5m)
-        .typically(
-            Some(Duration::from_secs(600)),
-            Some(Duration::from_secs(600)),
-            Some(Duration::from_secs(300)),
-        )
+        .typically(attrs::secs(600), attrs::secs(600), attrs::secs(300))
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        join_all(requests.iter().map(|r| async move {
-            Ok(describe(aws, &r.id)
-                .await?
-                .map(|c| observe(ctx, &c, &r.prior)))
-        }))
-        .await
+    async fn describe(&self, aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
+        let call = aws.eks.describe_cluster().name(name);
+        let out = describe::found(call.send(), e("DescribeCluster")).await?;
+        Ok(out.and_then(|o| o.cluster))
+    }
+
+    fn observe(&self, ctx: &OpContext, c: &SdkCluster, prior: &ValueMap) -> Observed {
+        let name = c.name().unwrap_or_default().to_string();
+        let mut a = ValueMap::new();
+        let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
+        a.insert("name".into(), Value::str(&name));
+        a.insert("role_arn".into(), s(c.role_arn()));
+        a.insert("version".into(), s(c.version()));
+        if let Some(v) = c.resources_vpc_config() {
+            a.insert("subnet_ids".into(), props::str_list(v.subnet_ids()));
+            a.insert(
+                "security_group_ids".into(),
+                props::str_list(v.security_group_ids()),
+            );
+            a.insert(
+                "endpoint_public_access".into(),
+                Value::Bool(v.endpoint_public_access()),
+            );
+            a.insert(
+                "endpoint_private_access".into(),
+                Value::Bool(v.endpoint_private_access()),
+            );
+            if prior.contains_key("public_access_cidrs") || !v.public_access_cidrs().is_empty() {
+                a.insert(
+                    "public_access_cidrs".into(),
+                    props::str_list(v.public_access_cidrs()),
+                );
+            }
+            a.insert(
+                "cluster_security_group_id".into(),
+                s(v.cluster_security_group_id()),
+            );
+            a.insert("vpc_id".into(), s(v.vpc_id()));
+        }
+        let logs: Vec<&str> = c
+            .logging()
+            .map(|l| {
+                l.cluster_logging()
+                    .iter()
+                    .filter(|x| x.enabled() == Some(true))
+                    .flat_map(|x| x.types().iter().map(|t| t.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        a.insert("enabled_cluster_log_types".into(), props::str_list(logs));
+        let key = c
+            .encryption_config()
+            .iter()
+            .find_map(|x| x.provider().and_then(|p| p.key_arn()));
+        a.insert("encryption_key_arn".into(), s(key));
+        a.insert("authentication_mode".into(), Value::str(auth_mode(c)));
+        a.insert("tags".into(), tags::own_view(ctx, &btree(c.tags()), prior));
+        a.insert("arn".into(), s(c.arn()));
+        a.insert("endpoint".into(), s(c.endpoint()));
+        a.insert(
+            "certificate_authority".into(),
+            s(c.certificate_authority().and_then(|x| x.data())),
+        );
+        a.insert(
+            "oidc_issuer".into(),
+            s(c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer())),
+        );
+        a.insert("platform_version".into(), s(c.platform_version()));
+        Observed {
+            id: name,
+            attributes: a,
+        }
+    }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "name")
+    }
+
+    /// A cluster whose tags were not written yet carries the create's request token.
+    async fn also_ours(&self, _aws: &Clients, c: &SdkCluster, token: Option<&str>) -> Answer<bool> {
+        Ok(token.is_some_and(|t| c.client_request_token() == Some(client_token(t).as_str())))
     }
 
     async fn create(
@@ -313,16 +302,9 @@ impl Kind for Cluster {
             props::string(p, "authentication_mode")?.unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
         auth_mode_steps("CONFIG_MAP", &mode)?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let vpc = VpcConfigRequest::builder()
+        let vpc = endpoint_access(p)?
             .set_subnet_ids(Some(props::string_list(p, "subnet_ids")?))
             .set_security_group_ids(Some(props::string_list(p, "security_group_ids")?))
-            .set_endpoint_public_access(props::boolean(p, "endpoint_public_access")?)
-            .set_endpoint_private_access(props::boolean(p, "endpoint_private_access")?)
-            .set_public_access_cidrs(
-                props::get(p, "public_access_cidrs")
-                    .map(|_| props::string_list(p, "public_access_cidrs"))
-                    .transpose()?,
-            )
             .build();
         // `resources: [secrets]` is what EKS's API (and the emulator) still expect.
         #[allow(deprecated)]
@@ -332,7 +314,8 @@ impl Kind for Cluster {
                 .provider(KeyProvider::builder().key_arn(arn).build())
                 .build()
         });
-        aws.eks
+        let call = aws
+            .eks
             .create_cluster()
             .name(&name)
             .role_arn(props::required_string(p, "role_arn")?)
@@ -347,11 +330,9 @@ impl Kind for Cluster {
                     .build(),
             )
             .set_tags(Some(hash_map(&tags)))
-            .client_request_token(request_token(&req.token))
-            .send()
-            .await
-            .map_err(e("CreateCluster"))?;
-        wait_active(aws, ctx, &req.address, &name, "creating", p).await
+            .client_request_token(client_token(&req.token));
+        done(call.send(), e("CreateCluster")).await?;
+        kind::created(self, aws, ctx, req).await
     }
 
     async fn update(
@@ -363,183 +344,58 @@ impl Kind for Cluster {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "updating",
-            what: format!("cluster {name} to accept an update"),
-            policy: aws.poll,
-        };
-        if changed("version") {
-            if let (Some(from), Some(to)) = (
-                props::string(&req.prior, "version")?,
-                props::string(p, "version")?,
-            ) {
-                check_version_step(&from, &to)?;
-                w.retrying(wait::dependency, || async {
-                    aws.eks
-                        .update_cluster_version()
-                        .name(name)
-                        .version(&to)
-                        .client_request_token(uuid_like(name, "version", &to))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UpdateClusterVersion"))
-                })
-                .await?;
-                wait_active(aws, ctx, &req.address, name, "updating", p).await?;
-            }
+        let to = props::string(p, "version")?.filter(|_| changed("version"));
+        if let (Some(from), Some(to)) = (props::string(&req.prior, "version")?, to) {
+            check_version_step(&from, &to)?;
+            let call = aws.eks.update_cluster_version().name(name).version(&to);
+            let call = call.client_request_token(uuid_like(name, "version", &to));
+            let send = || done(call.clone().send(), e("UpdateClusterVersion"));
+            kind::change(self, aws, ctx, req, send).await?;
         }
-        if [
+        let endpoint = [
             "endpoint_public_access",
             "endpoint_private_access",
             "public_access_cidrs",
-        ]
-        .iter()
-        .any(|n| changed(n))
-        {
-            let vpc = VpcConfigRequest::builder()
-                .set_endpoint_public_access(props::boolean(p, "endpoint_public_access")?)
-                .set_endpoint_private_access(props::boolean(p, "endpoint_private_access")?)
-                .set_public_access_cidrs(
-                    props::get(p, "public_access_cidrs")
-                        .map(|_| props::string_list(p, "public_access_cidrs"))
-                        .transpose()?,
-                )
-                .build();
-            w.retrying(wait::dependency, || async {
-                aws.eks
-                    .update_cluster_config()
-                    .name(name)
-                    .resources_vpc_config(vpc.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("UpdateClusterConfig"))
-            })
-            .await?;
-            wait_active(aws, ctx, &req.address, name, "updating", p).await?;
+        ];
+        if endpoint.iter().any(|n| changed(n)) {
+            let vpc = endpoint_access(p)?.build();
+            configure(aws, ctx, req, |c| c.resources_vpc_config(vpc.clone())).await?;
         }
         if changed("authentication_mode") {
             let to = props::string(p, "authentication_mode")?
                 .unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
             // From what EKS says now, not from state: an earlier step may have been applied.
-            let from = describe(aws, name)
+            let from = EksType::describe(self, aws, name)
                 .await?
-                .map(|c| auth_mode(&c).to_string())
-                .unwrap_or_else(|| "CONFIG_MAP".into());
+                .map_or_else(|| "CONFIG_MAP".into(), |c| auth_mode(&c).to_string());
             for step in auth_mode_steps(&from, &to)? {
-                w.retrying(wait::dependency, || async {
-                    aws.eks
-                        .update_cluster_config()
-                        .name(name)
-                        .access_config(
-                            UpdateAccessConfigRequest::builder()
-                                .authentication_mode(AuthenticationMode::from(step))
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UpdateClusterConfig"))
-                })
-                .await?;
-                wait_active(aws, ctx, &req.address, name, "updating", p).await?;
+                let access = UpdateAccessConfigRequest::builder()
+                    .authentication_mode(AuthenticationMode::from(step))
+                    .build();
+                configure(aws, ctx, req, |c| c.access_config(access.clone())).await?;
             }
         }
         if changed("enabled_cluster_log_types") {
             let logs = props::string_list(p, "enabled_cluster_log_types")?;
             check_log_types(&logs)?;
-            w.retrying(wait::dependency, || async {
-                aws.eks
-                    .update_cluster_config()
-                    .name(name)
-                    .logging(logging(&logs))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("UpdateClusterConfig"))
-            })
-            .await?;
-            wait_active(aws, ctx, &req.address, name, "updating", p).await?;
+            configure(aws, ctx, req, |c| c.logging(logging(&logs))).await?;
         }
         if changed("tags") {
-            let arn = props::required_string(&req.prior, "arn")?;
-            sync_tags(aws, &arn, tags::changes(ctx, req)?).await?;
+            sync_tags(aws, &req.prior, tags::changes(ctx, req)?).await?;
         }
-        wait_active(aws, ctx, &req.address, name, "updating", p).await
+        kind::updated(self, aws, ctx, req).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let name = &req.id;
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("cluster {name} to be deleted"),
-            policy: aws.poll,
-        };
         // ResourceInUse while node groups or add-ons are still going away.
-        w.retrying(wait::dependency, || async {
-            crate::aws::errors::gone_is_ok(
-                aws.eks
-                    .delete_cluster()
-                    .name(name)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteCluster")),
+        let once = || {
+            done(
+                aws.eks.delete_cluster().name(&req.id).send(),
+                e("DeleteCluster"),
             )
-        })
-        .await?;
-        w.until(|| async {
-            let out = absent_if_not_found(
-                aws.eks
-                    .describe_cluster()
-                    .name(name)
-                    .send()
-                    .await
-                    .map_err(e("DescribeCluster")),
-            )?;
-            Ok(match out.and_then(|o| o.cluster) {
-                None => Poll::Ready(()),
-                Some(c) => Poll::Pending(c.status().map_or("unknown", |s| s.as_str()).to_string()),
-            })
-        })
-        .await
+        };
+        kind::delete(self, aws, ctx, req, wait::dependency, once).await
     }
-
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(aws, ctx, req, Some(&req.token)).await
-    }
-
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(aws, ctx, req, None).await
-    }
-
-    /// `hdh import`: named by its name.
-    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
-        props::string(p, "name")
-    }
-}
-
-/// The cluster `req` names if this stack made it for this address (by the create with
-/// `token`, if given), once ACTIVE.
-async fn lookup(aws: &Clients, ctx: &OpContext, req: &CreateRequest, token: Option<&str>) -> Found {
-    let name = props::required_string(&req.properties, "name")?;
-    let Some(c) = describe(aws, &name).await? else {
-        return Ok(None);
-    };
-    let ours = tags::made_for(&btree(c.tags()), ctx, &req.address, token)
-        || token.is_some_and(|t| c.client_request_token() == Some(request_token(t).as_str()));
-    if !ours {
-        return Ok(None);
-    }
-    // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
-    wait_active(aws, ctx, &req.address, &name, "creating", &req.properties)
-        .await
-        .map(Some)
 }
 
 /// A request token for an update that is the same for the same change (so a retried call is

@@ -10,59 +10,55 @@ pub(crate) mod access_entry;
 pub(crate) mod access_policy;
 pub(crate) mod addon;
 pub(crate) mod cluster;
+pub(crate) mod kind;
 pub(crate) mod node_group;
 pub(crate) mod preflight;
 
-use std::collections::{BTreeMap, HashMap};
+use hdh_engine::{ProviderError, Value, ValueMap};
 
-use hdh_engine::{ProviderError, Value};
-
+use super::describe::done;
 use super::errors::eks as e;
+pub(crate) use super::tag_maps::{btree, hash_map};
 use super::tags::{self, TagChanges};
 use super::Clients;
+use crate::props;
 use crate::Answer;
 
-/// An EKS `clientRequestToken` from the engine's token.
-pub(crate) fn request_token(token: &str) -> String {
-    token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect()
+/// A `cluster:name` id (names are unique per cluster; cluster names hold no `:`) as its parts.
+pub(crate) fn split_id(id: &str) -> Answer<(&str, &str)> {
+    id.split_once(':')
+        .ok_or_else(|| ProviderError::invalid(format!("EKS id {id:?} is not cluster:name")))
 }
 
-pub(crate) fn hash_map(t: &BTreeMap<String, String>) -> HashMap<String, String> {
-    t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+/// The `cluster:name` id of the resource whose name is the property `key`, once both are known.
+pub(crate) fn natural_id(p: &ValueMap, key: &str) -> Answer<Option<String>> {
+    let s = |k: &str| props::string(p, k);
+    Ok(s("cluster_name")?
+        .zip(s(key)?)
+        .map(|(cluster, name)| format!("{cluster}:{name}")))
 }
 
-pub(crate) fn btree(t: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
-    t.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
+/// The id and the first attributes of a resource in a cluster: `cluster_name` and its name
+/// under `key`.
+pub(crate) fn named(cluster: &str, key: &str, name: &str) -> (String, ValueMap) {
+    let mut a = ValueMap::new();
+    a.insert("cluster_name".into(), Value::str(cluster));
+    a.insert(key.into(), Value::str(name));
+    (format!("{cluster}:{name}"), a)
 }
 
-/// TagResource / UntagResource on an EKS ARN.
-pub(crate) async fn sync_tags(aws: &Clients, arn: &str, ch: TagChanges) -> Answer<()> {
+/// TagResource / UntagResource on the EKS ARN `prior` recorded.
+pub(crate) async fn sync_tags(aws: &Clients, prior: &ValueMap, ch: TagChanges) -> Answer<()> {
+    let arn = &props::required_string(prior, "arn")?;
     tags::sync(
         ch,
-        |set| async move {
-            aws.eks
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(hash_map(&set)))
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("TagResource"))
+        |set| {
+            let call = aws.eks.tag_resource().resource_arn(arn);
+            done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))
         },
-        |keys| async move {
-            aws.eks
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(keys))
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("UntagResource"))
+        |keys| {
+            let call = aws.eks.untag_resource().resource_arn(arn);
+            done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
         },
     )
     .await

@@ -5,37 +5,34 @@
 //! node-template label/taint tags so the autoscaler can scale it from zero; reads hide them.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
-    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
-    TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, Taint, TaintEffect,
+    UpdateLabelsPayload, UpdateTaintsPayload,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::{btree, hash_map, request_token, sync_tags};
-use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
-use crate::aws::tags::TagChanges;
-use crate::aws::wait::{self, Poll, Wait};
-use crate::aws::{join_all, tags, Clients, Kind};
+use super::kind::{self, EksType};
+use super::{btree, hash_map, named, split_id, sync_tags};
+use crate::aws::attrs;
+use crate::aws::describe::{self, done};
+use crate::aws::errors::eks as e;
+use crate::aws::tags::{self, TagChanges};
+use crate::aws::token::client_token;
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
-use crate::{Answer, Found};
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_eks_node_group";
 
 pub(crate) struct NodeGroup;
 
 const AUTOSCALER_PREFIX: &str = "k8s.io/cluster-autoscaler/";
-
-/// The id is `cluster:nodegroup` (node group names are unique per cluster only).
-fn split_id(id: &str) -> Answer<(&str, &str)> {
-    id.split_once(':')
-        .ok_or_else(|| ProviderError::invalid(format!("node group id {id:?} is not cluster:name")))
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct TaintSpec {
@@ -203,147 +200,22 @@ fn all_tags(ctx: &OpContext, address: &str, p: &ValueMap) -> Answer<BTreeMap<Str
     Ok(t)
 }
 
-fn observe(ctx: &OpContext, n: &Nodegroup, prior: &ValueMap) -> Observed {
-    let cluster = n.cluster_name().unwrap_or_default();
-    let name = n.nodegroup_name().unwrap_or_default();
-    let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
-    let mut a = ValueMap::new();
-    a.insert("cluster_name".into(), Value::str(cluster));
-    a.insert("nodegroup_name".into(), Value::str(name));
-    a.insert("node_role".into(), s(n.node_role()));
-    a.insert("subnets".into(), props::str_list(n.subnets()));
-    a.insert("instance_types".into(), props::str_list(n.instance_types()));
-    a.insert(
-        "capacity_type".into(),
-        Value::str(n.capacity_type().map_or("ON_DEMAND", |c| c.as_str())),
-    );
-    if prior.contains_key("ami_type") {
-        a.insert("ami_type".into(), s(n.ami_type().map(|x| x.as_str())));
-    }
-    if prior.contains_key("disk_size") {
-        a.insert(
-            "disk_size".into(),
-            n.disk_size()
-                .map_or(Value::Null, |d| Value::int(i64::from(d))),
-        );
-    }
-    a.insert("scaling_config".into(), scaling_value(n.scaling_config()));
-    a.insert("labels".into(), props::str_map(btree(n.labels())));
-    let observed_taints: Vec<TaintSpec> = n
-        .taints()
-        .iter()
-        .map(|t| TaintSpec {
-            key: t.key().unwrap_or_default().into(),
-            value: t.value().map(String::from),
-            effect: t.effect().map_or("NO_SCHEDULE", |e| e.as_str()).into(),
-        })
-        .collect();
-    // The user's spelling (NoSchedule) when it means the same set.
-    let taint_value = match taints(prior) {
-        Ok(p)
-            if p.len() == observed_taints.len()
-                && p.iter().all(|x| observed_taints.contains(x))
-                && prior.contains_key("taints") =>
-        {
-            prior["taints"].unmarked()
-        }
-        _ => Value::List(observed_taints.iter().map(TaintSpec::value).collect()),
-    };
-    a.insert("taints".into(), taint_value);
-    a.insert("version".into(), s(n.version()));
-    a.insert(
-        "cluster_autoscaler_tags".into(),
-        prior
-            .get("cluster_autoscaler_tags")
-            .map_or(Value::Bool(true), Value::unmarked),
-    );
-    let mut all = btree(n.tags());
-    let own = props::string_map(prior, "tags").unwrap_or_default();
-    all.retain(|k, _| !k.starts_with(AUTOSCALER_PREFIX) || own.contains_key(k));
-    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
-    a.insert("arn".into(), s(n.nodegroup_arn()));
-    let asgs: Vec<&str> = n
-        .resources()
-        .map(|r| {
-            r.auto_scaling_groups()
-                .iter()
-                .filter_map(|g| g.name())
-                .collect()
-        })
-        .unwrap_or_default();
-    a.insert("autoscaling_groups".into(), props::str_list(asgs));
-    Observed {
-        id: format!("{cluster}:{name}"),
-        attributes: a,
-    }
-}
-
-async fn describe(aws: &Clients, cluster: &str, name: &str) -> Answer<Option<Nodegroup>> {
-    let out = absent_if_not_found(
-        aws.eks
-            .describe_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await
-            .map_err(e("DescribeNodegroup")),
-    )?;
-    Ok(out.and_then(|o| o.nodegroup))
-}
-
-async fn wait_active(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    cluster: &str,
-    name: &str,
-    verb: &str,
-    prior: &ValueMap,
-) -> Answer<Observed> {
-    let w = Wait {
-        ctx,
-        address,
-        verb,
-        what: format!("node group {name} to be ACTIVE"),
-        policy: aws.poll,
-    };
-    w.until(|| async {
-        Ok(match describe(aws, cluster, name).await? {
-            Some(n) if n.status() == Some(&NodegroupStatus::Active) => {
-                Poll::Ready(observe(ctx, &n, prior))
-            }
-            Some(n)
-                if matches!(
-                    n.status(),
-                    Some(NodegroupStatus::CreateFailed) | Some(NodegroupStatus::Degraded)
-                ) =>
-            {
-                let issues: Vec<String> = n
-                    .health()
-                    .map(|h| {
-                        h.issues()
-                            .iter()
-                            .filter_map(|i| i.message().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Err(ProviderError::other(format!(
-                    "node group {name} is {}: {}",
-                    n.status().map_or("failed", |s| s.as_str()),
-                    issues.join("; ")
-                )));
-            }
-            Some(n) => Poll::Pending(n.status().map_or("unknown", |s| s.as_str()).to_string()),
-            None => Poll::Pending("not yet visible".into()),
-        })
-    })
-    .await
+fn scaling_sdk(sc: Scaling) -> NodegroupScalingConfig {
+    NodegroupScalingConfig::builder()
+        .min_size(sc.min)
+        .max_size(sc.max)
+        .desired_size(sc.desired)
+        .build()
 }
 
 #[async_trait]
-impl Kind for NodeGroup {
+impl EksType for NodeGroup {
+    type Item = Nodegroup;
+    const NOUN: &'static str = "node group";
+    const NAME: &'static str = "nodegroup_name";
+    const FAILED: &'static [&'static str] = &["CREATE_FAILED", "DEGRADED"];
+
     fn schema(&self) -> ResourceType {
-        let strings = || ValueType::List(Box::new(ValueType::String));
         ResourceType::new(
             TYPE,
             "An EKS managed node group.",
@@ -353,8 +225,8 @@ impl Kind for NodeGroup {
                 AttributeSpec::required("node_role", ValueType::String)
                     .force_new()
                     .describe("ARN of the nodes' IAM role."),
-                AttributeSpec::required("subnets", strings()).force_new(),
-                AttributeSpec::required("instance_types", strings()).force_new(),
+                AttributeSpec::required("subnets", attrs::strings()).force_new(),
+                AttributeSpec::required("instance_types", attrs::strings()).force_new(),
                 AttributeSpec::optional(
                     "capacity_type",
                     ValueType::String,
@@ -393,28 +265,98 @@ impl Kind for NodeGroup {
                 .describe(
                     "Tag the group for cluster-autoscaler discovery and scale-from-zero templates.",
                 ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("autoscaling_groups", strings()),
+                AttributeSpec::computed("autoscaling_groups", attrs::strings()),
             ],
         )
         // typical durations (create ~4m, rolling update ~10m, delete ~5m)
-        .typically(
-            Some(Duration::from_secs(240)),
-            Some(Duration::from_secs(600)),
-            Some(Duration::from_secs(300)),
-        )
+        .typically(attrs::secs(240), attrs::secs(600), attrs::secs(300))
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        join_all(requests.iter().map(|r| async move {
-            let (cluster, name) = split_id(&r.id)?;
-            Ok(describe(aws, cluster, name)
-                .await?
-                .filter(|n| n.status() != Some(&NodegroupStatus::Deleting))
-                .map(|n| observe(ctx, &n, &r.prior)))
-        }))
-        .await
+    async fn describe(&self, aws: &Clients, id: &str) -> Answer<Option<Nodegroup>> {
+        let (cluster, name) = split_id(id)?;
+        let call = aws.eks.describe_nodegroup().cluster_name(cluster);
+        let out = describe::found(call.nodegroup_name(name).send(), e("DescribeNodegroup")).await?;
+        Ok(out.and_then(|o| o.nodegroup))
+    }
+
+    /// The health issues EKS names.
+    fn why(&self, n: &Nodegroup) -> String {
+        let issues: Vec<&str> = n
+            .health()
+            .map(|h| h.issues().iter().filter_map(|i| i.message()).collect())
+            .unwrap_or_default();
+        format!(": {}", issues.join("; "))
+    }
+
+    fn observe(&self, ctx: &OpContext, n: &Nodegroup, prior: &ValueMap) -> Observed {
+        let s = |v: Option<&str>| v.map_or(Value::Null, Value::str);
+        let name = n.nodegroup_name().unwrap_or_default();
+        let (id, mut a) = named(n.cluster_name().unwrap_or_default(), "nodegroup_name", name);
+        a.insert("node_role".into(), s(n.node_role()));
+        a.insert("subnets".into(), props::str_list(n.subnets()));
+        a.insert("instance_types".into(), props::str_list(n.instance_types()));
+        a.insert(
+            "capacity_type".into(),
+            Value::str(n.capacity_type().map_or("ON_DEMAND", |c| c.as_str())),
+        );
+        if prior.contains_key("ami_type") {
+            a.insert("ami_type".into(), s(n.ami_type().map(|x| x.as_str())));
+        }
+        if prior.contains_key("disk_size") {
+            a.insert(
+                "disk_size".into(),
+                n.disk_size()
+                    .map_or(Value::Null, |d| Value::int(i64::from(d))),
+            );
+        }
+        a.insert("scaling_config".into(), scaling_value(n.scaling_config()));
+        a.insert("labels".into(), props::str_map(btree(n.labels())));
+        let observed_taints: Vec<TaintSpec> = n
+            .taints()
+            .iter()
+            .map(|t| TaintSpec {
+                key: t.key().unwrap_or_default().into(),
+                value: t.value().map(String::from),
+                effect: t.effect().map_or("NO_SCHEDULE", |e| e.as_str()).into(),
+            })
+            .collect();
+        // The user's spelling (NoSchedule) when it means the same set.
+        let taint_value = match taints(prior) {
+            Ok(p)
+                if p.len() == observed_taints.len()
+                    && p.iter().all(|x| observed_taints.contains(x))
+                    && prior.contains_key("taints") =>
+            {
+                prior["taints"].unmarked()
+            }
+            _ => Value::List(observed_taints.iter().map(TaintSpec::value).collect()),
+        };
+        a.insert("taints".into(), taint_value);
+        a.insert("version".into(), s(n.version()));
+        a.insert(
+            "cluster_autoscaler_tags".into(),
+            prior
+                .get("cluster_autoscaler_tags")
+                .map_or(Value::Bool(true), Value::unmarked),
+        );
+        let mut all = btree(n.tags());
+        let own = props::string_map(prior, "tags").unwrap_or_default();
+        all.retain(|k, _| !k.starts_with(AUTOSCALER_PREFIX) || own.contains_key(k));
+        a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+        a.insert("arn".into(), s(n.nodegroup_arn()));
+        let asgs: Vec<&str> = n
+            .resources()
+            .map(|r| {
+                r.auto_scaling_groups()
+                    .iter()
+                    .filter_map(|g| g.name())
+                    .collect()
+            })
+            .unwrap_or_default();
+        a.insert("autoscaling_groups".into(), props::str_list(asgs));
+        Observed { id, attributes: a }
     }
 
     async fn create(
@@ -426,11 +368,11 @@ impl Kind for NodeGroup {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let name = props::required_string(p, "nodegroup_name")?;
-        let sc = scaling(p)?;
         let mut tags = all_tags(ctx, &req.address, p)?;
         tags.insert(tags::TOKEN_TAG.into(), req.token.clone());
         let labels = props::string_map(p, "labels")?;
-        aws.eks
+        let call = aws
+            .eks
             .create_nodegroup()
             .cluster_name(&cluster)
             .nodegroup_name(&name)
@@ -444,22 +386,14 @@ impl Kind for NodeGroup {
             ))
             .set_ami_type(props::string(p, "ami_type")?.map(|a| AmiTypes::from(a.as_str())))
             .set_disk_size(props::int(p, "disk_size")?.map(|d| d as i32))
-            .scaling_config(
-                NodegroupScalingConfig::builder()
-                    .min_size(sc.min)
-                    .max_size(sc.max)
-                    .desired_size(sc.desired)
-                    .build(),
-            )
+            .scaling_config(scaling_sdk(scaling(p)?))
             .set_labels((!labels.is_empty()).then(|| hash_map(&labels)))
             .set_taints(Some(taints(p)?.iter().map(TaintSpec::sdk).collect()))
             .set_version(props::string(p, "version")?)
             .set_tags(Some(hash_map(&tags)))
-            .client_request_token(request_token(&req.token))
-            .send()
-            .await
-            .map_err(e("CreateNodegroup"))?;
-        wait_active(aws, ctx, &req.address, &cluster, &name, "creating", p).await
+            .client_request_token(client_token(&req.token));
+        done(call.send(), e("CreateNodegroup")).await?;
+        kind::created(self, aws, ctx, req).await
     }
 
     async fn update(
@@ -471,13 +405,6 @@ impl Kind for NodeGroup {
         let p = &req.properties;
         let (cluster, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "updating",
-            what: format!("node group {name} to accept an update"),
-            policy: aws.poll,
-        };
         if changed("scaling_config") || changed("labels") || changed("taints") {
             let mut call = aws
                 .eks
@@ -485,171 +412,85 @@ impl Kind for NodeGroup {
                 .cluster_name(cluster)
                 .nodegroup_name(name);
             if changed("scaling_config") {
-                let sc = scaling(p)?;
-                call = call.scaling_config(
-                    NodegroupScalingConfig::builder()
-                        .min_size(sc.min)
-                        .max_size(sc.max)
-                        .desired_size(sc.desired)
-                        .build(),
-                );
+                call = call.scaling_config(scaling_sdk(scaling(p)?));
             }
             if changed("labels") {
-                let old = props::string_map(&req.prior, "labels")?;
-                let new = props::string_map(p, "labels")?;
-                let remove: Vec<String> = old
-                    .keys()
-                    .filter(|k| !new.contains_key(*k))
-                    .cloned()
-                    .collect();
-                let add: BTreeMap<String, String> = new
-                    .into_iter()
-                    .filter(|(k, v)| old.get(k) != Some(v))
-                    .collect();
-                call = call.labels(
-                    UpdateLabelsPayload::builder()
-                        .set_add_or_update_labels((!add.is_empty()).then(|| hash_map(&add)))
-                        .set_remove_labels((!remove.is_empty()).then_some(remove))
-                        .build(),
-                );
+                call = call.labels(labels_change(&req.prior, p)?);
             }
             if changed("taints") {
-                let old = taints(&req.prior)?;
-                let new = taints(p)?;
-                let remove: Vec<Taint> = old
-                    .iter()
-                    .filter(|t| !new.iter().any(|n| n.key == t.key && n.effect == t.effect))
-                    .map(TaintSpec::sdk)
-                    .collect();
-                let add: Vec<Taint> = new
-                    .iter()
-                    .filter(|t| !old.contains(t))
-                    .map(TaintSpec::sdk)
-                    .collect();
-                call = call.taints(
-                    UpdateTaintsPayload::builder()
-                        .set_add_or_update_taints((!add.is_empty()).then_some(add))
-                        .set_remove_taints((!remove.is_empty()).then_some(remove))
-                        .build(),
-                );
+                call = call.taints(taints_change(&req.prior, p)?);
             }
-            let call = call.client_request_token(request_token(&uuid::Uuid::new_v4().to_string()));
-            w.retrying(wait::dependency, || {
-                let call = call.clone();
-                async move {
-                    call.send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UpdateNodegroupConfig"))
-                }
-            })
-            .await?;
-            wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await?;
+            let call = call.client_request_token(client_token(&uuid::Uuid::new_v4().to_string()));
+            let send = || done(call.clone().send(), e("UpdateNodegroupConfig"));
+            kind::change(self, aws, ctx, req, send).await?;
         }
-        if changed("version") {
-            if let Some(v) = props::string(p, "version")? {
-                w.retrying(wait::dependency, || async {
-                    aws.eks
-                        .update_nodegroup_version()
-                        .cluster_name(cluster)
-                        .nodegroup_name(name)
-                        .version(&v)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UpdateNodegroupVersion"))
-                })
-                .await?;
-                wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await?;
-            }
+        if let Some(v) = props::string(p, "version")?.filter(|_| changed("version")) {
+            let call = aws.eks.update_nodegroup_version().cluster_name(cluster);
+            let call = call.nodegroup_name(name).version(v);
+            let send = || done(call.clone().send(), e("UpdateNodegroupVersion"));
+            kind::change(self, aws, ctx, req, send).await?;
         }
         if changed("tags")
             || changed("labels")
             || changed("taints")
             || changed("cluster_autoscaler_tags")
         {
-            let arn = props::required_string(&req.prior, "arn")?;
             let set = all_tags(ctx, &req.address, p)?;
             let old = all_tags(ctx, &req.address, &req.prior)?;
             if old != set {
                 let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
-                sync_tags(aws, &arn, TagChanges { set, remove }).await?;
+                sync_tags(aws, &req.prior, TagChanges { set, remove }).await?;
             }
         }
-        wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
+        kind::updated(self, aws, ctx, req).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (cluster, name) = split_id(&req.id)?;
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("node group {name} to be deleted"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.eks
-                    .delete_nodegroup()
-                    .cluster_name(cluster)
-                    .nodegroup_name(name)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteNodegroup")),
-            )
-        })
-        .await?;
-        w.until(|| async {
-            Ok(match describe(aws, cluster, name).await? {
-                None => Poll::Ready(()),
-                Some(n) => Poll::Pending(n.status().map_or("unknown", |s| s.as_str()).to_string()),
-            })
-        })
-        .await
-    }
-
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(aws, ctx, req, Some(&req.token)).await
-    }
-
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(aws, ctx, req, None).await
-    }
-
-    /// `hdh import`: named by its cluster and name.
-    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
-        let s = |k: &str| props::string(p, k);
-        Ok(s("cluster_name")?
-            .zip(s("nodegroup_name")?)
-            .map(|(a, b)| format!("{a}:{b}")))
+        let call = aws.eks.delete_nodegroup().cluster_name(cluster);
+        let call = call.nodegroup_name(name);
+        let once = || done(call.clone().send(), e("DeleteNodegroup"));
+        kind::delete(self, aws, ctx, req, wait::dependency, once).await
     }
 }
 
-/// The node group `req` names if this stack made it for this address (by the create with
-/// `token`, if given), once ACTIVE.
-async fn lookup(aws: &Clients, ctx: &OpContext, req: &CreateRequest, token: Option<&str>) -> Found {
-    let cluster = props::required_string(&req.properties, "cluster_name")?;
-    let name = props::required_string(&req.properties, "nodegroup_name")?;
-    let Some(n) = describe(aws, &cluster, &name).await? else {
-        return Ok(None);
-    };
-    if !tags::made_for(&btree(n.tags()), ctx, &req.address, token) {
-        return Ok(None);
-    }
-    // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
-    wait_active(
-        aws,
-        ctx,
-        &req.address,
-        &cluster,
-        &name,
-        "creating",
-        &req.properties,
-    )
-    .await
-    .map(Some)
+/// The labels to add or change and to remove, from `prior`'s to `p`'s.
+fn labels_change(prior: &ValueMap, p: &ValueMap) -> Answer<UpdateLabelsPayload> {
+    let old = props::string_map(prior, "labels")?;
+    let new = props::string_map(p, "labels")?;
+    let remove: Vec<String> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    let add: BTreeMap<String, String> = new
+        .into_iter()
+        .filter(|(k, v)| old.get(k) != Some(v))
+        .collect();
+    Ok(UpdateLabelsPayload::builder()
+        .set_add_or_update_labels((!add.is_empty()).then(|| hash_map(&add)))
+        .set_remove_labels((!remove.is_empty()).then_some(remove))
+        .build())
+}
+
+/// The taints to add or change and to remove, from `prior`'s to `p`'s.
+fn taints_change(prior: &ValueMap, p: &ValueMap) -> Answer<UpdateTaintsPayload> {
+    let old = taints(prior)?;
+    let new = taints(p)?;
+    let remove: Vec<Taint> = old
+        .iter()
+        .filter(|t| !new.iter().any(|n| n.key == t.key && n.effect == t.effect))
+        .map(TaintSpec::sdk)
+        .collect();
+    let add: Vec<Taint> = new
+        .iter()
+        .filter(|t| !old.contains(t))
+        .map(TaintSpec::sdk)
+        .collect();
+    Ok(UpdateTaintsPayload::builder()
+        .set_add_or_update_taints((!add.is_empty()).then_some(add))
+        .set_remove_taints((!remove.is_empty()).then_some(remove))
+        .build())
 }
 
 #[cfg(test)]

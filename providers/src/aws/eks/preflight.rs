@@ -13,6 +13,7 @@ use hdh_engine::provider::Finding;
 use hdh_engine::{Value, ValueMap};
 
 use super::{check_version_step, cluster, node_group};
+use crate::aws::describe::every_item;
 use crate::aws::ec2::{filter, subnet};
 use crate::aws::errors::ec2 as e;
 use crate::aws::Clients;
@@ -34,31 +35,30 @@ fn finding(address: &str, attribute: &str, message: String) -> Finding {
     }
 }
 
+/// Each item's two fields `both` names, for the items that have both.
+fn pairs<T, C: FromIterator<(String, String)>>(
+    items: &[T],
+    both: impl Fn(&T) -> Option<(&str, &str)>,
+) -> C {
+    items
+        .iter()
+        .filter_map(|i| both(i).map(|(a, b)| (a.to_string(), b.to_string())))
+        .collect()
+}
+
 /// (type, AZ) pairs offered among `types`.
 async fn offerings(
     aws: &Clients,
     types: &BTreeSet<String>,
 ) -> Result<BTreeSet<(String, String)>, String> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_instance_type_offerings()
-        .location_type(LocationType::AvailabilityZone)
-        .filters(filter("instance-type", types.iter().cloned()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|err| e("DescribeInstanceTypeOfferings")(err).to_string())?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.instance_type_offerings())
-        .filter_map(|o| {
-            Some((
-                o.instance_type()?.as_str().to_string(),
-                o.location()?.to_string(),
-            ))
-        })
-        .collect())
+    let call = aws.ec2.describe_instance_type_offerings();
+    let call = call.location_type(LocationType::AvailabilityZone);
+    let call = call.filters(filter("instance-type", types.iter().cloned()));
+    let offered: Vec<_> = every_item!(call, |err| e("DescribeInstanceTypeOfferings")(err)
+        .to_string())?;
+    Ok(pairs(&offered, |o| {
+        Some((o.instance_type()?.as_str(), o.location()?))
+    }))
 }
 
 /// Subnet id → AZ for known subnet ids.
@@ -69,25 +69,12 @@ async fn subnet_azs(
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_subnets()
-        .filters(filter("subnet-id", ids.iter().cloned()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|err| e("DescribeSubnets")(err).to_string())?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.subnets())
-        .filter_map(|s| {
-            Some((
-                s.subnet_id()?.to_string(),
-                s.availability_zone()?.to_string(),
-            ))
-        })
-        .collect())
+    let call = aws.ec2.describe_subnets();
+    let call = call.filters(filter("subnet-id", ids.iter().cloned()));
+    let subnets: Vec<_> = every_item!(call, |err| e("DescribeSubnets")(err).to_string())?;
+    Ok(pairs(&subnets, |s| {
+        Some((s.subnet_id()?, s.availability_zone()?))
+    }))
 }
 
 pub(crate) async fn node_group_instance_types(

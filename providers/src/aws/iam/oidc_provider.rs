@@ -1,21 +1,21 @@
 //! `aws_iam_openid_connect_provider`: the cluster's OIDC issuer, for IRSA. OIDC providers have
-//! no batch read: one List, then one Get per provider hdh manages.
+//! no batch read: one GetOpenIDConnectProvider per provider hdh manages, concurrently; they
+//! are searched for (recovery, import) among ListOpenIDConnectProviders by their issuer.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{
-    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
-};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput as Got;
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
 
-use super::{iam_tags, tag_map};
-use crate::aws::errors::{absent_if_not_found, gone_is_ok, iam as e};
+use super::tags::{self as iam_tags, Tagged};
+use crate::aws::attrs;
+use crate::aws::describe::{self, deleted, done, Described, DescribedKind};
+use crate::aws::errors::iam as e;
 use crate::aws::import::unsearchable;
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -29,63 +29,78 @@ fn strip_scheme(u: &str) -> &str {
     u.strip_prefix("https://").unwrap_or(u)
 }
 
-async fn oidc_observe(
-    aws: &Clients,
-    ctx: &OpContext,
-    arn: &str,
-    prior: &ValueMap,
-) -> Answer<Observed> {
-    let o = aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-        .map_err(e("GetOpenIDConnectProvider"))?;
-    let url = o.url().unwrap_or_default();
-    let prior_url = props::string(prior, "url")?.unwrap_or_default();
-    let url = if strip_scheme(&prior_url) == strip_scheme(url) {
-        prior_url
-    } else {
-        format!("https://{}", strip_scheme(url))
-    };
-    let mut a = ValueMap::new();
-    a.insert("url".into(), Value::String(url));
-    a.insert("client_id_list".into(), props::str_list(o.client_id_list()));
-    a.insert(
-        "thumbprint_list".into(),
-        props::str_list(o.thumbprint_list()),
-    );
-    a.insert(
-        "tags".into(),
-        tags::own_view(ctx, &tag_map(o.tags()), prior),
-    );
-    a.insert("arn".into(), Value::str(arn));
-    a.insert(
-        "issuer_host".into(),
-        Value::str(strip_scheme(o.url().unwrap_or_default())),
-    );
-    Ok(Observed {
-        id: arn.to_string(),
-        attributes: a,
-    })
+#[async_trait]
+impl Described for OidcProvider {
+    /// The provider's ARN (GetOpenIDConnectProvider does not echo it) and what IAM says of it.
+    type Item = (String, Got);
+    const NOUN: &'static str = "OIDC provider";
+
+    async fn describe(
+        &self,
+        aws: &Clients,
+        arn: &str,
+        _: &ValueMap,
+    ) -> Answer<Option<(String, Got)>> {
+        let call = aws.iam.get_open_id_connect_provider();
+        let call = call.open_id_connect_provider_arn(arn).send();
+        let got = describe::found(call, e("GetOpenIDConnectProvider")).await?;
+        Ok(got.map(|o| (arn.to_string(), o)))
+    }
+
+    fn observe(
+        &self,
+        _aws: &Clients,
+        ctx: &OpContext,
+        (arn, o): &(String, Got),
+        prior: &ValueMap,
+    ) -> Observed {
+        let url = o.url().unwrap_or_default();
+        let prior_url = props::string(prior, "url")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let url = if strip_scheme(&prior_url) == strip_scheme(url) {
+            prior_url
+        } else {
+            format!("https://{}", strip_scheme(url))
+        };
+        let mut a = ValueMap::new();
+        a.insert("url".into(), Value::String(url));
+        a.insert("client_id_list".into(), props::str_list(o.client_id_list()));
+        a.insert(
+            "thumbprint_list".into(),
+            props::str_list(o.thumbprint_list()),
+        );
+        let all = iam_tags::of(o.tags());
+        a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+        a.insert("arn".into(), Value::str(arn));
+        a.insert(
+            "issuer_host".into(),
+            Value::str(strip_scheme(o.url().unwrap_or_default())),
+        );
+        Observed {
+            id: arn.to_string(),
+            attributes: a,
+        }
+    }
 }
 
-async fn oidc_arns(aws: &Clients) -> Answer<Vec<String>> {
-    let l = aws
-        .iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .map_err(e("ListOpenIDConnectProviders"))?;
-    Ok(l.open_id_connect_provider_list()
+/// The ARNs of the providers of issuer `url` (IAM names a provider by its issuer's host).
+async fn issuer_arns(aws: &Clients, url: &str) -> Answer<Vec<String>> {
+    let call = aws.iam.list_open_id_connect_providers().send().await;
+    let listed = call.map_err(e("ListOpenIDConnectProviders"))?;
+    let suffix = format!(":oidc-provider/{}", strip_scheme(url));
+    Ok(listed
+        .open_id_connect_provider_list()
         .iter()
-        .filter_map(|x| x.arn().map(String::from))
+        .filter_map(|x| x.arn())
+        .filter(|arn| arn.ends_with(&suffix))
+        .map(String::from)
         .collect())
 }
 
 #[async_trait]
-impl Kind for OidcProvider {
+impl DescribedKind for OidcProvider {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             OIDC,
@@ -94,45 +109,21 @@ impl Kind for OidcProvider {
                 AttributeSpec::required("url", ValueType::String).force_new(),
                 AttributeSpec::optional(
                     "client_id_list",
-                    ValueType::List(Box::new(ValueType::String)),
+                    attrs::strings(),
                     Some(props::str_list(["sts.amazonaws.com"])),
                 ),
                 AttributeSpec::optional(
                     "thumbprint_list",
-                    ValueType::List(Box::new(ValueType::String)),
+                    attrs::strings(),
                     Some(props::str_list([DEFAULT_THUMBPRINT])),
                 ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("issuer_host", ValueType::String).describe(
                     "The issuer without https://, as IRSA trust-policy conditions name it.",
                 ),
             ],
         )
-    }
-
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        let arns = match oidc_arns(aws).await {
-            Ok(a) => a,
-            Err(err) => {
-                let m = err.to_string();
-                return requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(m.clone())))
-                    .collect();
-            }
-        };
-        let mut out = Vec::new();
-        for r in requests {
-            if !arns.contains(&r.id) {
-                out.push(Ok(None));
-                continue;
-            }
-            out.push(absent_if_not_found(
-                oidc_observe(aws, ctx, &r.id, &r.prior).await,
-            ));
-        }
-        out
     }
 
     async fn create(
@@ -153,7 +144,7 @@ impl Kind for OidcProvider {
             .url(props::required_string(p, "url")?)
             .set_client_id_list(Some(props::string_list(p, "client_id_list")?))
             .set_thumbprint_list(Some(thumbs))
-            .set_tags(Some(iam_tags(&tags)))
+            .set_tags(Some(iam_tags::to_sdk(&tags)))
             .send()
             .await
             .map_err(e("CreateOpenIDConnectProvider"))?;
@@ -168,8 +159,10 @@ impl Kind for OidcProvider {
             what: format!("OIDC provider {arn} to be visible"),
             policy: aws.poll,
         };
-        w.retrying(wait::not_yet_visible, || oidc_observe(aws, ctx, &arn, p))
-            .await
+        w.retrying(wait::not_yet_visible, || {
+            describe::one(self, aws, ctx, &arn, p)
+        })
+        .await
     }
 
     async fn update(
@@ -187,71 +180,33 @@ impl Kind for OidcProvider {
             .into_iter()
             .collect();
         for c in want.difference(&have) {
-            aws.iam
-                .add_client_id_to_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(e("AddClientIDToOpenIDConnectProvider"))?;
+            let call = aws.iam.add_client_id_to_open_id_connect_provider();
+            let call = call.open_id_connect_provider_arn(arn).client_id(c);
+            done(call.send(), e("AddClientIDToOpenIDConnectProvider")).await?;
         }
         for c in have.difference(&want) {
-            aws.iam
-                .remove_client_id_from_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(e("RemoveClientIDFromOpenIDConnectProvider"))?;
+            let call = aws.iam.remove_client_id_from_open_id_connect_provider();
+            let call = call.open_id_connect_provider_arn(arn).client_id(c);
+            done(call.send(), e("RemoveClientIDFromOpenIDConnectProvider")).await?;
         }
         if req.changed.iter().any(|c| c == "thumbprint_list") {
-            aws.iam
-                .update_open_id_connect_provider_thumbprint()
+            let call = aws.iam.update_open_id_connect_provider_thumbprint();
+            let thumbs = props::string_list(p, "thumbprint_list")?;
+            let call = call
                 .open_id_connect_provider_arn(arn)
-                .set_thumbprint_list(Some(props::string_list(p, "thumbprint_list")?))
-                .send()
-                .await
-                .map_err(e("UpdateOpenIDConnectProviderThumbprint"))?;
+                .set_thumbprint_list(Some(thumbs));
+            done(call.send(), e("UpdateOpenIDConnectProviderThumbprint")).await?;
         }
         if req.changed.iter().any(|c| c == "tags") {
-            tags::sync(
-                tags::changes(ctx, req)?,
-                |set| async move {
-                    aws.iam
-                        .tag_open_id_connect_provider()
-                        .open_id_connect_provider_arn(arn)
-                        .set_tags(Some(iam_tags(&set)))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("TagOpenIDConnectProvider"))
-                },
-                |keys| async move {
-                    aws.iam
-                        .untag_open_id_connect_provider()
-                        .open_id_connect_provider_arn(arn)
-                        .set_tag_keys(Some(keys))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UntagOpenIDConnectProvider"))
-                },
-            )
-            .await?;
+            iam_tags::sync(aws, ctx, req, Tagged::OidcProvider(arn)).await?;
         }
-        oidc_observe(aws, ctx, arn, p).await
+        describe::one(self, aws, ctx, arn, p).await
     }
 
     async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        gone_is_ok(
-            aws.iam
-                .delete_open_id_connect_provider()
-                .open_id_connect_provider_arn(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteOpenIDConnectProvider")),
-        )
+        let call = aws.iam.delete_open_id_connect_provider();
+        let call = call.open_id_connect_provider_arn(&req.id).send();
+        deleted(call, e("DeleteOpenIDConnectProvider")).await
     }
 
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
@@ -266,25 +221,16 @@ impl Kind for OidcProvider {
     async fn candidates(
         &self,
         aws: &Clients,
-        _ctx: &OpContext,
         req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
         let Some(url) = props::string(&req.properties, "url")? else {
             return Err(unsearchable(req, "its cluster was not matched"));
         };
-        let host = url.trim_start_matches("https://").to_string();
-        let out = aws
-            .iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(e("ListOpenIDConnectProviders"))?;
-        Ok(out
-            .open_id_connect_provider_list()
-            .iter()
-            .filter_map(|p| p.arn())
-            .filter(|arn| arn.ends_with(&format!(":oidc-provider/{host}")))
-            .map(|arn| (arn.to_string(), format!("issuer {host}")))
+        let host = strip_scheme(&url);
+        let arns = issuer_arns(aws, &url).await?;
+        Ok(arns
+            .into_iter()
+            .map(|arn| (arn, format!("issuer {host}")))
             .collect())
     }
 }
@@ -297,22 +243,13 @@ async fn find_oidc(
     req: &CreateRequest,
     token: Option<&str>,
 ) -> Found {
-    let url = props::required_string(&req.properties, "url")?;
-    for arn in oidc_arns(aws).await? {
-        if !arn.ends_with(strip_scheme(&url)) {
+    let p = &req.properties;
+    for arn in issuer_arns(aws, &props::required_string(p, "url")?).await? {
+        let Some(got) = OidcProvider.describe(aws, &arn, p).await? else {
             continue;
-        }
-        let o = aws
-            .iam
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(&arn)
-            .send()
-            .await
-            .map_err(e("GetOpenIDConnectProvider"))?;
-        if tags::made_for(&tag_map(o.tags()), ctx, &req.address, token) {
-            return oidc_observe(aws, ctx, &arn, &req.properties)
-                .await
-                .map(Some);
+        };
+        if tags::made_for(&iam_tags::of(got.1.tags()), ctx, &req.address, token) {
+            return Ok(Some(OidcProvider.observe(aws, ctx, &got, p)));
         }
     }
     Ok(None)

@@ -9,8 +9,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::{iam_tags, tag_map};
-use crate::aws::errors::{absent_if_not_found, gone_is_ok, iam as e, iam_attach};
+use super::tags::{self as iam_tags, Tagged};
+use crate::aws::attrs;
+use crate::aws::describe::{self, deleted, done, every_item};
+use crate::aws::errors::{absent_if_not_found, iam as e, iam_attach};
 use crate::aws::wait::{self, Wait};
 use crate::aws::{tags, Clients, Kind};
 use crate::props;
@@ -82,9 +84,26 @@ struct RoleFacts {
     role_id: String,
     path: String,
     trust: Option<String>,
+    policies: Policies,
+    tags: BTreeMap<String, String>,
+}
+
+/// A role's policies: the managed ones attached (by ARN, in IAM's or the config's order) and
+/// the inline ones (name → document).
+#[derive(Default)]
+struct Policies {
     managed: Vec<String>,
     inline: BTreeMap<String, String>,
-    tags: BTreeMap<String, String>,
+}
+
+impl Policies {
+    /// The policies properties `p` ask for.
+    fn asked(p: &ValueMap) -> Answer<Policies> {
+        Ok(Policies {
+            managed: props::string_list(p, "managed_policy_arns")?,
+            inline: inline_policies(p)?,
+        })
+    }
 }
 
 fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
@@ -97,11 +116,15 @@ fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
     if let Some(d) = prior.get("description") {
         a.insert("description".into(), d.unmarked());
     }
-    a.insert("managed_policy_arns".into(), props::str_list(&f.managed));
+    a.insert(
+        "managed_policy_arns".into(),
+        props::str_list(&f.policies.managed),
+    );
     a.insert(
         "inline_policies".into(),
         Value::Map(
-            f.inline
+            f.policies
+                .inline
                 .iter()
                 .map(|(k, v)| (k.clone(), doc_value(v)))
                 .collect(),
@@ -118,46 +141,21 @@ fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
 
 /// One role read with per-role calls (create, update, adoption).
 async fn role_facts(aws: &Clients, name: &str) -> Answer<RoleFacts> {
-    let r = aws
-        .iam
-        .get_role()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(e("GetRole"))?;
+    let r = aws.iam.get_role().role_name(name).send().await;
+    let r = r.map_err(e("GetRole"))?;
     let role = r
         .role()
         .ok_or_else(|| ProviderError::other("GetRole returned no role"))?;
-    let attached: Vec<_> = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListAttachedRolePolicies"))?;
-    let names: Vec<String> = aws
-        .iam
-        .list_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListRolePolicies"))?;
+    let attached = aws.iam.list_attached_role_policies().role_name(name);
+    let attached: Vec<_> = every_item!(attached, e("ListAttachedRolePolicies"))?;
+    let names: Vec<String> = every_item!(
+        aws.iam.list_role_policies().role_name(name),
+        e("ListRolePolicies")
+    )?;
     let mut inline = BTreeMap::new();
     for n in names {
-        let p = aws
-            .iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(&n)
-            .send()
-            .await
-            .map_err(e("GetRolePolicy"))?;
+        let call = aws.iam.get_role_policy().role_name(name).policy_name(&n);
+        let p = call.send().await.map_err(e("GetRolePolicy"))?;
         inline.insert(n, p.policy_document().to_string());
     }
     Ok(RoleFacts {
@@ -166,12 +164,14 @@ async fn role_facts(aws: &Clients, name: &str) -> Answer<RoleFacts> {
         role_id: role.role_id().to_string(),
         path: role.path().to_string(),
         trust: role.assume_role_policy_document().map(String::from),
-        managed: attached
-            .iter()
-            .filter_map(|p| p.policy_arn().map(String::from))
-            .collect(),
-        inline,
-        tags: tag_map(role.tags()),
+        policies: Policies {
+            managed: attached
+                .iter()
+                .filter_map(|p| p.policy_arn().map(String::from))
+                .collect(),
+            inline,
+        },
+        tags: iam_tags::of(role.tags()),
     })
 }
 
@@ -190,14 +190,14 @@ fn inline_policies(p: &ValueMap) -> Answer<BTreeMap<String, String>> {
     }
 }
 
-/// Attaches/detaches managed policies and puts/deletes inline ones to match `p`.
+/// Attaches/detaches managed policies and puts/deletes inline ones to go from `have` to `want`.
 async fn converge_policies(
     aws: &Clients,
     ctx: &OpContext,
     address: &str,
     name: &str,
-    prior: &ValueMap,
-    p: &ValueMap,
+    have: Policies,
+    want: Policies,
 ) -> Answer<()> {
     let w = Wait {
         ctx,
@@ -206,68 +206,33 @@ async fn converge_policies(
         what: format!("role {name} policies"),
         policy: aws.poll,
     };
-    let have: BTreeSet<String> = props::string_list(prior, "managed_policy_arns")?
-        .into_iter()
-        .collect();
-    let want: BTreeSet<String> = props::string_list(p, "managed_policy_arns")?
-        .into_iter()
-        .collect();
-    for arn in want.difference(&have) {
+    let set = |l: &Vec<String>| l.iter().cloned().collect::<BTreeSet<String>>();
+    let (have_managed, want_managed) = (set(&have.managed), set(&want.managed));
+    for arn in want_managed.difference(&have_managed) {
         // NotFound here is the new role propagating (a missing policy is InvalidInput).
         w.retrying_for(PROPAGATION, wait::not_yet_visible, || async {
-            aws.iam
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(iam_attach("AttachRolePolicy"))
+            let call = aws.iam.attach_role_policy().role_name(name).policy_arn(arn);
+            done(call.send(), iam_attach("AttachRolePolicy")).await
         })
         .await?;
     }
-    for arn in have.difference(&want) {
-        gone_is_ok(
-            aws.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DetachRolePolicy")),
-        )?;
+    for arn in have_managed.difference(&want_managed) {
+        let call = aws.iam.detach_role_policy().role_name(name).policy_arn(arn);
+        deleted(call.send(), e("DetachRolePolicy")).await?;
     }
-    let have_inline = inline_policies(prior)?;
-    let want_inline = inline_policies(p)?;
-    for (pn, doc) in &want_inline {
-        if have_inline.get(pn) == Some(doc) {
+    for (pn, doc) in &want.inline {
+        if have.inline.get(pn) == Some(doc) {
             continue;
         }
         w.retrying(wait::not_yet_visible, || async {
-            aws.iam
-                .put_role_policy()
-                .role_name(name)
-                .policy_name(pn)
-                .policy_document(doc)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("PutRolePolicy"))
+            let call = aws.iam.put_role_policy().role_name(name).policy_name(pn);
+            done(call.policy_document(doc).send(), e("PutRolePolicy")).await
         })
         .await?;
     }
-    for pn in have_inline.keys().filter(|k| !want_inline.contains_key(*k)) {
-        gone_is_ok(
-            aws.iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(pn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteRolePolicy")),
-        )?;
+    for pn in have.inline.keys().filter(|k| !want.inline.contains_key(*k)) {
+        let call = aws.iam.delete_role_policy().role_name(name).policy_name(pn);
+        deleted(call.send(), e("DeleteRolePolicy")).await?;
     }
     Ok(())
 }
@@ -288,7 +253,7 @@ impl Kind for Role {
                 AttributeSpec::optional("description", ValueType::String, None),
                 AttributeSpec::optional(
                     "managed_policy_arns",
-                    ValueType::List(Box::new(ValueType::String)),
+                    attrs::strings(),
                     Some(Value::List(vec![])),
                 ),
                 AttributeSpec::optional(
@@ -297,7 +262,7 @@ impl Kind for Role {
                     Some(Value::Map(ValueMap::new())),
                 )
                 .describe("Inline policies by name."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
+                attrs::tags(),
                 AttributeSpec::computed("arn", ValueType::String),
                 AttributeSpec::computed("unique_id", ValueType::String),
             ],
@@ -318,11 +283,7 @@ impl Kind for Role {
         let pages = match pages {
             Ok(p) => p,
             Err(err) => {
-                let m = err.to_string();
-                return requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(m.clone())))
-                    .collect();
+                return describe::all_failed(requests, &err);
             }
         };
         let mut by_name: BTreeMap<String, RoleFacts> = BTreeMap::new();
@@ -336,22 +297,24 @@ impl Kind for Role {
                     role_id: d.role_id().unwrap_or_default().to_string(),
                     path: d.path().unwrap_or("/").to_string(),
                     trust: d.assume_role_policy_document().map(String::from),
-                    managed: d
-                        .attached_managed_policies()
-                        .iter()
-                        .filter_map(|p| p.policy_arn().map(String::from))
-                        .collect(),
-                    inline: d
-                        .role_policy_list()
-                        .iter()
-                        .filter_map(|p| {
-                            Some((
-                                p.policy_name()?.to_string(),
-                                p.policy_document()?.to_string(),
-                            ))
-                        })
-                        .collect(),
-                    tags: tag_map(d.tags()),
+                    policies: Policies {
+                        managed: d
+                            .attached_managed_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(String::from))
+                            .collect(),
+                        inline: d
+                            .role_policy_list()
+                            .iter()
+                            .filter_map(|p| {
+                                Some((
+                                    p.policy_name()?.to_string(),
+                                    p.policy_document()?.to_string(),
+                                ))
+                            })
+                            .collect(),
+                    },
+                    tags: iam_tags::of(d.tags()),
                 },
             );
         }
@@ -370,15 +333,8 @@ impl Kind for Role {
             if props::string(&r.prior, "description")?.is_none() {
                 return Ok(Some(o));
             }
-            let Some(got) = absent_if_not_found(
-                aws.iam
-                    .get_role()
-                    .role_name(&o.id)
-                    .send()
-                    .await
-                    .map_err(e("GetRole")),
-            )?
-            else {
+            let call = aws.iam.get_role().role_name(&o.id).send();
+            let Some(got) = describe::found(call, e("GetRole")).await? else {
                 return Ok(None);
             };
             let d = got.role().and_then(|role| role.description());
@@ -402,7 +358,7 @@ impl Kind for Role {
             "assume_role_policy_document",
         )?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        inline_policies(p)?;
+        let want = Policies::asked(p)?;
         let out = aws
             .iam
             .create_role()
@@ -410,11 +366,12 @@ impl Kind for Role {
             .path(props::string(p, "path")?.unwrap_or_else(|| "/".into()))
             .assume_role_policy_document(trust)
             .set_description(props::string(p, "description")?)
-            .set_tags(Some(iam_tags(&tags)))
+            .set_tags(Some(iam_tags::to_sdk(&tags)))
             .send()
             .await
             .map_err(e("CreateRole"))?;
-        converge_policies(aws, ctx, &req.address, &name, &ValueMap::new(), p).await?;
+        let have = Policies::default();
+        converge_policies(aws, ctx, &req.address, &name, have, want).await?;
         // What was just set is what the role is: no re-read on the critical path.
         let role = out
             .role()
@@ -447,49 +404,22 @@ impl Kind for Role {
                 &props::get(p, "assume_role_policy_document").unwrap_or_default(),
                 "assume_role_policy_document",
             )?;
-            aws.iam
-                .update_assume_role_policy()
-                .role_name(name)
-                .policy_document(trust)
-                .send()
-                .await
-                .map_err(e("UpdateAssumeRolePolicy"))?;
-        }
-        if changed("description") {
-            aws.iam
-                .update_role()
-                .role_name(name)
-                .description(props::string(p, "description")?.unwrap_or_default())
-                .send()
-                .await
-                .map_err(e("UpdateRole"))?;
-        }
-        converge_policies(aws, ctx, &req.address, name, &req.prior, p).await?;
-        if changed("tags") {
-            tags::sync(
-                tags::changes(ctx, req)?,
-                |set| async move {
-                    aws.iam
-                        .tag_role()
-                        .role_name(name)
-                        .set_tags(Some(iam_tags(&set)))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("TagRole"))
-                },
-                |keys| async move {
-                    aws.iam
-                        .untag_role()
-                        .role_name(name)
-                        .set_tag_keys(Some(keys))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UntagRole"))
-                },
+            let call = aws.iam.update_assume_role_policy().role_name(name);
+            done(
+                call.policy_document(trust).send(),
+                e("UpdateAssumeRolePolicy"),
             )
             .await?;
+        }
+        if changed("description") {
+            let text = props::string(p, "description")?.unwrap_or_default();
+            let call = aws.iam.update_role().role_name(name).description(text);
+            done(call.send(), e("UpdateRole")).await?;
+        }
+        let (have, want) = (Policies::asked(&req.prior)?, Policies::asked(p)?);
+        converge_policies(aws, ctx, &req.address, name, have, want).await?;
+        if changed("tags") {
+            iam_tags::sync(aws, ctx, req, Tagged::Role(name)).await?;
         }
         Ok(role_observed(ctx, role_facts(aws, name).await?, p))
     }
@@ -499,30 +429,8 @@ impl Kind for Role {
         let Some(facts) = absent_if_not_found(role_facts(aws, name).await)? else {
             return Ok(());
         };
-        for arn in &facts.managed {
-            gone_is_ok(
-                aws.iam
-                    .detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DetachRolePolicy")),
-            )?;
-        }
-        for pn in facts.inline.keys() {
-            gone_is_ok(
-                aws.iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name(pn)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteRolePolicy")),
-            )?;
-        }
+        let none = Policies::default();
+        converge_policies(aws, ctx, &req.address, name, facts.policies, none).await?;
         let w = Wait {
             ctx,
             address: &req.address,
@@ -530,20 +438,14 @@ impl Kind for Role {
             what: format!("role {name} to be free"),
             policy: aws.poll,
         };
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.iam
-                    .delete_role()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteRole")),
+        w.retrying(wait::dependency, || {
+            deleted(
+                aws.iam.delete_role().role_name(name).send(),
+                e("DeleteRole"),
             )
         })
         .await
     }
-
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_role(aws, ctx, req, Some(&req.token)).await
     }
@@ -575,5 +477,3 @@ async fn find_role(
     }
     Ok(Some(role_observed(ctx, f, &req.properties)))
 }
-
-// -- OIDC provider ---------------------------------------------------------------------------
