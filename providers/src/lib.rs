@@ -12,6 +12,7 @@ pub mod aws;
 pub mod given_secret;
 pub mod k8s;
 mod kinds;
+pub mod local;
 pub mod local_file;
 mod props;
 pub mod random_secret;

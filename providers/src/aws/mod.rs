@@ -129,7 +129,7 @@ impl AwsProvider {
             Arc::new(eks::access_policy::AccessPolicy),
             Arc::new(efs::FileSystem),
             Arc::new(efs::MountTarget),
-            Arc::new(ec2::pvc_volumes::PvcVolumes),
+            Arc::new(data::Looked(ec2::pvc_volumes::PvcVolumes)),
             Arc::new(s3::Bucket),
             Arc::new(cognito::UserPool),
             Arc::new(cognito_existing::ExistingUserPool),
@@ -139,8 +139,8 @@ impl AwsProvider {
             Arc::new(route53::Record),
             Arc::new(acm::Certificate),
             Arc::new(acm::CertificateValidation),
-            Arc::new(data::AvailabilityZones),
-            Arc::new(data::CallerIdentity),
+            Arc::new(data::Looked(data::AvailabilityZones)),
+            Arc::new(data::Looked(data::CallerIdentity)),
         ];
         let kinds = Kinds::new(all.into_iter().map(|k| (k.schema(), k)));
         AwsProvider {
