@@ -69,11 +69,7 @@ pub fn save_failed(
 ) -> anyhow::Error {
     let location = session.store.location();
     let stack = &session.config.name;
-    // The failed write may still have landed (its answer lost): one more than its serial keeps
-    // the errored state newer than anything this run may have stored.
-    let mut state = state.clone();
-    state.serial = state.serial.saturating_add(1);
-    let state = &state;
+    let state = &hdh_engine::run::rescued(state);
     let message = format!("could not save state to {location}: {e}");
     match write(config_file, stack, state) {
         Ok(path) => {

@@ -6,6 +6,7 @@ mod commands;
 mod errored;
 mod exit;
 mod render;
+mod run_error;
 mod saved_plan;
 mod session;
 mod style;

@@ -710,7 +710,13 @@ async fn apply_makespan() {
     // Every line is stamped as it arrives.
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(["apply", "-f", "daskhub.yaml", "--auto-approve", "--no-color"])
+        .args([
+            "apply",
+            "-f",
+            "daskhub.yaml",
+            "--auto-approve",
+            "--no-color",
+        ])
         .envs(run.emu.env())
         .env("HDH_TIME_SCALE", scale.to_string())
         .current_dir(&run.dir)
