@@ -60,6 +60,15 @@ fn write(config_file: &Path, stack: &str, state: &State) -> std::io::Result<Path
     Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
 }
 
+/// The error for a run whose final write failed, after writing its state to an errored file.
+pub fn uncommitted(
+    session: &Session,
+    config_file: &Path,
+    failed: hdh_engine::run::Uncommitted,
+) -> anyhow::Error {
+    save_failed(session, config_file, &failed.state, failed.source)
+}
+
 /// The error for a failed save of `state`, after writing it to an errored file.
 pub fn save_failed(
     session: &Session,

@@ -57,14 +57,9 @@ pub async fn run(file: &Path, args: &ImportArgs) -> Result<Exit> {
     };
     let n = entries.len();
     run.state.resources.extend(entries);
-    if let Err(failed) = run.commit().await {
-        return Err(errored::save_failed(
-            &session,
-            file,
-            &failed.state,
-            failed.source,
-        ));
-    }
+    run.commit()
+        .await
+        .map_err(|failed| errored::uncommitted(&session, file, failed))?;
     println!(
         "\nImported {n} resource{} into {}. Run `hdh plan` to see what differs from the config.",
         if n == 1 { "" } else { "s" },

@@ -161,14 +161,9 @@ pub async fn rm(file: &Path, address: &str, lock_timeout: Duration) -> Result<Ex
         run.finish().await;
         return Err(user_error(format!("{address} is not in state {location}")));
     };
-    if let Err(failed) = run.commit().await {
-        return Err(errored::save_failed(
-            &session,
-            file,
-            &failed.state,
-            failed.source,
-        ));
-    }
+    run.commit()
+        .await
+        .map_err(|failed| errored::uncommitted(&session, file, failed))?;
     println!(
         "Removed {address} ({} {}) from state. The resource itself was not touched.",
         removed.type_name, removed.id
