@@ -38,6 +38,8 @@ pub struct Session {
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
+    /// What each running operation's provider last reported, for heartbeats.
+    pub reports: progress::Reports,
     /// Locks taken and not yet released, each behind the engine's guard: dropping the session
     /// (an early return, a panic) releases them, so no error path leaves a lock behind.
     held: Mutex<Vec<LockGuard>>,
@@ -155,6 +157,7 @@ impl Session {
             op_timeout: DEFAULT_OP_TIMEOUT,
             json: false,
             cleanups: Arc::default(),
+            reports: progress::Reports::default(),
             held: Mutex::default(),
         })
     }
@@ -165,7 +168,7 @@ impl Session {
         let mut ctx = OpContext::new(&self.config.name, &self.config.region);
         ctx.tags = self.config.tags.clone();
         ctx.timeout = self.op_timeout;
-        ctx.progress = progress::progress_sink(self.json);
+        ctx.progress = progress::progress_sink(self.json, self.reports.clone());
         ctx.cleanups = progress::cleanup_sink(self.cleanups.clone(), self.json);
         ctx
     }
@@ -238,7 +241,7 @@ impl Session {
                             .join("\n"),
                     )
                 })?;
-            if progress::verbose() {
+            if crate::style::verbose() {
                 let types: std::collections::BTreeSet<&str> = state
                     .resources
                     .values()

@@ -160,7 +160,8 @@ async fn locked(
         });
         // Ids are taken now: once deleted, state no longer knows them.
         let to_delete = closing::to_delete(&plan, &state);
-        let expected = progress::Expected::of(&plan, &session.providers);
+        let expected =
+            progress::Expected::of(&plan, &session.providers).with_reports(session.reports.clone());
         let opts = ExecOptions {
             parallelism: run.parallelism as usize,
             cancel: Some(rx),

@@ -20,7 +20,7 @@ use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
 use super::release_values;
 use super::{tool, K8sSettings};
-use crate::aws::wait::{Poll, Wait};
+use crate::poll::{Poll, Wait};
 use crate::props;
 
 pub(crate) const TYPE: &str = "helm_release";

@@ -36,7 +36,8 @@ use hdh_engine::provider::{
 };
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
 
-use crate::aws::{AwsSettings, PollPolicy};
+use crate::aws::AwsSettings;
+use crate::poll::PollPolicy;
 use cluster_gone::ClusterProbe;
 
 /// How the Kubernetes provider runs its tools.
@@ -99,7 +100,7 @@ impl Provider for K8sProvider {
                 other => Err(crate::props::unsupported_type(other)),
             }
         });
-        crate::aws::join_all(reads).await
+        crate::poll::join_all(reads).await
     }
 
     async fn create(
