@@ -22,6 +22,7 @@ use hdh_engine::{
 };
 
 use crate::props;
+use crate::{Answer, Found};
 
 /// The resource type name.
 pub const TYPE: &str = "given_secret";
@@ -63,7 +64,7 @@ impl GivenSecretProvider {
         )
     }
 
-    fn source(&self, p: &ValueMap) -> Result<Source, ProviderError> {
+    fn source(&self, p: &ValueMap) -> Answer<Source> {
         match (
             props::string(p, "from_env")?,
             props::string(p, "from_file")?,
@@ -94,7 +95,7 @@ fn valid_env_name(name: &str) -> bool {
 }
 
 /// The secret, or why it cannot be had (never the secret itself in a message).
-fn fetch(source: &Source) -> Result<String, ProviderError> {
+fn fetch(source: &Source) -> Answer<String> {
     let raw = match source {
         Source::Env(name) => std::env::var(name).map_err(|e| {
             ProviderError::invalid(match e {
@@ -121,7 +122,7 @@ fn fetch(source: &Source) -> Result<String, ProviderError> {
     Ok(value.to_string())
 }
 
-fn read_file(path: &Path) -> Result<String, ProviderError> {
+fn read_file(path: &Path) -> Answer<String> {
     let bytes = std::fs::read(path)
         .map_err(|e| ProviderError::invalid(format!("cannot read {}: {e}", path.display())))?;
     String::from_utf8(bytes)
@@ -164,7 +165,7 @@ impl Provider for GivenSecretProvider {
         _ctx: &OpContext,
         type_name: &str,
         requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    ) -> Vec<Found> {
         requests
             .iter()
             .map(|r| {
@@ -182,11 +183,7 @@ impl Provider for GivenSecretProvider {
             .collect()
     }
 
-    async fn create(
-        &self,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -195,28 +192,20 @@ impl Provider for GivenSecretProvider {
         Ok(observed(id_of(&source), &req.properties, value))
     }
 
-    async fn update(
-        &self,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn update(&self, _ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         // Only the source changed: read the secret from the new one.
         let source = self.source(&req.properties)?;
         let value = fetch(&source)?;
         Ok(observed(id_of(&source), &req.properties, value))
     }
 
-    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         // The secret stays where the admin keeps it; only state forgets it.
         Ok(())
     }
 
     /// Nothing outside hdh is this resource (the secret is read from its source at apply): import leaves it for apply.
-    async fn find_existing(
-        &self,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
+    async fn find_existing(&self, _ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         match &req.id {
             Some(_) => Err(ProviderError::Unsupported {
                 message: format!("{} has no id outside hdh to import", req.type_name),
@@ -225,11 +214,7 @@ impl Provider for GivenSecretProvider {
         }
     }
 
-    async fn find_created(
-        &self,
-        _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, _ctx: &OpContext, _req: &CreateRequest) -> Found {
         // An interrupted create made nothing; reading again is harmless.
         Ok(None)
     }

@@ -4,14 +4,16 @@
 //!
 //! Code map: `random_secret`, `given_secret` and `local_file` are the local providers; `aws/` is the AWS
 //! provider (EC2 network, IAM, KMS, EKS, EFS, S3, Cognito, Route 53); `k8s/` runs `kubectl` and
-//! `helm` for `kubernetes_manifest` and `helm_release`. `poll` is the waiting (deadline, backoff,
-//! progress) and `join_all` they share; `props` reads typed inputs;
+//! `helm` for `kubernetes_manifest` and `helm_release`. `kinds` dispatches a type name to its kind;
+//! `poll` is the waiting (deadline, backoff, progress) and `join_all` they share; `props` reads
+//! typed inputs;
 //! `atomic_write` replaces files.
 
 mod atomic_write;
 pub mod aws;
 pub mod given_secret;
 pub mod k8s;
+mod kinds;
 pub mod local_file;
 mod poll;
 mod props;
@@ -20,7 +22,14 @@ pub mod random_secret;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hdh_engine::{Provider, Providers};
+use hdh_engine::{Observed, Provider, ProviderError, Providers};
+
+/// What a provider's call answers.
+pub(crate) type Answer<T> = Result<T, ProviderError>;
+
+/// What a read answers for one resource (or the search after an interrupted create): the
+/// resource, or `None` when there is none.
+pub(crate) type Found = Answer<Option<Observed>>;
 
 pub use aws::{AwsProvider, AwsSettings};
 pub use given_secret::GivenSecretProvider;

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic_write::{remove_leftovers, write_atomic};
 use crate::props;
+use crate::{Answer, Found};
 
 /// The resource type name.
 pub const TYPE: &str = "local_file";
@@ -86,7 +87,7 @@ impl LocalFileProvider {
 
     /// The file a recorded resource manages: its id, or (for a damaged entry without one) its
     /// recorded path.
-    fn managed_file(&self, id: &str, prior: &ValueMap) -> Result<PathBuf, ProviderError> {
+    fn managed_file(&self, id: &str, prior: &ValueMap) -> Answer<PathBuf> {
         if !id.is_empty() {
             return Ok(PathBuf::from(id));
         }
@@ -103,7 +104,7 @@ struct Inputs {
     mode_text: String,
 }
 
-fn parse_path(v: &Value) -> Result<String, ProviderError> {
+fn parse_path(v: &Value) -> Answer<String> {
     match v.as_str() {
         Some("") => Err(ProviderError::invalid("`path` must not be empty")),
         Some(s) if s.ends_with('/') => Err(ProviderError::invalid(format!(
@@ -115,7 +116,7 @@ fn parse_path(v: &Value) -> Result<String, ProviderError> {
 }
 
 /// Parses an octal permission string of 3 or 4 digits ("644", "0600", "1777").
-fn parse_mode(v: &Value) -> Result<u32, ProviderError> {
+fn parse_mode(v: &Value) -> Answer<u32> {
     let Some(text) = v.as_str() else {
         return Err(props::wrong_type(
             "mode",
@@ -132,7 +133,7 @@ fn parse_mode(v: &Value) -> Result<u32, ProviderError> {
     }
 }
 
-fn inputs(properties: &ValueMap) -> Result<Inputs, ProviderError> {
+fn inputs(properties: &ValueMap) -> Answer<Inputs> {
     let path = match props::get(properties, "path") {
         Some(v) => parse_path(&v)?,
         None => return Err(ProviderError::invalid("`path` is required")),
@@ -169,11 +170,7 @@ fn attributes(path: &str, content: String, mode_text: String, sha256: String) ->
 
 /// The file at `file` as it really is; `None` when it does not exist. `path` is the input text
 /// to report; `mode_hint` the user's spelling of the mode, used when it matches.
-fn observe(
-    file: &Path,
-    path: &str,
-    mode_hint: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+fn observe(file: &Path, path: &str, mode_hint: Option<&str>) -> Found {
     let meta = match fs::metadata(file) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -204,7 +201,7 @@ fn observe(
 }
 
 /// Writes the file for `inputs` at `file` and describes it.
-fn write(file: &Path, inputs: Inputs) -> Result<Observed, ProviderError> {
+fn write(file: &Path, inputs: Inputs) -> Answer<Observed> {
     write_atomic(file, inputs.content.as_bytes(), inputs.mode)
         .map_err(|e| io_error("write", file, e))?;
     let sha256 = sha256_hex(inputs.content.as_bytes());
@@ -225,7 +222,7 @@ impl Provider for LocalFileProvider {
         _ctx: &OpContext,
         type_name: &str,
         requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    ) -> Vec<Found> {
         requests
             .iter()
             .map(|r| {
@@ -240,11 +237,7 @@ impl Provider for LocalFileProvider {
             .collect()
     }
 
-    async fn create(
-        &self,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -253,11 +246,7 @@ impl Provider for LocalFileProvider {
         write(&file, inputs)
     }
 
-    async fn update(
-        &self,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn update(&self, _ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -267,7 +256,7 @@ impl Provider for LocalFileProvider {
         write(&file, inputs)
     }
 
-    async fn delete(&self, _ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let file = self.managed_file(&req.id, &req.prior)?;
         remove_leftovers(&file).map_err(|e| io_error("delete", &file, e))?;
         match fs::remove_file(&file) {
@@ -280,11 +269,7 @@ impl Provider for LocalFileProvider {
     /// A file already at the path with exactly the requested content is the one an interrupted
     /// create wrote (or one identical to it): adopt it. A file with other content is not ours
     /// to claim; the create that follows overwrites it.
-    async fn find_created(
-        &self,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let inputs = inputs(&req.properties)?;
         let file = self.resolve(&inputs.path);
         let wanted = sha256_hex(inputs.content.as_bytes());

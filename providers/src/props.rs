@@ -2,6 +2,7 @@
 //! Providers receive unmarked values; marks are stripped again here so a stray one never makes a
 //! valid input look like the wrong type.
 
+use crate::Answer;
 use hdh_engine::provider::Finding;
 use hdh_engine::{ProviderError, Value, ValueMap};
 
@@ -15,7 +16,7 @@ pub(crate) fn get(props: &ValueMap, name: &str) -> Option<Value> {
 }
 
 /// The string property `name`, or `None` when absent.
-pub(crate) fn string(props: &ValueMap, name: &str) -> Result<Option<String>, ProviderError> {
+pub(crate) fn string(props: &ValueMap, name: &str) -> Answer<Option<String>> {
     match get(props, name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -24,7 +25,7 @@ pub(crate) fn string(props: &ValueMap, name: &str) -> Result<Option<String>, Pro
 }
 
 /// The string property `name`, which must be present.
-pub(crate) fn required_string(props: &ValueMap, name: &str) -> Result<String, ProviderError> {
+pub(crate) fn required_string(props: &ValueMap, name: &str) -> Answer<String> {
     string(props, name)?.ok_or_else(|| ProviderError::invalid(format!("`{name}` is required")))
 }
 
@@ -41,7 +42,7 @@ pub(crate) fn wrong_type(name: &str, expected: &str, found: &Value) -> ProviderE
 }
 
 /// A check of one known input value.
-pub(crate) type Check = fn(&Value) -> Result<(), ProviderError>;
+pub(crate) type Check = fn(&Value) -> Answer<()>;
 
 /// Plan-time findings for the resources of `type_name`: each check runs on its attribute when
 /// that is set and known (unknown values are checked at apply time, by the provider call).
@@ -82,7 +83,7 @@ pub(crate) fn unsupported_type(type_name: &str) -> ProviderError {
 pub(crate) fn string_map(
     props: &ValueMap,
     name: &str,
-) -> Result<std::collections::BTreeMap<String, String>, ProviderError> {
+) -> Answer<std::collections::BTreeMap<String, String>> {
     match get(props, name) {
         None => Ok(Default::default()),
         Some(Value::Map(m)) => m
@@ -99,7 +100,7 @@ pub(crate) fn string_map(
 }
 
 /// The list-of-strings property `name`, empty when absent.
-pub(crate) fn string_list(props: &ValueMap, name: &str) -> Result<Vec<String>, ProviderError> {
+pub(crate) fn string_list(props: &ValueMap, name: &str) -> Answer<Vec<String>> {
     match get(props, name) {
         None => Ok(Vec::new()),
         Some(Value::List(l)) => l
@@ -115,7 +116,7 @@ pub(crate) fn string_list(props: &ValueMap, name: &str) -> Result<Vec<String>, P
 }
 
 /// The integer property `name`, or `None` when absent.
-pub(crate) fn int(props: &ValueMap, name: &str) -> Result<Option<i64>, ProviderError> {
+pub(crate) fn int(props: &ValueMap, name: &str) -> Answer<Option<i64>> {
     match get(props, name) {
         None => Ok(None),
         Some(v) => v
@@ -126,7 +127,7 @@ pub(crate) fn int(props: &ValueMap, name: &str) -> Result<Option<i64>, ProviderE
 }
 
 /// The boolean property `name`, or `None` when absent.
-pub(crate) fn boolean(props: &ValueMap, name: &str) -> Result<Option<bool>, ProviderError> {
+pub(crate) fn boolean(props: &ValueMap, name: &str) -> Answer<Option<bool>> {
     match get(props, name) {
         None => Ok(None),
         Some(v) => v
@@ -137,7 +138,7 @@ pub(crate) fn boolean(props: &ValueMap, name: &str) -> Result<Option<bool>, Prov
 }
 
 /// The list-of-maps property `name`, empty when absent.
-pub(crate) fn map_list(props: &ValueMap, name: &str) -> Result<Vec<ValueMap>, ProviderError> {
+pub(crate) fn map_list(props: &ValueMap, name: &str) -> Answer<Vec<ValueMap>> {
     match get(props, name) {
         None => Ok(Vec::new()),
         Some(Value::List(l)) => l

@@ -19,6 +19,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 
 use crate::props;
+use crate::{Answer, Found};
 
 /// The resource type name.
 pub const TYPE: &str = "random_secret";
@@ -92,7 +93,7 @@ struct Settings {
     encoding: Encoding,
 }
 
-fn parse_bytes(v: &Value) -> Result<i64, ProviderError> {
+fn parse_bytes(v: &Value) -> Answer<i64> {
     match v.as_i64() {
         Some(n) if BYTES_RANGE.contains(&n) => Ok(n),
         Some(n) => Err(ProviderError::invalid(format!(
@@ -104,7 +105,7 @@ fn parse_bytes(v: &Value) -> Result<i64, ProviderError> {
     }
 }
 
-fn parse_encoding(v: &Value) -> Result<Encoding, ProviderError> {
+fn parse_encoding(v: &Value) -> Answer<Encoding> {
     match v.as_str() {
         Some("hex") => Ok(Encoding::Hex),
         Some("base64") => Ok(Encoding::Base64),
@@ -116,7 +117,7 @@ fn parse_encoding(v: &Value) -> Result<Encoding, ProviderError> {
     }
 }
 
-fn settings(properties: &ValueMap) -> Result<Settings, ProviderError> {
+fn settings(properties: &ValueMap) -> Answer<Settings> {
     let bytes = props::get(properties, "bytes").map_or(Ok(DEFAULT_BYTES), |v| parse_bytes(&v))?;
     let encoding =
         props::get(properties, "encoding").map_or(Ok(Encoding::Hex), |v| parse_encoding(&v))?;
@@ -124,7 +125,7 @@ fn settings(properties: &ValueMap) -> Result<Settings, ProviderError> {
 }
 
 /// `n` bytes from the OS CSPRNG.
-fn os_random(n: usize) -> Result<Vec<u8>, ProviderError> {
+fn os_random(n: usize) -> Answer<Vec<u8>> {
     let mut buf = vec![0u8; n];
     OsRng.try_fill_bytes(&mut buf).map_err(|e| {
         ProviderError::other(format!("the operating system's random source failed: {e}"))
@@ -143,7 +144,7 @@ impl Provider for RandomSecretProvider {
         _ctx: &OpContext,
         type_name: &str,
         requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    ) -> Vec<Found> {
         requests
             .iter()
             .map(|r| {
@@ -164,11 +165,7 @@ impl Provider for RandomSecretProvider {
             .collect()
     }
 
-    async fn create(
-        &self,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         if req.type_name != TYPE {
             return Err(props::unsupported_type(&req.type_name));
         }
@@ -183,27 +180,19 @@ impl Provider for RandomSecretProvider {
         Ok(Observed { id, attributes })
     }
 
-    async fn update(
-        &self,
-        _ctx: &OpContext,
-        _req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    async fn update(&self, _ctx: &OpContext, _req: &UpdateRequest) -> Answer<Observed> {
         Err(ProviderError::Unsupported {
             message: "random_secret cannot change in place; every input forces a new secret".into(),
         })
     }
 
-    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Result<(), ProviderError> {
+    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         // Nothing outside state to remove.
         Ok(())
     }
 
     /// Nothing outside hdh is this resource (a generated secret exists only in hdh's state): import leaves it for apply.
-    async fn find_existing(
-        &self,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
+    async fn find_existing(&self, _ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         match &req.id {
             Some(_) => Err(ProviderError::Unsupported {
                 message: format!("{} has no id outside hdh to import", req.type_name),
@@ -212,11 +201,7 @@ impl Provider for RandomSecretProvider {
         }
     }
 
-    async fn find_created(
-        &self,
-        _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, _ctx: &OpContext, _req: &CreateRequest) -> Found {
         // An interrupted create left nothing behind; creating again is harmless.
         Ok(None)
     }

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, Tag, ValidationMethod};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -31,6 +33,7 @@ use super::errors::{absent_if_not_found, acm as e};
 use super::wait::{Poll, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const CERTIFICATE: &str = "aws_acm_certificate";
 pub(crate) const VALIDATION: &str = "aws_acm_certificate_validation";
@@ -47,7 +50,7 @@ fn idempotency_token(token: &str) -> String {
         .collect()
 }
 
-fn acm_tags(all: &BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
+fn acm_tags(all: &BTreeMap<String, String>) -> Answer<Vec<Tag>> {
     all.iter()
         .map(|(k, v)| {
             Tag::builder()
@@ -60,7 +63,7 @@ fn acm_tags(all: &BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
 }
 
 /// The certificate as ACM describes it; `None` when it is gone.
-async fn describe(aws: &Clients, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
+async fn describe(aws: &Clients, arn: &str) -> Answer<Option<CertificateDetail>> {
     let out = absent_if_not_found(
         aws.acm
             .describe_certificate()
@@ -123,7 +126,7 @@ async fn with_record(
     address: &str,
     arn: &str,
     prior: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     Wait {
         ctx,
         address,
@@ -147,10 +150,7 @@ async fn with_record(
 }
 
 /// Every tag of the certificate; `None` when it is gone.
-async fn cert_tags(
-    aws: &Clients,
-    arn: &str,
-) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+async fn cert_tags(aws: &Clients, arn: &str) -> Answer<Option<BTreeMap<String, String>>> {
     match aws
         .acm
         .list_tags_for_certificate()
@@ -180,7 +180,7 @@ async fn find_by_token(
     aws: &Clients,
     ctx: &OpContext,
     req: &CreateRequest,
-) -> Result<Option<String>, ProviderError> {
+) -> Answer<Option<String>> {
     let all: Vec<_> = aws
         .acm
         .list_certificates()
@@ -230,12 +230,7 @@ impl Kind for Certificate {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let Some(mut o) = describe(aws, &r.id)
                 .await?
@@ -259,7 +254,7 @@ impl Kind for Certificate {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let all = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
@@ -287,34 +282,40 @@ impl Kind for Certificate {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        let ch = tags::changes(ctx, &req.address, &req.prior, &req.properties)?;
-        aws.acm
-            .add_tags_to_certificate()
-            .certificate_arn(&req.id)
-            .set_tags(Some(acm_tags(&ch.set)?))
-            .send()
-            .await
-            .map_err(e("AddTagsToCertificate"))?;
-        if !ch.remove.is_empty() {
-            let keys = ch
-                .remove
-                .iter()
-                .map(|k| {
-                    Tag::builder()
-                        .key(k)
-                        .build()
-                        .map_err(|err| ProviderError::other(err.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            aws.acm
-                .remove_tags_from_certificate()
-                .certificate_arn(&req.id)
-                .set_tags(Some(keys))
-                .send()
-                .await
-                .map_err(e("RemoveTagsFromCertificate"))?;
-        }
+    ) -> Answer<Observed> {
+        tags::sync(
+            tags::changes(ctx, req)?,
+            |set| async move {
+                aws.acm
+                    .add_tags_to_certificate()
+                    .certificate_arn(&req.id)
+                    .set_tags(Some(acm_tags(&set)?))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("AddTagsToCertificate"))
+            },
+            |keys| async move {
+                let keys = keys
+                    .iter()
+                    .map(|k| {
+                        Tag::builder()
+                            .key(k)
+                            .build()
+                            .map_err(|err| ProviderError::other(err.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                aws.acm
+                    .remove_tags_from_certificate()
+                    .certificate_arn(&req.id)
+                    .set_tags(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(e("RemoveTagsFromCertificate"))
+            },
+        )
+        .await?;
         let c = describe(aws, &req.id)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
@@ -325,12 +326,7 @@ impl Kind for Certificate {
         })
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Wait {
             ctx,
             address: &req.address,
@@ -355,12 +351,7 @@ impl Kind for Certificate {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         match find_by_token(aws, ctx, req).await? {
             Some(arn) => with_record(aws, ctx, &req.address, &arn, &req.properties).await,
             None => Ok(None),
@@ -369,12 +360,7 @@ impl Kind for Certificate {
 }
 
 /// Waits until the certificate is ISSUED; a certificate ACM gave up on fails the wait at once.
-async fn issued(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+async fn issued(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> Found {
     let arn = props::required_string(p, "certificate_arn")?;
     Wait {
         ctx,
@@ -437,12 +423,7 @@ impl Kind for CertificateValidation {
         .typically(Some(Duration::from_secs(120)), None, None)
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         // Only an ISSUED certificate counts as validated; anything else is waited for again.
         super::join_all(requests.iter().map(|r| async {
             Ok(describe(aws, &r.id).await?.and_then(|c| {
@@ -459,7 +440,7 @@ impl Kind for CertificateValidation {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         issued(aws, ctx, &req.address, &req.properties)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
@@ -478,7 +459,7 @@ impl Kind for CertificateValidation {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         self.create(
             aws,
             ctx,
@@ -492,22 +473,22 @@ impl Kind for CertificateValidation {
         .await
     }
 
-    async fn delete(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         issued(aws, ctx, &req.address, &req.properties).await
+    }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a wait), so nothing to adopt.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
 }
 

@@ -12,6 +12,7 @@ use hdh_engine::provider::{CreateRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError};
 
 use super::{equivalent, settle, Clients, Kind};
+use crate::Answer;
 
 /// Brings `found` to `req.properties` with one update of the inputs that differ.
 pub(crate) async fn converge(
@@ -20,7 +21,7 @@ pub(crate) async fn converge(
     ctx: &OpContext,
     req: &CreateRequest,
     found: Observed,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let found = settle(&req.properties, found);
     let schema = kind.schema();
     // Inputs the resource reads back and that differ; ones it does not read back are kept.

@@ -12,12 +12,13 @@ use hdh_engine::{
 use super::errors::{absent_if_not_found, cognito as e};
 use super::{Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_cognito_existing_user_pool";
 
 pub(crate) struct ExistingUserPool;
 
-async fn observe(aws: &Clients, id: &str) -> Result<Option<Observed>, ProviderError> {
+async fn observe(aws: &Clients, id: &str) -> Found {
     let out = absent_if_not_found(
         aws.cognito
             .describe_user_pool()
@@ -60,12 +61,7 @@ impl Kind for ExistingUserPool {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| observe(aws, &r.id))).await
     }
 
@@ -74,7 +70,7 @@ impl Kind for ExistingUserPool {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let id = props::required_string(&req.properties, "user_pool_id")?;
         observe(aws, &id).await?.ok_or_else(|| {
             ProviderError::invalid(format!(
@@ -90,28 +86,18 @@ impl Kind for ExistingUserPool {
         _aws: &Clients,
         _ctx: &OpContext,
         _req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         Err(ProviderError::Unsupported {
             message: "an existing user pool is read, never changed".into(),
         })
     }
 
     /// Forgets the pool; it stays as it is.
-    async fn delete(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let id = props::required_string(&req.properties, "user_pool_id")?;
         observe(aws, &id).await
     }

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::AvailabilityZoneState;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -14,11 +16,12 @@ use super::ec2::filter;
 use super::errors::{ec2 as e, sts};
 use super::{Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) struct AvailabilityZones;
 pub(crate) struct CallerIdentity;
 
-async fn zones(aws: &Clients, p: &ValueMap) -> Result<Observed, ProviderError> {
+async fn zones(aws: &Clients, p: &ValueMap) -> Answer<Observed> {
     let state = props::string(p, "state")?.unwrap_or_else(|| "available".into());
     let out = aws
         .ec2
@@ -45,7 +48,7 @@ async fn zones(aws: &Clients, p: &ValueMap) -> Result<Observed, ProviderError> {
     })
 }
 
-async fn identity(aws: &Clients) -> Result<Observed, ProviderError> {
+async fn identity(aws: &Clients) -> Answer<Observed> {
     let out = aws
         .sts
         .get_caller_identity()
@@ -78,12 +81,7 @@ impl Kind for AvailabilityZones {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         let mut out = Vec::new();
         for r in requests {
             out.push(zones(aws, &r.prior).await.map(Some));
@@ -96,7 +94,7 @@ impl Kind for AvailabilityZones {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         zones(aws, &req.properties).await
     }
 
@@ -105,27 +103,27 @@ impl Kind for AvailabilityZones {
         aws: &Clients,
         _ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         zones(aws, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(
+    async fn find_created(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
+        // A lookup makes nothing; looking again is harmless.
+        Ok(None)
+    }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
+    async fn candidates(
         &self,
         _aws: &Clients,
         _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        // A lookup makes nothing; looking again is harmless.
-        Ok(None)
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
 }
 
@@ -143,12 +141,7 @@ impl Kind for CallerIdentity {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         if requests.is_empty() {
             return Vec::new();
         }
@@ -167,7 +160,7 @@ impl Kind for CallerIdentity {
         aws: &Clients,
         _ctx: &OpContext,
         _req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         identity(aws).await
     }
 
@@ -176,25 +169,25 @@ impl Kind for CallerIdentity {
         aws: &Clients,
         _ctx: &OpContext,
         _req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         identity(aws).await
     }
 
-    async fn delete(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(
+    async fn find_created(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
+        Ok(None)
+    }
+
+    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
+    async fn candidates(
         &self,
         _aws: &Clients,
         _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(None)
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
 }

@@ -12,6 +12,7 @@
 //!   connection failed) are retryable; an unclassified code (access denied, an opt-in needed, a
 //!   code this table does not know) is `Other`, which is permanent.
 
+use crate::Answer;
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use hdh_engine::ProviderError;
@@ -424,9 +425,7 @@ where
 }
 
 /// Not found means "gone": `Ok(None)`; anything else stays an error.
-pub(crate) fn absent_if_not_found<T>(
-    r: Result<T, ProviderError>,
-) -> Result<Option<T>, ProviderError> {
+pub(crate) fn absent_if_not_found<T>(r: Answer<T>) -> Answer<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(ProviderError::NotFound { .. }) => Ok(None),
@@ -435,7 +434,7 @@ pub(crate) fn absent_if_not_found<T>(
 }
 
 /// Deleting what is already gone is success.
-pub(crate) fn gone_is_ok(r: Result<(), ProviderError>) -> Result<(), ProviderError> {
+pub(crate) fn gone_is_ok(r: Answer<()>) -> Answer<()> {
     match r {
         Err(ProviderError::NotFound { .. }) => Ok(()),
         other => other,

@@ -10,21 +10,25 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::errors::{absent_if_not_found, gone_is_ok, kms as e};
 use super::{tags, Clients, Kind};
+use crate::aws::import::unsearchable;
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_kms_key";
 
 pub(crate) struct Key;
 
 /// Alias name → target key id.
-async fn aliases(aws: &Clients) -> Result<BTreeMap<String, String>, ProviderError> {
+async fn aliases(aws: &Clients) -> Answer<BTreeMap<String, String>> {
     let items: Vec<_> = aws
         .kms
         .list_aliases()
@@ -47,7 +51,7 @@ async fn observe(
     id: &str,
     aliases: &BTreeMap<String, String>,
     prior: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let Some(out) = absent_if_not_found(
         aws.kms
             .describe_key()
@@ -127,7 +131,7 @@ async fn set_alias(
     key_id: &str,
     old: Option<String>,
     new: Option<String>,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     if old == new {
         return Ok(());
     }
@@ -154,7 +158,7 @@ async fn set_alias(
     Ok(())
 }
 
-async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Result<(), ProviderError> {
+async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Answer<()> {
     if on {
         aws.kms
             .enable_key_rotation()
@@ -174,10 +178,7 @@ async fn set_rotation(aws: &Clients, key_id: &str, on: bool) -> Result<(), Provi
 }
 
 /// Every tag of the key; `None` when the key is gone.
-async fn key_tags(
-    aws: &Clients,
-    id: &str,
-) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+async fn key_tags(aws: &Clients, id: &str) -> Answer<Option<BTreeMap<String, String>>> {
     let pages: Vec<_> = match aws
         .kms
         .list_resource_tags()
@@ -201,12 +202,7 @@ async fn key_tags(
     ))
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn one(aws: &Clients, ctx: &OpContext, id: &str, p: &ValueMap) -> Answer<Observed> {
     let al = aliases(aws).await?;
     observe(aws, ctx, id, &al, p)
         .await?
@@ -215,7 +211,7 @@ async fn one(
         })
 }
 
-fn alias_of(p: &ValueMap) -> Result<Option<String>, ProviderError> {
+fn alias_of(p: &ValueMap) -> Answer<Option<String>> {
     let a = props::string(p, "alias")?;
     if let Some(a) = &a {
         if !a.starts_with("alias/") || a.starts_with("alias/aws/") {
@@ -271,12 +267,7 @@ impl Kind for Key {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         let al = match aliases(aws).await {
             Ok(a) => a,
             Err(err) => {
@@ -298,7 +289,7 @@ impl Kind for Key {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let alias = alias_of(p)?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
@@ -348,7 +339,7 @@ impl Kind for Key {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("description") {
@@ -378,38 +369,41 @@ impl Kind for Key {
             .await?;
         }
         if changed("tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.kms
-                .tag_resource()
-                .key_id(&req.id)
-                .set_tags(Some(
-                    ch.set
-                        .iter()
-                        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(e("TagResource"))?;
-            if !ch.remove.is_empty() {
-                aws.kms
-                    .untag_resource()
-                    .key_id(&req.id)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagResource"))?;
-            }
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.kms
+                        .tag_resource()
+                        .key_id(&req.id)
+                        .set_tags(Some(
+                            set.iter()
+                                .filter_map(|(k, v)| {
+                                    Tag::builder().tag_key(k).tag_value(v).build().ok()
+                                })
+                                .collect(),
+                        ))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagResource"))
+                },
+                |keys| async move {
+                    aws.kms
+                        .untag_resource()
+                        .key_id(&req.id)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagResource"))
+                },
+            )
+            .await?;
         }
         one(aws, ctx, &req.id, p).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         if let Some(a) = props::string(&req.prior, "alias")? {
             gone_is_ok(
                 aws.kms
@@ -440,12 +434,7 @@ impl Kind for Key {
         }
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let keys: Vec<_> = aws
             .kms
             .list_keys()
@@ -465,5 +454,33 @@ impl Kind for Key {
             }
         }
         Ok(None)
+    }
+
+    /// `hdh import`: the key its alias names.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let Some(alias) = props::string(&req.properties, "alias")? else {
+            return Err(unsearchable(req, "it has no alias to look for"));
+        };
+        let name = if alias.starts_with("alias/") {
+            alias.clone()
+        } else {
+            format!("alias/{alias}")
+        };
+        match aws.kms.describe_key().key_id(&name).send().await {
+            Ok(out) => Ok(out
+                .key_metadata()
+                .map(|m| (m.key_id().to_string(), format!("alias {name}")))
+                .into_iter()
+                .collect()),
+            Err(err) => match e("DescribeKey")(err) {
+                ProviderError::NotFound { .. } => Ok(Vec::new()),
+                other => Err(other),
+            },
+        }
     }
 }

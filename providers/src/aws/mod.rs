@@ -2,10 +2,12 @@
 //! (Cognito), DNS (Route 53), certificates (ACM) and read-only data lookups, through the AWS SDK for Rust.
 //!
 //! Code map: `client` builds the SDK clients (once, lazily), `errors` classifies SDK errors,
-//! `wait` paces every wait, `tags` computes what a resource is tagged with, `ec2/`, `iam`, `kms`,
-//! `eks`, `efs`, `s3`, `cognito` (`cognito_existing`: a site's own pool, read as data), `route53`,
-//! `acm` and `data` implement one resource type per [`Kind`]
-//! (`import` finds what other tools made for `hdh import`; `s3_empty` empties a bucket for a `--delete-retained` delete).
+//! `wait` paces every wait, `tags` computes what a resource is tagged with and syncs it, `ec2/`
+//! (each type an `ec2::kind::Ec2Type`, served generically), `iam/`, `kms`, `eks/`, `efs/`, `s3`,
+//! `cognito/` (`cognito_existing`: a site's own pool, read as data), `route53`, `acm` and `data`
+//! implement one resource type per [`Kind`], one file per type in the folders (`import` reads
+//! what other tools made for `hdh import`, by each kind's identity; `s3_empty` empties a bucket
+//! for a `--delete-retained` delete).
 //!
 //! Invariants:
 //! - Constructing an [`AwsProvider`] never touches the network; clients are made at first use.
@@ -37,9 +39,10 @@ mod s3_empty;
 mod tags;
 pub(crate) mod wait;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::kinds::Kinds;
+use crate::{Answer, Found};
 use async_trait::async_trait;
 use hdh_engine::provider::{
     Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
@@ -55,53 +58,42 @@ pub use client::{AwsSettings, Clients, PollPolicy};
 pub(crate) trait Kind: Send + Sync {
     fn schema(&self) -> ResourceType;
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>>;
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found>;
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError>;
+    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
+        -> Answer<Observed>;
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError>;
+    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
+        -> Answer<Observed>;
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError>;
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
 
     /// After an interrupted create: what that create (its token) made, ready for dependents
     /// (waited for while still creating). `Ok(None)` when nothing was made.
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError>;
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found;
 
     /// After a create was answered "already exists" (a name or a place taken): the resource
     /// there if this stack made it for this address (any earlier create's token), ready like
     /// [`Kind::find_created`]'s. Default `Ok(None)`: the conflict stands.
-    async fn find_existing(
+    async fn find_existing(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
+        Ok(None)
+    }
+
+    /// `hdh import`: the id a resource of these properties has, for types named by their
+    /// properties (a name, a parent plus a key). Default: none; [`Kind::candidates`] searches.
+    fn natural_id(&self, _properties: &ValueMap) -> Answer<Option<String>> {
+        Ok(None)
+    }
+
+    /// `hdh import`'s search among what other tools made: each candidate's id and what matched
+    /// it. Default: this type cannot be searched for.
+    async fn candidates(
         &self,
         _aws: &Clients,
         _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(None)
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Err(import::not_searchable(req))
     }
 }
 
@@ -109,7 +101,7 @@ pub(crate) trait Kind: Send + Sync {
 pub struct AwsProvider {
     settings: AwsSettings,
     clients: OnceCell<Arc<Clients>>,
-    kinds: BTreeMap<String, Arc<dyn Kind>>,
+    kinds: Kinds<dyn Kind>,
     retries: Arc<retries::RetryLog>,
 }
 
@@ -121,13 +113,13 @@ impl AwsProvider {
 
     pub fn with_settings(settings: AwsSettings) -> Self {
         let all: Vec<Arc<dyn Kind>> = vec![
-            Arc::new(ec2::vpc::Vpc),
-            Arc::new(ec2::subnet::Subnet),
-            Arc::new(ec2::internet_gateway::InternetGateway),
-            Arc::new(ec2::eip::Eip),
-            Arc::new(ec2::nat_gateway::NatGateway),
-            Arc::new(ec2::route_table::RouteTable),
-            Arc::new(ec2::security_group::SecurityGroup),
+            Arc::new(ec2::Ec2(ec2::vpc::Vpc)),
+            Arc::new(ec2::Ec2(ec2::subnet::Subnet)),
+            Arc::new(ec2::Ec2(ec2::internet_gateway::InternetGateway)),
+            Arc::new(ec2::Ec2(ec2::eip::Eip)),
+            Arc::new(ec2::Ec2(ec2::nat_gateway::NatGateway)),
+            Arc::new(ec2::Ec2(ec2::route_table::RouteTable)),
+            Arc::new(ec2::Ec2(ec2::security_group::SecurityGroup)),
             Arc::new(iam::Role),
             Arc::new(iam::OidcProvider),
             Arc::new(kms::Key),
@@ -151,7 +143,7 @@ impl AwsProvider {
             Arc::new(data::AvailabilityZones),
             Arc::new(data::CallerIdentity),
         ];
-        let kinds = all.into_iter().map(|k| (k.schema().name, k)).collect();
+        let kinds = Kinds::new(all.into_iter().map(|k| (k.schema(), k)));
         AwsProvider {
             settings,
             clients: OnceCell::new(),
@@ -176,12 +168,6 @@ impl AwsProvider {
     pub fn retried(&self) -> u64 {
         self.retries.count()
     }
-
-    fn kind(&self, type_name: &str) -> Result<&Arc<dyn Kind>, ProviderError> {
-        self.kinds
-            .get(type_name)
-            .ok_or_else(|| crate::props::unsupported_type(type_name))
-    }
 }
 
 impl Default for AwsProvider {
@@ -193,16 +179,11 @@ impl Default for AwsProvider {
 #[async_trait]
 impl Provider for AwsProvider {
     fn resource_types(&self) -> Vec<ResourceType> {
-        self.kinds.values().map(|k| k.schema()).collect()
+        self.kinds.schemas()
     }
 
-    async fn read(
-        &self,
-        ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        let kind = match self.kind(type_name) {
+    async fn read(&self, ctx: &OpContext, type_name: &str, requests: &[ReadRequest]) -> Vec<Found> {
+        let kind = match self.kinds.get(type_name) {
             Ok(k) => k,
             Err(e) => return requests.iter().map(|_| Err(e.clone_class())).collect(),
         };
@@ -215,12 +196,8 @@ impl Provider for AwsProvider {
             .collect()
     }
 
-    async fn create(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
-        let kind = self.kind(&req.type_name)?;
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         match kind.create(&aws, ctx, req).await {
             Err(ProviderError::Conflict { message }) => {
@@ -233,7 +210,7 @@ impl Provider for AwsProvider {
                                 found.id
                             ),
                         );
-                        adopted::converge(kind.as_ref(), &aws, ctx, req, found).await
+                        adopted::converge(kind, &aws, ctx, req, found).await
                     }
                     None => Err(ProviderError::Conflict { message }),
                 }
@@ -242,29 +219,21 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn update(
-        &self,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        let kind = self.kind(&req.type_name)?;
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let o = kind.update(&aws, ctx, req).await?;
         Ok(settle(&req.properties, o))
     }
 
-    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let kind = self.kind(&req.type_name)?;
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         errors::gone_is_ok(kind.delete(&aws, ctx, req).await)
     }
 
-    async fn find_created(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let kind = self.kind(&req.type_name)?;
+    async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         Ok(kind
             .find_created(&aws, ctx, req)
@@ -272,19 +241,15 @@ impl Provider for AwsProvider {
             .map(|o| settle(&req.properties, o)))
     }
 
-    async fn find_existing(
-        &self,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
-        let kind = self.kind(&req.type_name)?;
+    async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
+        let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let found = match &req.id {
             Some(id) => {
                 let given = vec![(id.clone(), "id given".to_string())];
-                import::read_ids(kind.as_ref(), &aws, ctx, req, given).await?
+                import::read_ids(kind, &aws, ctx, req, given).await?
             }
-            None => import::find(kind.as_ref(), &aws, ctx, req).await?,
+            None => import::find(kind, &aws, ctx, req).await?,
         };
         Ok(found
             .into_iter()
@@ -302,7 +267,7 @@ impl Provider for AwsProvider {
     ) -> Vec<Finding> {
         let mine: Vec<_> = resources
             .iter()
-            .filter(|r| self.kinds.contains_key(&r.1))
+            .filter(|r| self.kinds.serves(&r.1))
             .cloned()
             .collect();
         if mine.is_empty() {

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -17,7 +19,9 @@ use std::time::Duration;
 use super::errors::{absent_if_not_found, route53 as e};
 use super::wait::{Poll, Wait};
 use super::{Clients, Kind};
+use crate::aws::import::unsearchable;
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) struct Record;
 
@@ -46,7 +50,7 @@ pub(crate) fn fqdn(name: &str, zone: &str) -> String {
 }
 
 /// The id of the public hosted zone named `zone`: looked up, never created.
-pub(crate) async fn zone_id(aws: &Clients, zone: &str) -> Result<String, ProviderError> {
+pub(crate) async fn zone_id(aws: &Clients, zone: &str) -> Answer<String> {
     let zones: Vec<_> = aws
         .route53
         .list_hosted_zones()
@@ -75,7 +79,7 @@ struct Key {
     rtype: String,
 }
 
-fn parse_id(id: &str) -> Result<Key, ProviderError> {
+fn parse_id(id: &str) -> Answer<Key> {
     let mut it = id.splitn(3, '/');
     match (it.next(), it.next(), it.next()) {
         (Some(z), Some(n), Some(t)) => Ok(Key {
@@ -87,7 +91,7 @@ fn parse_id(id: &str) -> Result<Key, ProviderError> {
     }
 }
 
-async fn find(aws: &Clients, k: &Key) -> Result<Option<ResourceRecordSet>, ProviderError> {
+async fn find(aws: &Clients, k: &Key) -> Answer<Option<ResourceRecordSet>> {
     let out = aws
         .route53
         .list_resource_record_sets()
@@ -127,7 +131,7 @@ fn observed(k: &Key, r: &ResourceRecordSet, prior: &ValueMap) -> Observed {
     }
 }
 
-fn record_set(k: &Key, ttl: i64, records: &[String]) -> Result<ResourceRecordSet, ProviderError> {
+fn record_set(k: &Key, ttl: i64, records: &[String]) -> Answer<ResourceRecordSet> {
     ResourceRecordSet::builder()
         .name(&k.fqdn)
         .r#type(RrType::from(k.rtype.as_str()))
@@ -155,7 +159,7 @@ async fn change(
     k: &Key,
     action: ChangeAction,
     set: ResourceRecordSet,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let batch = ChangeBatch::builder()
         .changes(
             Change::builder()
@@ -205,12 +209,7 @@ async fn change(
     .await
 }
 
-async fn upsert(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+async fn upsert(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> Answer<Observed> {
     let zone = props::required_string(p, "zone_name")?;
     let k = Key {
         zone_id: zone_id(aws, &zone).await?,
@@ -258,12 +257,7 @@ impl Kind for Record {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let k = parse_id(&r.id)?;
             Ok(find(aws, &k).await?.map(|set| observed(&k, &set, &r.prior)))
@@ -276,7 +270,7 @@ impl Kind for Record {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         upsert(aws, ctx, &req.address, &req.properties).await
     }
 
@@ -285,16 +279,11 @@ impl Kind for Record {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         upsert(aws, ctx, &req.address, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let k = parse_id(&req.id)?;
         // DELETE must name the record exactly as it is: read it first; gone is success.
         let Some(set) = find(aws, &k).await? else {
@@ -303,12 +292,7 @@ impl Kind for Record {
         change(aws, ctx, &req.address, &k, ChangeAction::Delete, set).await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let zone = props::required_string(p, "zone_name")?;
         let k = Key {
@@ -317,6 +301,25 @@ impl Kind for Record {
             rtype: props::string(p, "type")?.unwrap_or_else(|| "CNAME".into()),
         };
         Ok(find(aws, &k).await?.map(|set| observed(&k, &set, p)))
+    }
+
+    /// `hdh import`: the record of its name and type in its zone.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let p = &req.properties;
+        let (Some(zone), Some(name)) = (props::string(p, "zone_name")?, props::string(p, "name")?)
+        else {
+            return Err(unsearchable(req, "its name is not known"));
+        };
+        let zone_id = zone_id(aws, &zone).await?;
+        let fqdn = fqdn(&name, &zone);
+        let rtype = props::string(p, "type")?.unwrap_or_else(|| "CNAME".into());
+        let id = format!("{zone_id}/{fqdn}/{rtype}");
+        Ok(vec![(id, format!("{rtype} record {fqdn}"))])
     }
 }
 

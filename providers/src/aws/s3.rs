@@ -23,6 +23,7 @@ use super::errors::{absent_if_not_found, s3 as e};
 use super::wait::{self, Wait};
 use super::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) struct Bucket;
 
@@ -30,7 +31,7 @@ fn build_err(err: impl std::fmt::Display) -> ProviderError {
     ProviderError::other(err.to_string())
 }
 
-async fn bucket_tags(aws: &Clients, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+async fn bucket_tags(aws: &Clients, name: &str) -> Answer<BTreeMap<String, String>> {
     let out = aws
         .s3
         .get_bucket_tagging()
@@ -49,7 +50,7 @@ async fn bucket_tags(aws: &Clients, name: &str) -> Result<BTreeMap<String, Strin
 }
 
 /// Whether the bucket exists (HeadBucket; not found is `false`).
-async fn exists(aws: &Clients, name: &str) -> Result<bool, ProviderError> {
+async fn exists(aws: &Clients, name: &str) -> Answer<bool> {
     let head = aws
         .s3
         .head_bucket()
@@ -61,12 +62,7 @@ async fn exists(aws: &Clients, name: &str) -> Result<bool, ProviderError> {
 }
 
 /// The bucket as it is; `None` when it does not exist.
-async fn observe(
-    aws: &Clients,
-    ctx: &OpContext,
-    name: &str,
-    prior: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+async fn observe(aws: &Clients, ctx: &OpContext, name: &str, prior: &ValueMap) -> Found {
     if !exists(aws, name).await? {
         return Ok(None);
     }
@@ -143,11 +139,7 @@ async fn observe(
     }))
 }
 
-async fn put_encryption(
-    aws: &Clients,
-    name: &str,
-    kms: Option<String>,
-) -> Result<(), ProviderError> {
+async fn put_encryption(aws: &Clients, name: &str, kms: Option<String>) -> Answer<()> {
     let by_default = match kms {
         Some(k) => ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::AwsKms)
@@ -176,7 +168,7 @@ async fn put_encryption(
         .map_err(e("PutBucketEncryption"))
 }
 
-async fn put_versioning(aws: &Clients, name: &str, on: bool) -> Result<(), ProviderError> {
+async fn put_versioning(aws: &Clients, name: &str, on: bool) -> Answer<()> {
     aws.s3
         .put_bucket_versioning()
         .bucket(name)
@@ -195,7 +187,7 @@ async fn put_versioning(aws: &Clients, name: &str, on: bool) -> Result<(), Provi
         .map_err(e("PutBucketVersioning"))
 }
 
-async fn put_public_access_block(aws: &Clients, name: &str, on: bool) -> Result<(), ProviderError> {
+async fn put_public_access_block(aws: &Clients, name: &str, on: bool) -> Answer<()> {
     if !on {
         return absent_if_not_found(
             aws.s3
@@ -225,11 +217,7 @@ async fn put_public_access_block(aws: &Clients, name: &str, on: bool) -> Result<
         .map_err(e("PutPublicAccessBlock"))
 }
 
-async fn put_tags(
-    aws: &Clients,
-    name: &str,
-    t: &BTreeMap<String, String>,
-) -> Result<(), ProviderError> {
+async fn put_tags(aws: &Clients, name: &str, t: &BTreeMap<String, String>) -> Answer<()> {
     let set = t
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
@@ -260,12 +248,7 @@ enum Claim {
     Refused(String),
 }
 
-async fn claim(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    name: &str,
-) -> Result<Claim, ProviderError> {
+async fn claim(aws: &Clients, ctx: &OpContext, address: &str, name: &str) -> Answer<Claim> {
     if !exists(aws, name).await? {
         return Ok(Claim::Free);
     }
@@ -329,12 +312,7 @@ impl Kind for Bucket {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| observe(aws, ctx, &r.id, &r.prior))).await
     }
 
@@ -343,7 +321,7 @@ impl Kind for Bucket {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "bucket")?;
         let mut create = aws.s3.create_bucket().bucket(&name);
@@ -416,7 +394,7 @@ impl Kind for Bucket {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("kms_key_id") {
@@ -440,7 +418,7 @@ impl Kind for Bucket {
         }
         if changed("tags") {
             let mut all = bucket_tags(aws, &req.id).await?;
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
+            let ch = tags::changes(ctx, req)?;
             for k in &ch.remove {
                 all.remove(k);
             }
@@ -454,12 +432,7 @@ impl Kind for Bucket {
             })
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         // `--delete-retained`: the user asked for the data to go too.
         if req.purge {
             super::s3_empty::empty(aws, ctx, &req.address, &req.id).await?;
@@ -489,12 +462,7 @@ impl Kind for Bucket {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let name = props::required_string(&req.properties, "bucket")?;
         let t = match absent_if_not_found(bucket_tags(aws, &name).await)? {
             Some(t) => t,
@@ -506,5 +474,10 @@ impl Kind for Bucket {
             return Ok(None);
         }
         observe(aws, ctx, &name, &req.properties).await
+    }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "bucket")
     }
 }

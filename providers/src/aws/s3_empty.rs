@@ -8,6 +8,7 @@ use hdh_engine::{OpContext, ProviderError};
 
 use super::errors::s3 as e;
 use super::Clients;
+use crate::Answer;
 
 /// DeleteObjects takes at most this many keys.
 const BATCH: usize = 1000;
@@ -22,7 +23,7 @@ pub(crate) async fn empty(
     ctx: &OpContext,
     address: &str,
     bucket: &str,
-) -> Result<usize, ProviderError> {
+) -> Answer<usize> {
     let mut ids = Vec::new();
     // The SDK has no paginator for ListObjectVersions: follow its two markers by hand.
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
@@ -78,7 +79,7 @@ pub(crate) async fn empty(
     Ok(deleted)
 }
 
-fn identifier(key: &str, version: Option<&str>) -> Result<ObjectIdentifier, ProviderError> {
+fn identifier(key: &str, version: Option<&str>) -> Answer<ObjectIdentifier> {
     ObjectIdentifier::builder()
         .key(key)
         .set_version_id(version.filter(|v| *v != "null").map(str::to_string))
@@ -87,11 +88,7 @@ fn identifier(key: &str, version: Option<&str>) -> Result<ObjectIdentifier, Prov
 }
 
 /// DeleteObjects in batches; a key S3 could not delete fails the whole call, naming it.
-async fn delete_all(
-    aws: &Clients,
-    bucket: &str,
-    ids: Vec<ObjectIdentifier>,
-) -> Result<usize, ProviderError> {
+async fn delete_all(aws: &Clients, bucket: &str, ids: Vec<ObjectIdentifier>) -> Answer<usize> {
     let mut deleted = 0;
     for batch in ids.chunks(BATCH) {
         let out = aws

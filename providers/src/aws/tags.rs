@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use hdh_engine::{OpContext, ProviderError, Value, ValueMap};
+use std::future::Future;
+
+use hdh_engine::provider::UpdateRequest;
+use hdh_engine::{OpContext, Value, ValueMap};
 
 use crate::props;
+use crate::Answer;
 
 /// Tag holding the idempotency token of the create that made the resource.
 pub(crate) const TOKEN_TAG: &str = "hdh:token";
@@ -14,7 +18,7 @@ pub(crate) const ADDRESS_TAG: &str = "hdh:address";
 pub(crate) const STACK_TAG: &str = "hdh:stack";
 
 /// The `tags` property (string → string), empty when unset.
-pub(crate) fn user_tags(properties: &ValueMap) -> Result<BTreeMap<String, String>, ProviderError> {
+pub(crate) fn user_tags(properties: &ValueMap) -> Answer<BTreeMap<String, String>> {
     props::string_map(properties, "tags")
 }
 
@@ -23,7 +27,7 @@ pub(crate) fn desired(
     ctx: &OpContext,
     address: &str,
     properties: &ValueMap,
-) -> Result<BTreeMap<String, String>, ProviderError> {
+) -> Answer<BTreeMap<String, String>> {
     let mut t = ctx.tags_for(address);
     t.extend(user_tags(properties)?);
     Ok(t)
@@ -35,7 +39,7 @@ pub(crate) fn for_create(
     address: &str,
     token: &str,
     properties: &ValueMap,
-) -> Result<BTreeMap<String, String>, ProviderError> {
+) -> Answer<BTreeMap<String, String>> {
     let mut t = desired(ctx, address, properties)?;
     t.insert(TOKEN_TAG.into(), token.into());
     Ok(t)
@@ -60,18 +64,32 @@ pub(crate) struct TagChanges {
     pub remove: Vec<String>,
 }
 
-pub(crate) fn changes(
-    ctx: &OpContext,
-    address: &str,
-    prior: &ValueMap,
-    properties: &ValueMap,
-) -> Result<TagChanges, ProviderError> {
-    let set = desired(ctx, address, properties)?;
-    let remove = user_tags(prior)?
+pub(crate) fn changes(ctx: &OpContext, req: &UpdateRequest) -> Answer<TagChanges> {
+    let set = desired(ctx, &req.address, &req.properties)?;
+    let remove = user_tags(&req.prior)?
         .into_keys()
         .filter(|k| !set.contains_key(k))
         .collect();
     Ok(TagChanges { set, remove })
+}
+
+/// Applies `ch` the way every AWS service takes tag changes: one call setting all the tags
+/// (hdh's own too, so a lost one comes back), then one removing the keys that went, only when
+/// some did (services refuse an empty removal).
+pub(crate) async fn sync<S, R>(
+    ch: TagChanges,
+    set: impl FnOnce(BTreeMap<String, String>) -> S,
+    remove: impl FnOnce(Vec<String>) -> R,
+) -> Answer<()>
+where
+    S: Future<Output = Answer<()>>,
+    R: Future<Output = Answer<()>>,
+{
+    set(ch.set).await?;
+    if !ch.remove.is_empty() {
+        remove(ch.remove).await?;
+    }
+    Ok(())
 }
 
 /// Whether a resource's tags say it was made by this create (token) of this address.

@@ -15,6 +15,7 @@ use crate::aws::eks::cluster::cluster_status;
 use crate::aws::{client, AwsSettings, Clients};
 use crate::poll::PollPolicy;
 use crate::props;
+use crate::Answer;
 
 /// Asks EKS about a cluster; the clients are made at the first question.
 pub(crate) struct ClusterProbe {
@@ -32,7 +33,7 @@ impl ClusterProbe {
 
     /// The cluster named by `cluster_name` in `p`, when EKS says it no longer exists or is
     /// being deleted; `None` when it is there.
-    async fn gone(&self, ctx: &OpContext, p: &ValueMap) -> Result<Option<String>, ProviderError> {
+    async fn gone(&self, ctx: &OpContext, p: &ValueMap) -> Answer<Option<String>> {
         let name = props::required_string(p, "cluster_name")?;
         let aws = self
             .clients
@@ -53,7 +54,7 @@ impl ClusterProbe {
         ctx: &OpContext,
         p: &ValueMap,
         unreachable: ProviderError,
-    ) -> Result<(), ProviderError> {
+    ) -> Answer<()> {
         match self.gone(ctx, p).await? {
             Some(_) => Ok(()),
             None => Err(unreachable),
@@ -72,7 +73,7 @@ impl ClusterProbe {
         exe: &Path,
         args: &[String],
         p: &ValueMap,
-    ) -> Result<(), ProviderError> {
+    ) -> Answer<()> {
         let gone = || self.gone(ctx, p);
         match tool::run_unless_gone(ctx, address, poll, exe, args, None, gone).await {
             Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),

@@ -10,7 +10,8 @@
 //! With `load_balancer_service` set, the release is ready only once that Service of type
 //! LoadBalancer has its hostname, which becomes `load_balancer_hostname`.
 
-use hdh_engine::provider::{DeleteRequest, ReadRequest};
+use async_trait::async_trait;
+use hdh_engine::provider::{Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -19,9 +20,10 @@ use std::time::Duration;
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
 use super::release_values;
-use super::{tool, K8sSettings};
+use super::{tool, K8sProvider, K8sSettings, Kind};
 use crate::poll::{Poll, Wait};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "helm_release";
 
@@ -67,7 +69,7 @@ pub(crate) fn schema() -> ResourceType {
         )
 }
 
-pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     Ok(format!(
         "{}/{}",
         props::string(p, "namespace")?.unwrap_or_else(|| "default".into()),
@@ -85,7 +87,7 @@ async fn status(
     w: &kubeconfig::Workdir,
     name: &str,
     ns: &str,
-) -> Result<Option<(i64, String, String)>, ProviderError> {
+) -> Answer<Option<(i64, String, String)>> {
     let mut args: Vec<String> = ["status", name, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -115,7 +117,7 @@ async fn user_values(
     w: &kubeconfig::Workdir,
     name: &str,
     ns: &str,
-) -> Result<serde_json::Value, ProviderError> {
+) -> Answer<serde_json::Value> {
     let mut args: Vec<String> = ["get", "values", name, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -148,7 +150,7 @@ async fn unstick(
     ns: &str,
     timeout: i64,
     refused: String,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let Some((revision, st, _)) = status(s, w, name, ns).await? else {
         return Ok(());
     };
@@ -198,7 +200,7 @@ async fn hostname(
     w: &kubeconfig::Workdir,
     svc: &str,
     ns: &str,
-) -> Result<String, ProviderError> {
+) -> Answer<String> {
     let mut args: Vec<String> = ["get", "svc", svc, "-n", ns, "-o", "json"]
         .iter()
         .map(|a| a.to_string())
@@ -234,7 +236,7 @@ pub(crate) async fn install(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
     let mut chart = props::required_string(p, "chart")?;
@@ -316,7 +318,7 @@ pub(crate) async fn read(
     probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let p = &r.prior;
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
@@ -373,7 +375,7 @@ pub(crate) async fn find_installed(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let r = ReadRequest {
         address: address.to_string(),
         id: id_of(p)?,
@@ -404,7 +406,7 @@ pub(crate) async fn uninstall(
     probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let p = &req.prior;
     let name = props::required_string(p, "name")?;
     let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
@@ -417,6 +419,63 @@ pub(crate) async fn uninstall(
     probe
         .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
         .await
+}
+
+/// `helm_release`.
+pub(super) struct Release;
+
+#[async_trait]
+impl Kind for Release {
+    fn schema(&self) -> ResourceType {
+        schema()
+    }
+
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found {
+        read(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn apply(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        address: &str,
+        p: &ValueMap,
+    ) -> Answer<Observed> {
+        install(&k8s.settings, ctx, address, p).await
+    }
+
+    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        uninstall(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        find_installed(s, probe, ctx, &req.address, &req.properties).await
+    }
+
+    /// A release is read with what an install reports (its load balancer's hostname).
+    async fn candidates(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<Candidate>> {
+        let found = find_installed(
+            &k8s.settings,
+            &k8s.probe,
+            ctx,
+            &req.address,
+            &req.properties,
+        )
+        .await?;
+        Ok(found
+            .map(|observed| Candidate {
+                matched_by: format!("release {}", observed.id),
+                observed,
+            })
+            .into_iter()
+            .collect())
+    }
 }
 
 #[cfg(test)]

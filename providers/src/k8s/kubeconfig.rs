@@ -10,6 +10,7 @@ use hdh_engine::{OpContext, ProviderError, ValueMap};
 
 use super::K8sSettings;
 use crate::props;
+use crate::Answer;
 
 /// The inputs every Kubernetes resource has, to reach its cluster.
 pub(crate) const CLUSTER_INPUTS: [&str; 3] = ["cluster_name", "cluster_endpoint", "cluster_ca"];
@@ -28,14 +29,14 @@ impl Drop for Workdir {
 
 impl Workdir {
     /// Writes `name` (mode 0600) into the directory and returns its path.
-    pub fn file(&self, name: &str, contents: &str) -> Result<PathBuf, ProviderError> {
+    pub fn file(&self, name: &str, contents: &str) -> Answer<PathBuf> {
         let path = self.dir.join(name);
         write_private(&path, contents)?;
         Ok(path)
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<(), ProviderError> {
+fn write_private(path: &Path, contents: &str) -> Answer<()> {
     use std::io::Write;
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
@@ -104,11 +105,7 @@ fn sweep_orphans(tmp: &Path) {
 }
 
 /// A fresh private directory with the kubeconfig for the cluster `p` names.
-pub(crate) fn workdir(
-    settings: &K8sSettings,
-    ctx: &OpContext,
-    p: &ValueMap,
-) -> Result<Workdir, ProviderError> {
+pub(crate) fn workdir(settings: &K8sSettings, ctx: &OpContext, p: &ValueMap) -> Answer<Workdir> {
     let name = props::required_string(p, "cluster_name")?;
     let endpoint = props::required_string(p, "cluster_endpoint")?;
     let ca = props::string(p, "cluster_ca")?.unwrap_or_default();

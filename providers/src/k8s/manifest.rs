@@ -6,7 +6,10 @@
 //! `kubectl edit` of one of them is drift and a field the server or another controller owns
 //! is not.
 
-use hdh_engine::provider::{DeleteRequest, ReadRequest};
+use async_trait::async_trait;
+use hdh_engine::provider::{
+    read_given_id, Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest,
+};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
@@ -14,8 +17,9 @@ use hdh_engine::{
 use super::cluster_gone::ClusterProbe;
 use super::kubeconfig::{self, CLUSTER_INPUTS};
 use super::live;
-use super::{tool, K8sSettings};
+use super::{tool, K8sProvider, K8sSettings, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "kubernetes_manifest";
 
@@ -45,7 +49,7 @@ struct Target {
     namespace: Option<String>,
 }
 
-fn target(p: &ValueMap) -> Result<Target, ProviderError> {
+fn target(p: &ValueMap) -> Answer<Target> {
     let m = props::get(p, "manifest")
         .ok_or_else(|| ProviderError::invalid("`manifest` is required"))?;
     let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
@@ -61,7 +65,7 @@ fn target(p: &ValueMap) -> Result<Target, ProviderError> {
     })
 }
 
-pub(crate) fn id_of(p: &ValueMap) -> Result<String, ProviderError> {
+pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     let t = target(p)?;
     Ok(format!(
         "{}/{}/{}",
@@ -86,7 +90,7 @@ pub(crate) async fn apply(
     ctx: &OpContext,
     address: &str,
     p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let id = id_of(p)?;
     let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
     // JSON is YAML: kubectl reads it from stdin as it is.
@@ -118,7 +122,7 @@ pub(crate) async fn read(
     probe: &ClusterProbe,
     ctx: &OpContext,
     r: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let t = target(&r.prior)?;
     let w = kubeconfig::workdir(s, ctx, &r.prior)?;
     let mut args = vec!["get".to_string()];
@@ -162,7 +166,7 @@ pub(crate) async fn delete(
     probe: &ClusterProbe,
     ctx: &OpContext,
     req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let t = target(&req.prior)?;
     let w = kubeconfig::workdir(s, ctx, &req.prior)?;
     let mut args = vec!["delete".to_string()];
@@ -171,4 +175,55 @@ pub(crate) async fn delete(
     probe
         .delete_with(ctx, &req.address, s.poll, &s.kubectl, &args, &req.prior)
         .await
+}
+
+/// `kubernetes_manifest`.
+pub(super) struct Manifest;
+
+#[async_trait]
+impl Kind for Manifest {
+    fn schema(&self) -> ResourceType {
+        schema()
+    }
+
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found {
+        read(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn apply(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        address: &str,
+        p: &ValueMap,
+    ) -> Answer<Observed> {
+        apply(&k8s.settings, ctx, address, p).await
+    }
+
+    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        delete(&k8s.settings, &k8s.probe, ctx, req).await
+    }
+
+    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let r = ReadRequest {
+            address: req.address.clone(),
+            id: id_of(&req.properties)?,
+            prior: req.properties.clone(),
+        };
+        read(&k8s.settings, &k8s.probe, ctx, &r).await
+    }
+
+    async fn candidates(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<Candidate>> {
+        let id = id_of(&req.properties)?;
+        let mut found = read_given_id(k8s, ctx, req, &id).await?;
+        for c in &mut found {
+            c.matched_by = format!("name {id}");
+        }
+        Ok(found)
+    }
 }

@@ -28,16 +28,19 @@ mod release_values;
 mod tool;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use hdh_engine::provider::{
     read_given_id, Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest,
     UpdateRequest,
 };
-use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType};
+use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, ValueMap};
 
 use crate::aws::AwsSettings;
+use crate::kinds::Kinds;
 use crate::poll::PollPolicy;
+use crate::{Answer, Found};
 use cluster_gone::ClusterProbe;
 
 /// How the Kubernetes provider runs its tools.
@@ -65,17 +68,50 @@ impl Default for K8sSettings {
     }
 }
 
+/// One Kubernetes type: its schema and its calls, run with the provider's tools.
+#[async_trait]
+trait Kind: Send + Sync {
+    fn schema(&self) -> ResourceType;
+
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found;
+
+    /// Create and update alike: the object applied, the release installed or upgraded.
+    async fn apply(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        address: &str,
+        p: &ValueMap,
+    ) -> Answer<Observed>;
+
+    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
+
+    /// What an interrupted create made, found by the names in its properties.
+    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found;
+
+    /// `hdh import` without an id: the one candidate its properties name.
+    async fn candidates(
+        &self,
+        k8s: &K8sProvider,
+        ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<Candidate>>;
+}
+
 /// Serves `kubernetes_manifest` and `helm_release`.
 pub struct K8sProvider {
     settings: K8sSettings,
     probe: ClusterProbe,
+    kinds: Kinds<dyn Kind>,
 }
 
 impl K8sProvider {
     pub fn new(settings: K8sSettings) -> Self {
+        let all: Vec<Arc<dyn Kind>> = vec![Arc::new(manifest::Manifest), Arc::new(helm::Release)];
         K8sProvider {
             probe: ClusterProbe::new(settings.aws.clone()),
             settings,
+            kinds: Kinds::new(all.into_iter().map(|k| (k.schema(), k))),
         }
     }
 }
@@ -83,89 +119,42 @@ impl K8sProvider {
 #[async_trait]
 impl Provider for K8sProvider {
     fn resource_types(&self) -> Vec<ResourceType> {
-        vec![manifest::schema(), helm::schema()]
+        self.kinds.schemas()
     }
 
-    async fn read(
-        &self,
-        ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        let (s, probe) = (&self.settings, &self.probe);
-        let reads = requests.iter().map(|r| async move {
-            match type_name {
-                manifest::TYPE => manifest::read(s, probe, ctx, r).await,
-                helm::TYPE => helm::read(s, probe, ctx, r).await,
-                other => Err(crate::props::unsupported_type(other)),
+    async fn read(&self, ctx: &OpContext, type_name: &str, requests: &[ReadRequest]) -> Vec<Found> {
+        let kind = self.kinds.get(type_name);
+        let reads = requests.iter().map(|r| async {
+            match &kind {
+                Ok(kind) => kind.read(self, ctx, r).await,
+                Err(_) => Err(crate::props::unsupported_type(type_name)),
             }
         });
         crate::poll::join_all(reads).await
     }
 
-    async fn create(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
-        match req.type_name.as_str() {
-            manifest::TYPE => {
-                manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
-            }
-            helm::TYPE => helm::install(&self.settings, ctx, &req.address, &req.properties).await,
-            other => Err(crate::props::unsupported_type(other)),
-        }
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
+        let kind = self.kinds.get(&req.type_name)?;
+        kind.apply(self, ctx, &req.address, &req.properties).await
     }
 
-    async fn update(
-        &self,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        match req.type_name.as_str() {
-            manifest::TYPE => {
-                manifest::apply(&self.settings, ctx, &req.address, &req.properties).await
-            }
-            helm::TYPE => helm::install(&self.settings, ctx, &req.address, &req.properties).await,
-            other => Err(crate::props::unsupported_type(other)),
-        }
+    async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
+        let kind = self.kinds.get(&req.type_name)?;
+        kind.apply(self, ctx, &req.address, &req.properties).await
     }
 
-    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.type_name.as_str() {
-            manifest::TYPE => manifest::delete(&self.settings, &self.probe, ctx, req).await,
-            helm::TYPE => helm::uninstall(&self.settings, &self.probe, ctx, req).await,
-            other => Err(crate::props::unsupported_type(other)),
-        }
+    async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        self.kinds.get(&req.type_name)?.delete(self, ctx, req).await
     }
 
-    async fn find_created(
-        &self,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let (s, probe) = (&self.settings, &self.probe);
-        match req.type_name.as_str() {
-            manifest::TYPE => {
-                let r = ReadRequest {
-                    address: req.address.clone(),
-                    id: manifest::id_of(&req.properties)?,
-                    prior: req.properties.clone(),
-                };
-                manifest::read(s, probe, ctx, &r).await
-            }
-            helm::TYPE => helm::find_installed(s, probe, ctx, &req.address, &req.properties).await,
-            other => Err(crate::props::unsupported_type(other)),
-        }
+    async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let kind = self.kinds.get(&req.type_name)?;
+        kind.find_created(self, ctx, req).await
     }
 
     /// `hdh import`: an object or release is named by its properties (kind, namespace and
     /// name; release and namespace), so the one candidate is read by that id.
-    async fn find_existing(
-        &self,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Result<Vec<Candidate>, ProviderError> {
+    async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         if !req.properties.contains_key("cluster_endpoint") {
             return Err(ProviderError::Unsupported {
                 message: format!(
@@ -177,27 +166,7 @@ impl Provider for K8sProvider {
         if let Some(id) = &req.id {
             return read_given_id(self, ctx, req, id).await;
         }
-        let id = match req.type_name.as_str() {
-            manifest::TYPE => manifest::id_of(&req.properties)?,
-            // A release is read with what an install reports (its load balancer's hostname).
-            helm::TYPE => {
-                let (s, probe) = (&self.settings, &self.probe);
-                let found =
-                    helm::find_installed(s, probe, ctx, &req.address, &req.properties).await?;
-                return Ok(found
-                    .map(|observed| Candidate {
-                        matched_by: format!("release {}", observed.id),
-                        observed,
-                    })
-                    .into_iter()
-                    .collect());
-            }
-            other => return Err(crate::props::unsupported_type(other)),
-        };
-        let mut found = read_given_id(self, ctx, req, &id).await?;
-        for c in &mut found {
-            c.matched_by = format!("name {id}");
-        }
-        Ok(found)
+        let kind = self.kinds.get(&req.type_name)?;
+        kind.candidates(self, ctx, req).await
     }
 }

@@ -11,6 +11,7 @@ use hdh_engine::{OpContext, ProviderError};
 use tokio::io::AsyncWriteExt;
 
 use crate::poll::{Poll, PollPolicy, Wait};
+use crate::Answer;
 
 /// The longest a single tool invocation may run (helm --wait has its own, shorter, timeout).
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(1800);
@@ -38,11 +39,7 @@ fn says_pending(stderr: &str) -> bool {
 }
 
 /// Runs `exe args…` once, feeding `stdin`; returns stdout, or the classified failure.
-pub(crate) async fn run_once(
-    exe: &Path,
-    args: &[String],
-    stdin: Option<&str>,
-) -> Result<String, ProviderError> {
+pub(crate) async fn run_once(exe: &Path, args: &[String], stdin: Option<&str>) -> Answer<String> {
     let name = exe.display().to_string();
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(args)
@@ -108,7 +105,7 @@ pub(crate) async fn run(
     exe: &Path,
     args: &[String],
     stdin: Option<&str>,
-) -> Result<String, ProviderError> {
+) -> Answer<String> {
     let never_gone = || async { Ok(None) };
     match run_unless_gone(ctx, address, poll, exe, args, stdin, never_gone).await? {
         Ran::Done(out) => Ok(out),
@@ -136,10 +133,10 @@ pub(crate) async fn run_unless_gone<F, Fut>(
     args: &[String],
     stdin: Option<&str>,
     gone: F,
-) -> Result<Ran, ProviderError>
+) -> Answer<Ran>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<String>, ProviderError>>,
+    Fut: std::future::Future<Output = Answer<Option<String>>>,
 {
     Wait {
         ctx,

@@ -2,95 +2,27 @@
 //! batch of ids (by filter, so a released address does not fail the batch).
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType as Ec2Type};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType as SdkType};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
 
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::kind::{one, Ec2Item, Ec2Type};
+use super::nat_gateway::NatGateway;
+use super::{filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::ec2 as e;
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_eip";
 
 pub(crate) struct Eip;
 
-fn observe(aws: &Clients, ctx: &OpContext, ad: &Address, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let id = ad.allocation_id().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    put(&mut a, "domain", ad.domain().map_or("vpc", |d| d.as_str()));
-    opt_str(&mut a, "public_ip", ad.public_ip());
-    opt_str(&mut a, "allocation_id", ad.allocation_id());
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(ad.tags()), prior.unwrap_or(&empty)),
-    );
-    put(
-        &mut a,
-        "arn",
-        format!("arn:aws:ec2:{}::elastic-ip/{id}", aws.region),
-    );
-    Observed { id, attributes: a }
-}
-
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    let out = aws
-        .ec2
-        .describe_addresses()
-        .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(e("DescribeAddresses"))?;
-    Ok(out
-        .addresses()
-        .iter()
-        .map(|ad| {
-            observe(
-                aws,
-                ctx,
-                ad,
-                prior_of(requests, ad.allocation_id().unwrap_or_default()),
-            )
-        })
-        .collect())
-}
-
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let req = ReadRequest {
-        address: String::new(),
-        id: id.to_string(),
-        prior: prior.clone(),
-    };
-    describe(
-        aws,
-        ctx,
-        vec![filter("allocation-id", [id.to_string()])],
-        std::slice::from_ref(&req),
-    )
-    .await?
-    .pop()
-    .ok_or_else(|| ProviderError::NotFound {
-        message: format!("address {id} not found"),
-    })
+fn arn(region: &str, id: &str) -> String {
+    format!("arn:aws:ec2:{region}::elastic-ip/{id}")
 }
 
 #[async_trait]
-impl Kind for Eip {
+impl Ec2Type for Eip {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -106,16 +38,24 @@ impl Kind for Eip {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| {
-            describe(aws, ctx, vec![filter("allocation-id", ids)], requests)
-        })
-        .await
+    type Item = Address;
+    const ID_FILTER: &'static str = "allocation-id";
+    const NOUN: &'static str = "address";
+
+    /// DescribeAddresses is not paged.
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<Address>> {
+        let call = aws.ec2.describe_addresses().set_filters(Some(filters));
+        let out = call.send().await.map_err(e("DescribeAddresses"))?;
+        Ok(out.addresses.unwrap_or_default())
+    }
+
+    fn attributes(&self, region: &str, ad: &Address, _prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = ValueMap::new();
+        put(&mut a, "domain", ad.domain().map_or("vpc", |d| d.as_str()));
+        opt_str(&mut a, "public_ip", ad.public_ip());
+        opt_str(&mut a, "allocation_id", ad.allocation_id());
+        put(&mut a, "arn", arn(region, ad.id()));
+        a
     }
 
     async fn create(
@@ -123,13 +63,13 @@ impl Kind for Eip {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let tags = tags::for_create(ctx, &req.address, &req.token, &req.properties)?;
         let out = aws
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tag_spec(Ec2Type::ElasticIp, &tags))
+            .tag_specifications(tag_spec(SdkType::ElasticIp, &tags))
             .send()
             .await
             .map_err(e("AllocateAddress"))?;
@@ -148,11 +88,7 @@ impl Kind for Eip {
                     .collect(),
             ),
         );
-        put(
-            &mut a,
-            "arn",
-            format!("arn:aws:ec2:{}::elastic-ip/{id}", aws.region),
-        );
+        put(&mut a, "arn", arn(&aws.region, &id));
         Ok(Observed { id, attributes: a })
     }
 
@@ -161,22 +97,12 @@ impl Kind for Eip {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
-        one(aws, ctx, &req.id, &req.properties).await
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let w = crate::aws::wait::Wait {
             ctx,
             address: &req.address,
@@ -199,14 +125,23 @@ impl Kind for Eip {
         .await
     }
 
-    async fn find_created(
+    /// An Elastic IP has no parent: the ones NAT gateways use are the candidates.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
-            .await?
-            .pop())
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let live = filter("state", ["pending".into(), "available".into()]);
+        let gateways = NatGateway.describe(aws, vec![live]).await?;
+        Ok(gateways
+            .iter()
+            .flat_map(|g| {
+                let nat = g.id();
+                g.nat_gateway_addresses()
+                    .iter()
+                    .filter_map(|a| a.allocation_id())
+                    .map(move |id| (id.to_string(), format!("address of NAT gateway {nat}")))
+            })
+            .collect())
     }
 }

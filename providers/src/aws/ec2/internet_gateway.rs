@@ -2,104 +2,29 @@
 //! first, waiting while AWS still maps public addresses in the VPC (a NAT gateway going away).
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as Ec2Type};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as SdkType};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, ValueMap, ValueType,
 };
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::kind::{all_pages, once_visible, one, search, Ec2Item, Ec2Type};
+use super::{filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::import::unsearchable;
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_internet_gateway";
 
 pub(crate) struct InternetGateway;
 
-fn observe(aws: &Clients, ctx: &OpContext, g: &SdkIgw, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let id = g.internet_gateway_id().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    let vpc = g.attachments().iter().find_map(|at| at.vpc_id());
-    opt_str(&mut a, "vpc_id", vpc);
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(g.tags()), prior.unwrap_or(&empty)),
-    );
-    put(
-        &mut a,
-        "arn",
-        format!(
-            "arn:aws:ec2:{}:{}:internet-gateway/{id}",
-            aws.region,
-            g.owner_id().unwrap_or_default()
-        ),
-    );
-    Observed { id, attributes: a }
-}
-
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeInternetGateways"))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.internet_gateways())
-        .map(|g| {
-            observe(
-                aws,
-                ctx,
-                g,
-                prior_of(requests, g.internet_gateway_id().unwrap_or_default()),
-            )
-        })
-        .collect())
-}
-
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let req = ReadRequest {
-        address: String::new(),
-        id: id.to_string(),
-        prior: prior.clone(),
-    };
-    describe(
-        aws,
-        ctx,
-        vec![filter("internet-gateway-id", [id.to_string()])],
-        std::slice::from_ref(&req),
-    )
-    .await?
-    .pop()
-    .ok_or_else(|| ProviderError::NotFound {
-        message: format!("internet gateway {id} not found"),
-    })
-}
-
 #[async_trait]
-impl Kind for InternetGateway {
+impl Ec2Type for InternetGateway {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -116,16 +41,26 @@ impl Kind for InternetGateway {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| {
-            describe(aws, ctx, vec![filter("internet-gateway-id", ids)], requests)
-        })
-        .await
+    type Item = SdkIgw;
+    const ID_FILTER: &'static str = "internet-gateway-id";
+    const NOUN: &'static str = "internet gateway";
+
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkIgw>> {
+        let call = aws
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(filters));
+        all_pages!(call, internet_gateways, "DescribeInternetGateways")
+    }
+
+    fn attributes(&self, region: &str, g: &SdkIgw, _prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = ValueMap::new();
+        let vpc = g.attachments().iter().find_map(|at| at.vpc_id());
+        opt_str(&mut a, "vpc_id", vpc);
+        let (owner, id) = (g.owner_id().unwrap_or_default(), g.id());
+        let arn = format!("arn:aws:ec2:{region}:{owner}:internet-gateway/{id}");
+        put(&mut a, "arn", arn);
+        a
     }
 
     async fn create(
@@ -133,14 +68,14 @@ impl Kind for InternetGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let vpc_id = props::required_string(p, "vpc_id")?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_internet_gateway()
-            .tag_specifications(tag_spec(Ec2Type::InternetGateway, &tags))
+            .tag_specifications(tag_spec(SdkType::InternetGateway, &tags))
             .send()
             .await
             .map_err(e("CreateInternetGateway"))?;
@@ -167,16 +102,7 @@ impl Kind for InternetGateway {
                 .map_err(e("AttachInternetGateway"))
         })
         .await?;
-        // Read-after-create may not see it yet (eventual consistency).
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("internet gateway {id} to be visible"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || one(aws, ctx, &id, p))
-            .await
+        once_visible(self, aws, ctx, req, &id).await
     }
 
     async fn update(
@@ -184,22 +110,12 @@ impl Kind for InternetGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
-        one(aws, ctx, &req.id, &req.properties).await
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let w = Wait {
             ctx,
             address: &req.address,
@@ -245,14 +161,16 @@ impl Kind for InternetGateway {
         .await
     }
 
-    async fn find_created(
+    /// Gateways attached to the VPC the import matched.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
-            .await?
-            .pop())
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let Some(vpc) = props::string(&req.properties, "vpc_id")? else {
+            return Err(unsearchable(req, "its VPC was not matched"));
+        };
+        let filters = vec![filter("attachment.vpc-id", [vpc.clone()])];
+        search(self, aws, filters, |_| format!("attached to {vpc}")).await
     }
 }

@@ -1,10 +1,12 @@
-//! EC2 network resources. Shared here: tag specifications, id filters, batched reads (one
-//! Describe per page of up to [`IDS_PER_CALL`] ids, by filter so a vanished id never fails the
-//! batch), tag sync on update, and finding an interrupted create by its `hdh:` tags.
+//! EC2 network resources, each type an [`kind::Ec2Type`] served by [`Ec2`]. Shared here: tag
+//! specifications, id filters, batched reads (one Describe per page of up to [`IDS_PER_CALL`]
+//! ids, by filter so a vanished id never fails the batch), tag sync on update, and the filters
+//! that find an interrupted create by its `hdh:` tags.
 
 pub(crate) mod blockers;
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
+pub(crate) mod kind;
 pub(crate) mod nat_gateway;
 pub(crate) mod pvc_volumes;
 pub(crate) mod route_table;
@@ -12,16 +14,19 @@ pub(crate) mod security_group;
 pub(crate) mod subnet;
 pub(crate) mod vpc;
 
+pub(crate) use kind::Ec2;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
-use hdh_engine::provider::ReadRequest;
+use hdh_engine::provider::{ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::errors::ec2 as e;
-use super::tags::{self, TagChanges};
+use super::tags;
 use super::Clients;
+use crate::{Answer, Found};
 
 /// EC2 accepts up to 200 values per filter.
 pub(crate) const IDS_PER_CALL: usize = 200;
@@ -65,45 +70,42 @@ pub(crate) fn made_by_filters(ctx: &OpContext, token: &str) -> Vec<Filter> {
     ]
 }
 
-/// Applies tag changes to one resource: one CreateTags, one DeleteTags if keys went.
-pub(crate) async fn sync_tags(
-    aws: &Clients,
-    id: &str,
-    ch: &TagChanges,
-) -> Result<(), ProviderError> {
-    aws.ec2
-        .create_tags()
-        .resources(id)
-        .set_tags(Some(tag_list(&ch.set)))
-        .send()
-        .await
-        .map_err(e("CreateTags"))?;
-    if !ch.remove.is_empty() {
-        aws.ec2
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(
-                ch.remove
-                    .iter()
-                    .map(|k| Tag::builder().key(k).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(e("DeleteTags"))?;
-    }
-    Ok(())
+/// Brings one resource's tags to what `req` asks for (CreateTags, then DeleteTags if keys went).
+pub(crate) async fn sync_tags(aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+    let id = &req.id;
+    tags::sync(
+        tags::changes(ctx, req)?,
+        |set| async move {
+            aws.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(tag_list(&set)))
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("CreateTags"))
+        },
+        |keys| async move {
+            let keys = keys.iter().map(|k| Tag::builder().key(k).build());
+            aws.ec2
+                .delete_tags()
+                .resources(id)
+                .set_tags(Some(keys.collect()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("DeleteTags"))
+        },
+    )
+    .await
 }
 
 /// A batched read: `describe` gets the observed resources of a chunk of ids (one paged call);
 /// each request gets its resource or `None`.
-pub(crate) async fn read_batched<F, Fut>(
-    requests: &[ReadRequest],
-    describe: F,
-) -> Vec<Result<Option<Observed>, ProviderError>>
+pub(crate) async fn read_batched<F, Fut>(requests: &[ReadRequest], describe: F) -> Vec<Found>
 where
     F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<Vec<Observed>, ProviderError>>,
+    Fut: Future<Output = Answer<Vec<Observed>>>,
 {
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     let mut found: HashMap<String, Observed> = HashMap::new();

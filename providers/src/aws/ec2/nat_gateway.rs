@@ -4,21 +4,22 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as Ec2Type,
+    ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as SdkType,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use std::time::Duration;
 
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::kind::{all_pages, observe, search, Ec2Item, Ec2Type};
+use super::{filter, made_by_filters, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::import::{named, unsearchable};
 use crate::aws::wait::{Poll, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_nat_gateway";
 
@@ -33,87 +34,13 @@ pub(crate) fn client_token(token: &str) -> String {
         .collect()
 }
 
-fn observe(aws: &Clients, ctx: &OpContext, n: &SdkNat, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let id = n.nat_gateway_id().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    opt_str(&mut a, "subnet_id", n.subnet_id());
-    let first = n.nat_gateway_addresses().first();
-    opt_str(
-        &mut a,
-        "allocation_id",
-        first.and_then(|x| x.allocation_id()),
-    );
-    opt_str(&mut a, "public_ip", first.and_then(|x| x.public_ip()));
-    opt_str(&mut a, "private_ip", first.and_then(|x| x.private_ip()));
-    put(
-        &mut a,
-        "connectivity_type",
-        n.connectivity_type().map_or("public", |c| c.as_str()),
-    );
-    opt_str(&mut a, "vpc_id", n.vpc_id());
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(n.tags()), prior.unwrap_or(&empty)),
-    );
-    put(
-        &mut a,
-        "arn",
-        format!("arn:aws:ec2:{}::natgateway/{id}", aws.region),
-    );
-    Observed { id, attributes: a }
-}
-
-/// Gateways that exist (not `deleted`/`failed`), with their state.
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<(Observed, NatGatewayState)>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_nat_gateways()
-        .set_filter(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeNatGateways"))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.nat_gateways())
-        .filter_map(|n| {
-            let state = n.state().cloned().unwrap_or(NatGatewayState::Pending);
-            if matches!(state, NatGatewayState::Deleted | NatGatewayState::Failed) {
-                return None;
-            }
-            Some((
-                observe(
-                    aws,
-                    ctx,
-                    n,
-                    prior_of(requests, n.nat_gateway_id().unwrap_or_default()),
-                ),
-                state,
-            ))
-        })
-        .collect())
-}
-
 async fn wait_available(
     aws: &Clients,
     ctx: &OpContext,
     address: &str,
     id: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let req = ReadRequest {
-        address: String::new(),
-        id: id.to_string(),
-        prior: prior.clone(),
-    };
+) -> Answer<Observed> {
     let w = Wait {
         ctx,
         address,
@@ -122,16 +49,12 @@ async fn wait_available(
         policy: aws.poll,
     };
     w.until(|| async {
-        let found = describe(
-            aws,
-            ctx,
-            vec![filter("nat-gateway-id", [id.to_string()])],
-            std::slice::from_ref(&req),
-        )
-        .await?;
-        Ok(match found.into_iter().next() {
-            Some((o, NatGatewayState::Available)) => Poll::Ready(o),
-            Some((_, s)) => Poll::Pending(s.as_str().to_string()),
+        let found = NatGateway.describe(aws, vec![filter("nat-gateway-id", [id.to_string()])]);
+        Ok(match found.await?.first() {
+            Some(n) if state(n) == NatGatewayState::Available => {
+                Poll::Ready(observe(&NatGateway, aws, ctx, n, Some(prior)))
+            }
+            Some(n) => Poll::Pending(state(n).as_str().to_string()),
             // Just created: not visible yet (eventual consistency).
             None => Poll::Pending("not yet visible".into()),
         })
@@ -139,8 +62,12 @@ async fn wait_available(
     .await
 }
 
+fn state(n: &SdkNat) -> NatGatewayState {
+    n.state().cloned().unwrap_or(NatGatewayState::Pending)
+}
+
 #[async_trait]
-impl Kind for NatGateway {
+impl Ec2Type for NatGateway {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -169,22 +96,38 @@ impl Kind for NatGateway {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| async move {
-            Ok(
-                describe(aws, ctx, vec![filter("nat-gateway-id", ids)], requests)
-                    .await?
-                    .into_iter()
-                    .map(|(o, _)| o)
-                    .collect(),
-            )
-        })
-        .await
+    type Item = SdkNat;
+    const ID_FILTER: &'static str = "nat-gateway-id";
+    const NOUN: &'static str = "NAT gateway";
+
+    /// Gateways that exist (not `deleted`/`failed`).
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkNat>> {
+        let call = aws.ec2.describe_nat_gateways().set_filter(Some(filters));
+        let mut found: Vec<SdkNat> = all_pages!(call, nat_gateways, "DescribeNatGateways")?;
+        found.retain(|n| !matches!(state(n), NatGatewayState::Deleted | NatGatewayState::Failed));
+        Ok(found)
+    }
+
+    fn attributes(&self, region: &str, n: &SdkNat, _prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = ValueMap::new();
+        opt_str(&mut a, "subnet_id", n.subnet_id());
+        let first = n.nat_gateway_addresses().first();
+        opt_str(
+            &mut a,
+            "allocation_id",
+            first.and_then(|x| x.allocation_id()),
+        );
+        opt_str(&mut a, "public_ip", first.and_then(|x| x.public_ip()));
+        opt_str(&mut a, "private_ip", first.and_then(|x| x.private_ip()));
+        let connectivity = n.connectivity_type().map_or("public", |c| c.as_str());
+        put(&mut a, "connectivity_type", connectivity);
+        opt_str(&mut a, "vpc_id", n.vpc_id());
+        put(
+            &mut a,
+            "arn",
+            format!("arn:aws:ec2:{region}::natgateway/{}", n.id()),
+        );
+        a
     }
 
     async fn create(
@@ -192,7 +135,7 @@ impl Kind for NatGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let connectivity =
@@ -204,7 +147,7 @@ impl Kind for NatGateway {
             .set_allocation_id(props::string(p, "allocation_id")?)
             .connectivity_type(ConnectivityType::from(connectivity.as_str()))
             .client_token(client_token(&req.token))
-            .tag_specifications(tag_spec(Ec2Type::Natgateway, &tags))
+            .tag_specifications(tag_spec(SdkType::Natgateway, &tags))
             .send()
             .await
             .map_err(e("CreateNatGateway"))?;
@@ -221,22 +164,12 @@ impl Kind for NatGateway {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        sync_tags(
-            aws,
-            &req.id,
-            &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-        )
-        .await?;
+    ) -> Answer<Observed> {
+        sync_tags(aws, ctx, req).await?;
         wait_available(aws, ctx, &req.address, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         gone_is_ok(
             aws.ec2
                 .delete_nat_gateway()
@@ -254,35 +187,46 @@ impl Kind for NatGateway {
             policy: aws.poll,
         };
         w.until(|| async {
-            let found = describe(
-                aws,
-                ctx,
-                vec![filter("nat-gateway-id", [req.id.clone()])],
-                &[],
-            )
-            .await?;
-            Ok(match found.into_iter().next() {
+            let found = self.describe(aws, vec![filter("nat-gateway-id", [req.id.clone()])]);
+            Ok(match found.await?.first() {
                 None => Poll::Ready(()),
-                Some((_, s)) => Poll::Pending(s.as_str().to_string()),
+                Some(n) => Poll::Pending(state(n).as_str().to_string()),
             })
         })
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
-        match found.into_iter().next() {
+    /// Adopted while pending: available before the routes through it are made.
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let found = self.describe(aws, made_by_filters(ctx, &req.token)).await?;
+        let p = &req.properties;
+        match found.first() {
             None => Ok(None),
-            Some((o, NatGatewayState::Available)) => Ok(Some(o)),
-            // Adopted while pending: available before the routes through it are made.
-            Some((o, _)) => wait_available(aws, ctx, &req.address, &o.id, &req.properties)
+            Some(n) if state(n) == NatGatewayState::Available => {
+                Ok(Some(observe(self, aws, ctx, n, Some(p))))
+            }
+            Some(n) => wait_available(aws, ctx, &req.address, n.id(), p)
                 .await
                 .map(Some),
         }
+    }
+
+    /// The live gateways in the subnet the import matched.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let Some(subnet) = props::string(&req.properties, "subnet_id")? else {
+            return Err(unsearchable(req, "its subnet was not matched"));
+        };
+        let filters = vec![
+            filter("subnet-id", [subnet.clone()]),
+            filter("state", ["pending".into(), "available".into()]),
+        ];
+        search(self, aws, filters, |g| {
+            format!("in {subnet}{}", named(g.tags()))
+        })
+        .await
     }
 }

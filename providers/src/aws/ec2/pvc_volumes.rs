@@ -33,6 +33,7 @@ use super::super::wait::{Poll, Wait};
 use super::super::{Clients, Kind};
 use super::{filter, tag_map};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_ebs_pvc_volumes";
 /// The tag the EBS CSI driver puts on every volume it provisions for a claim.
@@ -49,7 +50,7 @@ fn id_of(cluster: &str) -> String {
     format!("pvc-volumes/{cluster}")
 }
 
-fn cluster_of(id: &str) -> Result<String, ProviderError> {
+fn cluster_of(id: &str) -> Answer<String> {
     id.strip_prefix("pvc-volumes/")
         .filter(|c| !c.is_empty())
         .map(str::to_string)
@@ -57,7 +58,7 @@ fn cluster_of(id: &str) -> Result<String, ProviderError> {
 }
 
 /// The cluster's claim volumes that are not being deleted, by the driver's tags.
-async fn list(aws: &Clients, cluster: &str) -> Result<Vec<Volume>, ProviderError> {
+async fn list(aws: &Clients, cluster: &str) -> Answer<Vec<Volume>> {
     let volumes: Vec<Volume> = aws
         .ec2
         .describe_volumes()
@@ -105,7 +106,7 @@ fn observed(cluster: &str, volumes: &[Volume]) -> Observed {
     }
 }
 
-async fn observe(aws: &Clients, p: &ValueMap) -> Result<Observed, ProviderError> {
+async fn observe(aws: &Clients, p: &ValueMap) -> Answer<Observed> {
     let cluster = props::required_string(p, "cluster_name")?;
     Ok(observed(&cluster, &list(aws, &cluster).await?))
 }
@@ -129,13 +130,8 @@ impl Kind for PvcVolumes {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        super::super::join_all(requests.iter().map(|r| async {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+        crate::aws::join_all(requests.iter().map(|r| async {
             let cluster = cluster_of(&r.id)?;
             Ok(Some(observed(&cluster, &list(aws, &cluster).await?)))
         }))
@@ -147,7 +143,7 @@ impl Kind for PvcVolumes {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         observe(aws, &req.properties).await
     }
 
@@ -156,16 +152,11 @@ impl Kind for PvcVolumes {
         aws: &Clients,
         _ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         observe(aws, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let cluster = cluster_of(&req.id)?;
         let volumes = list(aws, &cluster).await?;
         if volumes.is_empty() {
@@ -223,13 +214,13 @@ impl Kind for PvcVolumes {
         Ok(())
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         // The create made nothing: what there is, is what it would have recorded.
         observe(aws, &req.properties).await.map(Some)
+    }
+
+    /// `hdh import`: named by its cluster.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        Ok(props::string(p, "cluster_name")?.map(|c| format!("pvc-volumes/{c}")))
     }
 }

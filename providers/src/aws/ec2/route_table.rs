@@ -1,21 +1,23 @@
 //! `aws_route_table`: a route table with its routes (to an internet or NAT gateway) and its
 //! subnet associations, both changed in place. The VPC's `local` route is AWS's and not shown.
+//! Routes or associations an interrupted create had not added yet show in the next plan.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, RouteTable as SdkRt};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use aws_sdk_ec2::types::{Filter, ResourceType as SdkType, RouteTable as SdkRt};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::kind::{all_pages, once_visible, one, one_item, search, Ec2Item, Ec2Type};
 use super::nat_gateway::client_token;
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::{filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::import::{named, unsearchable};
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_route_table";
 
@@ -32,7 +34,7 @@ struct Route {
 }
 
 impl Route {
-    fn from_map(m: &ValueMap) -> Result<Route, ProviderError> {
+    fn from_map(m: &ValueMap) -> Answer<Route> {
         let destination = props::required_string(m, "destination_cidr_block")?;
         let gateway_id = props::string(m, "gateway_id")?;
         let nat_gateway_id = props::string(m, "nat_gateway_id")?;
@@ -68,98 +70,11 @@ impl Route {
     }
 }
 
-fn routes(p: &ValueMap) -> Result<Vec<Route>, ProviderError> {
+fn routes(p: &ValueMap) -> Answer<Vec<Route>> {
     props::map_list(p, "routes")?
         .iter()
         .map(Route::from_map)
         .collect()
-}
-
-fn observe(aws: &Clients, ctx: &OpContext, rt: &SdkRt, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let id = rt.route_table_id().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    opt_str(&mut a, "vpc_id", rt.vpc_id());
-    let rs: Vec<Value> = rt
-        .routes()
-        .iter()
-        .filter(|r| r.gateway_id() != Some("local") && r.destination_cidr_block().is_some())
-        .map(|r| {
-            Route {
-                destination: r.destination_cidr_block().unwrap_or_default().into(),
-                gateway_id: r.gateway_id().map(String::from),
-                nat_gateway_id: r.nat_gateway_id().map(String::from),
-            }
-            .value()
-        })
-        .collect();
-    put(&mut a, "routes", Value::List(rs));
-    let subnets: Vec<&str> = rt
-        .associations()
-        .iter()
-        .filter_map(|x| x.subnet_id())
-        .collect();
-    put(&mut a, "subnet_ids", crate::props::str_list(subnets));
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(rt.tags()), prior.unwrap_or(&empty)),
-    );
-    put(
-        &mut a,
-        "arn",
-        format!(
-            "arn:aws:ec2:{}:{}:route-table/{id}",
-            aws.region,
-            rt.owner_id().unwrap_or_default()
-        ),
-    );
-    Observed { id, attributes: a }
-}
-
-async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkRt>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeRouteTables"))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.route_tables.unwrap_or_default())
-        .collect())
-}
-
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    Ok(describe_raw(aws, filters)
-        .await?
-        .iter()
-        .map(|rt| {
-            observe(
-                aws,
-                ctx,
-                rt,
-                prior_of(requests, rt.route_table_id().unwrap_or_default()),
-            )
-        })
-        .collect())
-}
-
-async fn one_raw(aws: &Clients, id: &str) -> Result<SdkRt, ProviderError> {
-    describe_raw(aws, vec![filter("route-table-id", [id.to_string()])])
-        .await?
-        .pop()
-        .ok_or_else(|| ProviderError::NotFound {
-            message: format!("route table {id} not found"),
-        })
 }
 
 /// Brings routes and associations from `from` to what `p` asks for.
@@ -171,7 +86,7 @@ async fn converge(
     from: &[Route],
     from_subnets: &[String],
     p: &ValueMap,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let want = routes(p)?;
     let want_subnets = props::string_list(p, "subnet_ids")?;
     let w = Wait {
@@ -237,7 +152,7 @@ async fn converge(
         .await?;
     }
     if from_subnets.iter().any(|s| !want_subnets.contains(s)) {
-        let rt = one_raw(aws, id).await?;
+        let rt = one_item(&RouteTable, aws, id).await?;
         for assoc in rt.associations() {
             let (Some(subnet), Some(assoc_id)) =
                 (assoc.subnet_id(), assoc.route_table_association_id())
@@ -273,18 +188,8 @@ async fn converge(
     Ok(())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let rt = one_raw(aws, id).await?;
-    Ok(observe(aws, ctx, &rt, Some(p)))
-}
-
 #[async_trait]
-impl Kind for RouteTable {
+impl Ec2Type for RouteTable {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -309,16 +214,42 @@ impl Kind for RouteTable {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| {
-            describe(aws, ctx, vec![filter("route-table-id", ids)], requests)
-        })
-        .await
+    type Item = SdkRt;
+    const ID_FILTER: &'static str = "route-table-id";
+    const NOUN: &'static str = "route table";
+
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkRt>> {
+        let call = aws.ec2.describe_route_tables().set_filters(Some(filters));
+        all_pages!(call, route_tables, "DescribeRouteTables")
+    }
+
+    fn attributes(&self, region: &str, rt: &SdkRt, _prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = ValueMap::new();
+        opt_str(&mut a, "vpc_id", rt.vpc_id());
+        let rs: Vec<Value> = rt
+            .routes()
+            .iter()
+            .filter(|r| r.gateway_id() != Some("local") && r.destination_cidr_block().is_some())
+            .map(|r| {
+                Route {
+                    destination: r.destination_cidr_block().unwrap_or_default().into(),
+                    gateway_id: r.gateway_id().map(String::from),
+                    nat_gateway_id: r.nat_gateway_id().map(String::from),
+                }
+                .value()
+            })
+            .collect();
+        put(&mut a, "routes", Value::List(rs));
+        let subnets: Vec<&str> = rt
+            .associations()
+            .iter()
+            .filter_map(|x| x.subnet_id())
+            .collect();
+        put(&mut a, "subnet_ids", crate::props::str_list(subnets));
+        let (owner, id) = (rt.owner_id().unwrap_or_default(), rt.id());
+        let arn = format!("arn:aws:ec2:{region}:{owner}:route-table/{id}");
+        put(&mut a, "arn", arn);
+        a
     }
 
     async fn create(
@@ -326,7 +257,7 @@ impl Kind for RouteTable {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         routes(p)?;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
@@ -335,7 +266,7 @@ impl Kind for RouteTable {
             .create_route_table()
             .vpc_id(props::required_string(p, "vpc_id")?)
             .client_token(client_token(&req.token))
-            .tag_specifications(tag_spec(Ec2Type::RouteTable, &tags))
+            .tag_specifications(tag_spec(SdkType::RouteTable, &tags))
             .send()
             .await
             .map_err(e("CreateRouteTable"))?;
@@ -345,16 +276,7 @@ impl Kind for RouteTable {
             .ok_or_else(|| ProviderError::other("CreateRouteTable returned no id"))?
             .to_string();
         converge(aws, ctx, &req.address, &id, &[], &[], p).await?;
-        // Read-after-create may not see it yet (eventual consistency).
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("route table {id} to be visible"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || one(aws, ctx, &id, p))
-            .await
+        once_visible(self, aws, ctx, req, &id).await
     }
 
     async fn update(
@@ -362,7 +284,7 @@ impl Kind for RouteTable {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let from = routes(&req.prior)?;
         let from_subnets = props::string_list(&req.prior, "subnet_ids")?;
         converge(
@@ -376,23 +298,13 @@ impl Kind for RouteTable {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
-        one(aws, ctx, &req.id, &req.properties).await
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
-        let rt = match one_raw(aws, &req.id).await {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        let rt = match one_item(self, aws, &req.id).await {
             Err(ProviderError::NotFound { .. }) => return Ok(()),
             other => other?,
         };
@@ -433,15 +345,39 @@ impl Kind for RouteTable {
         .await
     }
 
-    async fn find_created(
+    /// Tables of the VPC the import matched associated with any of its matched subnets.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        // Routes or associations an interrupted create had not added yet show in the next plan.
-        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
-            .await?
-            .pop())
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let p = &req.properties;
+        let Some(vpc) = props::string(p, "vpc_id")? else {
+            return Err(unsearchable(req, "its VPC was not matched"));
+        };
+        let subnets: Vec<String> = match p.get("subnet_ids") {
+            Some(Value::List(l)) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if subnets.is_empty() {
+            return Err(unsearchable(req, "none of its subnets was matched"));
+        }
+        let filters = vec![
+            filter("vpc-id", [vpc]),
+            filter("association.subnet-id", subnets.clone()),
+        ];
+        search(self, aws, filters, |t| {
+            let used: Vec<&str> = t
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id())
+                .filter(|s| subnets.iter().any(|x| x == s))
+                .collect();
+            format!("associated with {}{}", used.join(", "), named(t.tags()))
+        })
+        .await
     }
 }

@@ -5,22 +5,23 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType as Ec2Type, SecurityGroup as SdkSg, UserIdGroupPair,
+    Filter, IpPermission, IpRange, ResourceType as SdkType, SecurityGroup as SdkSg, UserIdGroupPair,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::kind::{all_pages, once_visible, one, one_item, search, Ec2Item, Ec2Type};
+use super::{filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
+use crate::aws::import::unsearchable;
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_security_group";
 
@@ -46,7 +47,7 @@ const RULE_KEYS: [&str; 6] = [
 ];
 
 impl Rule {
-    fn parse(m: &ValueMap, own_id: Option<&str>) -> Result<Rule, ProviderError> {
+    fn parse(m: &ValueMap, own_id: Option<&str>) -> Answer<Rule> {
         if let Some(k) = m.keys().find(|k| !RULE_KEYS.contains(&k.as_str())) {
             return Err(ProviderError::invalid(format!(
                 "rule: unknown key `{k}` (expected {})",
@@ -186,7 +187,7 @@ fn flatten(perms: &[IpPermission]) -> Vec<Rule> {
     out
 }
 
-fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Result<Vec<Rule>, ProviderError> {
+fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Answer<Vec<Rule>> {
     props::map_list(p, name)?
         .iter()
         .map(|m| Rule::parse(m, own_id))
@@ -210,66 +211,6 @@ fn rules_value(observed: &[Rule], prior: Option<&ValueMap>, name: &str, own_id: 
     Value::List(observed.iter().map(|r| r.value(own_id)).collect())
 }
 
-fn observe(aws: &Clients, ctx: &OpContext, g: &SdkSg, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let id = g.group_id().unwrap_or_default().to_string();
-    let mut a = ValueMap::new();
-    opt_str(&mut a, "group_name", g.group_name());
-    opt_str(&mut a, "description", g.description());
-    opt_str(&mut a, "vpc_id", g.vpc_id());
-    put(
-        &mut a,
-        "ingress",
-        rules_value(&flatten(g.ip_permissions()), prior, "ingress", &id),
-    );
-    put(
-        &mut a,
-        "egress",
-        rules_value(&flatten(g.ip_permissions_egress()), prior, "egress", &id),
-    );
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(g.tags()), prior.unwrap_or(&empty)),
-    );
-    opt_str(&mut a, "owner_id", g.owner_id());
-    put(
-        &mut a,
-        "arn",
-        format!(
-            "arn:aws:ec2:{}:{}:security-group/{id}",
-            aws.region,
-            g.owner_id().unwrap_or_default()
-        ),
-    );
-    Observed { id, attributes: a }
-}
-
-async fn describe_raw(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<SdkSg>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_security_groups()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeSecurityGroups"))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.security_groups.unwrap_or_default())
-        .collect())
-}
-
-async fn one_raw(aws: &Clients, id: &str) -> Result<SdkSg, ProviderError> {
-    describe_raw(aws, vec![filter("group-id", [id.to_string()])])
-        .await?
-        .pop()
-        .ok_or_else(|| ProviderError::NotFound {
-            message: format!("security group {id} not found"),
-        })
-}
-
 /// Authorizes and revokes until the group's rules are what `p` asks for.
 async fn converge(
     aws: &Clients,
@@ -278,7 +219,7 @@ async fn converge(
     id: &str,
     p: &ValueMap,
     changed: Option<&[String]>,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -291,7 +232,7 @@ async fn converge(
         None => (Vec::new(), vec![default_egress()]),
         Some(_) => {
             let g = w
-                .retrying(wait::not_yet_visible, || one_raw(aws, id))
+                .retrying(wait::not_yet_visible, || one_item(&SecurityGroup, aws, id))
                 .await?;
             (
                 flatten(g.ip_permissions()),
@@ -386,21 +327,12 @@ async fn converge(
     Ok(())
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    p: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    Ok(observe(aws, ctx, &one_raw(aws, id).await?, Some(p)))
-}
-
 fn rule_list() -> ValueType {
     ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::Any))))
 }
 
 #[async_trait]
-impl Kind for SecurityGroup {
+impl Ec2Type for SecurityGroup {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -422,27 +354,37 @@ impl Kind for SecurityGroup {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| async move {
-            Ok(describe_raw(aws, vec![filter("group-id", ids)])
-                .await?
-                .iter()
-                .map(|g| {
-                    observe(
-                        aws,
-                        ctx,
-                        g,
-                        prior_of(requests, g.group_id().unwrap_or_default()),
-                    )
-                })
-                .collect())
-        })
-        .await
+    type Item = SdkSg;
+    const ID_FILTER: &'static str = "group-id";
+    const NOUN: &'static str = "security group";
+
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkSg>> {
+        let call = aws
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(filters));
+        all_pages!(call, security_groups, "DescribeSecurityGroups")
+    }
+
+    fn attributes(&self, region: &str, g: &SdkSg, prior: Option<&ValueMap>) -> ValueMap {
+        let id = g.id();
+        let mut a = ValueMap::new();
+        opt_str(&mut a, "group_name", g.group_name());
+        opt_str(&mut a, "description", g.description());
+        opt_str(&mut a, "vpc_id", g.vpc_id());
+        let ingress = flatten(g.ip_permissions());
+        put(
+            &mut a,
+            "ingress",
+            rules_value(&ingress, prior, "ingress", id),
+        );
+        let egress = flatten(g.ip_permissions_egress());
+        put(&mut a, "egress", rules_value(&egress, prior, "egress", id));
+        opt_str(&mut a, "owner_id", g.owner_id());
+        let owner = g.owner_id().unwrap_or_default();
+        let arn = format!("arn:aws:ec2:{region}:{owner}:security-group/{id}");
+        put(&mut a, "arn", arn);
+        a
     }
 
     async fn create(
@@ -450,7 +392,7 @@ impl Kind for SecurityGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         rules(p, "ingress", Some("sg-self"))?;
         rules(p, "egress", Some("sg-self"))?;
@@ -463,7 +405,7 @@ impl Kind for SecurityGroup {
                 props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into()),
             )
             .vpc_id(props::required_string(p, "vpc_id")?)
-            .tag_specifications(tag_spec(Ec2Type::SecurityGroup, &tags))
+            .tag_specifications(tag_spec(SdkType::SecurityGroup, &tags))
             .send()
             .await
             .map_err(e("CreateSecurityGroup"))?;
@@ -472,16 +414,7 @@ impl Kind for SecurityGroup {
             .ok_or_else(|| ProviderError::other("CreateSecurityGroup returned no id"))?
             .to_string();
         converge(aws, ctx, &req.address, &id, p, None).await?;
-        // Read-after-create may not see it yet (eventual consistency).
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("security group {id} to be visible"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || one(aws, ctx, &id, p))
-            .await
+        once_visible(self, aws, ctx, req, &id).await
     }
 
     async fn update(
@@ -489,7 +422,7 @@ impl Kind for SecurityGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         converge(
             aws,
             ctx,
@@ -500,22 +433,12 @@ impl Kind for SecurityGroup {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
-        one(aws, ctx, &req.id, &req.properties).await
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -536,38 +459,33 @@ impl Kind for SecurityGroup {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe_raw(aws, made_by_filters(ctx, &req.token))
-            .await?
-            .first()
-            .map(|g| observe(aws, ctx, g, Some(&req.properties))))
+    /// `InvalidGroup.Duplicate`: a group of this name is in the VPC.
+    fn taken(&self, p: &ValueMap) -> Answer<Option<Vec<Filter>>> {
+        Ok(Some(vec![
+            filter("vpc-id", [props::required_string(p, "vpc_id")?]),
+            filter("group-name", [props::required_string(p, "group_name")?]),
+        ]))
     }
 
-    /// `InvalidGroup.Duplicate`: a group of this name is in the VPC; adopted if it is this
-    /// stack's for this address.
-    async fn find_existing(
+    /// The group of the import's name in the VPC it matched.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
-        let found = describe_raw(
-            aws,
-            vec![
-                filter("vpc-id", [props::required_string(p, "vpc_id")?]),
-                filter("group-name", [props::required_string(p, "group_name")?]),
-            ],
-        )
-        .await?;
-        Ok(found
-            .iter()
-            .find(|g| tags::made_for(&tag_map(g.tags()), ctx, &req.address, None))
-            .map(|g| observe(aws, ctx, g, Some(p))))
+        let (Some(vpc), Some(name)) =
+            (props::string(p, "vpc_id")?, props::string(p, "group_name")?)
+        else {
+            return Err(unsearchable(req, "its VPC was not matched"));
+        };
+        let filters = vec![
+            filter("vpc-id", [vpc.clone()]),
+            filter("group-name", [name.clone()]),
+        ];
+        search(self, aws, filters, |_| {
+            format!("group name {name} in {vpc}")
+        })
+        .await
     }
 }

@@ -3,78 +3,27 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2Type, Subnet as SdkSubnet,
+    AttributeBooleanValue, Filter, ResourceType as SdkType, Subnet as SdkSubnet,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::{
-    filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map, tag_spec,
-};
+use super::kind::{all_pages, observe, one, search, Ec2Type};
+use super::{filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::ec2 as e;
+use crate::aws::import::{named, unsearchable};
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_subnet";
 
 pub(crate) struct Subnet;
-
-fn observe(ctx: &OpContext, s: &SdkSubnet, prior: Option<&ValueMap>) -> Observed {
-    let empty = ValueMap::new();
-    let mut a = ValueMap::new();
-    opt_str(&mut a, "vpc_id", s.vpc_id());
-    opt_str(&mut a, "cidr_block", s.cidr_block());
-    opt_str(&mut a, "availability_zone", s.availability_zone());
-    opt_str(&mut a, "availability_zone_id", s.availability_zone_id());
-    put(
-        &mut a,
-        "map_public_ip_on_launch",
-        s.map_public_ip_on_launch().unwrap_or(false),
-    );
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(s.tags()), prior.unwrap_or(&empty)),
-    );
-    opt_str(&mut a, "arn", s.subnet_arn());
-    Observed {
-        id: s.subnet_id().unwrap_or_default().to_string(),
-        attributes: a,
-    }
-}
-
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeSubnets"))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.subnets())
-        .map(|s| {
-            observe(
-                ctx,
-                s,
-                prior_of(requests, s.subnet_id().unwrap_or_default()),
-            )
-        })
-        .collect())
-}
 
 async fn set_public_ip(
     aws: &Clients,
@@ -82,7 +31,7 @@ async fn set_public_ip(
     address: &str,
     id: &str,
     on: bool,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -103,32 +52,8 @@ async fn set_public_ip(
     .await
 }
 
-async fn one(
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let req = ReadRequest {
-        address: String::new(),
-        id: id.to_string(),
-        prior: prior.clone(),
-    };
-    describe(
-        aws,
-        ctx,
-        vec![filter("subnet-id", [id.to_string()])],
-        std::slice::from_ref(&req),
-    )
-    .await?
-    .pop()
-    .ok_or_else(|| ProviderError::NotFound {
-        message: format!("subnet {id} not found"),
-    })
-}
-
 #[async_trait]
-impl Kind for Subnet {
+impl Ec2Type for Subnet {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -151,16 +76,25 @@ impl Kind for Subnet {
         .typically(None, None, Some(Duration::from_secs(60)))
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| {
-            describe(aws, ctx, vec![filter("subnet-id", ids)], requests)
-        })
-        .await
+    type Item = SdkSubnet;
+    const ID_FILTER: &'static str = "subnet-id";
+    const NOUN: &'static str = "subnet";
+
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkSubnet>> {
+        let call = aws.ec2.describe_subnets().set_filters(Some(filters));
+        all_pages!(call, subnets, "DescribeSubnets")
+    }
+
+    fn attributes(&self, _region: &str, s: &SdkSubnet, _prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = ValueMap::new();
+        opt_str(&mut a, "vpc_id", s.vpc_id());
+        opt_str(&mut a, "cidr_block", s.cidr_block());
+        opt_str(&mut a, "availability_zone", s.availability_zone());
+        opt_str(&mut a, "availability_zone_id", s.availability_zone_id());
+        let public = s.map_public_ip_on_launch().unwrap_or(false);
+        put(&mut a, "map_public_ip_on_launch", public);
+        opt_str(&mut a, "arn", s.subnet_arn());
+        a
     }
 
     async fn create(
@@ -168,7 +102,7 @@ impl Kind for Subnet {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
@@ -177,7 +111,7 @@ impl Kind for Subnet {
             .vpc_id(props::required_string(p, "vpc_id")?)
             .cidr_block(props::required_string(p, "cidr_block")?)
             .availability_zone(props::required_string(p, "availability_zone")?)
-            .tag_specifications(tag_spec(Ec2Type::Subnet, &tags))
+            .tag_specifications(tag_spec(SdkType::Subnet, &tags))
             .send()
             .await
             .map_err(e("CreateSubnet"))?;
@@ -188,7 +122,7 @@ impl Kind for Subnet {
         if props::boolean(p, "map_public_ip_on_launch")? == Some(true) {
             set_public_ip(aws, ctx, &req.address, &id, true).await?;
         }
-        let mut o = observe(ctx, s, Some(p));
+        let mut o = observe(self, aws, ctx, s, Some(p));
         put(
             &mut o.attributes,
             "map_public_ip_on_launch",
@@ -202,28 +136,18 @@ impl Kind for Subnet {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         if req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
             let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
             set_public_ip(aws, ctx, &req.address, &req.id, on).await?;
         }
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
-        one(aws, ctx, &req.id, &req.properties).await
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -244,42 +168,33 @@ impl Kind for Subnet {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(describe(aws, ctx, made_by_filters(ctx, &req.token), &[])
-            .await?
-            .pop())
+    /// `InvalidSubnet.Conflict`: a subnet with this CIDR is in the VPC.
+    fn taken(&self, p: &ValueMap) -> Answer<Option<Vec<Filter>>> {
+        Ok(Some(vec![
+            filter("vpc-id", [props::required_string(p, "vpc_id")?]),
+            filter("cidr-block", [props::required_string(p, "cidr_block")?]),
+        ]))
     }
 
-    /// `InvalidSubnet.Conflict`: a subnet with this CIDR is in the VPC; adopted if it is this
-    /// stack's for this address.
-    async fn find_existing(
+    /// The subnet of the import's CIDR in the VPC it matched.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
-        let pages: Vec<_> = aws
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(vec![
-                filter("vpc-id", [props::required_string(p, "vpc_id")?]),
-                filter("cidr-block", [props::required_string(p, "cidr_block")?]),
-            ]))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(e("DescribeSubnets"))?;
-        Ok(pages
-            .iter()
-            .flat_map(|pg| pg.subnets())
-            .find(|s| tags::made_for(&tag_map(s.tags()), ctx, &req.address, None))
-            .map(|s| observe(ctx, s, Some(p))))
+        let (Some(vpc), Some(cidr)) =
+            (props::string(p, "vpc_id")?, props::string(p, "cidr_block")?)
+        else {
+            return Err(unsearchable(req, "its VPC was not matched"));
+        };
+        let filters = vec![
+            filter("vpc-id", [vpc.clone()]),
+            filter("cidr-block", [cidr.clone()]),
+        ];
+        search(self, aws, filters, |s| {
+            format!("CIDR {cidr} in {vpc}{}", named(s.tags()))
+        })
+        .await
     }
 }

@@ -4,81 +4,32 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, ResourceType as Ec2Type, Vpc as SdkVpc, VpcAttributeName,
+    AttributeBooleanValue, Filter, ResourceType as SdkType, Vpc as SdkVpc, VpcAttributeName,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::blockers::{Deletion, Target};
-use super::{
-    carried, filter, made_by_filters, opt_str, prior_of, put, read_batched, sync_tags, tag_map,
-    tag_spec,
-};
+use super::kind::{all_pages, observe, one, Ec2Item, Ec2Type};
+use super::{carried, filter, opt_str, put, sync_tags, tag_spec};
 use crate::aws::errors::ec2 as e;
+use crate::aws::import::{named, unsearchable};
 use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{tags, Clients};
 use crate::props;
+use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_vpc";
 
 pub(crate) struct Vpc;
 
-fn observe(aws: &Clients, ctx: &OpContext, v: &SdkVpc, prior: Option<&ValueMap>) -> Observed {
-    let id = v.vpc_id().unwrap_or_default().to_string();
-    let empty = ValueMap::new();
-    let mut a = carried(prior, &["enable_dns_support", "enable_dns_hostnames"]);
-    opt_str(&mut a, "cidr_block", v.cidr_block());
-    put(
-        &mut a,
-        "tags",
-        tags::own_view(ctx, &tag_map(v.tags()), prior.unwrap_or(&empty)),
-    );
-    opt_str(&mut a, "owner_id", v.owner_id());
-    put(
-        &mut a,
-        "arn",
-        format!(
-            "arn:aws:ec2:{}:{}:vpc/{id}",
-            aws.region,
-            v.owner_id().unwrap_or_default()
-        ),
-    );
-    Observed { id, attributes: a }
-}
-
-async fn describe(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<aws_sdk_ec2::types::Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_vpcs()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeVpcs"))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.vpcs())
-        .map(|v| {
-            observe(
-                aws,
-                ctx,
-                v,
-                prior_of(requests, v.vpc_id().unwrap_or_default()),
-            )
-        })
-        .collect())
-}
+/// The inputs DescribeVpcs does not say.
+const DNS: [&str; 2] = ["enable_dns_support", "enable_dns_hostnames"];
 
 /// The VPC's DNS settings as EC2 has them (DescribeVpcAttribute, one attribute per call).
-async fn read_dns(aws: &Clients, o: &mut Observed) -> Result<(), ProviderError> {
+async fn read_dns(aws: &Clients, o: &mut Observed) -> Answer<()> {
     for (name, attribute) in [
         ("enable_dns_support", VpcAttributeName::EnableDnsSupport),
         ("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
@@ -102,24 +53,6 @@ async fn read_dns(aws: &Clients, o: &mut Observed) -> Result<(), ProviderError> 
     Ok(())
 }
 
-/// `describe`, then each VPC's DNS settings (the VPCs concurrently).
-async fn describe_with_dns(
-    aws: &Clients,
-    ctx: &OpContext,
-    filters: Vec<aws_sdk_ec2::types::Filter>,
-    requests: &[ReadRequest],
-) -> Result<Vec<Observed>, ProviderError> {
-    let found = describe(aws, ctx, filters, requests).await?;
-    crate::aws::join_all(
-        found
-            .into_iter()
-            .map(|mut o| async move { read_dns(aws, &mut o).await.map(|()| o) }),
-    )
-    .await
-    .into_iter()
-    .collect()
-}
-
 async fn set_dns(
     aws: &Clients,
     ctx: &OpContext,
@@ -127,7 +60,7 @@ async fn set_dns(
     id: &str,
     props_: &ValueMap,
     only_changed: Option<&[String]>,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -165,7 +98,7 @@ async fn set_dns(
 }
 
 #[async_trait]
-impl Kind for Vpc {
+impl Ec2Type for Vpc {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -191,16 +124,33 @@ impl Kind for Vpc {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        read_batched(requests, |ids| {
-            describe_with_dns(aws, ctx, vec![filter("vpc-id", ids)], requests)
-        })
-        .await
+    type Item = SdkVpc;
+    const ID_FILTER: &'static str = "vpc-id";
+    const NOUN: &'static str = "VPC";
+
+    async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkVpc>> {
+        let call = aws.ec2.describe_vpcs().set_filters(Some(filters));
+        all_pages!(call, vpcs, "DescribeVpcs")
+    }
+
+    fn attributes(&self, region: &str, v: &SdkVpc, prior: Option<&ValueMap>) -> ValueMap {
+        let mut a = carried(prior, &DNS);
+        opt_str(&mut a, "cidr_block", v.cidr_block());
+        opt_str(&mut a, "owner_id", v.owner_id());
+        let (owner, id) = (v.owner_id().unwrap_or_default(), v.id());
+        put(
+            &mut a,
+            "arn",
+            format!("arn:aws:ec2:{region}:{owner}:vpc/{id}"),
+        );
+        a
+    }
+
+    /// DescribeVpcs does not say the DNS settings; a create stopped before it set DNS
+    /// hostnames shows so, and the plan sets them.
+    async fn complete(&self, aws: &Clients, mut o: Observed) -> Answer<Observed> {
+        read_dns(aws, &mut o).await?;
+        Ok(o)
     }
 
     async fn create(
@@ -208,14 +158,14 @@ impl Kind for Vpc {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_vpc()
             .cidr_block(props::required_string(p, "cidr_block")?)
-            .tag_specifications(tag_spec(Ec2Type::Vpc, &tags))
+            .tag_specifications(tag_spec(SdkType::Vpc, &tags))
             .send()
             .await
             .map_err(e("CreateVpc"))?;
@@ -224,11 +174,8 @@ impl Kind for Vpc {
             .ok_or_else(|| ProviderError::other("CreateVpc returned no VPC"))?;
         let id = vpc.vpc_id().unwrap_or_default().to_string();
         set_dns(aws, ctx, &req.address, &id, p, None).await?;
-        let mut o = observe(aws, ctx, vpc, Some(p));
-        o.attributes.extend(carried(
-            Some(p),
-            &["enable_dns_support", "enable_dns_hostnames"],
-        ));
+        let mut o = observe(self, aws, ctx, vpc, Some(p));
+        o.attributes.extend(carried(Some(p), &DNS));
         Ok(o)
     }
 
@@ -237,7 +184,7 @@ impl Kind for Vpc {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         set_dns(
             aws,
             ctx,
@@ -248,33 +195,12 @@ impl Kind for Vpc {
         )
         .await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(
-                aws,
-                &req.id,
-                &tags::changes(ctx, &req.address, &req.prior, &req.properties)?,
-            )
-            .await?;
+            sync_tags(aws, ctx, req).await?;
         }
-        let found = describe(aws, ctx, vec![filter("vpc-id", [req.id.clone()])], &[]).await?;
-        let mut o = found
-            .into_iter()
-            .next()
-            .ok_or_else(|| ProviderError::NotFound {
-                message: format!("VPC {} not found", req.id),
-            })?;
-        o.attributes.extend(carried(
-            Some(&req.properties),
-            &["enable_dns_support", "enable_dns_hostnames", "tags"],
-        ));
-        Ok(o)
+        one(self, aws, ctx, &req.id, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         Deletion {
             aws,
             ctx,
@@ -295,20 +221,27 @@ impl Kind for Vpc {
         .await
     }
 
-    async fn find_created(
+    /// Other than default VPCs of the import's CIDR.
+    async fn candidates(
         &self,
         aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let mut found = describe(aws, ctx, made_by_filters(ctx, &req.token), &[]).await?;
-        let Some(mut o) = found.pop() else {
-            return Ok(None);
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let Some(cidr) = props::string(&req.properties, "cidr_block")? else {
+            return Err(unsearchable(req, "its CIDR block is not known"));
         };
-        o.attributes
-            .extend(carried(Some(&req.properties), &["tags"]));
-        // A create stopped before it set DNS hostnames: the plan sets them.
-        read_dns(aws, &mut o).await?;
-        Ok(Some(o))
+        let mut found = self
+            .describe(aws, vec![filter("cidr", [cidr.clone()])])
+            .await?;
+        found.retain(|v| v.is_default() != Some(true));
+        Ok(found
+            .iter()
+            .map(|v| {
+                (
+                    v.id().to_string(),
+                    format!("CIDR {cidr}{}", named(v.tags())),
+                )
+            })
+            .collect())
     }
 }

@@ -18,13 +18,14 @@ use super::{btree, hash_map, request_token, sync_tags};
 use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok, sts};
 use crate::aws::{join_all, tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eks_access_entry";
 
 pub(crate) struct AccessEntry;
 
 /// `cluster:principal` (cluster names have no `:`).
-pub(crate) fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+pub(crate) fn split_id(id: &str) -> Answer<(&str, &str)> {
     id.split_once(':').ok_or_else(|| {
         ProviderError::invalid(format!(
             "access entry id {id:?} is not cluster:principal_arn"
@@ -56,7 +57,7 @@ pub(crate) async fn describe(
     aws: &Clients,
     cluster: &str,
     principal: &str,
-) -> Result<Option<SdkEntry>, ProviderError> {
+) -> Answer<Option<SdkEntry>> {
     let out = absent_if_not_found(
         aws.eks
             .describe_access_entry()
@@ -70,7 +71,7 @@ pub(crate) async fn describe(
 }
 
 /// The IAM principal hdh runs as, as EKS names it in an entry (an assumed role as its role).
-async fn caller_principal(aws: &Clients) -> Result<String, ProviderError> {
+async fn caller_principal(aws: &Clients) -> Answer<String> {
     let out = aws
         .sts
         .get_caller_identity()
@@ -121,12 +122,7 @@ impl Kind for AccessEntry {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         join_all(requests.iter().map(|r| async move {
             let (cluster, principal) = split_id(&r.id)?;
             Ok(describe(aws, cluster, principal)
@@ -141,7 +137,7 @@ impl Kind for AccessEntry {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let principal = props::required_string(p, "principal_arn")?;
@@ -168,7 +164,7 @@ impl Kind for AccessEntry {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let (cluster, principal) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -184,7 +180,7 @@ impl Kind for AccessEntry {
         }
         if changed("tags") {
             let arn = props::required_string(&req.prior, "arn")?;
-            sync_tags(aws, &arn, &tags::changes(ctx, &req.address, &req.prior, p)?).await?;
+            sync_tags(aws, &arn, tags::changes(ctx, req)?).await?;
         }
         describe(aws, cluster, principal)
             .await?
@@ -194,12 +190,7 @@ impl Kind for AccessEntry {
             })
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (cluster, principal) = split_id(&req.id)?;
         gone_is_ok(
             aws.eks
@@ -213,12 +204,7 @@ impl Kind for AccessEntry {
         )
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let Some(x) = existing(aws, req).await? else {
             return Ok(None);
         };
@@ -228,12 +214,7 @@ impl Kind for AccessEntry {
         )
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         let Some(x) = existing(aws, req).await? else {
             return Ok(None);
         };
@@ -244,10 +225,18 @@ impl Kind for AccessEntry {
             && x.principal_arn() == Some(caller_principal(aws).await?.as_str());
         Ok((ours || creators).then(|| observe(ctx, &x, &req.properties)))
     }
+
+    /// `hdh import`: named by its cluster and principal.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("principal_arn")?)
+            .map(|(a, b)| format!("{a}:{b}")))
+    }
 }
 
 /// The entry `req` names, if there is one.
-async fn existing(aws: &Clients, req: &CreateRequest) -> Result<Option<SdkEntry>, ProviderError> {
+async fn existing(aws: &Clients, req: &CreateRequest) -> Answer<Option<SdkEntry>> {
     let cluster = props::required_string(&req.properties, "cluster_name")?;
     let principal = props::required_string(&req.properties, "principal_arn")?;
     absent_if_not_found(describe(aws, &cluster, &principal).await).map(Option::flatten)

@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
 use crate::aws::{join_all, Clients, CloneClass, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eks_access_policy_association";
 
@@ -32,7 +33,7 @@ struct Id<'a> {
 }
 
 /// `cluster#principal#policy` (none of them contains `#`).
-fn split_id(id: &str) -> Result<Id<'_>, ProviderError> {
+fn split_id(id: &str) -> Answer<Id<'_>> {
     let mut it = id.splitn(3, '#');
     match (it.next(), it.next(), it.next()) {
         (Some(cluster), Some(principal), Some(policy)) => Ok(Id {
@@ -74,7 +75,7 @@ async fn associations(
     aws: &Clients,
     cluster: &str,
     principal: &str,
-) -> Result<Option<Vec<AssociatedAccessPolicy>>, ProviderError> {
+) -> Answer<Option<Vec<AssociatedAccessPolicy>>> {
     let pages: Result<Vec<_>, _> = aws
         .eks
         .list_associated_access_policies()
@@ -93,12 +94,7 @@ async fn associations(
     }))
 }
 
-async fn find(
-    aws: &Clients,
-    cluster: &str,
-    principal: &str,
-    policy: &str,
-) -> Result<Option<Observed>, ProviderError> {
+async fn find(aws: &Clients, cluster: &str, principal: &str, policy: &str) -> Found {
     Ok(associations(aws, cluster, principal)
         .await?
         .unwrap_or_default()
@@ -107,7 +103,7 @@ async fn find(
         .map(|x| observe(cluster, principal, x)))
 }
 
-fn scope(p: &ValueMap) -> Result<AccessScope, ProviderError> {
+fn scope(p: &ValueMap) -> Answer<AccessScope> {
     let kind = props::string(p, "access_scope_type")?.unwrap_or_else(|| "cluster".into());
     let namespaces = props::string_list(p, "namespaces")?;
     match kind.as_str() {
@@ -134,7 +130,7 @@ async fn associate(
     principal: &str,
     policy: &str,
     p: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let out = aws
         .eks
         .associate_access_policy()
@@ -183,12 +179,7 @@ impl Kind for AccessPolicy {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         // One listing per entry, shared by that entry's associations.
         let mut entries: BTreeMap<(String, String), ()> = BTreeMap::new();
         let ids: Vec<_> = requests.iter().map(|r| split_id(&r.id)).collect();
@@ -220,7 +211,7 @@ impl Kind for AccessPolicy {
         aws: &Clients,
         _ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let principal = props::required_string(p, "principal_arn")?;
@@ -233,17 +224,12 @@ impl Kind for AccessPolicy {
         aws: &Clients,
         _ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let id = split_id(&req.id)?;
         associate(aws, id.cluster, id.principal, id.policy, &req.properties).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let id = split_id(&req.id)?;
         gone_is_ok(
             aws.eks
@@ -258,16 +244,20 @@ impl Kind for AccessPolicy {
         )
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let principal = props::required_string(p, "principal_arn")?;
         let policy = props::required_string(p, "policy_arn")?;
         find(aws, &cluster, &principal, &policy).await
+    }
+
+    /// `hdh import`: named by its cluster, principal and policy.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        let entry = s("cluster_name")?.zip(s("principal_arn")?);
+        Ok(entry
+            .zip(s("policy_arn")?)
+            .map(|((c, p), a)| format!("{c}#{p}#{a}")))
     }
 }

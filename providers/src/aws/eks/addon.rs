@@ -14,12 +14,13 @@ use crate::aws::errors::{absent_if_not_found, eks as e, gone_is_ok};
 use crate::aws::wait::{self, Poll, Wait};
 use crate::aws::{join_all, tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eks_addon";
 
 pub(crate) struct Addon;
 
-fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+fn split_id(id: &str) -> Answer<(&str, &str)> {
     id.split_once(':')
         .ok_or_else(|| ProviderError::invalid(format!("add-on id {id:?} is not cluster:name")))
 }
@@ -52,11 +53,7 @@ fn observe(ctx: &OpContext, x: &SdkAddon, prior: &ValueMap) -> Observed {
     }
 }
 
-async fn describe(
-    aws: &Clients,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<SdkAddon>, ProviderError> {
+async fn describe(aws: &Clients, cluster: &str, name: &str) -> Answer<Option<SdkAddon>> {
     let out = absent_if_not_found(
         aws.eks
             .describe_addon()
@@ -77,7 +74,7 @@ async fn wait_active(
     name: &str,
     verb: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let w = Wait {
         ctx,
         address,
@@ -108,7 +105,7 @@ async fn update_addon(
     name: &str,
     version: Option<String>,
     p: &ValueMap,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     aws.eks
         .update_addon()
         .cluster_name(cluster)
@@ -123,7 +120,7 @@ async fn update_addon(
 }
 
 /// EKS's default version of add-on `name` for Kubernetes `k8s` (DescribeAddonVersions).
-async fn default_version(aws: &Clients, name: &str, k8s: &str) -> Result<String, ProviderError> {
+async fn default_version(aws: &Clients, name: &str, k8s: &str) -> Answer<String> {
     let mut pages = aws
         .eks
         .describe_addon_versions()
@@ -148,7 +145,7 @@ async fn default_version(aws: &Clients, name: &str, k8s: &str) -> Result<String,
     )))
 }
 
-fn resolve(p: &ValueMap) -> Result<Option<ResolveConflicts>, ProviderError> {
+fn resolve(p: &ValueMap) -> Answer<Option<ResolveConflicts>> {
     Ok(props::string(p, "resolve_conflicts")?.map(|r| ResolveConflicts::from(r.as_str())))
 }
 
@@ -187,12 +184,7 @@ impl Kind for Addon {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         join_all(requests.iter().map(|r| async move {
             let (cluster, name) = split_id(&r.id)?;
             Ok(describe(aws, cluster, name)
@@ -208,7 +200,7 @@ impl Kind for Addon {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let name = props::required_string(p, "addon_name")?;
@@ -244,7 +236,7 @@ impl Kind for Addon {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let (cluster, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -266,17 +258,12 @@ impl Kind for Addon {
         }
         if changed("tags") {
             let arn = props::required_string(&req.prior, "arn")?;
-            sync_tags(aws, &arn, &tags::changes(ctx, &req.address, &req.prior, p)?).await?;
+            sync_tags(aws, &arn, tags::changes(ctx, req)?).await?;
         }
         wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (cluster, name) = split_id(&req.id)?;
         gone_is_ok(
             aws.eks
@@ -304,33 +291,26 @@ impl Kind for Addon {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
+    }
+
+    /// `hdh import`: named by its cluster and name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("addon_name")?)
+            .map(|(a, b)| format!("{a}:{b}")))
     }
 }
 
 /// The add-on `req` names if this stack made it for this address (by the create with
 /// `token`, if given), once ACTIVE.
-async fn lookup(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+async fn lookup(aws: &Clients, ctx: &OpContext, req: &CreateRequest, token: Option<&str>) -> Found {
     let cluster = props::required_string(&req.properties, "cluster_name")?;
     let name = props::required_string(&req.properties, "addon_name")?;
     let Some(x) = absent_if_not_found(describe(aws, &cluster, &name).await)?.flatten() else {

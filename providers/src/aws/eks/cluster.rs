@@ -22,6 +22,7 @@ use crate::aws::errors::{absent_if_not_found, eks as e};
 use crate::aws::wait::{self, Poll, Wait};
 use crate::aws::{join_all, tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eks_cluster";
 
@@ -38,7 +39,7 @@ fn auth_mode(c: &SdkCluster) -> &str {
 }
 
 /// The single steps from `from` to `to`, or why EKS would refuse the move.
-pub(crate) fn auth_mode_steps(from: &str, to: &str) -> Result<Vec<&'static str>, ProviderError> {
+pub(crate) fn auth_mode_steps(from: &str, to: &str) -> Answer<Vec<&'static str>> {
     let rank = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
     match (rank(from), rank(to)) {
         (Some(a), Some(b)) if b >= a => Ok(AUTH_MODES[a + 1..=b].to_vec()),
@@ -130,7 +131,7 @@ fn observe(ctx: &OpContext, c: &SdkCluster, prior: &ValueMap) -> Observed {
 }
 
 /// The cluster in whatever state it is, DELETING included.
-async fn describe_any(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, ProviderError> {
+async fn describe_any(aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
     let out = absent_if_not_found(
         aws.eks
             .describe_cluster()
@@ -143,7 +144,7 @@ async fn describe_any(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, P
 }
 
 /// The cluster unless it is gone or going.
-async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, ProviderError> {
+async fn describe(aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
     Ok(describe_any(aws, name)
         .await?
         .filter(|c| c.status() != Some(&ClusterStatus::Deleting)))
@@ -152,10 +153,7 @@ async fn describe(aws: &Clients, name: &str) -> Result<Option<SdkCluster>, Provi
 /// The cluster's status as EKS reports it (`ACTIVE`, `DELETING`…); `None` when there is no
 /// such cluster. For the Kubernetes provider, to tell a cluster that is gone from one that is
 /// only unreachable.
-pub(crate) async fn cluster_status(
-    aws: &Clients,
-    name: &str,
-) -> Result<Option<String>, ProviderError> {
+pub(crate) async fn cluster_status(aws: &Clients, name: &str) -> Answer<Option<String>> {
     Ok(describe_any(aws, name)
         .await?
         .map(|c| c.status().map_or("UNKNOWN", |s| s.as_str()).to_string()))
@@ -169,7 +167,7 @@ async fn wait_active(
     name: &str,
     verb: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let w = Wait {
         ctx,
         address,
@@ -216,7 +214,7 @@ fn logging(types: &[String]) -> Logging {
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
-fn check_log_types(types: &[String]) -> Result<(), ProviderError> {
+fn check_log_types(types: &[String]) -> Answer<()> {
     match types.iter().find(|t| !ALL_LOG_TYPES.contains(&t.as_str())) {
         Some(t) => Err(ProviderError::invalid(format!(
             "enabled_cluster_log_types: unknown log type {t:?} (expected {})",
@@ -292,12 +290,7 @@ impl Kind for Cluster {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         join_all(requests.iter().map(|r| async move {
             Ok(describe(aws, &r.id)
                 .await?
@@ -311,7 +304,7 @@ impl Kind for Cluster {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "name")?;
         let logs = props::string_list(p, "enabled_cluster_log_types")?;
@@ -366,7 +359,7 @@ impl Kind for Cluster {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -473,17 +466,12 @@ impl Kind for Cluster {
         }
         if changed("tags") {
             let arn = props::required_string(&req.prior, "arn")?;
-            sync_tags(aws, &arn, &tags::changes(ctx, &req.address, &req.prior, p)?).await?;
+            sync_tags(aws, &arn, tags::changes(ctx, req)?).await?;
         }
         wait_active(aws, ctx, &req.address, name, "updating", p).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let name = &req.id;
         let w = Wait {
             ctx,
@@ -522,33 +510,23 @@ impl Kind for Cluster {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
+    }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "name")
     }
 }
 
 /// The cluster `req` names if this stack made it for this address (by the create with
 /// `token`, if given), once ACTIVE.
-async fn lookup(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+async fn lookup(aws: &Clients, ctx: &OpContext, req: &CreateRequest, token: Option<&str>) -> Found {
     let name = props::required_string(&req.properties, "name")?;
     let Some(c) = describe(aws, &name).await? else {
         return Ok(None);

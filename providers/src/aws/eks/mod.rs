@@ -18,8 +18,9 @@ use std::collections::{BTreeMap, HashMap};
 use hdh_engine::{ProviderError, Value};
 
 use super::errors::eks as e;
-use super::tags::TagChanges;
+use super::tags::{self, TagChanges};
 use super::Clients;
+use crate::Answer;
 
 /// An EKS `clientRequestToken` from the engine's token.
 pub(crate) fn request_token(token: &str) -> String {
@@ -40,28 +41,31 @@ pub(crate) fn btree(t: Option<&HashMap<String, String>>) -> BTreeMap<String, Str
 }
 
 /// TagResource / UntagResource on an EKS ARN.
-pub(crate) async fn sync_tags(
-    aws: &Clients,
-    arn: &str,
-    ch: &TagChanges,
-) -> Result<(), ProviderError> {
-    aws.eks
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(hash_map(&ch.set)))
-        .send()
-        .await
-        .map_err(e("TagResource"))?;
-    if !ch.remove.is_empty() {
-        aws.eks
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(ch.remove.clone()))
-            .send()
-            .await
-            .map_err(e("UntagResource"))?;
-    }
-    Ok(())
+pub(crate) async fn sync_tags(aws: &Clients, arn: &str, ch: TagChanges) -> Answer<()> {
+    tags::sync(
+        ch,
+        |set| async move {
+            aws.eks
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(hash_map(&set)))
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("TagResource"))
+        },
+        |keys| async move {
+            aws.eks
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .map(drop)
+                .map_err(e("UntagResource"))
+        },
+    )
+    .await
 }
 
 /// "1.31" → (1, 31).
@@ -83,7 +87,7 @@ pub(crate) fn next_minor(configured: &Value, real: &Value) -> Option<Value> {
 }
 
 /// Refuses a control-plane version change EKS would refuse: anything but one minor step up.
-pub(crate) fn check_version_step(from: &str, to: &str) -> Result<(), ProviderError> {
+pub(crate) fn check_version_step(from: &str, to: &str) -> Answer<()> {
     match (minor(from), minor(to)) {
         (Some((a, b)), Some((c, d))) if a == c && d == b + 1 => Ok(()),
         (Some((a, b)), Some((c, d))) if a == c && d == b => Ok(()),

@@ -23,6 +23,7 @@ use crate::aws::tags::TagChanges;
 use crate::aws::wait::{self, Poll, Wait};
 use crate::aws::{join_all, tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "aws_eks_node_group";
 
@@ -31,7 +32,7 @@ pub(crate) struct NodeGroup;
 const AUTOSCALER_PREFIX: &str = "k8s.io/cluster-autoscaler/";
 
 /// The id is `cluster:nodegroup` (node group names are unique per cluster only).
-fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
+fn split_id(id: &str) -> Answer<(&str, &str)> {
     id.split_once(':')
         .ok_or_else(|| ProviderError::invalid(format!("node group id {id:?} is not cluster:name")))
 }
@@ -45,7 +46,7 @@ struct TaintSpec {
 }
 
 impl TaintSpec {
-    fn parse(m: &ValueMap) -> Result<TaintSpec, ProviderError> {
+    fn parse(m: &ValueMap) -> Answer<TaintSpec> {
         let effect = props::required_string(m, "effect")?;
         let effect = match effect.as_str() {
             "NoSchedule" | "NO_SCHEDULE" => "NO_SCHEDULE",
@@ -91,7 +92,7 @@ impl TaintSpec {
     }
 }
 
-fn taints(p: &ValueMap) -> Result<Vec<TaintSpec>, ProviderError> {
+fn taints(p: &ValueMap) -> Answer<Vec<TaintSpec>> {
     props::map_list(p, "taints")?
         .iter()
         .map(TaintSpec::parse)
@@ -104,15 +105,13 @@ struct Scaling {
     desired: i32,
 }
 
-fn scaling(p: &ValueMap) -> Result<Scaling, ProviderError> {
+fn scaling(p: &ValueMap) -> Answer<Scaling> {
     let m = match props::get(p, "scaling_config") {
         Some(Value::Map(m)) => m,
         Some(v) => return Err(props::wrong_type("scaling_config", "a map", &v)),
         None => return Err(ProviderError::invalid("`scaling_config` is required")),
     };
-    let n = |k: &str| -> Result<Option<i32>, ProviderError> {
-        Ok(props::int(&m, k)?.map(|v| v as i32))
-    };
+    let n = |k: &str| -> Answer<Option<i32>> { Ok(props::int(&m, k)?.map(|v| v as i32)) };
     let min = n("min_size")?.unwrap_or(0);
     let max = n("max_size")?
         .ok_or_else(|| ProviderError::invalid("scaling_config: `max_size` is required"))?;
@@ -191,11 +190,7 @@ fn autoscaler_tags(
 }
 
 /// Every tag the group should carry.
-fn all_tags(
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Result<BTreeMap<String, String>, ProviderError> {
+fn all_tags(ctx: &OpContext, address: &str, p: &ValueMap) -> Answer<BTreeMap<String, String>> {
     let mut t = BTreeMap::new();
     if props::boolean(p, "cluster_autoscaler_tags")?.unwrap_or(true) {
         t.extend(autoscaler_tags(
@@ -283,11 +278,7 @@ fn observe(ctx: &OpContext, n: &Nodegroup, prior: &ValueMap) -> Observed {
     }
 }
 
-async fn describe(
-    aws: &Clients,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<Nodegroup>, ProviderError> {
+async fn describe(aws: &Clients, cluster: &str, name: &str) -> Answer<Option<Nodegroup>> {
     let out = absent_if_not_found(
         aws.eks
             .describe_nodegroup()
@@ -308,7 +299,7 @@ async fn wait_active(
     name: &str,
     verb: &str,
     prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
+) -> Answer<Observed> {
     let w = Wait {
         ctx,
         address,
@@ -415,12 +406,7 @@ impl Kind for NodeGroup {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         join_all(requests.iter().map(|r| async move {
             let (cluster, name) = split_id(&r.id)?;
             Ok(describe(aws, cluster, name)
@@ -436,7 +422,7 @@ impl Kind for NodeGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let name = props::required_string(p, "nodegroup_name")?;
@@ -481,7 +467,7 @@ impl Kind for NodeGroup {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let (cluster, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -587,18 +573,13 @@ impl Kind for NodeGroup {
             let old = all_tags(ctx, &req.address, &req.prior)?;
             if old != set {
                 let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
-                sync_tags(aws, &arn, &TagChanges { set, remove }).await?;
+                sync_tags(aws, &arn, TagChanges { set, remove }).await?;
             }
         }
         wait_active(aws, ctx, &req.address, cluster, name, "updating", p).await
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let (cluster, name) = split_id(&req.id)?;
         let w = Wait {
             ctx,
@@ -629,33 +610,26 @@ impl Kind for NodeGroup {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         lookup(aws, ctx, req, None).await
+    }
+
+    /// `hdh import`: named by its cluster and name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        let s = |k: &str| props::string(p, k);
+        Ok(s("cluster_name")?
+            .zip(s("nodegroup_name")?)
+            .map(|(a, b)| format!("{a}:{b}")))
     }
 }
 
 /// The node group `req` names if this stack made it for this address (by the create with
 /// `token`, if given), once ACTIVE.
-async fn lookup(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+async fn lookup(aws: &Clients, ctx: &OpContext, req: &CreateRequest, token: Option<&str>) -> Found {
     let cluster = props::required_string(&req.properties, "cluster_name")?;
     let name = props::required_string(&req.properties, "nodegroup_name")?;
     let Some(n) = describe(aws, &cluster, &name).await? else {

@@ -8,6 +8,7 @@ use hdh_engine::ProviderError;
 
 use crate::aws::errors::{ec2 as e, elb};
 use crate::aws::Clients;
+use crate::Answer;
 
 /// What a removal did.
 pub(crate) enum Outcome {
@@ -17,7 +18,7 @@ pub(crate) enum Outcome {
     AlreadyGone,
 }
 
-fn outcome(r: Result<(), ProviderError>) -> Result<Outcome, ProviderError> {
+fn outcome(r: Answer<()>) -> Answer<Outcome> {
     match r {
         Ok(()) => Ok(Outcome::Removed),
         Err(ProviderError::NotFound { .. }) => Ok(Outcome::AlreadyGone),
@@ -25,7 +26,7 @@ fn outcome(r: Result<(), ProviderError>) -> Result<Outcome, ProviderError> {
     }
 }
 
-pub(crate) async fn load_balancer(aws: &Clients, name: &str) -> Result<Outcome, ProviderError> {
+pub(crate) async fn load_balancer(aws: &Clients, name: &str) -> Answer<Outcome> {
     outcome(
         aws.elb
             .delete_load_balancer()
@@ -37,7 +38,7 @@ pub(crate) async fn load_balancer(aws: &Clients, name: &str) -> Result<Outcome, 
     )
 }
 
-pub(crate) async fn network_interface(aws: &Clients, id: &str) -> Result<Outcome, ProviderError> {
+pub(crate) async fn network_interface(aws: &Clients, id: &str) -> Answer<Outcome> {
     outcome(
         aws.ec2
             .delete_network_interface()
@@ -49,7 +50,7 @@ pub(crate) async fn network_interface(aws: &Clients, id: &str) -> Result<Outcome
     )
 }
 
-pub(crate) async fn security_group(aws: &Clients, id: &str) -> Result<Outcome, ProviderError> {
+pub(crate) async fn security_group(aws: &Clients, id: &str) -> Answer<Outcome> {
     outcome(
         aws.ec2
             .delete_security_group()
@@ -90,11 +91,7 @@ fn referencing(perms: &[IpPermission], target: &str) -> Vec<IpPermission> {
 }
 
 /// Takes every rule of `holder` that references `target` out (ingress and egress).
-pub(crate) async fn references(
-    aws: &Clients,
-    holder: &SdkSg,
-    target: &str,
-) -> Result<Outcome, ProviderError> {
+pub(crate) async fn references(aws: &Clients, holder: &SdkSg, target: &str) -> Answer<Outcome> {
     let id = holder.group_id().unwrap_or_default();
     let ingress = referencing(holder.ip_permissions(), target);
     let egress = referencing(holder.ip_permissions_egress(), target);

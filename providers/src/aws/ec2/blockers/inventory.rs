@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_ec2::types::{Filter, SecurityGroup as SdkSg};
-use hdh_engine::ProviderError;
 
 use super::attribute::{Eni, Group, Instance, Lb};
 use crate::aws::ec2::{filter, tag_map, IDS_PER_CALL};
 use crate::aws::errors::{ec2 as e, elb};
 use crate::aws::Clients;
+use crate::Answer;
 
 /// Classic ELB DescribeTags takes at most 20 names.
 const LB_NAMES_PER_CALL: usize = 20;
@@ -20,7 +20,7 @@ const LB_NAMES_PER_CALL: usize = 20;
 pub(crate) async fn vpc_tags(
     aws: &Clients,
     vpc_id: &str,
-) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+) -> Answer<Option<BTreeMap<String, String>>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_vpcs()
@@ -37,7 +37,7 @@ pub(crate) async fn vpc_tags(
         .map(|v| tag_map(v.tags())))
 }
 
-pub(crate) async fn enis(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<Eni>, ProviderError> {
+pub(crate) async fn enis(aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<Eni>> {
     let pages: Vec<_> = aws
         .ec2
         .describe_network_interfaces()
@@ -78,7 +78,7 @@ pub(crate) async fn enis(aws: &Clients, filters: Vec<Filter>) -> Result<Vec<Eni>
 }
 
 /// Classic load balancers in the VPC, with their tags.
-pub(crate) async fn load_balancers(aws: &Clients, vpc_id: &str) -> Result<Vec<Lb>, ProviderError> {
+pub(crate) async fn load_balancers(aws: &Clients, vpc_id: &str) -> Answer<Vec<Lb>> {
     let pages: Vec<_> = aws
         .elb
         .describe_load_balancers()
@@ -129,7 +129,7 @@ pub(crate) struct Groups {
     pub raw: HashMap<String, SdkSg>,
 }
 
-pub(crate) async fn groups(aws: &Clients, vpc_id: &str) -> Result<Groups, ProviderError> {
+pub(crate) async fn groups(aws: &Clients, vpc_id: &str) -> Answer<Groups> {
     let pages: Vec<_> = aws
         .ec2
         .describe_security_groups()
@@ -168,7 +168,7 @@ pub(crate) async fn groups(aws: &Clients, vpc_id: &str) -> Result<Groups, Provid
 pub(crate) async fn instances(
     aws: &Clients,
     ids: BTreeSet<String>,
-) -> Result<HashMap<String, Instance>, ProviderError> {
+) -> Answer<HashMap<String, Instance>> {
     let mut out = HashMap::new();
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(IDS_PER_CALL) {
@@ -209,7 +209,7 @@ pub(crate) struct Part {
     pub tags: BTreeMap<String, String>,
 }
 
-pub(crate) async fn network_parts(aws: &Clients, vpc_id: &str) -> Result<Vec<Part>, ProviderError> {
+pub(crate) async fn network_parts(aws: &Clients, vpc_id: &str) -> Answer<Vec<Part>> {
     let in_vpc = || vec![filter("vpc-id", [vpc_id.to_string()])];
     let mut parts = vec![];
     let subnets: Vec<_> = aws

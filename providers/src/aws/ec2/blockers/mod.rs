@@ -29,6 +29,7 @@ use super::filter;
 use crate::aws::errors::gone_is_ok;
 use crate::aws::wait::{self, Poll, Wait};
 use crate::aws::Clients;
+use crate::Answer;
 
 /// What is being deleted.
 #[derive(Debug, Clone)]
@@ -73,10 +74,10 @@ enum Action {
 impl Deletion<'_> {
     /// Runs `op` (the delete call) until it succeeds or the deadline passes, clearing the way
     /// after every `DependencyViolation`. Already gone is success.
-    pub async fn run<F, Fut>(&self, mut op: F) -> Result<(), ProviderError>
+    pub async fn run<F, Fut>(&self, mut op: F) -> Answer<()>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), ProviderError>>,
+        Fut: Future<Output = Answer<()>>,
     {
         let w = Wait {
             ctx: self.ctx,
@@ -114,7 +115,7 @@ impl Deletion<'_> {
     }
 
     /// Lists the blockers, removes the removable ones, and describes all of them.
-    async fn clear_the_way(&self, scope: &OnceCell<Scope>) -> Result<String, ProviderError> {
+    async fn clear_the_way(&self, scope: &OnceCell<Scope>) -> Answer<String> {
         let aws = self.aws;
         let vpc = self.vpc_id.as_str();
         let scope = scope
@@ -253,7 +254,7 @@ impl Deletion<'_> {
         why: &str,
         groups: Option<&inventory::Groups>,
         scope: &Scope,
-    ) -> Result<Outcome, ProviderError> {
+    ) -> Answer<Outcome> {
         let aws = self.aws;
         let (kind, id, outcome) = match &b.action {
             Action::None => return Ok(Outcome::AlreadyGone),
@@ -299,7 +300,7 @@ impl Deletion<'_> {
         holder: &str,
         target: &str,
         why: &str,
-    ) -> Result<Outcome, ProviderError> {
+    ) -> Answer<Outcome> {
         let Some(raw) = groups.and_then(|g| g.raw.get(holder)) else {
             return Ok(Outcome::AlreadyGone);
         };

@@ -1,48 +1,31 @@
-//! IAM: `aws_iam_role` (trust policy, attached managed policies, inline policies) and
-//! `aws_iam_openid_connect_provider` (the cluster's OIDC issuer, for IRSA). IAM is global; its
-//! names are unique in the account, so an interrupted create is found by name and token tag.
-//!
-//! Refresh of roles is one paged GetAccountAuthorizationDetails for every role at once.
-//! OIDC providers have no batch read: one List, then one Get per provider hdh manages.
+//! `aws_iam_role`: trust policy, attached managed policies, inline policies. Refresh of roles
+//! is one paged GetAccountAuthorizationDetails for every role at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use aws_sdk_iam::types::Tag;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::errors::{absent_if_not_found, gone_is_ok, iam as e, iam_attach};
-use super::wait::{self, Wait};
-use super::{tags, Clients, Kind};
+use super::{iam_tags, tag_map};
+use crate::aws::errors::{absent_if_not_found, gone_is_ok, iam as e, iam_attach};
+use crate::aws::wait::{self, Wait};
+use crate::aws::{tags, Clients, Kind};
 use crate::props;
+use crate::{Answer, Found};
 
 /// How long a role just created may stay invisible to IAM's other calls (AWS documents
 /// eventual consistency of seconds); a NotFound past this is a real one.
 const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub(crate) const ROLE: &str = "aws_iam_role";
-pub(crate) const OIDC: &str = "aws_iam_openid_connect_provider";
 
 pub(crate) struct Role;
-pub(crate) struct OidcProvider;
-
-fn iam_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
-    t.iter()
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect()
-}
-
-fn tag_map(t: &[Tag]) -> BTreeMap<String, String> {
-    t.iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()
-}
 
 /// A policy document property (a JSON string or a map) as the JSON text IAM takes.
-fn document(v: &Value, name: &str) -> Result<String, ProviderError> {
+fn document(v: &Value, name: &str) -> Answer<String> {
     match v.unmarked() {
         Value::String(s) => Ok(s),
         Value::Map(_) | Value::List(_) => Ok(v.to_state_json().0.to_string()),
@@ -134,7 +117,7 @@ fn role_observed(ctx: &OpContext, f: RoleFacts, prior: &ValueMap) -> Observed {
 }
 
 /// One role read with per-role calls (create, update, adoption).
-async fn role_facts(aws: &Clients, name: &str) -> Result<RoleFacts, ProviderError> {
+async fn role_facts(aws: &Clients, name: &str) -> Answer<RoleFacts> {
     let r = aws
         .iam
         .get_role()
@@ -192,7 +175,7 @@ async fn role_facts(aws: &Clients, name: &str) -> Result<RoleFacts, ProviderErro
     })
 }
 
-fn inline_policies(p: &ValueMap) -> Result<BTreeMap<String, String>, ProviderError> {
+fn inline_policies(p: &ValueMap) -> Answer<BTreeMap<String, String>> {
     match props::get(p, "inline_policies") {
         None => Ok(BTreeMap::new()),
         Some(Value::Map(m)) => m
@@ -215,7 +198,7 @@ async fn converge_policies(
     name: &str,
     prior: &ValueMap,
     p: &ValueMap,
-) -> Result<(), ProviderError> {
+) -> Answer<()> {
     let w = Wait {
         ctx,
         address,
@@ -321,12 +304,7 @@ impl Kind for Role {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
         use aws_sdk_iam::types::EntityType;
         let pages: Result<Vec<_>, _> = aws
             .iam
@@ -387,7 +365,7 @@ impl Kind for Role {
             .collect();
         // The batched listing has no descriptions: a role whose config sets one is asked for it
         // (GetRole), so a description changed in the console is drift.
-        super::join_all(found.into_iter().zip(requests).map(|(o, r)| async move {
+        crate::aws::join_all(found.into_iter().zip(requests).map(|(o, r)| async move {
             let Some(mut o) = o else { return Ok(None) };
             if props::string(&r.prior, "description")?.is_none() {
                 return Ok(Some(o));
@@ -416,7 +394,7 @@ impl Kind for Role {
         aws: &Clients,
         ctx: &OpContext,
         req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "role_name")?;
         let trust = document(
@@ -460,7 +438,7 @@ impl Kind for Role {
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Answer<Observed> {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -488,33 +466,35 @@ impl Kind for Role {
         }
         converge_policies(aws, ctx, &req.address, name, &req.prior, p).await?;
         if changed("tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.iam
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(iam_tags(&ch.set)))
-                .send()
-                .await
-                .map_err(e("TagRole"))?;
-            if !ch.remove.is_empty() {
-                aws.iam
-                    .untag_role()
-                    .role_name(name)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagRole"))?;
-            }
+            tags::sync(
+                tags::changes(ctx, req)?,
+                |set| async move {
+                    aws.iam
+                        .tag_role()
+                        .role_name(name)
+                        .set_tags(Some(iam_tags(&set)))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("TagRole"))
+                },
+                |keys| async move {
+                    aws.iam
+                        .untag_role()
+                        .role_name(name)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(e("UntagRole"))
+                },
+            )
+            .await?;
         }
         Ok(role_observed(ctx, role_facts(aws, name).await?, p))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let name = &req.id;
         let Some(facts) = absent_if_not_found(role_facts(aws, name).await)? else {
             return Ok(());
@@ -564,22 +544,17 @@ impl Kind for Role {
         .await
     }
 
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_role(aws, ctx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
+    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
         find_role(aws, ctx, req, None).await
+    }
+
+    /// `hdh import`: named by its name.
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        props::string(p, "role_name")
     }
 }
 
@@ -590,7 +565,7 @@ async fn find_role(
     ctx: &OpContext,
     req: &CreateRequest,
     token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
+) -> Found {
     let name = props::required_string(&req.properties, "role_name")?;
     let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
         return Ok(None);
@@ -602,285 +577,3 @@ async fn find_role(
 }
 
 // -- OIDC provider ---------------------------------------------------------------------------
-
-const DEFAULT_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
-
-fn strip_scheme(u: &str) -> &str {
-    u.strip_prefix("https://").unwrap_or(u)
-}
-
-async fn oidc_observe(
-    aws: &Clients,
-    ctx: &OpContext,
-    arn: &str,
-    prior: &ValueMap,
-) -> Result<Observed, ProviderError> {
-    let o = aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-        .map_err(e("GetOpenIDConnectProvider"))?;
-    let url = o.url().unwrap_or_default();
-    let prior_url = props::string(prior, "url")?.unwrap_or_default();
-    let url = if strip_scheme(&prior_url) == strip_scheme(url) {
-        prior_url
-    } else {
-        format!("https://{}", strip_scheme(url))
-    };
-    let mut a = ValueMap::new();
-    a.insert("url".into(), Value::String(url));
-    a.insert("client_id_list".into(), props::str_list(o.client_id_list()));
-    a.insert(
-        "thumbprint_list".into(),
-        props::str_list(o.thumbprint_list()),
-    );
-    a.insert(
-        "tags".into(),
-        tags::own_view(ctx, &tag_map(o.tags()), prior),
-    );
-    a.insert("arn".into(), Value::str(arn));
-    a.insert(
-        "issuer_host".into(),
-        Value::str(strip_scheme(o.url().unwrap_or_default())),
-    );
-    Ok(Observed {
-        id: arn.to_string(),
-        attributes: a,
-    })
-}
-
-async fn oidc_arns(aws: &Clients) -> Result<Vec<String>, ProviderError> {
-    let l = aws
-        .iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .map_err(e("ListOpenIDConnectProviders"))?;
-    Ok(l.open_id_connect_provider_list()
-        .iter()
-        .filter_map(|x| x.arn().map(String::from))
-        .collect())
-}
-
-#[async_trait]
-impl Kind for OidcProvider {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            OIDC,
-            "An IAM OpenID Connect provider (the EKS cluster's issuer, for service-account roles).",
-            vec![
-                AttributeSpec::required("url", ValueType::String).force_new(),
-                AttributeSpec::optional(
-                    "client_id_list",
-                    ValueType::List(Box::new(ValueType::String)),
-                    Some(props::str_list(["sts.amazonaws.com"])),
-                ),
-                AttributeSpec::optional(
-                    "thumbprint_list",
-                    ValueType::List(Box::new(ValueType::String)),
-                    Some(props::str_list([DEFAULT_THUMBPRINT])),
-                ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("issuer_host", ValueType::String).describe(
-                    "The issuer without https://, as IRSA trust-policy conditions name it.",
-                ),
-            ],
-        )
-    }
-
-    async fn read(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        requests: &[ReadRequest],
-    ) -> Vec<Result<Option<Observed>, ProviderError>> {
-        let arns = match oidc_arns(aws).await {
-            Ok(a) => a,
-            Err(err) => {
-                let m = err.to_string();
-                return requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(m.clone())))
-                    .collect();
-            }
-        };
-        let mut out = Vec::new();
-        for r in requests {
-            if !arns.contains(&r.id) {
-                out.push(Ok(None));
-                continue;
-            }
-            out.push(absent_if_not_found(
-                oidc_observe(aws, ctx, &r.id, &r.prior).await,
-            ));
-        }
-        out
-    }
-
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Observed, ProviderError> {
-        let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let mut thumbs = props::string_list(p, "thumbprint_list")?;
-        if thumbs.is_empty() {
-            thumbs.push(DEFAULT_THUMBPRINT.into());
-        }
-        let out = aws
-            .iam
-            .create_open_id_connect_provider()
-            .url(props::required_string(p, "url")?)
-            .set_client_id_list(Some(props::string_list(p, "client_id_list")?))
-            .set_thumbprint_list(Some(thumbs))
-            .set_tags(Some(iam_tags(&tags)))
-            .send()
-            .await
-            .map_err(e("CreateOpenIDConnectProvider"))?;
-        let arn = out
-            .open_id_connect_provider_arn()
-            .unwrap_or_default()
-            .to_string();
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("OIDC provider {arn} to be visible"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || oidc_observe(aws, ctx, &arn, p))
-            .await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Result<Observed, ProviderError> {
-        let p = &req.properties;
-        let arn = &req.id;
-        let have: BTreeSet<String> = props::string_list(&req.prior, "client_id_list")?
-            .into_iter()
-            .collect();
-        let want: BTreeSet<String> = props::string_list(p, "client_id_list")?
-            .into_iter()
-            .collect();
-        for c in want.difference(&have) {
-            aws.iam
-                .add_client_id_to_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(e("AddClientIDToOpenIDConnectProvider"))?;
-        }
-        for c in have.difference(&want) {
-            aws.iam
-                .remove_client_id_from_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(e("RemoveClientIDFromOpenIDConnectProvider"))?;
-        }
-        if req.changed.iter().any(|c| c == "thumbprint_list") {
-            aws.iam
-                .update_open_id_connect_provider_thumbprint()
-                .open_id_connect_provider_arn(arn)
-                .set_thumbprint_list(Some(props::string_list(p, "thumbprint_list")?))
-                .send()
-                .await
-                .map_err(e("UpdateOpenIDConnectProviderThumbprint"))?;
-        }
-        if req.changed.iter().any(|c| c == "tags") {
-            let ch = tags::changes(ctx, &req.address, &req.prior, p)?;
-            aws.iam
-                .tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .set_tags(Some(iam_tags(&ch.set)))
-                .send()
-                .await
-                .map_err(e("TagOpenIDConnectProvider"))?;
-            if !ch.remove.is_empty() {
-                aws.iam
-                    .untag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tag_keys(Some(ch.remove))
-                    .send()
-                    .await
-                    .map_err(e("UntagOpenIDConnectProvider"))?;
-            }
-        }
-        oidc_observe(aws, ctx, arn, p).await
-    }
-
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &DeleteRequest,
-    ) -> Result<(), ProviderError> {
-        gone_is_ok(
-            aws.iam
-                .delete_open_id_connect_provider()
-                .open_id_connect_provider_arn(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteOpenIDConnectProvider")),
-        )
-    }
-
-    async fn find_created(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        find_oidc(aws, ctx, req, Some(&req.token)).await
-    }
-
-    async fn find_existing(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        find_oidc(aws, ctx, req, None).await
-    }
-}
-
-/// The OIDC provider of `req`'s URL if this stack made it for this address (by the create with
-/// `token`, if given).
-async fn find_oidc(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Result<Option<Observed>, ProviderError> {
-    let url = props::required_string(&req.properties, "url")?;
-    for arn in oidc_arns(aws).await? {
-        if !arn.ends_with(strip_scheme(&url)) {
-            continue;
-        }
-        let o = aws
-            .iam
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(&arn)
-            .send()
-            .await
-            .map_err(e("GetOpenIDConnectProvider"))?;
-        if tags::made_for(&tag_map(o.tags()), ctx, &req.address, token) {
-            return oidc_observe(aws, ctx, &arn, &req.properties)
-                .await
-                .map(Some);
-        }
-    }
-    Ok(None)
-}

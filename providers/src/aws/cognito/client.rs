@@ -1,0 +1,350 @@
+//! `aws_cognito_user_pool_client`: code flow with a client secret, which is a sensitive
+//! computed attribute.
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::types::{
+    OAuthFlowType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
+};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use super::gone;
+use crate::aws::errors::{absent_if_not_found, cognito as e};
+use crate::aws::import::unsearchable;
+use crate::aws::{Clients, Kind};
+use crate::props;
+use crate::{Answer, Found};
+
+pub(crate) struct Client;
+
+fn strings() -> ValueType {
+    ValueType::List(Box::new(ValueType::String))
+}
+
+/// The token lifetimes an app client may set, in minutes (`*_minutes` attributes), with
+/// Cognito's bounds: access and ID tokens 5 minutes to 1 day, refresh tokens 60 minutes to
+/// 10 years.
+pub(crate) const TOKEN_VALIDITY: [(&str, i64, i64); 3] = [
+    ("access_token_validity_minutes", 5, 24 * 60),
+    ("id_token_validity_minutes", 5, 24 * 60),
+    ("refresh_token_validity_minutes", 60, 3650 * 24 * 60),
+];
+
+/// Minutes from Cognito's value and unit (its defaults: hours for access/ID, days for refresh).
+fn minutes(value: i32, unit: Option<&TimeUnitsType>, default: TimeUnitsType) -> i64 {
+    let v = i64::from(value);
+    match unit.unwrap_or(&default) {
+        TimeUnitsType::Seconds => v / 60,
+        TimeUnitsType::Minutes => v,
+        TimeUnitsType::Hours => v * 60,
+        TimeUnitsType::Days => v * 24 * 60,
+        _ => v,
+    }
+}
+
+fn validity_observed(c: &UserPoolClientType, prior: &ValueMap, a: &mut ValueMap) {
+    let units = c.token_validity_units();
+    let read = [
+        (
+            TOKEN_VALIDITY[0].0,
+            c.access_token_validity().map(|v| {
+                minutes(
+                    v,
+                    units.and_then(|u| u.access_token()),
+                    TimeUnitsType::Hours,
+                )
+            }),
+        ),
+        (
+            TOKEN_VALIDITY[1].0,
+            c.id_token_validity()
+                .map(|v| minutes(v, units.and_then(|u| u.id_token()), TimeUnitsType::Hours)),
+        ),
+        (
+            TOKEN_VALIDITY[2].0,
+            Some(minutes(
+                c.refresh_token_validity(),
+                units.and_then(|u| u.refresh_token()),
+                TimeUnitsType::Days,
+            )),
+        ),
+    ];
+    for (name, v) in read {
+        // Reported when set, or when the config sets it (Cognito's defaults otherwise).
+        if let Some(v) = v.filter(|v| *v > 0) {
+            a.insert(name.into(), Value::int(v));
+        } else if prior.contains_key(name) {
+            a.insert(name.into(), Value::Null);
+        }
+    }
+}
+
+/// The lifetimes the config sets, in minutes, checked against Cognito's bounds.
+fn validity(p: &ValueMap) -> Answer<[Option<i32>; 3]> {
+    let mut out = [None; 3];
+    for (i, (name, lo, hi)) in TOKEN_VALIDITY.iter().enumerate() {
+        if let Some(v) = props::int(p, name)? {
+            if v < *lo || v > *hi {
+                return Err(ProviderError::invalid(format!(
+                    "`{name}` {v} is outside Cognito's bounds, {lo} to {hi} minutes"
+                )));
+            }
+            out[i] = Some(v as i32);
+        }
+    }
+    Ok(out)
+}
+
+/// Minutes for every lifetime, sent only with a lifetime (an unset one keeps Cognito's default
+/// in Cognito's default unit).
+fn minutes_units(set: &[Option<i32>; 3]) -> Option<TokenValidityUnitsType> {
+    let unit = |v: Option<i32>| v.map(|_| TimeUnitsType::Minutes);
+    set.iter().any(Option::is_some).then(|| {
+        TokenValidityUnitsType::builder()
+            .set_access_token(unit(set[0]))
+            .set_id_token(unit(set[1]))
+            .set_refresh_token(unit(set[2]))
+            .build()
+    })
+}
+
+fn client_observed(c: &UserPoolClientType, prior: &ValueMap) -> Observed {
+    let id = c.client_id().unwrap_or_default().to_string();
+    let strs = |l: &[String]| crate::props::str_list(l);
+    let mut a = ValueMap::new();
+    a.insert(
+        "user_pool_id".into(),
+        Value::str(c.user_pool_id().unwrap_or_default()),
+    );
+    a.insert(
+        "name".into(),
+        Value::str(c.client_name().unwrap_or_default()),
+    );
+    a.insert("callback_urls".into(), strs(c.callback_urls()));
+    a.insert("logout_urls".into(), strs(c.logout_urls()));
+    a.insert(
+        "allowed_oauth_scopes".into(),
+        strs(c.allowed_o_auth_scopes()),
+    );
+    a.insert(
+        "generate_secret".into(),
+        Value::Bool(c.client_secret().is_some()),
+    );
+    a.insert("client_id".into(), Value::str(&id));
+    a.insert(
+        "client_secret".into(),
+        c.client_secret().map_or(Value::Null, Value::str),
+    );
+    validity_observed(c, prior, &mut a);
+    Observed { id, attributes: a }
+}
+
+async fn describe_client(
+    aws: &Clients,
+    pool: &str,
+    id: &str,
+) -> Answer<Option<UserPoolClientType>> {
+    let out = aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .send()
+        .await
+        .map_err(e("DescribeUserPoolClient"));
+    Ok(absent_if_not_found(out)?.and_then(|o| o.user_pool_client))
+}
+
+#[async_trait]
+impl Kind for Client {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_cognito_user_pool_client",
+            "An app client of a user pool: OAuth code flow, with a client secret.",
+            vec![
+                AttributeSpec::required("user_pool_id", ValueType::String).force_new(),
+                AttributeSpec::required("name", ValueType::String),
+                AttributeSpec::required("callback_urls", strings())
+                    .describe("e.g. https://daskhub.example.org/hub/oauth_callback"),
+                AttributeSpec::optional("logout_urls", strings(), Some(Value::List(vec![]))),
+                AttributeSpec::optional(
+                    "allowed_oauth_scopes",
+                    strings(),
+                    Some(crate::props::str_list([
+                        "openid", "email", "profile", "phone",
+                    ])),
+                ),
+                AttributeSpec::optional(
+                    "generate_secret",
+                    ValueType::Bool,
+                    Some(Value::Bool(true)),
+                )
+                .force_new(),
+                AttributeSpec::optional(TOKEN_VALIDITY[0].0, ValueType::Integer, None)
+                    .describe("Access token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
+                AttributeSpec::optional(TOKEN_VALIDITY[1].0, ValueType::Integer, None)
+                    .describe("ID token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
+                AttributeSpec::optional(TOKEN_VALIDITY[2].0, ValueType::Integer, None).describe(
+                    "Refresh token lifetime, 60 minutes to 10 years (5256000). Default: Cognito's (30 days).",
+                ),
+                AttributeSpec::computed("client_id", ValueType::String),
+                AttributeSpec::computed("client_secret", ValueType::String).sensitive(),
+            ],
+        )
+    }
+
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+        crate::aws::join_all(requests.iter().map(|r| async {
+            let pool = props::required_string(&r.prior, "user_pool_id")?;
+            Ok(describe_client(aws, &pool, &r.id)
+                .await?
+                .map(|c| client_observed(&c, &r.prior)))
+        }))
+        .await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Answer<Observed> {
+        let p = &req.properties;
+        let [access, id, refresh] = validity(p)?;
+        let out = aws
+            .cognito
+            .create_user_pool_client()
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_token_validity_units(minutes_units(&[access, id, refresh]))
+            .user_pool_id(props::required_string(p, "user_pool_id")?)
+            .client_name(props::required_string(p, "name")?)
+            .generate_secret(props::boolean(p, "generate_secret")?.unwrap_or(true))
+            .allowed_o_auth_flows(OAuthFlowType::Code)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_scopes(Some(props::string_list(p, "allowed_oauth_scopes")?))
+            .set_callback_urls(Some(props::string_list(p, "callback_urls")?))
+            .set_logout_urls(Some(props::string_list(p, "logout_urls")?))
+            .supported_identity_providers("COGNITO")
+            .send()
+            .await
+            .map_err(e("CreateUserPoolClient"))?;
+        let c = out
+            .user_pool_client
+            .ok_or_else(|| ProviderError::other("CreateUserPoolClient returned no client"))?;
+        Ok(client_observed(&c, p))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Answer<Observed> {
+        let p = &req.properties;
+        let pool = props::required_string(p, "user_pool_id")?;
+        let [access, id, refresh] = validity(p)?;
+        aws.cognito
+            .update_user_pool_client()
+            .user_pool_id(&pool)
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_token_validity_units(minutes_units(&[access, id, refresh]))
+            .client_id(&req.id)
+            .client_name(props::required_string(p, "name")?)
+            .allowed_o_auth_flows(OAuthFlowType::Code)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_scopes(Some(props::string_list(p, "allowed_oauth_scopes")?))
+            .set_callback_urls(Some(props::string_list(p, "callback_urls")?))
+            .set_logout_urls(Some(props::string_list(p, "logout_urls")?))
+            .supported_identity_providers("COGNITO")
+            .send()
+            .await
+            .map_err(e("UpdateUserPoolClient"))?;
+        let c = describe_client(aws, &pool, &req.id)
+            .await?
+            .ok_or_else(|| gone("user pool client", &req.id))?;
+        Ok(client_observed(&c, p))
+    }
+
+    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        let pool = props::required_string(&req.prior, "user_pool_id")?;
+        aws.cognito
+            .delete_user_pool_client()
+            .user_pool_id(pool)
+            .client_id(&req.id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(e("DeleteUserPoolClient"))
+    }
+
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
+        let pool = props::required_string(&req.properties, "user_pool_id")?;
+        let name = props::required_string(&req.properties, "name")?;
+        let clients: Vec<_> = match absent_if_not_found(
+            aws.cognito
+                .list_user_pool_clients()
+                .user_pool_id(&pool)
+                .max_results(60)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(e("ListUserPoolClients")),
+        )? {
+            Some(c) => c,
+            None => return Ok(None),
+        };
+        for c in clients
+            .iter()
+            .filter(|c| c.client_name() == Some(name.as_str()))
+        {
+            if let Some(full) =
+                describe_client(aws, &pool, c.client_id().unwrap_or_default()).await?
+            {
+                return Ok(Some(client_observed(&full, &req.properties)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `hdh import`: the clients of its name in its pool.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let p = &req.properties;
+        let (Some(pool), Some(name)) =
+            (props::string(p, "user_pool_id")?, props::string(p, "name")?)
+        else {
+            return Err(unsearchable(req, "its user pool was not matched"));
+        };
+        let pages: Vec<_> = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(&pool)
+            .max_results(60)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(e("ListUserPoolClients"))?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.user_pool_clients())
+            .filter(|c| c.client_name() == Some(name.as_str()))
+            .filter_map(|c| c.client_id())
+            .map(|id| (id.to_string(), format!("name {name} in {pool}")))
+            .collect())
+    }
+}

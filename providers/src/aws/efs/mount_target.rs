@@ -1,0 +1,365 @@
+//! `aws_efs_mount_target`. Mount targets have no tags: one exists per (file system, subnet),
+//! which is how an interrupted create is found. Deleting one waits until it is gone and then
+//! until its ENI, which lingers after it, is released too, so the subnet and security groups
+//! deleted next do not meet it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
+use hdh_engine::{
+    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+};
+
+use crate::aws::errors::{absent_if_not_found, ec2, efs as e};
+use crate::aws::import::unsearchable;
+use crate::aws::wait::{Poll, Wait};
+use crate::aws::{Clients, Kind};
+use crate::props;
+use crate::{Answer, Found};
+
+pub(crate) struct MountTarget;
+
+fn strings() -> ValueType {
+    ValueType::List(Box::new(ValueType::String))
+}
+
+fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
+    let mut a = ValueMap::new();
+    a.insert("file_system_id".into(), Value::str(m.file_system_id()));
+    a.insert("subnet_id".into(), Value::str(m.subnet_id()));
+    a.insert(
+        "security_groups".into(),
+        prior
+            .get("security_groups")
+            .map(Value::unmarked)
+            .unwrap_or(Value::List(vec![])),
+    );
+    a.insert(
+        "ip_address".into(),
+        Value::str(m.ip_address().unwrap_or_default()),
+    );
+    a.insert(
+        "network_interface_id".into(),
+        Value::str(m.network_interface_id().unwrap_or_default()),
+    );
+    a.insert(
+        "availability_zone".into(),
+        Value::str(m.availability_zone_name().unwrap_or_default()),
+    );
+    Observed {
+        id: m.mount_target_id().to_string(),
+        attributes: a,
+    }
+}
+
+/// The mount targets of one file system (every page); NotFound → none.
+async fn mount_targets_of(aws: &Clients, fs: &str) -> Answer<Vec<MountTargetDescription>> {
+    let items = aws
+        .efs
+        .describe_mount_targets()
+        .file_system_id(fs)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(e("DescribeMountTargets"));
+    Ok(absent_if_not_found(items)?.unwrap_or_default())
+}
+
+/// The mount target of file system `fs` in `subnet` (at most one exists), not one going away.
+async fn mount_target_in(aws: &Clients, fs: &str, subnet: &str) -> Answer<Option<String>> {
+    Ok(mount_targets_of(aws, fs)
+        .await?
+        .into_iter()
+        .find(|m| {
+            m.subnet_id() == subnet
+                && !matches!(
+                    m.life_cycle_state(),
+                    LifeCycleState::Deleting | LifeCycleState::Deleted
+                )
+        })
+        .map(|m| m.mount_target_id))
+}
+
+/// The mount target `id`, `None` when gone.
+async fn one_mount_target(aws: &Clients, id: &str) -> Answer<Option<MountTargetDescription>> {
+    let out = aws
+        .efs
+        .describe_mount_targets()
+        .mount_target_id(id)
+        .send()
+        .await
+        .map_err(e("DescribeMountTargets"));
+    Ok(absent_if_not_found(out)?.and_then(|o| o.mount_targets().first().cloned()))
+}
+
+/// Waits until the mount target's network interface is gone: EFS releases it some time after
+/// the mount target itself, and the subnet and security groups deleted next are refused
+/// (DependencyViolation) while it is there.
+async fn wait_eni_released(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    mount_target: &str,
+    eni: &str,
+) -> Answer<()> {
+    Wait {
+        ctx,
+        address,
+        verb: "deleting",
+        what: format!("network interface {eni} of mount target {mount_target} to be released"),
+        policy: aws.poll,
+    }
+    .until(|| async {
+        let out = aws
+            .ec2
+            .describe_network_interfaces()
+            .network_interface_ids(eni)
+            .send()
+            .await
+            .map_err(ec2("DescribeNetworkInterfaces"));
+        match absent_if_not_found(out)?
+            .as_ref()
+            .and_then(|o| o.network_interfaces().first())
+        {
+            None => Ok(Poll::Ready(())),
+            Some(n) => Ok(Poll::Pending(format!(
+                "network interface {eni} of mount target {mount_target} is still there ({})",
+                n.status().map_or("unknown status", |s| s.as_str())
+            ))),
+        }
+    })
+    .await
+}
+
+async fn wait_mt_available(
+    aws: &Clients,
+    ctx: &OpContext,
+    address: &str,
+    id: &str,
+) -> Answer<MountTargetDescription> {
+    Wait {
+        ctx,
+        address,
+        verb: "creating",
+        what: format!("mount target {id} to be available"),
+        policy: aws.poll,
+    }
+    .until(|| async {
+        match one_mount_target(aws, id).await? {
+            Some(m) if m.life_cycle_state() == &LifeCycleState::Available => Ok(Poll::Ready(m)),
+            Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
+            None => Ok(Poll::Pending("not visible".into())),
+        }
+    })
+    .await
+}
+
+#[async_trait]
+impl Kind for MountTarget {
+    fn schema(&self) -> ResourceType {
+        ResourceType::new(
+            "aws_efs_mount_target",
+            "An EFS mount target in one subnet.",
+            vec![
+                AttributeSpec::required("file_system_id", ValueType::String).force_new(),
+                AttributeSpec::required("subnet_id", ValueType::String).force_new(),
+                AttributeSpec::optional("security_groups", strings(), Some(Value::List(vec![]))),
+                AttributeSpec::computed("ip_address", ValueType::String),
+                AttributeSpec::computed("network_interface_id", ValueType::String),
+                AttributeSpec::computed("availability_zone", ValueType::String),
+            ],
+        )
+        // typical durations (available ~1.5m; deleted, its interface released, ~1.5m)
+        .typically(
+            Some(Duration::from_secs(90)),
+            None,
+            Some(Duration::from_secs(90)),
+        )
+    }
+
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+        // One paged read per file system, not one per mount target.
+        let filesystems: BTreeSet<String> = requests
+            .iter()
+            .filter_map(|r| props::string(&r.prior, "file_system_id").ok().flatten())
+            .collect();
+        let mut by_id = BTreeMap::new();
+        for fs in &filesystems {
+            match mount_targets_of(aws, fs).await {
+                Ok(mts) => by_id.extend(mts.into_iter().map(|m| (m.mount_target_id.clone(), m))),
+                Err(err) => {
+                    let m = err.to_string();
+                    return requests
+                        .iter()
+                        .map(|_| Err(ProviderError::other(m.clone())))
+                        .collect();
+                }
+            }
+        }
+        requests
+            .iter()
+            .map(|r| Ok(by_id.get(&r.id).map(|m| mt_observed(m, &r.prior))))
+            .collect()
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Answer<Observed> {
+        let p = &req.properties;
+        let fs = props::required_string(p, "file_system_id")?;
+        let subnet = props::required_string(p, "subnet_id")?;
+        let groups = props::string_list(p, "security_groups")?;
+        // A file system still creating refuses mount targets for a moment.
+        let created = Wait {
+            ctx,
+            address: &req.address,
+            verb: "creating",
+            what: format!("file system {fs} to accept a mount target"),
+            policy: aws.poll,
+        }
+        .retrying(
+            |err| {
+                matches!(
+                    err,
+                    ProviderError::Conflict { .. } | ProviderError::NotFound { .. }
+                )
+            },
+            || async {
+                let made = aws
+                    .efs
+                    .create_mount_target()
+                    .file_system_id(&fs)
+                    .subnet_id(&subnet)
+                    .set_security_groups((!groups.is_empty()).then(|| groups.clone()))
+                    .send()
+                    .await
+                    .map_err(e("CreateMountTarget"));
+                match made {
+                    Ok(m) => Ok(m.mount_target_id),
+                    // `MountTargetConflict`: this file system (the stack's) already has its
+                    // mount target in this subnet (an earlier run's): adopted. Otherwise the
+                    // file system is still creating, and the conflict is waited out.
+                    Err(err @ ProviderError::Conflict { .. }) => {
+                        match mount_target_in(aws, &fs, &subnet).await? {
+                            Some(id) => Ok(id),
+                            None => Err(err),
+                        }
+                    }
+                    Err(err) => Err(err),
+                }
+            },
+        )
+        .await?;
+        let m = wait_mt_available(aws, ctx, &req.address, &created).await?;
+        Ok(mt_observed(&m, p))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Answer<Observed> {
+        let groups = props::string_list(&req.properties, "security_groups")?;
+        aws.efs
+            .modify_mount_target_security_groups()
+            .mount_target_id(&req.id)
+            .set_security_groups(Some(groups))
+            .send()
+            .await
+            .map_err(e("ModifyMountTargetSecurityGroups"))?;
+        let m = wait_mt_available(aws, ctx, &req.address, &req.id).await?;
+        Ok(mt_observed(&m, &req.properties))
+    }
+
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        // The ENI to wait for: as recorded, else as the mount target still says.
+        let mut eni = props::string(&req.prior, "network_interface_id")?.filter(|s| !s.is_empty());
+        if eni.is_none() {
+            eni = one_mount_target(aws, &req.id)
+                .await?
+                .and_then(|m| m.network_interface_id().map(str::to_string));
+        }
+        match aws
+            .efs
+            .delete_mount_target()
+            .mount_target_id(&req.id)
+            .send()
+            .await
+            .map_err(e("DeleteMountTarget"))
+        {
+            Ok(_) | Err(ProviderError::NotFound { .. }) => {}
+            Err(err) => return Err(err),
+        }
+        Wait {
+            ctx,
+            address: &req.address,
+            verb: "deleting",
+            what: format!("mount target {} to be deleted", req.id),
+            policy: aws.poll,
+        }
+        .until(|| async {
+            match one_mount_target(aws, &req.id).await? {
+                None => Ok(Poll::Ready(())),
+                Some(m) if m.life_cycle_state() == &LifeCycleState::Deleted => Ok(Poll::Ready(())),
+                Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
+            }
+        })
+        .await?;
+        match eni {
+            Some(eni) => wait_eni_released(aws, ctx, &req.address, &req.id, &eni).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+        let fs = props::required_string(&req.properties, "file_system_id")?;
+        let subnet = props::required_string(&req.properties, "subnet_id")?;
+        let Some(id) = mount_target_in(aws, &fs, &subnet).await? else {
+            return Ok(None);
+        };
+        // Adopted while still creating: available before the volume on it is made.
+        let m = wait_mt_available(aws, ctx, &req.address, &id).await?;
+        Ok(Some(mt_observed(&m, &req.properties)))
+    }
+
+    /// `hdh import`: the mount target of its file system in its subnet.
+    async fn candidates(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        let p = &req.properties;
+        let (Some(fs), Some(subnet)) = (
+            props::string(p, "file_system_id")?,
+            props::string(p, "subnet_id")?,
+        ) else {
+            return Err(unsearchable(
+                req,
+                "its file system or subnet was not matched",
+            ));
+        };
+        Ok(mount_targets_of(aws, &fs)
+            .await?
+            .iter()
+            .filter(|m| m.subnet_id() == subnet)
+            .map(|m| {
+                (
+                    m.mount_target_id().to_string(),
+                    format!("of {fs} in {subnet}"),
+                )
+            })
+            .collect())
+    }
+}
