@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
+use hdh_engine::duration::clock;
 use hdh_engine::plan::Drift;
 use hdh_engine::provider::{Cleanup, OpContext, Providers};
 use hdh_engine::refresh::refresh;
@@ -277,7 +278,7 @@ pub async fn lock_store(
             "State {} is locked: {}; waiting up to {} for it…",
             store.location(),
             describe_lock(holder),
-            human_duration(timeout)
+            clock(timeout)
         );
     };
     match lock_with_backoff(store, &info, timeout, waiting).await {
@@ -287,7 +288,7 @@ pub async fn lock_store(
             let waited = if timeout.is_zero() {
                 String::new()
             } else {
-                format!(" (waited {})", human_duration(timeout))
+                format!(" (waited {})", clock(timeout))
             };
             return Err(UserError::new(format!(
                 "state {location} is locked: {}{waited}",
@@ -327,23 +328,11 @@ pub fn warn_unlock_failed(location: &str, info: &LockInfo, error: &str) {
     );
 }
 
-/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m 12s ago)".
+/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m12s ago)".
 pub fn describe_lock(holder: &LockInfo) -> String {
     match hdh_state::lock_age(holder) {
-        Some(age) => format!("{holder} ({} ago)", human_duration(age)),
+        Some(age) => format!("{holder} ({} ago)", clock(age)),
         None => holder.to_string(),
-    }
-}
-
-/// "45s", "3m 12s", "2h 5m", "3d 4h".
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 if d.as_millis() > 0 => format!("{}ms", d.as_millis()),
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
 }
 

@@ -79,7 +79,7 @@ impl Expected {
     }
 }
 
-/// `3m10s of ~10m` while within the typical duration, `12m05s, usually ~10m` past it,
+/// `3m10s of ~10m` while within the typical duration, `12m5s, usually ~10m` past it,
 /// `40s elapsed` when none is declared.
 pub fn elapsed_text(elapsed: Duration, typical: Option<Duration>) -> String {
     match typical {
@@ -337,7 +337,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             beat(&cluster, 725),
-            format!("{cluster}: still creating (12m05s, usually ~10m)")
+            format!("{cluster}: still creating (12m5s, usually ~10m)")
         );
         let nat = address_of("aws_nat_gateway");
         assert_eq!(
