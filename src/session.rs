@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
+use hdh_engine::duration::clock;
 use hdh_engine::provider::{Cleanup, OpContext, Providers};
 use hdh_engine::resolve::Resolution;
 use hdh_engine::run::{LockError, LockRequest, Run, RunError};
@@ -37,6 +38,8 @@ pub struct Session {
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
+    /// What each running operation's provider last reported, for heartbeats.
+    pub reports: progress::Reports,
 }
 
 /// `--allow-lineage-change`: every store opened accepts a break in the recorded history.
@@ -151,6 +154,7 @@ impl Session {
             op_timeout: DEFAULT_OP_TIMEOUT,
             json: false,
             cleanups: Arc::default(),
+            reports: progress::Reports::default(),
         })
     }
 
@@ -160,7 +164,7 @@ impl Session {
         let mut ctx = OpContext::new(&self.config.name, &self.config.region);
         ctx.tags = self.config.tags.clone();
         ctx.timeout = self.op_timeout;
-        ctx.progress = progress::progress_sink(self.json);
+        ctx.progress = progress::progress_sink(self.json, self.reports.clone());
         ctx.cleanups = progress::cleanup_sink(self.cleanups.clone(), self.json);
         ctx
     }
@@ -203,7 +207,7 @@ pub async fn begin_run(
             eprintln!(
                 "State {location} is locked: {}; waiting up to {} for it…",
                 describe_lock(holder),
-                human_duration(timeout)
+                clock(timeout)
             );
         }),
         on_unlock_error: warn_unlock_failed,
@@ -216,7 +220,7 @@ pub async fn begin_run(
             let waited = if timeout.is_zero() {
                 String::new()
             } else {
-                format!(" (waited {})", human_duration(timeout))
+                format!(" (waited {})", clock(timeout))
             };
             return Err(UserError::new(format!(
                 "state {location} is locked: {}{waited}",
@@ -263,23 +267,11 @@ pub fn warn_unlock_failed(location: &str, info: &LockInfo, error: &str) {
     );
 }
 
-/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m 12s ago)".
+/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m12s ago)".
 pub fn describe_lock(holder: &LockInfo) -> String {
     match hdh_state::lock_age(holder) {
-        Some(age) => format!("{holder} ({} ago)", human_duration(age)),
+        Some(age) => format!("{holder} ({} ago)", clock(age)),
         None => holder.to_string(),
-    }
-}
-
-/// "45s", "3m 12s", "2h 5m", "3d 4h".
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 if d.as_millis() > 0 => format!("{}ms", d.as_millis()),
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
 }
 

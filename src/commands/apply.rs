@@ -164,9 +164,10 @@ async fn locked(
                 let _ = tx.send(true);
             }
         });
-        // Ids are taken now: once deleted, txn.state no longer knows them.
+        // Ids are taken now: once deleted, state no longer knows them.
         let to_delete = closing::to_delete(&plan, &txn.state);
-        let expected = progress::Expected::of(&plan, &session.providers);
+        let expected =
+            progress::Expected::of(&plan, &session.providers).with_reports(session.reports.clone());
         let opts = ExecOptions {
             parallelism: run.parallelism as usize,
             cancel: Some(rx),

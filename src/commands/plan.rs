@@ -11,7 +11,7 @@ use hdh_engine::state::State;
 
 use crate::cli::{FailOn, PlanArgs, PlanFormat, PlanningArgs};
 use crate::exit::Exit;
-use crate::render::{plan_json, plan_markdown, plan_text, progress};
+use crate::render::{plan_json, plan_markdown, plan_text};
 use crate::run_error::run_error;
 use crate::saved_plan::SavedPlan;
 use crate::session::{report_resolution, Session};
@@ -38,7 +38,7 @@ pub async fn make_plan(
         .await
         .map_err(run_error)?;
     report_resolution(&planned.resolution);
-    if let (Some(took), true) = (planned.refreshed_in, progress::verbose()) {
+    if let (Some(took), true) = (planned.refreshed_in, crate::style::verbose()) {
         report_refresh(&run.state, &planned.drift, took);
     }
     let mut plan = planned.plan;

@@ -21,7 +21,7 @@ use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
 use super::release_values;
 use super::{tool, K8sProvider, K8sSettings, Kind};
-use crate::aws::wait::{Poll, Wait};
+use crate::poll::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
 
