@@ -20,7 +20,7 @@ use std::time::Duration;
 use super::kubeconfig;
 use super::release_values;
 use super::{tool, K8sProvider, K8sSettings, Kind};
-use crate::aws::wait::{Poll, Wait};
+use crate::poll::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
 
