@@ -60,6 +60,15 @@ fn write(config_file: &Path, stack: &str, state: &State) -> std::io::Result<Path
     Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
 }
 
+/// The error for a run whose final write failed, after writing its state to an errored file.
+pub fn uncommitted(
+    session: &Session,
+    config_file: &Path,
+    failed: hdh_engine::run::Uncommitted,
+) -> anyhow::Error {
+    save_failed(session, config_file, &failed.state, failed.source)
+}
+
 /// The error for a failed save of `state`, after writing it to an errored file.
 pub fn save_failed(
     session: &Session,
@@ -69,11 +78,7 @@ pub fn save_failed(
 ) -> anyhow::Error {
     let location = session.store.location();
     let stack = &session.config.name;
-    // The failed write may still have landed (its answer lost): one more than its serial keeps
-    // the errored state newer than anything this run may have stored.
-    let mut state = state.clone();
-    state.serial = state.serial.saturating_add(1);
-    let state = &state;
+    let state = &hdh_engine::run::rescued(state);
     let message = format!("could not save state to {location}: {e}");
     match write(config_file, stack, state) {
         Ok(path) => {

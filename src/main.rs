@@ -6,6 +6,7 @@ mod commands;
 mod errored;
 mod exit;
 mod render;
+mod run_error;
 mod saved_plan;
 mod session;
 mod style;
@@ -102,8 +103,7 @@ fn main() {
             });
         }
     };
-    style::init(cli.no_color);
-    render::progress::set_verbosity(cli.verbose);
+    style::init(cli.no_color, cli.verbose);
     session::set_allow_lineage_change(cli.allow_lineage_change);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
 //! What every command starts from: the config (validated), the providers that serve its types,
-//! the state store it names, and the lock/load/settle steps before planning.
+//! the state store it names, and how a run on that store begins (the engine's [`Run`] owns the
+//! steps; this says what the user sees of them).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
-use hdh_engine::plan::Drift;
+use hdh_engine::duration::clock;
 use hdh_engine::provider::{Cleanup, OpContext, Providers};
-use hdh_engine::refresh::refresh;
-use hdh_engine::resolve::{resolve_intents, Resolution};
-use hdh_engine::run::{lock_with_backoff, LockError, LockGuard};
+use hdh_engine::resolve::Resolution;
+use hdh_engine::run::{LockError, LockRequest, Run, RunError};
 use hdh_engine::state::{LockInfo, State, StateStore, StoreError};
 use hdh_schema::{Config, Diagnostics, StateConfig};
 use hdh_state::LocalStore;
@@ -38,9 +38,8 @@ pub struct Session {
     /// What providers removed that hdh had not created, in the order it happened; the closing
     /// report lists them.
     pub cleanups: Arc<Mutex<Vec<Cleanup>>>,
-    /// Locks taken and not yet released, each behind the engine's guard: dropping the session
-    /// (an early return, a panic) releases them, so no error path leaves a lock behind.
-    held: Mutex<Vec<LockGuard>>,
+    /// What each running operation's provider last reported, for heartbeats.
+    pub reports: progress::Reports,
 }
 
 /// `--allow-lineage-change`: every store opened accepts a break in the recorded history.
@@ -155,7 +154,7 @@ impl Session {
             op_timeout: DEFAULT_OP_TIMEOUT,
             json: false,
             cleanups: Arc::default(),
-            held: Mutex::default(),
+            reports: progress::Reports::default(),
         })
     }
 
@@ -165,7 +164,7 @@ impl Session {
         let mut ctx = OpContext::new(&self.config.name, &self.config.region);
         ctx.tags = self.config.tags.clone();
         ctx.timeout = self.op_timeout;
-        ctx.progress = progress::progress_sink(self.json);
+        ctx.progress = progress::progress_sink(self.json, self.reports.clone());
         ctx.cleanups = progress::cleanup_sink(self.cleanups.clone(), self.json);
         ctx
     }
@@ -178,113 +177,50 @@ impl Session {
             .clone()
     }
 
-    /// Takes the state lock for `operation`, waiting up to `timeout` for a held one, or fails
-    /// naming its holder.
-    pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
-        let info = lock_store(self.store.as_ref(), operation, timeout).await?;
-        let guard = LockGuard::new(self.store.clone(), info.clone(), warn_unlock_failed);
-        self.held_locks().push(guard);
-        Ok(info)
+    /// Begins a run of `operation` on the config's state: its lock (waiting up to `timeout`
+    /// for a held one), its state loaded.
+    pub async fn begin(&self, operation: &str, timeout: Duration) -> Result<Run> {
+        begin_run(self.store.clone(), operation, timeout).await
     }
 
-    pub async fn unlock(&self, info: &LockInfo) {
-        let guard = {
-            let mut held = self.held_locks();
-            let at = held.iter().position(|g| g.info().id == info.id);
-            at.map(|i| held.remove(i))
-        };
-        match guard {
-            Some(guard) => guard.release().await,
-            None => unlock_store(self.store.as_ref(), info).await,
-        }
-    }
-
-    fn held_locks(&self) -> std::sync::MutexGuard<'_, Vec<LockGuard>> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+    /// The state as stored, for commands that only read it (no lock: a run may be writing).
     pub async fn load_state(&self) -> Result<State> {
         let state = self.store.load().await.map_err(store_error)?;
-        if let Some(accepted) = self.store.accepted_history_change() {
-            eprintln!(
-                "warning: --allow-lineage-change: accepting state {} although it is not the one \
-                 this stack last recorded ({accepted})",
-                self.store.location()
-            );
-        }
+        warn_history_change(self.store.as_ref());
         Ok(state.unwrap_or_else(State::new))
-    }
-
-    /// Settles pending intents of an interrupted run, then refreshes (unless told not to).
-    pub async fn prepare(
-        &self,
-        state: &mut State,
-        refresh_first: bool,
-    ) -> Result<(Resolution, Drift)> {
-        let ctx = self.ctx();
-        let resolution = resolve_intents(state, &self.providers, &ctx)
-            .await
-            .map_err(|e| user_error(format!("could not settle an interrupted run: {e}")))?;
-        let drift = if refresh_first {
-            let started = std::time::Instant::now();
-            let drift = refresh(state, &self.providers, &ctx)
-                .await
-                .map_err(|errors| {
-                    user_error(
-                        errors
-                            .iter()
-                            .map(|e| format!("refresh failed: {e}"))
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    )
-                })?;
-            if progress::verbose() {
-                let types: std::collections::BTreeSet<&str> = state
-                    .resources
-                    .values()
-                    .map(|r| r.type_name.as_str())
-                    .collect();
-                eprintln!(
-                    "refreshed {} resources of {} types in {:.2}s ({} changed outside hdh, {} gone)",
-                    state.resources.len() + drift.vanished.len(),
-                    types.len(),
-                    started.elapsed().as_secs_f64(),
-                    drift.changed.len(),
-                    drift.vanished.len()
-                );
-            }
-            drift
-        } else {
-            Drift::default()
-        };
-        Ok((resolution, drift))
     }
 }
 
-/// Takes `store`'s lock for `operation` (the engine waits with backoff up to `timeout`); says
-/// once whom it waits for, and names the holder when it gives up.
-pub async fn lock_store(
-    store: &dyn StateStore,
+/// Begins a run of `operation` on `store` (the engine waits with backoff up to `timeout` for a
+/// held lock): says once whom it waits for, names the holder when it gives up, and says what it
+/// found on the way in (a stale lock replaced, a change of history accepted).
+pub async fn begin_run(
+    store: Arc<dyn StateStore>,
     operation: &str,
     timeout: Duration,
-) -> Result<LockInfo> {
-    let info = hdh_state::lock_info(operation);
-    let waiting = |holder: &LockInfo| {
-        eprintln!(
-            "State {} is locked: {}; waiting up to {} for it…",
-            store.location(),
-            describe_lock(holder),
-            human_duration(timeout)
-        );
+) -> Result<Run> {
+    let location = store.location();
+    let request = LockRequest {
+        info: hdh_state::lock_info(operation),
+        timeout,
+        waiting: Box::new(move |holder: &LockInfo| {
+            eprintln!(
+                "State {location} is locked: {}; waiting up to {} for it…",
+                describe_lock(holder),
+                clock(timeout)
+            );
+        }),
+        on_unlock_error: warn_unlock_failed,
     };
-    match lock_with_backoff(store, &info, timeout, waiting).await {
-        Ok(()) => {}
-        Err(LockError::Store { source }) => return Err(store_error(source)),
-        Err(LockError::Held { location, holder }) => {
+    let run = match Run::begin(store.clone(), request).await {
+        Ok(run) => run,
+        Err(RunError::Lock {
+            source: LockError::Held { location, holder },
+        }) => {
             let waited = if timeout.is_zero() {
                 String::new()
             } else {
-                format!(" (waited {})", human_duration(timeout))
+                format!(" (waited {})", clock(timeout))
             };
             return Err(UserError::new(format!(
                 "state {location} is locked: {}{waited}",
@@ -297,7 +233,8 @@ pub async fn lock_store(
             ))
             .into());
         }
-    }
+        Err(e) => return Err(crate::run_error::run_error(e)),
+    };
     if let Some(old) = store.replaced_stale_lock() {
         eprintln!(
             "Removed a stale lock: {} (that process no longer runs on this host; \
@@ -305,13 +242,19 @@ pub async fn lock_store(
             describe_lock(&old)
         );
     }
-    Ok(info)
+    warn_history_change(store.as_ref());
+    Ok(run)
 }
 
-/// Releases a lock; a failure is a warning that says how to remove the lock by hand.
-async fn unlock_store(store: &dyn StateStore, info: &LockInfo) {
-    if let Err(e) = store.unlock(info).await {
-        warn_unlock_failed(&store.location(), info, &e.to_string());
+/// Says that the store accepted a state that is not the one this stack last recorded
+/// (`--allow-lineage-change`).
+fn warn_history_change(store: &dyn StateStore) {
+    if let Some(accepted) = store.accepted_history_change() {
+        eprintln!(
+            "warning: --allow-lineage-change: accepting state {} although it is not the one \
+             this stack last recorded ({accepted})",
+            store.location()
+        );
     }
 }
 
@@ -324,23 +267,11 @@ pub fn warn_unlock_failed(location: &str, info: &LockInfo, error: &str) {
     );
 }
 
-/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m 12s ago)".
+/// "lock ID held by alice@host (pid 42) for `apply` since 2026-…Z (3m12s ago)".
 pub fn describe_lock(holder: &LockInfo) -> String {
     match hdh_state::lock_age(holder) {
-        Some(age) => format!("{holder} ({} ago)", human_duration(age)),
+        Some(age) => format!("{holder} ({} ago)", clock(age)),
         None => holder.to_string(),
-    }
-}
-
-/// "45s", "3m 12s", "2h 5m", "3d 4h".
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 if d.as_millis() > 0 => format!("{}ms", d.as_millis()),
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
 }
 

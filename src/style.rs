@@ -1,13 +1,21 @@
-//! Terminal colours: on only for a terminal, off with --no-color or NO_COLOR.
+//! How the terminal is written to, set once from the command line: colours (on only for a
+//! terminal, off with --no-color or NO_COLOR) and how much detail (`-v`).
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static COLOR: AtomicBool = AtomicBool::new(false);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
 
-pub fn init(no_color: bool) {
+pub fn init(no_color: bool, verbose: u8) {
     let on = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     COLOR.store(on, Ordering::Relaxed);
+    VERBOSE.store(verbose > 0, Ordering::Relaxed);
+}
+
+/// `-v`: what providers report from inside long calls, refresh figures.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
 }
 
 fn paint(code: &str, text: &str) -> String {

@@ -4,6 +4,11 @@
 
 mod support;
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
 use support::hub::{setup, Run};
 
 const REGION: &str = "us-east-1";
@@ -669,5 +674,90 @@ async fn a_hub_without_login_is_refused_unless_allowed_and_then_every_plan_warns
     assert!(
         !plan.contains("daskhub.auth."),
         "no Cognito resources: {plan}"
+    );
+}
+
+/// The apply makespan against the critical path (the goal: at most 1.02 times it at time scale
+/// 0.05 on a quiet machine), and the time to the hub's URL. The path is the plan's own longest
+/// chain (its `estimate`), each step timed as it really ran (from its `creating…` line to its
+/// `created` line), so the ratio is what the scheduling adds to the chain that bounds the run.
+/// `HDH_MAKESPAN_SCALE=0.05 cargo test -p hdh --test daskhub apply_makespan -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: prints the makespan ratio"]
+async fn apply_makespan() {
+    let scale: f64 = std::env::var("HDH_MAKESPAN_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.05);
+    let mut run = setup(scale);
+    let r53 = aws_sdk_route53::Client::new(&run.emu.aws_config(REGION).await);
+    r53.create_hosted_zone()
+        .name("example.org")
+        .caller_reference("makespan")
+        .send()
+        .await
+        .unwrap();
+    let plan = run.hdh(&["plan", "-f", "daskhub.yaml", "--json"]);
+    assert!(plan.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let chain: Vec<String> = doc["estimate"]["critical_path"]
+        .as_array()
+        .expect("the plan's estimate")
+        .iter()
+        .map(|step| step["address"].as_str().unwrap().to_string())
+        .collect();
+
+    // Every line is stamped as it arrives.
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hdh"))
+        .args([
+            "apply",
+            "-f",
+            "daskhub.yaml",
+            "--auto-approve",
+            "--no-color",
+        ])
+        .envs(run.emu.env())
+        .env("HDH_TIME_SCALE", scale.to_string())
+        .current_dir(&run.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut began, mut ended) = (HashMap::new(), HashMap::new());
+    let (mut first_op, mut done, mut url) = (None, None, None);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let at = started.elapsed().as_secs_f64();
+        if let Some(address) = line.strip_suffix(": creating…") {
+            first_op.get_or_insert(at);
+            began.insert(address.to_string(), at);
+        } else if let Some((address, _)) = line.split_once(": created (") {
+            ended.insert(address.to_string(), at);
+        } else if line.starts_with("Apply complete") {
+            done = Some(at);
+        } else if line.trim_start().starts_with("hub_url = ") {
+            url = Some(at);
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let (first_op, done) = (first_op.unwrap(), done.expect("the apply completed"));
+    let url = url.expect("the hub URL printed");
+    let mut path = 0.0;
+    for address in &chain {
+        let (Some(b), Some(e)) = (began.get(address), ended.get(address)) else {
+            panic!("{address} on the critical path was not created");
+        };
+        println!("  {address}: {:.2} s", e - b);
+        path += e - b;
+    }
+    let span = done - first_op;
+    println!(
+        "time scale {scale}: critical path ({} steps, as they ran) {path:.2} s; the operations \
+         ran {span:.2} s (ratio {:.3}); the hub URL after {url:.2} s from the command's start \
+         ({:.0} s of AWS time; start-up, refresh and plan took {first_op:.2} s)",
+        chain.len(),
+        span / path,
+        url / scale,
     );
 }

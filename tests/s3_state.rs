@@ -366,7 +366,7 @@ async fn lock_timeout_waits_with_one_message_then_fails_or_proceeds() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
-    assert!(first.contains("waiting up to 1m 0s"), "{first}");
+    assert!(first.contains("waiting up to 1m0s"), "{first}");
     let released = Instant::now();
     c.s3.delete_object()
         .bucket(BUCKET)

@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use crate::resource_type::ResourceType;
 use crate::value::ValueMap;
 
-/// Receives `(address, message)` progress reports from long-running calls.
-pub type ProgressSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+pub use crate::progress::ProgressSink;
+use crate::progress::{Progress, Waited};
 
 /// Something a provider removed that no resource in state stands for, to clear the way for an
 /// operation: a load balancer Kubernetes made, a network interface a node left behind, a Helm
@@ -59,7 +59,7 @@ impl OpContext {
             region: region.into(),
             tags: BTreeMap::new(),
             timeout: Duration::from_secs(3600),
-            progress: Arc::new(|_, _| {}),
+            progress: Arc::new(|_| {}),
             cleanups: Arc::new(|_| {}),
         }
     }
@@ -74,9 +74,22 @@ impl OpContext {
         })
     }
 
-    /// Reports "still creating (state)" for an address; the CLI shows it.
-    pub fn report(&self, address: &str, message: &str) {
-        (self.progress)(address, message)
+    /// Reports what `address`'s operation is at (an adoption, what it removed); the CLI shows it.
+    pub fn report(&self, address: &str, status: &str) {
+        (self.progress)(&Progress::said(address, status))
+    }
+
+    /// Reports that `address`'s operation has been waiting for `time`, `doing` what (e.g.
+    /// "creating"), and what it waits on now.
+    pub fn report_wait(&self, address: &str, doing: &str, status: &str, time: Duration) {
+        (self.progress)(&Progress {
+            address: address.into(),
+            status: status.into(),
+            waited: Some(Waited {
+                doing: doing.into(),
+                time,
+            }),
+        })
     }
 
     /// The stack tags plus the `hdh:` tags that let a resource be found again.
@@ -176,7 +189,7 @@ pub enum ProviderError {
     /// Retryable: the service failed on its side (HTTP 5xx) or could not be reached in time.
     #[error("{message}")]
     Unavailable { message: String },
-    #[error("timed out after {} waiting for {what}", seconds(*waited))]
+    #[error("timed out after {} waiting for {what}", crate::duration::precise(*waited))]
     Timeout { what: String, waited: Duration },
     #[error("unsupported: {message}")]
     Unsupported { message: String },
@@ -340,15 +353,5 @@ impl Providers {
 
     pub fn type_names(&self) -> impl Iterator<Item = &str> {
         self.by_type.keys().map(String::as_str)
-    }
-}
-
-/// `12.3s`, `4m10s`: how long a wait took, for messages.
-fn seconds(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }

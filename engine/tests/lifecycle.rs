@@ -7,13 +7,10 @@ use std::time::Duration;
 
 use hdh_engine::apply::{ExecOptions, Executor, OpKind, Report};
 use hdh_engine::graph::{Desired, ResourceSpec};
-use hdh_engine::plan::{
-    self, Action, Drift, Mode, Plan, PlanError, PlanInput, Reason, RetainedPolicy,
-};
+use hdh_engine::plan::{Action, Mode, Plan, PlanError, Reason, RetainedPolicy};
 use hdh_engine::provider::{OpContext, Providers};
-use hdh_engine::refresh::refresh;
-use hdh_engine::resolve::resolve_intents;
-use hdh_engine::state::{State, StateStore};
+use hdh_engine::run::{LockRequest, PlanRequest, Run, RunError};
+use hdh_engine::state::{LockInfo, State};
 use hdh_engine::testkit::{providers_with, thing, FakeProvider, MemoryStore};
 use hdh_engine::value::Value;
 
@@ -37,50 +34,68 @@ impl World {
         OpContext::new("test", "us-east-1")
     }
 
-    /// Loads state, settles intents and refreshes, as every command does before planning.
-    async fn prepared(&self) -> (State, Drift) {
-        let mut state = self.store.load().await.unwrap().unwrap_or_else(State::new);
-        resolve_intents(&mut state, &self.providers, &Self::ctx())
-            .await
-            .unwrap();
-        let drift = refresh(&mut state, &self.providers, &Self::ctx())
-            .await
-            .unwrap();
-        (state, drift)
+    /// A run on the store, as every command begins one: the lock taken, state loaded.
+    async fn begin(&self) -> Run {
+        let request = LockRequest {
+            info: LockInfo {
+                id: "test".into(),
+                holder: "test@host".into(),
+                pid: 1,
+                operation: "apply".into(),
+                created: "2026-12-01T00:00:00Z".into(),
+                version: "0".into(),
+            },
+            timeout: Duration::ZERO,
+            waiting: Box::new(|_| {}),
+            on_unlock_error: |_, _, e| panic!("release failed: {e}"),
+        };
+        Run::begin(self.store.clone(), request).await.unwrap()
+    }
+
+    /// Settles intents, refreshes and plans within `run`.
+    async fn plan_in(
+        &self,
+        run: &mut Run,
+        desired: &Desired,
+        mode: Mode,
+    ) -> Result<Plan, PlanError> {
+        let ctx = Self::ctx();
+        let planned = run
+            .plan(&PlanRequest {
+                desired,
+                providers: &self.providers,
+                ctx: &ctx,
+                mode,
+                targets: &[],
+                replace: &[],
+                refresh: true,
+            })
+            .await;
+        match planned {
+            Ok(planned) => Ok(planned.plan),
+            Err(RunError::Plan { source }) => Err(source),
+            Err(other) => panic!("the run failed before planning: {other}"),
+        }
     }
 
     async fn plan(&self, desired: &Desired, mode: Mode) -> Result<Plan, PlanError> {
-        let (state, drift) = self.prepared().await;
-        plan::plan(&PlanInput {
-            desired,
-            state: &state,
-            providers: &self.providers,
-            mode,
-            targets: &[],
-            replace: &[],
-            drift: &drift,
-        })
+        let mut run = self.begin().await;
+        let plan = self.plan_in(&mut run, desired, mode).await;
+        run.finish().await;
+        plan
     }
 
     async fn run(&self, desired: &Desired, mode: Mode, opts: ExecOptions) -> (Plan, Report) {
-        let (mut state, drift) = self.prepared().await;
-        let plan = plan::plan(&PlanInput {
-            desired,
-            state: &state,
-            providers: &self.providers,
-            mode,
-            targets: &[],
-            replace: &[],
-            drift: &drift,
-        })
-        .unwrap();
+        let mut run = self.begin().await;
+        let plan = self.plan_in(&mut run, desired, mode).await.unwrap();
         let exec = Executor {
             desired,
             providers: &self.providers,
             store: self.store.as_ref(),
             ctx: Self::ctx(),
         };
-        let report = exec.run(&plan, &mut state, opts).await;
+        let report = exec.run(&plan, &mut run.state, opts).await;
+        run.finish().await;
         (plan, report)
     }
 

@@ -12,26 +12,26 @@
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-use hdh_engine::provider::{
-    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
-};
+use hdh_engine::provider::{CreateRequest, Finding, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
-    ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use crate::local::{Local, LocalType};
 use crate::props;
 use crate::{Answer, Found};
 
 /// The resource type name.
 pub const TYPE: &str = "given_secret";
 
-/// Serves `given_secret`; relative file paths resolve against `base_dir` (the config's).
+/// `given_secret`; relative file paths resolve against `base_dir` (the config's).
 #[derive(Debug, Clone)]
-pub struct GivenSecretProvider {
+pub struct GivenSecret {
     base_dir: PathBuf,
 }
+
+/// Serves `given_secret`.
+pub type GivenSecretProvider = Local<GivenSecret>;
 
 /// Where the secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,26 +42,21 @@ enum Source {
 
 impl GivenSecretProvider {
     pub fn new(base_dir: PathBuf) -> Self {
-        GivenSecretProvider { base_dir }
+        Local(GivenSecret { base_dir })
     }
 
     /// The declaration of `given_secret`.
     pub fn resource_type() -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A secret the admin supplies, read from an environment variable or a file whenever \
-             hdh runs and kept in state (e.g. API tokens a site already uses).",
-            vec![
-                AttributeSpec::optional("from_env", ValueType::String, None)
-                    .describe("Name of the environment variable holding the secret."),
-                AttributeSpec::optional("from_file", ValueType::String, None).describe(
-                    "Path of a file holding the secret (relative to the config file's directory).",
-                ),
-                AttributeSpec::computed("value", ValueType::String)
-                    .sensitive()
-                    .describe("The secret; stored in state only, never shown."),
-            ],
-        )
+        GivenSecret::schema()
+    }
+}
+
+impl GivenSecret {
+    /// The secret read from the source `p` names, observed.
+    fn fetched(&self, p: &ValueMap) -> Answer<Observed> {
+        let source = self.source(p)?;
+        let value = fetch(&source)?;
+        Ok(observed(id_of(&source), p, value))
     }
 
     fn source(&self, p: &ValueMap) -> Answer<Source> {
@@ -154,84 +149,53 @@ fn observed(id: String, p: &ValueMap, value: String) -> Observed {
     Observed { id, attributes }
 }
 
-#[async_trait]
-impl Provider for GivenSecretProvider {
-    fn resource_types(&self) -> Vec<ResourceType> {
-        vec![Self::resource_type()]
+impl LocalType for GivenSecret {
+    const TYPE: &'static str = TYPE;
+
+    fn schema() -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A secret the admin supplies, read from an environment variable or a file whenever \
+             hdh runs and kept in state (e.g. API tokens a site already uses).",
+            vec![
+                AttributeSpec::optional("from_env", ValueType::String, None)
+                    .describe("Name of the environment variable holding the secret."),
+                AttributeSpec::optional("from_file", ValueType::String, None).describe(
+                    "Path of a file holding the secret (relative to the config file's directory).",
+                ),
+                AttributeSpec::computed("value", ValueType::String)
+                    .sensitive()
+                    .describe("The secret; stored in state only, never shown."),
+            ],
+        )
     }
 
-    async fn read(
-        &self,
-        _ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Found> {
-        requests
-            .iter()
-            .map(|r| {
-                if type_name != TYPE {
-                    return Err(props::unsupported_type(type_name));
-                }
-                let prior = props::string(&r.prior, "value")?.unwrap_or_default();
-                // Unreadable now (a plan run without the secret): what state holds stands.
-                let value = self
-                    .source(&r.prior)
-                    .and_then(|s| fetch(&s))
-                    .unwrap_or(prior);
-                Ok(Some(observed(r.id.clone(), &r.prior, value)))
-            })
-            .collect()
+    fn read(&self, r: &ReadRequest) -> Found {
+        let prior = props::string(&r.prior, "value")?.unwrap_or_default();
+        // Unreadable now (a plan run without the secret): what state holds stands.
+        let value = self
+            .source(&r.prior)
+            .and_then(|s| fetch(&s))
+            .unwrap_or(prior);
+        Ok(Some(observed(r.id.clone(), &r.prior, value)))
     }
 
-    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
-        if req.type_name != TYPE {
-            return Err(props::unsupported_type(&req.type_name));
-        }
-        let source = self.source(&req.properties)?;
-        let value = fetch(&source)?;
-        Ok(observed(id_of(&source), &req.properties, value))
+    fn create(&self, req: &CreateRequest) -> Answer<Observed> {
+        self.fetched(&req.properties)
     }
 
-    async fn update(&self, _ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
-        // Only the source changed: read the secret from the new one.
-        let source = self.source(&req.properties)?;
-        let value = fetch(&source)?;
-        Ok(observed(id_of(&source), &req.properties, value))
+    /// Only the source changed: the secret is read from the new one.
+    fn update(&self, req: &UpdateRequest) -> Answer<Observed> {
+        self.fetched(&req.properties)
     }
 
-    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
-        // The secret stays where the admin keeps it; only state forgets it.
-        Ok(())
-    }
-
-    /// Nothing outside hdh is this resource (the secret is read from its source at apply): import leaves it for apply.
-    async fn find_existing(&self, _ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
-        match &req.id {
-            Some(_) => Err(ProviderError::Unsupported {
-                message: format!("{} has no id outside hdh to import", req.type_name),
-            }),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    async fn find_created(&self, _ctx: &OpContext, _req: &CreateRequest) -> Found {
-        // An interrupted create made nothing; reading again is harmless.
-        Ok(None)
-    }
-
-    async fn preflight(
-        &self,
-        _ctx: &OpContext,
-        resources: &[(String, String, ValueMap)],
-    ) -> Vec<Finding> {
+    /// Each source that cannot be used, named (its value is read only at apply).
+    fn preflight(&self, resources: &[(String, String, ValueMap)]) -> Vec<Finding> {
         resources
             .iter()
             .filter(|(_, t, _)| t == TYPE)
             .filter_map(|(address, _, p)| {
-                let problem = match self.source(p) {
-                    Err(e) => e,
-                    Ok(_) => return None,
-                };
+                let problem = self.source(p).err()?;
                 Some(Finding {
                     address: address.clone(),
                     attribute: None,
@@ -258,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("t"), "s3cr3t\n").unwrap();
         std::fs::write(dir.path().join("e"), "\n").unwrap();
-        let p = GivenSecretProvider::new(dir.path().to_path_buf());
+        let p = GivenSecretProvider::new(dir.path().to_path_buf()).0;
         let src = p.source(&props(&[("from_file", "t")])).unwrap();
         assert_eq!(fetch(&src).unwrap(), "s3cr3t");
         let empty = p.source(&props(&[("from_file", "e")])).unwrap();
@@ -270,7 +234,7 @@ mod tests {
 
     #[test]
     fn exactly_one_valid_source_is_accepted() {
-        let p = GivenSecretProvider::new(PathBuf::from("."));
+        let p = GivenSecretProvider::new(PathBuf::from(".")).0;
         assert!(p.source(&props(&[])).is_err());
         assert!(p
             .source(&props(&[("from_env", "A"), ("from_file", "f")]))

@@ -4,7 +4,9 @@
 //!
 //! Code map: `random_secret`, `given_secret` and `local_file` are the local providers; `aws/` is the AWS
 //! provider (EC2 network, IAM, KMS, EKS, EFS, S3, Cognito, Route 53); `k8s/` runs `kubectl` and
-//! `helm` for `kubernetes_manifest` and `helm_release`. `kinds` dispatches a type name to its kind; `props` reads typed inputs;
+//! `helm` for `kubernetes_manifest` and `helm_release`. `kinds` dispatches a type name to its kind;
+//! `poll` is the waiting (deadline, backoff, progress) and `join_all` they share; `props` reads
+//! typed inputs;
 //! `atomic_write` replaces files.
 
 mod atomic_write;
@@ -12,7 +14,9 @@ pub mod aws;
 pub mod given_secret;
 pub mod k8s;
 mod kinds;
+pub mod local;
 pub mod local_file;
+mod poll;
 mod props;
 pub mod random_secret;
 

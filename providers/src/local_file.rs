@@ -17,16 +17,15 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, Finding, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
-    ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use sha2::{Digest, Sha256};
 
 use crate::atomic_write::{remove_leftovers, write_atomic};
-use crate::props;
+use crate::local::{Local, LocalType};
+use crate::props::{self, Check};
 use crate::{Answer, Found};
 
 /// The resource type name.
@@ -35,46 +34,33 @@ pub const TYPE: &str = "local_file";
 /// File mode when `mode` is not set.
 pub const DEFAULT_MODE: &str = "0644";
 
-/// Serves `local_file`.
+/// `local_file`, with the directory relative paths resolve against.
 #[derive(Debug, Clone)]
-pub struct LocalFileProvider {
+pub struct LocalFile {
     base_dir: PathBuf,
 }
+
+/// Serves `local_file`.
+pub type LocalFileProvider = Local<LocalFile>;
 
 impl LocalFileProvider {
     /// A provider resolving relative `path`s against `base_dir` (itself relative to the process's
     /// working directory if not absolute). The CLI passes the config file's directory.
     pub fn new(base_dir: PathBuf) -> Self {
-        LocalFileProvider { base_dir }
+        Local(LocalFile { base_dir })
     }
 
     pub fn base_dir(&self) -> &Path {
-        &self.base_dir
+        &self.0.base_dir
     }
 
     /// The declaration of `local_file`.
     pub fn resource_type() -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A file on the local disk with the given content and mode, written atomically.",
-            vec![
-                AttributeSpec::required("path", ValueType::String)
-                    .force_new()
-                    .describe(
-                        "Where the file is; a relative path is relative to the config file's \
-                         directory.",
-                    ),
-                AttributeSpec::required("content", ValueType::String)
-                    .describe("The file's content (UTF-8 text)."),
-                AttributeSpec::optional("mode", ValueType::String, Some(Value::str(DEFAULT_MODE)))
-                    .describe("Permission bits in octal, e.g. \"0600\" (default \"0644\")."),
-                AttributeSpec::computed("sha256", ValueType::String)
-                    .changes_with(&["content"])
-                    .describe("Hex SHA-256 of the content."),
-            ],
-        )
+        LocalFile::schema()
     }
+}
 
+impl LocalFile {
     /// The file a `path` input denotes.
     fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);
@@ -211,52 +197,58 @@ fn write(file: &Path, inputs: Inputs) -> Answer<Observed> {
     })
 }
 
-#[async_trait]
-impl Provider for LocalFileProvider {
-    fn resource_types(&self) -> Vec<ResourceType> {
-        vec![Self::resource_type()]
+impl LocalType for LocalFile {
+    const TYPE: &'static str = TYPE;
+    /// A file others wrote can be imported by its path.
+    const IMPORTABLE: bool = true;
+    const CHECKS: &'static [(&'static str, Check)] = &[
+        ("path", |v| parse_path(v).map(drop)),
+        ("mode", |v| parse_mode(v).map(drop)),
+    ];
+
+    fn schema() -> ResourceType {
+        ResourceType::new(
+            TYPE,
+            "A file on the local disk with the given content and mode, written atomically.",
+            vec![
+                AttributeSpec::required("path", ValueType::String)
+                    .force_new()
+                    .describe(
+                        "Where the file is; a relative path is relative to the config file's \
+                         directory.",
+                    ),
+                AttributeSpec::required("content", ValueType::String)
+                    .describe("The file's content (UTF-8 text)."),
+                AttributeSpec::optional("mode", ValueType::String, Some(Value::str(DEFAULT_MODE)))
+                    .describe("Permission bits in octal, e.g. \"0600\" (default \"0644\")."),
+                AttributeSpec::computed("sha256", ValueType::String)
+                    .changes_with(&["content"])
+                    .describe("Hex SHA-256 of the content."),
+            ],
+        )
     }
 
-    async fn read(
-        &self,
-        _ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Found> {
-        requests
-            .iter()
-            .map(|r| {
-                if type_name != TYPE {
-                    return Err(props::unsupported_type(type_name));
-                }
-                let file = self.managed_file(&r.id, &r.prior)?;
-                let path = props::string(&r.prior, "path")?.unwrap_or_else(|| r.id.clone());
-                let mode_hint = props::string(&r.prior, "mode").ok().flatten();
-                observe(&file, &path, mode_hint.as_deref())
-            })
-            .collect()
+    fn read(&self, r: &ReadRequest) -> Found {
+        let file = self.managed_file(&r.id, &r.prior)?;
+        let path = props::string(&r.prior, "path")?.unwrap_or_else(|| r.id.clone());
+        let mode_hint = props::string(&r.prior, "mode").ok().flatten();
+        observe(&file, &path, mode_hint.as_deref())
     }
 
-    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
-        if req.type_name != TYPE {
-            return Err(props::unsupported_type(&req.type_name));
-        }
+    fn create(&self, req: &CreateRequest) -> Answer<Observed> {
         let inputs = inputs(&req.properties)?;
         let file = self.resolve(&inputs.path);
         write(&file, inputs)
     }
 
-    async fn update(&self, _ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
-        if req.type_name != TYPE {
-            return Err(props::unsupported_type(&req.type_name));
-        }
+    fn update(&self, req: &UpdateRequest) -> Answer<Observed> {
         let inputs = inputs(&req.properties)?;
         // `path` forces a replacement, so the managed file is still the one to write.
         let file = self.managed_file(&req.id, &req.prior)?;
         write(&file, inputs)
     }
 
-    async fn delete(&self, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    fn delete(&self, req: &DeleteRequest) -> Answer<()> {
         let file = self.managed_file(&req.id, &req.prior)?;
         remove_leftovers(&file).map_err(|e| io_error("delete", &file, e))?;
         match fs::remove_file(&file) {
@@ -269,7 +261,7 @@ impl Provider for LocalFileProvider {
     /// A file already at the path with exactly the requested content is the one an interrupted
     /// create wrote (or one identical to it): adopt it. A file with other content is not ours
     /// to claim; the create that follows overwrites it.
-    async fn find_created(&self, _ctx: &OpContext, req: &CreateRequest) -> Found {
+    fn find_created(&self, req: &CreateRequest) -> Found {
         let inputs = inputs(&req.properties)?;
         let file = self.resolve(&inputs.path);
         let wanted = sha256_hex(inputs.content.as_bytes());
@@ -277,20 +269,5 @@ impl Provider for LocalFileProvider {
         remove_leftovers(&file).map_err(|e| io_error("recover", &file, e))?;
         let found = observe(&file, &inputs.path, Some(&inputs.mode_text))?;
         Ok(found.filter(|o| o.attributes.get("sha256").and_then(Value::as_str) == Some(&wanted)))
-    }
-
-    async fn preflight(
-        &self,
-        _ctx: &OpContext,
-        resources: &[(String, String, ValueMap)],
-    ) -> Vec<Finding> {
-        props::preflight_checks(
-            resources,
-            TYPE,
-            &[
-                ("path", |v| parse_path(v).map(drop)),
-                ("mode", |v| parse_mode(v).map(drop)),
-            ],
-        )
     }
 }

@@ -17,11 +17,7 @@ pub(crate) fn get(props: &ValueMap, name: &str) -> Option<Value> {
 
 /// The string property `name`, or `None` when absent.
 pub(crate) fn string(props: &ValueMap, name: &str) -> Answer<Option<String>> {
-    match get(props, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => Err(wrong_type(name, "a string", &v)),
-    }
+    scalar(props, name, "a string", |v| v.as_str().map(String::from))
 }
 
 /// The string property `name`, which must be present.
@@ -99,58 +95,69 @@ pub(crate) fn string_map(
     }
 }
 
-/// The list-of-strings property `name`, empty when absent.
-pub(crate) fn string_list(props: &ValueMap, name: &str) -> Answer<Vec<String>> {
+/// The list property `name` (`list`, e.g. "a list of strings"), empty when absent, each item
+/// taken by `item` (which gives back what is not `one`, e.g. "a string").
+fn list_of<T>(
+    props: &ValueMap,
+    name: &str,
+    (list, one): (&str, &str),
+    item: impl Fn(Value) -> Result<T, Value>,
+) -> Answer<Vec<T>> {
     match get(props, name) {
         None => Ok(Vec::new()),
         Some(Value::List(l)) => l
             .into_iter()
             .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) => Ok(s),
-                other => Err(wrong_type(&format!("{name}[{i}]"), "a string", &other)),
-            })
+            .map(|(i, v)| item(v).map_err(|other| wrong_type(&format!("{name}[{i}]"), one, &other)))
             .collect(),
-        Some(v) => Err(wrong_type(name, "a list of strings", &v)),
+        Some(v) => Err(wrong_type(name, list, &v)),
     }
+}
+
+/// The list-of-strings property `name`, empty when absent.
+pub(crate) fn string_list(props: &ValueMap, name: &str) -> Answer<Vec<String>> {
+    list_of(
+        props,
+        name,
+        ("a list of strings", "a string"),
+        |v| match v {
+            Value::String(s) => Ok(s),
+            other => Err(other),
+        },
+    )
 }
 
 /// The integer property `name`, or `None` when absent.
 pub(crate) fn int(props: &ValueMap, name: &str) -> Answer<Option<i64>> {
-    match get(props, name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| wrong_type(name, "an integer", &v)),
-    }
+    scalar(props, name, "an integer", Value::as_i64)
 }
 
 /// The boolean property `name`, or `None` when absent.
 pub(crate) fn boolean(props: &ValueMap, name: &str) -> Answer<Option<bool>> {
+    scalar(props, name, "a boolean", Value::as_bool)
+}
+
+/// The property `name` as `read` takes it (`expected` says what it must be), `None` when absent.
+fn scalar<T>(
+    props: &ValueMap,
+    name: &str,
+    expected: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Answer<Option<T>> {
     match get(props, name) {
         None => Ok(None),
-        Some(v) => v
-            .as_bool()
+        Some(v) => read(&v)
             .map(Some)
-            .ok_or_else(|| wrong_type(name, "a boolean", &v)),
+            .ok_or_else(|| wrong_type(name, expected, &v)),
     }
 }
 
 /// The list-of-maps property `name`, empty when absent.
 pub(crate) fn map_list(props: &ValueMap, name: &str) -> Answer<Vec<ValueMap>> {
-    match get(props, name) {
-        None => Ok(Vec::new()),
-        Some(Value::List(l)) => l
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::Map(m) => Ok(m),
-                other => Err(wrong_type(&format!("{name}[{i}]"), "a map", &other)),
-            })
-            .collect(),
-        Some(v) => Err(wrong_type(name, "a list of maps", &v)),
-    }
+    list_of(props, name, ("a list of maps", "a map"), |v| match v {
+        Value::Map(m) => Ok(m),
+        other => Err(other),
+    })
 }
 
 /// A list of strings as a value.

@@ -6,19 +6,16 @@
 //! - The id is a separate random string, never derived from the value: ids are shown, values
 //!   are not.
 
-use async_trait::async_trait;
 use base64::Engine as _;
-use hdh_engine::provider::{
-    Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
-};
+use hdh_engine::provider::{CreateRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap,
-    ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-use crate::props;
+use crate::local::{Local, LocalType};
+use crate::props::{self, Check};
 use crate::{Answer, Found};
 
 /// The resource type name.
@@ -29,17 +26,32 @@ pub const DEFAULT_BYTES: i64 = 32;
 /// The accepted range of `bytes`: at least 64 bits, at most what any token field needs.
 pub const BYTES_RANGE: std::ops::RangeInclusive<i64> = 8..=1024;
 
-/// Serves `random_secret`.
+/// `random_secret` (served by [`RandomSecretProvider`]).
 #[derive(Debug, Default, Clone)]
-pub struct RandomSecretProvider;
+pub struct RandomSecret;
+
+/// Serves `random_secret`.
+pub type RandomSecretProvider = Local<RandomSecret>;
 
 impl RandomSecretProvider {
     pub fn new() -> Self {
-        RandomSecretProvider
+        Local(RandomSecret)
     }
 
     /// The declaration of `random_secret`.
     pub fn resource_type() -> ResourceType {
+        RandomSecret::schema()
+    }
+}
+
+impl LocalType for RandomSecret {
+    const TYPE: &'static str = TYPE;
+    const CHECKS: &'static [(&'static str, Check)] = &[
+        ("bytes", |v| parse_bytes(v).map(drop)),
+        ("encoding", |v| parse_encoding(v).map(drop)),
+    ];
+
+    fn schema() -> ResourceType {
         ResourceType::new(
             TYPE,
             "A random secret generated once at create from the operating system's CSPRNG and \
@@ -60,6 +72,37 @@ impl RandomSecretProvider {
                     .describe("The secret, encoded; stored in state only, never shown."),
             ],
         )
+    }
+
+    /// The secret lives only in state: what state holds is what exists.
+    fn read(&self, r: &ReadRequest) -> Found {
+        let attributes = r
+            .prior
+            .iter()
+            .map(|(k, v)| (k.clone(), v.unmarked()))
+            .collect();
+        Ok(Some(Observed {
+            id: r.id.clone(),
+            attributes,
+        }))
+    }
+
+    fn create(&self, req: &CreateRequest) -> Answer<Observed> {
+        let s = settings(&req.properties)?;
+        // In BYTES_RANGE, so the conversion cannot fail.
+        let secret = os_random(usize::try_from(s.bytes).unwrap_or(32))?;
+        let id = hex::encode(os_random(8)?);
+        let mut attributes = ValueMap::new();
+        attributes.insert("bytes".into(), Value::int(s.bytes));
+        attributes.insert("encoding".into(), Value::str(s.encoding.name()));
+        attributes.insert("value".into(), Value::String(s.encoding.encode(&secret)));
+        Ok(Observed { id, attributes })
+    }
+
+    fn update(&self, _req: &UpdateRequest) -> Answer<Observed> {
+        Err(ProviderError::Unsupported {
+            message: "random_secret cannot change in place; every input forces a new secret".into(),
+        })
     }
 }
 
@@ -131,93 +174,4 @@ fn os_random(n: usize) -> Answer<Vec<u8>> {
         ProviderError::other(format!("the operating system's random source failed: {e}"))
     })?;
     Ok(buf)
-}
-
-#[async_trait]
-impl Provider for RandomSecretProvider {
-    fn resource_types(&self) -> Vec<ResourceType> {
-        vec![Self::resource_type()]
-    }
-
-    async fn read(
-        &self,
-        _ctx: &OpContext,
-        type_name: &str,
-        requests: &[ReadRequest],
-    ) -> Vec<Found> {
-        requests
-            .iter()
-            .map(|r| {
-                if type_name != TYPE {
-                    return Err(props::unsupported_type(type_name));
-                }
-                // The secret lives only in state: what state holds is what exists.
-                let attributes = r
-                    .prior
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.unmarked()))
-                    .collect();
-                Ok(Some(Observed {
-                    id: r.id.clone(),
-                    attributes,
-                }))
-            })
-            .collect()
-    }
-
-    async fn create(&self, _ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
-        if req.type_name != TYPE {
-            return Err(props::unsupported_type(&req.type_name));
-        }
-        let s = settings(&req.properties)?;
-        // In BYTES_RANGE, so the conversion cannot fail.
-        let secret = os_random(usize::try_from(s.bytes).unwrap_or(32))?;
-        let id = hex::encode(os_random(8)?);
-        let mut attributes = ValueMap::new();
-        attributes.insert("bytes".into(), Value::int(s.bytes));
-        attributes.insert("encoding".into(), Value::str(s.encoding.name()));
-        attributes.insert("value".into(), Value::String(s.encoding.encode(&secret)));
-        Ok(Observed { id, attributes })
-    }
-
-    async fn update(&self, _ctx: &OpContext, _req: &UpdateRequest) -> Answer<Observed> {
-        Err(ProviderError::Unsupported {
-            message: "random_secret cannot change in place; every input forces a new secret".into(),
-        })
-    }
-
-    async fn delete(&self, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
-        // Nothing outside state to remove.
-        Ok(())
-    }
-
-    /// Nothing outside hdh is this resource (a generated secret exists only in hdh's state): import leaves it for apply.
-    async fn find_existing(&self, _ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
-        match &req.id {
-            Some(_) => Err(ProviderError::Unsupported {
-                message: format!("{} has no id outside hdh to import", req.type_name),
-            }),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    async fn find_created(&self, _ctx: &OpContext, _req: &CreateRequest) -> Found {
-        // An interrupted create left nothing behind; creating again is harmless.
-        Ok(None)
-    }
-
-    async fn preflight(
-        &self,
-        _ctx: &OpContext,
-        resources: &[(String, String, ValueMap)],
-    ) -> Vec<Finding> {
-        props::preflight_checks(
-            resources,
-            TYPE,
-            &[
-                ("bytes", |v| parse_bytes(v).map(drop)),
-                ("encoding", |v| parse_encoding(v).map(drop)),
-            ],
-        )
-    }
 }

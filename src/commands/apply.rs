@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hdh_engine::apply::{ExecOptions, Executor, Report};
 use hdh_engine::estimate::estimate;
 use hdh_engine::plan::{Action, Mode, Plan};
-use hdh_engine::run::commit;
+use hdh_engine::run::Run;
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanningArgs, RunArgs};
 use crate::commands::plan::{destroy_mode, make_plan};
@@ -77,39 +77,45 @@ async fn run(
         ))
         .into());
     }
-    let lock = session.lock(operation, planning.lock.lock_timeout).await?;
-    let result = locked(&session, file, mode, planning, run, saved).await;
-    session.unlock(&lock).await;
+    let mut txn = session.begin(operation, planning.lock.lock_timeout).await?;
+    let result = locked(&session, &mut txn, file, mode, planning, run, saved).await;
+    // Every write was the executor's or `txn.save`'s; this releases the lock.
+    txn.finish().await;
     result
 }
 
+/// The run with its lock held: plan, confirm, apply step by step.
 async fn locked(
     session: &Session,
+    txn: &mut Run,
     file: &Path,
     mode: Mode,
     planning: &PlanningArgs,
     run: &RunArgs,
     saved: Option<SavedPlan>,
 ) -> Result<Exit> {
-    let mut state = session.load_state().await?;
-    let had_intents = !state.intents.is_empty();
-    let mut plan = make_plan(session, &mut state, mode, planning).await?;
-    // What settling found is real, and an accepted history change makes the state found the
-    // known history (its backup then records it): record either even if nothing else happens.
-    // A journal a killed run left is folded into the state the same way.
-    if had_intents
-        || session.store.accepted_history_change().is_some()
-        || session.store.unfolded_journal()
-    {
-        if let Err(e) = commit(session.store.as_ref(), &mut state).await {
-            return Err(errored::save_failed(session, file, &state, e));
+    let mut plan = make_plan(session, txn, mode, planning).await?;
+    // What the run found on its way in (settled intents, an accepted history change, a killed
+    // run's journal) is recorded even if nothing else happens.
+    if txn.has_unrecorded() {
+        if let Err(e) = txn.save().await {
+            return Err(errored::save_failed(session, file, &txn.state, e));
         }
     }
     if let Some(saved) = &saved {
-        saved.check_inputs(&session.config.name, &session.config.config_hash, &state)?;
+        saved.check_inputs(
+            &session.config.name,
+            &session.config.config_hash,
+            &txn.state,
+        )?;
         saved.restrict(&mut plan)?;
     }
-    let estimate = estimate(&plan, &session.config.desired, &state, &session.providers);
+    let estimate = estimate(
+        &plan,
+        &session.config.desired,
+        &txn.state,
+        &session.providers,
+    );
     let destroying = matches!(mode, Mode::Destroy { .. });
     let command = if destroying { "destroy" } else { "apply" };
     if run.json {
@@ -124,16 +130,16 @@ async fn locked(
         ctx: session.ctx(),
     };
     if !plan.has_changes() {
-        if executor.record_config(&plan, &mut state) {
-            if let Err(e) = commit(session.store.as_ref(), &mut state).await {
-                return Err(errored::save_failed(session, file, &state, e));
+        if executor.record_config(&plan, &mut txn.state) {
+            if let Err(e) = txn.save().await {
+                return Err(errored::save_failed(session, file, &txn.state, e));
             }
             if !run.json {
                 println!("Recorded lifecycle, dependency and output changes in state.");
             }
         }
         if run.json {
-            let outputs = (!destroying).then_some(&state.outputs);
+            let outputs = (!destroying).then_some(&txn.state.outputs);
             run_json::summary(command, &Report::default(), Duration::ZERO, outputs);
         }
         return Ok(Exit::Ok);
@@ -159,8 +165,9 @@ async fn locked(
             }
         });
         // Ids are taken now: once deleted, state no longer knows them.
-        let to_delete = closing::to_delete(&plan, &state);
-        let expected = progress::Expected::of(&plan, &session.providers);
+        let to_delete = closing::to_delete(&plan, &txn.state);
+        let expected =
+            progress::Expected::of(&plan, &session.providers).with_reports(session.reports.clone());
         let opts = ExecOptions {
             parallelism: run.parallelism as usize,
             cancel: Some(rx),
@@ -171,15 +178,15 @@ async fn locked(
             },
         };
         let started = Instant::now();
-        let report = executor.run(&plan, &mut state, opts).await;
+        let report = executor.run(&plan, &mut txn.state, opts).await;
         watcher.abort();
 
-        let retained = closing::retained(&plan, &state);
+        let retained = closing::retained(&plan, &txn.state);
         if run.json {
             for item in &retained {
                 run_json::retained(item);
             }
-            let outputs = (!destroying && report.succeeded()).then_some(&state.outputs);
+            let outputs = (!destroying && report.succeeded()).then_some(&txn.state.outputs);
             run_json::summary(command, &report, started.elapsed(), outputs);
         } else {
             print!("{}", progress::summary(&report, destroying));
@@ -192,16 +199,16 @@ async fn locked(
                 )
             );
             let last = plan.steps_left.is_empty() || saved.is_some();
-            if !destroying && report.succeeded() && last && !state.outputs.is_empty() {
+            if !destroying && report.succeeded() && last && !txn.state.outputs.is_empty() {
                 println!("\nOutputs:");
-                let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
-                for (k, v) in &state.outputs {
+                let width = txn.state.outputs.keys().map(String::len).max().unwrap_or(0);
+                for (k, v) in &txn.state.outputs {
                     println!("  {k:width$} = {v}");
                 }
             }
         }
         if let Some(e) = report.store_error {
-            return Err(errored::save_failed(session, file, &state, e));
+            return Err(errored::save_failed(session, file, &txn.state, e));
         }
         if report.interrupted {
             return Ok(Exit::Interrupted);
@@ -221,11 +228,11 @@ async fn locked(
             return Ok(Exit::Ok);
         }
         // The next step, planned against what this one did.
-        plan = make_plan(session, &mut state, mode, &next_planning).await?;
+        plan = make_plan(session, txn, mode, &next_planning).await?;
         let next = hdh_engine::estimate::estimate(
             &plan,
             &session.config.desired,
-            &state,
+            &txn.state,
             &session.providers,
         );
         if run.json {

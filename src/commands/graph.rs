@@ -77,15 +77,11 @@ fn from_saved(path: &Path) -> Result<BTreeMap<String, Planned>> {
 
 async fn plan_now(file: &Path, args: &GraphArgs) -> Result<BTreeMap<String, Planned>> {
     let session = Session::open(file)?;
-    let lock = session
-        .lock("graph", args.planning.lock.lock_timeout)
+    let mut run = session
+        .begin("graph", args.planning.lock.lock_timeout)
         .await?;
-    let planned = async {
-        let mut state = session.load_state().await?;
-        make_plan(&session, &mut state, Mode::Apply, &args.planning).await
-    }
-    .await;
-    session.unlock(&lock).await;
+    let planned = make_plan(&session, &mut run, Mode::Apply, &args.planning).await;
+    run.finish().await;
     Ok(planned?
         .changes
         .iter()

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use hdh_engine::import::{match_all, Matches, Outcome};
+use hdh_engine::state::{ResourceState, State};
 use hdh_engine::Value;
 
 use crate::cli::ImportArgs;
@@ -45,65 +46,80 @@ pub async fn run(file: &Path, args: &ImportArgs) -> Result<Exit> {
         .hint("`hdh state push` it first; nothing was imported")
         .into());
     }
-    let lock = session.lock("import", args.lock.lock_timeout).await?;
-    let result = async {
-        let mut state = session.load_state().await?;
-        if !state.intents.is_empty() {
-            return Err(UserError::new(
-                "state holds operations an interrupted run left unsettled",
-            )
-            .hint("run `hdh plan` or `hdh apply` first (they settle them); nothing was imported")
-            .into());
+    let mut run = session.begin("import", args.lock.lock_timeout).await?;
+    let found = to_import(&session, &run.state, args, &ids).await;
+    let entries = match found {
+        Ok(Some(entries)) => entries,
+        other => {
+            run.finish().await;
+            return other.map(|_| Exit::Ok);
         }
-        let matches = match_all(
-            &session.config.desired,
-            &state,
-            &session.providers,
-            &session.ctx(),
-            &ids,
-        )
+    };
+    let n = entries.len();
+    run.state.resources.extend(entries);
+    run.commit()
         .await
-        .map_err(|e| user_error(e.to_string()))?;
-        print!("{}", render(&matches));
-        let refused = matches.refused().count();
-        if refused > 0 && args.partial {
-            eprintln!(
-                "warning: --partial: {refused} refused resource{} stay out of state; the next \
-                 plan creates {}",
-                if refused == 1 { "" } else { "s" },
-                if refused == 1 { "it" } else { "them" }
-            );
-        } else if refused > 0 {
-            return Err(UserError::new(format!(
-                "{refused} resource{} could not be matched with certainty; nothing was written to state",
-                if refused == 1 { "" } else { "s" }
-            ))
-            .hint("give the right id with --id 'ADDRESS=ID' (repeatable), or change the config")
-            .into());
-        }
-        if args.dry_run {
-            println!("\nDry run: nothing was written to state.");
-            return Ok(Exit::Ok);
-        }
-        if matches.entries.is_empty() {
-            println!("\nNothing new to import.");
-            return Ok(Exit::Ok);
-        }
-        let n = matches.entries.len();
-        state.resources.extend(matches.entries);
-        if let Err(e) = hdh_engine::run::commit(session.store.as_ref(), &mut state).await {
-            return Err(errored::save_failed(&session, file, &state, e));
-        }
-        println!(
-            "\nImported {n} resource{} into {}. Run `hdh plan` to see what differs from the config.",
-            if n == 1 { "" } else { "s" },
-            session.store.location()
+        .map_err(|failed| errored::uncommitted(&session, file, failed))?;
+    println!(
+        "\nImported {n} resource{} into {}. Run `hdh plan` to see what differs from the config.",
+        if n == 1 { "" } else { "s" },
+        session.store.location()
+    );
+    Ok(Exit::Ok)
+}
+
+/// Matches the config's resources to what exists and shows the result; what to record in
+/// state, or `None` where nothing is to be written (a dry run, nothing new).
+async fn to_import(
+    session: &Session,
+    state: &State,
+    args: &ImportArgs,
+    ids: &BTreeMap<String, String>,
+) -> Result<Option<BTreeMap<String, ResourceState>>> {
+    if !state.intents.is_empty() {
+        return Err(
+            UserError::new("state holds operations an interrupted run left unsettled")
+                .hint(
+                    "run `hdh plan` or `hdh apply` first (they settle them); nothing was imported",
+                )
+                .into(),
         );
-        Ok(Exit::Ok)
     }
-    .await;
-    session.unlock(&lock).await;
-    result
+    let matches = match_all(
+        &session.config.desired,
+        state,
+        &session.providers,
+        &session.ctx(),
+        ids,
+    )
+    .await
+    .map_err(|e| user_error(e.to_string()))?;
+    print!("{}", render(&matches));
+    let refused = matches.refused().count();
+    if refused > 0 && args.partial {
+        eprintln!(
+            "warning: --partial: {refused} refused resource{} stay out of state; the next \
+             plan creates {}",
+            if refused == 1 { "" } else { "s" },
+            if refused == 1 { "it" } else { "them" }
+        );
+    } else if refused > 0 {
+        return Err(UserError::new(format!(
+            "{refused} resource{} could not be matched with certainty; nothing was written to state",
+            if refused == 1 { "" } else { "s" }
+        ))
+        .hint("give the right id with --id 'ADDRESS=ID' (repeatable), or change the config")
+        .into());
+    }
+    if args.dry_run {
+        println!("\nDry run: nothing was written to state.");
+        return Ok(None);
+    }
+    if matches.entries.is_empty() {
+        println!("\nNothing new to import.");
+        return Ok(None);
+    }
+    Ok(Some(matches.entries))
 }
 
 /// One line per address: what was found, how, or why not; then the counts.

@@ -5,75 +5,63 @@ use std::path::Path;
 
 use anyhow::Result;
 use hdh_engine::estimate::estimate;
-use hdh_engine::plan::{self, Action, Mode, Plan, PlanError, PlanInput, RetainedPolicy};
-use hdh_engine::preflight::preflight;
+use hdh_engine::plan::{Action, Drift, Mode, Plan, RetainedPolicy};
+use hdh_engine::run::{PlanRequest, Run};
 use hdh_engine::state::State;
 
 use crate::cli::{FailOn, PlanArgs, PlanFormat, PlanningArgs};
-use crate::exit::{Exit, UserError};
+use crate::exit::Exit;
 use crate::render::{plan_json, plan_markdown, plan_text};
+use crate::run_error::run_error;
 use crate::saved_plan::SavedPlan;
 use crate::session::{report_resolution, Session};
 
-/// Settles intents and refreshes `state` in memory, then plans.
+/// Plans within `run` (which settles, refreshes, plans and preflights), reports what settling
+/// found, and heads the plan with the config's own warnings (e.g. a hub without login).
 pub async fn make_plan(
     session: &Session,
-    state: &mut State,
+    run: &mut Run,
     mode: Mode,
     planning: &PlanningArgs,
 ) -> Result<Plan> {
-    let (resolution, drift) = session.prepare(state, planning.refresh).await?;
-    report_resolution(&resolution);
-    let mut plan = plan::plan(&PlanInput {
-        desired: &session.config.desired,
-        state,
-        providers: &session.providers,
-        mode,
-        targets: &planning.targets,
-        replace: &planning.replace,
-        drift: &drift,
-    })
-    .map_err(plan_error)?;
-    // The config's own warnings (e.g. a hub without login) head every plan.
+    let ctx = session.ctx();
+    let planned = run
+        .plan(&PlanRequest {
+            desired: &session.config.desired,
+            providers: &session.providers,
+            ctx: &ctx,
+            mode,
+            targets: &planning.targets,
+            replace: &planning.replace,
+            refresh: planning.refresh,
+        })
+        .await
+        .map_err(run_error)?;
+    report_resolution(&planned.resolution);
+    if let (Some(took), true) = (planned.refreshed_in, crate::style::verbose()) {
+        report_refresh(&run.state, &planned.drift, took);
+    }
+    let mut plan = planned.plan;
     plan.warnings
         .extend(session.config.warnings.iter().cloned());
-    // Provider checks against the real system (instance types per AZ, version steps), so a
-    // plan that cannot succeed fails here, not halfway through an apply.
-    let findings = preflight(&plan, state, &session.providers, &session.ctx()).await;
-    if !findings.is_empty() {
-        let lines: Vec<String> = findings
-            .iter()
-            .map(|f| match &f.attribute {
-                Some(a) => format!("{}: {a}: {}", f.address, f.message),
-                None => format!("{}: {}", f.address, f.message),
-            })
-            .collect();
-        return Err(UserError::new(format!(
-            "the plan cannot be applied:\n  {}",
-            lines.join("\n  ")
-        ))
-        .hint("nothing was changed; fix the config and plan again")
-        .into());
-    }
     Ok(plan)
 }
 
-pub fn plan_error(e: PlanError) -> anyhow::Error {
-    let hint = match &e {
-        PlanError::Protected { .. } => Some(
-            "set `lifecycle: { protect: false }` on it and apply that first, if you really mean it",
-        ),
-        PlanError::RetainedNeedsDecision { .. } => Some("nothing was deleted"),
-        PlanError::UnknownTarget { .. } => Some("`hdh state list` shows the addresses in state"),
-        PlanError::UnknownType { .. } => None,
-        PlanError::UnknownReplace { .. } => {
-            Some("`hdh plan` lists every address of the config; nothing was changed")
-        }
-        PlanError::ReplaceInDestroy => Some("nothing was changed"),
-    };
-    let mut err = UserError::new(e.to_string());
-    err.hint = hint.map(String::from);
-    err.into()
+/// `-v`: how much the refresh read, how long it took, and what it found.
+fn report_refresh(state: &State, drift: &Drift, took: std::time::Duration) {
+    let types: std::collections::BTreeSet<&str> = state
+        .resources
+        .values()
+        .map(|r| r.type_name.as_str())
+        .collect();
+    eprintln!(
+        "refreshed {} resources of {} types in {:.2}s ({} changed outside hdh, {} gone)",
+        state.resources.len() + drift.vanished.len(),
+        types.len(),
+        took.as_secs_f64(),
+        drift.changed.len(),
+        drift.vanished.len()
+    );
 }
 
 pub fn destroy_mode(keep: bool, delete: bool) -> Mode {
@@ -99,17 +87,22 @@ pub async fn run(file: &Path, args: &PlanArgs) -> Result<Exit> {
             path.display()
         );
     }
-    let lock = session
-        .lock("plan", args.planning.lock.lock_timeout)
+    // A plan writes nothing: its run only holds the lock while it reads.
+    let mut run = session
+        .begin("plan", args.planning.lock.lock_timeout)
         .await?;
     let planned = async {
-        let mut state = session.load_state().await?;
-        let plan = make_plan(&session, &mut state, mode, &args.planning).await?;
-        let estimate = estimate(&plan, &session.config.desired, &state, &session.providers);
+        let plan = make_plan(&session, &mut run, mode, &args.planning).await?;
+        let estimate = estimate(
+            &plan,
+            &session.config.desired,
+            &run.state,
+            &session.providers,
+        );
         anyhow::Ok((plan, estimate))
     }
     .await;
-    session.unlock(&lock).await;
+    run.finish().await;
     let (plan, estimate) = planned?;
 
     let doc = plan_json::with_estimate(plan_json::document(&plan, &session.config.name), &estimate);

@@ -150,31 +150,25 @@ pub async fn overview(file: &Path) -> Result<Exit> {
 
 pub async fn rm(file: &Path, address: &str, lock_timeout: Duration) -> Result<Exit> {
     let session = Session::open(file)?;
-    let lock = session.lock("state rm", lock_timeout).await?;
-    let result = async {
-        let mut state = session.load_state().await?;
-        let removed = state
-            .resources
-            .remove(address)
-            .or_else(|| state.retained.remove(address).map(|r| r.resource))
-            .ok_or_else(|| {
-                user_error(format!(
-                    "{address} is not in state {}",
-                    session.store.location()
-                ))
-            })?;
-        if let Err(e) = hdh_engine::run::commit(session.store.as_ref(), &mut state).await {
-            return Err(errored::save_failed(&session, file, &state, e));
-        }
-        println!(
-            "Removed {address} ({} {}) from state. The resource itself was not touched.",
-            removed.type_name, removed.id
-        );
-        Ok(Exit::Ok)
-    }
-    .await;
-    session.unlock(&lock).await;
-    result
+    let mut run = session.begin("state rm", lock_timeout).await?;
+    let state = &mut run.state;
+    let Some(removed) = state
+        .resources
+        .remove(address)
+        .or_else(|| state.retained.remove(address).map(|r| r.resource))
+    else {
+        let location = run.store().location();
+        run.finish().await;
+        return Err(user_error(format!("{address} is not in state {location}")));
+    };
+    run.commit()
+        .await
+        .map_err(|failed| errored::uncommitted(&session, file, failed))?;
+    println!(
+        "Removed {address} ({} {}) from state. The resource itself was not touched.",
+        removed.type_name, removed.id
+    );
+    Ok(Exit::Ok)
 }
 
 pub async fn force_unlock(file: &Path, id: &str) -> Result<Exit> {

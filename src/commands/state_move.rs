@@ -6,11 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use hdh_engine::run::LockGuard;
 use hdh_engine::state::State;
 
 use crate::exit::{user_error, Exit, UserError};
-use crate::session::{lock_store, store_error, warn_unlock_failed, Backend, Session};
+use crate::session::{begin_run, store_error, Backend, Session};
 
 /// Uploads a state file to the configured backend: refused unless the stored state is absent
 /// or has the same lineage and an older serial.
@@ -22,34 +21,33 @@ pub async fn push(file: &Path, pushed_path: &Path, lock_timeout: Duration) -> Re
     let pushed = hdh_state::decode(&bytes, &shown).map_err(store_error)?;
     let location = session.store.location();
 
-    let lock = session.lock("state push", lock_timeout).await?;
-    let result = async {
-        let stored = session.store.load().await.map_err(store_error)?;
-        if let Some(stored) = &stored {
-            if stored == &pushed {
-                println!(
-                    "{location} already holds exactly this state (serial {}); nothing to push.",
-                    stored.serial
-                );
-                return Ok(Exit::Ok);
-            }
-            check_newer(&pushed, &shown, stored, &location)?;
+    let run = session.begin("state push", lock_timeout).await?;
+    let stored = run.existed().then(|| run.state.clone());
+    if let Some(stored) = &stored {
+        if stored == &pushed {
+            println!(
+                "{location} already holds exactly this state (serial {}); nothing to push.",
+                stored.serial
+            );
+            run.finish().await;
+            return Ok(Exit::Ok);
         }
-        session.store.save(&pushed).await.map_err(store_error)?;
-        println!(
-            "Pushed {shown} (lineage {}, serial {}) to {location}{}. You can delete {shown} now.",
-            pushed.lineage,
-            pushed.serial,
-            stored.map_or(" (there was no state)".to_string(), |s| format!(
-                ", replacing serial {}",
-                s.serial
-            )),
-        );
-        Ok(Exit::Ok)
+        if let Err(e) = check_newer(&pushed, &shown, stored, &location) {
+            run.finish().await;
+            return Err(e);
+        }
     }
-    .await;
-    session.unlock(&lock).await;
-    result
+    run.commit_copy(&pushed).await.map_err(store_error)?;
+    println!(
+        "Pushed {shown} (lineage {}, serial {}) to {location}{}. You can delete {shown} now.",
+        pushed.lineage,
+        pushed.serial,
+        stored.map_or(" (there was no state)".to_string(), |s| format!(
+            ", replacing serial {}",
+            s.serial
+        )),
+    );
+    Ok(Exit::Ok)
 }
 
 /// Refuses `incoming` (from `from`) over `stored` (at `to`) unless it continues the same
@@ -87,40 +85,42 @@ pub async fn migrate(file: &Path, from: &str, lock_timeout: Duration) -> Result<
         .hint("change `state:` in the config to the new backend first")
         .into());
     }
-    let dst_lock = session.lock("state migrate", lock_timeout).await?;
-    let result = async {
-        let src_lock = lock_store(source.as_ref(), "state migrate", lock_timeout).await?;
-        let src_lock = LockGuard::new(source.clone(), src_lock, warn_unlock_failed);
-        let copied = async {
-            let state = source
-                .load()
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| user_error(format!("there is no state at {src} to migrate")))?;
-            match session.store.load().await.map_err(store_error)? {
-                Some(existing) if existing == state => {
-                    println!(
-                        "{dst} already holds exactly this state (serial {}); nothing to migrate.",
-                        state.serial
-                    );
-                    return Ok(Exit::Ok);
-                }
-                Some(existing) => check_newer(&state, &src, &existing, &dst)?,
-                None => {}
-            }
-            session.store.save(&state).await.map_err(store_error)?;
-            println!(
-                "Migrated the state (lineage {}, serial {}) from {src} to {dst}.\n\
-                 {src} was left as it was; delete it once `hdh plan` shows no changes.",
-                state.lineage, state.serial
-            );
-            Ok(Exit::Ok)
+    // Both ends locked: the destination first, as every run of this config does.
+    let dst_run = session.begin("state migrate", lock_timeout).await?;
+    let src_run = match begin_run(source, "state migrate", lock_timeout).await {
+        Ok(run) => run,
+        Err(e) => {
+            dst_run.finish().await;
+            return Err(e);
         }
-        .await;
-        src_lock.release().await;
-        copied
+    };
+    let checked = if !src_run.existed() {
+        Err(user_error(format!("there is no state at {src} to migrate")))
+    } else if dst_run.existed() && dst_run.state == src_run.state {
+        println!(
+            "{dst} already holds exactly this state (serial {}); nothing to migrate.",
+            src_run.state.serial
+        );
+        Ok(false)
+    } else if dst_run.existed() {
+        check_newer(&src_run.state, &src, &dst_run.state, &dst).map(|()| true)
+    } else {
+        Ok(true)
+    };
+    let state = src_run.state.clone();
+    src_run.finish().await;
+    match checked {
+        Ok(true) => {}
+        other => {
+            dst_run.finish().await;
+            return other.map(|_| Exit::Ok);
+        }
     }
-    .await;
-    session.unlock(&dst_lock).await;
-    result
+    dst_run.commit_copy(&state).await.map_err(store_error)?;
+    println!(
+        "Migrated the state (lineage {}, serial {}) from {src} to {dst}.\n\
+         {src} was left as it was; delete it once `hdh plan` shows no changes.",
+        state.lineage, state.serial
+    );
+    Ok(Exit::Ok)
 }

@@ -6,6 +6,8 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use hdh_engine::duration::about;
+
 use serde_json::Value as Json;
 
 use hdh_engine::estimate::Estimate;
@@ -203,16 +205,6 @@ pub fn summary_line(s: &Summary, prefix: &str) -> String {
         parts.push(format!("{} to adopt", s.adopt));
     }
     format!("{prefix}: {}.", parts.join(", "))
-}
-
-/// `~10m`, `~1m30s`, `~45s`: a typical duration.
-pub fn about(d: Duration) -> String {
-    let s = d.as_secs();
-    match (s / 60, s % 60) {
-        (0, s) => format!("~{s}s"),
-        (m, 0) => format!("~{m}m"),
-        (m, s) => format!("~{m}m{s:02}s"),
-    }
 }
 
 /// The plan's closing estimate: the critical path's length and its slow steps, e.g.

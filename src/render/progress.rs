@@ -3,24 +3,49 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hdh_engine::apply::{Event, EventSink, OpKind, Report};
+use hdh_engine::duration::{about, clock, precise};
 use hdh_engine::estimate::typical;
 use hdh_engine::plan::Plan;
 use hdh_engine::provider::{Cleanup, CleanupSink, Providers};
+use hdh_engine::{Progress, ProgressSink};
 
-use crate::render::plan_text::about;
 use crate::style;
 
-/// What progress lines know of each planned resource: its type, and through the providers'
-/// declarations how long its operations typically take.
+/// The last status each running operation's provider reported (what it waits for, what is in
+/// its way), so heartbeats and `running` events say it even without `-v`. One per run: the
+/// progress sink writes it, the event sinks read it and forget an operation once it ends.
+#[derive(Clone, Default)]
+pub struct Reports(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Reports {
+    fn remember(&self, p: &Progress) {
+        self.map().insert(p.address.clone(), p.status.clone());
+    }
+
+    pub fn last(&self, address: &str) -> Option<String> {
+        self.map().get(address).cloned()
+    }
+
+    pub fn forget(&self, address: &str) {
+        self.map().remove(address);
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What progress lines know of each planned resource: its type, through the providers'
+/// declarations how long its operations typically take, and what its provider last reported.
 #[derive(Clone)]
 pub struct Expected {
     types: BTreeMap<String, String>,
     providers: Providers,
+    reports: Reports,
 }
 
 impl Expected {
@@ -32,7 +57,17 @@ impl Expected {
                 .map(|c| (c.address.clone(), c.type_name.clone()))
                 .collect(),
             providers: providers.clone(),
+            reports: Reports::default(),
         }
+    }
+
+    /// The same, with the statuses the run's providers report.
+    pub fn with_reports(self, reports: Reports) -> Expected {
+        Expected { reports, ..self }
+    }
+
+    pub fn reports(&self) -> &Reports {
+        &self.reports
     }
 
     pub fn type_of(&self, address: &str) -> &str {
@@ -44,7 +79,7 @@ impl Expected {
     }
 }
 
-/// `3m10s of ~10m` while within the typical duration, `12m05s, usually ~10m` past it,
+/// `3m10s of ~10m` while within the typical duration, `12m5s, usually ~10m` past it,
 /// `40s elapsed` when none is declared.
 pub fn elapsed_text(elapsed: Duration, typical: Option<Duration>) -> String {
     match typical {
@@ -54,26 +89,12 @@ pub fn elapsed_text(elapsed: Duration, typical: Option<Duration>) -> String {
     }
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
-
-/// `4m10s`, `12s`.
-fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The sink the executor reports to; lines go to stdout as they happen.
 pub fn event_sink(expected: Expected) -> EventSink {
     Arc::new(move |e: &Event| {
         let line = event_line(e, &expected);
         if let Event::Finished { address, .. } | Event::Failed { address, .. } = e {
-            forget_report(address);
+            expected.reports.forget(address);
         }
         println!("{line}");
     })
@@ -99,7 +120,7 @@ pub fn event_line(e: &Event, expected: &Expected) -> String {
                 "{}: {}{id} {}",
                 style::bold(address),
                 style::green(op.past()),
-                style::dim(&format!("[{}]", secs(*elapsed)))
+                style::dim(&format!("[{}]", precise(*elapsed)))
             )
         }
         Event::Failed {
@@ -121,7 +142,10 @@ pub fn event_line(e: &Event, expected: &Expected) -> String {
             style::bold(address),
             op.progressive(),
             elapsed_text(*elapsed, expected.typical(address, *op)),
-            last_report(address).map_or(String::new(), |r| format!(": {r}"))
+            expected
+                .reports
+                .last(address)
+                .map_or(String::new(), |r| format!(": {r}"))
         ),
         Event::Skipped {
             address,
@@ -138,56 +162,15 @@ pub fn event_line(e: &Event, expected: &Expected) -> String {
     }
 }
 
-/// The last thing each running operation's provider reported (what it waits for, what is in
-/// its way), so the heartbeat says it even without `-v`.
-static LAST_REPORT: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
-
-fn remember_report(address: &str, message: &str) {
-    // A wait reports "still deleting (4m10s): <status>"; the heartbeat has its own prefix.
-    let status = message
-        .strip_prefix("still ")
-        .and_then(|m| m.split_once("): "))
-        .map_or(message, |(_, status)| status);
-    LAST_REPORT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(address.to_string(), status.to_string());
-}
-
-pub fn last_report(address: &str) -> Option<String> {
-    LAST_REPORT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(address)
-        .cloned()
-}
-
-pub fn forget_report(address: &str) {
-    LAST_REPORT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(address);
-}
-
-static VERBOSE: AtomicU8 = AtomicU8::new(0);
-
-/// `-v` count: 1 shows what providers report from inside long calls and refresh figures.
-pub fn set_verbosity(v: u8) {
-    VERBOSE.store(v, Ordering::Relaxed);
-}
-
-pub fn verbose() -> bool {
-    VERBOSE.load(Ordering::Relaxed) > 0
-}
-
-/// Progress reports from inside long provider calls (the wait state a cluster is in); shown
-/// with `-v` unless `quiet` (JSON output, where heartbeats carry them). Heartbeats
-/// ("still creating (4m10s of ~10m): <the last report>") show regardless.
-pub fn progress_sink(quiet: bool) -> hdh_engine::provider::ProgressSink {
-    Arc::new(move |address: &str, message: &str| {
-        remember_report(address, message);
-        if verbose() && !quiet {
-            println!("{}: {message}", style::dim(address))
+/// Progress reports from inside long provider calls (the wait state a cluster is in), kept in
+/// `reports` for the heartbeats ("still creating (4m10s of ~10m): <the last status>"), which
+/// show regardless; each report is a line of its own with `-v` unless `quiet` (JSON output,
+/// where `running` events carry them).
+pub fn progress_sink(quiet: bool, reports: Reports) -> ProgressSink {
+    Arc::new(move |p: &Progress| {
+        reports.remember(p);
+        if style::verbose() && !quiet {
+            println!("{}: {p}", style::dim(&p.address))
         }
     })
 }
@@ -354,7 +337,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             beat(&cluster, 725),
-            format!("{cluster}: still creating (12m05s, usually ~10m)")
+            format!("{cluster}: still creating (12m5s, usually ~10m)")
         );
         let nat = address_of("aws_nat_gateway");
         assert_eq!(

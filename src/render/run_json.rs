@@ -17,7 +17,7 @@ use hdh_engine::state::now_rfc3339;
 use hdh_engine::value::ValueMap;
 
 use crate::render::closing::Item;
-use crate::render::progress::{forget_report, last_report, Expected};
+use crate::render::progress::Expected;
 
 /// Bumped on any incompatible change to the events below; additions keep it.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -66,7 +66,7 @@ pub fn plan(command: &str, stack: &str, plan: &Plan, estimate: &Estimate) {
 pub fn event_sink(expected: Expected, deleted_ids: Vec<Item>) -> EventSink {
     Arc::new(move |e: &Event| {
         if let Event::Finished { address, .. } | Event::Failed { address, .. } = e {
-            forget_report(address);
+            expected.reports().forget(address);
         }
         let (event, fields) = executor_event(e, &expected, &deleted_ids);
         emit(event, fields);
@@ -107,7 +107,7 @@ fn executor_event(e: &Event, expected: &Expected, deleted_ids: &[Item]) -> (&'st
                 json!({
                     "elapsed_seconds": seconds(*elapsed),
                     "typical_seconds": typical_json(expected.typical(address, *op)),
-                    "status": last_report(address),
+                    "status": expected.reports().last(address),
                 }),
             ),
         ),

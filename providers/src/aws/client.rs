@@ -10,6 +10,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 
+pub use crate::poll::PollPolicy;
+
 /// Attempts per call, the first included; throttled calls back off adaptively in between.
 pub const MAX_ATTEMPTS: u32 = 10;
 
@@ -24,67 +26,6 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// How waits poll.
     pub poll: PollPolicy,
-}
-
-/// How a waiter paces its polls: the delay grows with the time already waited (a fixed
-/// fraction of it, so a wait overshoots the real transition by at most that fraction), never
-/// below `initial` nor above `max`.
-#[derive(Debug, Clone, Copy)]
-pub struct PollPolicy {
-    pub initial: Duration,
-    pub max: Duration,
-    pub fraction: f64,
-}
-
-impl Default for PollPolicy {
-    /// 2 s at first, at most 20 s, 1% of the time waited: a wait ends at most ~1% after the
-    /// real transition (the apply makespan goal is 1.02 × the critical path), at the price of
-    /// ~100 cheap Describe calls over a 12-minute cluster creation.
-    fn default() -> Self {
-        PollPolicy {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(20),
-            fraction: 0.01,
-        }
-    }
-}
-
-impl PollPolicy {
-    /// For emulators with scaled time: polls every few milliseconds, overshoot at most 1%.
-    pub fn fast() -> Self {
-        PollPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(100),
-            fraction: 0.01,
-        }
-    }
-
-    /// The default policy with every delay multiplied by `scale` (for an emulator whose time
-    /// runs `1/scale` times faster than AWS's), never below 10 ms / 100 ms.
-    pub fn scaled(scale: f64) -> Self {
-        let d = PollPolicy::default();
-        PollPolicy {
-            initial: d.initial.mul_f64(scale).max(Duration::from_millis(10)),
-            max: d.max.mul_f64(scale).max(Duration::from_millis(100)),
-            fraction: d.fraction,
-        }
-    }
-
-    /// [`PollPolicy::default`], or [`PollPolicy::scaled`] by `HDH_TIME_SCALE` when that is set
-    /// to a number in (0, 1] (the demo and tests run a time-scaled emulator).
-    pub fn from_env() -> Self {
-        std::env::var("HDH_TIME_SCALE")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| *s > 0.0 && *s <= 1.0)
-            .map_or_else(PollPolicy::default, PollPolicy::scaled)
-    }
-
-    pub(crate) fn delay_after(&self, waited: Duration) -> Duration {
-        waited
-            .mul_f64(self.fraction)
-            .clamp(self.initial, self.max.max(self.initial))
-    }
 }
 
 /// The service clients of one region.

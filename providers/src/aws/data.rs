@@ -1,10 +1,10 @@
-//! Read-only lookups modelled as resource types that create nothing: `aws_availability_zones`
-//! (the region's zones) and `aws_caller_identity` (the account). "Create" looks the data up
-//! and records it; refresh looks again; delete forgets. Instance-type offerings are checked by
+//! Read-only lookups modelled as resource types that create nothing ([`Lookup`], served as a
+//! `Kind` by [`Looked`]; `ec2::pvc_volumes` is one too): `aws_availability_zones` (the
+//! region's zones) and `aws_caller_identity` (the account). "Create" looks the data up and
+//! records it; refresh looks again; delete forgets. Instance-type offerings are checked by
 //! the provider's preflight instead (see `eks::preflight`), where a missing type fails the plan.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::AvailabilityZoneState;
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
@@ -14,7 +14,7 @@ use hdh_engine::{
 
 use super::ec2::filter;
 use super::errors::{ec2 as e, sts};
-use super::{Clients, Kind};
+use super::{join_all, Clients, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -41,7 +41,6 @@ async fn zones(aws: &Clients, p: &ValueMap) -> Answer<Observed> {
         "zone_ids".into(),
         props::str_list(zs.iter().filter_map(|z| z.zone_id())),
     );
-    let _ = AvailabilityZoneState::Available;
     Ok(Observed {
         id: aws.region.clone(),
         attributes: a,
@@ -66,8 +65,94 @@ async fn identity(aws: &Clients) -> Answer<Observed> {
     })
 }
 
+/// A type whose create makes nothing in AWS: it looks up what is there, for its properties.
+/// Create, update and the search after an interrupted create look it up; refresh looks again;
+/// delete forgets it unless the type says otherwise.
 #[async_trait]
-impl Kind for AvailabilityZones {
+pub(crate) trait Lookup: Send + Sync {
+    fn schema(&self) -> ResourceType;
+
+    /// What there is for properties `p`.
+    async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed>;
+
+    /// Refresh: each request looked up again with what state holds.
+    async fn read(&self, aws: &Clients, requests: &[ReadRequest]) -> Vec<Found> {
+        join_all(
+            requests
+                .iter()
+                .map(|r| async { self.look(aws, &r.prior).await.map(Some) }),
+        )
+        .await
+    }
+
+    /// Default: forgotten; nothing in AWS is hdh's to remove.
+    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
+        Ok(())
+    }
+
+    /// `hdh import`: the id its properties name, if they do. Default: none.
+    fn natural_id(&self, _p: &ValueMap) -> Answer<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// Serves a [`Lookup`] as a [`Kind`].
+pub(crate) struct Looked<T>(pub T);
+
+#[async_trait]
+impl<T: Lookup> Kind for Looked<T> {
+    fn schema(&self) -> ResourceType {
+        self.0.schema()
+    }
+
+    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+        self.0.read(aws, requests).await
+    }
+
+    async fn create(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Answer<Observed> {
+        self.0.look(aws, &req.properties).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _ctx: &OpContext,
+        req: &UpdateRequest,
+    ) -> Answer<Observed> {
+        self.0.look(aws, &req.properties).await
+    }
+
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        self.0.delete(aws, ctx, req).await
+    }
+
+    /// The create made nothing: what there is, is what it would have recorded.
+    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
+        self.0.look(aws, &req.properties).await.map(Some)
+    }
+
+    fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
+        self.0.natural_id(p)
+    }
+
+    /// Without a name, made at apply time from nothing outside hdh: nothing to adopt.
+    async fn candidates(
+        &self,
+        _aws: &Clients,
+        _ctx: &OpContext,
+        _req: &ImportRequest,
+    ) -> Answer<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl Lookup for AvailabilityZones {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_availability_zones",
@@ -81,54 +166,13 @@ impl Kind for AvailabilityZones {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        let mut out = Vec::new();
-        for r in requests {
-            out.push(zones(aws, &r.prior).await.map(Some));
-        }
-        out
-    }
-
-    async fn create(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        zones(aws, &req.properties).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        zones(aws, &req.properties).await
-    }
-
-    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
-        Ok(())
-    }
-
-    async fn find_created(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
-        // A lookup makes nothing; looking again is harmless.
-        Ok(None)
-    }
-
-    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        Ok(Vec::new())
+    async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed> {
+        zones(aws, p).await
     }
 }
 
 #[async_trait]
-impl Kind for CallerIdentity {
+impl Lookup for CallerIdentity {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_caller_identity",
@@ -141,7 +185,12 @@ impl Kind for CallerIdentity {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn look(&self, aws: &Clients, _p: &ValueMap) -> Answer<Observed> {
+        identity(aws).await
+    }
+
+    /// One identity for every request.
+    async fn read(&self, aws: &Clients, requests: &[ReadRequest]) -> Vec<Found> {
         if requests.is_empty() {
             return Vec::new();
         }
@@ -153,41 +202,5 @@ impl Kind for CallerIdentity {
                 Err(err) => Err(ProviderError::other(err.to_string())),
             })
             .collect()
-    }
-
-    async fn create(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        _req: &CreateRequest,
-    ) -> Answer<Observed> {
-        identity(aws).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        _req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        identity(aws).await
-    }
-
-    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
-        Ok(())
-    }
-
-    async fn find_created(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
-        Ok(None)
-    }
-
-    /// `hdh import`: made at apply time from nothing outside hdh (a lookup), so nothing to adopt.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        Ok(Vec::new())
     }
 }

@@ -54,6 +54,7 @@ use hdh_engine::provider::{
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap};
 use tokio::sync::OnceCell;
 
+pub(crate) use crate::poll::join_all;
 pub use client::{AwsSettings, Clients, PollPolicy};
 
 /// One AWS resource type: its schema and its calls.
@@ -133,7 +134,7 @@ impl AwsProvider {
             Arc::new(eks::access_policy::AccessPolicy),
             Arc::new(efs::FileSystem),
             Arc::new(efs::MountTarget),
-            Arc::new(ec2::pvc_volumes::PvcVolumes),
+            Arc::new(data::Looked(ec2::pvc_volumes::PvcVolumes)),
             Arc::new(s3::Bucket),
             Arc::new(cognito::UserPool),
             Arc::new(cognito_existing::ExistingUserPool),
@@ -143,8 +144,8 @@ impl AwsProvider {
             Arc::new(route53::Record),
             Arc::new(acm::Certificate),
             Arc::new(acm::CertificateValidation),
-            Arc::new(data::AvailabilityZones),
-            Arc::new(data::CallerIdentity),
+            Arc::new(data::Looked(data::AvailabilityZones)),
+            Arc::new(data::Looked(data::CallerIdentity)),
         ];
         let kinds = Kinds::new(all.into_iter().map(|k| (k.schema(), k)));
         AwsProvider {
@@ -373,44 +374,6 @@ fn json_doc(s: &str) -> Option<Value> {
     serde_json::from_str::<serde_json::Value>(s)
         .ok()
         .map(|j| Value::from(&j))
-}
-
-/// Runs reads concurrently and keeps their order.
-pub(crate) async fn join_all<F, T>(futs: impl Iterator<Item = F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T>,
-{
-    let futs: Vec<_> = futs.map(Box::pin).collect();
-    let mut out = Vec::with_capacity(futs.len());
-    // A tiny join_all: poll every future until all are done.
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = futs.into_iter().map(Some).collect();
-    let mut results: Vec<Option<T>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(
-        results
-            .into_iter()
-            .map(|r| r.expect("every future finished")),
-    );
-    out
 }
 
 #[cfg(test)]

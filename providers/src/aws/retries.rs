@@ -11,7 +11,7 @@ use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
-use hdh_engine::provider::ProgressSink;
+use hdh_engine::{Progress, ProgressSink};
 
 use super::client::MAX_ATTEMPTS;
 
@@ -40,7 +40,7 @@ impl RetryLog {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         if let Some(sink) = sink {
-            sink("aws", line);
+            sink(&Progress::said("aws", line));
         }
     }
 }

@@ -12,7 +12,8 @@ use tokio::sync::OnceCell;
 
 use super::tool::{self, Ran};
 use crate::aws::eks::cluster::cluster_status;
-use crate::aws::{client, AwsSettings, Clients, PollPolicy};
+use crate::aws::{client, AwsSettings, Clients};
+use crate::poll::PollPolicy;
 use crate::props;
 use crate::Answer;
 

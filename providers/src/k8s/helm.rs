@@ -17,11 +17,10 @@ use hdh_engine::{
 };
 use std::time::Duration;
 
-use super::cluster_gone::ClusterProbe;
 use super::kubeconfig;
 use super::release_values;
 use super::{tool, K8sProvider, K8sSettings, Kind};
-use crate::aws::wait::{Poll, Wait};
+use crate::poll::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -34,40 +33,6 @@ const UPGRADE_INPUTS: &[&str] = &[
     "values",
     "sensitive_values",
 ];
-
-pub(crate) fn schema() -> ResourceType {
-    let mut attrs = super::manifest::cluster_inputs();
-    attrs.extend([
-        AttributeSpec::required("name", ValueType::String).force_new(),
-        AttributeSpec::required("chart", ValueType::String)
-            .describe("e.g. daskhub (with `repository`) or dask/daskhub."),
-        AttributeSpec::optional("repository", ValueType::String, None)
-            .describe("The chart repository URL, e.g. https://helm.dask.org."),
-        AttributeSpec::optional("version", ValueType::String, None)
-            .describe("The chart version, e.g. 2022.8.2."),
-        AttributeSpec::optional("namespace", ValueType::String, Some(Value::str("default")))
-            .force_new(),
-        AttributeSpec::optional("values", ValueType::String, Some(Value::str("")))
-            .describe("Helm values as YAML text (shown as a diff in plans)."),
-        AttributeSpec::optional("sensitive_values", ValueType::Any, None)
-            .sensitive()
-            .describe("Values merged over `values`, never shown (tokens, secrets)."),
-        AttributeSpec::optional("timeout_seconds", ValueType::Integer, Some(Value::int(600))),
-        AttributeSpec::optional("load_balancer_service", ValueType::String, None)
-            .describe("A LoadBalancer Service of the release (e.g. proxy-public) to wait for."),
-        AttributeSpec::computed("revision", ValueType::Integer).changes_with(UPGRADE_INPUTS),
-        AttributeSpec::computed("status", ValueType::String),
-        AttributeSpec::computed("load_balancer_hostname", ValueType::String)
-            .describe("The hostname of `load_balancer_service`'s load balancer."),
-    ]);
-    ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
-        // typical durations (pods ready and the load balancer up)
-        .typically(
-            Some(Duration::from_secs(180)),
-            Some(Duration::from_secs(120)),
-            Some(Duration::from_secs(120)),
-        )
-}
 
 pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     Ok(format!(
@@ -230,158 +195,17 @@ async fn hostname(
     .await
 }
 
-/// `helm upgrade --install … --wait`: create and in-place upgrade alike.
-pub(crate) async fn install(
-    s: &K8sSettings,
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Answer<Observed> {
-    let name = props::required_string(p, "name")?;
-    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-    let mut chart = props::required_string(p, "chart")?;
-    let repo = props::string(p, "repository")?;
-    if repo.is_some() {
-        // `--repo URL` takes the chart's own name, not `alias/name`.
-        if let Some((_, base)) = chart.split_once('/') {
-            chart = base.to_string();
-        }
-    }
-    let timeout = props::int(p, "timeout_seconds")?.unwrap_or(600).max(1);
-    let w = kubeconfig::workdir(s, ctx, p)?;
-    let values = w.file(
-        "values.yaml",
-        &props::string(p, "values")?.unwrap_or_default(),
-    )?;
-    let mut args: Vec<String> = vec![
-        "upgrade".into(),
-        "--install".into(),
-        name.clone(),
-        chart,
-        "-n".into(),
-        ns.clone(),
-        "--create-namespace".into(),
-        "-f".into(),
-        values.display().to_string(),
-    ];
-    // Secrets reach helm on its stdin (`-f -`, helm ≥ 3.2), never in a file: a run killed
-    // during the call leaves nothing of them on disk. JSON is YAML.
-    let secret = props::get(p, "sensitive_values").map(|v| v.to_display_json().to_string());
-    if secret.is_some() {
-        args.extend(["-f".into(), "-".into()]);
-    }
-    if let Some(v) = props::string(p, "version")? {
-        args.extend(["--version".into(), v]);
-    }
-    if let Some(r) = repo {
-        args.extend(["--repo".into(), r]);
-    }
-    args.extend([
-        "--wait".into(),
-        "--timeout".into(),
-        format!("{}m{}s", timeout / 60, timeout % 60),
-    ]);
-    args.extend(kube(&w));
-    let out = match tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await {
-        Err(ProviderError::Conflict { message }) => {
-            unstick(s, ctx, address, &w, &name, &ns, timeout, message).await?;
-            tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?
-        }
-        other => other?,
-    };
-    // helm prints `STATUS:` and `REVISION:`; ask `helm status` only if it did not.
-    let (revision, st) = match (field(&out, "REVISION"), field(&out, "STATUS")) {
-        (Some(r), Some(st)) if r.parse::<i64>().is_ok() => (r.parse().unwrap_or(0), st),
-        _ => {
-            let (r, st, _) = status(s, &w, &name, &ns).await?.ok_or_else(|| {
-                ProviderError::other(format!("release {name} not found after install"))
-            })?;
-            (r, st)
-        }
-    };
-    let mut a = p.clone();
-    a.insert("revision".into(), Value::int(revision));
-    a.insert("status".into(), Value::str(st));
-    let host = match props::string(p, "load_balancer_service")? {
-        Some(svc) => Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?),
-        None => Value::Null,
-    };
-    a.insert("load_balancer_hostname".into(), host);
-    Ok(Observed {
-        id: format!("{ns}/{name}"),
-        attributes: a,
-    })
-}
-
-pub(crate) async fn read(
-    s: &K8sSettings,
-    probe: &ClusterProbe,
-    ctx: &OpContext,
-    r: &ReadRequest,
-) -> Found {
-    let p = &r.prior;
-    let name = props::required_string(p, "name")?;
-    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-    let w = kubeconfig::workdir(s, ctx, p)?;
-    let found = match status(s, &w, &name, &ns).await {
-        Ok(found) => found,
-        // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
-        Err(e @ ProviderError::Throttled { .. }) => {
-            probe.absent_if_gone(ctx, p, e).await?;
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let Some((revision, st, version)) = found else {
-        return Ok(None);
-    };
-    let mut a = p.clone();
-    if props::string(p, "version")?.is_some() && !version.is_empty() {
-        a.insert("version".into(), Value::str(version));
-    }
-    // Only a deployed revision's values are the release's: a pending one (a helm stopped
-    // mid-way) or a failed one never took effect, and keeping what hdh recorded lets the plan
-    // upgrade it again (the install frees a pending release first).
-    if st == "deployed" {
-        let live = user_values(s, &w, &name, &ns).await?;
-        let applied_secret = props::get(p, "sensitive_values")
-            .map(|v| v.to_display_json())
-            .unwrap_or_default();
-        let text = props::string(p, "values")?.unwrap_or_default();
-        let drifted = release_values::compare(&text, &applied_secret, &live)
-            .map_err(|e| ProviderError::other(format!("release {ns}/{name}: {e}")))?;
-        if let Some(text) = drifted.values {
-            a.insert("values".into(), Value::str(text));
-        }
-        if let Some(secret) = drifted.sensitive {
-            a.insert("sensitive_values".into(), Value::from(&secret));
-        }
-    }
-    a.insert("revision".into(), Value::int(revision));
-    a.insert("status".into(), Value::str(st));
-    Ok(Some(Observed {
-        id: r.id.clone(),
-        attributes: a,
-    }))
-}
-
 /// After an interrupted install: the release if it is deployed, with every output an install
 /// gives (the load balancer's hostname, waited for as an install waits), so what depends on it
 /// (the DNS record) gets what it would have got. A release that is not deployed (failed, still
 /// pending) is not adopted: the plan installs it again.
-pub(crate) async fn find_installed(
-    s: &K8sSettings,
-    probe: &ClusterProbe,
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Found {
+async fn find_installed(k8s: &K8sProvider, ctx: &OpContext, address: &str, p: &ValueMap) -> Found {
     let r = ReadRequest {
         address: address.to_string(),
         id: id_of(p)?,
         prior: p.clone(),
     };
-    let Some(mut found) = read(s, probe, ctx, &r).await? else {
+    let Some(mut found) = Release.read(k8s, ctx, &r).await? else {
         return Ok(None);
     };
     if props::string(&found.attributes, "status")?.as_deref() != Some("deployed") {
@@ -390,8 +214,8 @@ pub(crate) async fn find_installed(
     let host = match props::string(p, "load_balancer_service")? {
         Some(svc) => {
             let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-            let w = kubeconfig::workdir(s, ctx, p)?;
-            Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?)
+            let w = kubeconfig::workdir(&k8s.settings, ctx, p)?;
+            Value::String(hostname(&k8s.settings, ctx, address, &w, &svc, &ns).await?)
         }
         None => Value::Null,
     };
@@ -401,39 +225,94 @@ pub(crate) async fn find_installed(
     Ok(Some(found))
 }
 
-pub(crate) async fn uninstall(
-    s: &K8sSettings,
-    probe: &ClusterProbe,
-    ctx: &OpContext,
-    req: &DeleteRequest,
-) -> Answer<()> {
-    let p = &req.prior;
-    let name = props::required_string(p, "name")?;
-    let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-    let w = kubeconfig::workdir(s, ctx, p)?;
-    let mut args: Vec<String> = ["uninstall", &name, "-n", &ns, "--wait"]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    args.extend(kube(&w));
-    probe
-        .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
-        .await
-}
-
 /// `helm_release`.
 pub(super) struct Release;
 
 #[async_trait]
 impl Kind for Release {
     fn schema(&self) -> ResourceType {
-        schema()
+        let mut attrs = super::manifest::cluster_inputs();
+        attrs.extend([
+            AttributeSpec::required("name", ValueType::String).force_new(),
+            AttributeSpec::required("chart", ValueType::String)
+                .describe("e.g. daskhub (with `repository`) or dask/daskhub."),
+            AttributeSpec::optional("repository", ValueType::String, None)
+                .describe("The chart repository URL, e.g. https://helm.dask.org."),
+            AttributeSpec::optional("version", ValueType::String, None)
+                .describe("The chart version, e.g. 2022.8.2."),
+            AttributeSpec::optional("namespace", ValueType::String, Some(Value::str("default")))
+                .force_new(),
+            AttributeSpec::optional("values", ValueType::String, Some(Value::str("")))
+                .describe("Helm values as YAML text (shown as a diff in plans)."),
+            AttributeSpec::optional("sensitive_values", ValueType::Any, None)
+                .sensitive()
+                .describe("Values merged over `values`, never shown (tokens, secrets)."),
+            AttributeSpec::optional("timeout_seconds", ValueType::Integer, Some(Value::int(600))),
+            AttributeSpec::optional("load_balancer_service", ValueType::String, None)
+                .describe("A LoadBalancer Service of the release (e.g. proxy-public) to wait for."),
+            AttributeSpec::computed("revision", ValueType::Integer).changes_with(UPGRADE_INPUTS),
+            AttributeSpec::computed("status", ValueType::String),
+            AttributeSpec::computed("load_balancer_hostname", ValueType::String)
+                .describe("The hostname of `load_balancer_service`'s load balancer."),
+        ]);
+        ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
+            // typical durations (pods ready and the load balancer up)
+            .typically(
+                Some(Duration::from_secs(180)),
+                Some(Duration::from_secs(120)),
+                Some(Duration::from_secs(120)),
+            )
     }
 
-    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found {
-        read(&k8s.settings, &k8s.probe, ctx, req).await
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, r: &ReadRequest) -> Found {
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        let p = &r.prior;
+        let name = props::required_string(p, "name")?;
+        let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+        let w = kubeconfig::workdir(s, ctx, p)?;
+        let found = match status(s, &w, &name, &ns).await {
+            Ok(found) => found,
+            // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
+            Err(e @ ProviderError::Throttled { .. }) => {
+                probe.absent_if_gone(ctx, p, e).await?;
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let Some((revision, st, version)) = found else {
+            return Ok(None);
+        };
+        let mut a = p.clone();
+        if props::string(p, "version")?.is_some() && !version.is_empty() {
+            a.insert("version".into(), Value::str(version));
+        }
+        // Only a deployed revision's values are the release's: a pending one (a helm stopped
+        // mid-way) or a failed one never took effect, and keeping what hdh recorded lets the plan
+        // upgrade it again (the install frees a pending release first).
+        if st == "deployed" {
+            let live = user_values(s, &w, &name, &ns).await?;
+            let applied_secret = props::get(p, "sensitive_values")
+                .map(|v| v.to_display_json())
+                .unwrap_or_default();
+            let text = props::string(p, "values")?.unwrap_or_default();
+            let drifted = release_values::compare(&text, &applied_secret, &live)
+                .map_err(|e| ProviderError::other(format!("release {ns}/{name}: {e}")))?;
+            if let Some(text) = drifted.values {
+                a.insert("values".into(), Value::str(text));
+            }
+            if let Some(secret) = drifted.sensitive {
+                a.insert("sensitive_values".into(), Value::from(&secret));
+            }
+        }
+        a.insert("revision".into(), Value::int(revision));
+        a.insert("status".into(), Value::str(st));
+        Ok(Some(Observed {
+            id: r.id.clone(),
+            attributes: a,
+        }))
     }
 
+    /// `helm upgrade --install … --wait`: create and in-place upgrade alike.
     async fn apply(
         &self,
         k8s: &K8sProvider,
@@ -441,16 +320,101 @@ impl Kind for Release {
         address: &str,
         p: &ValueMap,
     ) -> Answer<Observed> {
-        install(&k8s.settings, ctx, address, p).await
+        let s = &k8s.settings;
+        let name = props::required_string(p, "name")?;
+        let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+        let mut chart = props::required_string(p, "chart")?;
+        let repo = props::string(p, "repository")?;
+        if repo.is_some() {
+            // `--repo URL` takes the chart's own name, not `alias/name`.
+            if let Some((_, base)) = chart.split_once('/') {
+                chart = base.to_string();
+            }
+        }
+        let timeout = props::int(p, "timeout_seconds")?.unwrap_or(600).max(1);
+        let w = kubeconfig::workdir(s, ctx, p)?;
+        let values = w.file(
+            "values.yaml",
+            &props::string(p, "values")?.unwrap_or_default(),
+        )?;
+        let mut args: Vec<String> = vec![
+            "upgrade".into(),
+            "--install".into(),
+            name.clone(),
+            chart,
+            "-n".into(),
+            ns.clone(),
+            "--create-namespace".into(),
+            "-f".into(),
+            values.display().to_string(),
+        ];
+        // Secrets reach helm on its stdin (`-f -`, helm ≥ 3.2), never in a file: a run killed
+        // during the call leaves nothing of them on disk. JSON is YAML.
+        let secret = props::get(p, "sensitive_values").map(|v| v.to_display_json().to_string());
+        if secret.is_some() {
+            args.extend(["-f".into(), "-".into()]);
+        }
+        if let Some(v) = props::string(p, "version")? {
+            args.extend(["--version".into(), v]);
+        }
+        if let Some(r) = repo {
+            args.extend(["--repo".into(), r]);
+        }
+        args.extend([
+            "--wait".into(),
+            "--timeout".into(),
+            format!("{}m{}s", timeout / 60, timeout % 60),
+        ]);
+        args.extend(kube(&w));
+        let out = match tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await {
+            Err(ProviderError::Conflict { message }) => {
+                unstick(s, ctx, address, &w, &name, &ns, timeout, message).await?;
+                tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?
+            }
+            other => other?,
+        };
+        // helm prints `STATUS:` and `REVISION:`; ask `helm status` only if it did not.
+        let (revision, st) = match (field(&out, "REVISION"), field(&out, "STATUS")) {
+            (Some(r), Some(st)) if r.parse::<i64>().is_ok() => (r.parse().unwrap_or(0), st),
+            _ => {
+                let (r, st, _) = status(s, &w, &name, &ns).await?.ok_or_else(|| {
+                    ProviderError::other(format!("release {name} not found after install"))
+                })?;
+                (r, st)
+            }
+        };
+        let mut a = p.clone();
+        a.insert("revision".into(), Value::int(revision));
+        a.insert("status".into(), Value::str(st));
+        let host = match props::string(p, "load_balancer_service")? {
+            Some(svc) => Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?),
+            None => Value::Null,
+        };
+        a.insert("load_balancer_hostname".into(), host);
+        Ok(Observed {
+            id: format!("{ns}/{name}"),
+            attributes: a,
+        })
     }
 
     async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        uninstall(&k8s.settings, &k8s.probe, ctx, req).await
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        let p = &req.prior;
+        let name = props::required_string(p, "name")?;
+        let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
+        let w = kubeconfig::workdir(s, ctx, p)?;
+        let mut args: Vec<String> = ["uninstall", &name, "-n", &ns, "--wait"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        args.extend(kube(&w));
+        probe
+            .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
+            .await
     }
 
     async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
-        let (s, probe) = (&k8s.settings, &k8s.probe);
-        find_installed(s, probe, ctx, &req.address, &req.properties).await
+        find_installed(k8s, ctx, &req.address, &req.properties).await
     }
 
     /// A release is read with what an install reports (its load balancer's hostname).
@@ -460,14 +424,7 @@ impl Kind for Release {
         ctx: &OpContext,
         req: &ImportRequest,
     ) -> Answer<Vec<Candidate>> {
-        let found = find_installed(
-            &k8s.settings,
-            &k8s.probe,
-            ctx,
-            &req.address,
-            &req.properties,
-        )
-        .await?;
+        let found = find_installed(k8s, ctx, &req.address, &req.properties).await?;
         Ok(found
             .map(|observed| Candidate {
                 matched_by: format!("release {}", observed.id),

@@ -29,15 +29,7 @@ pub(crate) fn same(a: &J, b: &J) -> bool {
 /// hdh wrote are kept: the list is hdh's), scalars as they are live.
 pub(crate) fn managed_view(live: &J, applied: &J) -> J {
     match (live, applied) {
-        (J::Object(l), J::Object(a)) => {
-            let mut out = Map::new();
-            for (k, av) in a {
-                if let Some(lv) = l.get(k) {
-                    out.insert(k.clone(), managed_view(lv, av));
-                }
-            }
-            J::Object(out)
-        }
+        (J::Object(l), J::Object(a)) => J::Object(keys_like(l, a, managed_view)),
         (J::Array(l), J::Array(a)) => J::Array(
             l.iter()
                 .enumerate()
@@ -49,6 +41,18 @@ pub(crate) fn managed_view(live: &J, applied: &J) -> J {
         ),
         _ => live.clone(),
     }
+}
+
+/// The keys of `like` that `live` has, in `like`'s order, each value made by `each` from the
+/// live one and `like`'s.
+pub(crate) fn keys_like(
+    live: &Map<String, J>,
+    like: &Map<String, J>,
+    each: fn(&J, &J) -> J,
+) -> Map<String, J> {
+    like.iter()
+        .filter_map(|(k, v)| Some((k.clone(), each(live.get(k)?, v))))
+        .collect()
 }
 
 #[cfg(test)]

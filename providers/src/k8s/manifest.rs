@@ -14,10 +14,9 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::cluster_gone::ClusterProbe;
 use super::kubeconfig::{self, CLUSTER_INPUTS};
 use super::live;
-use super::{tool, K8sProvider, K8sSettings, Kind};
+use super::{tool, K8sProvider, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -32,15 +31,6 @@ pub(crate) fn cluster_inputs() -> Vec<AttributeSpec> {
         AttributeSpec::required(CLUSTER_INPUTS[2], ValueType::String)
             .describe("The cluster's certificate authority data (base64)."),
     ]
-}
-
-pub(crate) fn schema() -> ResourceType {
-    let mut attrs = cluster_inputs();
-    attrs.push(
-        AttributeSpec::required("manifest", ValueType::Any)
-            .describe("The object: apiVersion, kind, metadata (name, namespace), spec…"),
-    );
-    ResourceType::new(TYPE, "One Kubernetes object, applied server-side.", attrs)
 }
 
 struct Target {
@@ -85,109 +75,58 @@ fn object_args(t: &Target, kubeconfig: &std::path::Path) -> Vec<String> {
     a
 }
 
-pub(crate) async fn apply(
-    s: &K8sSettings,
-    ctx: &OpContext,
-    address: &str,
-    p: &ValueMap,
-) -> Answer<Observed> {
-    let id = id_of(p)?;
-    let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
-    // JSON is YAML: kubectl reads it from stdin as it is.
-    let doc = manifest.to_display_json().to_string();
-    let w = kubeconfig::workdir(s, ctx, p)?;
-    let args: Vec<String> = [
-        "apply",
-        "--server-side",
-        "--field-manager",
-        "hdh",
-        "--force-conflicts",
-        "-f",
-        "-",
-        "--kubeconfig",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .chain([w.kubeconfig.display().to_string()])
-    .collect();
-    tool::run(ctx, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
-    Ok(Observed {
-        id,
-        attributes: p.clone(),
-    })
-}
-
-pub(crate) async fn read(
-    s: &K8sSettings,
-    probe: &ClusterProbe,
-    ctx: &OpContext,
-    r: &ReadRequest,
-) -> Found {
-    let t = target(&r.prior)?;
-    let w = kubeconfig::workdir(s, ctx, &r.prior)?;
-    let mut args = vec!["get".to_string()];
-    args.extend(object_args(&t, &w.kubeconfig));
-    args.extend(["-o".into(), "json".into()]);
-    match tool::run_once(&s.kubectl, &args, None).await {
-        Ok(out) => {
-            let live: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
-                ProviderError::other(format!(
-                    "`kubectl get` of {} answered no JSON (line {}, column {})",
-                    r.id,
-                    e.line(),
-                    e.column()
-                ))
-            })?;
-            let applied = props::get(&r.prior, "manifest")
-                .map(|v| v.to_display_json())
-                .unwrap_or_default();
-            let seen = live::managed_view(&live, &applied);
-            let mut attributes = r.prior.clone();
-            if !live::same(&seen, &applied) {
-                attributes.insert("manifest".into(), Value::from(&seen));
-            }
-            Ok(Some(Observed {
-                id: r.id.clone(),
-                attributes,
-            }))
-        }
-        Err(ProviderError::NotFound { .. }) => Ok(None),
-        // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
-        Err(e @ ProviderError::Throttled { .. }) => {
-            probe.absent_if_gone(ctx, &r.prior, e).await?;
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) async fn delete(
-    s: &K8sSettings,
-    probe: &ClusterProbe,
-    ctx: &OpContext,
-    req: &DeleteRequest,
-) -> Answer<()> {
-    let t = target(&req.prior)?;
-    let w = kubeconfig::workdir(s, ctx, &req.prior)?;
-    let mut args = vec!["delete".to_string()];
-    args.extend(object_args(&t, &w.kubeconfig));
-    args.push("--ignore-not-found".into());
-    probe
-        .delete_with(ctx, &req.address, s.poll, &s.kubectl, &args, &req.prior)
-        .await
-}
-
 /// `kubernetes_manifest`.
 pub(super) struct Manifest;
 
 #[async_trait]
 impl Kind for Manifest {
     fn schema(&self) -> ResourceType {
-        schema()
+        let mut attrs = cluster_inputs();
+        attrs.push(
+            AttributeSpec::required("manifest", ValueType::Any)
+                .describe("The object: apiVersion, kind, metadata (name, namespace), spec…"),
+        );
+        ResourceType::new(TYPE, "One Kubernetes object, applied server-side.", attrs)
     }
 
-    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found {
-        read(&k8s.settings, &k8s.probe, ctx, req).await
+    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, r: &ReadRequest) -> Found {
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        let t = target(&r.prior)?;
+        let w = kubeconfig::workdir(s, ctx, &r.prior)?;
+        let mut args = vec!["get".to_string()];
+        args.extend(object_args(&t, &w.kubeconfig));
+        args.extend(["-o".into(), "json".into()]);
+        match tool::run_once(&s.kubectl, &args, None).await {
+            Ok(out) => {
+                let live: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+                    ProviderError::other(format!(
+                        "`kubectl get` of {} answered no JSON (line {}, column {})",
+                        r.id,
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
+                let applied = props::get(&r.prior, "manifest")
+                    .map(|v| v.to_display_json())
+                    .unwrap_or_default();
+                let seen = live::managed_view(&live, &applied);
+                let mut attributes = r.prior.clone();
+                if !live::same(&seen, &applied) {
+                    attributes.insert("manifest".into(), Value::from(&seen));
+                }
+                Ok(Some(Observed {
+                    id: r.id.clone(),
+                    attributes,
+                }))
+            }
+            Err(ProviderError::NotFound { .. }) => Ok(None),
+            // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
+            Err(e @ ProviderError::Throttled { .. }) => {
+                probe.absent_if_gone(ctx, &r.prior, e).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn apply(
@@ -197,11 +136,43 @@ impl Kind for Manifest {
         address: &str,
         p: &ValueMap,
     ) -> Answer<Observed> {
-        apply(&k8s.settings, ctx, address, p).await
+        let s = &k8s.settings;
+        let id = id_of(p)?;
+        let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
+        // JSON is YAML: kubectl reads it from stdin as it is.
+        let doc = manifest.to_display_json().to_string();
+        let w = kubeconfig::workdir(s, ctx, p)?;
+        let args: Vec<String> = [
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "hdh",
+            "--force-conflicts",
+            "-f",
+            "-",
+            "--kubeconfig",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([w.kubeconfig.display().to_string()])
+        .collect();
+        tool::run(ctx, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
+        Ok(Observed {
+            id,
+            attributes: p.clone(),
+        })
     }
 
     async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        delete(&k8s.settings, &k8s.probe, ctx, req).await
+        let (s, probe) = (&k8s.settings, &k8s.probe);
+        let t = target(&req.prior)?;
+        let w = kubeconfig::workdir(s, ctx, &req.prior)?;
+        let mut args = vec!["delete".to_string()];
+        args.extend(object_args(&t, &w.kubeconfig));
+        args.push("--ignore-not-found".into());
+        probe
+            .delete_with(ctx, &req.address, s.poll, &s.kubectl, &args, &req.prior)
+            .await
     }
 
     async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
@@ -210,7 +181,7 @@ impl Kind for Manifest {
             id: id_of(&req.properties)?,
             prior: req.properties.clone(),
         };
-        read(&k8s.settings, &k8s.probe, ctx, &r).await
+        self.read(k8s, ctx, &r).await
     }
 
     async fn candidates(

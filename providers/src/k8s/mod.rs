@@ -37,8 +37,9 @@ use hdh_engine::provider::{
 };
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, ValueMap};
 
-use crate::aws::{AwsSettings, PollPolicy};
+use crate::aws::AwsSettings;
 use crate::kinds::Kinds;
+use crate::poll::PollPolicy;
 use crate::{Answer, Found};
 use cluster_gone::ClusterProbe;
 
@@ -129,7 +130,7 @@ impl Provider for K8sProvider {
                 Err(_) => Err(crate::props::unsupported_type(type_name)),
             }
         });
-        crate::aws::join_all(reads).await
+        crate::poll::join_all(reads).await
     }
 
     async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {

@@ -12,7 +12,7 @@ use hdh_values_text::to_text;
 use serde_json::{Map, Value as J};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::live::same;
+use super::live::{keys_like, same};
 
 /// Errors reading the applied values text back.
 #[derive(Debug, thiserror::Error)]
@@ -164,16 +164,9 @@ fn put(v: &mut J, path: &[String], value: J) {
 fn ordered_like(live: &J, like: &J) -> J {
     match (live, like) {
         (J::Object(l), J::Object(o)) => {
-            let mut out = Map::new();
-            for (k, ov) in o {
-                if let Some(lv) = l.get(k) {
-                    out.insert(k.clone(), ordered_like(lv, ov));
-                }
-            }
+            let mut out = keys_like(l, o, ordered_like);
             for (k, lv) in l {
-                if !out.contains_key(k) {
-                    out.insert(k.clone(), lv.clone());
-                }
+                out.entry(k.clone()).or_insert_with(|| lv.clone());
             }
             J::Object(out)
         }

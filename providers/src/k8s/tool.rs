@@ -10,8 +10,7 @@ use std::time::Duration;
 use hdh_engine::{OpContext, ProviderError};
 use tokio::io::AsyncWriteExt;
 
-use crate::aws::wait::{Poll, Wait};
-use crate::aws::PollPolicy;
+use crate::poll::{Poll, PollPolicy, Wait};
 use crate::Answer;
 
 /// The longest a single tool invocation may run (helm --wait has its own, shorter, timeout).

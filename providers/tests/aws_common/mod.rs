@@ -48,7 +48,10 @@ pub fn ctx() -> (OpContext, Progress) {
     ctx.timeout = Duration::from_secs(120);
     let seen: Progress = Arc::default();
     let s = seen.clone();
-    ctx.progress = Arc::new(move |a, m| s.lock().unwrap().push((a.to_string(), m.to_string())));
+    // Each report as the `-v` line reads it (`still creating (40s): CREATING`).
+    ctx.progress = Arc::new(move |p: &hdh_engine::Progress| {
+        s.lock().unwrap().push((p.address.clone(), p.to_string()))
+    });
     (ctx, seen)
 }
 

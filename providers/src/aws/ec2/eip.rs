@@ -3,14 +3,16 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType as SdkType};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest};
 use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
 
-use super::kind::{one, Ec2Item, Ec2Type};
+use super::kind::{Ec2Item, Ec2Type};
+use super::lifecycle::delete_when_free;
 use super::nat_gateway::NatGateway;
-use super::{filter, opt_str, put, sync_tags, tag_spec};
+use super::{create_tags, done, filter, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::{tags, Clients};
+use crate::props::str_map;
 use crate::Answer;
 
 pub(crate) const TYPE: &str = "aws_eip";
@@ -64,12 +66,11 @@ impl Ec2Type for Eip {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Answer<Observed> {
-        let tags = tags::for_create(ctx, &req.address, &req.token, &req.properties)?;
         let out = aws
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tag_spec(SdkType::ElasticIp, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::ElasticIp)?)
             .send()
             .await
             .map_err(e("AllocateAddress"))?;
@@ -78,49 +79,17 @@ impl Ec2Type for Eip {
         put(&mut a, "domain", "vpc");
         opt_str(&mut a, "public_ip", out.public_ip());
         put(&mut a, "allocation_id", id.clone());
-        put(
-            &mut a,
-            "tags",
-            Value::Map(
-                tags::user_tags(&req.properties)?
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ),
-        );
+        put(&mut a, "tags", str_map(tags::user_tags(&req.properties)?));
         put(&mut a, "arn", arn(&aws.region, &id));
         Ok(Observed { id, attributes: a })
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        sync_tags(aws, ctx, req).await?;
-        one(self, aws, ctx, &req.id, &req.properties).await
-    }
-
+    /// Released, waiting while it is still associated (its NAT gateway going away).
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let w = crate::aws::wait::Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("address {} to be released", req.id),
-            policy: aws.poll,
-        };
-        // Still associated while the NAT gateway finishes going away.
-        w.retrying(crate::aws::wait::dependency, || async {
-            crate::aws::errors::gone_is_ok(
-                aws.ec2
-                    .release_address()
-                    .allocation_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("ReleaseAddress")),
-            )
+        let what = format!("address {} to be released", req.id);
+        delete_when_free(aws, ctx, &req.address, what, || {
+            let call = aws.ec2.release_address().allocation_id(&req.id);
+            done(call.send(), e("ReleaseAddress"))
         })
         .await
     }

@@ -3,19 +3,17 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as SdkType};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, ValueMap, ValueType,
-};
+use hdh_engine::provider::{CreateRequest, DeleteRequest};
+use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, ValueMap, ValueType};
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::kind::{all_pages, once_visible, one, search, Ec2Item, Ec2Type};
-use super::{filter, opt_str, put, sync_tags, tag_spec};
-use crate::aws::errors::{ec2 as e, gone_is_ok};
-use crate::aws::import::unsearchable;
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use super::kind::{all_pages, settled, Ec2Item, Ec2Type};
+use super::lifecycle::delete_when_free;
+use super::{answered, create_tags, done, lifecycle, opt_str, put};
+use crate::aws::errors::ec2 as e;
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
 use crate::Answer;
 
@@ -44,6 +42,8 @@ impl Ec2Type for InternetGateway {
     type Item = SdkIgw;
     const ID_FILTER: &'static str = "internet-gateway-id";
     const NOUN: &'static str = "internet gateway";
+    /// Import looks for the gateway attached to its VPC.
+    const PLACE: &'static [(&'static str, &'static str)] = &[("attachment.vpc-id", "vpc_id")];
 
     async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkIgw>> {
         let call = aws
@@ -51,6 +51,11 @@ impl Ec2Type for InternetGateway {
             .describe_internet_gateways()
             .set_filters(Some(filters));
         all_pages!(call, internet_gateways, "DescribeInternetGateways")
+    }
+
+    fn matched_by(&self, g: &SdkIgw) -> String {
+        let vpc = g.attachments().iter().find_map(|at| at.vpc_id());
+        format!("attached to {}", vpc.unwrap_or_default())
     }
 
     fn attributes(&self, region: &str, g: &SdkIgw, _prior: Option<&ValueMap>) -> ValueMap {
@@ -71,106 +76,47 @@ impl Ec2Type for InternetGateway {
     ) -> Answer<Observed> {
         let p = &req.properties;
         let vpc_id = props::required_string(p, "vpc_id")?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_internet_gateway()
-            .tag_specifications(tag_spec(SdkType::InternetGateway, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::InternetGateway)?)
             .send()
             .await
             .map_err(e("CreateInternetGateway"))?;
-        let id = out
-            .internet_gateway()
-            .and_then(|g| g.internet_gateway_id())
-            .ok_or_else(|| ProviderError::other("CreateInternetGateway returned no id"))?
-            .to_string();
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("internet gateway {id} to attach"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || async {
-            aws.ec2
-                .attach_internet_gateway()
-                .internet_gateway_id(&id)
-                .vpc_id(&vpc_id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("AttachInternetGateway"))
-        })
-        .await?;
-        once_visible(self, aws, ctx, req, &id).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        sync_tags(aws, ctx, req).await?;
-        one(self, aws, ctx, &req.id, &req.properties).await
-    }
-
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("internet gateway {} to detach", req.id),
-            policy: aws.poll,
-        };
-        if let Some(vpc_id) = props::string(&req.prior, "vpc_id")? {
-            Deletion {
-                aws,
-                ctx,
-                address: &req.address,
-                vpc_id: vpc_id.clone(),
-                target: Target::PublicAddresses,
-                what: format!(
-                    "internet gateway {} to detach (no public addresses mapped in {vpc_id})",
-                    req.id
-                ),
-            }
-            .run(|| async {
-                aws.ec2
-                    .detach_internet_gateway()
-                    .internet_gateway_id(&req.id)
-                    .vpc_id(&vpc_id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DetachInternetGateway"))
+        let gateway = out.internet_gateway().and_then(|g| g.internet_gateway_id());
+        let id = answered(gateway, "CreateInternetGateway", "no id")?.to_string();
+        let what = format!("internet gateway {id} to attach");
+        lifecycle::wait(aws, ctx, &req.address, "creating", what)
+            .retrying(wait::not_yet_visible, || {
+                let call = aws.ec2.attach_internet_gateway().internet_gateway_id(&id);
+                done(call.vpc_id(&vpc_id).send(), e("AttachInternetGateway"))
             })
             .await?;
-        }
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.ec2
-                    .delete_internet_gateway()
-                    .internet_gateway_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteInternetGateway")),
-            )
-        })
-        .await
+        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
     }
 
-    /// Gateways attached to the VPC the import matched.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        let Some(vpc) = props::string(&req.properties, "vpc_id")? else {
-            return Err(unsearchable(req, "its VPC was not matched"));
-        };
-        let filters = vec![filter("attachment.vpc-id", [vpc.clone()])];
-        search(self, aws, filters, |_| format!("attached to {vpc}")).await
+    /// Detached first (waiting while public addresses are still mapped in the VPC), then deleted.
+    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+        if let Some(vpc_id) = props::string(&req.prior, "vpc_id")? {
+            let target = Target::PublicAddresses(req.id.clone());
+            Deletion::new(aws, ctx, &req.address, vpc_id.clone(), target)
+                .run(|| {
+                    let call = aws
+                        .ec2
+                        .detach_internet_gateway()
+                        .internet_gateway_id(&req.id);
+                    done(call.vpc_id(&vpc_id).send(), e("DetachInternetGateway"))
+                })
+                .await?;
+        }
+        let what = format!("internet gateway {} to detach", req.id);
+        delete_when_free(aws, ctx, &req.address, what, || {
+            let call = aws
+                .ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(&req.id);
+            done(call.send(), e("DeleteInternetGateway"))
+        })
+        .await
     }
 }

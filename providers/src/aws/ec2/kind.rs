@@ -1,12 +1,16 @@
 //! One EC2 resource type as EC2 describes it (its Describe call, the filter naming its ids,
-//! its noun), so that reading, finding an interrupted create, adopting what a create was told
-//! "already exists" about and `hdh import`'s search are written once for every EC2 type.
+//! its noun, its states), so that reading, reading back after a change (waited for until
+//! visible and ready), the tag sync of an update, finding an interrupted create, adopting what
+//! a create was told "already exists" about and `hdh import`'s search are written once for
+//! every EC2 type.
 //!
 //! Invariants:
 //! - Reads select by filter, never by id list, so an id that vanished never fails the batch.
 //! - What a create made is found by its `hdh:token` and `hdh:stack` tags only
 //!   ([`made_by_filters`]), and observed with the create's properties as prior.
 //! - A conflicting create adopts only what carries this stack's tags for its address.
+//! - Nothing is handed back before it is ready: a NAT gateway found `pending` is waited for
+//!   until `available`, so what routes through it is not made too early.
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Tag};
@@ -15,9 +19,9 @@ use hdh_engine::provider::{
 };
 use hdh_engine::{Observed, OpContext, ProviderError, ResourceType, ValueMap};
 
-use super::{filter, made_by_filters, prior_of, read_batched, tag_map};
-use crate::aws::wait::{self, Wait};
+use super::{filter, lifecycle, made_by_filters, prior_of, read_batched, sync_tags, tag_map};
 use crate::aws::{import, join_all, tags, Clients, Kind};
+use crate::props;
 use crate::{Answer, Found};
 
 /// One resource as an EC2 Describe call lists it: its id and every tag it carries.
@@ -69,7 +73,8 @@ macro_rules! all_pages {
 }
 pub(crate) use all_pages;
 
-/// An EC2 type: how EC2 lists it, how one reads back, and its own create, update and delete.
+/// An EC2 type: how EC2 lists it, how one reads back, and its own create, in-place changes and
+/// delete.
 #[async_trait]
 pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
     fn schema(&self) -> ResourceType;
@@ -80,6 +85,8 @@ pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
     const ID_FILTER: &'static str;
     /// What messages call one, e.g. `subnet`.
     const NOUN: &'static str;
+    /// The state in which one is ready for dependents, for a type with states ([`Ec2Type::state`]).
+    const READY: &'static str = "";
 
     /// Every resource `filters` select, all pages.
     async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<Self::Item>>;
@@ -87,6 +94,12 @@ pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
     /// The attributes of `item` but its `tags`; `prior` gives the user's spelling of what EC2
     /// does not echo.
     fn attributes(&self, region: &str, item: &Self::Item, prior: Option<&ValueMap>) -> ValueMap;
+
+    /// The state EC2 reports for `item` (a NAT gateway's `pending`, `available`…); `None`, the
+    /// default, for a type without states: ready as soon as it is listed.
+    fn state(&self, _item: &Self::Item) -> Option<String> {
+        None
+    }
 
     /// What a read adds to an observation that Describe does not say. Default: nothing.
     async fn complete(&self, _aws: &Clients, observed: Observed) -> Answer<Observed> {
@@ -96,40 +109,55 @@ pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
     async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
         -> Answer<Observed>;
 
-    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
-        -> Answer<Observed>;
+    /// An update's changes other than tags, which [`Ec2`] syncs after them. Default: none (only
+    /// tags change in place).
+    async fn change(&self, _aws: &Clients, _ctx: &OpContext, _req: &UpdateRequest) -> Answer<()> {
+        Ok(())
+    }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
 
-    /// What an interrupted create made, found by its token, ready for dependents.
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        match self
-            .describe(aws, made_by_filters(ctx, &req.token))
-            .await?
-            .pop()
-        {
-            Some(item) => {
-                let o = observe(self, aws, ctx, &item, Some(&req.properties));
-                self.complete(aws, o).await.map(Some)
-            }
-            None => Ok(None),
+    /// Where one stands in its parent, unique there: (Describe filter, property) pairs, e.g. a
+    /// subnet's `vpc-id` from `vpc_id` and `cidr-block` from `cidr_block`. `hdh import`
+    /// searches there (the default [`Ec2Type::candidates`]). Default: nowhere.
+    const PLACE: &'static [(&'static str, &'static str)] = &[];
+    /// Whether a create answered "already exists" adopts what this stack made in its
+    /// [`Ec2Type::PLACE`] (a name or CIDR taken). Default: no, the conflict stands.
+    const ADOPTS_IN_PLACE: bool = false;
+    /// What import says when a property of the place is not known (a parent not matched).
+    const UNMATCHED: &'static str = "its VPC was not matched";
+
+    /// What matched an import candidate found in its place, for the user to judge.
+    fn matched_by(&self, _item: &Self::Item) -> String {
+        String::new()
+    }
+
+    /// Where a create answered "already exists" looks for what it collided with: its place,
+    /// when it adopts there.
+    fn taken(&self, p: &ValueMap) -> Answer<Option<Vec<Filter>>> {
+        if !Self::ADOPTS_IN_PLACE {
+            return Ok(None);
         }
+        let each = Self::PLACE.iter();
+        let filters = each.map(|(f, name)| Ok(filter(f, [props::required_string(p, name)?])));
+        filters.collect::<Answer<Vec<_>>>().map(Some)
     }
 
-    /// Where a create answered "already exists" looks for what it collided with (the filters
-    /// of the place taken); `None`, the default, when a collision is never adopted.
-    fn taken(&self, _properties: &ValueMap) -> Answer<Option<Vec<Filter>>> {
-        Ok(None)
-    }
-
-    /// `hdh import`'s search: each candidate's id and what matched it. Default: this type
-    /// cannot be searched for.
+    /// `hdh import`'s search: each candidate's id and what matched it. Default: what stands in
+    /// its place; a type without one cannot be searched for.
     async fn candidates(
         &self,
-        _aws: &Clients,
+        aws: &Clients,
         req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
-        Err(import::not_searchable(req))
+        if Self::PLACE.is_empty() {
+            return Err(import::not_searchable(req));
+        }
+        let mut filters = Vec::new();
+        for (f, name) in Self::PLACE {
+            filters.push(filter(f, [known_value(req, name, Self::UNMATCHED)?]));
+        }
+        search(self, aws, filters, |i| self.matched_by(i)).await
     }
 }
 
@@ -156,7 +184,7 @@ pub(crate) struct Ec2<T>(pub T);
 
 /// The one resource with `id`, as Describe lists it.
 pub(crate) async fn one_item<T: Ec2Type>(t: &T, aws: &Clients, id: &str) -> Answer<T::Item> {
-    t.describe(aws, vec![filter(T::ID_FILTER, [id.to_string()])])
+    t.describe(aws, by_id::<T>(id))
         .await?
         .pop()
         .ok_or_else(|| ProviderError::NotFound {
@@ -164,42 +192,70 @@ pub(crate) async fn one_item<T: Ec2Type>(t: &T, aws: &Clients, id: &str) -> Answ
         })
 }
 
-/// The one resource with `id`, observed with `prior`.
-pub(crate) async fn one<T: Ec2Type>(
+/// The resource with `id` once EC2 lists it (a new one shows only after a moment) in its ready
+/// state ([`Ec2Type::READY`]), observed with `prior`.
+pub(crate) async fn settled<T: Ec2Type>(
     t: &T,
     aws: &Clients,
     ctx: &OpContext,
+    (address, verb): (&str, &str),
     id: &str,
     prior: &ValueMap,
 ) -> Answer<Observed> {
-    Ok(observe(
-        t,
-        aws,
-        ctx,
-        &one_item(t, aws, id).await?,
-        Some(prior),
-    ))
+    let to_be = if T::READY.is_empty() {
+        "visible"
+    } else {
+        T::READY
+    };
+    let what = format!("{} {id} to be {to_be}", T::NOUN);
+    let w = lifecycle::wait(aws, ctx, address, verb, what);
+    let state = |i: &T::Item| t.state(i).unwrap_or_default();
+    let item = lifecycle::until_ready(&w, T::READY, state, || async {
+        Ok(t.describe(aws, by_id::<T>(id)).await?.pop())
+    })
+    .await?;
+    t.complete(aws, observe(t, aws, ctx, &item, Some(prior)))
+        .await
 }
 
-/// [`one`], waited for while EC2 does not show a new resource yet (eventual consistency).
-pub(crate) async fn once_visible<T: Ec2Type>(
+/// Waits until the resource with `id` is no longer listed (or listed in a final state that
+/// [`Ec2Type::describe`] leaves out).
+pub(crate) async fn until_gone<T: Ec2Type>(
     t: &T,
     aws: &Clients,
     ctx: &OpContext,
-    req: &CreateRequest,
+    address: &str,
     id: &str,
-) -> Answer<Observed> {
-    let w = Wait {
-        ctx,
-        address: &req.address,
-        verb: "creating",
-        what: format!("{} {id} to be visible", T::NOUN),
-        policy: aws.poll,
-    };
-    w.retrying(wait::not_yet_visible, || {
-        one(t, aws, ctx, id, &req.properties)
+) -> Answer<()> {
+    let what = format!("{} {id} to be deleted", T::NOUN);
+    let w = lifecycle::wait(aws, ctx, address, "deleting", what);
+    let state = |i: &T::Item| t.state(i).unwrap_or_default();
+    lifecycle::until_gone(&w, None, state, || async {
+        Ok(t.describe(aws, by_id::<T>(id)).await?.pop())
     })
     .await
+}
+
+/// The values of `names` in an import's properties, or why it cannot search (`unknown`: a
+/// parent it refers to was not matched).
+pub(crate) fn known<const N: usize>(
+    req: &ImportRequest,
+    names: [&str; N],
+    unknown: &str,
+) -> Answer<[String; N]> {
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = known_value(req, name, unknown)?;
+    }
+    Ok(out)
+}
+
+fn known_value(req: &ImportRequest, name: &str, unknown: &str) -> Answer<String> {
+    props::string(&req.properties, name)?.ok_or_else(|| import::unsearchable(req, unknown))
+}
+
+fn by_id<T: Ec2Type>(id: &str) -> Vec<Filter> {
+    vec![filter(T::ID_FILTER, [id.to_string()])]
 }
 
 /// `hdh import`'s candidates among what `filters` select, each with what matched it.
@@ -246,21 +302,48 @@ impl<T: Ec2Type> Kind for Ec2<T> {
         self.0.create(aws, ctx, req).await
     }
 
+    /// The type's own changes, then the tags, then the resource as it is once ready again.
     async fn update(
         &self,
         aws: &Clients,
         ctx: &OpContext,
         req: &UpdateRequest,
     ) -> Answer<Observed> {
-        self.0.update(aws, ctx, req).await
+        self.0.change(aws, ctx, req).await?;
+        if req.changed.iter().any(|c| c == "tags") {
+            sync_tags(aws, ctx, req).await?;
+        }
+        let at = (req.address.as_str(), "updating");
+        settled(&self.0, aws, ctx, at, &req.id, &req.properties).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         self.0.delete(aws, ctx, req).await
     }
 
+    /// What the create with this token made, waited for until ready (adopted while still
+    /// creating, it is ready before what depends on it starts).
     async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        self.0.find_created(aws, ctx, req).await
+        let t = &self.0;
+        let Some(item) = t
+            .describe(aws, made_by_filters(ctx, &req.token))
+            .await?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let p = &req.properties;
+        let o = match t.state(&item) {
+            Some(s) if s != T::READY => {
+                let at = (req.address.as_str(), "creating");
+                settled(t, aws, ctx, at, item.id(), p).await?
+            }
+            _ => {
+                t.complete(aws, observe(t, aws, ctx, &item, Some(p)))
+                    .await?
+            }
+        };
+        Ok(Some(o))
     }
 
     /// The resource in the place taken, if this stack made it for this address.

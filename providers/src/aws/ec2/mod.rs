@@ -7,6 +7,7 @@ pub(crate) mod blockers;
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
 pub(crate) mod kind;
+pub(crate) mod lifecycle;
 pub(crate) mod nat_gateway;
 pub(crate) mod pvc_volumes;
 pub(crate) mod route_table;
@@ -20,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
-use hdh_engine::provider::{ReadRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::errors::ec2 as e;
@@ -38,11 +39,24 @@ pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Fi
         .build()
 }
 
-pub(crate) fn tag_spec(ty: Ec2Type, tags: &BTreeMap<String, String>) -> TagSpecification {
-    TagSpecification::builder()
+/// The tags a create of `ty` for `req` sets in the same call (so nothing it makes is ever
+/// untagged): the stack's, its own, and the `hdh:` tags with the create's token.
+pub(crate) fn create_tags(
+    ctx: &OpContext,
+    req: &CreateRequest,
+    ty: Ec2Type,
+) -> Answer<TagSpecification> {
+    let tags = tags::for_create(ctx, &req.address, &req.token, &req.properties)?;
+    Ok(TagSpecification::builder()
         .resource_type(ty)
-        .set_tags(Some(tag_list(tags)))
-        .build()
+        .set_tags(Some(tag_list(&tags)))
+        .build())
+}
+
+/// What a create call answered for what it made (`what`, e.g. "no id"), or an error naming
+/// the call (`op`) when it answered nothing.
+pub(crate) fn answered<T>(found: Option<T>, op: &str, what: &str) -> Answer<T> {
+    found.ok_or_else(|| ProviderError::other(format!("{op} returned {what}")))
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -70,31 +84,47 @@ pub(crate) fn made_by_filters(ctx: &OpContext, token: &str) -> Vec<Filter> {
     ]
 }
 
+/// An EC2 client token (a create's idempotency token as EC2 takes it): at most 64 ASCII
+/// characters.
+pub(crate) fn client_token(token: &str) -> String {
+    token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect()
+}
+
+/// One call whose answer hdh does not keep, its error classified by `classify` (the service's
+/// mapper, e.g. `e("DeleteSubnet")`).
+pub(crate) async fn done<T, E>(
+    sent: impl Future<Output = Result<T, E>>,
+    classify: impl FnOnce(E) -> ProviderError,
+) -> Answer<()> {
+    sent.await.map(drop).map_err(classify)
+}
+
+/// The answer to every request of a batch whose listing failed: the same error for each.
+pub(crate) fn all_failed(requests: &[ReadRequest], err: &ProviderError) -> Vec<Found> {
+    let msg = err.to_string();
+    requests
+        .iter()
+        .map(|_| Err(ProviderError::other(msg.clone())))
+        .collect()
+}
+
 /// Brings one resource's tags to what `req` asks for (CreateTags, then DeleteTags if keys went).
 pub(crate) async fn sync_tags(aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
     let id = &req.id;
     tags::sync(
         tags::changes(ctx, req)?,
-        |set| async move {
-            aws.ec2
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(tag_list(&set)))
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("CreateTags"))
+        |set| {
+            let call = aws.ec2.create_tags().resources(id);
+            done(call.set_tags(Some(tag_list(&set))).send(), e("CreateTags"))
         },
-        |keys| async move {
+        |keys| {
             let keys = keys.iter().map(|k| Tag::builder().key(k).build());
-            aws.ec2
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(keys.collect()))
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteTags"))
+            let call = aws.ec2.delete_tags().resources(id);
+            done(call.set_tags(Some(keys.collect())).send(), e("DeleteTags"))
         },
     )
     .await
@@ -112,13 +142,7 @@ where
     for chunk in ids.chunks(IDS_PER_CALL) {
         match describe(chunk.to_vec()).await {
             Ok(items) => found.extend(items.into_iter().map(|o| (o.id.clone(), o))),
-            Err(err) => {
-                let msg = err.to_string();
-                return requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(msg.clone())))
-                    .collect();
-            }
+            Err(err) => return all_failed(requests, &err),
         }
     }
     requests.iter().map(|r| Ok(found.remove(&r.id))).collect()

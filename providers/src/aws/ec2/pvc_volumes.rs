@@ -23,15 +23,16 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Volume, VolumeState};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
+use hdh_engine::provider::{DeleteRequest, ReadRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use super::super::data::Lookup;
 use super::super::errors::ec2 as e;
-use super::super::wait::{Poll, Wait};
-use super::super::{Clients, Kind};
-use super::{filter, tag_map};
+use super::super::wait::Poll;
+use super::super::Clients;
+use super::{done, filter, lifecycle, tag_map};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -106,13 +107,8 @@ fn observed(cluster: &str, volumes: &[Volume]) -> Observed {
     }
 }
 
-async fn observe(aws: &Clients, p: &ValueMap) -> Answer<Observed> {
-    let cluster = props::required_string(p, "cluster_name")?;
-    Ok(observed(&cluster, &list(aws, &cluster).await?))
-}
-
 #[async_trait]
-impl Kind for PvcVolumes {
+impl Lookup for PvcVolumes {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -130,30 +126,18 @@ impl Kind for PvcVolumes {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed> {
+        let cluster = props::required_string(p, "cluster_name")?;
+        Ok(observed(&cluster, &list(aws, &cluster).await?))
+    }
+
+    /// By the cluster its id names.
+    async fn read(&self, aws: &Clients, requests: &[ReadRequest]) -> Vec<Found> {
         crate::aws::join_all(requests.iter().map(|r| async {
             let cluster = cluster_of(&r.id)?;
             Ok(Some(observed(&cluster, &list(aws, &cluster).await?)))
         }))
         .await
-    }
-
-    async fn create(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        observe(aws, &req.properties).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        observe(aws, &req.properties).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
@@ -178,32 +162,25 @@ impl Kind for PvcVolumes {
         for v in volumes {
             let id = v.volume_id().unwrap_or_default().to_string();
             let what = claim(&v);
-            Wait {
-                ctx,
-                address: &req.address,
-                verb: "deleting",
-                what: format!("EBS volume {id} ({what}) to be detached and deleted"),
-                policy: aws.poll,
-            }
-            .until(|| async {
-                match aws
-                    .ec2
-                    .delete_volume()
-                    .volume_id(&id)
-                    .send()
+            let waiting = format!("EBS volume {id} ({what}) to be detached and deleted");
+            lifecycle::wait(aws, ctx, &req.address, "deleting", waiting)
+                .until(|| async {
+                    match done(
+                        aws.ec2.delete_volume().volume_id(&id).send(),
+                        e("DeleteVolume"),
+                    )
                     .await
-                    .map_err(e("DeleteVolume"))
-                {
-                    Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Poll::Ready(())),
-                    // VolumeInUse: still attached to a node that is going away.
-                    Err(ProviderError::Conflict { message })
-                    | Err(ProviderError::DependencyViolation { message }) => {
-                        Ok(Poll::Pending(message))
+                    {
+                        Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Poll::Ready(())),
+                        // VolumeInUse: still attached to a node that is going away.
+                        Err(ProviderError::Conflict { message })
+                        | Err(ProviderError::DependencyViolation { message }) => {
+                            Ok(Poll::Pending(message))
+                        }
+                        Err(err) => Err(err),
                     }
-                    Err(err) => Err(err),
-                }
-            })
-            .await?;
+                })
+                .await?;
             ctx.cleaned_up(
                 &req.address,
                 "EBS volume",
@@ -212,11 +189,6 @@ impl Kind for PvcVolumes {
             );
         }
         Ok(())
-    }
-
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        // The create made nothing: what there is, is what it would have recorded.
-        observe(aws, &req.properties).await.map(Some)
     }
 
     /// `hdh import`: named by its cluster.

@@ -3,19 +3,21 @@
 //! Routes or associations an interrupted create had not added yet show in the next plan.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType as SdkType, RouteTable as SdkRt};
+use aws_sdk_ec2::types::{
+    Filter, ResourceType as SdkType, RouteTable as SdkRt, RouteTableAssociation,
+};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use super::kind::{all_pages, once_visible, one, one_item, search, Ec2Item, Ec2Type};
-use super::nat_gateway::client_token;
-use super::{filter, opt_str, put, sync_tags, tag_spec};
+use super::kind::{all_pages, known, one_item, search, settled, Ec2Item, Ec2Type};
+use super::lifecycle::{self, delete_when_free};
+use super::{answered, client_token, create_tags, done, filter, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::import::{named, unsearchable};
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
 use crate::Answer;
 
@@ -89,28 +91,21 @@ async fn converge(
 ) -> Answer<()> {
     let want = routes(p)?;
     let want_subnets = props::string_list(p, "subnet_ids")?;
-    let w = Wait {
+    let w = lifecycle::wait(
+        aws,
         ctx,
         address,
-        verb: "configuring",
-        what: format!("route table {id}"),
-        policy: aws.poll,
-    };
+        "configuring",
+        format!("route table {id}"),
+    );
     for old in from
         .iter()
         .filter(|o| !want.iter().any(|r| r.destination == o.destination))
     {
         w.retrying(wait::not_yet_visible, || async {
-            gone_is_ok(
-                aws.ec2
-                    .delete_route()
-                    .route_table_id(id)
-                    .destination_cidr_block(&old.destination)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteRoute")),
-            )
+            let call = aws.ec2.delete_route().route_table_id(id);
+            let call = call.destination_cidr_block(&old.destination);
+            gone_is_ok(done(call.send(), e("DeleteRoute")).await)
         })
         .await
         .or_else(|err| match err {
@@ -124,66 +119,58 @@ async fn converge(
             continue;
         }
         let replace = existing.is_some();
+        let (gateway, nat) = (r.gateway_id.clone(), r.nat_gateway_id.clone());
         w.retrying(wait::not_yet_visible, || async {
             if replace {
-                aws.ec2
-                    .replace_route()
-                    .route_table_id(id)
-                    .destination_cidr_block(&r.destination)
-                    .set_gateway_id(r.gateway_id.clone())
-                    .set_nat_gateway_id(r.nat_gateway_id.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("ReplaceRoute"))
+                let call = aws.ec2.replace_route().route_table_id(id);
+                let call = call.destination_cidr_block(&r.destination);
+                let call = call.set_gateway_id(gateway.clone());
+                done(
+                    call.set_nat_gateway_id(nat.clone()).send(),
+                    e("ReplaceRoute"),
+                )
+                .await
             } else {
-                aws.ec2
-                    .create_route()
-                    .route_table_id(id)
-                    .destination_cidr_block(&r.destination)
-                    .set_gateway_id(r.gateway_id.clone())
-                    .set_nat_gateway_id(r.nat_gateway_id.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("CreateRoute"))
+                let call = aws.ec2.create_route().route_table_id(id);
+                let call = call.destination_cidr_block(&r.destination);
+                let call = call.set_gateway_id(gateway.clone());
+                done(
+                    call.set_nat_gateway_id(nat.clone()).send(),
+                    e("CreateRoute"),
+                )
+                .await
             }
         })
         .await?;
     }
     if from_subnets.iter().any(|s| !want_subnets.contains(s)) {
         let rt = one_item(&RouteTable, aws, id).await?;
-        for assoc in rt.associations() {
-            let (Some(subnet), Some(assoc_id)) =
-                (assoc.subnet_id(), assoc.route_table_association_id())
-            else {
-                continue;
-            };
-            if !want_subnets.iter().any(|s| s == subnet) {
-                gone_is_ok(
-                    aws.ec2
-                        .disassociate_route_table()
-                        .association_id(assoc_id)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("DisassociateRouteTable")),
-                )?;
-            }
-        }
-    }
-    for s in want_subnets.iter().filter(|s| !from_subnets.contains(s)) {
-        w.retrying(wait::not_yet_visible, || async {
-            aws.ec2
-                .associate_route_table()
-                .route_table_id(id)
-                .subnet_id(s)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("AssociateRouteTable"))
+        disassociate(aws, &rt, |a| {
+            a.subnet_id()
+                .is_some_and(|s| !want_subnets.iter().any(|w| w == s))
         })
         .await?;
+    }
+    for s in want_subnets.iter().filter(|s| !from_subnets.contains(s)) {
+        w.retrying(wait::not_yet_visible, || {
+            let call = aws.ec2.associate_route_table().route_table_id(id);
+            done(call.subnet_id(s).send(), e("AssociateRouteTable"))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the table's associations that `which` picks off their subnets (already gone is fine).
+async fn disassociate(
+    aws: &Clients,
+    rt: &SdkRt,
+    which: impl Fn(&RouteTableAssociation) -> bool,
+) -> Answer<()> {
+    let ids = rt.associations().iter().filter(|a| which(a));
+    for assoc_id in ids.filter_map(|a| a.route_table_association_id()) {
+        let call = aws.ec2.disassociate_route_table().association_id(assoc_id);
+        gone_is_ok(done(call.send(), e("DisassociateRouteTable")).await)?;
     }
     Ok(())
 }
@@ -260,87 +247,40 @@ impl Ec2Type for RouteTable {
     ) -> Answer<Observed> {
         let p = &req.properties;
         routes(p)?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_route_table()
             .vpc_id(props::required_string(p, "vpc_id")?)
             .client_token(client_token(&req.token))
-            .tag_specifications(tag_spec(SdkType::RouteTable, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::RouteTable)?)
             .send()
             .await
             .map_err(e("CreateRouteTable"))?;
-        let id = out
-            .route_table()
-            .and_then(|r| r.route_table_id())
-            .ok_or_else(|| ProviderError::other("CreateRouteTable returned no id"))?
-            .to_string();
+        let table = out.route_table().and_then(|r| r.route_table_id());
+        let id = answered(table, "CreateRouteTable", "no id")?.to_string();
         converge(aws, ctx, &req.address, &id, &[], &[], p).await?;
-        once_visible(self, aws, ctx, req, &id).await
+        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
         let from = routes(&req.prior)?;
         let from_subnets = props::string_list(&req.prior, "subnet_ids")?;
-        converge(
-            aws,
-            ctx,
-            &req.address,
-            &req.id,
-            &from,
-            &from_subnets,
-            &req.properties,
-        )
-        .await?;
-        if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(aws, ctx, req).await?;
-        }
-        one(self, aws, ctx, &req.id, &req.properties).await
+        let (address, p) = (&req.address, &req.properties);
+        converge(aws, ctx, address, &req.id, &from, &from_subnets, p).await
     }
 
+    /// Its subnets let go first (the VPC's main association stays AWS's), then deleted once
+    /// nothing holds it.
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let rt = match one_item(self, aws, &req.id).await {
             Err(ProviderError::NotFound { .. }) => return Ok(()),
             other => other?,
         };
-        for assoc in rt.associations() {
-            if assoc.main() == Some(true) {
-                continue;
-            }
-            if let Some(assoc_id) = assoc.route_table_association_id() {
-                gone_is_ok(
-                    aws.ec2
-                        .disassociate_route_table()
-                        .association_id(assoc_id)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("DisassociateRouteTable")),
-                )?;
-            }
-        }
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("route table {} to be free", req.id),
-            policy: aws.poll,
-        };
-        w.retrying(wait::dependency, || async {
-            gone_is_ok(
-                aws.ec2
-                    .delete_route_table()
-                    .route_table_id(&req.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(e("DeleteRouteTable")),
-            )
+        disassociate(aws, &rt, |a| a.main() != Some(true)).await?;
+        let what = format!("route table {} to be free", req.id);
+        delete_when_free(aws, ctx, &req.address, what, || {
+            let call = aws.ec2.delete_route_table().route_table_id(&req.id);
+            done(call.send(), e("DeleteRouteTable"))
         })
         .await
     }
@@ -352,9 +292,7 @@ impl Ec2Type for RouteTable {
         req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
-        let Some(vpc) = props::string(p, "vpc_id")? else {
-            return Err(unsearchable(req, "its VPC was not matched"));
-        };
+        let [vpc] = known(req, ["vpc_id"], "its VPC was not matched")?;
         let subnets: Vec<String> = match p.get("subnet_ids") {
             Some(Value::List(l)) => l
                 .iter()

@@ -7,19 +7,18 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType as SdkType, SecurityGroup as SdkSg, UserIdGroupPair,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::kind::{all_pages, once_visible, one, one_item, search, Ec2Item, Ec2Type};
-use super::{filter, opt_str, put, sync_tags, tag_spec};
+use super::kind::{all_pages, one_item, settled, Ec2Item, Ec2Type};
+use super::{answered, create_tags, done, lifecycle, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
-use crate::aws::import::unsearchable;
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
 use crate::Answer;
 
@@ -220,13 +219,8 @@ async fn converge(
     p: &ValueMap,
     changed: Option<&[String]>,
 ) -> Answer<()> {
-    let w = Wait {
-        ctx,
-        address,
-        verb: "configuring",
-        what: format!("security group {id} rules"),
-        policy: aws.poll,
-    };
+    let what = format!("security group {id} rules");
+    let w = lifecycle::wait(aws, ctx, address, "configuring", what);
     // A group just created has no ingress and AWS's default egress: no need to read it.
     let (have_ingress, have_egress) = match changed {
         None => (Vec::new(), vec![default_egress()]),
@@ -261,26 +255,16 @@ async fn converge(
             .collect();
         if !revoke.is_empty() {
             let revoke_once = || {
-                let revoke = revoke.clone();
+                let revoke = Some(revoke.clone());
                 async move {
                     if egress {
-                        aws.ec2
-                            .revoke_security_group_egress()
-                            .group_id(id)
-                            .set_ip_permissions(Some(revoke))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(e("RevokeSecurityGroupEgress"))
+                        let call = aws.ec2.revoke_security_group_egress().group_id(id);
+                        let call = call.set_ip_permissions(revoke).send();
+                        done(call, e("RevokeSecurityGroupEgress")).await
                     } else {
-                        aws.ec2
-                            .revoke_security_group_ingress()
-                            .group_id(id)
-                            .set_ip_permissions(Some(revoke))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(e("RevokeSecurityGroupIngress"))
+                        let call = aws.ec2.revoke_security_group_ingress().group_id(id);
+                        let call = call.set_ip_permissions(revoke).send();
+                        done(call, e("RevokeSecurityGroupIngress")).await
                     }
                 }
             };
@@ -293,26 +277,16 @@ async fn converge(
         }
         if !add.is_empty() {
             w.retrying(wait::not_yet_visible, || {
-                let add = add.clone();
+                let add = Some(add.clone());
                 async move {
                     let r = if egress {
-                        aws.ec2
-                            .authorize_security_group_egress()
-                            .group_id(id)
-                            .set_ip_permissions(Some(add))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(e("AuthorizeSecurityGroupEgress"))
+                        let call = aws.ec2.authorize_security_group_egress().group_id(id);
+                        let call = call.set_ip_permissions(add).send();
+                        done(call, e("AuthorizeSecurityGroupEgress")).await
                     } else {
-                        aws.ec2
-                            .authorize_security_group_ingress()
-                            .group_id(id)
-                            .set_ip_permissions(Some(add))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(e("AuthorizeSecurityGroupIngress"))
+                        let call = aws.ec2.authorize_security_group_ingress().group_id(id);
+                        let call = call.set_ip_permissions(add).send();
+                        done(call, e("AuthorizeSecurityGroupIngress")).await
                     };
                     match r {
                         // Already there (a retried call that had succeeded).
@@ -357,6 +331,10 @@ impl Ec2Type for SecurityGroup {
     type Item = SdkSg;
     const ID_FILTER: &'static str = "group-id";
     const NOUN: &'static str = "security group";
+    /// A name is unique in its VPC: `InvalidGroup.Duplicate` when it is taken.
+    const PLACE: &'static [(&'static str, &'static str)] =
+        &[("vpc-id", "vpc_id"), ("group-name", "group_name")];
+    const ADOPTS_IN_PLACE: bool = true;
 
     async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkSg>> {
         let call = aws
@@ -364,6 +342,14 @@ impl Ec2Type for SecurityGroup {
             .describe_security_groups()
             .set_filters(Some(filters));
         all_pages!(call, security_groups, "DescribeSecurityGroups")
+    }
+
+    fn matched_by(&self, g: &SdkSg) -> String {
+        let (name, vpc) = (
+            g.group_name().unwrap_or_default(),
+            g.vpc_id().unwrap_or_default(),
+        );
+        format!("group name {name} in {vpc}")
     }
 
     fn attributes(&self, region: &str, g: &SdkSg, prior: Option<&ValueMap>) -> ValueMap {
@@ -396,7 +382,6 @@ impl Ec2Type for SecurityGroup {
         let p = &req.properties;
         rules(p, "ingress", Some("sg-self"))?;
         rules(p, "egress", Some("sg-self"))?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_security_group()
@@ -405,87 +390,28 @@ impl Ec2Type for SecurityGroup {
                 props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into()),
             )
             .vpc_id(props::required_string(p, "vpc_id")?)
-            .tag_specifications(tag_spec(SdkType::SecurityGroup, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::SecurityGroup)?)
             .send()
             .await
             .map_err(e("CreateSecurityGroup"))?;
-        let id = out
-            .group_id()
-            .ok_or_else(|| ProviderError::other("CreateSecurityGroup returned no id"))?
-            .to_string();
+        let id = answered(out.group_id(), "CreateSecurityGroup", "no id")?.to_string();
         converge(aws, ctx, &req.address, &id, p, None).await?;
-        once_visible(self, aws, ctx, req, &id).await
+        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        converge(
-            aws,
-            ctx,
-            &req.address,
-            &req.id,
-            &req.properties,
-            Some(&req.changed),
-        )
-        .await?;
-        if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(aws, ctx, req).await?;
-        }
-        one(self, aws, ctx, &req.id, &req.properties).await
+    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+        let (p, changed) = (&req.properties, Some(req.changed.as_slice()));
+        converge(aws, ctx, &req.address, &req.id, p, changed).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        Deletion {
-            aws,
-            ctx,
-            address: &req.address,
-            vpc_id: props::required_string(&req.prior, "vpc_id")?,
-            target: Target::SecurityGroup(req.id.clone()),
-            what: format!("security group {} to have no dependents", req.id),
-        }
-        .run(|| async {
-            aws.ec2
-                .delete_security_group()
-                .group_id(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteSecurityGroup"))
-        })
-        .await
-    }
-
-    /// `InvalidGroup.Duplicate`: a group of this name is in the VPC.
-    fn taken(&self, p: &ValueMap) -> Answer<Option<Vec<Filter>>> {
-        Ok(Some(vec![
-            filter("vpc-id", [props::required_string(p, "vpc_id")?]),
-            filter("group-name", [props::required_string(p, "group_name")?]),
-        ]))
-    }
-
-    /// The group of the import's name in the VPC it matched.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        let p = &req.properties;
-        let (Some(vpc), Some(name)) =
-            (props::string(p, "vpc_id")?, props::string(p, "group_name")?)
-        else {
-            return Err(unsearchable(req, "its VPC was not matched"));
-        };
-        let filters = vec![
-            filter("vpc-id", [vpc.clone()]),
-            filter("group-name", [name.clone()]),
-        ];
-        search(self, aws, filters, |_| {
-            format!("group name {name} in {vpc}")
-        })
-        .await
+        let vpc = props::required_string(&req.prior, "vpc_id")?;
+        let target = Target::SecurityGroup(req.id.clone());
+        Deletion::new(aws, ctx, &req.address, vpc, target)
+            .run(|| {
+                let call = aws.ec2.delete_security_group().group_id(&req.id);
+                done(call.send(), e("DeleteSecurityGroup"))
+            })
+            .await
     }
 }

@@ -5,19 +5,17 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Subnet as SdkSubnet,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
+use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
-use super::kind::{all_pages, observe, one, search, Ec2Type};
-use super::{filter, opt_str, put, sync_tags, tag_spec};
+use super::kind::{all_pages, observe, Ec2Type};
+use super::{answered, create_tags, done, lifecycle, opt_str, put};
 use crate::aws::errors::ec2 as e;
-use crate::aws::import::{named, unsearchable};
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::import::named;
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
 use crate::Answer;
 
@@ -32,24 +30,15 @@ async fn set_public_ip(
     id: &str,
     on: bool,
 ) -> Answer<()> {
-    let w = Wait {
-        ctx,
-        address,
-        verb: "configuring",
-        what: format!("subnet {id} to be visible"),
-        policy: aws.poll,
-    };
-    w.retrying(wait::not_yet_visible, || async {
-        aws.ec2
-            .modify_subnet_attribute()
-            .subnet_id(id)
-            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("ModifySubnetAttribute"))
-    })
-    .await
+    let what = format!("subnet {id} to be visible");
+    let public = AttributeBooleanValue::builder().value(on).build();
+    lifecycle::wait(aws, ctx, address, "configuring", what)
+        .retrying(wait::not_yet_visible, || {
+            let call = aws.ec2.modify_subnet_attribute().subnet_id(id);
+            let call = call.map_public_ip_on_launch(public.clone());
+            done(call.send(), e("ModifySubnetAttribute"))
+        })
+        .await
 }
 
 #[async_trait]
@@ -79,10 +68,22 @@ impl Ec2Type for Subnet {
     type Item = SdkSubnet;
     const ID_FILTER: &'static str = "subnet-id";
     const NOUN: &'static str = "subnet";
+    /// A CIDR is unique in its VPC: `InvalidSubnet.Conflict` when it is taken.
+    const PLACE: &'static [(&'static str, &'static str)] =
+        &[("vpc-id", "vpc_id"), ("cidr-block", "cidr_block")];
+    const ADOPTS_IN_PLACE: bool = true;
 
     async fn describe(&self, aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<SdkSubnet>> {
         let call = aws.ec2.describe_subnets().set_filters(Some(filters));
         all_pages!(call, subnets, "DescribeSubnets")
+    }
+
+    fn matched_by(&self, s: &SdkSubnet) -> String {
+        let (cidr, vpc) = (
+            s.cidr_block().unwrap_or_default(),
+            s.vpc_id().unwrap_or_default(),
+        );
+        format!("CIDR {cidr} in {vpc}{}", named(s.tags()))
     }
 
     fn attributes(&self, _region: &str, s: &SdkSubnet, _prior: Option<&ValueMap>) -> ValueMap {
@@ -104,20 +105,17 @@ impl Ec2Type for Subnet {
         req: &CreateRequest,
     ) -> Answer<Observed> {
         let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_subnet()
             .vpc_id(props::required_string(p, "vpc_id")?)
             .cidr_block(props::required_string(p, "cidr_block")?)
             .availability_zone(props::required_string(p, "availability_zone")?)
-            .tag_specifications(tag_spec(SdkType::Subnet, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::Subnet)?)
             .send()
             .await
             .map_err(e("CreateSubnet"))?;
-        let s = out
-            .subnet()
-            .ok_or_else(|| ProviderError::other("CreateSubnet returned no subnet"))?;
+        let s = answered(out.subnet(), "CreateSubnet", "no subnet")?;
         let id = s.subnet_id().unwrap_or_default().to_string();
         if props::boolean(p, "map_public_ip_on_launch")? == Some(true) {
             set_public_ip(aws, ctx, &req.address, &id, true).await?;
@@ -131,70 +129,23 @@ impl Ec2Type for Subnet {
         Ok(o)
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        if req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
-            let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
-            set_public_ip(aws, ctx, &req.address, &req.id, on).await?;
+    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+        if !req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
+            return Ok(());
         }
-        if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(aws, ctx, req).await?;
-        }
-        one(self, aws, ctx, &req.id, &req.properties).await
+        let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
+        set_public_ip(aws, ctx, &req.address, &req.id, on).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        Deletion {
-            aws,
-            ctx,
-            address: &req.address,
-            vpc_id: props::required_string(&req.prior, "vpc_id")?,
-            target: Target::Subnet(req.id.clone()),
-            what: format!("subnet {} to have no dependencies", req.id),
-        }
-        .run(|| async {
-            aws.ec2
-                .delete_subnet()
-                .subnet_id(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteSubnet"))
-        })
-        .await
-    }
-
-    /// `InvalidSubnet.Conflict`: a subnet with this CIDR is in the VPC.
-    fn taken(&self, p: &ValueMap) -> Answer<Option<Vec<Filter>>> {
-        Ok(Some(vec![
-            filter("vpc-id", [props::required_string(p, "vpc_id")?]),
-            filter("cidr-block", [props::required_string(p, "cidr_block")?]),
-        ]))
-    }
-
-    /// The subnet of the import's CIDR in the VPC it matched.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        let p = &req.properties;
-        let (Some(vpc), Some(cidr)) =
-            (props::string(p, "vpc_id")?, props::string(p, "cidr_block")?)
-        else {
-            return Err(unsearchable(req, "its VPC was not matched"));
-        };
-        let filters = vec![
-            filter("vpc-id", [vpc.clone()]),
-            filter("cidr-block", [cidr.clone()]),
-        ];
-        search(self, aws, filters, |s| {
-            format!("CIDR {cidr} in {vpc}{}", named(s.tags()))
-        })
-        .await
+        let vpc = props::required_string(&req.prior, "vpc_id")?;
+        Deletion::new(aws, ctx, &req.address, vpc, Target::Subnet(req.id.clone()))
+            .run(|| {
+                done(
+                    aws.ec2.delete_subnet().subnet_id(&req.id).send(),
+                    e("DeleteSubnet"),
+                )
+            })
+            .await
     }
 }

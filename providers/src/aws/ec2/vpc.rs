@@ -7,17 +7,15 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Vpc as SdkVpc, VpcAttributeName,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
 
 use super::blockers::{Deletion, Target};
-use super::kind::{all_pages, observe, one, Ec2Item, Ec2Type};
-use super::{carried, filter, opt_str, put, sync_tags, tag_spec};
+use super::kind::{all_pages, known, observe, Ec2Item, Ec2Type};
+use super::{answered, carried, create_tags, done, filter, lifecycle, opt_str, put};
 use crate::aws::errors::ec2 as e;
-use crate::aws::import::{named, unsearchable};
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::import::named;
+use crate::aws::wait;
+use crate::aws::Clients;
 use crate::props;
 use crate::Answer;
 
@@ -61,13 +59,13 @@ async fn set_dns(
     props_: &ValueMap,
     only_changed: Option<&[String]>,
 ) -> Answer<()> {
-    let w = Wait {
+    let w = lifecycle::wait(
+        aws,
         ctx,
         address,
-        verb: "configuring",
-        what: format!("VPC {id} to be visible"),
-        policy: aws.poll,
-    };
+        "configuring",
+        format!("VPC {id} to be visible"),
+    );
     for (name, hostnames) in [
         ("enable_dns_support", false),
         ("enable_dns_hostnames", true),
@@ -90,7 +88,7 @@ async fn set_dns(
             } else {
                 call.enable_dns_support(value.clone())
             };
-            async move { call.send().await.map(drop).map_err(e("ModifyVpcAttribute")) }
+            done(call.send(), e("ModifyVpcAttribute"))
         })
         .await?;
     }
@@ -160,18 +158,15 @@ impl Ec2Type for Vpc {
         req: &CreateRequest,
     ) -> Answer<Observed> {
         let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
         let out = aws
             .ec2
             .create_vpc()
             .cidr_block(props::required_string(p, "cidr_block")?)
-            .tag_specifications(tag_spec(SdkType::Vpc, &tags))
+            .tag_specifications(create_tags(ctx, req, SdkType::Vpc)?)
             .send()
             .await
             .map_err(e("CreateVpc"))?;
-        let vpc = out
-            .vpc()
-            .ok_or_else(|| ProviderError::other("CreateVpc returned no VPC"))?;
+        let vpc = answered(out.vpc(), "CreateVpc", "no VPC")?;
         let id = vpc.vpc_id().unwrap_or_default().to_string();
         set_dns(aws, ctx, &req.address, &id, p, None).await?;
         let mut o = observe(self, aws, ctx, vpc, Some(p));
@@ -179,46 +174,15 @@ impl Ec2Type for Vpc {
         Ok(o)
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        set_dns(
-            aws,
-            ctx,
-            &req.address,
-            &req.id,
-            &req.properties,
-            Some(&req.changed),
-        )
-        .await?;
-        if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(aws, ctx, req).await?;
-        }
-        one(self, aws, ctx, &req.id, &req.properties).await
+    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+        let (p, changed) = (&req.properties, Some(req.changed.as_slice()));
+        set_dns(aws, ctx, &req.address, &req.id, p, changed).await
     }
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        Deletion {
-            aws,
-            ctx,
-            address: &req.address,
-            vpc_id: req.id.clone(),
-            target: Target::Vpc,
-            what: format!("VPC {} to have no dependencies", req.id),
-        }
-        .run(|| async {
-            aws.ec2
-                .delete_vpc()
-                .vpc_id(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteVpc"))
-        })
-        .await
+        Deletion::new(aws, ctx, &req.address, req.id.clone(), Target::Vpc)
+            .run(|| done(aws.ec2.delete_vpc().vpc_id(&req.id).send(), e("DeleteVpc")))
+            .await
     }
 
     /// Other than default VPCs of the import's CIDR.
@@ -227,9 +191,7 @@ impl Ec2Type for Vpc {
         aws: &Clients,
         req: &ImportRequest,
     ) -> Answer<Vec<(String, String)>> {
-        let Some(cidr) = props::string(&req.properties, "cidr_block")? else {
-            return Err(unsearchable(req, "its CIDR block is not known"));
-        };
+        let [cidr] = known(req, ["cidr_block"], "its CIDR block is not known")?;
         let mut found = self
             .describe(aws, vec![filter("cidr", [cidr.clone()])])
             .await?;

@@ -11,9 +11,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use crate::aws::ec2::lifecycle::{self, delete_when_free};
+use crate::aws::ec2::{all_failed, done};
 use crate::aws::errors::{absent_if_not_found, efs as e};
-use crate::aws::wait::{self, Poll, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::{join_all, tags, Clients, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -100,41 +101,45 @@ fn region_of(arn: Option<&str>) -> String {
         .to_string()
 }
 
+/// The file system `id` once it is `available` (read after create: not visible at first).
 async fn wait_fs_available(
     aws: &Clients,
     ctx: &OpContext,
     address: &str,
     id: &str,
 ) -> Answer<FileSystemDescription> {
-    Wait {
+    let w = lifecycle::wait(
+        aws,
         ctx,
         address,
-        verb: "creating",
-        what: format!("file system {id} to be available"),
-        policy: aws.poll,
-    }
-    .until(|| async {
-        let out = aws
+        "creating",
+        format!("file system {id} to be available"),
+    );
+    let state = |f: &FileSystemDescription| f.life_cycle_state().as_str().to_string();
+    lifecycle::until_ready(&w, LifeCycleState::Available.as_str(), state, || async {
+        let sent = aws
             .efs
             .describe_file_systems()
             .file_system_id(id)
             .send()
-            .await
-            .map_err(e("DescribeFileSystems"));
-        let out = match out {
-            // Read-after-create.
-            Err(ProviderError::NotFound { .. }) => return Ok(Poll::Pending("not visible".into())),
-            other => other?,
-        };
-        match out.file_systems().first() {
-            Some(f) if f.life_cycle_state() == &LifeCycleState::Available => {
-                Ok(Poll::Ready(f.clone()))
-            }
-            Some(f) => Ok(Poll::Pending(f.life_cycle_state().as_str().into())),
-            None => Ok(Poll::Pending("not visible".into())),
-        }
+            .await;
+        let out = absent_if_not_found(sent.map_err(e("DescribeFileSystems")))?;
+        Ok(out.and_then(|o| o.file_systems().first().cloned()))
     })
     .await
+}
+
+/// `f` observed with `prior`, its backup setting read (DescribeBackupPolicy).
+async fn with_backup(
+    aws: &Clients,
+    ctx: &OpContext,
+    f: &FileSystemDescription,
+    prior: &ValueMap,
+) -> Answer<Observed> {
+    let mut o = fs_observed(ctx, f, prior);
+    let backup = backup_on(aws, f.file_system_id()).await?;
+    o.attributes.insert("backup".into(), Value::Bool(backup));
+    Ok(o)
 }
 
 /// Whether AWS Backup's daily backups are on (DescribeBackupPolicy). A file system that never
@@ -206,28 +211,18 @@ impl Kind for FileSystem {
     }
 
     async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        match all_file_systems(aws).await {
-            Ok(all) => {
-                let all = &all;
-                crate::aws::join_all(requests.iter().map(|r| async move {
-                    let Some(f) = all.get(&r.id) else {
-                        return Ok(None);
-                    };
-                    let mut o = fs_observed(ctx, f, &r.prior);
-                    o.attributes
-                        .insert("backup".into(), Value::Bool(backup_on(aws, &r.id).await?));
-                    Ok(Some(o))
-                }))
-                .await
+        let all = match all_file_systems(aws).await {
+            Ok(all) => all,
+            Err(err) => return all_failed(requests, &err),
+        };
+        let all = &all;
+        join_all(requests.iter().map(|r| async move {
+            match all.get(&r.id) {
+                Some(f) => with_backup(aws, ctx, f, &r.prior).await.map(Some),
+                None => Ok(None),
             }
-            Err(err) => {
-                let m = err.to_string();
-                requests
-                    .iter()
-                    .map(|_| Err(ProviderError::other(m.clone())))
-                    .collect()
-            }
-        }
+        }))
+        .await
     }
 
     async fn create(
@@ -307,25 +302,13 @@ impl Kind for FileSystem {
         if changed("tags") {
             tags::sync(
                 tags::changes(ctx, req)?,
-                |set| async move {
-                    aws.efs
-                        .tag_resource()
-                        .resource_id(&req.id)
-                        .set_tags(Some(efs_tags(&set)))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("TagResource"))
+                |set| {
+                    let call = aws.efs.tag_resource().resource_id(&req.id);
+                    done(call.set_tags(Some(efs_tags(&set))).send(), e("TagResource"))
                 },
-                |keys| async move {
-                    aws.efs
-                        .untag_resource()
-                        .resource_id(&req.id)
-                        .set_tag_keys(Some(keys))
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(e("UntagResource"))
+                |keys| {
+                    let call = aws.efs.untag_resource().resource_id(&req.id);
+                    done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
                 },
             )
             .await?;
@@ -340,21 +323,10 @@ impl Kind for FileSystem {
 
     async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         // Mount targets being deleted still hold the file system: wait them out.
-        Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("file system {} to be free of mount targets", req.id),
-            policy: aws.poll,
-        }
-        .retrying(wait::dependency, || async {
-            aws.efs
-                .delete_file_system()
-                .file_system_id(&req.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(e("DeleteFileSystem"))
+        let what = format!("file system {} to be free of mount targets", req.id);
+        delete_when_free(aws, ctx, &req.address, what, || {
+            let call = aws.efs.delete_file_system().file_system_id(&req.id);
+            done(call.send(), e("DeleteFileSystem"))
         })
         .await
     }
@@ -377,9 +349,6 @@ impl Kind for FileSystem {
             LifeCycleState::Available => f.clone(),
             _ => wait_fs_available(aws, ctx, &req.address, &f.file_system_id).await?,
         };
-        let mut o = fs_observed(ctx, &f, &prior);
-        let backup = backup_on(aws, &f.file_system_id).await?;
-        o.attributes.insert("backup".into(), Value::Bool(backup));
-        Ok(Some(o))
+        with_backup(aws, ctx, &f, &prior).await.map(Some)
     }
 }

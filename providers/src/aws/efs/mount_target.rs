@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_ec2::types::NetworkInterface;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
@@ -15,9 +16,9 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use crate::aws::errors::{absent_if_not_found, ec2, efs as e};
+use crate::aws::ec2::{all_failed, done, lifecycle};
+use crate::aws::errors::{absent_if_not_found, ec2, efs as e, gone_is_ok};
 use crate::aws::import::unsearchable;
-use crate::aws::wait::{Poll, Wait};
 use crate::aws::{Clients, Kind};
 use crate::props;
 use crate::{Answer, Found};
@@ -59,17 +60,13 @@ fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
 
 /// The mount targets of one file system (every page); NotFound → none.
 async fn mount_targets_of(aws: &Clients, fs: &str) -> Answer<Vec<MountTargetDescription>> {
-    let items = aws
+    let pages = aws
         .efs
         .describe_mount_targets()
         .file_system_id(fs)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeMountTargets"));
-    Ok(absent_if_not_found(items)?.unwrap_or_default())
+        .into_paginator();
+    let items = pages.items().send().try_collect().await;
+    Ok(absent_if_not_found(items.map_err(e("DescribeMountTargets")))?.unwrap_or_default())
 }
 
 /// The mount target of file system `fs` in `subnet` (at most one exists), not one going away.
@@ -94,9 +91,9 @@ async fn one_mount_target(aws: &Clients, id: &str) -> Answer<Option<MountTargetD
         .describe_mount_targets()
         .mount_target_id(id)
         .send()
-        .await
-        .map_err(e("DescribeMountTargets"));
-    Ok(absent_if_not_found(out)?.and_then(|o| o.mount_targets().first().cloned()))
+        .await;
+    let out = absent_if_not_found(out.map_err(e("DescribeMountTargets")))?;
+    Ok(out.and_then(|o| o.mount_targets().first().cloned()))
 }
 
 /// Waits until the mount target's network interface is gone: EFS releases it some time after
@@ -109,56 +106,45 @@ async fn wait_eni_released(
     mount_target: &str,
     eni: &str,
 ) -> Answer<()> {
-    Wait {
+    let of = format!("network interface {eni} of mount target {mount_target}");
+    let w = lifecycle::wait(
+        aws,
         ctx,
         address,
-        verb: "deleting",
-        what: format!("network interface {eni} of mount target {mount_target} to be released"),
-        policy: aws.poll,
-    }
-    .until(|| async {
-        let out = aws
+        "deleting",
+        format!("{of} to be released"),
+    );
+    let state = |n: &NetworkInterface| {
+        let status = n.status().map_or("unknown status", |s| s.as_str());
+        format!("{of} is still there ({status})")
+    };
+    lifecycle::until_gone(&w, None, state, || async {
+        let sent = aws
             .ec2
             .describe_network_interfaces()
             .network_interface_ids(eni)
-            .send()
-            .await
-            .map_err(ec2("DescribeNetworkInterfaces"));
-        match absent_if_not_found(out)?
-            .as_ref()
-            .and_then(|o| o.network_interfaces().first())
-        {
-            None => Ok(Poll::Ready(())),
-            Some(n) => Ok(Poll::Pending(format!(
-                "network interface {eni} of mount target {mount_target} is still there ({})",
-                n.status().map_or("unknown status", |s| s.as_str())
-            ))),
-        }
+            .send();
+        let out = absent_if_not_found(sent.await.map_err(ec2("DescribeNetworkInterfaces")))?;
+        Ok(out.and_then(|o| o.network_interfaces().first().cloned()))
     })
     .await
 }
 
+fn mt_state(m: &MountTargetDescription) -> String {
+    m.life_cycle_state().as_str().to_string()
+}
+
+/// The mount target `id` once it is `available`.
 async fn wait_mt_available(
     aws: &Clients,
     ctx: &OpContext,
     address: &str,
     id: &str,
 ) -> Answer<MountTargetDescription> {
-    Wait {
-        ctx,
-        address,
-        verb: "creating",
-        what: format!("mount target {id} to be available"),
-        policy: aws.poll,
-    }
-    .until(|| async {
-        match one_mount_target(aws, id).await? {
-            Some(m) if m.life_cycle_state() == &LifeCycleState::Available => Ok(Poll::Ready(m)),
-            Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
-            None => Ok(Poll::Pending("not visible".into())),
-        }
-    })
-    .await
+    let what = format!("mount target {id} to be available");
+    let w = lifecycle::wait(aws, ctx, address, "creating", what);
+    let available = LifeCycleState::Available.as_str();
+    lifecycle::until_ready(&w, available, mt_state, || one_mount_target(aws, id)).await
 }
 
 #[async_trait]
@@ -194,13 +180,7 @@ impl Kind for MountTarget {
         for fs in &filesystems {
             match mount_targets_of(aws, fs).await {
                 Ok(mts) => by_id.extend(mts.into_iter().map(|m| (m.mount_target_id.clone(), m))),
-                Err(err) => {
-                    let m = err.to_string();
-                    return requests
-                        .iter()
-                        .map(|_| Err(ProviderError::other(m.clone())))
-                        .collect();
-                }
+                Err(err) => return all_failed(requests, &err),
             }
         }
         requests
@@ -220,46 +200,41 @@ impl Kind for MountTarget {
         let subnet = props::required_string(p, "subnet_id")?;
         let groups = props::string_list(p, "security_groups")?;
         // A file system still creating refuses mount targets for a moment.
-        let created = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("file system {fs} to accept a mount target"),
-            policy: aws.poll,
-        }
-        .retrying(
-            |err| {
-                matches!(
-                    err,
-                    ProviderError::Conflict { .. } | ProviderError::NotFound { .. }
-                )
-            },
-            || async {
-                let made = aws
-                    .efs
-                    .create_mount_target()
-                    .file_system_id(&fs)
-                    .subnet_id(&subnet)
-                    .set_security_groups((!groups.is_empty()).then(|| groups.clone()))
-                    .send()
-                    .await
-                    .map_err(e("CreateMountTarget"));
-                match made {
-                    Ok(m) => Ok(m.mount_target_id),
-                    // `MountTargetConflict`: this file system (the stack's) already has its
-                    // mount target in this subnet (an earlier run's): adopted. Otherwise the
-                    // file system is still creating, and the conflict is waited out.
-                    Err(err @ ProviderError::Conflict { .. }) => {
-                        match mount_target_in(aws, &fs, &subnet).await? {
-                            Some(id) => Ok(id),
-                            None => Err(err),
+        let what = format!("file system {fs} to accept a mount target");
+        let created = lifecycle::wait(aws, ctx, &req.address, "creating", what)
+            .retrying(
+                |err| {
+                    matches!(
+                        err,
+                        ProviderError::Conflict { .. } | ProviderError::NotFound { .. }
+                    )
+                },
+                || async {
+                    let made = aws
+                        .efs
+                        .create_mount_target()
+                        .file_system_id(&fs)
+                        .subnet_id(&subnet)
+                        .set_security_groups((!groups.is_empty()).then(|| groups.clone()))
+                        .send()
+                        .await
+                        .map_err(e("CreateMountTarget"));
+                    match made {
+                        Ok(m) => Ok(m.mount_target_id),
+                        // `MountTargetConflict`: this file system (the stack's) already has its
+                        // mount target in this subnet (an earlier run's): adopted. Otherwise the
+                        // file system is still creating, and the conflict is waited out.
+                        Err(err @ ProviderError::Conflict { .. }) => {
+                            match mount_target_in(aws, &fs, &subnet).await? {
+                                Some(id) => Ok(id),
+                                None => Err(err),
+                            }
                         }
+                        Err(err) => Err(err),
                     }
-                    Err(err) => Err(err),
-                }
-            },
-        )
-        .await?;
+                },
+            )
+            .await?;
         let m = wait_mt_available(aws, ctx, &req.address, &created).await?;
         Ok(mt_observed(&m, p))
     }
@@ -271,13 +246,11 @@ impl Kind for MountTarget {
         req: &UpdateRequest,
     ) -> Answer<Observed> {
         let groups = props::string_list(&req.properties, "security_groups")?;
-        aws.efs
-            .modify_mount_target_security_groups()
+        let call = aws.efs.modify_mount_target_security_groups();
+        let call = call
             .mount_target_id(&req.id)
-            .set_security_groups(Some(groups))
-            .send()
-            .await
-            .map_err(e("ModifyMountTargetSecurityGroups"))?;
+            .set_security_groups(Some(groups));
+        done(call.send(), e("ModifyMountTargetSecurityGroups")).await?;
         let m = wait_mt_available(aws, ctx, &req.address, &req.id).await?;
         Ok(mt_observed(&m, &req.properties))
     }
@@ -290,32 +263,12 @@ impl Kind for MountTarget {
                 .await?
                 .and_then(|m| m.network_interface_id().map(str::to_string));
         }
-        match aws
-            .efs
-            .delete_mount_target()
-            .mount_target_id(&req.id)
-            .send()
-            .await
-            .map_err(e("DeleteMountTarget"))
-        {
-            Ok(_) | Err(ProviderError::NotFound { .. }) => {}
-            Err(err) => return Err(err),
-        }
-        Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("mount target {} to be deleted", req.id),
-            policy: aws.poll,
-        }
-        .until(|| async {
-            match one_mount_target(aws, &req.id).await? {
-                None => Ok(Poll::Ready(())),
-                Some(m) if m.life_cycle_state() == &LifeCycleState::Deleted => Ok(Poll::Ready(())),
-                Some(m) => Ok(Poll::Pending(m.life_cycle_state().as_str().into())),
-            }
-        })
-        .await?;
+        let call = aws.efs.delete_mount_target().mount_target_id(&req.id);
+        gone_is_ok(done(call.send(), e("DeleteMountTarget")).await)?;
+        let what = format!("mount target {} to be deleted", req.id);
+        let w = lifecycle::wait(aws, ctx, &req.address, "deleting", what);
+        let deleted = Some(LifeCycleState::Deleted.as_str());
+        lifecycle::until_gone(&w, deleted, mt_state, || one_mount_target(aws, &req.id)).await?;
         match eni {
             Some(eni) => wait_eni_released(aws, ctx, &req.address, &req.id, &eni).await,
             None => Ok(()),

@@ -309,6 +309,15 @@ mod tests {
             .collect()
     }
 
+    fn group_of(id: &str, name: &str, pairs: &[(&str, &str)]) -> Group {
+        Group {
+            id: id.into(),
+            name: name.into(),
+            tags: tags(pairs),
+            ..Group::default()
+        }
+    }
+
     fn scope() -> Scope {
         Scope::new(
             "helio",
@@ -452,26 +461,16 @@ mod tests {
             ..Lb::default()
         };
         assert!(foreign(&load_balancer(&s, &stranger)));
-        let g = Group {
-            id: "sg-k8s".into(),
-            name: "k8s-elb-a1".into(),
-            tags: tags(&[("kubernetes.io/cluster/eks-helio", "owned")]),
-            ..Group::default()
-        };
+        let g = group_of(
+            "sg-k8s",
+            "k8s-elb-a1",
+            &[("kubernetes.io/cluster/eks-helio", "owned")],
+        );
         assert!(removes(&group(&s, &g)));
-        let mine = Group {
-            id: "sg-2".into(),
-            name: "helio-nodes".into(),
-            tags: tags(&[("hdh:stack", "helio")]),
-            ..Group::default()
-        };
+        let mine = group_of("sg-2", "helio-nodes", &[("hdh:stack", "helio")]);
         assert!(matches!(group(&s, &mine), Verdict::Wait(_)));
         assert!(removes(&reference(&s, &mine, "sg-k8s")));
-        let theirs = Group {
-            id: "sg-3".into(),
-            name: "bastion".into(),
-            ..Group::default()
-        };
+        let theirs = group_of("sg-3", "bastion", &[]);
         assert!(foreign(&group(&s, &theirs)));
         assert!(foreign(&reference(&s, &theirs, "sg-k8s")));
     }

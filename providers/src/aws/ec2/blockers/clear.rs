@@ -6,6 +6,7 @@
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup as SdkSg, UserIdGroupPair};
 use hdh_engine::ProviderError;
 
+use crate::aws::ec2::done;
 use crate::aws::errors::{ec2 as e, elb};
 use crate::aws::Clients;
 use crate::Answer;
@@ -27,39 +28,18 @@ fn outcome(r: Answer<()>) -> Answer<Outcome> {
 }
 
 pub(crate) async fn load_balancer(aws: &Clients, name: &str) -> Answer<Outcome> {
-    outcome(
-        aws.elb
-            .delete_load_balancer()
-            .load_balancer_name(name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(elb("DeleteLoadBalancer")),
-    )
+    let call = aws.elb.delete_load_balancer().load_balancer_name(name);
+    outcome(done(call.send(), elb("DeleteLoadBalancer")).await)
 }
 
 pub(crate) async fn network_interface(aws: &Clients, id: &str) -> Answer<Outcome> {
-    outcome(
-        aws.ec2
-            .delete_network_interface()
-            .network_interface_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("DeleteNetworkInterface")),
-    )
+    let call = aws.ec2.delete_network_interface().network_interface_id(id);
+    outcome(done(call.send(), e("DeleteNetworkInterface")).await)
 }
 
 pub(crate) async fn security_group(aws: &Clients, id: &str) -> Answer<Outcome> {
-    outcome(
-        aws.ec2
-            .delete_security_group()
-            .group_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("DeleteSecurityGroup")),
-    )
+    let call = aws.ec2.delete_security_group().group_id(id);
+    outcome(done(call.send(), e("DeleteSecurityGroup")).await)
 }
 
 /// The permissions of `perms` narrowed to the pairs that reference `target`.
@@ -99,30 +79,16 @@ pub(crate) async fn references(aws: &Clients, holder: &SdkSg, target: &str) -> A
         return Ok(Outcome::AlreadyGone);
     }
     if !ingress.is_empty() {
-        let r = aws
-            .ec2
-            .revoke_security_group_ingress()
-            .group_id(id)
-            .set_ip_permissions(Some(ingress))
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("RevokeSecurityGroupIngress"));
-        if let Outcome::AlreadyGone = outcome(r)? {
+        let call = aws.ec2.revoke_security_group_ingress().group_id(id);
+        let sent = call.set_ip_permissions(Some(ingress)).send();
+        if let Outcome::AlreadyGone = outcome(done(sent, e("RevokeSecurityGroupIngress")).await)? {
             return Ok(Outcome::AlreadyGone);
         }
     }
     if !egress.is_empty() {
-        let r = aws
-            .ec2
-            .revoke_security_group_egress()
-            .group_id(id)
-            .set_ip_permissions(Some(egress))
-            .send()
-            .await
-            .map(drop)
-            .map_err(e("RevokeSecurityGroupEgress"));
-        outcome(r)?;
+        let call = aws.ec2.revoke_security_group_egress().group_id(id);
+        let sent = call.set_ip_permissions(Some(egress)).send();
+        outcome(done(sent, e("RevokeSecurityGroupEgress")).await)?;
     }
     Ok(Outcome::Removed)
 }

@@ -8,6 +8,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_ec2::types::{Filter, SecurityGroup as SdkSg};
 
 use super::attribute::{Eni, Group, Instance, Lb};
+use crate::aws::ec2::internet_gateway::InternetGateway;
+use crate::aws::ec2::kind::{Ec2Item, Ec2Type};
+use crate::aws::ec2::nat_gateway::NatGateway;
+use crate::aws::ec2::route_table::RouteTable;
+use crate::aws::ec2::security_group::SecurityGroup;
+use crate::aws::ec2::subnet::Subnet;
+use crate::aws::ec2::vpc::Vpc;
 use crate::aws::ec2::{filter, tag_map, IDS_PER_CALL};
 use crate::aws::errors::{ec2 as e, elb};
 use crate::aws::Clients;
@@ -21,19 +28,12 @@ pub(crate) async fn vpc_tags(
     aws: &Clients,
     vpc_id: &str,
 ) -> Answer<Option<BTreeMap<String, String>>> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_vpcs()
-        .filters(filter("vpc-id", [vpc_id.to_string()]))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeVpcs"))?;
-    Ok(pages
+    let vpcs = Vpc
+        .describe(aws, vec![filter("vpc-id", [vpc_id.to_string()])])
+        .await?;
+    Ok(vpcs
         .iter()
-        .flat_map(|p| p.vpcs())
-        .find(|v| v.vpc_id() == Some(vpc_id))
+        .find(|v| v.id() == vpc_id)
         .map(|v| tag_map(v.tags())))
 }
 
@@ -130,20 +130,12 @@ pub(crate) struct Groups {
 }
 
 pub(crate) async fn groups(aws: &Clients, vpc_id: &str) -> Answer<Groups> {
-    let pages: Vec<_> = aws
-        .ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", [vpc_id.to_string()]))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeSecurityGroups"))?;
+    let in_vpc = vec![filter("vpc-id", [vpc_id.to_string()])];
     let mut out = Groups {
         list: vec![],
         raw: HashMap::new(),
     };
-    for g in pages.iter().flat_map(|p| p.security_groups()) {
+    for g in SecurityGroup.describe(aws, in_vpc).await? {
         let id = g.group_id().unwrap_or_default().to_string();
         let references: BTreeSet<String> = g
             .ip_permissions()
@@ -159,7 +151,7 @@ pub(crate) async fn groups(aws: &Clients, vpc_id: &str) -> Answer<Groups> {
             tags: tag_map(g.tags()),
             references,
         });
-        out.raw.insert(id, g.clone());
+        out.raw.insert(id, g);
     }
     Ok(out)
 }
@@ -211,79 +203,31 @@ pub(crate) struct Part {
 
 pub(crate) async fn network_parts(aws: &Clients, vpc_id: &str) -> Answer<Vec<Part>> {
     let in_vpc = || vec![filter("vpc-id", [vpc_id.to_string()])];
-    let mut parts = vec![];
-    let subnets: Vec<_> = aws
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(in_vpc()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeSubnets"))?;
-    for s in subnets.iter().flat_map(|p| p.subnets()) {
-        parts.push(Part {
-            kind: "subnet",
-            id: s.subnet_id().unwrap_or_default().into(),
-            tags: tag_map(s.tags()),
-        });
-    }
-    let igws: Vec<_> = aws
-        .ec2
-        .describe_internet_gateways()
-        .filters(filter("attachment.vpc-id", [vpc_id.to_string()]))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeInternetGateways"))?;
-    for g in igws.iter().flat_map(|p| p.internet_gateways()) {
-        parts.push(Part {
-            kind: "internet gateway",
-            id: g.internet_gateway_id().unwrap_or_default().into(),
-            tags: tag_map(g.tags()),
-        });
-    }
-    let nats: Vec<_> = aws
-        .ec2
-        .describe_nat_gateways()
-        .set_filter(Some(vec![
-            filter("vpc-id", [vpc_id.to_string()]),
-            filter(
-                "state",
-                ["pending", "available", "deleting"].map(str::to_string),
-            ),
-        ]))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeNatGateways"))?;
-    for n in nats.iter().flat_map(|p| p.nat_gateways()) {
-        parts.push(Part {
-            kind: "NAT gateway",
-            id: n.nat_gateway_id().unwrap_or_default().into(),
-            tags: tag_map(n.tags()),
-        });
-    }
-    let tables: Vec<_> = aws
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(in_vpc()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeRouteTables"))?;
-    for t in tables.iter().flat_map(|p| p.route_tables()) {
-        if t.associations().iter().any(|a| a.main() == Some(true)) {
-            continue;
-        }
-        parts.push(Part {
-            kind: "route table",
-            id: t.route_table_id().unwrap_or_default().into(),
-            tags: tag_map(t.tags()),
-        });
-    }
+    let attached = vec![filter("attachment.vpc-id", [vpc_id.to_string()])];
+    let mut parts = parts_of("subnet", Subnet.describe(aws, in_vpc()).await?);
+    parts.extend(parts_of(
+        "internet gateway",
+        InternetGateway.describe(aws, attached).await?,
+    ));
+    // Those not deleted (or failed) yet.
+    parts.extend(parts_of(
+        "NAT gateway",
+        NatGateway.describe(aws, in_vpc()).await?,
+    ));
+    let mut tables = RouteTable.describe(aws, in_vpc()).await?;
+    // The main table goes with the VPC.
+    tables.retain(|t| !t.associations().iter().any(|a| a.main() == Some(true)));
+    parts.extend(parts_of("route table", tables));
     Ok(parts)
+}
+
+fn parts_of<I: Ec2Item>(kind: &'static str, items: Vec<I>) -> Vec<Part> {
+    items
+        .iter()
+        .map(|i| Part {
+            kind,
+            id: i.id().to_string(),
+            tags: tag_map(i.all_tags()),
+        })
+        .collect()
 }

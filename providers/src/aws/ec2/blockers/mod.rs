@@ -25,9 +25,9 @@ use tokio::sync::OnceCell;
 
 use self::attribute::{Scope, Verdict};
 use self::clear::Outcome;
-use super::filter;
+use super::{filter, lifecycle};
 use crate::aws::errors::gone_is_ok;
-use crate::aws::wait::{self, Poll, Wait};
+use crate::aws::wait::{self, Poll};
 use crate::aws::Clients;
 use crate::Answer;
 
@@ -37,8 +37,9 @@ pub(crate) enum Target {
     Subnet(String),
     SecurityGroup(String),
     Vpc,
-    /// An internet gateway's detachment: blocked by public addresses mapped in the VPC.
-    PublicAddresses,
+    /// An internet gateway's detachment (this gateway): blocked by public addresses mapped in
+    /// the VPC.
+    PublicAddresses(String),
 }
 
 /// One deletion inside a VPC that may need the way cleared.
@@ -48,8 +49,6 @@ pub(crate) struct Deletion<'a> {
     pub address: &'a str,
     pub vpc_id: String,
     pub target: Target,
-    /// e.g. "subnet subnet-0abc to have no dependencies" (for progress and the timeout).
-    pub what: String,
 }
 
 /// One thing in the way, and what hdh makes of it.
@@ -71,7 +70,37 @@ enum Action {
     Group(String),
 }
 
-impl Deletion<'_> {
+impl<'a> Deletion<'a> {
+    pub fn new(
+        aws: &'a Clients,
+        ctx: &'a OpContext,
+        address: &'a str,
+        vpc_id: String,
+        target: Target,
+    ) -> Self {
+        Deletion {
+            aws,
+            ctx,
+            address,
+            vpc_id,
+            target,
+        }
+    }
+
+    /// What the wait is for, e.g. "subnet subnet-0abc to have no dependencies" (for progress
+    /// and the timeout).
+    fn what(&self) -> String {
+        let vpc = &self.vpc_id;
+        match &self.target {
+            Target::Subnet(id) => format!("subnet {id} to have no dependencies"),
+            Target::SecurityGroup(id) => format!("security group {id} to have no dependents"),
+            Target::Vpc => format!("VPC {vpc} to have no dependencies"),
+            Target::PublicAddresses(gateway) => format!(
+                "internet gateway {gateway} to detach (no public addresses mapped in {vpc})"
+            ),
+        }
+    }
+
     /// Runs `op` (the delete call) until it succeeds or the deadline passes, clearing the way
     /// after every `DependencyViolation`. Already gone is success.
     pub async fn run<F, Fut>(&self, mut op: F) -> Answer<()>
@@ -79,13 +108,7 @@ impl Deletion<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Answer<()>>,
     {
-        let w = Wait {
-            ctx: self.ctx,
-            address: self.address,
-            verb: "deleting",
-            what: self.what.clone(),
-            policy: self.aws.poll,
-        };
+        let w = lifecycle::wait(self.aws, self.ctx, self.address, "deleting", self.what());
         // Who the stack is (its VPC's tags) does not change while it waits: read once.
         let scope = OnceCell::new();
         w.until(|| {
@@ -127,10 +150,10 @@ impl Deletion<'_> {
         let eni_filter = match &self.target {
             Target::Subnet(id) => filter("subnet-id", [id.clone()]),
             Target::SecurityGroup(id) => filter("group-id", [id.clone()]),
-            Target::Vpc | Target::PublicAddresses => filter("vpc-id", [vpc.to_string()]),
+            Target::Vpc | Target::PublicAddresses(_) => filter("vpc-id", [vpc.to_string()]),
         };
         let mut enis = inventory::enis(aws, vec![eni_filter]).await?;
-        if let Target::PublicAddresses = self.target {
+        if let Target::PublicAddresses(_) = self.target {
             enis.retain(|e| e.public_ip.is_some());
         }
         let lbs: Vec<_> = inventory::load_balancers(aws, vpc)
@@ -139,7 +162,7 @@ impl Deletion<'_> {
             .filter(|lb| match &self.target {
                 Target::Subnet(id) => lb.subnets.contains(id),
                 Target::SecurityGroup(id) => lb.groups.contains(id),
-                Target::Vpc | Target::PublicAddresses => true,
+                Target::Vpc | Target::PublicAddresses(_) => true,
             })
             .collect();
         let groups = match self.target {

@@ -1,10 +1,6 @@
-//! A run's hold on its state store: the lock, taken with backoff and released by a guard on
-//! every path, and the commit of each write (the serial one up, then the save or append).
+//! A run's hold on its state store's lock: taken with backoff, released by a guard on every path.
 //!
-//! Invariants:
-//! - Every whole write of a run goes through [`commit`], so the serial rises by exactly one per
-//!   write and never wraps (`State::bump_serial`).
-//! - A [`LockGuard`] that is not released explicitly releases its lock when dropped (an error,
+//! Invariant: a [`LockGuard`] that is not released explicitly releases its lock when dropped (an error,
 //!   an early return, a panic), on a runtime of its own, so no path leaves a lock behind.
 
 use std::sync::Arc;
@@ -12,23 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::state::{Changes, LockInfo, State, StateStore, StoreError};
-
-/// One serial up, then the whole state written.
-pub async fn commit(store: &dyn StateStore, state: &mut State) -> Result<(), StoreError> {
-    state.bump_serial(&store.location())?;
-    store.save(state).await
-}
-
-/// One serial up, then `changes` appended (or the whole state written, as the store does).
-pub async fn commit_changes(
-    store: &dyn StateStore,
-    state: &mut State,
-    changes: &Changes,
-) -> Result<(), StoreError> {
-    state.bump_serial(&store.location())?;
-    store.append(state, changes).await
-}
+use crate::state::{LockInfo, StateStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -164,16 +144,6 @@ mod tests {
             created: "2026-12-01T00:00:00Z".into(),
             version: "0".into(),
         }
-    }
-
-    #[tokio::test]
-    async fn commit_takes_the_serial_one_up_and_saves() {
-        let store = MemoryStore::new();
-        let mut state = State::default();
-        commit(&store, &mut state).await.unwrap();
-        commit(&store, &mut state).await.unwrap();
-        assert_eq!(store.current().unwrap().serial, 2);
-        assert_eq!(store.saves(), 2);
     }
 
     #[tokio::test(start_paused = true)]
