@@ -110,24 +110,34 @@ class CrashSwitch:
         stand-in tool (helm, kubectl) whose call fired the switch: it dies with its caller, as
         both do when a laptop is closed, so a helm killed mid-install leaves what helm leaves."""
         assert self.fired is not None
-        if isinstance(also, int) and not isinstance(also, bool) and also > 1 and also != os.getpid():
-            try:
-                os.kill(also, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        # The caller first: killed after its tool, it could see the tool die and clean up
+        # (remove its work directory, record a failure) in the moment between the two kills,
+        # which a closed laptop never allows.
         pid = self.fired["pid"]
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             self.fired["result"] = "no such process"
+            _kill_tool(also)
             return
         except PermissionError:
             self.fired["result"] = "not permitted"
+            _kill_tool(also)
             return
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not _dead(pid):
             time.sleep(0.001)
         self.fired["result"] = "killed" if _dead(pid) else "still alive after 5 s"
+        _kill_tool(also)
+
+
+def _kill_tool(also: int | None) -> None:
+    """SIGKILL the stand-in tool whose call fired the switch, if there is one."""
+    if isinstance(also, int) and not isinstance(also, bool) and also > 1 and also != os.getpid():
+        try:
+            os.kill(also, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _dead(pid: int) -> bool:
