@@ -461,3 +461,25 @@ pub fn providers_with(fake: Arc<FakeProvider>) -> crate::provider::Providers {
     p.register(fake);
     p
 }
+
+/// A lock taken as `id` by a test: no wait for a held one, and a failed release fails the test.
+pub fn lock_request(id: &str) -> crate::run::LockRequest<'static> {
+    crate::run::LockRequest {
+        info: test_lock(id),
+        timeout: Duration::ZERO,
+        waiting: Box::new(|_| {}),
+        on_unlock_error: |_, _, e| panic!("release failed: {e}"),
+    }
+}
+
+/// The lock a test takes as `id`.
+pub fn test_lock(id: &str) -> LockInfo {
+    LockInfo {
+        id: id.into(),
+        holder: "test@host".into(),
+        pid: 1,
+        operation: "apply".into(),
+        created: "2026-12-01T00:00:00Z".into(),
+        version: "0".into(),
+    }
+}

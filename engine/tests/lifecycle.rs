@@ -9,9 +9,9 @@ use hdh_engine::apply::{ExecOptions, Executor, OpKind, Report};
 use hdh_engine::graph::{Desired, ResourceSpec};
 use hdh_engine::plan::{Action, Mode, Plan, PlanError, Reason, RetainedPolicy};
 use hdh_engine::provider::{OpContext, Providers};
-use hdh_engine::run::{LockRequest, PlanRequest, Run, RunError};
-use hdh_engine::state::{LockInfo, State};
-use hdh_engine::testkit::{providers_with, thing, FakeProvider, MemoryStore};
+use hdh_engine::run::{PlanRequest, Run, RunError};
+use hdh_engine::state::State;
+use hdh_engine::testkit::{lock_request, providers_with, thing, FakeProvider, MemoryStore};
 use hdh_engine::value::Value;
 
 struct World {
@@ -36,20 +36,9 @@ impl World {
 
     /// A run on the store, as every command begins one: the lock taken, state loaded.
     async fn begin(&self) -> Run {
-        let request = LockRequest {
-            info: LockInfo {
-                id: "test".into(),
-                holder: "test@host".into(),
-                pid: 1,
-                operation: "apply".into(),
-                created: "2026-12-01T00:00:00Z".into(),
-                version: "0".into(),
-            },
-            timeout: Duration::ZERO,
-            waiting: Box::new(|_| {}),
-            on_unlock_error: |_, _, e| panic!("release failed: {e}"),
-        };
-        Run::begin(self.store.clone(), request).await.unwrap()
+        Run::begin(self.store.clone(), lock_request("test"))
+            .await
+            .unwrap()
     }
 
     /// Settles intents, refreshes and plans within `run`.

@@ -10,26 +10,9 @@ use hdh_engine::apply::{ExecOptions, Executor};
 use hdh_engine::graph::Desired;
 use hdh_engine::plan::{Action, Mode};
 use hdh_engine::provider::{OpContext, Providers};
-use hdh_engine::run::{LockError, LockRequest, PlanRequest, Run, RunError};
-use hdh_engine::state::LockInfo;
-use hdh_engine::testkit::{providers_with, thing, FakeProvider, MemoryStore};
+use hdh_engine::run::{LockError, PlanRequest, Run, RunError};
+use hdh_engine::testkit::{lock_request, providers_with, thing, FakeProvider, MemoryStore};
 use hdh_engine::value::Value;
-
-fn lock_request(id: &str) -> LockRequest<'static> {
-    LockRequest {
-        info: LockInfo {
-            id: id.into(),
-            holder: "test@host".into(),
-            pid: 1,
-            operation: "apply".into(),
-            created: "2026-12-01T00:00:00Z".into(),
-            version: "0".into(),
-        },
-        timeout: Duration::ZERO,
-        waiting: Box::new(|_| {}),
-        on_unlock_error: |_, _, e| panic!("release failed: {e}"),
-    }
-}
 
 fn two_things() -> Desired {
     Desired::new(

@@ -136,14 +136,7 @@ mod tests {
     use crate::testkit::MemoryStore;
 
     fn info(id: &str) -> LockInfo {
-        LockInfo {
-            id: id.into(),
-            holder: "test@host".into(),
-            pid: 1,
-            operation: "apply".into(),
-            created: "2026-12-01T00:00:00Z".into(),
-            version: "0".into(),
-        }
+        crate::testkit::test_lock(id)
     }
 
     #[tokio::test(start_paused = true)]
