@@ -12,14 +12,7 @@ const TIME_SCALE: f64 = 0.001;
 
 async fn apply_with_chart(version: &str) -> (Run, String) {
     let mut run = setup(TIME_SCALE);
-    let config = run.emu.aws_config("us-east-1").await;
-    aws_sdk_route53::Client::new(&config)
-        .create_hosted_zone()
-        .name("example.org")
-        .caller_reference("chart")
-        .send()
-        .await
-        .unwrap();
+    run.hosted_zone().await;
     run.edit(
         "chart_version: 2022.8.2",
         &format!("chart_version: \"{version}\""),
@@ -241,13 +234,7 @@ async fn the_example_installs_with_the_current_chart() {
 async fn letsencrypt_installs_autohttps_with_every_chart_tree() {
     let mut run = setup(TIME_SCALE);
     let config = run.emu.aws_config("us-east-1").await;
-    aws_sdk_route53::Client::new(&config)
-        .create_hosted_zone()
-        .name("example.org")
-        .caller_reference("chart")
-        .send()
-        .await
-        .unwrap();
+    run.hosted_zone().await;
     run.edit(
         "dns: { hosted_zone: example.org, record: daskhub }",
         "dns: { hosted_zone: example.org, record: daskhub, tls: letsencrypt }",

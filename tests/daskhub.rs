@@ -20,20 +20,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     let mut run = setup(TIME_SCALE);
     let config = run.emu.aws_config(REGION).await;
     let r53 = aws_sdk_route53::Client::new(&config);
-    // The hosted zone exists beforehand: hdh looks it up, never creates it.
-    let zone = r53
-        .create_hosted_zone()
-        .name("example.org")
-        .caller_reference("e2e")
-        .send()
-        .await
-        .unwrap();
-    let zone_id = zone
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone_id = run.hosted_zone().await;
 
     // Plan (saved), apply.
     let plan = run.ok(&["plan", "-f", "daskhub.yaml", "--out", "daskhub.plan"]);
@@ -690,13 +677,7 @@ async fn apply_makespan() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.05);
     let mut run = setup(scale);
-    let r53 = aws_sdk_route53::Client::new(&run.emu.aws_config(REGION).await);
-    r53.create_hosted_zone()
-        .name("example.org")
-        .caller_reference("makespan")
-        .send()
-        .await
-        .unwrap();
+    run.hosted_zone().await;
     let plan = run.hdh(&["plan", "-f", "daskhub.yaml", "--json"]);
     assert!(plan.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();

@@ -107,17 +107,6 @@ async fn inventory(run: &Run) -> Inventory {
     }
 }
 
-/// A hosted zone, as the admin already has it.
-async fn zone(run: &Run) {
-    aws_sdk_route53::Client::new(&run.emu.aws_config(REGION).await)
-        .create_hosted_zone()
-        .name("example.org")
-        .caller_reference("recovery")
-        .send()
-        .await
-        .unwrap();
-}
-
 /// `hdh apply` through `killer`, armed to SIGKILL it once the emulator has answered the first
 /// request containing `needle`; returns what it printed. Its TMPDIR is `<run>/tmp`.
 fn apply_killed_at(run: &Run, killer: &Killer, needle: &str) -> String {
@@ -176,7 +165,7 @@ async fn rerun_converges(run: &mut Run) -> String {
 
 async fn killed_at(needle: &str) -> (Run, String) {
     let mut run = setup(TIME_SCALE);
-    zone(&run).await;
+    run.hosted_zone().await;
     let killer = Killer::start(run.emu.endpoint());
     apply_killed_at(&run, &killer, needle);
     let out = rerun_converges(&mut run).await;
@@ -266,7 +255,7 @@ async fn secrets_in_state(run: &Run) -> Vec<String> {
 async fn killed_during_the_helm_release_no_secret_is_left_on_disk_and_the_rerun_sets_the_dns_record(
 ) {
     let mut run = setup(TIME_SCALE);
-    zone(&run).await;
+    run.hosted_zone().await;
     let killer = Killer::start(run.emu.endpoint());
     // The stand-in helm's install call (JSON to the emulator): hdh is killed while helm runs.
     apply_killed_at(&run, &killer, "\"op\": \"upgrade\"");
@@ -338,7 +327,7 @@ fn work_dirs(run: &Run) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_helm_killed_mid_install_or_mid_upgrade_leaves_a_pending_release_the_rerun_frees() {
     let mut run = setup(TIME_SCALE);
-    zone(&run).await;
+    run.hosted_zone().await;
 
     apply_killed_with_helm(&run);
     assert_eq!(release_status(&run), "pending-install");

@@ -255,13 +255,7 @@ fn f(name: &str, value: &str) -> Filter {
 
 /// A hosted zone, then the whole DaskHub applied; returns the stack's VPC id.
 async fn hub(run: &mut Run, cloud: &Cloud) -> String {
-    let r53 = aws_sdk_route53::Client::new(&run.emu.aws_config(REGION).await);
-    r53.create_hosted_zone()
-        .name("example.org")
-        .caller_reference("teardown")
-        .send()
-        .await
-        .unwrap();
+    run.hosted_zone().await;
     let out = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(out.contains("Apply complete"), "{out}");
     assert_eq!(cloud.load_balancers().await.len(), 1, "proxy-public's ELB");

@@ -72,6 +72,21 @@ impl Run {
         out.stdout
     }
 
+    /// The hosted zone the example's DNS record goes in, made beforehand as the admin's account
+    /// already has it (hdh looks it up, never creates it); returns its id.
+    pub async fn hosted_zone(&self) -> String {
+        let r53 = aws_sdk_route53::Client::new(&self.emu.aws_config("us-east-1").await);
+        let made = r53
+            .create_hosted_zone()
+            .name("example.org")
+            .caller_reference("hub")
+            .send()
+            .await
+            .unwrap();
+        let id = made.hosted_zone().unwrap().id();
+        id.trim_start_matches("/hostedzone/").to_string()
+    }
+
     pub fn helm_values(&self) -> serde_json::Value {
         serde_json::from_str(&self.tool(
             "helm",
