@@ -25,14 +25,14 @@ use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::describe::{self, done, every_item};
 use super::errors::acm as e;
 use super::token::acm_token;
-use super::wait::{Poll, Wait};
-use super::{tags, Clients, Kind};
+use super::wait::Poll;
+use super::{tags, Clients, Cx, Kind};
 use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
@@ -110,22 +110,14 @@ fn observed(c: &CertificateDetail, prior: &ValueMap) -> Option<Observed> {
 }
 
 /// Waits until ACM has published the certificate's validation record; `None` if it is gone.
-async fn with_record(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    arn: &str,
-    prior: &ValueMap,
-) -> Found {
-    Wait {
-        ctx,
+async fn with_record(cx: Cx<'_>, address: &str, arn: &str, prior: &ValueMap) -> Found {
+    cx.wait(
         address,
-        verb: "creating",
-        what: format!("certificate {arn} to name its DNS validation record"),
-        policy: aws.poll,
-    }
+        "creating",
+        format!("certificate {arn} to name its DNS validation record"),
+    )
     .until(|| async {
-        match describe(aws, arn).await? {
+        match describe(cx.aws, arn).await? {
             None => Ok(Poll::Ready(None)),
             Some(c) => match observed(&c, prior) {
                 Some(o) => Ok(Poll::Ready(Some(o))),
@@ -161,20 +153,16 @@ async fn cert_tags(aws: &Clients, arn: &str) -> Answer<Option<BTreeMap<String, S
 }
 
 /// The certificate this create (token) made, found by its tags.
-async fn find_by_token(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-) -> Answer<Option<String>> {
-    let all: Vec<_> = every_item!(aws.acm.list_certificates(), e("ListCertificates"))?;
+async fn find_by_token(cx: Cx<'_>, req: &CreateRequest) -> Answer<Option<String>> {
+    let all: Vec<_> = every_item!(cx.aws.acm.list_certificates(), e("ListCertificates"))?;
     for summary in all {
         let Some(arn) = summary.certificate_arn() else {
             continue;
         };
-        let Some(t) = cert_tags(aws, arn).await? else {
+        let Some(t) = cert_tags(cx.aws, arn).await? else {
             continue;
         };
-        if tags::made_by(&t, ctx, &req.address, &req.token) {
+        if tags::made_by(&t, cx.op, &req.address, &req.token) {
             return Ok(Some(arn.to_string()));
         }
     }
@@ -203,34 +191,30 @@ impl Kind for Certificate {
         .typically(attrs::secs(10), attrs::secs(5), attrs::secs(10))
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
-            let Some(mut o) = describe(aws, &r.id)
+            let Some(mut o) = describe(cx.aws, &r.id)
                 .await?
                 .and_then(|c| observed(&c, &r.prior))
             else {
                 return Ok(None);
             };
             // Tags changed in the console are drift.
-            let Some(all) = cert_tags(aws, &r.id).await? else {
+            let Some(all) = cert_tags(cx.aws, &r.id).await? else {
                 return Ok(None);
             };
             o.attributes
-                .insert("tags".into(), tags::own_view(ctx, &all, &r.prior));
+                .insert("tags".into(), tags::own_view(cx.op, &all, &r.prior));
             Ok(Some(o))
         }))
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let all = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let out = aws
+        let all = tags::for_create(cx.op, &req.address, &req.token, p)?;
+        let out = cx
+            .aws
             .acm
             .request_certificate()
             .domain_name(props::required_string(p, "domain_name")?)
@@ -243,29 +227,29 @@ impl Kind for Certificate {
         let arn = out
             .certificate_arn()
             .ok_or_else(|| ProviderError::other("RequestCertificate returned no ARN"))?;
-        with_record(aws, ctx, &req.address, arn, p)
+        with_record(cx, &req.address, arn, p)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
                 message: format!("certificate {arn} vanished right after it was requested"),
             })
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         tags::sync(
-            tags::changes(ctx, req)?,
+            tags::changes(cx.op, req)?,
             |set| async move {
                 let set = acm_tags(set.iter().map(|(k, v)| (k, Some(v))))?;
-                let call = aws.acm.add_tags_to_certificate().certificate_arn(&req.id);
+                let call = cx
+                    .aws
+                    .acm
+                    .add_tags_to_certificate()
+                    .certificate_arn(&req.id);
                 done(call.set_tags(Some(set)).send(), e("AddTagsToCertificate")).await
             },
             |keys| async move {
                 let keys = acm_tags(keys.iter().map(|k| (k, None)))?;
-                let call = aws
+                let call = cx
+                    .aws
                     .acm
                     .remove_tags_from_certificate()
                     .certificate_arn(&req.id);
@@ -277,7 +261,7 @@ impl Kind for Certificate {
             },
         )
         .await?;
-        let c = describe(aws, &req.id)
+        let c = describe(cx.aws, &req.id)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
                 message: format!("certificate {} not found", req.id),
@@ -287,16 +271,14 @@ impl Kind for Certificate {
         })
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("certificate {} to be released by its load balancer", req.id),
-            policy: aws.poll,
-        }
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        cx.wait(
+            &req.address,
+            "deleting",
+            format!("certificate {} to be released by its load balancer", req.id),
+        )
         .until(|| async {
-            let call = aws.acm.delete_certificate().certificate_arn(&req.id);
+            let call = cx.aws.acm.delete_certificate().certificate_arn(&req.id);
             match describe::deleted(call.send(), e("DeleteCertificate")).await {
                 Ok(()) => Ok(Poll::Ready(())),
                 Err(ProviderError::DependencyViolation { message }) => Ok(Poll::Pending(message)),
@@ -306,26 +288,24 @@ impl Kind for Certificate {
         .await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        match find_by_token(aws, ctx, req).await? {
-            Some(arn) => with_record(aws, ctx, &req.address, &arn, &req.properties).await,
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        match find_by_token(cx, req).await? {
+            Some(arn) => with_record(cx, &req.address, &arn, &req.properties).await,
             None => Ok(None),
         }
     }
 }
 
 /// Waits until the certificate is ISSUED; a certificate ACM gave up on fails the wait at once.
-async fn issued(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> Found {
+async fn issued(cx: Cx<'_>, address: &str, p: &ValueMap) -> Found {
     let arn = props::required_string(p, "certificate_arn")?;
-    Wait {
-        ctx,
+    cx.wait(
         address,
-        verb: "validating",
-        what: format!("certificate {arn} to be ISSUED (ACM checks its DNS validation record)"),
-        policy: aws.poll,
-    }
+        "validating",
+        format!("certificate {arn} to be ISSUED (ACM checks its DNS validation record)"),
+    )
     .until(|| async {
-        let Some(c) = describe(aws, &arn).await? else {
+        let Some(c) = describe(cx.aws, &arn).await? else {
             return Ok(Poll::Ready(None));
         };
         match c.status() {
@@ -378,10 +358,10 @@ impl Kind for CertificateValidation {
         .typically(attrs::secs(120), None, None)
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // Only an ISSUED certificate counts as validated; anything else is waited for again.
         super::join_all(requests.iter().map(|r| async {
-            Ok(describe(aws, &r.id).await?.and_then(|c| {
+            Ok(describe(cx.aws, &r.id).await?.and_then(|c| {
                 (c.status() == Some(&CertificateStatus::Issued))
                     .then(|| validated(&c, &r.prior))
                     .flatten()
@@ -390,13 +370,8 @@ impl Kind for CertificateValidation {
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        issued(aws, ctx, &req.address, &req.properties)
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        issued(cx, &req.address, &req.properties)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
                 message: format!(
@@ -409,15 +384,9 @@ impl Kind for CertificateValidation {
             })
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         self.create(
-            aws,
-            ctx,
+            cx,
             &CreateRequest {
                 address: req.address.clone(),
                 type_name: req.type_name.clone(),
@@ -428,21 +397,16 @@ impl Kind for CertificateValidation {
         .await
     }
 
-    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, _cx: Cx<'_>, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        issued(aws, ctx, &req.address, &req.properties).await
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        issued(cx, &req.address, &req.properties).await
     }
 
     /// `hdh import`: made at apply time from nothing outside hdh (a wait), so nothing to adopt.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, _cx: Cx<'_>, _req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         Ok(Vec::new())
     }
 }

@@ -9,16 +9,15 @@
 //!   create fails as a conflict naming that input.
 
 use hdh_engine::provider::{CreateRequest, UpdateRequest};
-use hdh_engine::{Observed, OpContext, ProviderError};
+use hdh_engine::{Observed, ProviderError};
 
-use super::{equivalent, settle, Clients, Kind};
+use super::{equivalent, settle, Cx, Kind};
 use crate::Answer;
 
 /// Brings `found` to `req.properties` with one update of the inputs that differ.
 pub(crate) async fn converge(
     kind: &dyn Kind,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &CreateRequest,
     found: Observed,
 ) -> Answer<Observed> {
@@ -59,6 +58,6 @@ pub(crate) async fn converge(
         properties: req.properties.clone(),
         changed,
     };
-    let o = kind.update(aws, ctx, &update).await?;
+    let o = kind.update(cx, &update).await?;
     Ok(settle(&req.properties, o))
 }

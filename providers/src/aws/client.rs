@@ -3,6 +3,9 @@
 //! attempts, and timeouts. Clients are built on first use, so constructing the provider (and
 //! `hdh validate`) never touches the network.
 
+use hdh_engine::OpContext;
+
+use crate::poll::Wait;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,5 +129,28 @@ pub(crate) async fn load_with(
         acm: client!(aws_sdk_acm),
         region,
         poll: settings.poll,
+    }
+}
+
+/// What every call of one operation is made with: the clients and the operation (its stack,
+/// its progress reports, its cancellation). Passed by value; both halves always travel together.
+#[derive(Clone, Copy)]
+pub(crate) struct Cx<'a> {
+    pub aws: &'a Clients,
+    pub op: &'a OpContext,
+}
+
+impl<'a> Cx<'a> {
+    /// A wait of this operation for `address`, paced by the provider's poll policy: `verb`
+    /// (e.g. "creating") and `what` (e.g. "cluster eks-helio to be ACTIVE") name it in progress
+    /// reports and in the error at its deadline.
+    pub fn wait(self, address: &'a str, verb: &'a str, what: String) -> Wait<'a> {
+        Wait {
+            ctx: self.op,
+            address,
+            verb,
+            what,
+            policy: self.aws.poll,
+        }
     }
 }

@@ -5,14 +5,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::UserPoolType;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::cognito::user_pool::{describe_pool, endpoint};
-use super::describe::{self, Described, DescribedKind};
-use super::Clients;
+use super::describe::{self, Described};
+use super::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -35,13 +35,13 @@ impl Described for ExistingUserPool {
     }
 
     /// What the pool is called and where it answers; nothing of it is hdh's to change.
-    fn observe(&self, aws: &Clients, _ctx: &OpContext, u: &UserPoolType, _: &ValueMap) -> Observed {
+    fn observe(&self, cx: Cx<'_>, u: &UserPoolType, _: &ValueMap) -> Observed {
         let id = u.id().unwrap_or_default();
         let mut a = ValueMap::new();
         a.insert("user_pool_id".into(), Value::str(id));
         a.insert("name".into(), Value::str(u.name().unwrap_or_default()));
         a.insert("arn".into(), Value::str(u.arn().unwrap_or_default()));
-        a.insert("endpoint".into(), endpoint(&aws.region, id));
+        a.insert("endpoint".into(), endpoint(&cx.aws.region, id));
         Observed {
             id: id.to_string(),
             attributes: a,
@@ -50,7 +50,7 @@ impl Described for ExistingUserPool {
 }
 
 #[async_trait]
-impl DescribedKind for ExistingUserPool {
+impl Kind for ExistingUserPool {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             TYPE,
@@ -66,50 +66,35 @@ impl DescribedKind for ExistingUserPool {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        let p = &req.properties;
-        let id = props::required_string(p, "user_pool_id")?;
-        describe::read(self, aws, ctx, &id, p)
-            .await?
-            .ok_or_else(|| {
-                ProviderError::invalid(format!(
-                "user pool {id} does not exist in {} (auth.cognito.user_pool_id names a pool the \
-                 site already runs; leave it out and hdh makes one)",
-                aws.region
-            ))
-            })
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
     }
 
-    async fn update(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        let p = &req.properties;
+        let id = props::required_string(p, "user_pool_id")?;
+        describe::read(self, cx, &id, p).await?.ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "user pool {id} does not exist in {} (auth.cognito.user_pool_id names a pool the \
+                 site already runs; leave it out and hdh makes one)",
+                cx.aws.region
+            ))
+        })
+    }
+
+    async fn update(&self, _cx: Cx<'_>, _req: &UpdateRequest) -> Answer<Observed> {
         Err(ProviderError::Unsupported {
             message: "an existing user pool is read, never changed".into(),
         })
     }
 
     /// Forgets the pool; it stays as it is.
-    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, _cx: Cx<'_>, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
-        describe::read(
-            self,
-            aws,
-            ctx,
-            &props::required_string(p, "user_pool_id")?,
-            p,
-        )
-        .await
+        describe::read(self, cx, &props::required_string(p, "user_pool_id")?, p).await
     }
 }

@@ -9,12 +9,12 @@ use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::ec2::filter;
 use super::errors::{ec2 as e, sts};
-use super::{join_all, Clients, Kind};
+use super::{join_all, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -86,7 +86,7 @@ pub(crate) trait Lookup: Send + Sync {
     }
 
     /// Default: forgotten; nothing in AWS is hdh's to remove.
-    async fn delete(&self, _aws: &Clients, _ctx: &OpContext, _req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, _cx: Cx<'_>, _req: &DeleteRequest) -> Answer<()> {
         Ok(())
     }
 
@@ -105,35 +105,25 @@ impl<T: Lookup> Kind for Looked<T> {
         self.0.schema()
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        self.0.read(aws, requests).await
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        self.0.read(cx.aws, requests).await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        self.0.look(aws, &req.properties).await
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        self.0.look(cx.aws, &req.properties).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        self.0.look(aws, &req.properties).await
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
+        self.0.look(cx.aws, &req.properties).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        self.0.delete(aws, ctx, req).await
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        self.0.delete(cx, req).await
     }
 
     /// The create made nothing: what there is, is what it would have recorded.
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
-        self.0.look(aws, &req.properties).await.map(Some)
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        self.0.look(cx.aws, &req.properties).await.map(Some)
     }
 
     fn natural_id(&self, p: &ValueMap) -> Answer<Option<String>> {
@@ -141,12 +131,7 @@ impl<T: Lookup> Kind for Looked<T> {
     }
 
     /// Without a name, made at apply time from nothing outside hdh: nothing to adopt.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, _cx: Cx<'_>, _req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         Ok(Vec::new())
     }
 }

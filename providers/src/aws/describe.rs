@@ -12,13 +12,11 @@
 use std::future::Future;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{
-    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
-};
-use hdh_engine::{Observed, OpContext, ProviderError, ResourceType, ValueMap};
+use hdh_engine::provider::ReadRequest;
+use hdh_engine::{Observed, ProviderError, ValueMap};
 
 use super::errors::{absent_if_not_found, gone_is_ok};
-use super::{import, join_all, Clients, Kind};
+use super::{join_all, Clients, Cx};
 use crate::{Answer, Found};
 
 /// Every item of a paginated list call, its error classified:
@@ -88,39 +86,21 @@ pub(crate) trait Described: Send + Sync {
 
     /// Its id and attributes; `prior` gives the user's spelling of what the service does not
     /// echo.
-    fn observe(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        item: &Self::Item,
-        prior: &ValueMap,
-    ) -> Observed;
+    fn observe(&self, cx: Cx<'_>, item: &Self::Item, prior: &ValueMap) -> Observed;
 
     /// What a read adds that Describe does not say (tags, settings read by other calls);
     /// `None` when one of those calls finds the resource gone. Default: nothing.
-    async fn complete(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        o: Observed,
-        _prior: &ValueMap,
-    ) -> Found {
+    async fn complete(&self, _cx: Cx<'_>, o: Observed, _prior: &ValueMap) -> Found {
         Ok(Some(o))
     }
 }
 
 /// The resource with `id`, observed with `prior`; `None` when it is gone.
-pub(crate) async fn read<T: Described>(
-    t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
-    id: &str,
-    prior: &ValueMap,
-) -> Found {
-    match t.describe(aws, id, prior).await? {
+pub(crate) async fn read<T: Described>(t: &T, cx: Cx<'_>, id: &str, prior: &ValueMap) -> Found {
+    match t.describe(cx.aws, id, prior).await? {
         Some(item) if !t.gone(&item) => {
-            let o = t.observe(aws, ctx, &item, prior);
-            t.complete(aws, ctx, o, prior).await
+            let o = t.observe(cx, &item, prior);
+            t.complete(cx, o, prior).await
         }
         _ => Ok(None),
     }
@@ -129,11 +109,10 @@ pub(crate) async fn read<T: Described>(
 /// Every request's resource, read concurrently.
 pub(crate) async fn read_all<T: Described>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     requests: &[ReadRequest],
 ) -> Vec<Found> {
-    join_all(requests.iter().map(|r| read(t, aws, ctx, &r.id, &r.prior))).await
+    join_all(requests.iter().map(|r| read(t, cx, &r.id, &r.prior))).await
 }
 
 /// The answer to every request of a batch whose listing failed: the same error for each.
@@ -148,104 +127,13 @@ pub(crate) fn all_failed(requests: &[ReadRequest], err: &ProviderError) -> Vec<F
 /// The resource with `id`, which must exist (read back after a change).
 pub(crate) async fn one<T: Described>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     id: &str,
     prior: &ValueMap,
 ) -> Answer<Observed> {
-    read(t, aws, ctx, id, prior)
+    read(t, cx, id, prior)
         .await?
         .ok_or_else(|| ProviderError::NotFound {
             message: format!("{} {id} is gone", T::NOUN),
         })
-}
-
-/// A [`Described`] type with its own calls: served as a [`Kind`] whose refresh reads each
-/// resource with its Describe ([`read_all`]). The calls mean what [`Kind`]'s do.
-#[async_trait]
-pub(crate) trait DescribedKind: Described + 'static {
-    fn schema(&self) -> ResourceType;
-
-    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
-        -> Answer<Observed>;
-
-    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
-        -> Answer<Observed>;
-
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
-
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found;
-
-    /// Default `Ok(None)`: a conflicting create stands.
-    async fn find_existing(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
-        Ok(None)
-    }
-
-    /// Default: not named by its properties.
-    fn natural_id(&self, _properties: &ValueMap) -> Answer<Option<String>> {
-        Ok(None)
-    }
-
-    /// Default: this type cannot be searched for.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        Err(import::not_searchable(req))
-    }
-}
-
-#[async_trait]
-impl<T: DescribedKind> Kind for T {
-    fn schema(&self) -> ResourceType {
-        DescribedKind::schema(self)
-    }
-
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        read_all(self, aws, ctx, requests).await
-    }
-
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        DescribedKind::create(self, aws, ctx, req).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        DescribedKind::update(self, aws, ctx, req).await
-    }
-
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        DescribedKind::delete(self, aws, ctx, req).await
-    }
-
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        DescribedKind::find_created(self, aws, ctx, req).await
-    }
-
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        DescribedKind::find_existing(self, aws, ctx, req).await
-    }
-
-    fn natural_id(&self, properties: &ValueMap) -> Answer<Option<String>> {
-        DescribedKind::natural_id(self, properties)
-    }
-
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        DescribedKind::candidates(self, aws, req).await
-    }
 }

@@ -11,24 +11,23 @@
 //! - A type without a search answers `Unsupported`, naming the `--id` to give.
 
 use hdh_engine::provider::{Candidate, ImportRequest, ReadRequest};
-use hdh_engine::{OpContext, ProviderError};
+use hdh_engine::ProviderError;
 
-use super::{Clients, Kind};
+use super::{Cx, Kind};
 use crate::Answer;
 
 /// The candidates for `req` (no id given).
 pub(crate) async fn find(
     kind: &dyn Kind,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &ImportRequest,
 ) -> Answer<Vec<Candidate>> {
     if let Some(id) = kind.natural_id(&req.properties)? {
         let how = format!("name {id}");
-        return read_ids(kind, aws, ctx, req, vec![(id, how)]).await;
+        return read_ids(kind, cx, req, vec![(id, how)]).await;
     }
-    let ids = kind.candidates(aws, ctx, req).await?;
-    read_ids(kind, aws, ctx, req, ids).await
+    let ids = kind.candidates(cx, req).await?;
+    read_ids(kind, cx, req, ids).await
 }
 
 /// A type without a search: its id must be given.
@@ -63,8 +62,7 @@ pub(crate) fn named(tags: &[aws_sdk_ec2::types::Tag]) -> String {
 /// Reads each id with the type's own read; those that exist are the candidates.
 pub(crate) async fn read_ids(
     kind: &dyn Kind,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &ImportRequest,
     ids: Vec<(String, String)>,
 ) -> Answer<Vec<Candidate>> {
@@ -80,7 +78,7 @@ pub(crate) async fn read_ids(
         })
         .collect();
     let mut out = Vec::new();
-    for (r, (_, how)) in kind.read(aws, ctx, &requests).await.into_iter().zip(ids) {
+    for (r, (_, how)) in kind.read(cx, &requests).await.into_iter().zip(ids) {
         match r {
             Ok(Some(observed)) => out.push(Candidate {
                 observed,

@@ -14,12 +14,12 @@ use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::describe::{self, deleted, done, every_item};
 use super::errors::{absent_if_not_found, kms as e};
-use super::{tags, Clients, Kind};
+use super::{tags, Clients, Cx, Kind};
 use crate::aws::attrs;
 use crate::aws::import::unsearchable;
 use crate::props;
@@ -40,13 +40,12 @@ async fn aliases(aws: &Clients) -> Answer<BTreeMap<String, String>> {
 
 /// The key as it is; `None` when gone or pending deletion.
 async fn observe(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     id: &str,
     aliases: &BTreeMap<String, String>,
     prior: &ValueMap,
 ) -> Found {
-    let call = aws.kms.describe_key().key_id(id).send();
+    let call = cx.aws.kms.describe_key().key_id(id).send();
     let Some(out) = describe::found(call, e("DescribeKey")).await? else {
         return Ok(None);
     };
@@ -66,7 +65,7 @@ async fn observe(
     let symmetric = m.key_spec().is_none_or(|k| *k == KeySpec::SymmetricDefault);
     if symmetric {
         // Only symmetric keys rotate (KMS refuses to answer for the others).
-        let call = aws.kms.get_key_rotation_status().key_id(id).send();
+        let call = cx.aws.kms.get_key_rotation_status().key_id(id).send();
         let Some(r) = describe::found(call, e("GetKeyRotationStatus")).await? else {
             return Ok(None);
         };
@@ -77,10 +76,10 @@ async fn observe(
     } else if let Some(v) = prior.get("enable_key_rotation") {
         a.insert("enable_key_rotation".into(), v.unmarked());
     }
-    let Some(all) = key_tags(aws, id).await? else {
+    let Some(all) = key_tags(cx.aws, id).await? else {
         return Ok(None);
     };
-    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+    a.insert("tags".into(), tags::own_view(cx.op, &all, prior));
     a.insert(
         "description".into(),
         Value::str(m.description().unwrap_or_default()),
@@ -160,9 +159,9 @@ async fn key_tags(aws: &Clients, id: &str) -> Answer<Option<BTreeMap<String, Str
     }))
 }
 
-async fn one(aws: &Clients, ctx: &OpContext, id: &str, p: &ValueMap) -> Answer<Observed> {
-    let al = aliases(aws).await?;
-    observe(aws, ctx, id, &al, p)
+async fn one(cx: Cx<'_>, id: &str, p: &ValueMap) -> Answer<Observed> {
+    let al = aliases(cx.aws).await?;
+    observe(cx, id, &al, p)
         .await?
         .ok_or_else(|| ProviderError::NotFound {
             message: format!("KMS key {id} not found"),
@@ -225,27 +224,21 @@ impl Kind for Key {
         )
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        let al = match aliases(aws).await {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        let al = match aliases(cx.aws).await {
             Ok(a) => a,
             Err(err) => return describe::all_failed(requests, &err),
         };
-        let reads = requests
-            .iter()
-            .map(|r| observe(aws, ctx, &r.id, &al, &r.prior));
+        let reads = requests.iter().map(|r| observe(cx, &r.id, &al, &r.prior));
         super::join_all(reads).await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let alias = alias_of(p)?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let out = aws
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
+        let out = cx
+            .aws
             .kms
             .create_key()
             .description(props::string(p, "description")?.unwrap_or_default())
@@ -268,9 +261,9 @@ impl Kind for Key {
             .map(|m| m.key_id().to_string())
             .ok_or_else(|| ProviderError::other("CreateKey returned no key"))?;
         if props::boolean(p, "enable_key_rotation")?.unwrap_or(true) {
-            set_rotation(aws, &id, true).await?;
+            set_rotation(cx.aws, &id, true).await?;
         }
-        set_alias(aws, &id, None, alias).await?;
+        set_alias(cx.aws, &id, None, alias).await?;
         // What was just set is what the key is: no re-read on the critical path.
         let m = out
             .key_metadata()
@@ -282,52 +275,48 @@ impl Kind for Key {
         Ok(Observed { id, attributes: a })
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("description") {
             let text = props::string(p, "description")?.unwrap_or_default();
-            let call = aws.kms.update_key_description().key_id(&req.id);
+            let call = cx.aws.kms.update_key_description().key_id(&req.id);
             done(call.description(text).send(), e("UpdateKeyDescription")).await?;
         }
         if changed("enable_key_rotation") {
             let on = props::boolean(p, "enable_key_rotation")?.unwrap_or(true);
-            set_rotation(aws, &req.id, on).await?;
+            set_rotation(cx.aws, &req.id, on).await?;
         }
         if changed("alias") {
             let old = props::string(&req.prior, "alias")?;
-            set_alias(aws, &req.id, old, alias_of(p)?).await?;
+            set_alias(cx.aws, &req.id, old, alias_of(p)?).await?;
         }
         if changed("tags") {
             tags::sync(
-                tags::changes(ctx, req)?,
+                tags::changes(cx.op, req)?,
                 |set| {
-                    let call = aws.kms.tag_resource().key_id(&req.id);
+                    let call = cx.aws.kms.tag_resource().key_id(&req.id);
                     done(call.set_tags(Some(kms_tags(&set))).send(), e("TagResource"))
                 },
                 |keys| {
-                    let call = aws.kms.untag_resource().key_id(&req.id);
+                    let call = cx.aws.kms.untag_resource().key_id(&req.id);
                     done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
                 },
             )
             .await?;
         }
-        one(aws, ctx, &req.id, p).await
+        one(cx, &req.id, p).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         if let Some(a) = props::string(&req.prior, "alias")? {
-            delete_alias(aws, a).await?;
+            delete_alias(cx.aws, a).await?;
         }
         let days = props::int(&req.prior, "deletion_window_in_days")?
             .unwrap_or(30)
             .clamp(7, 30) as i32;
-        match aws
+        match cx
+            .aws
             .kms
             .schedule_key_deletion()
             .key_id(&req.id)
@@ -343,27 +332,22 @@ impl Kind for Key {
         }
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        let keys: Vec<_> = every_item!(aws.kms.list_keys(), e("ListKeys"))?;
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        let keys: Vec<_> = every_item!(cx.aws.kms.list_keys(), e("ListKeys"))?;
         for k in keys {
             let Some(id) = k.key_id() else { continue };
-            let Some(t) = key_tags(aws, id).await? else {
+            let Some(t) = key_tags(cx.aws, id).await? else {
                 continue;
             };
-            if tags::made_by(&t, ctx, &req.address, &req.token) {
-                return absent_if_not_found(one(aws, ctx, id, &req.properties).await);
+            if tags::made_by(&t, cx.op, &req.address, &req.token) {
+                return absent_if_not_found(one(cx, id, &req.properties).await);
             }
         }
         Ok(None)
     }
 
     /// `hdh import`: the key its alias names.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let Some(alias) = props::string(&req.properties, "alias")? else {
             return Err(unsearchable(req, "it has no alias to look for"));
         };
@@ -372,7 +356,7 @@ impl Kind for Key {
         } else {
             format!("alias/{alias}")
         };
-        let call = aws.kms.describe_key().key_id(&name).send();
+        let call = cx.aws.kms.describe_key().key_id(&name).send();
         let found = describe::found(call, e("DescribeKey")).await?;
         Ok(found
             .as_ref()

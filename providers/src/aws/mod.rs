@@ -55,6 +55,7 @@ use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Val
 use tokio::sync::OnceCell;
 
 pub(crate) use crate::poll::join_all;
+pub(crate) use client::Cx;
 pub use client::{AwsSettings, Clients, PollPolicy};
 
 /// One AWS resource type: its schema and its calls.
@@ -62,24 +63,22 @@ pub use client::{AwsSettings, Clients, PollPolicy};
 pub(crate) trait Kind: Send + Sync {
     fn schema(&self) -> ResourceType;
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found>;
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found>;
 
-    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
-        -> Answer<Observed>;
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed>;
 
-    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
-        -> Answer<Observed>;
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed>;
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()>;
 
     /// After an interrupted create: what that create (its token) made, ready for dependents
     /// (waited for while still creating). `Ok(None)` when nothing was made.
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found;
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found;
 
     /// After a create was answered "already exists" (a name or a place taken): the resource
     /// there if this stack made it for this address (any earlier create's token), ready like
     /// [`Kind::find_created`]'s. Default `Ok(None)`: the conflict stands.
-    async fn find_existing(&self, _aws: &Clients, _ctx: &OpContext, _req: &CreateRequest) -> Found {
+    async fn find_existing(&self, _cx: Cx<'_>, _req: &CreateRequest) -> Found {
         Ok(None)
     }
 
@@ -91,12 +90,7 @@ pub(crate) trait Kind: Send + Sync {
 
     /// `hdh import`'s search among what other tools made: each candidate's id and what matched
     /// it. Default: this type cannot be searched for.
-    async fn candidates(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, _cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         Err(import::not_searchable(req))
     }
 }
@@ -192,7 +186,8 @@ impl Provider for AwsProvider {
             Err(e) => return requests.iter().map(|_| Err(e.clone_class())).collect(),
         };
         let aws = self.clients(ctx).await;
-        let results = kind.read(&aws, ctx, requests).await;
+        let cx = Cx { aws: &aws, op: ctx };
+        let results = kind.read(cx, requests).await;
         results
             .into_iter()
             .zip(requests)
@@ -203,22 +198,21 @@ impl Provider for AwsProvider {
     async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
-        match kind.create(&aws, ctx, req).await {
-            Err(ProviderError::Conflict { message }) => {
-                match kind.find_existing(&aws, ctx, req).await? {
-                    Some(found) => {
-                        ctx.report(
-                            &req.address,
-                            &format!(
-                                "adopting {}, made by this stack before ({message})",
-                                found.id
-                            ),
-                        );
-                        adopted::converge(kind, &aws, ctx, req, found).await
-                    }
-                    None => Err(ProviderError::Conflict { message }),
+        let cx = Cx { aws: &aws, op: ctx };
+        match kind.create(cx, req).await {
+            Err(ProviderError::Conflict { message }) => match kind.find_existing(cx, req).await? {
+                Some(found) => {
+                    ctx.report(
+                        &req.address,
+                        &format!(
+                            "adopting {}, made by this stack before ({message})",
+                            found.id
+                        ),
+                    );
+                    adopted::converge(kind, cx, req, found).await
                 }
-            }
+                None => Err(ProviderError::Conflict { message }),
+            },
             r => Ok(settle(&req.properties, r?)),
         }
     }
@@ -226,21 +220,24 @@ impl Provider for AwsProvider {
     async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
-        let o = kind.update(&aws, ctx, req).await?;
+        let cx = Cx { aws: &aws, op: ctx };
+        let o = kind.update(cx, req).await?;
         Ok(settle(&req.properties, o))
     }
 
     async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
         let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
-        errors::gone_is_ok(kind.delete(&aws, ctx, req).await)
+        let cx = Cx { aws: &aws, op: ctx };
+        errors::gone_is_ok(kind.delete(cx, req).await)
     }
 
     async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
         let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
+        let cx = Cx { aws: &aws, op: ctx };
         Ok(kind
-            .find_created(&aws, ctx, req)
+            .find_created(cx, req)
             .await?
             .map(|o| settle(&req.properties, o)))
     }
@@ -248,12 +245,13 @@ impl Provider for AwsProvider {
     async fn find_existing(&self, ctx: &OpContext, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         let kind = self.kinds.get(&req.type_name)?;
         let aws = self.clients(ctx).await;
+        let cx = Cx { aws: &aws, op: ctx };
         let found = match &req.id {
             Some(id) => {
                 let given = vec![(id.clone(), "id given".to_string())];
-                import::read_ids(kind, &aws, ctx, req, given).await?
+                import::read_ids(kind, cx, req, given).await?
             }
-            None => import::find(kind, &aws, ctx, req).await?,
+            None => import::find(kind, cx, req).await?,
         };
         Ok(found
             .into_iter()
@@ -278,6 +276,7 @@ impl Provider for AwsProvider {
             return Vec::new();
         }
         let aws = self.clients(ctx).await;
+        let _cx = Cx { aws: &aws, op: ctx };
         let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
         findings.extend(eks::preflight::cluster_versions(&aws, &mine).await);
         findings.extend(eks::preflight::authentication_modes(&aws, &mine).await);

@@ -12,13 +12,13 @@ use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::describe::{self, every_item};
 use super::errors::route53 as e;
-use super::wait::{Poll, Wait};
-use super::{Clients, Kind};
+use super::wait::Poll;
+use super::{Clients, Cx, Kind};
 use crate::aws::attrs;
 use crate::aws::import::unsearchable;
 use crate::props;
@@ -167,8 +167,7 @@ fn record_set(k: &Key, ttl: i64, records: &[String]) -> Answer<ResourceRecordSet
 
 /// Submits one change and waits until it is INSYNC.
 async fn change(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     k: &Key,
     action: ChangeAction,
@@ -182,10 +181,11 @@ async fn change(
                 .build()
                 .map_err(build_err)?,
         )
-        .comment(format!("hdh {} {address}", ctx.stack))
+        .comment(format!("hdh {} {address}", cx.op.stack))
         .build()
         .map_err(build_err)?;
-    let out = aws
+    let out = cx
+        .aws
         .route53
         .change_resource_record_sets()
         .hosted_zone_id(&k.zone_id)
@@ -200,15 +200,14 @@ async fn change(
         return Ok(());
     }
     let id = info.id().to_string();
-    Wait {
-        ctx,
+    cx.wait(
         address,
-        verb: "changing",
-        what: format!("DNS change {id} for {} to be INSYNC", k.fqdn),
-        policy: aws.poll,
-    }
+        "changing",
+        format!("DNS change {id} for {} to be INSYNC", k.fqdn),
+    )
     .until(|| async {
-        let out = aws
+        let out = cx
+            .aws
             .route53
             .get_change()
             .id(&id)
@@ -223,8 +222,8 @@ async fn change(
     .await
 }
 
-async fn upsert(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> Answer<Observed> {
-    let k = Key::named(aws, p).await?;
+async fn upsert(cx: Cx<'_>, address: &str, p: &ValueMap) -> Answer<Observed> {
+    let k = Key::named(cx.aws, p).await?;
     let ttl = props::int(p, "ttl")?.unwrap_or(300);
     let records = props::string_list(p, "records")?;
     if records.is_empty() {
@@ -233,7 +232,7 @@ async fn upsert(aws: &Clients, ctx: &OpContext, address: &str, p: &ValueMap) -> 
         ));
     }
     let set = record_set(&k, ttl, &records)?;
-    change(aws, ctx, address, &k, ChangeAction::Upsert, set.clone()).await?;
+    change(cx, address, &k, ChangeAction::Upsert, set.clone()).await?;
     Ok(observed(&k, &set, p))
 }
 
@@ -262,60 +261,47 @@ impl Kind for Record {
         .typically(attrs::secs(60), attrs::secs(60), attrs::secs(60))
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let k = parse_id(&r.id)?;
-            Ok(find(aws, &k).await?.map(|set| observed(&k, &set, &r.prior)))
+            Ok(find(cx.aws, &k)
+                .await?
+                .map(|set| observed(&k, &set, &r.prior)))
         }))
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        upsert(aws, ctx, &req.address, &req.properties).await
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        upsert(cx, &req.address, &req.properties).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        upsert(aws, ctx, &req.address, &req.properties).await
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
+        upsert(cx, &req.address, &req.properties).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let k = parse_id(&req.id)?;
         // DELETE must name the record exactly as it is: read it first; gone is success.
-        let Some(set) = find(aws, &k).await? else {
+        let Some(set) = find(cx.aws, &k).await? else {
             return Ok(());
         };
-        change(aws, ctx, &req.address, &k, ChangeAction::Delete, set).await
+        change(cx, &req.address, &k, ChangeAction::Delete, set).await
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
-        let k = Key::named(aws, p).await?;
-        Ok(find(aws, &k).await?.map(|set| observed(&k, &set, p)))
+        let k = Key::named(cx.aws, p).await?;
+        Ok(find(cx.aws, &k).await?.map(|set| observed(&k, &set, p)))
     }
 
     /// `hdh import`: the record of its name and type in its zone.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
         let (Some(zone), Some(name)) = (props::string(p, "zone_name")?, props::string(p, "name")?)
         else {
             return Err(unsearchable(req, "its name is not known"));
         };
-        let k = Key::of(aws, &zone, &name, p).await?;
+        let k = Key::of(cx.aws, &zone, &name, p).await?;
         Ok(vec![(k.id(), format!("{} record {}", k.rtype, k.fqdn))])
     }
 }

@@ -16,13 +16,13 @@ use aws_sdk_s3::types::{
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::describe::{self, done};
 use super::errors::s3 as e;
-use super::wait::{self, Wait};
-use super::{tags, Clients, Kind};
+use super::wait::{self};
+use super::{tags, Clients, Cx, Kind};
 use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
@@ -53,13 +53,13 @@ async fn exists(aws: &Clients, name: &str) -> Answer<bool> {
 }
 
 /// The bucket as it is; `None` when it does not exist.
-async fn observe(aws: &Clients, ctx: &OpContext, name: &str, prior: &ValueMap) -> Found {
-    if !exists(aws, name).await? {
+async fn observe(cx: Cx<'_>, name: &str, prior: &ValueMap) -> Found {
+    if !exists(cx.aws, name).await? {
         return Ok(None);
     }
-    let call = aws.s3.get_bucket_versioning().bucket(name).send();
+    let call = cx.aws.s3.get_bucket_versioning().bucket(name).send();
     let versioning = call.await.map_err(e("GetBucketVersioning"))?;
-    let call = aws.s3.get_bucket_encryption().bucket(name).send();
+    let call = cx.aws.s3.get_bucket_encryption().bucket(name).send();
     let enc = describe::found(call, e("GetBucketEncryption")).await?;
     let rule = enc.as_ref().and_then(|o| {
         o.server_side_encryption_configuration()
@@ -67,7 +67,7 @@ async fn observe(aws: &Clients, ctx: &OpContext, name: &str, prior: &ValueMap) -
             .and_then(|r| r.apply_server_side_encryption_by_default())
             .cloned()
     });
-    let call = aws.s3.get_public_access_block().bucket(name).send();
+    let call = cx.aws.s3.get_public_access_block().bucket(name).send();
     let pab = describe::found(call, e("GetPublicAccessBlock")).await?;
     let blocked = pab
         .as_ref()
@@ -100,12 +100,12 @@ async fn observe(aws: &Clients, ctx: &OpContext, name: &str, prior: &ValueMap) -
     );
     a.insert("encrypted".into(), Value::Bool(rule.is_some()));
     a.insert("block_public_access".into(), Value::Bool(blocked));
-    let all = bucket_tags(aws, name).await?;
-    a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+    let all = bucket_tags(cx.aws, name).await?;
+    a.insert("tags".into(), tags::own_view(cx.op, &all, prior));
     a.insert("arn".into(), Value::str(format!("arn:aws:s3:::{name}")));
     a.insert(
         "regional_domain_name".into(),
-        Value::str(format!("{name}.s3.{}.amazonaws.com", aws.region)),
+        Value::str(format!("{name}.s3.{}.amazonaws.com", cx.aws.region)),
     );
     Ok(Some(Observed {
         id: name.to_string(),
@@ -192,12 +192,12 @@ enum Claim {
     Refused(String),
 }
 
-async fn claim(aws: &Clients, ctx: &OpContext, address: &str, name: &str) -> Answer<Claim> {
-    if !exists(aws, name).await? {
+async fn claim(cx: Cx<'_>, address: &str, name: &str) -> Answer<Claim> {
+    if !exists(cx.aws, name).await? {
         return Ok(Claim::Free);
     }
-    let all = bucket_tags(aws, name).await?;
-    if tags::made_for(&all, ctx, address, None) {
+    let all = bucket_tags(cx.aws, name).await?;
+    if tags::made_for(&all, cx.op, address, None) {
         return Ok(Claim::Ours);
     }
     if let Some(other) = all.get(tags::ADDRESS_TAG) {
@@ -213,7 +213,8 @@ async fn claim(aws: &Clients, ctx: &OpContext, address: &str, name: &str) -> Ans
              another name"
         )));
     }
-    let call = aws
+    let call = cx
+        .aws
         .s3
         .list_object_versions()
         .bucket(name)
@@ -255,35 +256,30 @@ impl Kind for Bucket {
         )
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        super::join_all(requests.iter().map(|r| observe(aws, ctx, &r.id, &r.prior))).await
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        super::join_all(requests.iter().map(|r| observe(cx, &r.id, &r.prior))).await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "bucket")?;
-        let mut create = aws.s3.create_bucket().bucket(&name);
-        if aws.region != "us-east-1" {
+        let mut create = cx.aws.s3.create_bucket().bucket(&name);
+        if cx.aws.region != "us-east-1" {
             create = create.create_bucket_configuration(
                 CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(aws.region.as_str()))
+                    .location_constraint(BucketLocationConstraint::from(cx.aws.region.as_str()))
                     .build(),
             );
         }
         // S3 answers a second CreateBucket of a bucket this account owns with 200 OK in
         // us-east-1 (and BucketAlreadyOwnedByYou elsewhere), so the create alone cannot tell a
         // bucket of the user's from one an interrupted run made: look first.
-        let exists = match claim(aws, ctx, &req.address, &name).await? {
+        let exists = match claim(cx, &req.address, &name).await? {
             Claim::Free => match create.send().await.map_err(e("CreateBucket")) {
                 Ok(_) => false,
                 // made between the look and the create: judged like one found by the look
                 Err(ProviderError::Conflict { message }) => {
-                    match claim(aws, ctx, &req.address, &name).await? {
+                    match claim(cx, &req.address, &name).await? {
                         Claim::Ours => true,
                         Claim::Free | Claim::Refused(_) => {
                             return Err(ProviderError::Conflict { message })
@@ -296,23 +292,23 @@ impl Kind for Bucket {
             Claim::Refused(message) => return Err(ProviderError::Conflict { message }),
         };
         if exists {
-            ctx.report(
+            cx.op.report(
                 &req.address,
                 &format!("adopting bucket {name}, made by this stack before"),
             );
         }
         put_tags(
-            aws,
+            cx.aws,
             &name,
-            &tags::for_create(ctx, &req.address, &req.token, p)?,
+            &tags::for_create(cx.op, &req.address, &req.token, p)?,
         )
         .await?;
-        put_encryption(aws, &name, props::string(p, "kms_key_id")?).await?;
+        put_encryption(cx.aws, &name, props::string(p, "kms_key_id")?).await?;
         if props::boolean(p, "versioning")?.unwrap_or(true) {
-            put_versioning(aws, &name, true).await?;
+            put_versioning(cx.aws, &name, true).await?;
         }
         put_public_access_block(
-            aws,
+            cx.aws,
             &name,
             props::boolean(p, "block_public_access")?.unwrap_or(true),
         )
@@ -324,7 +320,7 @@ impl Kind for Bucket {
         a.insert("arn".into(), Value::str(format!("arn:aws:s3:::{name}")));
         a.insert(
             "regional_domain_name".into(),
-            Value::str(format!("{name}.s3.{}.amazonaws.com", aws.region)),
+            Value::str(format!("{name}.s3.{}.amazonaws.com", cx.aws.region)),
         );
         Ok(Observed {
             id: name,
@@ -332,74 +328,67 @@ impl Kind for Bucket {
         })
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         let on = |k: &str| -> Answer<bool> { Ok(props::boolean(p, k)?.unwrap_or(true)) };
         if changed("kms_key_id") {
-            put_encryption(aws, &req.id, props::string(p, "kms_key_id")?).await?;
+            put_encryption(cx.aws, &req.id, props::string(p, "kms_key_id")?).await?;
         }
         if changed("versioning") {
-            put_versioning(aws, &req.id, on("versioning")?).await?;
+            put_versioning(cx.aws, &req.id, on("versioning")?).await?;
         }
         if changed("block_public_access") {
-            put_public_access_block(aws, &req.id, on("block_public_access")?).await?;
+            put_public_access_block(cx.aws, &req.id, on("block_public_access")?).await?;
         }
         if changed("tags") {
-            let mut all = bucket_tags(aws, &req.id).await?;
-            let ch = tags::changes(ctx, req)?;
+            let mut all = bucket_tags(cx.aws, &req.id).await?;
+            let ch = tags::changes(cx.op, req)?;
             for k in &ch.remove {
                 all.remove(k);
             }
             all.extend(ch.set);
-            put_tags(aws, &req.id, &all).await?;
+            put_tags(cx.aws, &req.id, &all).await?;
         }
-        observe(aws, ctx, &req.id, p)
+        observe(cx, &req.id, p)
             .await?
             .ok_or_else(|| ProviderError::NotFound {
                 message: format!("bucket {} is gone", req.id),
             })
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         // `--delete-retained`: the user asked for the data to go too.
         if req.purge {
-            super::s3_empty::empty(aws, ctx, &req.address, &req.id).await?;
+            super::s3_empty::empty(cx, &req.address, &req.id).await?;
         }
         // Otherwise a bucket with objects is refused (BucketNotEmpty) until the deadline: hdh
         // never empties a bucket of user data by itself.
-        Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!(
+        cx.wait(
+            &req.address,
+            "deleting",
+            format!(
                 "bucket {} to be empty: it still holds objects, and hdh deletes them only when \
                  told to (`hdh destroy --delete-retained` deletes the bucket's objects too)",
                 req.id
             ),
-            policy: aws.poll,
-        }
+        )
         .retrying(wait::dependency, || {
             done(
-                aws.s3.delete_bucket().bucket(&req.id).send(),
+                cx.aws.s3.delete_bucket().bucket(&req.id).send(),
                 e("DeleteBucket"),
             )
         })
         .await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let name = props::required_string(&req.properties, "bucket")?;
-        let t = bucket_tags(aws, &name).await?;
-        if !tags::made_for(&t, ctx, &req.address, None) {
+        let t = bucket_tags(cx.aws, &name).await?;
+        if !tags::made_for(&t, cx.op, &req.address, None) {
             return Ok(None);
         }
-        observe(aws, ctx, &name, &req.properties).await
+        observe(cx, &name, &req.properties).await
     }
 
     /// `hdh import`: named by its name.

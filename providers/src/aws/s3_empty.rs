@@ -4,10 +4,10 @@
 //! never empties a bucket of user data by itself.
 
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use hdh_engine::{OpContext, ProviderError};
+use hdh_engine::ProviderError;
 
 use super::errors::s3 as e;
-use super::Clients;
+use super::{Clients, Cx};
 use crate::Answer;
 
 /// DeleteObjects takes at most this many keys.
@@ -18,17 +18,13 @@ fn build_err(err: impl std::fmt::Display) -> ProviderError {
 }
 
 /// Deletes every object version, delete marker and object in `bucket`; reports how many.
-pub(crate) async fn empty(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    bucket: &str,
-) -> Answer<usize> {
+pub(crate) async fn empty(cx: Cx<'_>, address: &str, bucket: &str) -> Answer<usize> {
     let mut ids = Vec::new();
     // The SDK has no paginator for ListObjectVersions: follow its two markers by hand.
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
     loop {
-        let page = aws
+        let page = cx
+            .aws
             .s3
             .list_object_versions()
             .bucket(bucket)
@@ -53,9 +49,10 @@ pub(crate) async fn empty(
         key_marker = page.next_key_marker().map(str::to_string);
         version_marker = page.next_version_id_marker().map(str::to_string);
     }
-    let mut deleted = delete_all(aws, bucket, std::mem::take(&mut ids)).await?;
+    let mut deleted = delete_all(cx.aws, bucket, std::mem::take(&mut ids)).await?;
     // An unversioned bucket (or objects written meanwhile) may still hold plain objects.
-    let mut objects = aws
+    let mut objects = cx
+        .aws
         .s3
         .list_objects_v2()
         .bucket(bucket)
@@ -69,9 +66,9 @@ pub(crate) async fn empty(
             }
         }
     }
-    deleted += delete_all(aws, bucket, ids).await?;
+    deleted += delete_all(cx.aws, bucket, ids).await?;
     if deleted > 0 {
-        ctx.report(
+        cx.op.report(
             address,
             &format!("deleted {deleted} object versions and delete markers from bucket {bucket}"),
         );

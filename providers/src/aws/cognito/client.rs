@@ -5,16 +5,18 @@ use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::{
     OAuthFlowType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use crate::aws::attrs;
-use crate::aws::describe::{self, done, every_item, Described, DescribedKind};
+use crate::aws::describe::{self, done, every_item, Described};
 use crate::aws::errors::{absent_if_not_found, cognito as e};
 use crate::aws::import::unsearchable;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -157,13 +159,7 @@ impl Described for Client {
         Ok(got.and_then(|o| o.user_pool_client))
     }
 
-    fn observe(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        c: &UserPoolClientType,
-        prior: &ValueMap,
-    ) -> Observed {
+    fn observe(&self, _cx: Cx<'_>, c: &UserPoolClientType, prior: &ValueMap) -> Observed {
         let id = c.client_id().unwrap_or_default().to_string();
         let strs = |l: &[String]| props::str_list(l);
         let mut a = ValueMap::new();
@@ -190,7 +186,7 @@ impl Described for Client {
 }
 
 #[async_trait]
-impl DescribedKind for Client {
+impl Kind for Client {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user_pool_client",
@@ -227,14 +223,13 @@ impl DescribedKind for Client {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
+    }
+
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let call = aws.cognito.create_user_pool_client();
+        let call = cx.aws.cognito.create_user_pool_client();
         let call = client_settings!(call, p)
             .user_pool_id(props::required_string(p, "user_pool_id")?)
             .generate_secret(props::boolean(p, "generate_secret")?.unwrap_or(true));
@@ -242,38 +237,33 @@ impl DescribedKind for Client {
         let c = out
             .user_pool_client
             .ok_or_else(|| ProviderError::other("CreateUserPoolClient returned no client"))?;
-        Ok(self.observe(aws, ctx, &c, p))
+        Ok(self.observe(cx, &c, p))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
-        let call = aws.cognito.update_user_pool_client();
+        let call = cx.aws.cognito.update_user_pool_client();
         let call = client_settings!(call, p)
             .user_pool_id(&pool)
             .client_id(&req.id);
         done(call.send(), e("UpdateUserPoolClient")).await?;
-        describe::one(self, aws, ctx, &req.id, p).await
+        describe::one(self, cx, &req.id, p).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
-        let call = aws.cognito.delete_user_pool_client().user_pool_id(pool);
+        let call = cx.aws.cognito.delete_user_pool_client().user_pool_id(pool);
         done(call.client_id(&req.id).send(), e("DeleteUserPoolClient")).await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let pool = props::required_string(p, "user_pool_id")?;
         let name = props::required_string(p, "name")?;
-        let named = absent_if_not_found(clients_named(aws, &pool, &name).await)?;
+        let named = absent_if_not_found(clients_named(cx.aws, &pool, &name).await)?;
         for id in named.unwrap_or_default() {
-            if let Some(o) = describe::read(self, aws, ctx, &id, p).await? {
+            if let Some(o) = describe::read(self, cx, &id, p).await? {
                 return Ok(Some(o));
             }
         }
@@ -281,18 +271,14 @@ impl DescribedKind for Client {
     }
 
     /// `hdh import`: the clients of its name in its pool.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
         let (Some(pool), Some(name)) =
             (props::string(p, "user_pool_id")?, props::string(p, "name")?)
         else {
             return Err(unsearchable(req, "its user pool was not matched"));
         };
-        let ids = clients_named(aws, &pool, &name).await?;
+        let ids = clients_named(cx.aws, &pool, &name).await?;
         let how = format!("name {name} in {pool}");
         Ok(ids.into_iter().map(|id| (id, how.clone())).collect())
     }

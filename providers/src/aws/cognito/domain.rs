@@ -1,14 +1,14 @@
 //! `aws_cognito_user_pool_domain`: the hosted UI at `<prefix>.auth.<region>.amazoncognito.com`.
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use crate::aws::describe::{self, done, Described, DescribedKind};
+use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -39,17 +39,11 @@ impl Described for Domain {
             .filter(|(d, pool)| !d.is_empty() && !pool.is_empty()))
     }
 
-    fn observe(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        (domain, pool): &(String, String),
-        _: &ValueMap,
-    ) -> Observed {
+    fn observe(&self, cx: Cx<'_>, (domain, pool): &(String, String), _: &ValueMap) -> Observed {
         let mut a = ValueMap::new();
         a.insert("domain".into(), Value::str(domain));
         a.insert("user_pool_id".into(), Value::str(pool));
-        let fqdn = format!("{domain}.auth.{}.amazoncognito.com", aws.region);
+        let fqdn = format!("{domain}.auth.{}.amazoncognito.com", cx.aws.region);
         a.insert("fqdn".into(), Value::str(fqdn));
         Observed {
             id: domain.to_string(),
@@ -59,7 +53,7 @@ impl Described for Domain {
 }
 
 #[async_trait]
-impl DescribedKind for Domain {
+impl Kind for Domain {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user_pool_domain",
@@ -74,37 +68,31 @@ impl DescribedKind for Domain {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        let domain = props::required_string(&req.properties, "domain")?;
-        let pool = props::required_string(&req.properties, "user_pool_id")?;
-        let call = aws.cognito.create_user_pool_domain().domain(&domain);
-        done(call.user_pool_id(&pool).send(), e("CreateUserPoolDomain")).await?;
-        Ok(self.observe(aws, ctx, &(domain, pool), &req.properties))
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
     }
 
-    async fn update(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        _req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        let domain = props::required_string(&req.properties, "domain")?;
+        let pool = props::required_string(&req.properties, "user_pool_id")?;
+        let call = cx.aws.cognito.create_user_pool_domain().domain(&domain);
+        done(call.user_pool_id(&pool).send(), e("CreateUserPoolDomain")).await?;
+        Ok(self.observe(cx, &(domain, pool), &req.properties))
+    }
+
+    async fn update(&self, _cx: Cx<'_>, _req: &UpdateRequest) -> Answer<Observed> {
         Err(ProviderError::Unsupported {
             message: "every attribute of a user pool domain forces a replacement".into(),
         })
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let pool = props::required_string(&req.prior, "user_pool_id")?;
-        let call = aws.cognito.delete_user_pool_domain().domain(&req.id);
+        let call = cx.aws.cognito.delete_user_pool_domain().domain(&req.id);
         match done(call.user_pool_id(pool).send(), e("DeleteUserPoolDomain")).await {
             // Cognito answers InvalidParameter for a domain that no longer exists.
             Err(ProviderError::InvalidInput { .. })
-                if self.describe(aws, &req.id, &req.prior).await?.is_none() =>
+                if self.describe(cx.aws, &req.id, &req.prior).await?.is_none() =>
             {
                 Ok(())
             }
@@ -112,20 +100,18 @@ impl DescribedKind for Domain {
         }
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let domain = props::required_string(p, "domain")?;
         let pool = props::required_string(p, "user_pool_id")?;
-        Ok(describe::read(self, aws, ctx, &domain, p)
-            .await?
-            .filter(|o| {
-                o.attributes.get("user_pool_id").and_then(Value::as_str) == Some(pool.as_str())
-            }))
+        Ok(describe::read(self, cx, &domain, p).await?.filter(|o| {
+            o.attributes.get("user_pool_id").and_then(Value::as_str) == Some(pool.as_str())
+        }))
     }
 
     /// The domain is already this pool's (the pool is the stack's): adopted.
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        DescribedKind::find_created(self, aws, ctx, req).await
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        Kind::find_created(self, cx, req).await
     }
 
     /// `hdh import`: named by its prefix.

@@ -4,14 +4,14 @@
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
-use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use crate::aws::describe::{self, done, Described, DescribedKind};
+use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -65,13 +65,7 @@ impl Described for User {
         Ok(got.map(|u| (pool.to_string(), u)))
     }
 
-    fn observe(
-        &self,
-        _aws: &Clients,
-        _ctx: &OpContext,
-        (pool, u): &Self::Item,
-        _: &ValueMap,
-    ) -> Observed {
+    fn observe(&self, _cx: Cx<'_>, (pool, u): &Self::Item, _: &ValueMap) -> Observed {
         let email = u
             .user_attributes()
             .iter()
@@ -92,7 +86,7 @@ impl Described for User {
 }
 
 #[async_trait]
-impl DescribedKind for User {
+impl Kind for User {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user",
@@ -107,17 +101,17 @@ impl DescribedKind for User {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
+    }
+
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let id = id_of(p)?;
         let (pool, username) = split_id(&id)?;
         let email = props::required_string(p, "email")?;
-        let call = aws
+        let call = cx
+            .aws
             .cognito
             .admin_create_user()
             .user_pool_id(pool)
@@ -129,18 +123,14 @@ impl DescribedKind for User {
             Ok(()) | Err(ProviderError::Conflict { .. }) => {}
             Err(err) => return Err(err),
         }
-        describe::one(self, aws, ctx, &id, p).await
+        describe::one(self, cx, &id, p).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let (pool, name) = split_id(&req.id)?;
         let email = props::required_string(&req.properties, "email")?;
-        let call = aws
+        let call = cx
+            .aws
             .cognito
             .admin_update_user_attributes()
             .user_pool_id(pool);
@@ -148,12 +138,13 @@ impl DescribedKind for User {
             .username(name)
             .set_user_attributes(Some(email_attrs(&email)?));
         done(call.send(), e("AdminUpdateUserAttributes")).await?;
-        describe::one(self, aws, ctx, &req.id, &req.properties).await
+        describe::one(self, cx, &req.id, &req.properties).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let (pool, name) = split_id(&req.id)?;
-        let call = aws
+        let call = cx
+            .aws
             .cognito
             .admin_delete_user()
             .user_pool_id(pool)
@@ -161,15 +152,15 @@ impl DescribedKind for User {
         done(call.send(), e("AdminDeleteUser")).await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let id = id_of(p)?;
-        describe::read(self, aws, ctx, &id, p).await
+        describe::read(self, cx, &id, p).await
     }
 
     /// `UsernameExistsException` in a pool of this stack's: that user is adopted.
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        DescribedKind::find_created(self, aws, ctx, req).await
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        Kind::find_created(self, cx, req).await
     }
 
     /// `hdh import`: named by its pool and username.

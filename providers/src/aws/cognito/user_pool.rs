@@ -5,17 +5,19 @@ use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, SchemaAttributeType, UserPoolType,
     VerifiedAttributeType,
 };
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use crate::aws::attrs;
-use crate::aws::describe::{self, done, every_item, Described, DescribedKind};
+use crate::aws::describe::{self, done, every_item, Described};
 use crate::aws::errors::cognito as e;
 use crate::aws::import::unsearchable;
 use crate::aws::tag_maps::{btree, hash_map};
-use crate::aws::{tags, Clients};
+use crate::aws::{tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -69,13 +71,7 @@ impl Described for UserPool {
         describe_pool(aws, id).await
     }
 
-    fn observe(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        u: &UserPoolType,
-        prior: &ValueMap,
-    ) -> Observed {
+    fn observe(&self, cx: Cx<'_>, u: &UserPoolType, prior: &ValueMap) -> Observed {
         let id = u.id().unwrap_or_default().to_string();
         let mut a = ValueMap::new();
         a.insert("name".into(), Value::str(u.name().unwrap_or_default()));
@@ -83,15 +79,15 @@ impl Described for UserPool {
         let only = config.is_some_and(|c| c.allow_admin_create_user_only());
         a.insert("admin_create_user_only".into(), Value::Bool(only));
         let all = btree(u.user_pool_tags());
-        a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+        a.insert("tags".into(), tags::own_view(cx.op, &all, prior));
         a.insert("arn".into(), Value::str(u.arn().unwrap_or_default()));
-        a.insert("endpoint".into(), endpoint(&aws.region, &id));
+        a.insert("endpoint".into(), endpoint(&cx.aws.region, &id));
         Observed { id, attributes: a }
     }
 }
 
 #[async_trait]
-impl DescribedKind for UserPool {
+impl Kind for UserPool {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             "aws_cognito_user_pool",
@@ -111,21 +107,21 @@ impl DescribedKind for UserPool {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
+    }
+
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let t = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let t = tags::for_create(cx.op, &req.address, &req.token, p)?;
         let email = SchemaAttributeType::builder()
             .name("email")
             .attribute_data_type(AttributeDataType::String)
             .required(true)
             .mutable(true)
             .build();
-        let out = aws
+        let out = cx
+            .aws
             .cognito
             .create_user_pool()
             .pool_name(props::required_string(p, "name")?)
@@ -139,19 +135,14 @@ impl DescribedKind for UserPool {
         let u = out
             .user_pool
             .ok_or_else(|| ProviderError::other("CreateUserPool returned no pool"))?;
-        Ok(self.observe(aws, ctx, &u, p))
+        Ok(self.observe(cx, &u, p))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("admin_create_user_only") {
-            let call = aws.cognito.update_user_pool().user_pool_id(&req.id);
+            let call = cx.aws.cognito.update_user_pool().user_pool_id(&req.id);
             let call = call.auto_verified_attributes(VerifiedAttributeType::Email);
             let call = call.admin_create_user_config(admin_only(p)?);
             done(call.send(), e("UpdateUserPool")).await?;
@@ -159,49 +150,45 @@ impl DescribedKind for UserPool {
         if changed("tags") {
             let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
             tags::sync(
-                tags::changes(ctx, req)?,
+                tags::changes(cx.op, req)?,
                 |set| {
-                    let call = aws.cognito.tag_resource().resource_arn(arn);
+                    let call = cx.aws.cognito.tag_resource().resource_arn(arn);
                     done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))
                 },
                 |keys| {
-                    let call = aws.cognito.untag_resource().resource_arn(arn);
+                    let call = cx.aws.cognito.untag_resource().resource_arn(arn);
                     done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
                 },
             )
             .await?;
         }
-        describe::one(self, aws, ctx, &req.id, p).await
+        describe::one(self, cx, &req.id, p).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let call = aws.cognito.delete_user_pool().user_pool_id(&req.id);
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let call = cx.aws.cognito.delete_user_pool().user_pool_id(&req.id);
         done(call.send(), e("DeleteUserPool")).await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
-        for id in pools_named(aws, &props::required_string(p, "name")?).await? {
-            let Some(u) = describe_pool(aws, &id).await? else {
+        for id in pools_named(cx.aws, &props::required_string(p, "name")?).await? {
+            let Some(u) = describe_pool(cx.aws, &id).await? else {
                 continue;
             };
-            if tags::made_by(&btree(u.user_pool_tags()), ctx, &req.address, &req.token) {
-                return Ok(Some(self.observe(aws, ctx, &u, p)));
+            if tags::made_by(&btree(u.user_pool_tags()), cx.op, &req.address, &req.token) {
+                return Ok(Some(self.observe(cx, &u, p)));
             }
         }
         Ok(None)
     }
 
     /// `hdh import`: the pools of its name.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let Some(name) = props::string(&req.properties, "name")? else {
             return Err(unsearchable(req, "its name is not known"));
         };
-        let ids = pools_named(aws, &name).await?;
+        let ids = pools_named(cx.aws, &name).await?;
         Ok(ids
             .into_iter()
             .map(|id| (id, format!("name {name}")))

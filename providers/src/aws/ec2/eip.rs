@@ -4,14 +4,14 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType as SdkType};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
 
 use super::kind::{Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
 use super::nat_gateway::NatGateway;
 use super::{create_tags, done, filter, opt_str, put};
 use crate::aws::errors::ec2 as e;
-use crate::aws::{tags, Clients};
+use crate::aws::{tags, Clients, Cx};
 use crate::props::str_map;
 use crate::Answer;
 
@@ -60,17 +60,13 @@ impl Ec2Type for Eip {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        let out = aws
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        let out = cx
+            .aws
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(create_tags(ctx, req, SdkType::ElasticIp)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::ElasticIp)?)
             .send()
             .await
             .map_err(e("AllocateAddress"))?;
@@ -80,15 +76,15 @@ impl Ec2Type for Eip {
         opt_str(&mut a, "public_ip", out.public_ip());
         put(&mut a, "allocation_id", id.clone());
         put(&mut a, "tags", str_map(tags::user_tags(&req.properties)?));
-        put(&mut a, "arn", arn(&aws.region, &id));
+        put(&mut a, "arn", arn(&cx.aws.region, &id));
         Ok(Observed { id, attributes: a })
     }
 
     /// Released, waiting while it is still associated (its NAT gateway going away).
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let what = format!("address {} to be released", req.id);
-        delete_when_free(aws, ctx, &req.address, what, || {
-            let call = aws.ec2.release_address().allocation_id(&req.id);
+        delete_when_free(cx, &req.address, what, || {
+            let call = cx.aws.ec2.release_address().allocation_id(&req.id);
             done(call.send(), e("ReleaseAddress"))
         })
         .await

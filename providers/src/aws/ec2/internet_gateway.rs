@@ -4,16 +4,16 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as SdkType};
 use hdh_engine::provider::{CreateRequest, DeleteRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, ValueMap, ValueType};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, ValueMap, ValueType};
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, settled, Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
-use super::{answered, create_tags, done, lifecycle, opt_str, put};
+use super::{answered, create_tags, done, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -68,40 +68,41 @@ impl Ec2Type for InternetGateway {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let vpc_id = props::required_string(p, "vpc_id")?;
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_internet_gateway()
-            .tag_specifications(create_tags(ctx, req, SdkType::InternetGateway)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::InternetGateway)?)
             .send()
             .await
             .map_err(e("CreateInternetGateway"))?;
         let gateway = out.internet_gateway().and_then(|g| g.internet_gateway_id());
         let id = answered(gateway, "CreateInternetGateway", "no id")?.to_string();
         let what = format!("internet gateway {id} to attach");
-        lifecycle::wait(aws, ctx, &req.address, "creating", what)
+        cx.wait(&req.address, "creating", what)
             .retrying(wait::not_yet_visible, || {
-                let call = aws.ec2.attach_internet_gateway().internet_gateway_id(&id);
+                let call = cx
+                    .aws
+                    .ec2
+                    .attach_internet_gateway()
+                    .internet_gateway_id(&id);
                 done(call.vpc_id(&vpc_id).send(), e("AttachInternetGateway"))
             })
             .await?;
-        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
+        settled(self, cx, (&req.address, "creating"), &id, p).await
     }
 
     /// Detached first (waiting while public addresses are still mapped in the VPC), then deleted.
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         if let Some(vpc_id) = props::string(&req.prior, "vpc_id")? {
             let target = Target::PublicAddresses(req.id.clone());
-            Deletion::new(aws, ctx, &req.address, vpc_id.clone(), target)
+            Deletion::new(cx, &req.address, vpc_id.clone(), target)
                 .run(|| {
-                    let call = aws
+                    let call = cx
+                        .aws
                         .ec2
                         .detach_internet_gateway()
                         .internet_gateway_id(&req.id);
@@ -110,8 +111,9 @@ impl Ec2Type for InternetGateway {
                 .await?;
         }
         let what = format!("internet gateway {} to detach", req.id);
-        delete_when_free(aws, ctx, &req.address, what, || {
-            let call = aws
+        delete_when_free(cx, &req.address, what, || {
+            let call = cx
+                .aws
                 .ec2
                 .delete_internet_gateway()
                 .internet_gateway_id(&req.id);

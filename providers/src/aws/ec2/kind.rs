@@ -17,10 +17,10 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{Observed, OpContext, ProviderError, ResourceType, ValueMap};
+use hdh_engine::{Observed, ProviderError, ResourceType, ValueMap};
 
 use super::{filter, lifecycle, made_by_filters, prior_of, read_batched, sync_tags, tag_map};
-use crate::aws::{import, join_all, tags, Clients, Kind};
+use crate::aws::{import, join_all, tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -106,16 +106,15 @@ pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
         Ok(observed)
     }
 
-    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
-        -> Answer<Observed>;
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed>;
 
     /// An update's changes other than tags, which [`Ec2`] syncs after them. Default: none (only
     /// tags change in place).
-    async fn change(&self, _aws: &Clients, _ctx: &OpContext, _req: &UpdateRequest) -> Answer<()> {
+    async fn change(&self, _cx: Cx<'_>, _req: &UpdateRequest) -> Answer<()> {
         Ok(())
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()>;
 
     /// Where one stands in its parent, unique there: (Describe filter, property) pairs, e.g. a
     /// subnet's `vpc-id` from `vpc_id` and `cidr-block` from `cidr_block`. `hdh import`
@@ -164,14 +163,13 @@ pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
 /// The resource `item` shows: its attributes, and of its tags its own ([`tags::own_view`]).
 pub(crate) fn observe<T: Ec2Type>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     item: &T::Item,
     prior: Option<&ValueMap>,
 ) -> Observed {
-    let mut attributes = t.attributes(&aws.region, item, prior);
+    let mut attributes = t.attributes(&cx.aws.region, item, prior);
     let all = tag_map(item.all_tags());
-    let own = tags::own_view(ctx, &all, prior.unwrap_or(&ValueMap::new()));
+    let own = tags::own_view(cx.op, &all, prior.unwrap_or(&ValueMap::new()));
     attributes.insert("tags".into(), own);
     Observed {
         id: item.id().to_string(),
@@ -196,8 +194,7 @@ pub(crate) async fn one_item<T: Ec2Type>(t: &T, aws: &Clients, id: &str) -> Answ
 /// state ([`Ec2Type::READY`]), observed with `prior`.
 pub(crate) async fn settled<T: Ec2Type>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     (address, verb): (&str, &str),
     id: &str,
     prior: &ValueMap,
@@ -208,30 +205,28 @@ pub(crate) async fn settled<T: Ec2Type>(
         T::READY
     };
     let what = format!("{} {id} to be {to_be}", T::NOUN);
-    let w = lifecycle::wait(aws, ctx, address, verb, what);
+    let w = cx.wait(address, verb, what);
     let state = |i: &T::Item| t.state(i).unwrap_or_default();
     let item = lifecycle::until_ready(&w, T::READY, state, || async {
-        Ok(t.describe(aws, by_id::<T>(id)).await?.pop())
+        Ok(t.describe(cx.aws, by_id::<T>(id)).await?.pop())
     })
     .await?;
-    t.complete(aws, observe(t, aws, ctx, &item, Some(prior)))
-        .await
+    t.complete(cx.aws, observe(t, cx, &item, Some(prior))).await
 }
 
 /// Waits until the resource with `id` is no longer listed (or listed in a final state that
 /// [`Ec2Type::describe`] leaves out).
 pub(crate) async fn until_gone<T: Ec2Type>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     id: &str,
 ) -> Answer<()> {
     let what = format!("{} {id} to be deleted", T::NOUN);
-    let w = lifecycle::wait(aws, ctx, address, "deleting", what);
+    let w = cx.wait(address, "deleting", what);
     let state = |i: &T::Item| t.state(i).unwrap_or_default();
     lifecycle::until_gone(&w, None, state, || async {
-        Ok(t.describe(aws, by_id::<T>(id)).await?.pop())
+        Ok(t.describe(cx.aws, by_id::<T>(id)).await?.pop())
     })
     .await
 }
@@ -278,55 +273,45 @@ impl<T: Ec2Type> Kind for Ec2<T> {
         self.0.schema()
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| async move {
             let items = self
                 .0
-                .describe(aws, vec![filter(T::ID_FILTER, ids)])
+                .describe(cx.aws, vec![filter(T::ID_FILTER, ids)])
                 .await?;
             let found = items.iter().map(|i| {
-                let o = observe(&self.0, aws, ctx, i, prior_of(requests, i.id()));
-                self.0.complete(aws, o)
+                let o = observe(&self.0, cx, i, prior_of(requests, i.id()));
+                self.0.complete(cx.aws, o)
             });
             join_all(found).await.into_iter().collect()
         })
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        self.0.create(aws, ctx, req).await
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        self.0.create(cx, req).await
     }
 
     /// The type's own changes, then the tags, then the resource as it is once ready again.
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        self.0.change(aws, ctx, req).await?;
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
+        self.0.change(cx, req).await?;
         if req.changed.iter().any(|c| c == "tags") {
-            sync_tags(aws, ctx, req).await?;
+            sync_tags(cx, req).await?;
         }
         let at = (req.address.as_str(), "updating");
-        settled(&self.0, aws, ctx, at, &req.id, &req.properties).await
+        settled(&self.0, cx, at, &req.id, &req.properties).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        self.0.delete(aws, ctx, req).await
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        self.0.delete(cx, req).await
     }
 
     /// What the create with this token made, waited for until ready (adopted while still
     /// creating, it is ready before what depends on it starts).
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let t = &self.0;
         let Some(item) = t
-            .describe(aws, made_by_filters(ctx, &req.token))
+            .describe(cx.aws, made_by_filters(cx.op, &req.token))
             .await?
             .pop()
         else {
@@ -336,34 +321,26 @@ impl<T: Ec2Type> Kind for Ec2<T> {
         let o = match t.state(&item) {
             Some(s) if s != T::READY => {
                 let at = (req.address.as_str(), "creating");
-                settled(t, aws, ctx, at, item.id(), p).await?
+                settled(t, cx, at, item.id(), p).await?
             }
-            _ => {
-                t.complete(aws, observe(t, aws, ctx, &item, Some(p)))
-                    .await?
-            }
+            _ => t.complete(cx.aws, observe(t, cx, &item, Some(p))).await?,
         };
         Ok(Some(o))
     }
 
     /// The resource in the place taken, if this stack made it for this address.
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let Some(filters) = self.0.taken(&req.properties)? else {
             return Ok(None);
         };
-        let items = self.0.describe(aws, filters).await?;
+        let items = self.0.describe(cx.aws, filters).await?;
         Ok(items
             .iter()
-            .find(|i| tags::made_for(&tag_map(i.all_tags()), ctx, &req.address, None))
-            .map(|i| observe(&self.0, aws, ctx, i, Some(&req.properties))))
+            .find(|i| tags::made_for(&tag_map(i.all_tags()), cx.op, &req.address, None))
+            .map(|i| observe(&self.0, cx, i, Some(&req.properties))))
     }
 
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
-        self.0.candidates(aws, req).await
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
+        self.0.candidates(cx.aws, req).await
     }
 }

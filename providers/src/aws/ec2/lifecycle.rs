@@ -8,30 +8,10 @@
 
 use std::future::Future;
 
-use hdh_engine::OpContext;
-
 use crate::aws::errors::gone_is_ok;
 use crate::aws::wait::{dependency, Poll, Wait};
-use crate::aws::Clients;
+use crate::aws::Cx;
 use crate::Answer;
-
-/// A wait of the operation on `address` with the clients' poll policy (`verb`: "creating",
-/// "deleting"…; `what`: what it waits for, in progress reports and the timeout).
-pub(crate) fn wait<'a>(
-    aws: &Clients,
-    ctx: &'a OpContext,
-    address: &'a str,
-    verb: &'a str,
-    what: String,
-) -> Wait<'a> {
-    Wait {
-        ctx,
-        address,
-        verb,
-        what,
-        policy: aws.poll,
-    }
-}
 
 /// Polls `look` until what it finds is in state `ready` (as `state` names it).
 pub(crate) async fn until_ready<T, F, Fut>(
@@ -93,8 +73,7 @@ where
 /// gateway still attached, an address still associated, mount targets still going); already
 /// gone is success.
 pub(crate) async fn delete_when_free<F, Fut>(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     what: String,
     mut call: F,
@@ -103,7 +82,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Answer<()>>,
 {
-    wait(aws, ctx, address, "deleting", what)
+    cx.wait(address, "deleting", what)
         .retrying(dependency, || {
             let sent = call();
             async move { gone_is_ok(sent.await) }

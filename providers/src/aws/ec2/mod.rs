@@ -24,9 +24,10 @@ use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification}
 use hdh_engine::provider::{CreateRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
+use super::describe::{all_failed, done};
 use super::errors::ec2 as e;
 use super::tags;
-use super::Clients;
+use super::Cx;
 use crate::{Answer, Found};
 
 /// EC2 accepts up to 200 values per filter.
@@ -84,46 +85,18 @@ pub(crate) fn made_by_filters(ctx: &OpContext, token: &str) -> Vec<Filter> {
     ]
 }
 
-/// An EC2 client token (a create's idempotency token as EC2 takes it): at most 64 ASCII
-/// characters.
-pub(crate) fn client_token(token: &str) -> String {
-    token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect()
-}
-
-/// One call whose answer hdh does not keep, its error classified by `classify` (the service's
-/// mapper, e.g. `e("DeleteSubnet")`).
-pub(crate) async fn done<T, E>(
-    sent: impl Future<Output = Result<T, E>>,
-    classify: impl FnOnce(E) -> ProviderError,
-) -> Answer<()> {
-    sent.await.map(drop).map_err(classify)
-}
-
-/// The answer to every request of a batch whose listing failed: the same error for each.
-pub(crate) fn all_failed(requests: &[ReadRequest], err: &ProviderError) -> Vec<Found> {
-    let msg = err.to_string();
-    requests
-        .iter()
-        .map(|_| Err(ProviderError::other(msg.clone())))
-        .collect()
-}
-
 /// Brings one resource's tags to what `req` asks for (CreateTags, then DeleteTags if keys went).
-pub(crate) async fn sync_tags(aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+pub(crate) async fn sync_tags(cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
     let id = &req.id;
     tags::sync(
-        tags::changes(ctx, req)?,
+        tags::changes(cx.op, req)?,
         |set| {
-            let call = aws.ec2.create_tags().resources(id);
+            let call = cx.aws.ec2.create_tags().resources(id);
             done(call.set_tags(Some(tag_list(&set))).send(), e("CreateTags"))
         },
         |keys| {
             let keys = keys.iter().map(|k| Tag::builder().key(k).build());
-            let call = aws.ec2.delete_tags().resources(id);
+            let call = cx.aws.ec2.delete_tags().resources(id);
             done(call.set_tags(Some(keys.collect())).send(), e("DeleteTags"))
         },
     )

@@ -8,14 +8,15 @@ use aws_sdk_ec2::types::{
     ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as SdkType,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
 use std::time::Duration;
 
 use super::kind::{all_pages, settled, until_gone, Ec2Item, Ec2Type};
-use super::{answered, client_token, create_tags, done, opt_str, put};
+use super::{answered, create_tags, done, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::import::named;
-use crate::aws::Clients;
+use crate::aws::token::client_token;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -107,35 +108,31 @@ impl Ec2Type for NatGateway {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let connectivity =
             props::string(p, "connectivity_type")?.unwrap_or_else(|| "public".into());
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_nat_gateway()
             .subnet_id(props::required_string(p, "subnet_id")?)
             .set_allocation_id(props::string(p, "allocation_id")?)
             .connectivity_type(ConnectivityType::from(connectivity.as_str()))
             .client_token(client_token(&req.token))
-            .tag_specifications(create_tags(ctx, req, SdkType::Natgateway)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::Natgateway)?)
             .send()
             .await
             .map_err(e("CreateNatGateway"))?;
         let gateway = out.nat_gateway().and_then(|n| n.nat_gateway_id());
         let id = answered(gateway, "CreateNatGateway", "no id")?.to_string();
-        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
+        settled(self, cx, (&req.address, "creating"), &id, p).await
     }
 
     /// Waits until it is deleted: its subnet, address and internet gateway stay busy until then.
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let call = aws.ec2.delete_nat_gateway().nat_gateway_id(&req.id);
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let call = cx.aws.ec2.delete_nat_gateway().nat_gateway_id(&req.id);
         gone_is_ok(done(call.send(), e("DeleteNatGateway")).await)?;
-        until_gone(self, aws, ctx, &req.address, &req.id).await
+        until_gone(self, cx, &req.address, &req.id).await
     }
 }

@@ -25,14 +25,14 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Volume, VolumeState};
 use hdh_engine::provider::{DeleteRequest, ReadRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::super::data::Lookup;
 use super::super::errors::ec2 as e;
 use super::super::wait::Poll;
-use super::super::Clients;
-use super::{done, filter, lifecycle, tag_map};
+use super::super::{Clients, Cx};
+use super::{done, filter, tag_map};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -140,9 +140,9 @@ impl Lookup for PvcVolumes {
         .await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let cluster = cluster_of(&req.id)?;
-        let volumes = list(aws, &cluster).await?;
+        let volumes = list(cx.aws, &cluster).await?;
         if volumes.is_empty() {
             return Ok(());
         }
@@ -163,10 +163,10 @@ impl Lookup for PvcVolumes {
             let id = v.volume_id().unwrap_or_default().to_string();
             let what = claim(&v);
             let waiting = format!("EBS volume {id} ({what}) to be detached and deleted");
-            lifecycle::wait(aws, ctx, &req.address, "deleting", waiting)
+            cx.wait(&req.address, "deleting", waiting)
                 .until(|| async {
                     match done(
-                        aws.ec2.delete_volume().volume_id(&id).send(),
+                        cx.aws.ec2.delete_volume().volume_id(&id).send(),
                         e("DeleteVolume"),
                     )
                     .await
@@ -181,7 +181,7 @@ impl Lookup for PvcVolumes {
                     }
                 })
                 .await?;
-            ctx.cleaned_up(
+            cx.op.cleaned_up(
                 &req.address,
                 "EBS volume",
                 &id,

@@ -8,16 +8,17 @@ use aws_sdk_ec2::types::{
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::kind::{all_pages, known, one_item, search, settled, Ec2Item, Ec2Type};
-use super::lifecycle::{self, delete_when_free};
-use super::{answered, client_token, create_tags, done, filter, opt_str, put};
+use super::lifecycle::delete_when_free;
+use super::{answered, create_tags, done, filter, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::import::{named, unsearchable};
+use crate::aws::token::client_token;
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -81,8 +82,7 @@ fn routes(p: &ValueMap) -> Answer<Vec<Route>> {
 
 /// Brings routes and associations from `from` to what `p` asks for.
 async fn converge(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     id: &str,
     from: &[Route],
@@ -91,19 +91,13 @@ async fn converge(
 ) -> Answer<()> {
     let want = routes(p)?;
     let want_subnets = props::string_list(p, "subnet_ids")?;
-    let w = lifecycle::wait(
-        aws,
-        ctx,
-        address,
-        "configuring",
-        format!("route table {id}"),
-    );
+    let w = cx.wait(address, "configuring", format!("route table {id}"));
     for old in from
         .iter()
         .filter(|o| !want.iter().any(|r| r.destination == o.destination))
     {
         w.retrying(wait::not_yet_visible, || async {
-            let call = aws.ec2.delete_route().route_table_id(id);
+            let call = cx.aws.ec2.delete_route().route_table_id(id);
             let call = call.destination_cidr_block(&old.destination);
             gone_is_ok(done(call.send(), e("DeleteRoute")).await)
         })
@@ -122,7 +116,7 @@ async fn converge(
         let (gateway, nat) = (r.gateway_id.clone(), r.nat_gateway_id.clone());
         w.retrying(wait::not_yet_visible, || async {
             if replace {
-                let call = aws.ec2.replace_route().route_table_id(id);
+                let call = cx.aws.ec2.replace_route().route_table_id(id);
                 let call = call.destination_cidr_block(&r.destination);
                 let call = call.set_gateway_id(gateway.clone());
                 done(
@@ -131,7 +125,7 @@ async fn converge(
                 )
                 .await
             } else {
-                let call = aws.ec2.create_route().route_table_id(id);
+                let call = cx.aws.ec2.create_route().route_table_id(id);
                 let call = call.destination_cidr_block(&r.destination);
                 let call = call.set_gateway_id(gateway.clone());
                 done(
@@ -144,8 +138,8 @@ async fn converge(
         .await?;
     }
     if from_subnets.iter().any(|s| !want_subnets.contains(s)) {
-        let rt = one_item(&RouteTable, aws, id).await?;
-        disassociate(aws, &rt, |a| {
+        let rt = one_item(&RouteTable, cx.aws, id).await?;
+        disassociate(cx.aws, &rt, |a| {
             a.subnet_id()
                 .is_some_and(|s| !want_subnets.iter().any(|w| w == s))
         })
@@ -153,7 +147,7 @@ async fn converge(
     }
     for s in want_subnets.iter().filter(|s| !from_subnets.contains(s)) {
         w.retrying(wait::not_yet_visible, || {
-            let call = aws.ec2.associate_route_table().route_table_id(id);
+            let call = cx.aws.ec2.associate_route_table().route_table_id(id);
             done(call.subnet_id(s).send(), e("AssociateRouteTable"))
         })
         .await?;
@@ -239,47 +233,43 @@ impl Ec2Type for RouteTable {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         routes(p)?;
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_route_table()
             .vpc_id(props::required_string(p, "vpc_id")?)
             .client_token(client_token(&req.token))
-            .tag_specifications(create_tags(ctx, req, SdkType::RouteTable)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::RouteTable)?)
             .send()
             .await
             .map_err(e("CreateRouteTable"))?;
         let table = out.route_table().and_then(|r| r.route_table_id());
         let id = answered(table, "CreateRouteTable", "no id")?.to_string();
-        converge(aws, ctx, &req.address, &id, &[], &[], p).await?;
-        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
+        converge(cx, &req.address, &id, &[], &[], p).await?;
+        settled(self, cx, (&req.address, "creating"), &id, p).await
     }
 
-    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+    async fn change(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
         let from = routes(&req.prior)?;
         let from_subnets = props::string_list(&req.prior, "subnet_ids")?;
         let (address, p) = (&req.address, &req.properties);
-        converge(aws, ctx, address, &req.id, &from, &from_subnets, p).await
+        converge(cx, address, &req.id, &from, &from_subnets, p).await
     }
 
     /// Its subnets let go first (the VPC's main association stays AWS's), then deleted once
     /// nothing holds it.
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let rt = match one_item(self, aws, &req.id).await {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let rt = match one_item(self, cx.aws, &req.id).await {
             Err(ProviderError::NotFound { .. }) => return Ok(()),
             other => other?,
         };
-        disassociate(aws, &rt, |a| a.main() != Some(true)).await?;
+        disassociate(cx.aws, &rt, |a| a.main() != Some(true)).await?;
         let what = format!("route table {} to be free", req.id);
-        delete_when_free(aws, ctx, &req.address, what, || {
-            let call = aws.ec2.delete_route_table().route_table_id(&req.id);
+        delete_when_free(cx, &req.address, what, || {
+            let call = cx.aws.ec2.delete_route_table().route_table_id(&req.id);
             done(call.send(), e("DeleteRouteTable"))
         })
         .await

@@ -9,16 +9,16 @@ use aws_sdk_ec2::types::{
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, one_item, settled, Ec2Item, Ec2Type};
-use super::{answered, create_tags, done, lifecycle, opt_str, put};
+use super::{answered, create_tags, done, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -212,21 +212,22 @@ fn rules_value(observed: &[Rule], prior: Option<&ValueMap>, name: &str, own_id: 
 
 /// Authorizes and revokes until the group's rules are what `p` asks for.
 async fn converge(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     id: &str,
     p: &ValueMap,
     changed: Option<&[String]>,
 ) -> Answer<()> {
     let what = format!("security group {id} rules");
-    let w = lifecycle::wait(aws, ctx, address, "configuring", what);
+    let w = cx.wait(address, "configuring", what);
     // A group just created has no ingress and AWS's default egress: no need to read it.
     let (have_ingress, have_egress) = match changed {
         None => (Vec::new(), vec![default_egress()]),
         Some(_) => {
             let g = w
-                .retrying(wait::not_yet_visible, || one_item(&SecurityGroup, aws, id))
+                .retrying(wait::not_yet_visible, || {
+                    one_item(&SecurityGroup, cx.aws, id)
+                })
                 .await?;
             (
                 flatten(g.ip_permissions()),
@@ -258,11 +259,11 @@ async fn converge(
                 let revoke = Some(revoke.clone());
                 async move {
                     if egress {
-                        let call = aws.ec2.revoke_security_group_egress().group_id(id);
+                        let call = cx.aws.ec2.revoke_security_group_egress().group_id(id);
                         let call = call.set_ip_permissions(revoke).send();
                         done(call, e("RevokeSecurityGroupEgress")).await
                     } else {
-                        let call = aws.ec2.revoke_security_group_ingress().group_id(id);
+                        let call = cx.aws.ec2.revoke_security_group_ingress().group_id(id);
                         let call = call.set_ip_permissions(revoke).send();
                         done(call, e("RevokeSecurityGroupIngress")).await
                     }
@@ -280,11 +281,11 @@ async fn converge(
                 let add = Some(add.clone());
                 async move {
                     let r = if egress {
-                        let call = aws.ec2.authorize_security_group_egress().group_id(id);
+                        let call = cx.aws.ec2.authorize_security_group_egress().group_id(id);
                         let call = call.set_ip_permissions(add).send();
                         done(call, e("AuthorizeSecurityGroupEgress")).await
                     } else {
-                        let call = aws.ec2.authorize_security_group_ingress().group_id(id);
+                        let call = cx.aws.ec2.authorize_security_group_ingress().group_id(id);
                         let call = call.set_ip_permissions(add).send();
                         done(call, e("AuthorizeSecurityGroupIngress")).await
                     };
@@ -373,16 +374,12 @@ impl Ec2Type for SecurityGroup {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         rules(p, "ingress", Some("sg-self"))?;
         rules(p, "egress", Some("sg-self"))?;
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_security_group()
             .group_name(props::required_string(p, "group_name")?)
@@ -390,26 +387,26 @@ impl Ec2Type for SecurityGroup {
                 props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into()),
             )
             .vpc_id(props::required_string(p, "vpc_id")?)
-            .tag_specifications(create_tags(ctx, req, SdkType::SecurityGroup)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::SecurityGroup)?)
             .send()
             .await
             .map_err(e("CreateSecurityGroup"))?;
         let id = answered(out.group_id(), "CreateSecurityGroup", "no id")?.to_string();
-        converge(aws, ctx, &req.address, &id, p, None).await?;
-        settled(self, aws, ctx, (&req.address, "creating"), &id, p).await
+        converge(cx, &req.address, &id, p, None).await?;
+        settled(self, cx, (&req.address, "creating"), &id, p).await
     }
 
-    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+    async fn change(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
         let (p, changed) = (&req.properties, Some(req.changed.as_slice()));
-        converge(aws, ctx, &req.address, &req.id, p, changed).await
+        converge(cx, &req.address, &req.id, p, changed).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let vpc = props::required_string(&req.prior, "vpc_id")?;
         let target = Target::SecurityGroup(req.id.clone());
-        Deletion::new(aws, ctx, &req.address, vpc, target)
+        Deletion::new(cx, &req.address, vpc, target)
             .run(|| {
-                let call = aws.ec2.delete_security_group().group_id(&req.id);
+                let call = cx.aws.ec2.delete_security_group().group_id(&req.id);
                 done(call.send(), e("DeleteSecurityGroup"))
             })
             .await

@@ -6,16 +6,16 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Subnet as SdkSubnet,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
 use std::time::Duration;
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, observe, Ec2Type};
-use super::{answered, create_tags, done, lifecycle, opt_str, put};
+use super::{answered, create_tags, done, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::import::named;
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -23,18 +23,12 @@ pub(crate) const TYPE: &str = "aws_subnet";
 
 pub(crate) struct Subnet;
 
-async fn set_public_ip(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    id: &str,
-    on: bool,
-) -> Answer<()> {
+async fn set_public_ip(cx: Cx<'_>, address: &str, id: &str, on: bool) -> Answer<()> {
     let what = format!("subnet {id} to be visible");
     let public = AttributeBooleanValue::builder().value(on).build();
-    lifecycle::wait(aws, ctx, address, "configuring", what)
+    cx.wait(address, "configuring", what)
         .retrying(wait::not_yet_visible, || {
-            let call = aws.ec2.modify_subnet_attribute().subnet_id(id);
+            let call = cx.aws.ec2.modify_subnet_attribute().subnet_id(id);
             let call = call.map_public_ip_on_launch(public.clone());
             done(call.send(), e("ModifySubnetAttribute"))
         })
@@ -98,29 +92,25 @@ impl Ec2Type for Subnet {
         a
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_subnet()
             .vpc_id(props::required_string(p, "vpc_id")?)
             .cidr_block(props::required_string(p, "cidr_block")?)
             .availability_zone(props::required_string(p, "availability_zone")?)
-            .tag_specifications(create_tags(ctx, req, SdkType::Subnet)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::Subnet)?)
             .send()
             .await
             .map_err(e("CreateSubnet"))?;
         let s = answered(out.subnet(), "CreateSubnet", "no subnet")?;
         let id = s.subnet_id().unwrap_or_default().to_string();
         if props::boolean(p, "map_public_ip_on_launch")? == Some(true) {
-            set_public_ip(aws, ctx, &req.address, &id, true).await?;
+            set_public_ip(cx, &req.address, &id, true).await?;
         }
-        let mut o = observe(self, aws, ctx, s, Some(p));
+        let mut o = observe(self, cx, s, Some(p));
         put(
             &mut o.attributes,
             "map_public_ip_on_launch",
@@ -129,20 +119,20 @@ impl Ec2Type for Subnet {
         Ok(o)
     }
 
-    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+    async fn change(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
         if !req.changed.iter().any(|c| c == "map_public_ip_on_launch") {
             return Ok(());
         }
         let on = props::boolean(&req.properties, "map_public_ip_on_launch")?.unwrap_or(false);
-        set_public_ip(aws, ctx, &req.address, &req.id, on).await
+        set_public_ip(cx, &req.address, &req.id, on).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let vpc = props::required_string(&req.prior, "vpc_id")?;
-        Deletion::new(aws, ctx, &req.address, vpc, Target::Subnet(req.id.clone()))
+        Deletion::new(cx, &req.address, vpc, Target::Subnet(req.id.clone()))
             .run(|| {
                 done(
-                    aws.ec2.delete_subnet().subnet_id(&req.id).send(),
+                    cx.aws.ec2.delete_subnet().subnet_id(&req.id).send(),
                     e("DeleteSubnet"),
                 )
             })

@@ -7,15 +7,15 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Vpc as SdkVpc, VpcAttributeName,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, known, observe, Ec2Item, Ec2Type};
-use super::{answered, carried, create_tags, done, filter, lifecycle, opt_str, put};
+use super::{answered, carried, create_tags, done, filter, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::import::named;
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -52,20 +52,13 @@ async fn read_dns(aws: &Clients, o: &mut Observed) -> Answer<()> {
 }
 
 async fn set_dns(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     id: &str,
     props_: &ValueMap,
     only_changed: Option<&[String]>,
 ) -> Answer<()> {
-    let w = lifecycle::wait(
-        aws,
-        ctx,
-        address,
-        "configuring",
-        format!("VPC {id} to be visible"),
-    );
+    let w = cx.wait(address, "configuring", format!("VPC {id} to be visible"));
     for (name, hostnames) in [
         ("enable_dns_support", false),
         ("enable_dns_hostnames", true),
@@ -82,7 +75,7 @@ async fn set_dns(
         }
         let value = AttributeBooleanValue::builder().value(on).build();
         w.retrying(wait::not_yet_visible, || {
-            let mut call = aws.ec2.modify_vpc_attribute().vpc_id(id);
+            let mut call = cx.aws.ec2.modify_vpc_attribute().vpc_id(id);
             call = if hostnames {
                 call.enable_dns_hostnames(value.clone())
             } else {
@@ -151,37 +144,38 @@ impl Ec2Type for Vpc {
         Ok(o)
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let out = aws
+        let out = cx
+            .aws
             .ec2
             .create_vpc()
             .cidr_block(props::required_string(p, "cidr_block")?)
-            .tag_specifications(create_tags(ctx, req, SdkType::Vpc)?)
+            .tag_specifications(create_tags(cx.op, req, SdkType::Vpc)?)
             .send()
             .await
             .map_err(e("CreateVpc"))?;
         let vpc = answered(out.vpc(), "CreateVpc", "no VPC")?;
         let id = vpc.vpc_id().unwrap_or_default().to_string();
-        set_dns(aws, ctx, &req.address, &id, p, None).await?;
-        let mut o = observe(self, aws, ctx, vpc, Some(p));
+        set_dns(cx, &req.address, &id, p, None).await?;
+        let mut o = observe(self, cx, vpc, Some(p));
         o.attributes.extend(carried(Some(p), &DNS));
         Ok(o)
     }
 
-    async fn change(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest) -> Answer<()> {
+    async fn change(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
         let (p, changed) = (&req.properties, Some(req.changed.as_slice()));
-        set_dns(aws, ctx, &req.address, &req.id, p, changed).await
+        set_dns(cx, &req.address, &req.id, p, changed).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        Deletion::new(aws, ctx, &req.address, req.id.clone(), Target::Vpc)
-            .run(|| done(aws.ec2.delete_vpc().vpc_id(&req.id).send(), e("DeleteVpc")))
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        Deletion::new(cx, &req.address, req.id.clone(), Target::Vpc)
+            .run(|| {
+                done(
+                    cx.aws.ec2.delete_vpc().vpc_id(&req.id).send(),
+                    e("DeleteVpc"),
+                )
+            })
             .await
     }
 

@@ -11,10 +11,10 @@ use hdh_engine::{
     AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
+use crate::aws::describe::{all_failed, done};
 use crate::aws::ec2::lifecycle::{self, delete_when_free};
-use crate::aws::ec2::{all_failed, done};
 use crate::aws::errors::{absent_if_not_found, efs as e};
-use crate::aws::{join_all, tags, Clients, Kind};
+use crate::aws::{join_all, tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -102,22 +102,16 @@ fn region_of(arn: Option<&str>) -> String {
 }
 
 /// The file system `id` once it is `available` (read after create: not visible at first).
-async fn wait_fs_available(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    id: &str,
-) -> Answer<FileSystemDescription> {
-    let w = lifecycle::wait(
-        aws,
-        ctx,
+async fn wait_fs_available(cx: Cx<'_>, address: &str, id: &str) -> Answer<FileSystemDescription> {
+    let w = cx.wait(
         address,
         "creating",
         format!("file system {id} to be available"),
     );
     let state = |f: &FileSystemDescription| f.life_cycle_state().as_str().to_string();
     lifecycle::until_ready(&w, LifeCycleState::Available.as_str(), state, || async {
-        let sent = aws
+        let sent = cx
+            .aws
             .efs
             .describe_file_systems()
             .file_system_id(id)
@@ -130,14 +124,9 @@ async fn wait_fs_available(
 }
 
 /// `f` observed with `prior`, its backup setting read (DescribeBackupPolicy).
-async fn with_backup(
-    aws: &Clients,
-    ctx: &OpContext,
-    f: &FileSystemDescription,
-    prior: &ValueMap,
-) -> Answer<Observed> {
-    let mut o = fs_observed(ctx, f, prior);
-    let backup = backup_on(aws, f.file_system_id()).await?;
+async fn with_backup(cx: Cx<'_>, f: &FileSystemDescription, prior: &ValueMap) -> Answer<Observed> {
+    let mut o = fs_observed(cx.op, f, prior);
+    let backup = backup_on(cx.aws, f.file_system_id()).await?;
     o.attributes.insert("backup".into(), Value::Bool(backup));
     Ok(o)
 }
@@ -210,31 +199,27 @@ impl Kind for FileSystem {
         )
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
-        let all = match all_file_systems(aws).await {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        let all = match all_file_systems(cx.aws).await {
             Ok(all) => all,
             Err(err) => return all_failed(requests, &err),
         };
         let all = &all;
         join_all(requests.iter().map(|r| async move {
             match all.get(&r.id) {
-                Some(f) => with_backup(aws, ctx, f, &r.prior).await.map(Some),
+                Some(f) => with_backup(cx, f, &r.prior).await.map(Some),
                 None => Ok(None),
             }
         }))
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
         let backup = props::boolean(p, "backup")?.unwrap_or(true);
-        let created = aws
+        let created = cx
+            .aws
             .efs
             .create_file_system()
             .creation_token(&req.token)
@@ -260,33 +245,34 @@ impl Kind for FileSystem {
         let id = match created {
             Ok(f) => f.file_system_id,
             // The same token was used before: that create went through.
-            Err(ProviderError::Conflict { .. }) => match self.find_created(aws, ctx, req).await? {
+            Err(ProviderError::Conflict { .. }) => match self.find_created(cx, req).await? {
                 Some(o) => o.id,
                 None => return Err(ProviderError::other("CreateFileSystem conflicted")),
             },
             Err(err) => return Err(err),
         };
-        let f = wait_fs_available(aws, ctx, &req.address, &id).await?;
+        let f = wait_fs_available(cx, &req.address, &id).await?;
         let mut prior = p.clone();
         prior.insert("creation_token".into(), Value::str(&req.token));
-        let mut o = fs_observed(ctx, &f, &prior);
+        let mut o = fs_observed(cx.op, &f, &prior);
         o.attributes.insert("backup".into(), Value::Bool(backup));
         Ok(o)
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("backup") {
-            set_backup(aws, &req.id, props::boolean(p, "backup")?.unwrap_or(true)).await?;
+            set_backup(
+                cx.aws,
+                &req.id,
+                props::boolean(p, "backup")?.unwrap_or(true),
+            )
+            .await?;
         }
         if changed("throughput_mode") {
-            aws.efs
+            cx.aws
+                .efs
                 .update_file_system()
                 .file_system_id(&req.id)
                 .throughput_mode(
@@ -301,38 +287,39 @@ impl Kind for FileSystem {
         }
         if changed("tags") {
             tags::sync(
-                tags::changes(ctx, req)?,
+                tags::changes(cx.op, req)?,
                 |set| {
-                    let call = aws.efs.tag_resource().resource_id(&req.id);
+                    let call = cx.aws.efs.tag_resource().resource_id(&req.id);
                     done(call.set_tags(Some(efs_tags(&set))).send(), e("TagResource"))
                 },
                 |keys| {
-                    let call = aws.efs.untag_resource().resource_id(&req.id);
+                    let call = cx.aws.efs.untag_resource().resource_id(&req.id);
                     done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
                 },
             )
             .await?;
         }
-        let f = wait_fs_available(aws, ctx, &req.address, &req.id).await?;
+        let f = wait_fs_available(cx, &req.address, &req.id).await?;
         let mut prior = p.clone();
         if let Some(t) = req.prior.get("creation_token") {
             prior.insert("creation_token".into(), t.clone());
         }
-        Ok(fs_observed(ctx, &f, &prior))
+        Ok(fs_observed(cx.op, &f, &prior))
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         // Mount targets being deleted still hold the file system: wait them out.
         let what = format!("file system {} to be free of mount targets", req.id);
-        delete_when_free(aws, ctx, &req.address, what, || {
-            let call = aws.efs.delete_file_system().file_system_id(&req.id);
+        delete_when_free(cx, &req.address, what, || {
+            let call = cx.aws.efs.delete_file_system().file_system_id(&req.id);
             done(call.send(), e("DeleteFileSystem"))
         })
         .await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        let out = aws
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        let out = cx
+            .aws
             .efs
             .describe_file_systems()
             .creation_token(&req.token)
@@ -347,8 +334,8 @@ impl Kind for FileSystem {
         // Adopted while still creating: available before its mount targets are made.
         let f = match f.life_cycle_state() {
             LifeCycleState::Available => f.clone(),
-            _ => wait_fs_available(aws, ctx, &req.address, &f.file_system_id).await?,
+            _ => wait_fs_available(cx, &req.address, &f.file_system_id).await?,
         };
-        with_backup(aws, ctx, &f, &prior).await.map(Some)
+        with_backup(cx, &f, &prior).await.map(Some)
     }
 }

@@ -13,13 +13,14 @@ use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
-use crate::aws::ec2::{all_failed, done, lifecycle};
+use crate::aws::describe::{all_failed, done};
+use crate::aws::ec2::lifecycle;
 use crate::aws::errors::{absent_if_not_found, ec2, efs as e, gone_is_ok};
 use crate::aws::import::unsearchable;
-use crate::aws::{Clients, Kind};
+use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -99,27 +100,16 @@ async fn one_mount_target(aws: &Clients, id: &str) -> Answer<Option<MountTargetD
 /// Waits until the mount target's network interface is gone: EFS releases it some time after
 /// the mount target itself, and the subnet and security groups deleted next are refused
 /// (DependencyViolation) while it is there.
-async fn wait_eni_released(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    mount_target: &str,
-    eni: &str,
-) -> Answer<()> {
+async fn wait_eni_released(cx: Cx<'_>, address: &str, mount_target: &str, eni: &str) -> Answer<()> {
     let of = format!("network interface {eni} of mount target {mount_target}");
-    let w = lifecycle::wait(
-        aws,
-        ctx,
-        address,
-        "deleting",
-        format!("{of} to be released"),
-    );
+    let w = cx.wait(address, "deleting", format!("{of} to be released"));
     let state = |n: &NetworkInterface| {
         let status = n.status().map_or("unknown status", |s| s.as_str());
         format!("{of} is still there ({status})")
     };
     lifecycle::until_gone(&w, None, state, || async {
-        let sent = aws
+        let sent = cx
+            .aws
             .ec2
             .describe_network_interfaces()
             .network_interface_ids(eni)
@@ -135,16 +125,11 @@ fn mt_state(m: &MountTargetDescription) -> String {
 }
 
 /// The mount target `id` once it is `available`.
-async fn wait_mt_available(
-    aws: &Clients,
-    ctx: &OpContext,
-    address: &str,
-    id: &str,
-) -> Answer<MountTargetDescription> {
+async fn wait_mt_available(cx: Cx<'_>, address: &str, id: &str) -> Answer<MountTargetDescription> {
     let what = format!("mount target {id} to be available");
-    let w = lifecycle::wait(aws, ctx, address, "creating", what);
+    let w = cx.wait(address, "creating", what);
     let available = LifeCycleState::Available.as_str();
-    lifecycle::until_ready(&w, available, mt_state, || one_mount_target(aws, id)).await
+    lifecycle::until_ready(&w, available, mt_state, || one_mount_target(cx.aws, id)).await
 }
 
 #[async_trait]
@@ -170,7 +155,7 @@ impl Kind for MountTarget {
         )
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // One paged read per file system, not one per mount target.
         let filesystems: BTreeSet<String> = requests
             .iter()
@@ -178,7 +163,7 @@ impl Kind for MountTarget {
             .collect();
         let mut by_id = BTreeMap::new();
         for fs in &filesystems {
-            match mount_targets_of(aws, fs).await {
+            match mount_targets_of(cx.aws, fs).await {
                 Ok(mts) => by_id.extend(mts.into_iter().map(|m| (m.mount_target_id.clone(), m))),
                 Err(err) => return all_failed(requests, &err),
             }
@@ -189,19 +174,15 @@ impl Kind for MountTarget {
             .collect()
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let fs = props::required_string(p, "file_system_id")?;
         let subnet = props::required_string(p, "subnet_id")?;
         let groups = props::string_list(p, "security_groups")?;
         // A file system still creating refuses mount targets for a moment.
         let what = format!("file system {fs} to accept a mount target");
-        let created = lifecycle::wait(aws, ctx, &req.address, "creating", what)
+        let created = cx
+            .wait(&req.address, "creating", what)
             .retrying(
                 |err| {
                     matches!(
@@ -210,7 +191,8 @@ impl Kind for MountTarget {
                     )
                 },
                 || async {
-                    let made = aws
+                    let made = cx
+                        .aws
                         .efs
                         .create_mount_target()
                         .file_system_id(&fs)
@@ -225,7 +207,7 @@ impl Kind for MountTarget {
                         // mount target in this subnet (an earlier run's): adopted. Otherwise the
                         // file system is still creating, and the conflict is waited out.
                         Err(err @ ProviderError::Conflict { .. }) => {
-                            match mount_target_in(aws, &fs, &subnet).await? {
+                            match mount_target_in(cx.aws, &fs, &subnet).await? {
                                 Some(id) => Ok(id),
                                 None => Err(err),
                             }
@@ -235,64 +217,54 @@ impl Kind for MountTarget {
                 },
             )
             .await?;
-        let m = wait_mt_available(aws, ctx, &req.address, &created).await?;
+        let m = wait_mt_available(cx, &req.address, &created).await?;
         Ok(mt_observed(&m, p))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let groups = props::string_list(&req.properties, "security_groups")?;
-        let call = aws.efs.modify_mount_target_security_groups();
+        let call = cx.aws.efs.modify_mount_target_security_groups();
         let call = call
             .mount_target_id(&req.id)
             .set_security_groups(Some(groups));
         done(call.send(), e("ModifyMountTargetSecurityGroups")).await?;
-        let m = wait_mt_available(aws, ctx, &req.address, &req.id).await?;
+        let m = wait_mt_available(cx, &req.address, &req.id).await?;
         Ok(mt_observed(&m, &req.properties))
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         // The ENI to wait for: as recorded, else as the mount target still says.
         let mut eni = props::string(&req.prior, "network_interface_id")?.filter(|s| !s.is_empty());
         if eni.is_none() {
-            eni = one_mount_target(aws, &req.id)
+            eni = one_mount_target(cx.aws, &req.id)
                 .await?
                 .and_then(|m| m.network_interface_id().map(str::to_string));
         }
-        let call = aws.efs.delete_mount_target().mount_target_id(&req.id);
+        let call = cx.aws.efs.delete_mount_target().mount_target_id(&req.id);
         gone_is_ok(done(call.send(), e("DeleteMountTarget")).await)?;
         let what = format!("mount target {} to be deleted", req.id);
-        let w = lifecycle::wait(aws, ctx, &req.address, "deleting", what);
+        let w = cx.wait(&req.address, "deleting", what);
         let deleted = Some(LifeCycleState::Deleted.as_str());
-        lifecycle::until_gone(&w, deleted, mt_state, || one_mount_target(aws, &req.id)).await?;
+        lifecycle::until_gone(&w, deleted, mt_state, || one_mount_target(cx.aws, &req.id)).await?;
         match eni {
-            Some(eni) => wait_eni_released(aws, ctx, &req.address, &req.id, &eni).await,
+            Some(eni) => wait_eni_released(cx, &req.address, &req.id, &eni).await,
             None => Ok(()),
         }
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let fs = props::required_string(&req.properties, "file_system_id")?;
         let subnet = props::required_string(&req.properties, "subnet_id")?;
-        let Some(id) = mount_target_in(aws, &fs, &subnet).await? else {
+        let Some(id) = mount_target_in(cx.aws, &fs, &subnet).await? else {
             return Ok(None);
         };
         // Adopted while still creating: available before the volume on it is made.
-        let m = wait_mt_available(aws, ctx, &req.address, &id).await?;
+        let m = wait_mt_available(cx, &req.address, &id).await?;
         Ok(Some(mt_observed(&m, &req.properties)))
     }
 
     /// `hdh import`: the mount target of its file system in its subnet.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let p = &req.properties;
         let (Some(fs), Some(subnet)) = (
             props::string(p, "file_system_id")?,
@@ -303,7 +275,7 @@ impl Kind for MountTarget {
                 "its file system or subnet was not matched",
             ));
         };
-        Ok(mount_targets_of(aws, &fs)
+        Ok(mount_targets_of(cx.aws, &fs)
             .await?
             .iter()
             .filter(|m| m.subnet_id() == subnet)

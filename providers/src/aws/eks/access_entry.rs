@@ -19,7 +19,7 @@ use crate::aws::attrs;
 use crate::aws::describe::{self, deleted, done};
 use crate::aws::errors::{eks as e, sts};
 use crate::aws::token::client_token;
-use crate::aws::{tags, Clients};
+use crate::aws::{tags, Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -112,15 +112,11 @@ impl EksType for AccessEntry {
             && x.principal_arn() == Some(caller_principal(aws).await?.as_str()))
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let call = aws
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
+        let call = cx
+            .aws
             .eks
             .create_access_entry()
             .cluster_name(props::required_string(p, "cluster_name")?)
@@ -132,34 +128,29 @@ impl EksType for AccessEntry {
         let entry = out
             .access_entry
             .ok_or_else(|| ProviderError::other("CreateAccessEntry: no entry in the answer"))?;
-        Ok(EksType::observe(self, ctx, &entry, p))
+        Ok(EksType::observe(self, cx.op, &entry, p))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let (cluster, principal) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("kubernetes_groups") {
-            let call = aws.eks.update_access_entry().cluster_name(cluster);
+            let call = cx.aws.eks.update_access_entry().cluster_name(cluster);
             let call = call.principal_arn(principal);
             let groups = props::string_list(p, "kubernetes_groups")?;
             let call = call.set_kubernetes_groups(Some(groups)).send();
             done(call, e("UpdateAccessEntry")).await?;
         }
         if changed("tags") {
-            sync_tags(aws, &req.prior, tags::changes(ctx, req)?).await?;
+            sync_tags(cx.aws, &req.prior, tags::changes(cx.op, req)?).await?;
         }
-        describe::one(self, aws, ctx, &req.id, p).await
+        describe::one(self, cx, &req.id, p).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let (cluster, principal) = split_id(&req.id)?;
-        let call = aws.eks.delete_access_entry().cluster_name(cluster);
+        let call = cx.aws.eks.delete_access_entry().cluster_name(cluster);
         deleted(call.principal_arn(principal).send(), e("DeleteAccessEntry")).await
     }
 }

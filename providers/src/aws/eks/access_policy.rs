@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AssociatedAccessPolicy};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use crate::aws::attrs;
 use crate::aws::describe::deleted;
 use crate::aws::errors::{absent_if_not_found, eks as e};
-use crate::aws::{join_all, Clients, CloneClass, Kind};
+use crate::aws::{join_all, Clients, CloneClass, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -176,7 +176,7 @@ impl Kind for AccessPolicy {
         .typically(attrs::secs(2), attrs::secs(2), attrs::secs(2))
     }
 
-    async fn read(&self, aws: &Clients, _ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // One listing per entry, shared by that entry's associations.
         let mut entries: BTreeMap<(String, String), ()> = BTreeMap::new();
         let ids: Vec<_> = requests.iter().map(|r| split_id(&r.id)).collect();
@@ -184,7 +184,7 @@ impl Kind for AccessPolicy {
             entries.insert((id.cluster.into(), id.principal.into()), ());
         }
         let keys: Vec<_> = entries.into_keys().collect();
-        let listed = join_all(keys.iter().map(|(c, p)| associations(aws, c, p))).await;
+        let listed = join_all(keys.iter().map(|(c, p)| associations(cx.aws, c, p))).await;
         let by_entry: BTreeMap<_, _> = keys.iter().zip(listed).collect();
         ids.into_iter()
             .map(|id| {
@@ -203,32 +203,23 @@ impl Kind for AccessPolicy {
             .collect()
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let principal = props::required_string(p, "principal_arn")?;
         let policy = props::required_string(p, "policy_arn")?;
-        associate(aws, &cluster, &principal, &policy, p).await
+        associate(cx.aws, &cluster, &principal, &policy, p).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let id = split_id(&req.id)?;
-        associate(aws, id.cluster, id.principal, id.policy, &req.properties).await
+        associate(cx.aws, id.cluster, id.principal, id.policy, &req.properties).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let id = split_id(&req.id)?;
-        let call = aws
+        let call = cx
+            .aws
             .eks
             .disassociate_access_policy()
             .cluster_name(id.cluster);
@@ -236,12 +227,12 @@ impl Kind for AccessPolicy {
         deleted(call.send(), e("DisassociateAccessPolicy")).await
     }
 
-    async fn find_created(&self, aws: &Clients, _ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let principal = props::required_string(p, "principal_arn")?;
         let policy = props::required_string(p, "policy_arn")?;
-        find(aws, &cluster, &principal, &policy).await
+        find(cx.aws, &cluster, &principal, &policy).await
     }
 
     /// `hdh import`: named by its cluster, principal and policy.

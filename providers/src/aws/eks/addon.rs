@@ -14,8 +14,8 @@ use crate::aws::attrs;
 use crate::aws::describe::{self, done};
 use crate::aws::errors::eks as e;
 use crate::aws::token::client_token;
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::wait::{self};
+use crate::aws::{tags, Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -141,25 +141,19 @@ impl EksType for Addon {
         Observed { id, attributes: a }
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let name = props::required_string(p, "addon_name")?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("cluster {cluster} to accept add-on {name}"),
-            policy: aws.poll,
-        };
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
+        let w = cx.wait(
+            &req.address,
+            "creating",
+            format!("cluster {cluster} to accept add-on {name}"),
+        );
         w.retrying(wait::dependency, || async {
-            let call = aws
+            let call = cx
+                .aws
                 .eks
                 .create_addon()
                 .cluster_name(&cluster)
@@ -172,15 +166,10 @@ impl EksType for Addon {
             done(call.send(), e("CreateAddon")).await
         })
         .await?;
-        kind::created(self, aws, ctx, req).await
+        kind::created(self, cx, req).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let (_, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -189,7 +178,7 @@ impl EksType for Addon {
         if changed("addon_version") || changed("service_account_role_arn") || follow {
             let version = match (pinned, props::string(p, "kubernetes_version")?) {
                 (Some(v), _) => Some(v),
-                (None, Some(k8s)) if follow => Some(default_version(aws, name, &k8s).await?),
+                (None, Some(k8s)) if follow => Some(default_version(cx.aws, name, &k8s).await?),
                 (None, _) => None,
             };
             let running = props::string(&req.prior, "addon_version")?;
@@ -197,23 +186,24 @@ impl EksType for Addon {
             // When the new cluster version's default is the version it runs, nothing moves.
             let moves = !(only_follow && version.is_some() && version == running);
             if moves {
-                update_addon(aws, &req.id, version, p).await?;
+                update_addon(cx.aws, &req.id, version, p).await?;
             }
         }
         if changed("tags") {
-            sync_tags(aws, &req.prior, tags::changes(ctx, req)?).await?;
+            sync_tags(cx.aws, &req.prior, tags::changes(cx.op, req)?).await?;
         }
-        kind::updated(self, aws, ctx, req).await
+        kind::updated(self, cx, req).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let (cluster, name) = split_id(&req.id)?;
-        let call = aws
+        let call = cx
+            .aws
             .eks
             .delete_addon()
             .cluster_name(cluster)
             .addon_name(name);
         let once = || done(call.clone().send(), e("DeleteAddon"));
-        kind::delete(self, aws, ctx, req, |_| false, once).await
+        kind::delete(self, cx, req, |_| false, once).await
     }
 }

@@ -25,7 +25,7 @@ use crate::aws::describe::{self, done};
 use crate::aws::errors::eks as e;
 use crate::aws::token::client_token;
 use crate::aws::wait;
-use crate::aws::{tags, Clients};
+use crate::aws::{tags, Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -90,18 +90,17 @@ fn endpoint_access(p: &ValueMap) -> Answer<VpcConfigRequestBuilder> {
 
 /// One UpdateClusterConfig step (`set` says what it changes), waited for until ACTIVE.
 async fn configure(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &UpdateRequest,
     set: impl Fn(UpdateClusterConfigFluentBuilder) -> UpdateClusterConfigFluentBuilder,
 ) -> Answer<()> {
     let send = || {
         done(
-            set(aws.eks.update_cluster_config().name(&req.id)).send(),
+            set(cx.aws.eks.update_cluster_config().name(&req.id)).send(),
             e("UpdateClusterConfig"),
         )
     };
-    kind::change(&Cluster, aws, ctx, req, send).await
+    kind::change(&Cluster, cx, req, send).await
 }
 
 fn logging(types: &[String]) -> Logging {
@@ -288,12 +287,7 @@ impl EksType for Cluster {
         Ok(token.is_some_and(|t| c.client_request_token() == Some(client_token(t).as_str())))
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "name")?;
         let logs = props::string_list(p, "enabled_cluster_log_types")?;
@@ -301,7 +295,7 @@ impl EksType for Cluster {
         let mode =
             props::string(p, "authentication_mode")?.unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
         auth_mode_steps("CONFIG_MAP", &mode)?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
         let vpc = endpoint_access(p)?
             .set_subnet_ids(Some(props::string_list(p, "subnet_ids")?))
             .set_security_group_ids(Some(props::string_list(p, "security_group_ids")?))
@@ -314,7 +308,8 @@ impl EksType for Cluster {
                 .provider(KeyProvider::builder().key_arn(arn).build())
                 .build()
         });
-        let call = aws
+        let call = cx
+            .aws
             .eks
             .create_cluster()
             .name(&name)
@@ -332,25 +327,20 @@ impl EksType for Cluster {
             .set_tags(Some(hash_map(&tags)))
             .client_request_token(client_token(&req.token));
         done(call.send(), e("CreateCluster")).await?;
-        kind::created(self, aws, ctx, req).await
+        kind::created(self, cx, req).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         let to = props::string(p, "version")?.filter(|_| changed("version"));
         if let (Some(from), Some(to)) = (props::string(&req.prior, "version")?, to) {
             check_version_step(&from, &to)?;
-            let call = aws.eks.update_cluster_version().name(name).version(&to);
+            let call = cx.aws.eks.update_cluster_version().name(name).version(&to);
             let call = call.client_request_token(uuid_like(name, "version", &to));
             let send = || done(call.clone().send(), e("UpdateClusterVersion"));
-            kind::change(self, aws, ctx, req, send).await?;
+            kind::change(self, cx, req, send).await?;
         }
         let endpoint = [
             "endpoint_public_access",
@@ -359,42 +349,42 @@ impl EksType for Cluster {
         ];
         if endpoint.iter().any(|n| changed(n)) {
             let vpc = endpoint_access(p)?.build();
-            configure(aws, ctx, req, |c| c.resources_vpc_config(vpc.clone())).await?;
+            configure(cx, req, |c| c.resources_vpc_config(vpc.clone())).await?;
         }
         if changed("authentication_mode") {
             let to = props::string(p, "authentication_mode")?
                 .unwrap_or_else(|| "API_AND_CONFIG_MAP".into());
             // From what EKS says now, not from state: an earlier step may have been applied.
-            let from = EksType::describe(self, aws, name)
+            let from = EksType::describe(self, cx.aws, name)
                 .await?
                 .map_or_else(|| "CONFIG_MAP".into(), |c| auth_mode(&c).to_string());
             for step in auth_mode_steps(&from, &to)? {
                 let access = UpdateAccessConfigRequest::builder()
                     .authentication_mode(AuthenticationMode::from(step))
                     .build();
-                configure(aws, ctx, req, |c| c.access_config(access.clone())).await?;
+                configure(cx, req, |c| c.access_config(access.clone())).await?;
             }
         }
         if changed("enabled_cluster_log_types") {
             let logs = props::string_list(p, "enabled_cluster_log_types")?;
             check_log_types(&logs)?;
-            configure(aws, ctx, req, |c| c.logging(logging(&logs))).await?;
+            configure(cx, req, |c| c.logging(logging(&logs))).await?;
         }
         if changed("tags") {
-            sync_tags(aws, &req.prior, tags::changes(ctx, req)?).await?;
+            sync_tags(cx.aws, &req.prior, tags::changes(cx.op, req)?).await?;
         }
-        kind::updated(self, aws, ctx, req).await
+        kind::updated(self, cx, req).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         // ResourceInUse while node groups or add-ons are still going away.
         let once = || {
             done(
-                aws.eks.delete_cluster().name(&req.id).send(),
+                cx.aws.eks.delete_cluster().name(&req.id).send(),
                 e("DeleteCluster"),
             )
         };
-        kind::delete(self, aws, ctx, req, wait::dependency, once).await
+        kind::delete(self, cx, req, wait::dependency, once).await
     }
 }
 

@@ -1,8 +1,8 @@
 //! What the EKS types with a status share (cluster, node group, add-on, access entry): an
 //! [`EksType`] says how EKS describes one and which statuses are final; from that, reading,
 //! waiting until ACTIVE or deleted, the search after an interrupted create and the adoption
-//! of a conflicting create are written once, and every `EksType` is a `DescribedKind` (so a
-//! `Kind` read by its Describe).
+//! of a conflicting create are written once, and every `EksType` is a `Kind` read by its
+//! Describe.
 //!
 //! Invariants:
 //! - A resource DELETING reads as gone; one in a failed status ends a wait at once, naming it.
@@ -13,14 +13,14 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
+use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError, ResourceType, ValueMap};
 
-use crate::aws::describe::{Described, DescribedKind};
+use crate::aws::describe::{self, Described};
 use crate::aws::errors::gone_is_ok;
 use crate::aws::tag_maps::btree;
-use crate::aws::wait::{self, Poll, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::wait::{self, Poll};
+use crate::aws::{tags, Clients, Cx, Kind};
 use crate::{Answer, Found};
 
 /// The status EKS reports while a resource is going away.
@@ -106,13 +106,11 @@ pub(crate) trait EksType: Send + Sync + 'static {
         Ok(false)
     }
 
-    async fn create(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest)
-        -> Answer<Observed>;
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed>;
 
-    async fn update(&self, aws: &Clients, ctx: &OpContext, req: &UpdateRequest)
-        -> Answer<Observed>;
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed>;
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()>;
 }
 
 #[async_trait]
@@ -133,14 +131,8 @@ impl<T: EksType> Described for T {
         item.state() == Some(DELETING)
     }
 
-    fn observe(
-        &self,
-        _aws: &Clients,
-        ctx: &OpContext,
-        item: &<T as EksType>::Item,
-        prior: &ValueMap,
-    ) -> Observed {
-        EksType::observe(self, ctx, item, prior)
+    fn observe(&self, cx: Cx<'_>, item: &<T as EksType>::Item, prior: &ValueMap) -> Observed {
+        EksType::observe(self, cx.op, item, prior)
     }
 }
 
@@ -156,27 +148,24 @@ fn status_text(item: &impl EksItem) -> String {
 /// Waits until the resource with `id` is ACTIVE and observes it (after a create or an update).
 pub(crate) async fn wait_active<T: EksType>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     verb: &str,
     id: &str,
     prior: &ValueMap,
 ) -> Answer<Observed> {
     let name = short(id);
-    let w = Wait {
-        ctx,
+    let w = cx.wait(
         address,
         verb,
-        what: format!("{} {name} to be ACTIVE", <T as EksType>::NOUN),
-        policy: aws.poll,
-    };
+        format!("{} {name} to be ACTIVE", <T as EksType>::NOUN),
+    );
     w.until(|| async {
-        let Some(x) = EksType::describe(t, aws, id).await? else {
+        let Some(x) = EksType::describe(t, cx.aws, id).await? else {
             return Ok(Poll::Pending("not yet visible".into()));
         };
         match x.state() {
-            Some("ACTIVE") => Ok(Poll::Ready(EksType::observe(t, ctx, &x, prior))),
+            Some("ACTIVE") => Ok(Poll::Ready(EksType::observe(t, cx.op, &x, prior))),
             Some(s) if <T as EksType>::FAILED.contains(&s) => Err(ProviderError::other(format!(
                 "{} {name} is {s}{}",
                 <T as EksType>::NOUN,
@@ -199,68 +188,48 @@ fn id_of<T: EksType>(t: &T, req: &CreateRequest) -> Answer<String> {
 /// After the create call: the resource `req` names, once ACTIVE.
 pub(crate) async fn created<T: EksType>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &CreateRequest,
 ) -> Answer<Observed> {
     let id = id_of(t, req)?;
-    wait_active(t, aws, ctx, &req.address, "creating", &id, &req.properties).await
+    wait_active(t, cx, &req.address, "creating", &id, &req.properties).await
 }
 
 /// After the update calls: the resource, once ACTIVE again.
 pub(crate) async fn updated<T: EksType>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &UpdateRequest,
 ) -> Answer<Observed> {
-    wait_active(
-        t,
-        aws,
-        ctx,
-        &req.address,
-        "updating",
-        &req.id,
-        &req.properties,
-    )
-    .await
+    wait_active(t, cx, &req.address, "updating", &req.id, &req.properties).await
 }
 
 /// A change EKS may refuse while another is in progress (ResourceInUse), retried until it is
 /// accepted, then waited for until ACTIVE again.
-pub(crate) async fn change<T, F, Fut>(
-    t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &UpdateRequest,
-    call: F,
-) -> Answer<()>
+pub(crate) async fn change<T, F, Fut>(t: &T, cx: Cx<'_>, req: &UpdateRequest, call: F) -> Answer<()>
 where
     T: EksType,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Answer<()>>,
 {
-    let w = Wait {
-        ctx,
-        address: &req.address,
-        verb: "updating",
-        what: format!(
+    let w = cx.wait(
+        &req.address,
+        "updating",
+        format!(
             "{} {} to accept an update",
             <T as EksType>::NOUN,
             short(&req.id)
         ),
-        policy: aws.poll,
-    };
+    );
     w.retrying(wait::dependency, call).await?;
-    updated(t, aws, ctx, req).await.map(drop)
+    updated(t, cx, req).await.map(drop)
 }
 
 /// Deletes with `call` (retried while `retry_on` says EKS still holds on), then waits until
 /// EKS no longer lists the resource. Gone already is success.
 pub(crate) async fn delete<T, F, Fut>(
     t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     req: &DeleteRequest,
     retry_on: fn(&ProviderError) -> bool,
     call: F,
@@ -270,17 +239,15 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Answer<()>>,
 {
-    let w = Wait {
-        ctx,
-        address: &req.address,
-        verb: "deleting",
-        what: format!("{} {} to be deleted", <T as EksType>::NOUN, short(&req.id)),
-        policy: aws.poll,
-    };
+    let w = cx.wait(
+        &req.address,
+        "deleting",
+        format!("{} {} to be deleted", <T as EksType>::NOUN, short(&req.id)),
+    );
     w.retrying(retry_on, || async { gone_is_ok(call().await) })
         .await?;
     w.until(|| async {
-        Ok(match EksType::describe(t, aws, &req.id).await? {
+        Ok(match EksType::describe(t, cx.aws, &req.id).await? {
             None => Poll::Ready(()),
             Some(x) => Poll::Pending(status_text(&x)),
         })
@@ -290,64 +257,52 @@ where
 
 /// The resource `req` names if this stack made it for this address (by the create with
 /// `token`, if given), once ACTIVE.
-async fn lookup<T: EksType>(
-    t: &T,
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Found {
+async fn lookup<T: EksType>(t: &T, cx: Cx<'_>, req: &CreateRequest, token: Option<&str>) -> Found {
     let id = id_of(t, req)?;
-    let Some(x) = EksType::describe(t, aws, &id).await? else {
+    let Some(x) = EksType::describe(t, cx.aws, &id).await? else {
         return Ok(None);
     };
-    let ours = tags::made_for(&x.all_tags(), ctx, &req.address, token)
-        || t.also_ours(aws, &x, token).await?;
+    let ours = tags::made_for(&x.all_tags(), cx.op, &req.address, token)
+        || t.also_ours(cx.aws, &x, token).await?;
     match x.state() {
         _ if !ours => Ok(None),
         Some(DELETING) => Ok(None),
-        Some("ACTIVE") => Ok(Some(EksType::observe(t, ctx, &x, &req.properties))),
+        Some("ACTIVE") => Ok(Some(EksType::observe(t, cx.op, &x, &req.properties))),
         // Adopted while still CREATING: ACTIVE before anything that depends on it starts.
-        _ => wait_active(t, aws, ctx, &req.address, "creating", &id, &req.properties)
+        _ => wait_active(t, cx, &req.address, "creating", &id, &req.properties)
             .await
             .map(Some),
     }
 }
 
 #[async_trait]
-impl<T: EksType> DescribedKind for T {
+impl<T: EksType> Kind for T {
     fn schema(&self) -> ResourceType {
         EksType::schema(self)
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
-        EksType::create(self, aws, ctx, req).await
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
-        EksType::update(self, aws, ctx, req).await
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
+        EksType::create(self, cx, req).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        EksType::delete(self, aws, ctx, req).await
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
+        EksType::update(self, cx, req).await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(self, aws, ctx, req, Some(&req.token)).await
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        EksType::delete(self, cx, req).await
     }
 
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        lookup(self, aws, ctx, req, None).await
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        lookup(self, cx, req, Some(&req.token)).await
+    }
+
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        lookup(self, cx, req, None).await
     }
 
     /// `hdh import`: named by its cluster and name.

@@ -24,7 +24,7 @@ use crate::aws::errors::eks as e;
 use crate::aws::tags::{self, TagChanges};
 use crate::aws::token::client_token;
 use crate::aws::wait;
-use crate::aws::Clients;
+use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
@@ -359,19 +359,15 @@ impl EksType for NodeGroup {
         Observed { id, attributes: a }
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let cluster = props::required_string(p, "cluster_name")?;
         let name = props::required_string(p, "nodegroup_name")?;
-        let mut tags = all_tags(ctx, &req.address, p)?;
+        let mut tags = all_tags(cx.op, &req.address, p)?;
         tags.insert(tags::TOKEN_TAG.into(), req.token.clone());
         let labels = props::string_map(p, "labels")?;
-        let call = aws
+        let call = cx
+            .aws
             .eks
             .create_nodegroup()
             .cluster_name(&cluster)
@@ -393,20 +389,16 @@ impl EksType for NodeGroup {
             .set_tags(Some(hash_map(&tags)))
             .client_request_token(client_token(&req.token));
         done(call.send(), e("CreateNodegroup")).await?;
-        kind::created(self, aws, ctx, req).await
+        kind::created(self, cx, req).await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let (cluster, name) = split_id(&req.id)?;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
         if changed("scaling_config") || changed("labels") || changed("taints") {
-            let mut call = aws
+            let mut call = cx
+                .aws
                 .eks
                 .update_nodegroup_config()
                 .cluster_name(cluster)
@@ -422,35 +414,35 @@ impl EksType for NodeGroup {
             }
             let call = call.client_request_token(client_token(&uuid::Uuid::new_v4().to_string()));
             let send = || done(call.clone().send(), e("UpdateNodegroupConfig"));
-            kind::change(self, aws, ctx, req, send).await?;
+            kind::change(self, cx, req, send).await?;
         }
         if let Some(v) = props::string(p, "version")?.filter(|_| changed("version")) {
-            let call = aws.eks.update_nodegroup_version().cluster_name(cluster);
+            let call = cx.aws.eks.update_nodegroup_version().cluster_name(cluster);
             let call = call.nodegroup_name(name).version(v);
             let send = || done(call.clone().send(), e("UpdateNodegroupVersion"));
-            kind::change(self, aws, ctx, req, send).await?;
+            kind::change(self, cx, req, send).await?;
         }
         if changed("tags")
             || changed("labels")
             || changed("taints")
             || changed("cluster_autoscaler_tags")
         {
-            let set = all_tags(ctx, &req.address, p)?;
-            let old = all_tags(ctx, &req.address, &req.prior)?;
+            let set = all_tags(cx.op, &req.address, p)?;
+            let old = all_tags(cx.op, &req.address, &req.prior)?;
             if old != set {
                 let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
-                sync_tags(aws, &req.prior, TagChanges { set, remove }).await?;
+                sync_tags(cx.aws, &req.prior, TagChanges { set, remove }).await?;
             }
         }
-        kind::updated(self, aws, ctx, req).await
+        kind::updated(self, cx, req).await
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let (cluster, name) = split_id(&req.id)?;
-        let call = aws.eks.delete_nodegroup().cluster_name(cluster);
+        let call = cx.aws.eks.delete_nodegroup().cluster_name(cluster);
         let call = call.nodegroup_name(name);
         let once = || done(call.clone().send(), e("DeleteNodegroup"));
-        kind::delete(self, aws, ctx, req, wait::dependency, once).await
+        kind::delete(self, cx, req, wait::dependency, once).await
     }
 }
 

@@ -6,16 +6,18 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput as Got;
-use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{AttributeSpec, Observed, OpContext, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::provider::{
+    CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
+};
+use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
 
 use super::tags::{self as iam_tags, Tagged};
 use crate::aws::attrs;
-use crate::aws::describe::{self, deleted, done, Described, DescribedKind};
+use crate::aws::describe::{self, deleted, done, Described};
 use crate::aws::errors::iam as e;
 use crate::aws::import::unsearchable;
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients};
+use crate::aws::wait::{self};
+use crate::aws::{tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -47,13 +49,7 @@ impl Described for OidcProvider {
         Ok(got.map(|o| (arn.to_string(), o)))
     }
 
-    fn observe(
-        &self,
-        _aws: &Clients,
-        ctx: &OpContext,
-        (arn, o): &(String, Got),
-        prior: &ValueMap,
-    ) -> Observed {
+    fn observe(&self, cx: Cx<'_>, (arn, o): &(String, Got), prior: &ValueMap) -> Observed {
         let url = o.url().unwrap_or_default();
         let prior_url = props::string(prior, "url")
             .ok()
@@ -72,7 +68,7 @@ impl Described for OidcProvider {
             props::str_list(o.thumbprint_list()),
         );
         let all = iam_tags::of(o.tags());
-        a.insert("tags".into(), tags::own_view(ctx, &all, prior));
+        a.insert("tags".into(), tags::own_view(cx.op, &all, prior));
         a.insert("arn".into(), Value::str(arn));
         a.insert(
             "issuer_host".into(),
@@ -100,7 +96,7 @@ async fn issuer_arns(aws: &Clients, url: &str) -> Answer<Vec<String>> {
 }
 
 #[async_trait]
-impl DescribedKind for OidcProvider {
+impl Kind for OidcProvider {
     fn schema(&self) -> ResourceType {
         ResourceType::new(
             OIDC,
@@ -126,19 +122,19 @@ impl DescribedKind for OidcProvider {
         )
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
+        describe::read_all(self, cx, requests).await
+    }
+
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
         let mut thumbs = props::string_list(p, "thumbprint_list")?;
         if thumbs.is_empty() {
             thumbs.push(DEFAULT_THUMBPRINT.into());
         }
-        let out = aws
+        let out = cx
+            .aws
             .iam
             .create_open_id_connect_provider()
             .url(props::required_string(p, "url")?)
@@ -152,25 +148,16 @@ impl DescribedKind for OidcProvider {
             .open_id_connect_provider_arn()
             .unwrap_or_default()
             .to_string();
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "creating",
-            what: format!("OIDC provider {arn} to be visible"),
-            policy: aws.poll,
-        };
-        w.retrying(wait::not_yet_visible, || {
-            describe::one(self, aws, ctx, &arn, p)
-        })
-        .await
+        let w = cx.wait(
+            &req.address,
+            "creating",
+            format!("OIDC provider {arn} to be visible"),
+        );
+        w.retrying(wait::not_yet_visible, || describe::one(self, cx, &arn, p))
+            .await
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let arn = &req.id;
         let have: BTreeSet<String> = props::string_list(&req.prior, "client_id_list")?
@@ -180,17 +167,17 @@ impl DescribedKind for OidcProvider {
             .into_iter()
             .collect();
         for c in want.difference(&have) {
-            let call = aws.iam.add_client_id_to_open_id_connect_provider();
+            let call = cx.aws.iam.add_client_id_to_open_id_connect_provider();
             let call = call.open_id_connect_provider_arn(arn).client_id(c);
             done(call.send(), e("AddClientIDToOpenIDConnectProvider")).await?;
         }
         for c in have.difference(&want) {
-            let call = aws.iam.remove_client_id_from_open_id_connect_provider();
+            let call = cx.aws.iam.remove_client_id_from_open_id_connect_provider();
             let call = call.open_id_connect_provider_arn(arn).client_id(c);
             done(call.send(), e("RemoveClientIDFromOpenIDConnectProvider")).await?;
         }
         if req.changed.iter().any(|c| c == "thumbprint_list") {
-            let call = aws.iam.update_open_id_connect_provider_thumbprint();
+            let call = cx.aws.iam.update_open_id_connect_provider_thumbprint();
             let thumbs = props::string_list(p, "thumbprint_list")?;
             let call = call
                 .open_id_connect_provider_arn(arn)
@@ -198,36 +185,32 @@ impl DescribedKind for OidcProvider {
             done(call.send(), e("UpdateOpenIDConnectProviderThumbprint")).await?;
         }
         if req.changed.iter().any(|c| c == "tags") {
-            iam_tags::sync(aws, ctx, req, Tagged::OidcProvider(arn)).await?;
+            iam_tags::sync(cx, req, Tagged::OidcProvider(arn)).await?;
         }
-        describe::one(self, aws, ctx, arn, p).await
+        describe::one(self, cx, arn, p).await
     }
 
-    async fn delete(&self, aws: &Clients, _ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let call = aws.iam.delete_open_id_connect_provider();
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let call = cx.aws.iam.delete_open_id_connect_provider();
         let call = call.open_id_connect_provider_arn(&req.id).send();
         deleted(call, e("DeleteOpenIDConnectProvider")).await
     }
 
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        find_oidc(aws, ctx, req, Some(&req.token)).await
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        find_oidc(cx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        find_oidc(aws, ctx, req, None).await
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        find_oidc(cx, req, None).await
     }
 
     /// `hdh import`: the provider of its cluster's issuer.
-    async fn candidates(
-        &self,
-        aws: &Clients,
-        req: &ImportRequest,
-    ) -> Answer<Vec<(String, String)>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<(String, String)>> {
         let Some(url) = props::string(&req.properties, "url")? else {
             return Err(unsearchable(req, "its cluster was not matched"));
         };
         let host = strip_scheme(&url);
-        let arns = issuer_arns(aws, &url).await?;
+        let arns = issuer_arns(cx.aws, &url).await?;
         Ok(arns
             .into_iter()
             .map(|arn| (arn, format!("issuer {host}")))
@@ -237,19 +220,14 @@ impl DescribedKind for OidcProvider {
 
 /// The OIDC provider of `req`'s URL if this stack made it for this address (by the create with
 /// `token`, if given).
-async fn find_oidc(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Found {
+async fn find_oidc(cx: Cx<'_>, req: &CreateRequest, token: Option<&str>) -> Found {
     let p = &req.properties;
-    for arn in issuer_arns(aws, &props::required_string(p, "url")?).await? {
-        let Some(got) = OidcProvider.describe(aws, &arn, p).await? else {
+    for arn in issuer_arns(cx.aws, &props::required_string(p, "url")?).await? {
+        let Some(got) = OidcProvider.describe(cx.aws, &arn, p).await? else {
             continue;
         };
-        if tags::made_for(&iam_tags::of(got.1.tags()), ctx, &req.address, token) {
-            return Ok(Some(OidcProvider.observe(aws, ctx, &got, p)));
+        if tags::made_for(&iam_tags::of(got.1.tags()), cx.op, &req.address, token) {
+            return Ok(Some(OidcProvider.observe(cx, &got, p)));
         }
     }
     Ok(None)

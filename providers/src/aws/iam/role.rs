@@ -13,8 +13,8 @@ use super::tags::{self as iam_tags, Tagged};
 use crate::aws::attrs;
 use crate::aws::describe::{self, deleted, done, every_item};
 use crate::aws::errors::{absent_if_not_found, iam as e, iam_attach};
-use crate::aws::wait::{self, Wait};
-use crate::aws::{tags, Clients, Kind};
+use crate::aws::wait::{self};
+use crate::aws::{tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -192,32 +192,35 @@ fn inline_policies(p: &ValueMap) -> Answer<BTreeMap<String, String>> {
 
 /// Attaches/detaches managed policies and puts/deletes inline ones to go from `have` to `want`.
 async fn converge_policies(
-    aws: &Clients,
-    ctx: &OpContext,
+    cx: Cx<'_>,
     address: &str,
     name: &str,
     have: Policies,
     want: Policies,
 ) -> Answer<()> {
-    let w = Wait {
-        ctx,
-        address,
-        verb: "configuring",
-        what: format!("role {name} policies"),
-        policy: aws.poll,
-    };
+    let w = cx.wait(address, "configuring", format!("role {name} policies"));
     let set = |l: &Vec<String>| l.iter().cloned().collect::<BTreeSet<String>>();
     let (have_managed, want_managed) = (set(&have.managed), set(&want.managed));
     for arn in want_managed.difference(&have_managed) {
         // NotFound here is the new role propagating (a missing policy is InvalidInput).
         w.retrying_for(PROPAGATION, wait::not_yet_visible, || async {
-            let call = aws.iam.attach_role_policy().role_name(name).policy_arn(arn);
+            let call = cx
+                .aws
+                .iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn);
             done(call.send(), iam_attach("AttachRolePolicy")).await
         })
         .await?;
     }
     for arn in have_managed.difference(&want_managed) {
-        let call = aws.iam.detach_role_policy().role_name(name).policy_arn(arn);
+        let call = cx
+            .aws
+            .iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn);
         deleted(call.send(), e("DetachRolePolicy")).await?;
     }
     for (pn, doc) in &want.inline {
@@ -225,13 +228,18 @@ async fn converge_policies(
             continue;
         }
         w.retrying(wait::not_yet_visible, || async {
-            let call = aws.iam.put_role_policy().role_name(name).policy_name(pn);
+            let call = cx.aws.iam.put_role_policy().role_name(name).policy_name(pn);
             done(call.policy_document(doc).send(), e("PutRolePolicy")).await
         })
         .await?;
     }
     for pn in have.inline.keys().filter(|k| !want.inline.contains_key(*k)) {
-        let call = aws.iam.delete_role_policy().role_name(name).policy_name(pn);
+        let call = cx
+            .aws
+            .iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(pn);
         deleted(call.send(), e("DeleteRolePolicy")).await?;
     }
     Ok(())
@@ -269,9 +277,10 @@ impl Kind for Role {
         )
     }
 
-    async fn read(&self, aws: &Clients, ctx: &OpContext, requests: &[ReadRequest]) -> Vec<Found> {
+    async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         use aws_sdk_iam::types::EntityType;
-        let pages: Result<Vec<_>, _> = aws
+        let pages: Result<Vec<_>, _> = cx
+            .aws
             .iam
             .get_account_authorization_details()
             .filter(EntityType::Role)
@@ -323,7 +332,7 @@ impl Kind for Role {
             .map(|r| {
                 by_name
                     .remove(&r.id)
-                    .map(|f| role_observed(ctx, f, &r.prior))
+                    .map(|f| role_observed(cx.op, f, &r.prior))
             })
             .collect();
         // The batched listing has no descriptions: a role whose config sets one is asked for it
@@ -333,7 +342,7 @@ impl Kind for Role {
             if props::string(&r.prior, "description")?.is_none() {
                 return Ok(Some(o));
             }
-            let call = aws.iam.get_role().role_name(&o.id).send();
+            let call = cx.aws.iam.get_role().role_name(&o.id).send();
             let Some(got) = describe::found(call, e("GetRole")).await? else {
                 return Ok(None);
             };
@@ -345,21 +354,17 @@ impl Kind for Role {
         .await
     }
 
-    async fn create(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &CreateRequest,
-    ) -> Answer<Observed> {
+    async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let name = props::required_string(p, "role_name")?;
         let trust = document(
             &props::get(p, "assume_role_policy_document").unwrap_or_default(),
             "assume_role_policy_document",
         )?;
-        let tags = tags::for_create(ctx, &req.address, &req.token, p)?;
+        let tags = tags::for_create(cx.op, &req.address, &req.token, p)?;
         let want = Policies::asked(p)?;
-        let out = aws
+        let out = cx
+            .aws
             .iam
             .create_role()
             .role_name(&name)
@@ -371,7 +376,7 @@ impl Kind for Role {
             .await
             .map_err(e("CreateRole"))?;
         let have = Policies::default();
-        converge_policies(aws, ctx, &req.address, &name, have, want).await?;
+        converge_policies(cx, &req.address, &name, have, want).await?;
         // What was just set is what the role is: no re-read on the critical path.
         let role = out
             .role()
@@ -390,12 +395,7 @@ impl Kind for Role {
         Ok(o)
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        ctx: &OpContext,
-        req: &UpdateRequest,
-    ) -> Answer<Observed> {
+    async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let name = &req.id;
         let changed = |n: &str| req.changed.iter().any(|c| c == n);
@@ -404,7 +404,7 @@ impl Kind for Role {
                 &props::get(p, "assume_role_policy_document").unwrap_or_default(),
                 "assume_role_policy_document",
             )?;
-            let call = aws.iam.update_assume_role_policy().role_name(name);
+            let call = cx.aws.iam.update_assume_role_policy().role_name(name);
             done(
                 call.policy_document(trust).send(),
                 e("UpdateAssumeRolePolicy"),
@@ -413,45 +413,39 @@ impl Kind for Role {
         }
         if changed("description") {
             let text = props::string(p, "description")?.unwrap_or_default();
-            let call = aws.iam.update_role().role_name(name).description(text);
+            let call = cx.aws.iam.update_role().role_name(name).description(text);
             done(call.send(), e("UpdateRole")).await?;
         }
         let (have, want) = (Policies::asked(&req.prior)?, Policies::asked(p)?);
-        converge_policies(aws, ctx, &req.address, name, have, want).await?;
+        converge_policies(cx, &req.address, name, have, want).await?;
         if changed("tags") {
-            iam_tags::sync(aws, ctx, req, Tagged::Role(name)).await?;
+            iam_tags::sync(cx, req, Tagged::Role(name)).await?;
         }
-        Ok(role_observed(ctx, role_facts(aws, name).await?, p))
+        Ok(role_observed(cx.op, role_facts(cx.aws, name).await?, p))
     }
 
-    async fn delete(&self, aws: &Clients, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
         let name = &req.id;
-        let Some(facts) = absent_if_not_found(role_facts(aws, name).await)? else {
+        let Some(facts) = absent_if_not_found(role_facts(cx.aws, name).await)? else {
             return Ok(());
         };
         let none = Policies::default();
-        converge_policies(aws, ctx, &req.address, name, facts.policies, none).await?;
-        let w = Wait {
-            ctx,
-            address: &req.address,
-            verb: "deleting",
-            what: format!("role {name} to be free"),
-            policy: aws.poll,
-        };
+        converge_policies(cx, &req.address, name, facts.policies, none).await?;
+        let w = cx.wait(&req.address, "deleting", format!("role {name} to be free"));
         w.retrying(wait::dependency, || {
             deleted(
-                aws.iam.delete_role().role_name(name).send(),
+                cx.aws.iam.delete_role().role_name(name).send(),
                 e("DeleteRole"),
             )
         })
         .await
     }
-    async fn find_created(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        find_role(aws, ctx, req, Some(&req.token)).await
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        find_role(cx, req, Some(&req.token)).await
     }
 
-    async fn find_existing(&self, aws: &Clients, ctx: &OpContext, req: &CreateRequest) -> Found {
-        find_role(aws, ctx, req, None).await
+    async fn find_existing(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        find_role(cx, req, None).await
     }
 
     /// `hdh import`: named by its name.
@@ -462,18 +456,13 @@ impl Kind for Role {
 
 /// The role `req` names if this stack made it for this address (by the create with `token`,
 /// if given).
-async fn find_role(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &CreateRequest,
-    token: Option<&str>,
-) -> Found {
+async fn find_role(cx: Cx<'_>, req: &CreateRequest, token: Option<&str>) -> Found {
     let name = props::required_string(&req.properties, "role_name")?;
-    let Some(f) = absent_if_not_found(role_facts(aws, &name).await)? else {
+    let Some(f) = absent_if_not_found(role_facts(cx.aws, &name).await)? else {
         return Ok(None);
     };
-    if !tags::made_for(&f.tags, ctx, &req.address, token) {
+    if !tags::made_for(&f.tags, cx.op, &req.address, token) {
         return Ok(None);
     }
-    Ok(Some(role_observed(ctx, f, &req.properties)))
+    Ok(Some(role_observed(cx.op, f, &req.properties)))
 }

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
 use hdh_engine::provider::UpdateRequest;
-use hdh_engine::OpContext;
 
 use crate::aws::describe::done;
 use crate::aws::errors::iam as e;
-use crate::aws::{tags, Clients};
+use crate::aws::{tags, Cx};
 use crate::Answer;
 
 /// What IAM tags: a role by its name, an OIDC provider by its ARN.
@@ -35,23 +34,18 @@ pub(crate) fn of(t: &[Tag]) -> BTreeMap<String, String> {
 }
 
 /// Brings `what`'s tags to what `req` asks for.
-pub(crate) async fn sync(
-    aws: &Clients,
-    ctx: &OpContext,
-    req: &UpdateRequest,
-    what: Tagged<'_>,
-) -> Answer<()> {
+pub(crate) async fn sync(cx: Cx<'_>, req: &UpdateRequest, what: Tagged<'_>) -> Answer<()> {
     tags::sync(
-        tags::changes(ctx, req)?,
+        tags::changes(cx.op, req)?,
         |set| async move {
             let set = Some(to_sdk(&set));
             match what {
                 Tagged::Role(name) => {
-                    let call = aws.iam.tag_role().role_name(name).set_tags(set);
+                    let call = cx.aws.iam.tag_role().role_name(name).set_tags(set);
                     done(call.send(), e("TagRole")).await
                 }
                 Tagged::OidcProvider(arn) => {
-                    let call = aws.iam.tag_open_id_connect_provider();
+                    let call = cx.aws.iam.tag_open_id_connect_provider();
                     let call = call.open_id_connect_provider_arn(arn).set_tags(set);
                     done(call.send(), e("TagOpenIDConnectProvider")).await
                 }
@@ -61,11 +55,11 @@ pub(crate) async fn sync(
             let keys = Some(keys);
             match what {
                 Tagged::Role(name) => {
-                    let call = aws.iam.untag_role().role_name(name).set_tag_keys(keys);
+                    let call = cx.aws.iam.untag_role().role_name(name).set_tag_keys(keys);
                     done(call.send(), e("UntagRole")).await
                 }
                 Tagged::OidcProvider(arn) => {
-                    let call = aws.iam.untag_open_id_connect_provider();
+                    let call = cx.aws.iam.untag_open_id_connect_provider();
                     let call = call.open_id_connect_provider_arn(arn).set_tag_keys(keys);
                     done(call.send(), e("UntagOpenIDConnectProvider")).await
                 }

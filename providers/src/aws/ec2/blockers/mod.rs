@@ -20,15 +20,15 @@ mod inventory;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
-use hdh_engine::{OpContext, ProviderError};
+use hdh_engine::ProviderError;
 use tokio::sync::OnceCell;
 
 use self::attribute::{Scope, Verdict};
 use self::clear::Outcome;
-use super::{filter, lifecycle};
+use super::filter;
 use crate::aws::errors::gone_is_ok;
 use crate::aws::wait::{self, Poll};
-use crate::aws::Clients;
+use crate::aws::Cx;
 use crate::Answer;
 
 /// What is being deleted.
@@ -44,8 +44,7 @@ pub(crate) enum Target {
 
 /// One deletion inside a VPC that may need the way cleared.
 pub(crate) struct Deletion<'a> {
-    pub aws: &'a Clients,
-    pub ctx: &'a OpContext,
+    pub cx: Cx<'a>,
     pub address: &'a str,
     pub vpc_id: String,
     pub target: Target,
@@ -71,16 +70,9 @@ enum Action {
 }
 
 impl<'a> Deletion<'a> {
-    pub fn new(
-        aws: &'a Clients,
-        ctx: &'a OpContext,
-        address: &'a str,
-        vpc_id: String,
-        target: Target,
-    ) -> Self {
+    pub fn new(cx: Cx<'a>, address: &'a str, vpc_id: String, target: Target) -> Self {
         Deletion {
-            aws,
-            ctx,
+            cx,
             address,
             vpc_id,
             target,
@@ -108,7 +100,7 @@ impl<'a> Deletion<'a> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Answer<()>>,
     {
-        let w = lifecycle::wait(self.aws, self.ctx, self.address, "deleting", self.what());
+        let w = self.cx.wait(self.address, "deleting", self.what());
         // Who the stack is (its VPC's tags) does not change while it waits: read once.
         let scope = OnceCell::new();
         w.until(|| {
@@ -139,12 +131,12 @@ impl<'a> Deletion<'a> {
 
     /// Lists the blockers, removes the removable ones, and describes all of them.
     async fn clear_the_way(&self, scope: &OnceCell<Scope>) -> Answer<String> {
-        let aws = self.aws;
+        let aws = self.cx.aws;
         let vpc = self.vpc_id.as_str();
         let scope = scope
             .get_or_try_init(|| async {
                 let vpc_tags = inventory::vpc_tags(aws, vpc).await?;
-                Ok::<_, ProviderError>(Scope::new(&self.ctx.stack, vpc, vpc_tags.as_ref()))
+                Ok::<_, ProviderError>(Scope::new(&self.cx.op.stack, vpc, vpc_tags.as_ref()))
             })
             .await?;
         let eni_filter = match &self.target {
@@ -278,7 +270,7 @@ impl<'a> Deletion<'a> {
         groups: Option<&inventory::Groups>,
         scope: &Scope,
     ) -> Answer<Outcome> {
-        let aws = self.aws;
+        let aws = self.cx.aws;
         let (kind, id, outcome) = match &b.action {
             Action::None => return Ok(Outcome::AlreadyGone),
             Action::LoadBalancer(name) => (
@@ -311,7 +303,7 @@ impl<'a> Deletion<'a> {
             }
         };
         if let Outcome::Removed = outcome {
-            self.ctx.cleaned_up(self.address, kind, &id, why);
+            self.cx.op.cleaned_up(self.address, kind, &id, why);
         }
         Ok(outcome)
     }
@@ -327,10 +319,11 @@ impl<'a> Deletion<'a> {
         let Some(raw) = groups.and_then(|g| g.raw.get(holder)) else {
             return Ok(Outcome::AlreadyGone);
         };
-        let outcome = clear::references(self.aws, raw, target).await?;
+        let outcome = clear::references(self.cx.aws, raw, target).await?;
         if let Outcome::Removed = outcome {
             let rule = format!("{holder} → {target}");
-            self.ctx
+            self.cx
+                .op
                 .cleaned_up(self.address, "security group rule", &rule, why);
         }
         Ok(outcome)
