@@ -12,7 +12,7 @@ use hdh_engine::{
 
 use super::cognito::user_pool::{describe_pool, endpoint};
 use super::describe::{self, Described};
-use super::{Clients, Cx, Kind};
+use super::{Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -25,13 +25,8 @@ impl Described for ExistingUserPool {
     type Item = UserPoolType;
     const NOUN: &'static str = "user pool";
 
-    async fn describe(
-        &self,
-        aws: &Clients,
-        id: &str,
-        _: &ValueMap,
-    ) -> Answer<Option<UserPoolType>> {
-        describe_pool(aws, id).await
+    async fn describe(&self, cx: Cx<'_>, id: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+        describe_pool(cx.aws, id).await
     }
 
     /// What the pool is called and where it answers; nothing of it is hdh's to change.

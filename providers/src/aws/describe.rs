@@ -16,7 +16,7 @@ use hdh_engine::provider::ReadRequest;
 use hdh_engine::{Observed, ProviderError, ValueMap};
 
 use super::errors::{absent_if_not_found, gone_is_ok};
-use super::{join_all, Clients, Cx};
+use super::{join_all, Cx};
 use crate::{Answer, Found};
 
 /// Every item of a paginated list call, its error classified:
@@ -71,12 +71,7 @@ pub(crate) trait Described: Send + Sync {
 
     /// The resource with `id` in whatever state it is (`prior`, the properties it was made
     /// with, names its parents where the id does not); `None` when there is none.
-    async fn describe(
-        &self,
-        aws: &Clients,
-        id: &str,
-        prior: &ValueMap,
-    ) -> Answer<Option<Self::Item>>;
+    async fn describe(&self, cx: Cx<'_>, id: &str, prior: &ValueMap) -> Answer<Option<Self::Item>>;
 
     /// Whether `item` is going away (deleting, pending deletion), so reads count it as gone.
     /// Default: never.
@@ -97,7 +92,7 @@ pub(crate) trait Described: Send + Sync {
 
 /// The resource with `id`, observed with `prior`; `None` when it is gone.
 pub(crate) async fn read<T: Described>(t: &T, cx: Cx<'_>, id: &str, prior: &ValueMap) -> Found {
-    match t.describe(cx.aws, id, prior).await? {
+    match t.describe(cx, id, prior).await? {
         Some(item) if !t.gone(&item) => {
             let o = t.observe(cx, &item, prior);
             t.complete(cx, o, prior).await

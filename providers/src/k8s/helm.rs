@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::kubeconfig;
 use super::release_values;
-use super::{tool, K8sProvider, K8sSettings, Kind};
+use super::{tool, Cx, K8sSettings, Kind};
 use crate::poll::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
@@ -199,13 +199,13 @@ async fn hostname(
 /// gives (the load balancer's hostname, waited for as an install waits), so what depends on it
 /// (the DNS record) gets what it would have got. A release that is not deployed (failed, still
 /// pending) is not adopted: the plan installs it again.
-async fn find_installed(k8s: &K8sProvider, ctx: &OpContext, address: &str, p: &ValueMap) -> Found {
+async fn find_installed(cx: Cx<'_>, address: &str, p: &ValueMap) -> Found {
     let r = ReadRequest {
         address: address.to_string(),
         id: id_of(p)?,
         prior: p.clone(),
     };
-    let Some(mut found) = Release.read(k8s, ctx, &r).await? else {
+    let Some(mut found) = Release.read(cx, &r).await? else {
         return Ok(None);
     };
     if props::string(&found.attributes, "status")?.as_deref() != Some("deployed") {
@@ -214,8 +214,8 @@ async fn find_installed(k8s: &K8sProvider, ctx: &OpContext, address: &str, p: &V
     let host = match props::string(p, "load_balancer_service")? {
         Some(svc) => {
             let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-            let w = kubeconfig::workdir(&k8s.settings, ctx, p)?;
-            Value::String(hostname(&k8s.settings, ctx, address, &w, &svc, &ns).await?)
+            let w = kubeconfig::workdir(&cx.k8s.settings, cx.op, p)?;
+            Value::String(hostname(&cx.k8s.settings, cx.op, address, &w, &svc, &ns).await?)
         }
         None => Value::Null,
     };
@@ -264,17 +264,17 @@ impl Kind for Release {
             )
     }
 
-    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, r: &ReadRequest) -> Found {
-        let (s, probe) = (&k8s.settings, &k8s.probe);
+    async fn read(&self, cx: Cx<'_>, r: &ReadRequest) -> Found {
+        let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let p = &r.prior;
         let name = props::required_string(p, "name")?;
         let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-        let w = kubeconfig::workdir(s, ctx, p)?;
+        let w = kubeconfig::workdir(s, cx.op, p)?;
         let found = match status(s, &w, &name, &ns).await {
             Ok(found) => found,
             // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
             Err(e @ ProviderError::Throttled { .. }) => {
-                probe.absent_if_gone(ctx, p, e).await?;
+                probe.absent_if_gone(cx.op, p, e).await?;
                 None
             }
             Err(e) => return Err(e),
@@ -313,14 +313,8 @@ impl Kind for Release {
     }
 
     /// `helm upgrade --install … --wait`: create and in-place upgrade alike.
-    async fn apply(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        address: &str,
-        p: &ValueMap,
-    ) -> Answer<Observed> {
-        let s = &k8s.settings;
+    async fn apply(&self, cx: Cx<'_>, address: &str, p: &ValueMap) -> Answer<Observed> {
+        let s = &cx.k8s.settings;
         let name = props::required_string(p, "name")?;
         let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
         let mut chart = props::required_string(p, "chart")?;
@@ -332,7 +326,7 @@ impl Kind for Release {
             }
         }
         let timeout = props::int(p, "timeout_seconds")?.unwrap_or(600).max(1);
-        let w = kubeconfig::workdir(s, ctx, p)?;
+        let w = kubeconfig::workdir(s, cx.op, p)?;
         let values = w.file(
             "values.yaml",
             &props::string(p, "values")?.unwrap_or_default(),
@@ -366,10 +360,10 @@ impl Kind for Release {
             format!("{}m{}s", timeout / 60, timeout % 60),
         ]);
         args.extend(kube(&w));
-        let out = match tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await {
+        let out = match tool::run(cx.op, address, s.poll, &s.helm, &args, secret.as_deref()).await {
             Err(ProviderError::Conflict { message }) => {
-                unstick(s, ctx, address, &w, &name, &ns, timeout, message).await?;
-                tool::run(ctx, address, s.poll, &s.helm, &args, secret.as_deref()).await?
+                unstick(s, cx.op, address, &w, &name, &ns, timeout, message).await?;
+                tool::run(cx.op, address, s.poll, &s.helm, &args, secret.as_deref()).await?
             }
             other => other?,
         };
@@ -387,7 +381,7 @@ impl Kind for Release {
         a.insert("revision".into(), Value::int(revision));
         a.insert("status".into(), Value::str(st));
         let host = match props::string(p, "load_balancer_service")? {
-            Some(svc) => Value::String(hostname(s, ctx, address, &w, &svc, &ns).await?),
+            Some(svc) => Value::String(hostname(s, cx.op, address, &w, &svc, &ns).await?),
             None => Value::Null,
         };
         a.insert("load_balancer_hostname".into(), host);
@@ -397,34 +391,29 @@ impl Kind for Release {
         })
     }
 
-    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let (s, probe) = (&k8s.settings, &k8s.probe);
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let p = &req.prior;
         let name = props::required_string(p, "name")?;
         let ns = props::string(p, "namespace")?.unwrap_or_else(|| "default".into());
-        let w = kubeconfig::workdir(s, ctx, p)?;
+        let w = kubeconfig::workdir(s, cx.op, p)?;
         let mut args: Vec<String> = ["uninstall", &name, "-n", &ns, "--wait"]
             .iter()
             .map(|a| a.to_string())
             .collect();
         args.extend(kube(&w));
         probe
-            .delete_with(ctx, &req.address, s.poll, &s.helm, &args, p)
+            .delete_with(cx.op, &req.address, s.poll, &s.helm, &args, p)
             .await
     }
 
-    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
-        find_installed(k8s, ctx, &req.address, &req.properties).await
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
+        find_installed(cx, &req.address, &req.properties).await
     }
 
     /// A release is read with what an install reports (its load balancer's hostname).
-    async fn candidates(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<Candidate>> {
-        let found = find_installed(k8s, ctx, &req.address, &req.properties).await?;
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<Candidate>> {
+        let found = find_installed(cx, &req.address, &req.properties).await?;
         Ok(found
             .map(|observed| Candidate {
                 matched_by: format!("release {}", observed.id),

@@ -11,12 +11,12 @@ use hdh_engine::provider::{
     read_given_id, Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest,
 };
 use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
+    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
 };
 
 use super::kubeconfig::{self, CLUSTER_INPUTS};
 use super::live;
-use super::{tool, K8sProvider, Kind};
+use super::{tool, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -89,10 +89,10 @@ impl Kind for Manifest {
         ResourceType::new(TYPE, "One Kubernetes object, applied server-side.", attrs)
     }
 
-    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, r: &ReadRequest) -> Found {
-        let (s, probe) = (&k8s.settings, &k8s.probe);
+    async fn read(&self, cx: Cx<'_>, r: &ReadRequest) -> Found {
+        let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let t = target(&r.prior)?;
-        let w = kubeconfig::workdir(s, ctx, &r.prior)?;
+        let w = kubeconfig::workdir(s, cx.op, &r.prior)?;
         let mut args = vec!["get".to_string()];
         args.extend(object_args(&t, &w.kubeconfig));
         args.extend(["-o".into(), "json".into()]);
@@ -122,26 +122,20 @@ impl Kind for Manifest {
             Err(ProviderError::NotFound { .. }) => Ok(None),
             // Unreachable: gone with its cluster, or the cluster is only not answering (an error).
             Err(e @ ProviderError::Throttled { .. }) => {
-                probe.absent_if_gone(ctx, &r.prior, e).await?;
+                probe.absent_if_gone(cx.op, &r.prior, e).await?;
                 Ok(None)
             }
             Err(e) => Err(e),
         }
     }
 
-    async fn apply(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        address: &str,
-        p: &ValueMap,
-    ) -> Answer<Observed> {
-        let s = &k8s.settings;
+    async fn apply(&self, cx: Cx<'_>, address: &str, p: &ValueMap) -> Answer<Observed> {
+        let s = &cx.k8s.settings;
         let id = id_of(p)?;
         let manifest = props::get(p, "manifest").unwrap_or(Value::Null);
         // JSON is YAML: kubectl reads it from stdin as it is.
         let doc = manifest.to_display_json().to_string();
-        let w = kubeconfig::workdir(s, ctx, p)?;
+        let w = kubeconfig::workdir(s, cx.op, p)?;
         let args: Vec<String> = [
             "apply",
             "--server-side",
@@ -156,42 +150,37 @@ impl Kind for Manifest {
         .map(|a| a.to_string())
         .chain([w.kubeconfig.display().to_string()])
         .collect();
-        tool::run(ctx, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
+        tool::run(cx.op, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
         Ok(Observed {
             id,
             attributes: p.clone(),
         })
     }
 
-    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        let (s, probe) = (&k8s.settings, &k8s.probe);
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()> {
+        let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let t = target(&req.prior)?;
-        let w = kubeconfig::workdir(s, ctx, &req.prior)?;
+        let w = kubeconfig::workdir(s, cx.op, &req.prior)?;
         let mut args = vec!["delete".to_string()];
         args.extend(object_args(&t, &w.kubeconfig));
         args.push("--ignore-not-found".into());
         probe
-            .delete_with(ctx, &req.address, s.poll, &s.kubectl, &args, &req.prior)
+            .delete_with(cx.op, &req.address, s.poll, &s.kubectl, &args, &req.prior)
             .await
     }
 
-    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found {
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found {
         let r = ReadRequest {
             address: req.address.clone(),
             id: id_of(&req.properties)?,
             prior: req.properties.clone(),
         };
-        self.read(k8s, ctx, &r).await
+        self.read(cx, &r).await
     }
 
-    async fn candidates(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<Candidate>> {
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<Candidate>> {
         let id = id_of(&req.properties)?;
-        let mut found = read_given_id(k8s, ctx, req, &id).await?;
+        let mut found = read_given_id(cx.k8s, cx.op, req, &id).await?;
         for c in &mut found {
             c.matched_by = format!("name {id}");
         }

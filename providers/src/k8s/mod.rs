@@ -68,34 +68,31 @@ impl Default for K8sSettings {
     }
 }
 
+/// What every call of one operation is made with: the provider (its tools and settings) and
+/// the operation (its stack, progress reports and cancellation). Passed by value.
+#[derive(Clone, Copy)]
+pub(crate) struct Cx<'a> {
+    pub k8s: &'a K8sProvider,
+    pub op: &'a OpContext,
+}
+
 /// One Kubernetes type: its schema and its calls, run with the provider's tools.
 #[async_trait]
 trait Kind: Send + Sync {
     fn schema(&self) -> ResourceType;
 
-    async fn read(&self, k8s: &K8sProvider, ctx: &OpContext, req: &ReadRequest) -> Found;
+    async fn read(&self, cx: Cx<'_>, req: &ReadRequest) -> Found;
 
     /// Create and update alike: the object applied, the release installed or upgraded.
-    async fn apply(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        address: &str,
-        p: &ValueMap,
-    ) -> Answer<Observed>;
+    async fn apply(&self, cx: Cx<'_>, address: &str, p: &ValueMap) -> Answer<Observed>;
 
-    async fn delete(&self, k8s: &K8sProvider, ctx: &OpContext, req: &DeleteRequest) -> Answer<()>;
+    async fn delete(&self, cx: Cx<'_>, req: &DeleteRequest) -> Answer<()>;
 
     /// What an interrupted create made, found by the names in its properties.
-    async fn find_created(&self, k8s: &K8sProvider, ctx: &OpContext, req: &CreateRequest) -> Found;
+    async fn find_created(&self, cx: Cx<'_>, req: &CreateRequest) -> Found;
 
     /// `hdh import` without an id: the one candidate its properties name.
-    async fn candidates(
-        &self,
-        k8s: &K8sProvider,
-        ctx: &OpContext,
-        req: &ImportRequest,
-    ) -> Answer<Vec<Candidate>>;
+    async fn candidates(&self, cx: Cx<'_>, req: &ImportRequest) -> Answer<Vec<Candidate>>;
 }
 
 /// Serves `kubernetes_manifest` and `helm_release`.
@@ -126,7 +123,7 @@ impl Provider for K8sProvider {
         let kind = self.kinds.get(type_name);
         let reads = requests.iter().map(|r| async {
             match &kind {
-                Ok(kind) => kind.read(self, ctx, r).await,
+                Ok(kind) => kind.read(Cx { k8s: self, op: ctx }, r).await,
                 Err(_) => Err(crate::props::unsupported_type(type_name)),
             }
         });
@@ -135,21 +132,26 @@ impl Provider for K8sProvider {
 
     async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
         let kind = self.kinds.get(&req.type_name)?;
-        kind.apply(self, ctx, &req.address, &req.properties).await
+        kind.apply(Cx { k8s: self, op: ctx }, &req.address, &req.properties)
+            .await
     }
 
     async fn update(&self, ctx: &OpContext, req: &UpdateRequest) -> Answer<Observed> {
         let kind = self.kinds.get(&req.type_name)?;
-        kind.apply(self, ctx, &req.address, &req.properties).await
+        kind.apply(Cx { k8s: self, op: ctx }, &req.address, &req.properties)
+            .await
     }
 
     async fn delete(&self, ctx: &OpContext, req: &DeleteRequest) -> Answer<()> {
-        self.kinds.get(&req.type_name)?.delete(self, ctx, req).await
+        self.kinds
+            .get(&req.type_name)?
+            .delete(Cx { k8s: self, op: ctx }, req)
+            .await
     }
 
     async fn find_created(&self, ctx: &OpContext, req: &CreateRequest) -> Found {
         let kind = self.kinds.get(&req.type_name)?;
-        kind.find_created(self, ctx, req).await
+        kind.find_created(Cx { k8s: self, op: ctx }, req).await
     }
 
     /// `hdh import`: an object or release is named by its properties (kind, namespace and
@@ -167,6 +169,6 @@ impl Provider for K8sProvider {
             return read_given_id(self, ctx, req, id).await;
         }
         let kind = self.kinds.get(&req.type_name)?;
-        kind.candidates(self, ctx, req).await
+        kind.candidates(Cx { k8s: self, op: ctx }, req).await
     }
 }

@@ -147,14 +147,13 @@ impl Described for Client {
     const NOUN: &'static str = "user pool client";
 
     /// The client `id` of the pool `prior` names.
-    async fn describe(
-        &self,
-        aws: &Clients,
-        id: &str,
-        prior: &ValueMap,
-    ) -> Answer<Option<UserPoolClientType>> {
+    async fn describe(&self, cx: Cx<'_>, id: &str, prior: &ValueMap) -> Answer<Option<Self::Item>> {
         let pool = props::required_string(prior, "user_pool_id")?;
-        let call = aws.cognito.describe_user_pool_client().user_pool_id(pool);
+        let call = cx
+            .aws
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool);
         let got = describe::found(call.client_id(id).send(), e("DescribeUserPoolClient")).await?;
         Ok(got.and_then(|o| o.user_pool_client))
     }

@@ -8,7 +8,7 @@ use hdh_engine::{
 
 use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
-use crate::aws::{Clients, Cx, Kind};
+use crate::aws::{Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -20,13 +20,9 @@ impl Described for Domain {
     type Item = (String, String);
     const NOUN: &'static str = "user pool domain";
 
-    async fn describe(
-        &self,
-        aws: &Clients,
-        domain: &str,
-        _: &ValueMap,
-    ) -> Answer<Option<(String, String)>> {
-        let call = aws
+    async fn describe(&self, cx: Cx<'_>, domain: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+        let call = cx
+            .aws
             .cognito
             .describe_user_pool_domain()
             .domain(domain)
@@ -92,7 +88,7 @@ impl Kind for Domain {
         match done(call.user_pool_id(pool).send(), e("DeleteUserPoolDomain")).await {
             // Cognito answers InvalidParameter for a domain that no longer exists.
             Err(ProviderError::InvalidInput { .. })
-                if self.describe(cx.aws, &req.id, &req.prior).await?.is_none() =>
+                if self.describe(cx, &req.id, &req.prior).await?.is_none() =>
             {
                 Ok(())
             }

@@ -11,7 +11,7 @@ use hdh_engine::{
 
 use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
-use crate::aws::{Clients, Cx, Kind};
+use crate::aws::{Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -54,9 +54,10 @@ impl Described for User {
     type Item = (String, AdminGetUserOutput);
     const NOUN: &'static str = "user";
 
-    async fn describe(&self, aws: &Clients, id: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+    async fn describe(&self, cx: Cx<'_>, id: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
         let (pool, name) = split_id(id)?;
-        let call = aws
+        let call = cx
+            .aws
             .cognito
             .admin_get_user()
             .user_pool_id(pool)

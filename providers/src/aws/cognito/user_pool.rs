@@ -62,13 +62,8 @@ impl Described for UserPool {
     type Item = UserPoolType;
     const NOUN: &'static str = "user pool";
 
-    async fn describe(
-        &self,
-        aws: &Clients,
-        id: &str,
-        _: &ValueMap,
-    ) -> Answer<Option<UserPoolType>> {
-        describe_pool(aws, id).await
+    async fn describe(&self, cx: Cx<'_>, id: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+        describe_pool(cx.aws, id).await
     }
 
     fn observe(&self, cx: Cx<'_>, u: &UserPoolType, prior: &ValueMap) -> Observed {

@@ -120,11 +120,11 @@ impl<T: EksType> Described for T {
 
     async fn describe(
         &self,
-        aws: &Clients,
+        cx: Cx<'_>,
         id: &str,
         _prior: &ValueMap,
-    ) -> Answer<Option<<T as EksType>::Item>> {
-        EksType::describe(self, aws, id).await
+    ) -> Answer<Option<Self::Item>> {
+        EksType::describe(self, cx.aws, id).await
     }
 
     fn gone(&self, item: &<T as EksType>::Item) -> bool {

@@ -37,13 +37,8 @@ impl Described for OidcProvider {
     type Item = (String, Got);
     const NOUN: &'static str = "OIDC provider";
 
-    async fn describe(
-        &self,
-        aws: &Clients,
-        arn: &str,
-        _: &ValueMap,
-    ) -> Answer<Option<(String, Got)>> {
-        let call = aws.iam.get_open_id_connect_provider();
+    async fn describe(&self, cx: Cx<'_>, arn: &str, _: &ValueMap) -> Answer<Option<Self::Item>> {
+        let call = cx.aws.iam.get_open_id_connect_provider();
         let call = call.open_id_connect_provider_arn(arn).send();
         let got = describe::found(call, e("GetOpenIDConnectProvider")).await?;
         Ok(got.map(|o| (arn.to_string(), o)))
@@ -223,7 +218,7 @@ impl Kind for OidcProvider {
 async fn find_oidc(cx: Cx<'_>, req: &CreateRequest, token: Option<&str>) -> Found {
     let p = &req.properties;
     for arn in issuer_arns(cx.aws, &props::required_string(p, "url")?).await? {
-        let Some(got) = OidcProvider.describe(cx.aws, &arn, p).await? else {
+        let Some(got) = OidcProvider.describe(cx, &arn, p).await? else {
             continue;
         };
         if tags::made_for(&iam_tags::of(got.1.tags()), cx.op, &req.address, token) {
