@@ -3,32 +3,20 @@
 //! changes (VPC DNS, key rotation, tags) planned as drift (exit 2) and put back by apply, an
 //! in-place node group change (exit 2), destroy, and nothing of the stack left in the emulator.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use hdh_testcloud::Emulator;
+use support::runner::{Hdh, Ran};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn hdh(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
+fn hdh(emu: &Emulator, dir: &Path, args: &[&str]) -> Ran {
+    Hdh::plain()
+        .dir(dir)
         .envs(emu.env())
         .env("AWS_REGION", "us-east-1")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .no_color()
+        .run(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,11 +6,11 @@
 
 mod support;
 
-use support::hub::{setup, Run};
+use support::hub::{setup, Hub};
 
 const TIME_SCALE: f64 = 0.001;
 
-async fn apply_with_chart(version: &str) -> (Run, String) {
+async fn apply_with_chart(version: &str) -> (Hub, String) {
     let mut run = setup(TIME_SCALE);
     run.hosted_zone().await;
     run.edit(
@@ -155,7 +155,7 @@ fn parliament(doc: &str) -> Vec<(String, String)> {
 /// parliament knows: it reports exactly two things about them that IAM requires or allows
 /// (no `Resource` element — IAM refuses one in a trust policy; an EKS OIDC provider as the
 /// federated principal — parliament knows only SAML and web identity providers), and nothing else.
-async fn every_policy_passes_parliament(run: &Run) {
+async fn every_policy_passes_parliament(run: &Hub) {
     let config = run.emu.aws_config("us-east-1").await;
     let iam = aws_sdk_iam::Client::new(&config);
     let roles = iam

@@ -4,39 +4,20 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use support::runner::{Hdh, Ran};
 
 const LOCAL_EXAMPLE: &str = include_str!("../examples/local.yaml");
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+/// JSON documents' timings, redacted in their snapshots.
+const SECONDS: (&str, &str) = (
+    r#""(duration|elapsed)_seconds":[0-9.e-]+"#,
+    "\"${1}_seconds\":[secs]",
+);
 
-impl Run {
-    fn text(&self) -> String {
-        format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn hdh(dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("USER", "tester")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn hdh(dir: &Path, args: &[&str]) -> Ran {
+    Hdh::new().dir(dir).run(args)
 }
 
 /// A directory holding `hdh.yaml` with `config`.
@@ -44,27 +25,6 @@ fn stack(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hdh.yaml"), config).unwrap();
     dir
-}
-
-macro_rules! snap {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            filters => vec![
-                (r"\b[0-9a-f]{64}\b", "[sha256]"),
-                (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[uuid]"),
-                (r"\b[0-9a-f]{16}\b", "[id]"),
-                (r"\[\d+\.\d+s\]", "[time]"),
-                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[timestamp]"),
-                (r"pid \d+", "pid [pid]"),
-                (r"tester@[\w.-]+", "tester@[host]"),
-                (r"\([0-9smhd ]+ ago\)", "([age] ago)"),
-                (r#""(duration|elapsed)_seconds":[0-9.e-]+"#, "\"${1}_seconds\":[secs]"),
-            ],
-            prepend_module_to_snapshot => false,
-        }, {
-            insta::assert_snapshot!($name, $value);
-        });
-    };
 }
 
 /// The secret values state holds, to check they appear nowhere else.
@@ -241,21 +201,13 @@ fn the_daskhub_example_validates_offline_and_a_node_group_hdh_cannot_size_is_loc
     std::fs::write(dir.path().join("daskhub.yaml"), example).unwrap();
     // Any AWS call would go to a closed port and fail: validate makes none.
     let offline = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args(args)
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
+        Hdh::plain()
+            .dir(dir.path())
+            .no_color()
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
             .env("AWS_ACCESS_KEY_ID", "x")
             .env("AWS_SECRET_ACCESS_KEY", "x")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("hdh runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .run(args)
     };
     let ok = offline(&["validate", "-f", "daskhub.yaml"]);
     assert_eq!(ok.code, 0, "{}", ok.text());
@@ -520,20 +472,8 @@ fn usage_errors_exit_nonzero_without_a_panic() {
 }
 
 /// hdh with no environment at all: no AWS settings, no HOME, no PATH.
-fn hdh_bare(dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn hdh_bare(dir: &Path, args: &[&str]) -> Ran {
+    Hdh::plain().clear_env().no_color().dir(dir).run(args)
 }
 
 #[test]
@@ -723,7 +663,7 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
         last["outputs"]["settings_file"],
         "out/local-demo-hub-settings.yaml"
     );
-    snap!("apply_json_local_example", apply.stdout);
+    snap!("apply_json_local_example", apply.stdout, [SECONDS]);
     // The same human run is unchanged by the JSON one existing (no stray lines).
     assert!(!apply.stdout.contains("Apply complete"));
 
@@ -747,7 +687,7 @@ fn apply_and_destroy_json_stream_one_documented_event_per_line_and_no_secret() {
         let errors = support::json_schema::violations(&schema, &event);
         assert!(errors.is_empty(), "{line}: {errors:?}");
     }
-    snap!("destroy_json_local_example", destroy.stdout);
+    snap!("destroy_json_local_example", destroy.stdout, [SECONDS]);
     let finished_delete = destroy
         .stdout
         .lines()
@@ -940,7 +880,7 @@ fn a_failed_operation_streams_its_class_and_what_it_skipped() {
         (1.into(), 1.into())
     );
     assert!(summary.get("outputs").is_none(), "{summary}");
-    snap!("apply_json_failed", run.stdout);
+    snap!("apply_json_failed", run.stdout, [SECONDS]);
 }
 
 /// A config file as the JSON its YAML stands for, read by hdh's own YAML reader (YAML 1.2:
@@ -1189,24 +1129,16 @@ fn a_supplied_token_is_read_each_run_and_a_rotation_updates_what_uses_it() {
     let dir = stack(GIVEN);
     let d = dir.path();
     let with = |token: Option<&str>, args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_hdh"));
-        c.args(args)
-            .current_dir(d)
-            .env("NO_COLOR", "1")
-            .env_remove("HDH_TEST_HUB_TOKEN")
-            .stdin(std::process::Stdio::null());
-        if let Some(t) = token {
-            c.env("HDH_TEST_HUB_TOKEN", t);
-        }
-        let out = c.output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        let hdh = Hdh::plain()
+            .dir(d)
+            .no_color()
+            .env_remove("HDH_TEST_HUB_TOKEN");
+        let hdh = match token {
+            Some(t) => hdh.env("HDH_TEST_HUB_TOKEN", t),
+            None => hdh,
+        };
+        let ran = hdh.run(args);
+        (ran.code, ran.printed())
     };
     let (first, second) = ("s3cr3t-first-7a1c", "s3cr3t-second-93bd");
 

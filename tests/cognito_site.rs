@@ -3,29 +3,21 @@
 //! with token lifetimes and users in it; apply, an empty second plan, destroy — and the pool,
 //! with the user the site made itself, is still there, while everything hdh made is gone.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use hdh_testcloud::{Emulator, Profile};
+use support::runner::Hdh;
 
 fn hdh(emu: &Emulator, dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
+    let ran = Hdh::plain()
+        .dir(dir)
         .envs(emu.env())
         .env("AWS_REGION", "us-east-1")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+        .no_color()
+        .run(args);
+    (ran.code, format!("{}\n{}", ran.stdout, ran.stderr))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,10 +6,10 @@ mod support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
-use support::hub::{setup, Run};
+use support::hub::{setup, Hub};
 
 const REGION: &str = "us-east-1";
 /// AWS time runs 500 times faster in the emulator; hdh's waits poll accordingly.
@@ -328,12 +328,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
 
     // Nothing to do the second time.
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", out.stdout);
 
     // The cluster-autoscaler scales the compute group out: not a change, and apply keeps it.
     let scale = |max: i32, desired: i32| {
@@ -355,7 +350,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         out.status.code(),
         Some(0),
         "a scale-out by the autoscaler is not a change:\n{}",
-        String::from_utf8_lossy(&out.stdout)
+        out.stdout
     );
     // A max below what the autoscaler reached brings the group down to it, and the plan says so.
     run.edit(
@@ -415,7 +410,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         v2["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["apiToken"],
         gateway_token.as_str()
     );
-    let status = |run: &Run| -> serde_json::Value {
+    let status = |run: &Hub| -> serde_json::Value {
         serde_json::from_str(&run.tool(
             "helm",
             &["status", "daskhub", "-n", "daskhub", "-o", "json"],
@@ -465,7 +460,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         "the stand-in merged the new value into the release's values"
     );
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    let plan = out.stdout;
     assert_eq!(out.status.code(), Some(2), "{plan}");
     assert!(plan.contains("changed outside hdh: values"), "{plan}");
     assert!(
@@ -485,12 +480,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
     run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert_eq!(run.helm_values()["jupyterhub"]["cull"]["timeout"], 3600);
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", out.stdout);
     // A token changed by hand is drift of the sensitive values, shown without the token.
     run.tool(
         "helm",
@@ -510,7 +500,7 @@ async fn the_daskhub_example_applies_upgrades_in_place_and_keeps_its_secrets() {
         ],
     );
     let out = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    let plan = out.stdout;
     assert_eq!(out.status.code(), Some(2), "{plan}");
     assert!(
         plan.contains("changed outside hdh: sensitive_values"),
@@ -644,7 +634,7 @@ async fn a_hub_without_login_is_refused_unless_allowed_and_then_every_plan_warns
     std::fs::write(run.dir.join("daskhub.yaml"), &without).unwrap();
     let out = run.hdh(&["plan", "-f", "daskhub.yaml"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = &out.stderr;
     assert!(err.contains("the hub would have no login"), "{err}");
     assert!(err.contains("allow_unauthenticated: true"), "{err}");
 
@@ -680,7 +670,7 @@ async fn apply_makespan() {
     run.hosted_zone().await;
     let plan = run.hdh(&["plan", "-f", "daskhub.yaml", "--json"]);
     assert!(plan.status.success());
-    let doc: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let chain: Vec<String> = doc["estimate"]["critical_path"]
         .as_array()
         .expect("the plan's estimate")
@@ -690,17 +680,16 @@ async fn apply_makespan() {
 
     // Every line is stamped as it arrives.
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args([
+    let mut child = run
+        .runner()
+        .env("HDH_TIME_SCALE", scale.to_string())
+        .command([
             "apply",
             "-f",
             "daskhub.yaml",
             "--auto-approve",
             "--no-color",
         ])
-        .envs(run.emu.env())
-        .env("HDH_TIME_SCALE", scale.to_string())
-        .current_dir(&run.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -8,48 +8,43 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use hdh_testcloud::{KillAt, KillWhen};
-use support::hub::{setup, Run};
+use support::hub::{setup, Hub};
+use support::runner::arm_and_continue;
 use support::seed_hub;
 
-macro_rules! snap {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            filters => vec![
-                (r"\b(vpc|subnet|rtb|igw|nat|eipalloc|sg|fsmt|fs)-[0-9a-f]{8,17}\b", "$1-[id]"),
-                (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[uuid]"),
-                (r"us-east-1_[A-Za-z0-9]+", "us-east-1_[pool]"),
-                (r"oidc\.eks\.us-east-1\.amazonaws\.com/id/[0-9A-Za-z]+", "oidc.eks.us-east-1.amazonaws.com/id/[id]"),
-                (r"\b[A-Z0-9]{12,32}/daskhub", "[zone]/daskhub"),
-                (r"into \S+\.json", "into [state]"),
-            ],
-            prepend_module_to_snapshot => false,
-        }, {
-            insta::assert_snapshot!($name, $value);
-        });
-    };
-}
+/// import.rs's snapshots redact AWS ids, the pool, the OIDC issuer, the zone and the state
+/// file instead of the usual redactions.
+const REDACTIONS: &[(&str, &str)] = &[
+    (
+        r"\b(vpc|subnet|rtb|igw|nat|eipalloc|sg|fsmt|fs)-[0-9a-f]{8,17}\b",
+        "$1-[id]",
+    ),
+    (
+        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        "[uuid]",
+    ),
+    (r"us-east-1_[A-Za-z0-9]+", "us-east-1_[pool]"),
+    (
+        r"oidc\.eks\.us-east-1\.amazonaws\.com/id/[0-9A-Za-z]+",
+        "oidc.eks.us-east-1.amazonaws.com/id/[id]",
+    ),
+    (r"\b[A-Z0-9]{12,32}/daskhub", "[zone]/daskhub"),
+    (r"into \S+\.json", "into [state]"),
+];
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn state_path(run: &Run) -> std::path::PathBuf {
+fn state_path(run: &Hub) -> std::path::PathBuf {
     run.dir.join(".hdh/helio-demo.state.json")
 }
 
 /// The example with what this seed hub has: eksctl's role names, autohttps (the seed's TLS).
-fn configure(run: &Run) {
+fn configure(run: &Hub) {
     run.edit(
         "    name: eks-helio\n",
         &format!(
@@ -65,28 +60,15 @@ fn configure(run: &Run) {
 }
 
 /// `hdh import` killed by the emulator's crash switch at the `at`-th call of `service`.
-fn import_killed(run: &Run, args: &[String], at: u64, service: &str) -> String {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("kill -STOP $$; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .envs(run.emu.env())
+fn import_killed(run: &Hub, args: &[String], at: u64, service: &str) -> String {
+    let mut child = run
+        .runner()
         .env("HDH_TIME_SCALE", run.time_scale.to_string())
-        .current_dir(&run.dir)
-        .stdin(Stdio::null())
+        .command_stopped(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut wstatus = 0;
-    // SAFETY: waitpid on our own child; WUNTRACED only reports the stop.
-    let r = unsafe { libc::waitpid(pid, &mut wstatus, libc::WUNTRACED) };
-    assert!(
-        r == pid && libc::WIFSTOPPED(wstatus),
-        "the launcher did not stop"
-    );
     let kill = KillAt {
         at,
         when: KillWhen::Before,
@@ -94,9 +76,7 @@ fn import_killed(run: &Run, args: &[String], at: u64, service: &str) -> String {
         operation: None,
         any_of: Vec::new(),
     };
-    run.emu.arm_crash(pid as u32, &kill).unwrap();
-    // SAFETY: signalling our own stopped child.
-    unsafe { libc::kill(pid, libc::SIGCONT) };
+    arm_and_continue(&child, &run.emu, &kill);
     let status = child.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGKILL), "import was killed");
@@ -114,7 +94,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
     let decoy = seed_hub::cdk_vpc(&ec2, "HelioCloud-Other").await;
 
     let refused = run.hdh(&["import", "-f", "daskhub.yaml"]);
-    let out = text(&refused);
+    let out = refused.printed();
     assert_eq!(refused.status.code(), Some(1), "{out}");
     assert!(
         out.contains("daskhub.network.vpc: 2 candidates, refused"),
@@ -129,7 +109,8 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
         out.contains("encryption_key_arn is ") && out.contains("import did not match"),
         "{out}"
     );
-    snap!("import_ambiguous_vpc", out);
+    support::snap::settings(REDACTIONS)
+        .bind(|| insta::assert_snapshot!("import_ambiguous_vpc", out));
 
     // The ids a search cannot settle: the VPC (two), the public route table (the CDK made one
     // per public subnet), and what has no name the config knows (the CDK's key and file
@@ -154,7 +135,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
 
     // A wrong id: one that does not exist, and one whose CIDR is not the config's.
     let missing = run.hdh(&args(&ids("vpc-0123456789abcdef0")));
-    let out = text(&missing);
+    let out = missing.printed();
     assert_eq!(missing.status.code(), Some(1), "{out}");
     assert!(
         out.contains("daskhub.network.vpc: no aws_vpc with id vpc-0123456789abcdef0, refused"),
@@ -172,7 +153,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
         .unwrap()
         .to_string();
     let wrong = run.hdh(&args(&ids(&other)));
-    let out = text(&wrong);
+    let out = wrong.printed();
     assert_eq!(wrong.status.code(), Some(1), "{out}");
     assert!(
         out.contains(r#"cidr_block is "10.99.0.0/16" there, the config says "10.20.0.0/16""#),
@@ -190,7 +171,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
     let mut with_dry = ids(&hub.vpc);
     with_dry.push("--dry-run".into());
     let dry = run.hdh(&args(&with_dry));
-    let dry_out = text(&dry);
+    let dry_out = dry.printed();
     assert_eq!(dry.status.code(), Some(0), "{dry_out}");
     assert!(
         dry_out.contains("Dry run: nothing was written"),
@@ -199,10 +180,11 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
     assert!(!state_path(&run).exists(), "a dry run wrote state");
 
     let import = run.hdh(&args(&ids(&hub.vpc)));
-    let out = text(&import);
+    let out = import.printed();
     assert_eq!(import.status.code(), Some(0), "{out}");
     println!("{out}");
-    snap!("import_seed_hub", out.clone());
+    support::snap::settings(REDACTIONS)
+        .bind(|| insta::assert_snapshot!("import_seed_hub", out.clone()));
     let state = std::fs::read(state_path(&run)).unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&state).unwrap();
     let recorded = doc["resources"].as_object().unwrap();
@@ -211,7 +193,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
 
     // A second import finds everything in state and writes nothing.
     let again = run.hdh(&args(&ids(&hub.vpc)));
-    let again_out = text(&again);
+    let again_out = again.printed();
     assert_eq!(again.status.code(), Some(0), "{again_out}");
     assert!(again_out.contains("Nothing new to import."), "{again_out}");
     assert!(again_out.contains(" 0 matched,"), "{again_out}");
@@ -223,7 +205,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
 
     // The plan after import: nothing that exists is replaced or deleted.
     let plan = run.hdh(&["plan", "-f", "daskhub.yaml", "--fail-on", "destroy"]);
-    let plan_out = text(&plan);
+    let plan_out = plan.printed();
     println!("{plan_out}");
     assert_eq!(plan.status.code(), Some(0), "{plan_out}");
     assert!(!plan_out.contains("-/+"), "{plan_out}");
@@ -232,7 +214,7 @@ async fn a_seed_built_hub_is_imported_and_plans_only_real_differences() {
 }
 
 /// The seed's proxy token (in the release's values) never reaches hdh's output.
-fn secrets_absent(_run: &Run, printed: &str) {
+fn secrets_absent(_run: &Hub, printed: &str) {
     for secret in [seed_hub::PROXY_TOKEN, seed_hub::GATEWAY_TOKEN] {
         assert!(!printed.contains(secret), "a secret was printed");
     }
@@ -257,11 +239,10 @@ async fn an_import_killed_after_its_write_left_complete_state() {
         args.push(format!("{address}={id}"));
     }
     // HDH_TEST_KILL_AT=compaction:1: SIGKILL right after the state file was replaced.
-    let status = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(&args)
-        .envs(run.emu.env())
+    let status = run
+        .runner()
         .env("HDH_TEST_KILL_AT", "compaction:1")
-        .current_dir(&run.dir)
+        .command(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -271,7 +252,7 @@ async fn an_import_killed_after_its_write_left_complete_state() {
     let killed_state = std::fs::read(state_path(&run)).unwrap();
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let again = run.hdh(&argv);
-    let out = text(&again);
+    let out = again.printed();
     assert_eq!(again.status.code(), Some(0), "{out}");
     assert!(out.contains("Nothing new to import."), "{out}");
     assert!(out.contains("daskhub.network.vpc ("), "{out}");

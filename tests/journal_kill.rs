@@ -7,11 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use hdh_engine::{StateStore, Value};
 use hdh_state::LocalStore;
+use support::runner::{Hdh, Ran};
 
 const TOKENS: usize = 12;
 const FILES: usize = 30;
@@ -41,26 +43,16 @@ fn config() -> String {
     y
 }
 
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-}
-
-fn hdh(dir: &Path, args: &[&str], kill_at: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hdh"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("HDH_TEST_KILL_AT")
-        .stdin(std::process::Stdio::null());
-    if let Some(k) = kill_at {
-        cmd.env("HDH_TEST_KILL_AT", k);
+fn hdh(dir: &Path, args: &[&str], kill_at: Option<&str>) -> Ran {
+    let hdh = Hdh::plain()
+        .dir(dir)
+        .no_color()
+        .env_remove("HDH_TEST_KILL_AT");
+    match kill_at {
+        Some(k) => hdh.env("HDH_TEST_KILL_AT", k),
+        None => hdh,
     }
-    let out = cmd.output().expect("hdh runs");
-    Run {
-        code: out.status.code(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    .run(args)
 }
 
 /// The secret values state holds, by address, as every reader sees them (file + journal).
@@ -108,20 +100,30 @@ fn expected_files() -> Vec<String> {
 /// happened (a point past the last append lets the run finish).
 fn killed_then_rerun(dir: &Path, args: &[&str], kill_at: &str) -> bool {
     let killed = hdh(dir, args, Some(kill_at));
-    let was_killed = killed.code.is_none();
+    let was_killed = killed.status.code().is_none();
     if !was_killed {
-        assert_eq!(killed.code, Some(0), "{kill_at}: {}", killed.stderr);
+        assert_eq!(
+            killed.status.code(),
+            Some(0),
+            "{kill_at}: {}",
+            killed.stderr
+        );
     }
     let before = secrets(dir);
     let again = hdh(dir, args, None);
-    assert_eq!(again.code, Some(0), "{kill_at}: rerun: {}", again.stderr);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{kill_at}: rerun: {}",
+        again.stderr
+    );
     let plan = hdh(dir, &["plan", "--detailed-exitcode"], None);
     let destroying = args[0] == "destroy";
     if destroying {
         assert!(files(dir).is_empty(), "{kill_at}: files left after destroy");
     } else {
         assert_eq!(
-            plan.code,
+            plan.status.code(),
             Some(0),
             "{kill_at}: plan after rerun: {}",
             plan.stderr
@@ -198,7 +200,7 @@ fn destroy_killed_in_any_journal_append_or_compaction_converges_when_run_again()
     ] {
         let dir = stack();
         let applied = hdh(dir.path(), &["apply", "--auto-approve"], None);
-        assert_eq!(applied.code, Some(0), "{}", applied.stderr);
+        assert_eq!(applied.status.code(), Some(0), "{}", applied.stderr);
         killed_then_rerun(dir.path(), &destroy, point);
     }
 }

@@ -5,36 +5,19 @@
 //! stdout, write nothing (no state, no lock: the directory holds only the config afterwards)
 //! and make no AWS call (the emulator's request log stays empty). Files run on a few threads.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use hdh_testcloud::{Emulator, Profile};
+use support::runner::{Hdh, Ran};
 
 const THREADS: usize = 3;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn hdh(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
-        .envs(emu.env())
-        .env("NO_COLOR", "1")
-        .env("USER", "tester")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn hdh(emu: &Emulator, dir: &Path, args: &[&str]) -> Ran {
+    Hdh::new().dir(dir).envs(emu.env()).run(args)
 }
 
 /// Inputs too big or too odd to commit, made here: (file name, bytes).
@@ -263,13 +246,8 @@ fn nine_hundred_thousand_unknown_keys_print_a_bounded_report() {
         text.push_str(&format!("k{i}: 1\n"));
     }
     std::fs::write(dir.path().join("hdh.yaml"), text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(["validate"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Hdh::plain().dir(dir.path()).no_color().run(["validate"]);
+    let stderr = &out.stderr;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.len() < 20_000,

@@ -8,9 +8,12 @@
 //! sweep over more seeds is `HDH_MUTATIONS=100000 HDH_MUTATION_SEED=N cargo test --workspace
 //! --test no_panic -- --nocapture`.
 
+mod support;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use support::runner::Hdh;
 
 /// A small, deterministic generator (xorshift64*): the mutants must be the same on every
 /// machine for a given seed.
@@ -362,16 +365,14 @@ fn no_mutant_of_a_state_file_makes_the_state_decoder_panic() {
         dir.path().join("local.yaml"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(["apply", "-f", "local.yaml", "--auto-approve", "--no-color"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Hdh::plain().dir(dir.path()).run([
+        "apply",
+        "-f",
+        "local.yaml",
+        "--auto-approve",
+        "--no-color",
+    ]);
+    assert!(out.status.success(), "{}", out.stderr);
     let state = dir.path().join(".hdh/local-demo.state.json");
     let text = std::fs::read_to_string(&state).unwrap();
     hdh_state::decode(text.as_bytes(), "state").expect("the real state decodes");

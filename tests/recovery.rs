@@ -11,16 +11,23 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use aws_sdk_ec2::types::Filter;
 use hdh_testcloud::{KillAt, KillWhen};
-use support::hub::{setup, Run};
+use support::hub::{setup, Hub};
 use support::killer::Killer;
+use support::runner::Ran;
 
 const REGION: &str = "us-east-1";
 const TIME_SCALE: f64 = 0.002;
 const STACK: &str = "helio-demo";
+const APPLY: [&str; 5] = [
+    "apply",
+    "-f",
+    "daskhub.yaml",
+    "--auto-approve",
+    "--no-color",
+];
 
 /// What an uninterrupted apply of the example makes, per the emulator.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,7 +60,7 @@ fn stack_filter() -> Filter {
         .build()
 }
 
-async fn inventory(run: &Run) -> Inventory {
+async fn inventory(run: &Hub) -> Inventory {
     let c = run.emu.aws_config(REGION).await;
     let ec2 = aws_sdk_ec2::Client::new(&c);
     let eks = aws_sdk_eks::Client::new(&c);
@@ -109,32 +116,17 @@ async fn inventory(run: &Run) -> Inventory {
 
 /// `hdh apply` through `killer`, armed to SIGKILL it once the emulator has answered the first
 /// request containing `needle`; returns what it printed. Its TMPDIR is `<run>/tmp`.
-fn apply_killed_at(run: &Run, killer: &Killer, needle: &str) -> String {
+fn apply_killed_at(run: &Hub, killer: &Killer, needle: &str) -> String {
     let tmp = run.tmpdir();
-    let child = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args([
-            "apply",
-            "-f",
-            "daskhub.yaml",
-            "--auto-approve",
-            "--no-color",
-        ])
-        .envs(run.emu.env())
+    let child = run
+        .runner()
         .env("AWS_ENDPOINT_URL", killer.endpoint())
         .env("HDH_TIME_SCALE", TIME_SCALE.to_string())
         .env("TMPDIR", &tmp)
-        .current_dir(&run.dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn(APPLY);
     killer.arm(needle, child.id());
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Ran::from(child.wait_with_output().unwrap());
+    let text = out.printed();
     assert_eq!(
         killer.fired().as_deref(),
         Some(needle),
@@ -145,7 +137,7 @@ fn apply_killed_at(run: &Run, killer: &Killer, needle: &str) -> String {
 }
 
 /// The same command again: exit 0, nothing left to do, and exactly one stack's worth.
-async fn rerun_converges(run: &mut Run) -> String {
+async fn rerun_converges(run: &mut Hub) -> String {
     let out = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(out.contains("Apply complete"), "{out}");
     let plan = run.hdh(&["plan", "-f", "daskhub.yaml", "--detailed-exitcode"]);
@@ -153,7 +145,7 @@ async fn rerun_converges(run: &mut Run) -> String {
         plan.status.code(),
         Some(0),
         "a plan after the re-apply still has changes:\n{}",
-        String::from_utf8_lossy(&plan.stdout)
+        plan.stdout
     );
     assert_eq!(
         inventory(run).await,
@@ -163,7 +155,7 @@ async fn rerun_converges(run: &mut Run) -> String {
     out
 }
 
-async fn killed_at(needle: &str) -> (Run, String) {
+async fn killed_at(needle: &str) -> (Hub, String) {
     let mut run = setup(TIME_SCALE);
     run.hosted_zone().await;
     let killer = Killer::start(run.emu.endpoint());
@@ -229,7 +221,7 @@ fn files_holding(dir: &Path, secret: &str) -> Vec<String> {
 
 /// The secrets in state (random tokens, the Cognito client secret), read as hdh reads it: the
 /// state file with its journal replayed, since a killed run's latest changes are in the journal.
-async fn secrets_in_state(run: &Run) -> Vec<String> {
+async fn secrets_in_state(run: &Hub) -> Vec<String> {
     use hdh_engine::StateStore;
     let store = hdh_state::LocalStore::new(run.dir.join(format!(".hdh/{STACK}.state.json")));
     let loaded = store
@@ -274,23 +266,12 @@ async fn killed_during_the_helm_release_no_secret_is_left_on_disk_and_the_rerun_
 
 /// `hdh apply` killed by the emulator's crash switch together with the stand-in helm it runs,
 /// right after helm's `upgrade` acted: as when the laptop closes while helm waits for the hub.
-fn apply_killed_with_helm(run: &Run) {
-    let child = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args([
-            "apply",
-            "-f",
-            "daskhub.yaml",
-            "--auto-approve",
-            "--no-color",
-        ])
-        .envs(run.emu.env())
+fn apply_killed_with_helm(run: &Hub) {
+    let child = run
+        .runner()
         .env("HDH_TIME_SCALE", TIME_SCALE.to_string())
         .env("TMPDIR", run.tmpdir())
-        .current_dir(&run.dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn(APPLY);
     let kill = KillAt {
         at: 1,
         when: KillWhen::After,
@@ -305,7 +286,7 @@ fn apply_killed_with_helm(run: &Run) {
     assert!(!out.status.success());
 }
 
-fn release_status(run: &Run) -> String {
+fn release_status(run: &Hub) -> String {
     let j: serde_json::Value = serde_json::from_str(&run.tool(
         "helm",
         &["status", "daskhub", "-n", "daskhub", "-o", "json"],
@@ -315,7 +296,7 @@ fn release_status(run: &Run) -> String {
 }
 
 /// What hdh left in its TMPDIR (its per-call Kubernetes work directories).
-fn work_dirs(run: &Run) -> Vec<String> {
+fn work_dirs(run: &Hub) -> Vec<String> {
     std::fs::read_dir(run.tmpdir())
         .unwrap()
         .flatten()

@@ -9,12 +9,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use hdh_engine::{StateStore, Value};
 use hdh_state_s3::{S3Settings, S3Store};
 use hdh_testcloud::{Emulator, KillAt, KillWhen, Profile};
+use support::runner::{arm_and_continue, Hdh, Ran};
 
 const REGION: &str = "us-east-1";
 const BUCKET: &str = "killed-state";
@@ -47,11 +50,6 @@ fn config(key: &str) -> String {
     y
 }
 
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-}
-
 struct Stack<'e> {
     emu: &'e Emulator,
     dir: tempfile::TempDir,
@@ -80,44 +78,25 @@ impl<'e> Stack<'e> {
     }
 
     /// Runs hdh; with `kill`, armed with the crash switch from its first call.
-    fn hdh(&self, args: &[&str], kill: Option<&KillAt>) -> Run {
-        let hdh = env!("CARGO_BIN_EXE_hdh");
-        let mut cmd = if kill.is_some() {
-            // sh stops itself, then (once continued) becomes hdh with the same pid.
-            let mut c = Command::new("sh");
-            c.arg("-c")
-                .arg("kill -STOP $$; exec \"$0\" \"$@\"")
-                .arg(hdh);
-            c
-        } else {
-            Command::new(hdh)
-        };
-        cmd.args(args)
+    fn hdh(&self, args: &[&str], kill: Option<&KillAt>) -> Ran {
+        let hdh = Hdh::plain()
+            .dir(self.d())
             .envs(self.emu.env())
-            .env("NO_COLOR", "1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .current_dir(self.d())
-            .stdin(Stdio::null())
+            .no_color()
+            .without_aws_config_files();
+        let mut cmd = match kill {
+            Some(_) => hdh.command_stopped(args),
+            None => hdh.command(args),
+        };
+        let child = cmd
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().expect("hdh runs");
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hdh runs");
         if let Some(kill) = kill {
-            let pid = child.id() as libc::pid_t;
-            let mut wstatus = 0;
-            // SAFETY: waitpid on our own child; WUNTRACED only reports the stop.
-            let r = unsafe { libc::waitpid(pid, &mut wstatus, libc::WUNTRACED) };
-            assert!(r == pid && libc::WIFSTOPPED(wstatus), "the launcher stops");
-            self.emu.arm_crash(pid as u32, kill).expect("arm");
-            // SAFETY: signalling our own stopped child.
-            unsafe { libc::kill(pid, libc::SIGCONT) };
+            arm_and_continue(&child, self.emu, kill);
         }
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        child.wait_with_output().unwrap().into()
     }
 
     fn store(&self) -> S3Store {
@@ -213,7 +192,7 @@ fn at(operation: &str, n: u64, when: KillWhen) -> KillAt {
 fn counts(emu: &Emulator, stack: &Stack, args: &[&str]) -> BTreeMap<String, u64> {
     let seq = emu.request_log().unwrap().last().map_or(0, |r| r.seq);
     let run = stack.hdh(args, None);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
     let mut by_op = BTreeMap::new();
     for r in emu.request_log_since(seq).unwrap() {
         if r.service == "s3" {
@@ -232,18 +211,28 @@ fn killed_then_rerun(stack: &Stack, args: &[&str], kill: &KillAt) -> bool {
         kill.when
     );
     let killed = stack.hdh(args, Some(kill));
-    let was_killed = killed.code.is_none();
+    let was_killed = killed.status.code().is_none();
     if !was_killed {
-        assert_eq!(killed.code, Some(0), "{label}: {}", killed.stderr);
+        assert_eq!(killed.status.code(), Some(0), "{label}: {}", killed.stderr);
     }
     let before = stack.secrets();
     if let Some(id) = stack.lock_id() {
         assert!(was_killed, "{label}: a finished run leaves no lock");
         let unlocked = stack.hdh(&["force-unlock", &id], None);
-        assert_eq!(unlocked.code, Some(0), "{label}: {}", unlocked.stderr);
+        assert_eq!(
+            unlocked.status.code(),
+            Some(0),
+            "{label}: {}",
+            unlocked.stderr
+        );
     }
     let again = stack.hdh(args, None);
-    assert_eq!(again.code, Some(0), "{label}: rerun: {}", again.stderr);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{label}: rerun: {}",
+        again.stderr
+    );
     let plan = stack.hdh(&["plan", "--detailed-exitcode"], None);
     if args[0] == "destroy" {
         assert!(
@@ -255,7 +244,12 @@ fn killed_then_rerun(stack: &Stack, args: &[&str], kill: &KillAt) -> bool {
             "{label}: state left after destroy"
         );
     } else {
-        assert_eq!(plan.code, Some(0), "{label}: plan: {}", plan.stderr);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "{label}: plan: {}",
+            plan.stderr
+        );
         assert_eq!(stack.files(), expected_files(), "{label}: files");
         let after = stack.secrets();
         assert_eq!(after.len(), TOKENS, "{label}");
@@ -345,7 +339,7 @@ fn destroy_killed_at_any_s3_state_write_converges_when_run_again() {
     let emu = emulator();
     let kills = every_write(&emu, &DESTROY, |s| {
         let applied = s.hdh(&APPLY, None);
-        assert_eq!(applied.code, Some(0), "{}", applied.stderr);
+        assert_eq!(applied.status.code(), Some(0), "{}", applied.stderr);
     });
     assert!(kills >= 8, "{kills} kills");
 }

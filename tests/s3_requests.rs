@@ -7,10 +7,10 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::process::{Command, Stdio};
 
 use hdh_testcloud::{Emulator, Profile};
 use support::proxy::Proxy;
+use support::runner::Hdh;
 
 const REGION: &str = "us-east-1";
 const BUCKET: &str = "scale-state";
@@ -67,25 +67,16 @@ async fn s3_state_writes_per_run_stay_under_a_tenth_of_the_operations() {
             let seq = emu.request_log().unwrap().last().map_or(0, |r| r.seq);
             let bytes = proxy.bytes_sent();
             let started = std::time::Instant::now();
-            let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-                .args([command, "--auto-approve"])
-                .current_dir(dir.path())
-                .env("NO_COLOR", "1")
+            let out = Hdh::plain()
+                .dir(dir.path())
+                .no_color()
                 .env("AWS_ENDPOINT_URL", proxy.endpoint())
                 .env("AWS_ACCESS_KEY_ID", hdh_testcloud::ACCESS_KEY_ID)
                 .env("AWS_SECRET_ACCESS_KEY", hdh_testcloud::SECRET_ACCESS_KEY)
-                .env("AWS_CONFIG_FILE", "/nonexistent")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
+                .without_aws_config_files()
+                .run([command, "--auto-approve"]);
             let wall = started.elapsed();
-            assert!(
-                out.status.success(),
-                "{command}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{command}: {}", out.stderr);
             let log = emu.request_log_since(seq).unwrap();
             let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
             for r in log.iter().filter(|r| r.service == "s3") {
@@ -173,22 +164,12 @@ async fn the_daskhub_example_with_s3_state_writes_at_most_one_object_per_result(
         ),
     ] {
         let seq = run.emu.request_log().unwrap().last().map_or(0, |r| r.seq);
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args(args)
-            .envs(run.emu.env())
+        let out = run
+            .runner()
             .env("HDH_TIME_SCALE", run.time_scale.to_string())
             .env("TMPDIR", run.tmpdir())
-            .current_dir(&run.dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}{}",
-            args[0],
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .run(args);
+        assert!(out.status.success(), "{}: {}", args[0], out.printed());
         let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
         for r in run.emu.request_log_since(seq).unwrap() {
             if r.service == "s3" && state_calls.contains(&r.operation.as_str()) {

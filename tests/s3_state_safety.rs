@@ -5,10 +5,12 @@
 //! backup byte-identical and never leave the lock behind; `--allow-lineage-change` overrides,
 //! says so, and keeps the old history's backup as `<key>.backup.<lineage>`.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use hdh_testcloud::{Emulator, Profile};
+use support::runner::{Hdh, Ran};
 
 const REGION: &str = "us-east-1";
 const BUCKET: &str = "safe-state";
@@ -31,11 +33,6 @@ resources:
     )
 }
 
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
 struct Cloud {
     emu: Emulator,
     s3: aws_sdk_s3::Client,
@@ -52,22 +49,13 @@ impl Cloud {
         Cloud { emu, s3 }
     }
 
-    fn hdh(&self, dir: &Path, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args(args)
-            .current_dir(dir)
+    fn hdh(&self, dir: &Path, args: &[&str]) -> Ran {
+        Hdh::plain()
+            .dir(dir)
             .envs(self.emu.env())
-            .env("NO_COLOR", "1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .output()
-            .expect("hdh runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .no_color()
+            .without_aws_config_files()
+            .run(args)
     }
 
     /// A stack with state at `key`, applied once (so it has a state object and a backup).

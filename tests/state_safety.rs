@@ -4,8 +4,11 @@
 //! expected, leave every file as it was and never leave the lock behind; `--allow-lineage-change`
 //! overrides and says so.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
+
+use support::runner::{Hdh, Ran};
 
 const CONFIG: &str = r#"
 version: 1
@@ -24,24 +27,8 @@ const STATE: &str = ".hdh/safe.state.json";
 const BACKUP: &str = ".hdh/safe.state.json.backup";
 const LOCK: &str = ".hdh/safe.state.json.lock";
 
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn hdh(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("USER", "tester")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("hdh runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn hdh(dir: &Path, args: &[&str]) -> Ran {
+    Hdh::new().dir(dir).run(args)
 }
 
 /// A stack applied once (so it has a state and a backup); `content` varies the file.

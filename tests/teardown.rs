@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
 use hdh_testcloud::poll_until;
-use support::hub::{setup, Run};
+use support::hub::{setup, Hub};
 
 const REGION: &str = "us-east-1";
 /// AWS time runs 500 times faster in the emulator; hdh's waits poll accordingly.
@@ -34,7 +34,7 @@ struct Cloud {
 }
 
 impl Cloud {
-    async fn new(run: &Run) -> Cloud {
+    async fn new(run: &Hub) -> Cloud {
         let c = run.emu.aws_config(REGION).await;
         Cloud {
             ec2: aws_sdk_ec2::Client::new(&c),
@@ -254,7 +254,7 @@ fn f(name: &str, value: &str) -> Filter {
 }
 
 /// A hosted zone, then the whole DaskHub applied; returns the stack's VPC id.
-async fn hub(run: &mut Run, cloud: &Cloud) -> String {
+async fn hub(run: &mut Hub, cloud: &Cloud) -> String {
     run.hosted_zone().await;
     let out = run.ok(&["apply", "-f", "daskhub.yaml", "--auto-approve"]);
     assert!(out.contains("Apply complete"), "{out}");
@@ -262,7 +262,7 @@ async fn hub(run: &mut Run, cloud: &Cloud) -> String {
     cloud.stack_vpc().await.expect("the stack's VPC")
 }
 
-fn destroy_keep(run: &mut Run) -> String {
+fn destroy_keep(run: &mut Hub) -> String {
     run.ok(&[
         "destroy",
         "-f",
@@ -274,19 +274,17 @@ fn destroy_keep(run: &mut Run) -> String {
 
 /// `hdh destroy --keep-retained` running in the background, its stdout piped (stderr dropped),
 /// for tests that act while it runs.
-fn spawn_destroy(run: &Run, scale: f64) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hdh"))
-        .args([
+fn spawn_destroy(run: &Hub, scale: f64) -> Child {
+    run.runner()
+        .env("HDH_TIME_SCALE", scale.to_string())
+        .command([
             "destroy",
             "-f",
             "daskhub.yaml",
             "--keep-retained",
             "--auto-approve",
+            "--no-color",
         ])
-        .arg("--no-color")
-        .envs(run.emu.env())
-        .env("HDH_TIME_SCALE", scale.to_string())
-        .current_dir(&run.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -319,8 +317,7 @@ async fn keep_retained_leaves_only_the_retained_four_which_a_reapply_adopts_and_
 
     // Neither flag: refused, nothing deleted.
     let out = run.hdh(&["destroy", "-f", "daskhub.yaml", "--auto-approve"]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let text = out.stderr.clone() + &out.stdout;
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("--keep-retained"), "{text}");
     assert!(text.contains("daskhub.storage.efs"), "{text}");
@@ -550,8 +547,7 @@ async fn an_interface_hdh_cannot_attribute_stops_the_destroy_is_named_and_never_
         "--timeout",
         "15s",
     ]);
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text = out.printed();
     assert_eq!(out.status.code(), Some(1), "{text}");
     let failure = text
         .lines()

@@ -17,6 +17,8 @@ use std::time::Instant;
 
 use hdh_testcloud::{Emulator, InventoryItem, KillAt, KillWhen, Profile};
 
+use super::runner::{arm_and_continue, Hdh, Ran};
+
 /// An example config the harness runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Example {
@@ -64,20 +66,6 @@ impl Phase {
         }
         args.extend(["--auto-approve".into(), "--no-color".into()]);
         args
-    }
-}
-
-/// What one hdh run ended with.
-pub struct Ran {
-    pub status: ExitStatus,
-    pub output: String,
-}
-
-impl Ran {
-    /// The last `n` lines of what it printed, for failure reports.
-    pub fn tail(&self, n: usize) -> String {
-        let lines: Vec<&str> = self.output.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 }
 
@@ -148,42 +136,39 @@ impl Bench {
         }
     }
 
-    fn command(&self, args: &[String], stopped: bool) -> (Command, PathBuf) {
-        // HDH_BIN: sweep another build (a release, or a copy kept while this tree is rebuilt).
-        let hdh = std::env::var("HDH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_hdh").into());
-        let mut cmd = if stopped {
-            // sh stops itself, then (once continued) becomes hdh with the same pid
-            let mut c = Command::new("sh");
-            c.arg("-c")
-                .arg("kill -STOP $$; exec \"$0\" \"$@\"")
-                .arg(hdh)
-                .args(args);
-            c
-        } else {
-            let mut c = Command::new(hdh);
-            c.args(args);
-            c
-        };
-        let out = self.dir.join(format!("run-{}.out", std::process::id()));
-        let file = File::create(&out).unwrap();
-        cmd.envs(self.emu.env())
-            .env("HDH_TIME_SCALE", self.time_scale.to_string())
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file));
-        (cmd, out)
+    /// hdh (or the build `HDH_BIN` names: a release, or a copy kept while this tree is
+    /// rebuilt) in the bench's directory against its emulator.
+    fn runner(&self) -> Hdh {
+        let hdh = Hdh::plain()
+            .dir(&self.dir)
+            .envs(self.emu.env())
+            .env("HDH_TIME_SCALE", self.time_scale.to_string());
+        match std::env::var("HDH_BIN") {
+            Ok(bin) => hdh.program(bin),
+            Err(_) => hdh,
+        }
     }
 
+    /// Sends `cmd`'s stdout and stderr, interleaved, to a new file; returns its path.
+    fn print_to_file(&self, cmd: &mut Command) -> PathBuf {
+        let out = self.dir.join(format!("run-{}.out", std::process::id()));
+        let file = File::create(&out).unwrap();
+        cmd.stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file));
+        out
+    }
+
+    /// The run's end: `stdout` holds all it printed (both streams went to `out`).
     fn finish(&self, status: ExitStatus, out: &Path) -> Ran {
-        let output = std::fs::read_to_string(out).unwrap_or_default();
+        let printed = std::fs::read(out).unwrap_or_default();
         let _ = std::fs::remove_file(out);
-        Ran { status, output }
+        Ran::new(status, &printed, b"")
     }
 
     /// Run hdh to its end.
     pub fn hdh(&self, args: &[String]) -> Ran {
-        let (mut cmd, out) = self.command(args, false);
+        let mut cmd = self.runner().command(args);
+        let out = self.print_to_file(&mut cmd);
         let status = cmd.status().expect("hdh runs");
         self.finish(status, &out)
     }
@@ -191,31 +176,20 @@ impl Bench {
     /// Run hdh with the crash switch armed on it. Returns the run and the call the switch
     /// fired on (`None`: hdh finished before reaching it).
     pub fn hdh_killed(&self, args: &[String], kill: &KillAt) -> (Ran, Option<String>) {
-        let (mut cmd, out) = self.command(args, true);
+        let mut cmd = self.runner().command_stopped(args);
+        let out = self.print_to_file(&mut cmd);
         let mut child = cmd.spawn().expect("sh runs");
-        let pid = child.id() as libc::pid_t;
-        let mut wstatus = 0;
-        // SAFETY: waitpid on our own child; WUNTRACED only reports the stop, reaps nothing.
-        let r = unsafe { libc::waitpid(pid, &mut wstatus, libc::WUNTRACED) };
-        assert!(
-            r == pid && libc::WIFSTOPPED(wstatus),
-            "the launcher did not stop"
-        );
-        self.emu
-            .arm_crash(pid as u32, kill)
-            .expect("arm crash switch");
-        // SAFETY: signalling our own stopped child.
-        unsafe { libc::kill(pid, libc::SIGCONT) };
+        arm_and_continue(&child, &self.emu, kill);
         let status = child.wait().unwrap();
         let ran = self.finish(status, &out);
-        let st = self.emu.crash_status().expect("crash status");
-        let fired = st["fired"].as_object().map(|f| {
+        let switch = self.emu.crash_status().expect("crash status");
+        let fired = switch["fired"].as_object().map(|call| {
             format!(
                 "#{} {} {} ({})",
-                f["call"],
-                f["service"].as_str().unwrap_or("?"),
-                f["operation"].as_str().unwrap_or("?"),
-                f["result"].as_str().unwrap_or("?")
+                call["call"],
+                call["service"].as_str().unwrap_or("?"),
+                call["operation"].as_str().unwrap_or("?"),
+                call["result"].as_str().unwrap_or("?")
             )
         });
         (ran, fired)

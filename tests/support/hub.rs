@@ -4,11 +4,13 @@
 //! for secrets), and the stand-in tools with a kubeconfig naming the cluster.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use hdh_testcloud::{Emulator, Profile};
 
-pub struct Run {
+use super::runner::{Hdh, Ran};
+
+/// A DaskHub stack's scratch directory and the private emulator it is applied to.
+pub struct Hub {
     pub time_scale: f64,
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
@@ -17,31 +19,31 @@ pub struct Run {
     pub printed: String,
 }
 
-impl Run {
-    pub fn hdh(&mut self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_hdh"))
-            .args(args)
-            .args(["--no-color"])
-            .envs(self.emu.env())
-            .env("HDH_TIME_SCALE", self.time_scale.to_string())
-            .env("TMPDIR", self.tmpdir())
-            .current_dir(&self.dir)
-            .output()
-            .expect("hdh runs");
-        self.printed.push_str(&String::from_utf8_lossy(&out.stdout));
-        self.printed.push_str(&String::from_utf8_lossy(&out.stderr));
-        out
+impl Hub {
+    /// hdh in the stack's directory against its emulator, with the test's environment
+    /// otherwise; callers add the time scale and TMPDIR they want.
+    pub fn runner(&self) -> Hdh {
+        Hdh::plain().dir(&self.dir).envs(self.emu.env())
     }
 
+    /// Runs hdh (`--no-color`, the stack's time scale and TMPDIR) to its end and keeps what it
+    /// printed.
+    pub fn hdh(&mut self, args: &[&str]) -> Ran {
+        let ran = self
+            .runner()
+            .env("HDH_TIME_SCALE", self.time_scale.to_string())
+            .env("TMPDIR", self.tmpdir())
+            .run(args.iter().chain(&["--no-color"]));
+        self.printed.push_str(&ran.stdout);
+        self.printed.push_str(&ran.stderr);
+        ran
+    }
+
+    /// [`Hub::hdh`], which must exit 0; returns what it printed.
     pub fn ok(&mut self, args: &[&str]) -> String {
-        let out = self.hdh(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "hdh {args:?} failed:\n{text}");
-        text
+        let ran = self.hdh(args);
+        ran.assert_success(&format!("hdh {args:?}"));
+        ran.printed()
     }
 
     /// hdh's TMPDIR: inside the run's scratch directory, so a test sees what a run leaves there.
@@ -97,7 +99,7 @@ impl Run {
 }
 
 /// A private emulator (realistic profile at `time_scale`) and a scratch copy of the example.
-pub fn setup(time_scale: f64) -> Run {
+pub fn setup(time_scale: f64) -> Hub {
     let emu = Emulator::builder()
         .profile(Profile::Realistic)
         .time_scale(time_scale)
@@ -108,7 +110,7 @@ pub fn setup(time_scale: f64) -> Run {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/daskhub.yaml");
     std::fs::copy(example, dir.join("daskhub.yaml")).unwrap();
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    Run {
+    Hub {
         time_scale,
         _tmp: tmp,
         dir,

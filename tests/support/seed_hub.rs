@@ -20,7 +20,7 @@ use aws_sdk_eks::types::{
     VpcConfigRequest,
 };
 
-use super::hub::Run;
+use super::hub::Hub;
 
 /// The ids of what the seed made, for the assertions.
 #[derive(Debug, Default)]
@@ -90,14 +90,15 @@ pub async fn cdk_vpc(ec2: &aws_sdk_ec2::Client, stack: &str) -> String {
         .to_string()
 }
 
-pub async fn build(run: &Run) -> SeedHub {
-    let conf = run.emu.aws_config("us-east-1").await;
+/// Builds the seed's hub in `target`'s emulator (its helm values file in `target`'s directory).
+pub async fn build(target: &Hub) -> SeedHub {
+    let conf = target.emu.aws_config("us-east-1").await;
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     let eks = aws_sdk_eks::Client::new(&conf);
     let iam = aws_sdk_iam::Client::new(&conf);
     let kms = aws_sdk_kms::Client::new(&conf);
     let efs = aws_sdk_efs::Client::new(&conf);
-    let s3 = run.emu.s3_client("us-east-1").await;
+    let s3 = target.emu.s3_client("us-east-1").await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&conf);
     let route53 = aws_sdk_route53::Client::new(&conf);
     let mut hub = SeedHub::default();
@@ -530,7 +531,7 @@ pub async fn build(run: &Run) -> SeedHub {
     }
 
     // ---- 02-deploy-daskhub.sh: the release and its DNS name ----
-    let values = run.dir.join("dh-config.yaml");
+    let values = target.dir.join("dh-config.yaml");
     std::fs::write(
         &values,
         // dh-secrets.yaml: the seed's two random tokens.
@@ -541,7 +542,7 @@ pub async fn build(run: &Run) -> SeedHub {
         ),
     )
     .unwrap();
-    run.tool(
+    target.tool(
         "helm",
         &[
             "upgrade",
@@ -569,7 +570,7 @@ pub async fn build(run: &Run) -> SeedHub {
         .id()
         .to_string();
     let elb = hdh_testcloud::poll_until(Duration::from_secs(60), "proxy-public ELB", || async {
-        let out = run
+        let out = target
             .emu
             .run_tool(
                 "kubectl",
@@ -582,7 +583,7 @@ pub async fn build(run: &Run) -> SeedHub {
                     "-o",
                     "jsonpath={.status.loadBalancer.ingress[0].hostname}",
                     "--kubeconfig",
-                    &run.dir.join("test-kubeconfig").display().to_string(),
+                    &target.dir.join("test-kubeconfig").display().to_string(),
                 ],
             )
             .ok()?;
