@@ -236,7 +236,8 @@ impl Kind for Certificate {
 
     async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         tags::sync(
-            tags::changes(cx.op, req)?,
+            cx.op,
+            req,
             |set| async move {
                 let set = acm_tags(set.iter().map(|(k, v)| (k, Some(v))))?;
                 let call = cx

@@ -293,7 +293,8 @@ impl Kind for Key {
         }
         if changed("tags") {
             tags::sync(
-                tags::changes(cx.op, req)?,
+                cx.op,
+                req,
                 |set| {
                     let call = cx.aws.kms.tag_resource().key_id(&req.id);
                     done(call.set_tags(Some(kms_tags(&set))).send(), e("TagResource"))

@@ -278,8 +278,7 @@ impl Provider for AwsProvider {
         let aws = self.clients(ctx).await;
         let _cx = Cx { aws: &aws, op: ctx };
         let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
-        findings.extend(eks::preflight::cluster_versions(&aws, &mine).await);
-        findings.extend(eks::preflight::authentication_modes(&aws, &mine).await);
+        findings.extend(eks::preflight::cluster_changes(&aws, &mine).await);
         findings
     }
 }

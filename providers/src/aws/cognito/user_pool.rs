@@ -145,7 +145,8 @@ impl Kind for UserPool {
         if changed("tags") {
             let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
             tags::sync(
-                tags::changes(cx.op, req)?,
+                cx.op,
+                req,
                 |set| {
                     let call = cx.aws.cognito.tag_resource().resource_arn(arn);
                     done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))

@@ -114,25 +114,21 @@ async fn converge(
         }
         let replace = existing.is_some();
         let (gateway, nat) = (r.gateway_id.clone(), r.nat_gateway_id.clone());
+        // CreateRoute and ReplaceRoute take the same fields, on builders of two types.
+        macro_rules! send {
+            ($call:expr, $op:literal) => {{
+                let call = $call
+                    .route_table_id(id)
+                    .destination_cidr_block(&r.destination);
+                let call = call.set_gateway_id(gateway.clone());
+                done(call.set_nat_gateway_id(nat.clone()).send(), e($op)).await
+            }};
+        }
         w.retrying(wait::not_yet_visible, || async {
             if replace {
-                let call = cx.aws.ec2.replace_route().route_table_id(id);
-                let call = call.destination_cidr_block(&r.destination);
-                let call = call.set_gateway_id(gateway.clone());
-                done(
-                    call.set_nat_gateway_id(nat.clone()).send(),
-                    e("ReplaceRoute"),
-                )
-                .await
+                send!(cx.aws.ec2.replace_route(), "ReplaceRoute")
             } else {
-                let call = cx.aws.ec2.create_route().route_table_id(id);
-                let call = call.destination_cidr_block(&r.destination);
-                let call = call.set_gateway_id(gateway.clone());
-                done(
-                    call.set_nat_gateway_id(nat.clone()).send(),
-                    e("CreateRoute"),
-                )
-                .await
+                send!(cx.aws.ec2.create_route(), "CreateRoute")
             }
         })
         .await?;

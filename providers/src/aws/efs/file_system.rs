@@ -287,7 +287,8 @@ impl Kind for FileSystem {
         }
         if changed("tags") {
             tags::sync(
-                tags::changes(cx.op, req)?,
+                cx.op,
+                req,
                 |set| {
                     let call = cx.aws.efs.tag_resource().resource_id(&req.id);
                     done(call.set_tags(Some(efs_tags(&set))).send(), e("TagResource"))

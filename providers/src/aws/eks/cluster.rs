@@ -107,23 +107,19 @@ fn logging(types: &[String]) -> Logging {
     let (on, off): (Vec<&str>, Vec<&str>) = ALL_LOG_TYPES
         .iter()
         .partition(|t| types.iter().any(|x| x == *t));
-    let mut setups = Vec::new();
-    if !on.is_empty() {
-        setups.push(
+    // One setup per state, for the types in it; EKS refuses a setup with no types.
+    let setup = |types: Vec<&str>, enabled: bool| {
+        (!types.is_empty()).then(|| {
             LogSetup::builder()
-                .set_types(Some(on.into_iter().map(LogType::from).collect()))
-                .enabled(true)
-                .build(),
-        );
-    }
-    if !off.is_empty() {
-        setups.push(
-            LogSetup::builder()
-                .set_types(Some(off.into_iter().map(LogType::from).collect()))
-                .enabled(false)
-                .build(),
-        );
-    }
+                .set_types(Some(types.into_iter().map(LogType::from).collect()))
+                .enabled(enabled)
+                .build()
+        })
+    };
+    let setups = [setup(on, true), setup(off, false)]
+        .into_iter()
+        .flatten()
+        .collect();
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
@@ -371,7 +367,7 @@ impl EksType for Cluster {
             configure(cx, req, |c| c.logging(logging(&logs))).await?;
         }
         if changed("tags") {
-            sync_tags(cx.aws, &req.prior, tags::changes(cx.op, req)?).await?;
+            sync_tags(cx, req).await?;
         }
         kind::updated(self, cx, req).await
     }

@@ -212,15 +212,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Answer<()>>,
 {
-    let w = cx.wait(
-        &req.address,
-        "updating",
-        format!(
-            "{} {} to accept an update",
-            <T as EksType>::NOUN,
-            short(&req.id)
-        ),
-    );
+    let noun = <T as EksType>::NOUN;
+    let what = format!("{noun} {} to accept an update", short(&req.id));
+    let w = cx.wait(&req.address, "updating", what);
     w.retrying(wait::dependency, call).await?;
     updated(t, cx, req).await.map(drop)
 }
@@ -239,10 +233,11 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Answer<()>>,
 {
+    let noun = <T as EksType>::NOUN;
     let w = cx.wait(
         &req.address,
         "deleting",
-        format!("{} {} to be deleted", <T as EksType>::NOUN, short(&req.id)),
+        format!("{noun} {} to be deleted", short(&req.id)),
     );
     w.retrying(retry_on, || async { gone_is_ok(call().await) })
         .await?;

@@ -153,57 +153,43 @@ pub(crate) async fn node_group_instance_types(
     findings
 }
 
-pub(crate) async fn cluster_versions(
+/// Changes of an existing cluster that EKS refuses, found before anything is applied: a version
+/// that skips a minor release (or goes back), an authentication mode that goes back (API →
+/// API_AND_CONFIG_MAP, say). Each cluster is described once.
+pub(crate) async fn cluster_changes(
     aws: &Clients,
     resources: &[(String, String, ValueMap)],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (address, _, p) in resources.iter().filter(|r| r.1 == cluster::TYPE) {
-        let (Ok(Some(name)), Ok(Some(to))) =
-            (props::string(p, "name"), props::string(p, "version"))
-        else {
-            continue;
+        let wanted = |name| {
+            props::string(p, name)
+                .ok()
+                .flatten()
+                .filter(|v| !v.is_empty())
         };
-        if name.is_empty() || to.is_empty() {
+        let Some(name) = wanted("name") else { continue };
+        let (version, mode) = (wanted("version"), wanted("authentication_mode"));
+        if version.is_none() && mode.is_none() {
             continue;
         }
-        let Ok(out) = aws.eks.describe_cluster().name(&name).send().await else {
-            continue;
-        };
-        let Some(from) = out.cluster().and_then(|c| c.version()) else {
-            continue;
-        };
-        if let Err(err) = check_version_step(from, &to) {
-            findings.push(finding(address, "version", err.to_string()));
-        }
-    }
-    findings
-}
-
-/// A cluster whose authentication mode would go back (API → API_AND_CONFIG_MAP, say): EKS
-/// refuses it, so the plan does.
-pub(crate) async fn authentication_modes(
-    aws: &Clients,
-    resources: &[(String, String, ValueMap)],
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (address, _, p) in resources.iter().filter(|r| r.1 == cluster::TYPE) {
-        let (Ok(Some(name)), Ok(Some(to))) = (
-            props::string(p, "name"),
-            props::string(p, "authentication_mode"),
-        ) else {
-            continue;
-        };
         let Ok(out) = aws.eks.describe_cluster().name(&name).send().await else {
             continue;
         };
         let Some(c) = out.cluster() else { continue };
-        let from = c
-            .access_config()
-            .and_then(|a| a.authentication_mode())
-            .map_or("CONFIG_MAP", |m| m.as_str());
-        if let Err(err) = cluster::auth_mode_steps(from, &to) {
-            findings.push(finding(address, "authentication_mode", err.to_string()));
+        if let (Some(from), Some(to)) = (c.version(), &version) {
+            if let Err(err) = check_version_step(from, to) {
+                findings.push(finding(address, "version", err.to_string()));
+            }
+        }
+        if let Some(to) = &mode {
+            let from = c
+                .access_config()
+                .and_then(|a| a.authentication_mode())
+                .map_or("CONFIG_MAP", |m| m.as_str());
+            if let Err(err) = cluster::auth_mode_steps(from, to) {
+                findings.push(finding(address, "authentication_mode", err.to_string()));
+            }
         }
     }
     findings

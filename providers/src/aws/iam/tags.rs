@@ -36,7 +36,8 @@ pub(crate) fn of(t: &[Tag]) -> BTreeMap<String, String> {
 /// Brings `what`'s tags to what `req` asks for.
 pub(crate) async fn sync(cx: Cx<'_>, req: &UpdateRequest, what: Tagged<'_>) -> Answer<()> {
     tags::sync(
-        tags::changes(cx.op, req)?,
+        cx.op,
+        req,
         |set| async move {
             let set = Some(to_sdk(&set));
             match what {
