@@ -236,8 +236,7 @@ impl Kind for Certificate {
 
     async fn update(&self, cx: Cx<'_>, req: &UpdateRequest) -> Answer<Observed> {
         tags::sync(
-            cx.op,
-            req,
+            tags::changes(cx.op, req)?,
             |set| async move {
                 let set = acm_tags(set.iter().map(|(k, v)| (k, Some(v))))?;
                 let call = cx

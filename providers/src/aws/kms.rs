@@ -293,8 +293,7 @@ impl Kind for Key {
         }
         if changed("tags") {
             tags::sync(
-                cx.op,
-                req,
+                tags::changes(cx.op, req)?,
                 |set| {
                     let call = cx.aws.kms.tag_resource().key_id(&req.id);
                     done(call.set_tags(Some(kms_tags(&set))).send(), e("TagResource"))

@@ -73,12 +73,11 @@ pub(crate) fn changes(ctx: &OpContext, req: &UpdateRequest) -> Answer<TagChanges
     Ok(TagChanges { set, remove })
 }
 
-/// Applies the tag changes of `req` the way every AWS service takes them: one call setting all
-/// the tags (hdh's own too, so a lost one comes back), then one removing the keys that went,
-/// only when some did (services refuse an empty removal).
+/// Applies `ch` the way every AWS service takes tag changes: one call setting all the tags
+/// (hdh's own too, so a lost one comes back), then one removing the keys that went, only when
+/// some did (services refuse an empty removal).
 pub(crate) async fn sync<S, R>(
-    ctx: &OpContext,
-    req: &UpdateRequest,
+    ch: TagChanges,
     set: impl FnOnce(BTreeMap<String, String>) -> S,
     remove: impl FnOnce(Vec<String>) -> R,
 ) -> Answer<()>
@@ -86,7 +85,6 @@ where
     S: Future<Output = Answer<()>>,
     R: Future<Output = Answer<()>>,
 {
-    let ch = changes(ctx, req)?;
     set(ch.set).await?;
     if !ch.remove.is_empty() {
         remove(ch.remove).await?;

@@ -145,8 +145,7 @@ impl Kind for UserPool {
         if changed("tags") {
             let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
             tags::sync(
-                cx.op,
-                req,
+                tags::changes(cx.op, req)?,
                 |set| {
                     let call = cx.aws.cognito.tag_resource().resource_arn(arn);
                     done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))

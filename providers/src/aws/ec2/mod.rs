@@ -89,8 +89,7 @@ pub(crate) fn made_by_filters(ctx: &OpContext, token: &str) -> Vec<Filter> {
 pub(crate) async fn sync_tags(cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
     let id = &req.id;
     tags::sync(
-        cx.op,
-        req,
+        tags::changes(cx.op, req)?,
         |set| {
             let call = cx.aws.ec2.create_tags().resources(id);
             done(call.set_tags(Some(tag_list(&set))).send(), e("CreateTags"))

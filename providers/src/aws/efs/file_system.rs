@@ -287,8 +287,7 @@ impl Kind for FileSystem {
         }
         if changed("tags") {
             tags::sync(
-                cx.op,
-                req,
+                tags::changes(cx.op, req)?,
                 |set| {
                     let call = cx.aws.efs.tag_resource().resource_id(&req.id);
                     done(call.set_tags(Some(efs_tags(&set))).send(), e("TagResource"))

@@ -143,7 +143,7 @@ impl EksType for AccessEntry {
             done(call, e("UpdateAccessEntry")).await?;
         }
         if changed("tags") {
-            sync_tags(cx, req).await?;
+            sync_tags(cx, &req.prior, tags::changes(cx.op, req)?).await?;
         }
         describe::one(self, cx, &req.id, p).await
     }

@@ -190,7 +190,7 @@ impl EksType for Addon {
             }
         }
         if changed("tags") {
-            sync_tags(cx, req).await?;
+            sync_tags(cx, &req.prior, tags::changes(cx.op, req)?).await?;
         }
         kind::updated(self, cx, req).await
     }

@@ -367,7 +367,7 @@ impl EksType for Cluster {
             configure(cx, req, |c| c.logging(logging(&logs))).await?;
         }
         if changed("tags") {
-            sync_tags(cx, req).await?;
+            sync_tags(cx, &req.prior, tags::changes(cx.op, req)?).await?;
         }
         kind::updated(self, cx, req).await
     }

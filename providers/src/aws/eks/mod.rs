@@ -14,13 +14,12 @@ pub(crate) mod kind;
 pub(crate) mod node_group;
 pub(crate) mod preflight;
 
-use hdh_engine::provider::UpdateRequest;
 use hdh_engine::{ProviderError, Value, ValueMap};
 
 use super::describe::done;
 use super::errors::eks as e;
 pub(crate) use super::tag_maps::{btree, hash_map};
-use super::tags;
+use super::tags::{self, TagChanges};
 use super::Cx;
 use crate::props;
 use crate::Answer;
@@ -48,12 +47,11 @@ pub(crate) fn named(cluster: &str, key: &str, name: &str) -> (String, ValueMap) 
     (format!("{cluster}:{name}"), a)
 }
 
-/// TagResource / UntagResource on the EKS ARN the prior state recorded.
-pub(crate) async fn sync_tags(cx: Cx<'_>, req: &UpdateRequest) -> Answer<()> {
-    let arn = &props::required_string(&req.prior, "arn")?;
+/// TagResource / UntagResource of `ch` on the EKS ARN `prior` recorded.
+pub(crate) async fn sync_tags(cx: Cx<'_>, prior: &ValueMap, ch: TagChanges) -> Answer<()> {
+    let arn = &props::required_string(prior, "arn")?;
     tags::sync(
-        cx.op,
-        req,
+        ch,
         |set| {
             let call = cx.aws.eks.tag_resource().resource_arn(arn);
             done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))

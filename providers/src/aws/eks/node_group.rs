@@ -431,7 +431,7 @@ impl EksType for NodeGroup {
             let old = all_tags(cx.op, &req.address, &req.prior)?;
             if old != set {
                 let remove = old.into_keys().filter(|k| !set.contains_key(k)).collect();
-                sync_tags(cx.aws, &req.prior, TagChanges { set, remove }).await?;
+                sync_tags(cx, &req.prior, TagChanges { set, remove }).await?;
             }
         }
         kind::updated(self, cx, req).await

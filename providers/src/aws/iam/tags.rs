@@ -36,8 +36,7 @@ pub(crate) fn of(t: &[Tag]) -> BTreeMap<String, String> {
 /// Brings `what`'s tags to what `req` asks for.
 pub(crate) async fn sync(cx: Cx<'_>, req: &UpdateRequest, what: Tagged<'_>) -> Answer<()> {
     tags::sync(
-        cx.op,
-        req,
+        tags::changes(cx.op, req)?,
         |set| async move {
             let set = Some(to_sdk(&set));
             match what {
