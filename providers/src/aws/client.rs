@@ -1,17 +1,18 @@
 //! The one place AWS clients are made: aws-config's standard chain (env, profile, SSO, instance
 //! role), the stack's region, `AWS_ENDPOINT_URL` honoured, adaptive retry with a bounded number of
 //! attempts, and timeouts. Clients are built on first use, so constructing the provider (and
-//! `hdh validate`) never touches the network.
+//! `hdh validate`) never touches the network. [`Cx`] pairs them with the operation's context
+//! for every call the provider makes.
 
-use hdh_engine::OpContext;
-
-use crate::poll::Wait;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use hdh_engine::OpContext;
+
+use crate::poll::Wait;
 
 pub use crate::poll::PollPolicy;
 

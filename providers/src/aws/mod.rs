@@ -276,7 +276,6 @@ impl Provider for AwsProvider {
             return Vec::new();
         }
         let aws = self.clients(ctx).await;
-        let _cx = Cx { aws: &aws, op: ctx };
         let mut findings = eks::preflight::node_group_instance_types(&aws, &mine).await;
         findings.extend(eks::preflight::cluster_changes(&aws, &mine).await);
         findings
