@@ -13,9 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use hdh_engine::provider::{CreateRequest, Finding, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, ResourceType, Value, ValueMap};
 
 use crate::local::{Local, LocalType};
 use crate::props;
@@ -151,24 +149,6 @@ fn observed(id: String, p: &ValueMap, value: String) -> Observed {
 
 impl LocalType for GivenSecret {
     const TYPE: &'static str = TYPE;
-
-    fn schema() -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A secret the admin supplies, read from an environment variable or a file whenever \
-             hdh runs and kept in state (e.g. API tokens a site already uses).",
-            vec![
-                AttributeSpec::optional("from_env", ValueType::String, None)
-                    .describe("Name of the environment variable holding the secret."),
-                AttributeSpec::optional("from_file", ValueType::String, None).describe(
-                    "Path of a file holding the secret (relative to the config file's directory).",
-                ),
-                AttributeSpec::computed("value", ValueType::String)
-                    .sensitive()
-                    .describe("The secret; stored in state only, never shown."),
-            ],
-        )
-    }
 
     fn read(&self, r: &ReadRequest) -> Found {
         let prior = props::string(&r.prior, "value")?.unwrap_or_default();

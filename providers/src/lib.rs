@@ -11,6 +11,7 @@
 
 mod atomic_write;
 pub mod aws;
+pub(crate) mod declared;
 pub mod given_secret;
 pub mod k8s;
 mod kinds;
@@ -19,6 +20,7 @@ pub mod local_file;
 mod poll;
 mod props;
 pub mod random_secret;
+mod yaml_json;
 
 use std::path::PathBuf;
 use std::sync::Arc;

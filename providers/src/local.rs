@@ -10,8 +10,12 @@ use hdh_engine::provider::{
 };
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, ValueMap};
 
+use crate::declared;
 use crate::props::{self, Check};
 use crate::{Answer, Found};
+
+/// The local types' declarations (see [`crate::declared`]).
+const DECLARATIONS: &str = include_str!("../types/local.yaml");
 
 /// One local type: its declaration and its calls, none of which waits on anything.
 pub trait LocalType: Send + Sync {
@@ -25,8 +29,14 @@ pub trait LocalType: Send + Sync {
     /// The plan-time checks of single inputs, by attribute. Default: none.
     const CHECKS: &'static [(&'static str, Check)] = &[];
 
-    /// Its declaration.
-    fn schema() -> ResourceType;
+    /// Its declaration, from `types/local.yaml`.
+    fn schema() -> ResourceType {
+        let mut declared = declared::built_in("types/local.yaml", DECLARATIONS, &[]);
+        let Some(at) = declared.iter().position(|t| t.name == Self::TYPE) else {
+            panic!("types/local.yaml does not declare {}", Self::TYPE);
+        };
+        declared.swap_remove(at)
+    }
 
     /// What exists now for one recorded resource; `None` when nothing does.
     fn read(&self, r: &ReadRequest) -> Found;

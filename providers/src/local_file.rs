@@ -18,9 +18,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, ResourceType, Value, ValueMap};
 use sha2::{Digest, Sha256};
 
 use crate::atomic_write::{remove_leftovers, write_atomic};
@@ -205,28 +203,6 @@ impl LocalType for LocalFile {
         ("path", |v| parse_path(v).map(drop)),
         ("mode", |v| parse_mode(v).map(drop)),
     ];
-
-    fn schema() -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A file on the local disk with the given content and mode, written atomically.",
-            vec![
-                AttributeSpec::required("path", ValueType::String)
-                    .force_new()
-                    .describe(
-                        "Where the file is; a relative path is relative to the config file's \
-                         directory.",
-                    ),
-                AttributeSpec::required("content", ValueType::String)
-                    .describe("The file's content (UTF-8 text)."),
-                AttributeSpec::optional("mode", ValueType::String, Some(Value::str(DEFAULT_MODE)))
-                    .describe("Permission bits in octal, e.g. \"0600\" (default \"0644\")."),
-                AttributeSpec::computed("sha256", ValueType::String)
-                    .changes_with(&["content"])
-                    .describe("Hex SHA-256 of the content."),
-            ],
-        )
-    }
 
     fn read(&self, r: &ReadRequest) -> Found {
         let file = self.managed_file(&r.id, &r.prior)?;

@@ -8,9 +8,7 @@
 
 use base64::Engine as _;
 use hdh_engine::provider::{CreateRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, ResourceType, Value, ValueMap};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
@@ -50,29 +48,6 @@ impl LocalType for RandomSecret {
         ("bytes", |v| parse_bytes(v).map(drop)),
         ("encoding", |v| parse_encoding(v).map(drop)),
     ];
-
-    fn schema() -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A random secret generated once at create from the operating system's CSPRNG and \
-             kept in state (e.g. API tokens).",
-            vec![
-                AttributeSpec::optional(
-                    "bytes",
-                    ValueType::Integer,
-                    Some(Value::int(DEFAULT_BYTES)),
-                )
-                .force_new()
-                .describe("Number of random bytes, 8 to 1024 (default 32)."),
-                AttributeSpec::optional("encoding", ValueType::String, Some(Value::str("hex")))
-                    .force_new()
-                    .describe("How the bytes are written: `hex` (default) or `base64`."),
-                AttributeSpec::computed("value", ValueType::String)
-                    .sensitive()
-                    .describe("The secret, encoded; stored in state only, never shown."),
-            ],
-        )
-    }
 
     /// The secret lives only in state: what state holds is what exists.
     fn read(&self, r: &ReadRequest) -> Found {

@@ -24,21 +24,15 @@ use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, Tag, ValidationMe
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::describe::{self, done, every_item};
 use super::errors::acm as e;
 use super::token::acm_token;
 use super::wait::Poll;
 use super::{tags, Clients, Cx, Kind};
-use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
-
-pub(crate) const CERTIFICATE: &str = "aws_acm_certificate";
-pub(crate) const VALIDATION: &str = "aws_acm_certificate_validation";
 
 pub(crate) struct Certificate;
 pub(crate) struct CertificateValidation;
@@ -171,26 +165,6 @@ async fn find_by_token(cx: Cx<'_>, req: &CreateRequest) -> Answer<Option<String>
 
 #[async_trait]
 impl Kind for Certificate {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            CERTIFICATE,
-            "A public ACM certificate for one name, validated by DNS (write its validation record, \
-             then wait with aws_acm_certificate_validation).",
-            vec![
-                AttributeSpec::required("domain_name", ValueType::String)
-                    .force_new()
-                    .describe("The name the certificate is for, e.g. daskhub.example.org."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("status", ValueType::String),
-                AttributeSpec::computed("validation_record_name", ValueType::String),
-                AttributeSpec::computed("validation_record_type", ValueType::String),
-                AttributeSpec::computed("validation_record_value", ValueType::String),
-            ],
-        )
-        .typically(attrs::secs(10), attrs::secs(5), attrs::secs(10))
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let Some(mut o) = describe(cx.aws, &r.id)
@@ -342,22 +316,6 @@ fn validated(c: &CertificateDetail, p: &ValueMap) -> Option<Observed> {
 
 #[async_trait]
 impl Kind for CertificateValidation {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            VALIDATION,
-            "Waits until an ACM certificate is ISSUED (after its DNS validation record exists). \
-             Makes nothing in AWS; destroying it does nothing.",
-            vec![
-                AttributeSpec::required("certificate_arn", ValueType::String).force_new(),
-                AttributeSpec::optional("validation_record_fqdn", ValueType::String, None)
-                    .describe("The validation record's name: ties the wait to the record."),
-                AttributeSpec::computed("status", ValueType::String),
-            ],
-        )
-        // typical DNS validation time
-        .typically(attrs::secs(120), None, None)
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // Only an ISSUED certificate counts as validated; anything else is waited for again.
         super::join_all(requests.iter().map(|r| async {

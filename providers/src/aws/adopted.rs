@@ -9,7 +9,7 @@
 //!   create fails as a conflict naming that input.
 
 use hdh_engine::provider::{CreateRequest, UpdateRequest};
-use hdh_engine::{Observed, ProviderError};
+use hdh_engine::{Observed, ProviderError, ResourceType};
 
 use super::{equivalent, settle, Cx, Kind};
 use crate::Answer;
@@ -17,12 +17,12 @@ use crate::Answer;
 /// Brings `found` to `req.properties` with one update of the inputs that differ.
 pub(crate) async fn converge(
     kind: &dyn Kind,
+    schema: &ResourceType,
     cx: Cx<'_>,
     req: &CreateRequest,
     found: Observed,
 ) -> Answer<Observed> {
     let found = settle(&req.properties, found);
-    let schema = kind.schema();
     // Inputs the resource reads back and that differ; ones it does not read back are kept.
     let changed: Vec<String> = req
         .properties

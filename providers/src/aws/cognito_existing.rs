@@ -6,17 +6,13 @@
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::UserPoolType;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::cognito::user_pool::{describe_pool, endpoint};
 use super::describe::{self, Described};
 use super::{Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
-
-pub(crate) const TYPE: &str = "aws_cognito_existing_user_pool";
 
 pub(crate) struct ExistingUserPool;
 
@@ -46,21 +42,6 @@ impl Described for ExistingUserPool {
 
 #[async_trait]
 impl Kind for ExistingUserPool {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "Read-only: a Cognito user pool that already exists; never changed or deleted.",
-            vec![
-                AttributeSpec::required("user_pool_id", ValueType::String)
-                    .force_new()
-                    .describe("The pool's id, e.g. us-east-1_AbCdEfGhI."),
-                AttributeSpec::computed("name", ValueType::String),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("endpoint", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::ec2::filter;
 use super::errors::{ec2 as e, sts};
@@ -70,8 +68,6 @@ async fn identity(aws: &Clients) -> Answer<Observed> {
 /// delete forgets it unless the type says otherwise.
 #[async_trait]
 pub(crate) trait Lookup: Send + Sync {
-    fn schema(&self) -> ResourceType;
-
     /// What there is for properties `p`.
     async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed>;
 
@@ -101,10 +97,6 @@ pub(crate) struct Looked<T>(pub T);
 
 #[async_trait]
 impl<T: Lookup> Kind for Looked<T> {
-    fn schema(&self) -> ResourceType {
-        self.0.schema()
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         self.0.read(cx.aws, requests).await
     }
@@ -138,19 +130,6 @@ impl<T: Lookup> Kind for Looked<T> {
 
 #[async_trait]
 impl Lookup for AvailabilityZones {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_availability_zones",
-            "Read-only: the availability zones of the stack's region.",
-            vec![
-                AttributeSpec::optional("state", ValueType::String, Some(Value::str("available")))
-                    .force_new(),
-                AttributeSpec::computed("names", ValueType::List(Box::new(ValueType::String))),
-                AttributeSpec::computed("zone_ids", ValueType::List(Box::new(ValueType::String))),
-            ],
-        )
-    }
-
     async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed> {
         zones(aws, p).await
     }
@@ -158,18 +137,6 @@ impl Lookup for AvailabilityZones {
 
 #[async_trait]
 impl Lookup for CallerIdentity {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_caller_identity",
-            "Read-only: the account and identity hdh runs as.",
-            vec![
-                AttributeSpec::computed("account_id", ValueType::String),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("user_id", ValueType::String),
-            ],
-        )
-    }
-
     async fn look(&self, aws: &Clients, _p: &ValueMap) -> Answer<Observed> {
         identity(aws).await
     }

@@ -34,6 +34,20 @@ macro_rules! every_item {
 }
 pub(crate) use every_item;
 
+/// Every page of a paginated call whose pages are not items, its error classified:
+/// `every_page!(aws.ec2.describe_instances(), e("DescribeInstances"))`.
+macro_rules! every_page {
+    ($call:expr, $classify:expr) => {
+        $call
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err($classify)
+    };
+}
+pub(crate) use every_page;
+
 /// One call's answer, its error classified by `classify`; `None` when the service says there
 /// is no such thing.
 pub(crate) async fn found<T, E>(

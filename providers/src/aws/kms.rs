@@ -13,19 +13,15 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::describe::{self, deleted, done, every_item};
 use super::errors::{absent_if_not_found, kms as e};
-use super::{tags, Clients, Cx, Kind};
-use crate::aws::attrs;
+use super::tags::{self, sync_by_tag_resource};
+use super::{Clients, Cx, Kind};
 use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
-
-pub(crate) const TYPE: &str = "aws_kms_key";
 
 pub(crate) struct Key;
 
@@ -182,48 +178,6 @@ fn alias_of(p: &ValueMap) -> Answer<Option<String>> {
 
 #[async_trait]
 impl Kind for Key {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A KMS key, e.g. for EKS secrets encryption.",
-            vec![
-                AttributeSpec::optional(
-                    "description",
-                    ValueType::String,
-                    Some(Value::str("Managed by hdh")),
-                ),
-                AttributeSpec::optional(
-                    "key_usage",
-                    ValueType::String,
-                    Some(Value::str("ENCRYPT_DECRYPT")),
-                )
-                .force_new(),
-                AttributeSpec::optional(
-                    "key_spec",
-                    ValueType::String,
-                    Some(Value::str("SYMMETRIC_DEFAULT")),
-                )
-                .force_new(),
-                AttributeSpec::optional(
-                    "enable_key_rotation",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                ),
-                AttributeSpec::optional("alias", ValueType::String, None)
-                    .describe("e.g. alias/eks-helio"),
-                AttributeSpec::optional(
-                    "deletion_window_in_days",
-                    ValueType::Integer,
-                    Some(Value::int(30)),
-                )
-                .describe("Days between destroy and the key's deletion (7 to 30)."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("key_id", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         let al = match aliases(cx.aws).await {
             Ok(a) => a,
@@ -292,18 +246,8 @@ impl Kind for Key {
             set_alias(cx.aws, &req.id, old, alias_of(p)?).await?;
         }
         if changed("tags") {
-            tags::sync(
-                tags::changes(cx.op, req)?,
-                |set| {
-                    let call = cx.aws.kms.tag_resource().key_id(&req.id);
-                    done(call.set_tags(Some(kms_tags(&set))).send(), e("TagResource"))
-                },
-                |keys| {
-                    let call = cx.aws.kms.untag_resource().key_id(&req.id);
-                    done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
-                },
-            )
-            .await?;
+            let changes = tags::changes(cx.op, req)?;
+            sync_by_tag_resource!(changes, cx.aws.kms, key_id(&req.id), kms_tags).await?;
         }
         one(cx, &req.id, p).await
     }

@@ -20,7 +20,6 @@
 
 mod acm;
 mod adopted;
-mod attrs;
 pub mod client;
 mod cognito;
 mod cognito_existing;
@@ -45,12 +44,14 @@ pub(crate) mod wait;
 
 use std::sync::Arc;
 
+use crate::declared::{self, Hook};
 use crate::kinds::Kinds;
 use crate::{Answer, Found};
 use async_trait::async_trait;
 use hdh_engine::provider::{
     Candidate, CreateRequest, DeleteRequest, Finding, ImportRequest, ReadRequest, UpdateRequest,
 };
+use hdh_engine::resource_type::{AfterCreate, StepToward};
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, Value, ValueMap};
 use tokio::sync::OnceCell;
 
@@ -58,11 +59,9 @@ pub(crate) use crate::poll::join_all;
 pub(crate) use client::Cx;
 pub use client::{AwsSettings, Clients, PollPolicy};
 
-/// One AWS resource type: its schema and its calls.
+/// One AWS resource type's calls (its declaration is in `types/aws.yaml`).
 #[async_trait]
 pub(crate) trait Kind: Send + Sync {
-    fn schema(&self) -> ResourceType;
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found>;
 
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed>;
@@ -95,6 +94,21 @@ pub(crate) trait Kind: Send + Sync {
     }
 }
 
+/// The AWS types' declarations (see [`crate::declared`]).
+const DECLARATIONS: &str = include_str!("../../types/aws.yaml");
+
+/// The code `types/aws.yaml` names.
+const HOOKS: &[(&str, Hook)] = &[
+    (
+        "next_minor_version",
+        Hook::Step(StepToward(eks::next_minor)),
+    ),
+    (
+        "desired_size_is_the_autoscalers",
+        Hook::AfterCreate(AfterCreate(eks::node_group::scaling_after_create)),
+    ),
+];
+
 /// Serves every `aws_*` type.
 pub struct AwsProvider {
     settings: AwsSettings,
@@ -110,38 +124,77 @@ impl AwsProvider {
     }
 
     pub fn with_settings(settings: AwsSettings) -> Self {
-        let all: Vec<Arc<dyn Kind>> = vec![
-            Arc::new(ec2::Ec2(ec2::vpc::Vpc)),
-            Arc::new(ec2::Ec2(ec2::subnet::Subnet)),
-            Arc::new(ec2::Ec2(ec2::internet_gateway::InternetGateway)),
-            Arc::new(ec2::Ec2(ec2::eip::Eip)),
-            Arc::new(ec2::Ec2(ec2::nat_gateway::NatGateway)),
-            Arc::new(ec2::Ec2(ec2::route_table::RouteTable)),
-            Arc::new(ec2::Ec2(ec2::security_group::SecurityGroup)),
-            Arc::new(iam::Role),
-            Arc::new(iam::OidcProvider),
-            Arc::new(kms::Key),
-            Arc::new(eks::cluster::Cluster),
-            Arc::new(eks::node_group::NodeGroup),
-            Arc::new(eks::addon::Addon),
-            Arc::new(eks::access_entry::AccessEntry),
-            Arc::new(eks::access_policy::AccessPolicy),
-            Arc::new(efs::FileSystem),
-            Arc::new(efs::MountTarget),
-            Arc::new(data::Looked(ec2::pvc_volumes::PvcVolumes)),
-            Arc::new(s3::Bucket),
-            Arc::new(cognito::UserPool),
-            Arc::new(cognito_existing::ExistingUserPool),
-            Arc::new(cognito::Domain),
-            Arc::new(cognito::Client),
-            Arc::new(cognito::User),
-            Arc::new(route53::Record),
-            Arc::new(acm::Certificate),
-            Arc::new(acm::CertificateValidation),
-            Arc::new(data::Looked(data::AvailabilityZones)),
-            Arc::new(data::Looked(data::CallerIdentity)),
+        let kinds: Vec<(&str, Arc<dyn Kind>)> = vec![
+            ("aws_vpc", Arc::new(ec2::Ec2(ec2::vpc::Vpc))),
+            ("aws_subnet", Arc::new(ec2::Ec2(ec2::subnet::Subnet))),
+            (
+                "aws_internet_gateway",
+                Arc::new(ec2::Ec2(ec2::internet_gateway::InternetGateway)),
+            ),
+            ("aws_eip", Arc::new(ec2::Ec2(ec2::eip::Eip))),
+            (
+                "aws_nat_gateway",
+                Arc::new(ec2::Ec2(ec2::nat_gateway::NatGateway)),
+            ),
+            (
+                "aws_route_table",
+                Arc::new(ec2::Ec2(ec2::route_table::RouteTable)),
+            ),
+            (
+                "aws_security_group",
+                Arc::new(ec2::Ec2(ec2::security_group::SecurityGroup)),
+            ),
+            ("aws_iam_role", Arc::new(iam::Role)),
+            (
+                "aws_iam_openid_connect_provider",
+                Arc::new(iam::OidcProvider),
+            ),
+            ("aws_kms_key", Arc::new(kms::Key)),
+            ("aws_eks_cluster", Arc::new(eks::cluster::Cluster)),
+            ("aws_eks_node_group", Arc::new(eks::node_group::NodeGroup)),
+            ("aws_eks_addon", Arc::new(eks::addon::Addon)),
+            (
+                "aws_eks_access_entry",
+                Arc::new(eks::access_entry::AccessEntry),
+            ),
+            (
+                "aws_eks_access_policy_association",
+                Arc::new(eks::access_policy::AccessPolicy),
+            ),
+            ("aws_efs_file_system", Arc::new(efs::FileSystem)),
+            ("aws_efs_mount_target", Arc::new(efs::MountTarget)),
+            (
+                "aws_ebs_pvc_volumes",
+                Arc::new(data::Looked(ec2::pvc_volumes::PvcVolumes)),
+            ),
+            ("aws_s3_bucket", Arc::new(s3::Bucket)),
+            ("aws_cognito_user_pool", Arc::new(cognito::UserPool)),
+            (
+                "aws_cognito_existing_user_pool",
+                Arc::new(cognito_existing::ExistingUserPool),
+            ),
+            ("aws_cognito_user_pool_domain", Arc::new(cognito::Domain)),
+            ("aws_cognito_user_pool_client", Arc::new(cognito::Client)),
+            ("aws_cognito_user", Arc::new(cognito::User)),
+            ("aws_route53_record", Arc::new(route53::Record)),
+            ("aws_acm_certificate", Arc::new(acm::Certificate)),
+            (
+                "aws_acm_certificate_validation",
+                Arc::new(acm::CertificateValidation),
+            ),
+            (
+                "aws_availability_zones",
+                Arc::new(data::Looked(data::AvailabilityZones)),
+            ),
+            (
+                "aws_caller_identity",
+                Arc::new(data::Looked(data::CallerIdentity)),
+            ),
         ];
-        let kinds = Kinds::new(all.into_iter().map(|k| (k.schema(), k)));
+        let kinds = Kinds::new(
+            declared::built_in("types/aws.yaml", DECLARATIONS, HOOKS),
+            kinds,
+        );
         AwsProvider {
             settings,
             clients: OnceCell::new(),
@@ -196,7 +249,7 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, ctx: &OpContext, req: &CreateRequest) -> Answer<Observed> {
-        let kind = self.kinds.get(&req.type_name)?;
+        let (schema, kind) = self.kinds.declared(&req.type_name)?;
         let aws = self.clients(ctx).await;
         let cx = Cx { aws: &aws, op: ctx };
         match kind.create(cx, req).await {
@@ -209,7 +262,7 @@ impl Provider for AwsProvider {
                             found.id
                         ),
                     );
-                    adopted::converge(kind, cx, req, found).await
+                    adopted::converge(kind, schema, cx, req, found).await
                 }
                 None => Err(ProviderError::Conflict { message }),
             },

@@ -11,15 +11,12 @@ use aws_sdk_route53::types::{
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::describe::{self, every_item};
 use super::errors::route53 as e;
 use super::wait::Poll;
 use super::{Clients, Cx, Kind};
-use crate::aws::attrs;
 use crate::aws::import::unsearchable;
 use crate::props;
 use crate::{Answer, Found};
@@ -238,29 +235,6 @@ async fn upsert(cx: Cx<'_>, address: &str, p: &ValueMap) -> Answer<Observed> {
 
 #[async_trait]
 impl Kind for Record {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_route53_record",
-            "A DNS record in an existing public hosted zone (looked up by name, never created).",
-            vec![
-                AttributeSpec::required("zone_name", ValueType::String)
-                    .force_new()
-                    .describe("The hosted zone, e.g. example.org."),
-                AttributeSpec::required("name", ValueType::String)
-                    .force_new()
-                    .describe("The record, e.g. daskhub (inside the zone)."),
-                AttributeSpec::optional("type", ValueType::String, Some(Value::str("CNAME")))
-                    .force_new(),
-                AttributeSpec::optional("ttl", ValueType::Integer, Some(Value::int(300))),
-                AttributeSpec::required("records", attrs::strings()),
-                AttributeSpec::computed("zone_id", ValueType::String),
-                AttributeSpec::computed("fqdn", ValueType::String),
-            ],
-        )
-        // typical durations (INSYNC)
-        .typically(attrs::secs(60), attrs::secs(60), attrs::secs(60))
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| async {
             let k = parse_id(&r.id)?;

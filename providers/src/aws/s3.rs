@@ -15,15 +15,12 @@ use aws_sdk_s3::types::{
     VersioningConfiguration,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::describe::{self, done};
 use super::errors::s3 as e;
 use super::wait::{self};
 use super::{tags, Clients, Cx, Kind};
-use crate::aws::attrs;
 use crate::props;
 use crate::{Answer, Found};
 
@@ -232,30 +229,6 @@ async fn claim(cx: Cx<'_>, address: &str, name: &str) -> Answer<Claim> {
 
 #[async_trait]
 impl Kind for Bucket {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_s3_bucket",
-            "An S3 bucket, encrypted, with public access blocked.",
-            vec![
-                AttributeSpec::required("bucket", ValueType::String)
-                    .force_new()
-                    .describe("The bucket's globally unique name."),
-                AttributeSpec::optional("versioning", ValueType::Bool, Some(Value::Bool(true))),
-                AttributeSpec::optional("kms_key_id", ValueType::String, None)
-                    .describe("SSE-KMS with this key; SSE-S3 (AES256) when unset."),
-                AttributeSpec::optional(
-                    "block_public_access",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                ),
-                attrs::tags(),
-                AttributeSpec::computed("encrypted", ValueType::Bool),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("regional_domain_name", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         super::join_all(requests.iter().map(|r| observe(cx, &r.id, &r.prior))).await
     }

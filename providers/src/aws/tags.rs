@@ -92,6 +92,33 @@ where
     Ok(())
 }
 
+/// [`sync`] through the TagResource and UntagResource calls that EKS, Cognito, EFS and KMS
+/// name alike (their SDK clients share no trait): `sync_by_tag_resource!(changes,
+/// cx.aws.kms, key_id(&id), kms_tags)`, where the last names the service's tag list builder; the
+/// calling module's `e` classifies the errors, as it does for every other call of that service.
+macro_rules! sync_by_tag_resource {
+    ($changes:expr, $client:expr, $target:ident($id:expr), $tag_list:expr) => {
+        $crate::aws::tags::sync(
+            $changes,
+            |set| {
+                let call = $client.tag_resource().$target($id);
+                $crate::aws::describe::done(
+                    call.set_tags(Some($tag_list(&set))).send(),
+                    e("TagResource"),
+                )
+            },
+            |keys| {
+                let call = $client.untag_resource().$target($id);
+                $crate::aws::describe::done(
+                    call.set_tag_keys(Some(keys)).send(),
+                    e("UntagResource"),
+                )
+            },
+        )
+    };
+}
+pub(crate) use sync_by_tag_resource;
+
 /// Whether a resource's tags say it was made by this create (token) of this address.
 pub(crate) fn made_by(
     all: &BTreeMap<String, String>,

@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
-use std::path::Path;
-
 use hdh_engine::{OpContext, ProviderError, ValueMap};
 use tokio::sync::OnceCell;
 
-use super::tool::{self, Ran};
+use super::tool::{self, Invocation, Ran};
 use crate::aws::eks::cluster::cluster_status;
 use crate::aws::{client, AwsSettings, Clients};
 use crate::poll::PollPolicy;
@@ -70,12 +68,11 @@ impl ClusterProbe {
         ctx: &OpContext,
         address: &str,
         poll: PollPolicy,
-        exe: &Path,
-        args: &[String],
+        call: Invocation<'_>,
         p: &ValueMap,
     ) -> Answer<()> {
         let gone = || self.gone(ctx, p);
-        match tool::run_unless_gone(ctx, address, poll, exe, args, None, gone).await {
+        match tool::run_unless_gone(ctx, address, poll, call, gone).await {
             Ok(Ran::Done(_)) | Err(ProviderError::NotFound { .. }) => Ok(()),
             Ok(Ran::ClusterGone(cluster)) => {
                 ctx.report(

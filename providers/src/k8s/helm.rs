@@ -12,27 +12,17 @@
 
 use async_trait::async_trait;
 use hdh_engine::provider::{Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
-use std::time::Duration;
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::kubeconfig;
 use super::release_values;
-use super::{tool, Cx, K8sSettings, Kind};
+use super::tool::{self, Invocation};
+use super::{Cx, K8sSettings, Kind};
 use crate::poll::{Poll, Wait};
 use crate::props;
 use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "helm_release";
-
-const UPGRADE_INPUTS: &[&str] = &[
-    "chart",
-    "repository",
-    "version",
-    "values",
-    "sensitive_values",
-];
 
 pub(crate) fn id_of(p: &ValueMap) -> Answer<String> {
     Ok(format!(
@@ -58,7 +48,7 @@ async fn status(
         .map(|a| a.to_string())
         .collect();
     args.extend(kube(w));
-    let out = match tool::run_once(&s.helm, &args, None).await {
+    let out = match tool::run_once(Invocation::new(&s.helm, &args)).await {
         Ok(o) => o,
         Err(ProviderError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e),
@@ -88,7 +78,7 @@ async fn user_values(
         .map(|a| a.to_string())
         .collect();
     args.extend(kube(w));
-    let out = tool::run_once(&s.helm, &args, None).await?;
+    let out = tool::run_once(Invocation::new(&s.helm, &args)).await?;
     serde_json::from_str(&out).map_err(|e| {
         ProviderError::other(format!(
             "`helm get values` of {ns}/{name} answered no JSON (line {}, column {})",
@@ -135,7 +125,7 @@ async fn unstick(
         ]);
     }
     args.extend(kube(w));
-    tool::run(ctx, address, s.poll, &s.helm, &args, None).await?;
+    tool::run(ctx, address, s.poll, Invocation::new(&s.helm, &args)).await?;
     let done = if verb == "uninstall" {
         "uninstalled to install it again"
     } else {
@@ -179,7 +169,7 @@ async fn hostname(
         policy: s.poll,
     }
     .until(|| async {
-        let out = match tool::run_once(&s.kubectl, &args, None).await {
+        let out = match tool::run_once(Invocation::new(&s.kubectl, &args)).await {
             Ok(o) => o,
             Err(ProviderError::NotFound { .. }) => {
                 return Ok(Poll::Pending("no service yet".into()))
@@ -230,40 +220,6 @@ pub(super) struct Release;
 
 #[async_trait]
 impl Kind for Release {
-    fn schema(&self) -> ResourceType {
-        let mut attrs = super::manifest::cluster_inputs();
-        attrs.extend([
-            AttributeSpec::required("name", ValueType::String).force_new(),
-            AttributeSpec::required("chart", ValueType::String)
-                .describe("e.g. daskhub (with `repository`) or dask/daskhub."),
-            AttributeSpec::optional("repository", ValueType::String, None)
-                .describe("The chart repository URL, e.g. https://helm.dask.org."),
-            AttributeSpec::optional("version", ValueType::String, None)
-                .describe("The chart version, e.g. 2022.8.2."),
-            AttributeSpec::optional("namespace", ValueType::String, Some(Value::str("default")))
-                .force_new(),
-            AttributeSpec::optional("values", ValueType::String, Some(Value::str("")))
-                .describe("Helm values as YAML text (shown as a diff in plans)."),
-            AttributeSpec::optional("sensitive_values", ValueType::Any, None)
-                .sensitive()
-                .describe("Values merged over `values`, never shown (tokens, secrets)."),
-            AttributeSpec::optional("timeout_seconds", ValueType::Integer, Some(Value::int(600))),
-            AttributeSpec::optional("load_balancer_service", ValueType::String, None)
-                .describe("A LoadBalancer Service of the release (e.g. proxy-public) to wait for."),
-            AttributeSpec::computed("revision", ValueType::Integer).changes_with(UPGRADE_INPUTS),
-            AttributeSpec::computed("status", ValueType::String),
-            AttributeSpec::computed("load_balancer_hostname", ValueType::String)
-                .describe("The hostname of `load_balancer_service`'s load balancer."),
-        ]);
-        ResourceType::new(TYPE, "A Helm release, upgraded in place.", attrs)
-            // typical durations (pods ready and the load balancer up)
-            .typically(
-                Some(Duration::from_secs(180)),
-                Some(Duration::from_secs(120)),
-                Some(Duration::from_secs(120)),
-            )
-    }
-
     async fn read(&self, cx: Cx<'_>, r: &ReadRequest) -> Found {
         let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let p = &r.prior;
@@ -360,10 +316,11 @@ impl Kind for Release {
             format!("{}m{}s", timeout / 60, timeout % 60),
         ]);
         args.extend(kube(&w));
-        let out = match tool::run(cx.op, address, s.poll, &s.helm, &args, secret.as_deref()).await {
+        let call = Invocation::new(&s.helm, &args).stdin(secret.as_deref());
+        let out = match tool::run(cx.op, address, s.poll, call).await {
             Err(ProviderError::Conflict { message }) => {
                 unstick(s, cx.op, address, &w, &name, &ns, timeout, message).await?;
-                tool::run(cx.op, address, s.poll, &s.helm, &args, secret.as_deref()).await?
+                tool::run(cx.op, address, s.poll, call).await?
             }
             other => other?,
         };
@@ -403,7 +360,13 @@ impl Kind for Release {
             .collect();
         args.extend(kube(&w));
         probe
-            .delete_with(cx.op, &req.address, s.poll, &s.helm, &args, p)
+            .delete_with(
+                cx.op,
+                &req.address,
+                s.poll,
+                Invocation::new(&s.helm, &args),
+                p,
+            )
             .await
     }
 

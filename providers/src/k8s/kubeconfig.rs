@@ -12,9 +12,6 @@ use super::K8sSettings;
 use crate::props;
 use crate::Answer;
 
-/// The inputs every Kubernetes resource has, to reach its cluster.
-pub(crate) const CLUSTER_INPUTS: [&str; 3] = ["cluster_name", "cluster_endpoint", "cluster_ca"];
-
 /// A private directory holding the kubeconfig and any values files of one call.
 pub(crate) struct Workdir {
     dir: PathBuf,

@@ -10,28 +10,16 @@ use async_trait::async_trait;
 use hdh_engine::provider::{
     read_given_id, Candidate, CreateRequest, DeleteRequest, ImportRequest, ReadRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use super::kubeconfig::{self, CLUSTER_INPUTS};
+use super::kubeconfig;
 use super::live;
-use super::{tool, Cx, Kind};
+use super::tool::{self, Invocation};
+use super::{Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
 pub(crate) const TYPE: &str = "kubernetes_manifest";
-
-pub(crate) fn cluster_inputs() -> Vec<AttributeSpec> {
-    vec![
-        AttributeSpec::required(CLUSTER_INPUTS[0], ValueType::String)
-            .describe("The EKS cluster's name (for the exec credential)."),
-        AttributeSpec::required(CLUSTER_INPUTS[1], ValueType::String)
-            .describe("The cluster's API endpoint."),
-        AttributeSpec::required(CLUSTER_INPUTS[2], ValueType::String)
-            .describe("The cluster's certificate authority data (base64)."),
-    ]
-}
 
 struct Target {
     kind: String,
@@ -80,15 +68,6 @@ pub(super) struct Manifest;
 
 #[async_trait]
 impl Kind for Manifest {
-    fn schema(&self) -> ResourceType {
-        let mut attrs = cluster_inputs();
-        attrs.push(
-            AttributeSpec::required("manifest", ValueType::Any)
-                .describe("The object: apiVersion, kind, metadata (name, namespace), spec…"),
-        );
-        ResourceType::new(TYPE, "One Kubernetes object, applied server-side.", attrs)
-    }
-
     async fn read(&self, cx: Cx<'_>, r: &ReadRequest) -> Found {
         let (s, probe) = (&cx.k8s.settings, &cx.k8s.probe);
         let t = target(&r.prior)?;
@@ -96,7 +75,7 @@ impl Kind for Manifest {
         let mut args = vec!["get".to_string()];
         args.extend(object_args(&t, &w.kubeconfig));
         args.extend(["-o".into(), "json".into()]);
-        match tool::run_once(&s.kubectl, &args, None).await {
+        match tool::run_once(Invocation::new(&s.kubectl, &args)).await {
             Ok(out) => {
                 let live: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
                     ProviderError::other(format!(
@@ -150,7 +129,8 @@ impl Kind for Manifest {
         .map(|a| a.to_string())
         .chain([w.kubeconfig.display().to_string()])
         .collect();
-        tool::run(cx.op, address, s.poll, &s.kubectl, &args, Some(&doc)).await?;
+        let call = Invocation::new(&s.kubectl, &args).stdin(Some(&doc));
+        tool::run(cx.op, address, s.poll, call).await?;
         Ok(Observed {
             id,
             attributes: p.clone(),
@@ -165,7 +145,13 @@ impl Kind for Manifest {
         args.extend(object_args(&t, &w.kubeconfig));
         args.push("--ignore-not-found".into());
         probe
-            .delete_with(cx.op, &req.address, s.poll, &s.kubectl, &args, &req.prior)
+            .delete_with(
+                cx.op,
+                &req.address,
+                s.poll,
+                Invocation::new(&s.kubectl, &args),
+                &req.prior,
+            )
             .await
     }
 

@@ -38,6 +38,7 @@ use hdh_engine::provider::{
 use hdh_engine::{Observed, OpContext, Provider, ProviderError, ResourceType, ValueMap};
 
 use crate::aws::AwsSettings;
+use crate::declared;
 use crate::kinds::Kinds;
 use crate::poll::PollPolicy;
 use crate::{Answer, Found};
@@ -76,11 +77,13 @@ pub(crate) struct Cx<'a> {
     pub op: &'a OpContext,
 }
 
-/// One Kubernetes type: its schema and its calls, run with the provider's tools.
+/// The Kubernetes types' declarations (see [`crate::declared`]).
+const DECLARATIONS: &str = include_str!("../../types/k8s.yaml");
+
+/// One Kubernetes type's calls, run with the provider's tools (its declaration is in
+/// `types/k8s.yaml`).
 #[async_trait]
 trait Kind: Send + Sync {
-    fn schema(&self) -> ResourceType;
-
     async fn read(&self, cx: Cx<'_>, req: &ReadRequest) -> Found;
 
     /// Create and update alike: the object applied, the release installed or upgraded.
@@ -104,11 +107,17 @@ pub struct K8sProvider {
 
 impl K8sProvider {
     pub fn new(settings: K8sSettings) -> Self {
-        let all: Vec<Arc<dyn Kind>> = vec![Arc::new(manifest::Manifest), Arc::new(helm::Release)];
+        let kinds: Vec<(&str, Arc<dyn Kind>)> = vec![
+            (manifest::TYPE, Arc::new(manifest::Manifest)),
+            (helm::TYPE, Arc::new(helm::Release)),
+        ];
         K8sProvider {
             probe: ClusterProbe::new(settings.aws.clone()),
             settings,
-            kinds: Kinds::new(all.into_iter().map(|k| (k.schema(), k))),
+            kinds: Kinds::new(
+                declared::built_in("types/k8s.yaml", DECLARATIONS, &[]),
+                kinds,
+            ),
         }
     }
 }

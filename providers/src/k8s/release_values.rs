@@ -10,7 +10,9 @@
 
 use hdh_values_text::to_text;
 use serde_json::{Map, Value as J};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::YamlLoader;
+
+use crate::yaml_json::json_of;
 
 use super::live::{keys_like, same};
 
@@ -77,32 +79,6 @@ fn kind(v: &J) -> &'static str {
         J::String(_) => "string",
         J::Array(_) => "list",
         J::Object(_) => "map",
-    }
-}
-
-fn json_of(y: &Yaml) -> J {
-    match y {
-        Yaml::Real(s) => s
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| J::String(s.clone()), J::Number),
-        Yaml::Integer(i) => J::from(*i),
-        Yaml::String(s) => J::String(s.clone()),
-        Yaml::Boolean(b) => J::Bool(*b),
-        Yaml::Array(items) => J::Array(items.iter().map(json_of).collect()),
-        Yaml::Hash(h) => J::Object(
-            h.iter()
-                .map(|(k, v)| {
-                    let key = match json_of(k) {
-                        J::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    (key, json_of(v))
-                })
-                .collect(),
-        ),
-        Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => J::Null,
     }
 }
 

@@ -38,8 +38,35 @@ fn says_pending(stderr: &str) -> bool {
     stderr.contains("another operation (install/upgrade/rollback) is in progress")
 }
 
-/// Runs `exe args…` once, feeding `stdin`; returns stdout, or the classified failure.
-pub(crate) async fn run_once(exe: &Path, args: &[String], stdin: Option<&str>) -> Answer<String> {
+/// One invocation of a tool: the executable, its arguments and what its stdin is fed.
+#[derive(Clone, Copy)]
+pub(crate) struct Invocation<'a> {
+    pub exe: &'a Path,
+    pub args: &'a [String],
+    pub stdin: Option<&'a str>,
+}
+
+impl<'a> Invocation<'a> {
+    /// `exe args…` with nothing on stdin.
+    pub(crate) fn new(exe: &'a Path, args: &'a [String]) -> Self {
+        Invocation {
+            exe,
+            args,
+            stdin: None,
+        }
+    }
+
+    pub(crate) fn stdin(self, text: Option<&'a str>) -> Self {
+        Invocation {
+            stdin: text,
+            ..self
+        }
+    }
+}
+
+/// Runs the invocation once; returns stdout, or the classified failure.
+pub(crate) async fn run_once(call: Invocation<'_>) -> Answer<String> {
+    let Invocation { exe, args, stdin } = call;
     let name = exe.display().to_string();
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(args)
@@ -102,12 +129,10 @@ pub(crate) async fn run(
     ctx: &OpContext,
     address: &str,
     poll: PollPolicy,
-    exe: &Path,
-    args: &[String],
-    stdin: Option<&str>,
+    call: Invocation<'_>,
 ) -> Answer<String> {
     let never_gone = || async { Ok(None) };
-    match run_unless_gone(ctx, address, poll, exe, args, stdin, never_gone).await? {
+    match run_unless_gone(ctx, address, poll, call, never_gone).await? {
         Ran::Done(out) => Ok(out),
         Ran::ClusterGone(cluster) => {
             Err(ProviderError::other(format!("cluster {cluster} is gone")))
@@ -129,9 +154,7 @@ pub(crate) async fn run_unless_gone<F, Fut>(
     ctx: &OpContext,
     address: &str,
     poll: PollPolicy,
-    exe: &Path,
-    args: &[String],
-    stdin: Option<&str>,
+    call: Invocation<'_>,
     gone: F,
 ) -> Answer<Ran>
 where
@@ -146,7 +169,7 @@ where
         policy: poll,
     }
     .until(|| async {
-        match run_once(exe, args, stdin).await {
+        match run_once(call).await {
             Ok(out) => Ok(Poll::Ready(Ran::Done(out))),
             Err(ProviderError::Throttled { message }) => match gone().await? {
                 Some(cluster) => Ok(Poll::Ready(Ran::ClusterGone(cluster))),

@@ -8,11 +8,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use crate::aws::attrs;
 use crate::aws::describe::{self, done, every_item, Described};
 use crate::aws::errors::{absent_if_not_found, cognito as e};
 use crate::aws::import::unsearchable;
@@ -186,42 +183,6 @@ impl Described for Client {
 
 #[async_trait]
 impl Kind for Client {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_cognito_user_pool_client",
-            "An app client of a user pool: OAuth code flow, with a client secret.",
-            vec![
-                AttributeSpec::required("user_pool_id", ValueType::String).force_new(),
-                AttributeSpec::required("name", ValueType::String),
-                AttributeSpec::required("callback_urls", attrs::strings())
-                    .describe("e.g. https://daskhub.example.org/hub/oauth_callback"),
-                AttributeSpec::optional("logout_urls", attrs::strings(), Some(Value::List(vec![]))),
-                AttributeSpec::optional(
-                    "allowed_oauth_scopes",
-                    attrs::strings(),
-                    Some(crate::props::str_list([
-                        "openid", "email", "profile", "phone",
-                    ])),
-                ),
-                AttributeSpec::optional(
-                    "generate_secret",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                )
-                .force_new(),
-                AttributeSpec::optional(TOKEN_VALIDITY[0].0, ValueType::Integer, None)
-                    .describe("Access token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
-                AttributeSpec::optional(TOKEN_VALIDITY[1].0, ValueType::Integer, None)
-                    .describe("ID token lifetime, 5 to 1440 minutes. Default: Cognito's (1 hour)."),
-                AttributeSpec::optional(TOKEN_VALIDITY[2].0, ValueType::Integer, None).describe(
-                    "Refresh token lifetime, 60 minutes to 10 years (5256000). Default: Cognito's (30 days).",
-                ),
-                AttributeSpec::computed("client_id", ValueType::String),
-                AttributeSpec::computed("client_secret", ValueType::String).sensitive(),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

@@ -2,9 +2,7 @@
 
 use async_trait::async_trait;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
@@ -50,20 +48,6 @@ impl Described for Domain {
 
 #[async_trait]
 impl Kind for Domain {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_cognito_user_pool_domain",
-            "The hosted login domain of a user pool: <domain>.auth.<region>.amazoncognito.com.",
-            vec![
-                AttributeSpec::required("domain", ValueType::String)
-                    .force_new()
-                    .describe("The prefix: lowercase letters, digits and hyphens."),
-                AttributeSpec::required("user_pool_id", ValueType::String).force_new(),
-                AttributeSpec::computed("fqdn", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

@@ -5,9 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use crate::aws::describe::{self, done, Described};
 use crate::aws::errors::cognito as e;
@@ -88,20 +86,6 @@ impl Described for User {
 
 #[async_trait]
 impl Kind for User {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_cognito_user",
-            "A user of a pool, invited by email (Cognito mails the temporary password).",
-            vec![
-                AttributeSpec::required("user_pool_id", ValueType::String).force_new(),
-                AttributeSpec::required("username", ValueType::String).force_new(),
-                AttributeSpec::required("email", ValueType::String),
-                AttributeSpec::computed("status", ValueType::String)
-                    .describe("e.g. FORCE_CHANGE_PASSWORD until the first login."),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

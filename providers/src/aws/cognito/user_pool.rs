@@ -8,16 +8,14 @@ use aws_sdk_cognitoidentityprovider::types::{
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use crate::aws::attrs;
 use crate::aws::describe::{self, done, every_item, Described};
 use crate::aws::errors::cognito as e;
 use crate::aws::import::unsearchable;
 use crate::aws::tag_maps::{btree, hash_map};
-use crate::aws::{tags, Clients, Cx, Kind};
+use crate::aws::tags::{self, sync_by_tag_resource};
+use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -83,25 +81,6 @@ impl Described for UserPool {
 
 #[async_trait]
 impl Kind for UserPool {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_cognito_user_pool",
-            "A Cognito user pool: email required, users created by admins only.",
-            vec![
-                AttributeSpec::required("name", ValueType::String).force_new(),
-                AttributeSpec::optional(
-                    "admin_create_user_only",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                )
-                .describe("No self sign-up: only admins create users."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("endpoint", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }
@@ -144,18 +123,8 @@ impl Kind for UserPool {
         }
         if changed("tags") {
             let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
-            tags::sync(
-                tags::changes(cx.op, req)?,
-                |set| {
-                    let call = cx.aws.cognito.tag_resource().resource_arn(arn);
-                    done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))
-                },
-                |keys| {
-                    let call = cx.aws.cognito.untag_resource().resource_arn(arn);
-                    done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
-                },
-            )
-            .await?;
+            let changes = tags::changes(cx.op, req)?;
+            sync_by_tag_resource!(changes, cx.aws.cognito, resource_arn(arn), hash_map).await?;
         }
         describe::one(self, cx, &req.id, p).await
     }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType as SdkType};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest};
-use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{Observed, ValueMap};
 
 use super::kind::{Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
@@ -15,8 +15,6 @@ use crate::aws::{tags, Clients, Cx};
 use crate::props::str_map;
 use crate::Answer;
 
-pub(crate) const TYPE: &str = "aws_eip";
-
 pub(crate) struct Eip;
 
 fn arn(region: &str, id: &str) -> String {
@@ -25,21 +23,6 @@ fn arn(region: &str, id: &str) -> String {
 
 #[async_trait]
 impl Ec2Type for Eip {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An Elastic IP address.",
-            vec![
-                AttributeSpec::optional("domain", ValueType::String, Some(Value::str("vpc")))
-                    .force_new(),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("public_ip", ValueType::String),
-                AttributeSpec::computed("allocation_id", ValueType::String),
-                AttributeSpec::computed("arn", ValueType::String),
-            ],
-        )
-    }
-
     type Item = Address;
     const ID_FILTER: &'static str = "allocation-id";
     const NOUN: &'static str = "address";

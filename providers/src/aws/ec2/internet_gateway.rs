@@ -4,8 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InternetGateway as SdkIgw, ResourceType as SdkType};
 use hdh_engine::provider::{CreateRequest, DeleteRequest};
-use hdh_engine::{AttributeSpec, Observed, ResourceType, ValueMap, ValueType};
-use std::time::Duration;
+use hdh_engine::{Observed, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, settled, Ec2Item, Ec2Type};
@@ -17,28 +16,10 @@ use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
-pub(crate) const TYPE: &str = "aws_internet_gateway";
-
 pub(crate) struct InternetGateway;
 
 #[async_trait]
 impl Ec2Type for InternetGateway {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An internet gateway attached to a VPC.",
-            vec![
-                AttributeSpec::required("vpc_id", ValueType::String)
-                    .force_new()
-                    .describe("The VPC it is attached to."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-            ],
-        )
-        // typical durations (detach waits for public addresses)
-        .typically(None, None, Some(Duration::from_secs(60)))
-    }
-
     type Item = SdkIgw;
     const ID_FILTER: &'static str = "internet-gateway-id";
     const NOUN: &'static str = "internet gateway";

@@ -17,7 +17,7 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{Observed, ProviderError, ResourceType, ValueMap};
+use hdh_engine::{Observed, ProviderError, ValueMap};
 
 use super::{filter, lifecycle, made_by_filters, prior_of, read_batched, sync_tags, tag_map};
 use crate::aws::{import, join_all, tags, Clients, Cx, Kind};
@@ -57,18 +57,14 @@ ec2_items!(
 /// Every page of an EC2 Describe call, flattened: `all_pages!(call, field of a page, "Name")`.
 macro_rules! all_pages {
     ($call:expr, $field:ident, $op:literal) => {
-        $call
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map(|pages: Vec<_>| {
+        $crate::aws::describe::every_page!($call, $crate::aws::errors::ec2($op)).map(
+            |pages: Vec<_>| {
                 pages
                     .into_iter()
                     .flat_map(|p| p.$field.unwrap_or_default())
                     .collect()
-            })
-            .map_err($crate::aws::errors::ec2($op))
+            },
+        )
     };
 }
 pub(crate) use all_pages;
@@ -77,8 +73,6 @@ pub(crate) use all_pages;
 /// delete.
 #[async_trait]
 pub(crate) trait Ec2Type: Sized + Send + Sync + 'static {
-    fn schema(&self) -> ResourceType;
-
     /// One resource as Describe lists it.
     type Item: Ec2Item;
     /// The Describe filter selecting by id, e.g. `subnet-id`.
@@ -269,10 +263,6 @@ pub(crate) async fn search<T: Ec2Type>(
 
 #[async_trait]
 impl<T: Ec2Type> Kind for Ec2<T> {
-    fn schema(&self) -> ResourceType {
-        self.0.schema()
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         read_batched(requests, |ids| async move {
             let items = self

@@ -8,8 +8,7 @@ use aws_sdk_ec2::types::{
     ConnectivityType, Filter, NatGateway as SdkNat, NatGatewayState, ResourceType as SdkType,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest};
-use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
-use std::time::Duration;
+use hdh_engine::{Observed, ValueMap};
 
 use super::kind::{all_pages, settled, until_gone, Ec2Item, Ec2Type};
 use super::{answered, create_tags, done, opt_str, put};
@@ -20,8 +19,6 @@ use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
 
-pub(crate) const TYPE: &str = "aws_nat_gateway";
-
 pub(crate) struct NatGateway;
 
 fn state(n: &SdkNat) -> NatGatewayState {
@@ -30,34 +27,6 @@ fn state(n: &SdkNat) -> NatGatewayState {
 
 #[async_trait]
 impl Ec2Type for NatGateway {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A NAT gateway.",
-            vec![
-                AttributeSpec::required("subnet_id", ValueType::String).force_new(),
-                AttributeSpec::optional("allocation_id", ValueType::String, None).force_new(),
-                AttributeSpec::optional(
-                    "connectivity_type",
-                    ValueType::String,
-                    Some(Value::str("public")),
-                )
-                .force_new(),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("public_ip", ValueType::String),
-                AttributeSpec::computed("private_ip", ValueType::String),
-                AttributeSpec::computed("vpc_id", ValueType::String),
-                AttributeSpec::computed("arn", ValueType::String),
-            ],
-        )
-        // typical durations (available ~2m; deleted ~1m)
-        .typically(
-            Some(Duration::from_secs(120)),
-            None,
-            Some(Duration::from_secs(60)),
-        )
-    }
-
     type Item = SdkNat;
     const ID_FILTER: &'static str = "nat-gateway-id";
     const NOUN: &'static str = "NAT gateway";

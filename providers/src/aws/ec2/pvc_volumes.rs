@@ -24,19 +24,17 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Volume, VolumeState};
 use hdh_engine::provider::{DeleteRequest, ReadRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::super::data::Lookup;
 use super::super::errors::ec2 as e;
 use super::super::wait::Poll;
 use super::super::{Clients, Cx};
 use super::{done, filter, tag_map};
+use crate::aws::describe::every_item;
 use crate::props;
 use crate::{Answer, Found};
 
-pub(crate) const TYPE: &str = "aws_ebs_pvc_volumes";
 /// The tag the EBS CSI driver puts on every volume it provisions for a claim.
 pub(crate) const PVC_NAME_TAG: &str = "kubernetes.io/created-for/pvc/name";
 pub(crate) const PVC_NAMESPACE_TAG: &str = "kubernetes.io/created-for/pvc/namespace";
@@ -60,18 +58,13 @@ fn cluster_of(id: &str) -> Answer<String> {
 
 /// The cluster's claim volumes that are not being deleted, by the driver's tags.
 async fn list(aws: &Clients, cluster: &str) -> Answer<Vec<Volume>> {
-    let volumes: Vec<Volume> = aws
+    let call = aws
         .ec2
         .describe_volumes()
         .filters(filter(&format!("tag:{CLUSTER_TAG}"), [cluster.to_string()]))
         .filters(filter(&format!("tag:{DRIVER_TAG}"), ["true".to_string()]))
-        .filters(filter("tag-key", [PVC_NAME_TAG.to_string()]))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeVolumes"))?;
+        .filters(filter("tag-key", [PVC_NAME_TAG.to_string()]));
+    let volumes: Vec<Volume> = every_item!(call, e("DescribeVolumes"))?;
     Ok(volumes
         .into_iter()
         .filter(|v| {
@@ -109,23 +102,6 @@ fn observed(cluster: &str, volumes: &[Volume]) -> Observed {
 
 #[async_trait]
 impl Lookup for PvcVolumes {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "The EBS volumes the EBS CSI driver made for a cluster's PersistentVolumeClaims (found \
-             by the driver's tags and `hdh:cluster`, which their StorageClass asks for with \
-             `tagSpecification_1: hdh:cluster=<cluster>`). Creating it makes nothing; it is retained like the data it \
-             holds: destroy --keep-retained keeps the volumes, --delete-retained deletes them.",
-            vec![
-                AttributeSpec::required("cluster_name", ValueType::String)
-                    .force_new()
-                    .describe("The cluster whose claims' volumes these are."),
-                AttributeSpec::computed("volume_ids", ValueType::List(Box::new(ValueType::String))),
-                AttributeSpec::computed("claims", ValueType::List(Box::new(ValueType::String))),
-            ],
-        )
-    }
-
     async fn look(&self, aws: &Clients, p: &ValueMap) -> Answer<Observed> {
         let cluster = props::required_string(p, "cluster_name")?;
         Ok(observed(&cluster, &list(aws, &cluster).await?))

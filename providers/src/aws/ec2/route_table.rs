@@ -7,9 +7,7 @@ use aws_sdk_ec2::types::{
     Filter, ResourceType as SdkType, RouteTable as SdkRt, RouteTableAssociation,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::kind::{all_pages, known, one_item, search, settled, Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
@@ -21,8 +19,6 @@ use crate::aws::wait;
 use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
-
-pub(crate) const TYPE: &str = "aws_route_table";
 
 pub(crate) struct RouteTable;
 
@@ -167,30 +163,6 @@ async fn disassociate(
 
 #[async_trait]
 impl Ec2Type for RouteTable {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A route table with its routes and subnet associations.",
-            vec![
-                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
-                AttributeSpec::optional(
-                    "routes",
-                    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::String)))),
-                    Some(Value::List(vec![])),
-                )
-                .describe("Routes: {destination_cidr_block, gateway_id | nat_gateway_id}."),
-                AttributeSpec::optional(
-                    "subnet_ids",
-                    ValueType::List(Box::new(ValueType::String)),
-                    Some(Value::List(vec![])),
-                )
-                .describe("Subnets associated with this table."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-            ],
-        )
-    }
-
     type Item = SdkRt;
     const ID_FILTER: &'static str = "route-table-id";
     const NOUN: &'static str = "route table";

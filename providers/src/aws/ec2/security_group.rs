@@ -8,10 +8,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType as SdkType, SecurityGroup as SdkSg, UserIdGroupPair,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
-use std::time::Duration;
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, one_item, settled, Ec2Item, Ec2Type};
@@ -21,8 +18,6 @@ use crate::aws::wait;
 use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
-
-pub(crate) const TYPE: &str = "aws_security_group";
 
 pub(crate) struct SecurityGroup;
 
@@ -302,33 +297,8 @@ async fn converge(
     Ok(())
 }
 
-fn rule_list() -> ValueType {
-    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::Any))))
-}
-
 #[async_trait]
 impl Ec2Type for SecurityGroup {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A VPC security group with its rules.",
-            vec![
-                AttributeSpec::required("group_name", ValueType::String).force_new(),
-                AttributeSpec::optional("description", ValueType::String, Some(Value::str("Managed by hdh"))).force_new(),
-                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
-                AttributeSpec::optional("ingress", rule_list(), None).describe(
-                    "Rules: {ip_protocol, from_port, to_port, cidr_ip | source_security_group_id (or \"self\"), description}.",
-                ),
-                AttributeSpec::optional("egress", rule_list(), None).describe("As ingress; unset keeps AWS's default allow-all."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("owner_id", ValueType::String),
-            ],
-        )
-        // typical durations (delete waits for lingering interfaces)
-        .typically(None, None, Some(Duration::from_secs(60)))
-    }
-
     type Item = SdkSg;
     const ID_FILTER: &'static str = "group-id";
     const NOUN: &'static str = "security group";

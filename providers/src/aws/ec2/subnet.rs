@@ -6,8 +6,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Subnet as SdkSubnet,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
-use std::time::Duration;
+use hdh_engine::{Observed, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, observe, Ec2Type};
@@ -37,28 +36,6 @@ async fn set_public_ip(cx: Cx<'_>, address: &str, id: &str, on: bool) -> Answer<
 
 #[async_trait]
 impl Ec2Type for Subnet {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A subnet of a VPC in one availability zone.",
-            vec![
-                AttributeSpec::required("vpc_id", ValueType::String).force_new(),
-                AttributeSpec::required("cidr_block", ValueType::String).force_new(),
-                AttributeSpec::required("availability_zone", ValueType::String).force_new(),
-                AttributeSpec::optional(
-                    "map_public_ip_on_launch",
-                    ValueType::Bool,
-                    Some(Value::Bool(false)),
-                ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("availability_zone_id", ValueType::String),
-            ],
-        )
-        // typical durations (delete waits for lingering interfaces)
-        .typically(None, None, Some(Duration::from_secs(60)))
-    }
-
     type Item = SdkSubnet;
     const ID_FILTER: &'static str = "subnet-id";
     const NOUN: &'static str = "subnet";

@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as SdkType, Vpc as SdkVpc, VpcAttributeName,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ImportRequest, UpdateRequest};
-use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{Observed, Value, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, known, observe, Ec2Item, Ec2Type};
@@ -18,8 +18,6 @@ use crate::aws::wait;
 use crate::aws::{Clients, Cx};
 use crate::props;
 use crate::Answer;
-
-pub(crate) const TYPE: &str = "aws_vpc";
 
 pub(crate) struct Vpc;
 
@@ -90,31 +88,6 @@ async fn set_dns(
 
 #[async_trait]
 impl Ec2Type for Vpc {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "A VPC.",
-            vec![
-                AttributeSpec::required("cidr_block", ValueType::String)
-                    .force_new()
-                    .describe("IPv4 range, e.g. 10.0.0.0/16."),
-                AttributeSpec::optional(
-                    "enable_dns_support",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                ),
-                AttributeSpec::optional(
-                    "enable_dns_hostnames",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                ),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("owner_id", ValueType::String),
-            ],
-        )
-    }
-
     type Item = SdkVpc;
     const ID_FILTER: &'static str = "vpc-id";
     const NOUN: &'static str = "VPC";

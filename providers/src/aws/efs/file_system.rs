@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_efs::types::{BackupPolicy, FileSystemDescription, LifeCycleState, Status, Tag};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
-use crate::aws::describe::{all_failed, done};
+use crate::aws::describe::{all_failed, done, every_item};
 use crate::aws::ec2::lifecycle::{self, delete_when_free};
 use crate::aws::errors::{absent_if_not_found, efs as e};
-use crate::aws::{join_all, tags, Clients, Cx, Kind};
+use crate::aws::tags::{self, sync_by_tag_resource};
+use crate::aws::{join_all, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
 
@@ -28,15 +27,7 @@ fn efs_tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
 
 /// Every file system of the account (one paged call), by id.
 async fn all_file_systems(aws: &Clients) -> Answer<BTreeMap<String, FileSystemDescription>> {
-    let items: Vec<_> = aws
-        .efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeFileSystems"))?;
+    let items: Vec<_> = every_item!(aws.efs.describe_file_systems(), e("DescribeFileSystems"))?;
     Ok(items
         .into_iter()
         .map(|f| (f.file_system_id().to_string(), f))
@@ -169,36 +160,6 @@ async fn set_backup(aws: &Clients, id: &str, on: bool) -> Answer<()> {
 
 #[async_trait]
 impl Kind for FileSystem {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_efs_file_system",
-            "An encrypted EFS file system (user home directories).",
-            vec![
-                AttributeSpec::optional("encrypted", ValueType::Bool, Some(Value::Bool(true)))
-                    .force_new(),
-                AttributeSpec::optional("kms_key_id", ValueType::String, None).force_new(),
-                AttributeSpec::optional(
-                    "performance_mode",
-                    ValueType::String,
-                    Some(Value::str("generalPurpose")),
-                )
-                .force_new(),
-                AttributeSpec::optional(
-                    "throughput_mode",
-                    ValueType::String,
-                    Some(Value::str("bursting")),
-                ),
-                AttributeSpec::optional("backup", ValueType::Bool, Some(Value::Bool(true)))
-                    .describe("AWS Backup's daily backups of the file system."),
-                AttributeSpec::optional("tags", ValueType::Map(Box::new(ValueType::String)), None),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("dns_name", ValueType::String)
-                    .describe("<fs-id>.efs.<region>.amazonaws.com, the NFS server name."),
-                AttributeSpec::computed("creation_token", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         let all = match all_file_systems(cx.aws).await {
             Ok(all) => all,
@@ -286,18 +247,8 @@ impl Kind for FileSystem {
                 .map_err(e("UpdateFileSystem"))?;
         }
         if changed("tags") {
-            tags::sync(
-                tags::changes(cx.op, req)?,
-                |set| {
-                    let call = cx.aws.efs.tag_resource().resource_id(&req.id);
-                    done(call.set_tags(Some(efs_tags(&set))).send(), e("TagResource"))
-                },
-                |keys| {
-                    let call = cx.aws.efs.untag_resource().resource_id(&req.id);
-                    done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
-                },
-            )
-            .await?;
+            let changes = tags::changes(cx.op, req)?;
+            sync_by_tag_resource!(changes, cx.aws.efs, resource_id(&req.id), efs_tags).await?;
         }
         let f = wait_fs_available(cx, &req.address, &req.id).await?;
         let mut prior = p.clone();

@@ -4,7 +4,6 @@
 //! deleted next do not meet it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::NetworkInterface;
@@ -12,11 +11,9 @@ use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use crate::aws::describe::{all_failed, done};
+use crate::aws::describe::{all_failed, done, every_item};
 use crate::aws::ec2::lifecycle;
 use crate::aws::errors::{absent_if_not_found, ec2, efs as e, gone_is_ok};
 use crate::aws::import::unsearchable;
@@ -25,10 +22,6 @@ use crate::props;
 use crate::{Answer, Found};
 
 pub(crate) struct MountTarget;
-
-fn strings() -> ValueType {
-    ValueType::List(Box::new(ValueType::String))
-}
 
 fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
     let mut a = ValueMap::new();
@@ -61,13 +54,9 @@ fn mt_observed(m: &MountTargetDescription, prior: &ValueMap) -> Observed {
 
 /// The mount targets of one file system (every page); NotFound → none.
 async fn mount_targets_of(aws: &Clients, fs: &str) -> Answer<Vec<MountTargetDescription>> {
-    let pages = aws
-        .efs
-        .describe_mount_targets()
-        .file_system_id(fs)
-        .into_paginator();
-    let items = pages.items().send().try_collect().await;
-    Ok(absent_if_not_found(items.map_err(e("DescribeMountTargets")))?.unwrap_or_default())
+    let call = aws.efs.describe_mount_targets().file_system_id(fs);
+    let items = every_item!(call, e("DescribeMountTargets"));
+    Ok(absent_if_not_found(items)?.unwrap_or_default())
 }
 
 /// The mount target of file system `fs` in `subnet` (at most one exists), not one going away.
@@ -134,27 +123,6 @@ async fn wait_mt_available(cx: Cx<'_>, address: &str, id: &str) -> Answer<MountT
 
 #[async_trait]
 impl Kind for MountTarget {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            "aws_efs_mount_target",
-            "An EFS mount target in one subnet.",
-            vec![
-                AttributeSpec::required("file_system_id", ValueType::String).force_new(),
-                AttributeSpec::required("subnet_id", ValueType::String).force_new(),
-                AttributeSpec::optional("security_groups", strings(), Some(Value::List(vec![]))),
-                AttributeSpec::computed("ip_address", ValueType::String),
-                AttributeSpec::computed("network_interface_id", ValueType::String),
-                AttributeSpec::computed("availability_zone", ValueType::String),
-            ],
-        )
-        // typical durations (available ~1.5m; deleted, its interface released, ~1.5m)
-        .typically(
-            Some(Duration::from_secs(90)),
-            None,
-            Some(Duration::from_secs(90)),
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // One paged read per file system, not one per mount target.
         let filesystems: BTreeSet<String> = requests

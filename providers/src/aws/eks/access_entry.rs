@@ -9,21 +9,16 @@
 use async_trait::async_trait;
 use aws_sdk_eks::types::AccessEntry as SdkEntry;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::kind::EksType;
 use super::{btree, hash_map, named, split_id, sync_tags};
-use crate::aws::attrs;
 use crate::aws::describe::{self, deleted, done};
 use crate::aws::errors::{eks as e, sts};
 use crate::aws::token::client_token;
 use crate::aws::{tags, Clients, Cx};
 use crate::props;
 use crate::Answer;
-
-pub(crate) const TYPE: &str = "aws_eks_access_entry";
 
 pub(crate) struct AccessEntry;
 
@@ -53,29 +48,6 @@ impl EksType for AccessEntry {
     const NOUN: &'static str = "access entry";
     const NAME: &'static str = "principal_arn";
     const FAILED: &'static [&'static str] = &[];
-
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An EKS access entry: an IAM role or user allowed into the cluster.",
-            vec![
-                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
-                AttributeSpec::required("principal_arn", ValueType::String)
-                    .force_new()
-                    .describe("The IAM role or user ARN (arn:aws:iam::<account>:role/<name>)."),
-                AttributeSpec::optional(
-                    "kubernetes_groups",
-                    attrs::strings(),
-                    Some(Value::List(vec![])),
-                )
-                .describe("Kubernetes groups the principal is in (for your own RBAC bindings)."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("user_name", ValueType::String),
-            ],
-        )
-        .typically(attrs::secs(2), attrs::secs(2), attrs::secs(2))
-    }
 
     async fn describe(&self, aws: &Clients, id: &str) -> Answer<Option<SdkEntry>> {
         let (cluster, principal) = split_id(id)?;

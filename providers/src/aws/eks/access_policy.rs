@@ -12,18 +12,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AssociatedAccessPolicy};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use crate::aws::attrs;
-use crate::aws::describe::deleted;
+use crate::aws::describe::{deleted, every_page};
 use crate::aws::errors::{absent_if_not_found, eks as e};
 use crate::aws::{join_all, Clients, CloneClass, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
-
-pub(crate) const TYPE: &str = "aws_eks_access_policy_association";
 
 pub(crate) struct AccessPolicy;
 
@@ -77,16 +72,9 @@ async fn associations(
     cluster: &str,
     principal: &str,
 ) -> Answer<Option<Vec<AssociatedAccessPolicy>>> {
-    let pages: Result<Vec<_>, _> = aws
-        .eks
-        .list_associated_access_policies()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("ListAssociatedAccessPolicies"));
+    let call = aws.eks.list_associated_access_policies();
+    let call = call.cluster_name(cluster).principal_arn(principal);
+    let pages: Result<Vec<_>, _> = every_page!(call, e("ListAssociatedAccessPolicies"));
     Ok(absent_if_not_found(pages)?.map(|pages| {
         pages
             .into_iter()
@@ -150,32 +138,6 @@ async fn associate(
 
 #[async_trait]
 impl Kind for AccessPolicy {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An EKS access policy granted to an access entry, cluster-wide or in namespaces.",
-            vec![
-                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
-                AttributeSpec::required("principal_arn", ValueType::String).force_new(),
-                AttributeSpec::required("policy_arn", ValueType::String)
-                    .force_new()
-                    .describe("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy (or …AdminPolicy, …EditPolicy, …ClusterAdminPolicy)."),
-                AttributeSpec::optional(
-                    "access_scope_type",
-                    ValueType::String,
-                    Some(Value::str("cluster")),
-                )
-                .describe("cluster, or namespace (then `namespaces` names them)."),
-                AttributeSpec::optional(
-                    "namespaces",
-                    attrs::strings(),
-                    Some(Value::List(vec![])),
-                ),
-            ],
-        )
-        .typically(attrs::secs(2), attrs::secs(2), attrs::secs(2))
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         // One listing per entry, shared by that entry's associations.
         let mut entries: BTreeMap<(String, String), ()> = BTreeMap::new();

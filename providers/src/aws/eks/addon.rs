@@ -4,13 +4,10 @@
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon as SdkAddon, ResolveConflicts};
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::kind::{self, EksType};
 use super::{btree, hash_map, named, split_id, sync_tags};
-use crate::aws::attrs;
 use crate::aws::describe::{self, done};
 use crate::aws::errors::eks as e;
 use crate::aws::token::client_token;
@@ -18,8 +15,6 @@ use crate::aws::wait::{self};
 use crate::aws::{tags, Clients, Cx};
 use crate::props;
 use crate::Answer;
-
-pub(crate) const TYPE: &str = "aws_eks_addon";
 
 pub(crate) struct Addon;
 
@@ -77,35 +72,6 @@ impl EksType for Addon {
     const NOUN: &'static str = "add-on";
     const NAME: &'static str = "addon_name";
     const FAILED: &'static [&'static str] = &["CREATE_FAILED"];
-
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An EKS add-on, e.g. aws-ebs-csi-driver.",
-            vec![
-                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
-                AttributeSpec::required("addon_name", ValueType::String).force_new(),
-                AttributeSpec::optional("addon_version", ValueType::String, None).describe(
-                    "Pinned add-on version; unset, the add-on follows `kubernetes_version`.",
-                ),
-                AttributeSpec::optional("kubernetes_version", ValueType::String, None).describe(
-                    "The cluster's Kubernetes version (a reference to the cluster's `version`). \
-                     Without `addon_version`, a change moves the add-on to EKS's default version \
-                     for the new cluster version, as an upgrade needs.",
-                ),
-                AttributeSpec::optional("service_account_role_arn", ValueType::String, None),
-                AttributeSpec::optional(
-                    "resolve_conflicts",
-                    ValueType::String,
-                    Some(Value::str("OVERWRITE")),
-                )
-                .describe("NONE, OVERWRITE or PRESERVE (used on create and update)."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-            ],
-        )
-        .typically(attrs::secs(60), attrs::secs(60), attrs::secs(60))
-    }
 
     async fn describe(&self, aws: &Clients, id: &str) -> Answer<Option<SdkAddon>> {
         let (cluster, name) = split_id(id)?;

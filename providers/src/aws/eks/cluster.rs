@@ -14,13 +14,10 @@ use aws_sdk_eks::types::{
     VpcConfigRequest,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::kind::{self, EksType};
 use super::{btree, check_version_step, hash_map, sync_tags};
-use crate::aws::attrs;
 use crate::aws::describe::{self, done};
 use crate::aws::errors::eks as e;
 use crate::aws::token::client_token;
@@ -139,65 +136,6 @@ impl EksType for Cluster {
     const NOUN: &'static str = "cluster";
     const NAME: &'static str = "name";
     const FAILED: &'static [&'static str] = &["FAILED"];
-
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An EKS cluster (control plane).",
-            vec![
-                AttributeSpec::required("name", ValueType::String).force_new(),
-                AttributeSpec::required("role_arn", ValueType::String).force_new(),
-                AttributeSpec::optional("version", ValueType::String, None)
-                    .stepped(super::next_minor)
-                    .describe(
-                        "Kubernetes version, e.g. \"1.31\"; EKS upgrades one minor version at a \
-                         time, so a version further ahead is planned and applied in steps.",
-                    ),
-                AttributeSpec::required("subnet_ids", attrs::strings()).force_new(),
-                AttributeSpec::optional("security_group_ids", attrs::strings(), Some(Value::List(vec![])))
-                    .force_new(),
-                AttributeSpec::optional(
-                    "endpoint_public_access",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                ),
-                AttributeSpec::optional(
-                    "endpoint_private_access",
-                    ValueType::Bool,
-                    Some(Value::Bool(false)),
-                ),
-                AttributeSpec::optional("public_access_cidrs", attrs::strings(), None),
-                AttributeSpec::optional(
-                    "enabled_cluster_log_types",
-                    attrs::strings(),
-                    Some(Value::List(vec![])),
-                ),
-                AttributeSpec::optional("encryption_key_arn", ValueType::String, None)
-                    .force_new()
-                    .describe("KMS key ARN for Kubernetes secrets encryption (fixed at creation)."),
-                AttributeSpec::optional(
-                    "authentication_mode",
-                    ValueType::String,
-                    Some(Value::str("API_AND_CONFIG_MAP")),
-                )
-                .describe(
-                    "API_AND_CONFIG_MAP (access entries and the aws-auth ConfigMap), API or \
-                     CONFIG_MAP; EKS changes it only forward, CONFIG_MAP → API_AND_CONFIG_MAP → API.",
-                ),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("endpoint", ValueType::String),
-                AttributeSpec::computed("certificate_authority", ValueType::String),
-                AttributeSpec::computed("oidc_issuer", ValueType::String),
-                AttributeSpec::computed("cluster_security_group_id", ValueType::String),
-                AttributeSpec::computed("vpc_id", ValueType::String),
-                AttributeSpec::computed("platform_version", ValueType::String)
-                    .changes_with(&["version"]),
-            ],
-        )
-        // typical durations (create ~10m, version upgrade ~10m, delete ~5m)
-        .typically(attrs::secs(600), attrs::secs(600), attrs::secs(300))
-    }
 
     async fn describe(&self, aws: &Clients, name: &str) -> Answer<Option<SdkCluster>> {
         let call = aws.eks.describe_cluster().name(name);

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{Observed, OpContext, ProviderError, ResourceType, ValueMap};
+use hdh_engine::{Observed, OpContext, ProviderError, ValueMap};
 
 use crate::aws::describe::{self, Described};
 use crate::aws::errors::gone_is_ok;
@@ -75,8 +75,6 @@ pub(crate) trait EksType: Send + Sync + 'static {
     const FAILED: &'static [&'static str];
     /// The property naming one in its cluster, e.g. `nodegroup_name`.
     const NAME: &'static str;
-
-    fn schema(&self) -> ResourceType;
 
     /// The resource with `id`, in whatever status; `None` when EKS has none.
     async fn describe(&self, aws: &Clients, id: &str) -> Answer<Option<Self::Item>>;
@@ -272,10 +270,6 @@ async fn lookup<T: EksType>(t: &T, cx: Cx<'_>, req: &CreateRequest, token: Optio
 
 #[async_trait]
 impl<T: EksType> Kind for T {
-    fn schema(&self) -> ResourceType {
-        EksType::schema(self)
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

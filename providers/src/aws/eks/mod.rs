@@ -16,10 +16,9 @@ pub(crate) mod preflight;
 
 use hdh_engine::{ProviderError, Value, ValueMap};
 
-use super::describe::done;
 use super::errors::eks as e;
 pub(crate) use super::tag_maps::{btree, hash_map};
-use super::tags::{self, TagChanges};
+use super::tags::{sync_by_tag_resource, TagChanges};
 use super::Cx;
 use crate::props;
 use crate::Answer;
@@ -50,18 +49,7 @@ pub(crate) fn named(cluster: &str, key: &str, name: &str) -> (String, ValueMap) 
 /// TagResource / UntagResource of `ch` on the EKS ARN `prior` recorded.
 pub(crate) async fn sync_tags(cx: Cx<'_>, prior: &ValueMap, ch: TagChanges) -> Answer<()> {
     let arn = &props::required_string(prior, "arn")?;
-    tags::sync(
-        ch,
-        |set| {
-            let call = cx.aws.eks.tag_resource().resource_arn(arn);
-            done(call.set_tags(Some(hash_map(&set))).send(), e("TagResource"))
-        },
-        |keys| {
-            let call = cx.aws.eks.untag_resource().resource_arn(arn);
-            done(call.set_tag_keys(Some(keys)).send(), e("UntagResource"))
-        },
-    )
-    .await
+    sync_by_tag_resource!(ch, cx.aws.eks, resource_arn(arn), hash_map).await
 }
 
 /// "1.31" → (1, 31).

@@ -12,13 +12,10 @@ use aws_sdk_eks::types::{
     UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use hdh_engine::provider::{CreateRequest, DeleteRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::kind::{self, EksType};
 use super::{btree, hash_map, named, split_id, sync_tags};
-use crate::aws::attrs;
 use crate::aws::describe::{self, done};
 use crate::aws::errors::eks as e;
 use crate::aws::tags::{self, TagChanges};
@@ -124,7 +121,7 @@ fn scaling(p: &ValueMap) -> Answer<Scaling> {
 /// After create the desired size is the cluster-autoscaler's: the real one stands, brought inside
 /// the configured bounds when they no longer hold it (the plan shows that as a change). Min and
 /// max stay the config's.
-fn scaling_after_create(configured: &Value, real: Option<&Value>) -> Option<Value> {
+pub(crate) fn scaling_after_create(configured: &Value, real: Option<&Value>) -> Option<Value> {
     let (Some(cfg), Some(real)) = (configured.as_map(), real.and_then(Value::as_map)) else {
         return Some(configured.clone());
     };
@@ -214,65 +211,6 @@ impl EksType for NodeGroup {
     const NOUN: &'static str = "node group";
     const NAME: &'static str = "nodegroup_name";
     const FAILED: &'static [&'static str] = &["CREATE_FAILED", "DEGRADED"];
-
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            TYPE,
-            "An EKS managed node group.",
-            vec![
-                AttributeSpec::required("cluster_name", ValueType::String).force_new(),
-                AttributeSpec::required("nodegroup_name", ValueType::String).force_new(),
-                AttributeSpec::required("node_role", ValueType::String)
-                    .force_new()
-                    .describe("ARN of the nodes' IAM role."),
-                AttributeSpec::required("subnets", attrs::strings()).force_new(),
-                AttributeSpec::required("instance_types", attrs::strings()).force_new(),
-                AttributeSpec::optional(
-                    "capacity_type",
-                    ValueType::String,
-                    Some(Value::str("ON_DEMAND")),
-                )
-                .force_new()
-                .describe("ON_DEMAND or SPOT."),
-                AttributeSpec::optional("ami_type", ValueType::String, None).force_new(),
-                AttributeSpec::optional("disk_size", ValueType::Integer, None).force_new(),
-                AttributeSpec::required(
-                    "scaling_config",
-                    ValueType::Map(Box::new(ValueType::Integer)),
-                )
-                .after_create(scaling_after_create)
-                .describe(
-                    "{min_size, max_size, desired_size}; after create the desired size is the \
-                     cluster-autoscaler's: hdh keeps the real one, inside min and max.",
-                ),
-                AttributeSpec::optional(
-                    "labels",
-                    ValueType::Map(Box::new(ValueType::String)),
-                    Some(Value::Map(ValueMap::new())),
-                ),
-                AttributeSpec::optional(
-                    "taints",
-                    ValueType::List(Box::new(ValueType::Map(Box::new(ValueType::String)))),
-                    Some(Value::List(vec![])),
-                )
-                .describe("{key, value, effect: NO_SCHEDULE | NO_EXECUTE | PREFER_NO_SCHEDULE}"),
-                AttributeSpec::optional("version", ValueType::String, None),
-                AttributeSpec::optional(
-                    "cluster_autoscaler_tags",
-                    ValueType::Bool,
-                    Some(Value::Bool(true)),
-                )
-                .describe(
-                    "Tag the group for cluster-autoscaler discovery and scale-from-zero templates.",
-                ),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("autoscaling_groups", attrs::strings()),
-            ],
-        )
-        // typical durations (create ~4m, rolling update ~10m, delete ~5m)
-        .typically(attrs::secs(240), attrs::secs(600), attrs::secs(300))
-    }
 
     async fn describe(&self, aws: &Clients, id: &str) -> Answer<Option<Nodegroup>> {
         let (cluster, name) = split_id(id)?;

@@ -9,10 +9,9 @@ use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProvid
 use hdh_engine::provider::{
     CreateRequest, DeleteRequest, ImportRequest, ReadRequest, UpdateRequest,
 };
-use hdh_engine::{AttributeSpec, Observed, ResourceType, Value, ValueMap, ValueType};
+use hdh_engine::{Observed, Value, ValueMap};
 
 use super::tags::{self as iam_tags, Tagged};
-use crate::aws::attrs;
 use crate::aws::describe::{self, deleted, done, Described};
 use crate::aws::errors::iam as e;
 use crate::aws::import::unsearchable;
@@ -20,8 +19,6 @@ use crate::aws::wait::{self};
 use crate::aws::{tags, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
-
-pub(crate) const OIDC: &str = "aws_iam_openid_connect_provider";
 
 pub(crate) struct OidcProvider;
 
@@ -92,31 +89,6 @@ async fn issuer_arns(aws: &Clients, url: &str) -> Answer<Vec<String>> {
 
 #[async_trait]
 impl Kind for OidcProvider {
-    fn schema(&self) -> ResourceType {
-        ResourceType::new(
-            OIDC,
-            "An IAM OpenID Connect provider (the EKS cluster's issuer, for service-account roles).",
-            vec![
-                AttributeSpec::required("url", ValueType::String).force_new(),
-                AttributeSpec::optional(
-                    "client_id_list",
-                    attrs::strings(),
-                    Some(props::str_list(["sts.amazonaws.com"])),
-                ),
-                AttributeSpec::optional(
-                    "thumbprint_list",
-                    attrs::strings(),
-                    Some(props::str_list([DEFAULT_THUMBPRINT])),
-                ),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("issuer_host", ValueType::String).describe(
-                    "The issuer without https://, as IRSA trust-policy conditions name it.",
-                ),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         describe::read_all(self, cx, requests).await
     }

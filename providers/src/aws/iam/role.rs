@@ -5,13 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
-use hdh_engine::{
-    AttributeSpec, Observed, OpContext, ProviderError, ResourceType, Value, ValueMap, ValueType,
-};
+use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
 use super::tags::{self as iam_tags, Tagged};
-use crate::aws::attrs;
-use crate::aws::describe::{self, deleted, done, every_item};
+use crate::aws::describe::{self, deleted, done, every_item, every_page};
 use crate::aws::errors::{absent_if_not_found, iam as e, iam_attach};
 use crate::aws::wait::{self};
 use crate::aws::{tags, Clients, Cx, Kind};
@@ -21,8 +18,6 @@ use crate::{Answer, Found};
 /// How long a role just created may stay invisible to IAM's other calls (AWS documents
 /// eventual consistency of seconds); a NotFound past this is a real one.
 const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-
-pub(crate) const ROLE: &str = "aws_iam_role";
 
 pub(crate) struct Role;
 
@@ -247,48 +242,11 @@ async fn converge_policies(
 
 #[async_trait]
 impl Kind for Role {
-    fn schema(&self) -> ResourceType {
-        let doc = ValueType::Any;
-        ResourceType::new(
-            ROLE,
-            "An IAM role with its trust policy, attached managed policies and inline policies.",
-            vec![
-                AttributeSpec::required("role_name", ValueType::String).force_new(),
-                AttributeSpec::required("assume_role_policy_document", doc.clone())
-                    .describe("Trust policy: a map or a JSON string."),
-                AttributeSpec::optional("path", ValueType::String, Some(Value::str("/")))
-                    .force_new(),
-                AttributeSpec::optional("description", ValueType::String, None),
-                AttributeSpec::optional(
-                    "managed_policy_arns",
-                    attrs::strings(),
-                    Some(Value::List(vec![])),
-                ),
-                AttributeSpec::optional(
-                    "inline_policies",
-                    ValueType::Map(Box::new(doc)),
-                    Some(Value::Map(ValueMap::new())),
-                )
-                .describe("Inline policies by name."),
-                attrs::tags(),
-                AttributeSpec::computed("arn", ValueType::String),
-                AttributeSpec::computed("unique_id", ValueType::String),
-            ],
-        )
-    }
-
     async fn read(&self, cx: Cx<'_>, requests: &[ReadRequest]) -> Vec<Found> {
         use aws_sdk_iam::types::EntityType;
-        let pages: Result<Vec<_>, _> = cx
-            .aws
-            .iam
-            .get_account_authorization_details()
-            .filter(EntityType::Role)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(e("GetAccountAuthorizationDetails"));
+        let call = cx.aws.iam.get_account_authorization_details();
+        let call = call.filter(EntityType::Role);
+        let pages: Result<Vec<_>, _> = every_page!(call, e("GetAccountAuthorizationDetails"));
         let pages = match pages {
             Ok(p) => p,
             Err(err) => {

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_ec2::types::{Filter, SecurityGroup as SdkSg};
 
 use super::attribute::{Eni, Group, Instance, Lb};
+use crate::aws::describe::every_page;
 use crate::aws::ec2::internet_gateway::InternetGateway;
 use crate::aws::ec2::kind::{Ec2Item, Ec2Type};
 use crate::aws::ec2::nat_gateway::NatGateway;
@@ -38,15 +39,11 @@ pub(crate) async fn vpc_tags(
 }
 
 pub(crate) async fn enis(aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<Eni>> {
-    let pages: Vec<_> = aws
+    let call = aws
         .ec2
         .describe_network_interfaces()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(e("DescribeNetworkInterfaces"))?;
+        .set_filters(Some(filters));
+    let pages: Vec<_> = every_page!(call, e("DescribeNetworkInterfaces"))?;
     Ok(pages
         .iter()
         .flat_map(|p| p.network_interfaces())
@@ -79,14 +76,8 @@ pub(crate) async fn enis(aws: &Clients, filters: Vec<Filter>) -> Answer<Vec<Eni>
 
 /// Classic load balancers in the VPC, with their tags.
 pub(crate) async fn load_balancers(aws: &Clients, vpc_id: &str) -> Answer<Vec<Lb>> {
-    let pages: Vec<_> = aws
-        .elb
-        .describe_load_balancers()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(elb("DescribeLoadBalancers"))?;
+    let call = aws.elb.describe_load_balancers();
+    let pages: Vec<_> = every_page!(call, elb("DescribeLoadBalancers"))?;
     let mut lbs: Vec<Lb> = pages
         .iter()
         .flat_map(|p| p.load_balancer_descriptions())
@@ -164,15 +155,9 @@ pub(crate) async fn instances(
     let mut out = HashMap::new();
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(IDS_PER_CALL) {
-        let pages: Vec<_> = aws
-            .ec2
-            .describe_instances()
-            .filters(filter("instance-id", chunk.to_vec()))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(e("DescribeInstances"))?;
+        let call = aws.ec2.describe_instances();
+        let call = call.filters(filter("instance-id", chunk.to_vec()));
+        let pages: Vec<_> = every_page!(call, e("DescribeInstances"))?;
         for i in pages
             .iter()
             .flat_map(|p| p.reservations())
