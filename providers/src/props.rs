@@ -160,6 +160,15 @@ pub(crate) fn map_list(props: &ValueMap, name: &str) -> Answer<Vec<ValueMap>> {
     })
 }
 
+/// The list-of-maps property `name`, empty when absent, each map read by `parse`.
+pub(crate) fn parsed_maps<T>(
+    props: &ValueMap,
+    name: &str,
+    parse: impl Fn(&ValueMap) -> Answer<T>,
+) -> Answer<Vec<T>> {
+    map_list(props, name)?.iter().map(parse).collect()
+}
+
 /// A list of strings as a value.
 pub(crate) fn str_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
     Value::List(items.into_iter().map(|s| Value::str(s.as_ref())).collect())

@@ -17,7 +17,7 @@ use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::describe::{self, deleted, done, every_item};
 use super::errors::{absent_if_not_found, kms as e};
-use super::tags::{self, sync_by_tag_resource};
+use super::tags::{self, sync_tags};
 use super::{Clients, Cx, Kind};
 use crate::aws::import::unsearchable;
 use crate::props;
@@ -247,7 +247,7 @@ impl Kind for Key {
         }
         if changed("tags") {
             let changes = tags::changes(cx.op, req)?;
-            sync_by_tag_resource!(changes, cx.aws.kms, key_id(&req.id), kms_tags).await?;
+            sync_tags!(changes, cx.aws.kms, key_id(&req.id), kms_tags).await?;
         }
         one(cx, &req.id, p).await
     }

@@ -92,32 +92,41 @@ where
     Ok(())
 }
 
-/// [`sync`] through the TagResource and UntagResource calls that EKS, Cognito, EFS and KMS
-/// name alike (their SDK clients share no trait): `sync_by_tag_resource!(changes,
-/// cx.aws.kms, key_id(&id), kms_tags)`, where the last names the service's tag list builder; the
-/// calling module's `e` classifies the errors, as it does for every other call of that service.
-macro_rules! sync_by_tag_resource {
+/// [`sync`] through a service's pair of tag calls, for the services whose calls take the same
+/// shape (their SDK clients share no trait): a set call taking `set_tags(list)` and an unset
+/// call taking `set_tag_keys(keys)`, both addressed by one setter (`$target($id)`).
+/// `$tag_list` builds the service's tag list; the calling module's `e` classifies the errors,
+/// as it does for every other call of that service.
+///
+/// EKS, Cognito, EFS and KMS name the pair TagResource/UntagResource:
+/// `sync_tags!(changes, cx.aws.kms, key_id(&id), kms_tags)`. IAM names it per kind:
+/// `sync_tags!(changes, cx.aws.iam, tag_role / untag_role ("TagRole", "UntagRole"),
+/// role_name(name), iam_tags)`.
+macro_rules! sync_tags {
     ($changes:expr, $client:expr, $target:ident($id:expr), $tag_list:expr) => {
+        $crate::aws::tags::sync_tags!(
+            $changes,
+            $client,
+            tag_resource / untag_resource("TagResource", "UntagResource"),
+            $target($id),
+            $tag_list
+        )
+    };
+    ($changes:expr, $client:expr, $tag:ident / $untag:ident($tag_op:literal, $untag_op:literal), $target:ident($id:expr), $tag_list:expr) => {
         $crate::aws::tags::sync(
             $changes,
             |set| {
-                let call = $client.tag_resource().$target($id);
-                $crate::aws::describe::done(
-                    call.set_tags(Some($tag_list(&set))).send(),
-                    e("TagResource"),
-                )
+                let call = $client.$tag().$target($id);
+                $crate::aws::describe::done(call.set_tags(Some($tag_list(&set))).send(), e($tag_op))
             },
             |keys| {
-                let call = $client.untag_resource().$target($id);
-                $crate::aws::describe::done(
-                    call.set_tag_keys(Some(keys)).send(),
-                    e("UntagResource"),
-                )
+                let call = $client.$untag().$target($id);
+                $crate::aws::describe::done(call.set_tag_keys(Some(keys)).send(), e($untag_op))
             },
         )
     };
 }
-pub(crate) use sync_by_tag_resource;
+pub(crate) use sync_tags;
 
 /// Whether a resource's tags say it was made by this create (token) of this address.
 pub(crate) fn made_by(

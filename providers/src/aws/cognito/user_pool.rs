@@ -14,7 +14,7 @@ use crate::aws::describe::{self, done, every_item, Described};
 use crate::aws::errors::cognito as e;
 use crate::aws::import::unsearchable;
 use crate::aws::tag_maps::{btree, hash_map};
-use crate::aws::tags::{self, sync_by_tag_resource};
+use crate::aws::tags::{self, sync_tags};
 use crate::aws::{Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
@@ -124,7 +124,7 @@ impl Kind for UserPool {
         if changed("tags") {
             let arn = &props::string(&req.prior, "arn")?.unwrap_or_default();
             let changes = tags::changes(cx.op, req)?;
-            sync_by_tag_resource!(changes, cx.aws.cognito, resource_arn(arn), hash_map).await?;
+            sync_tags!(changes, cx.aws.cognito, resource_arn(arn), hash_map).await?;
         }
         describe::one(self, cx, &req.id, p).await
     }

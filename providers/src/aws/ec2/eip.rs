@@ -9,7 +9,7 @@ use hdh_engine::{Observed, ValueMap};
 use super::kind::{Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
 use super::nat_gateway::NatGateway;
-use super::{create_tags, done, filter, opt_str, put};
+use super::{create_tagged, done, filter, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::{tags, Clients, Cx};
 use crate::props::str_map;
@@ -44,15 +44,8 @@ impl Ec2Type for Eip {
     }
 
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
-        let out = cx
-            .aws
-            .ec2
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(create_tags(cx.op, req, SdkType::ElasticIp)?)
-            .send()
-            .await
-            .map_err(e("AllocateAddress"))?;
+        let call = cx.aws.ec2.allocate_address().domain(DomainType::Vpc);
+        let out = create_tagged!(call, cx, req, SdkType::ElasticIp, "AllocateAddress")?;
         let id = out.allocation_id().unwrap_or_default().to_string();
         let mut a = ValueMap::new();
         put(&mut a, "domain", "vpc");

@@ -9,7 +9,7 @@ use hdh_engine::{Observed, ValueMap};
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, settled, Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
-use super::{answered, create_tags, done, opt_str, put};
+use super::{answered, create_tagged, done, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::wait;
 use crate::aws::{Clients, Cx};
@@ -52,14 +52,14 @@ impl Ec2Type for InternetGateway {
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         let vpc_id = props::required_string(p, "vpc_id")?;
-        let out = cx
-            .aws
-            .ec2
-            .create_internet_gateway()
-            .tag_specifications(create_tags(cx.op, req, SdkType::InternetGateway)?)
-            .send()
-            .await
-            .map_err(e("CreateInternetGateway"))?;
+        let call = cx.aws.ec2.create_internet_gateway();
+        let out = create_tagged!(
+            call,
+            cx,
+            req,
+            SdkType::InternetGateway,
+            "CreateInternetGateway"
+        )?;
         let gateway = out.internet_gateway().and_then(|g| g.internet_gateway_id());
         let id = answered(gateway, "CreateInternetGateway", "no id")?.to_string();
         let what = format!("internet gateway {id} to attach");

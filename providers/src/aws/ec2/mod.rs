@@ -54,6 +54,21 @@ pub(crate) fn create_tags(
         .build())
 }
 
+/// Sends an EC2 create call (`$call`, with the type's own inputs set), tagging what it makes
+/// in the same call with this create's `hdh:` tags (how an interrupted create is found again
+/// and what adoption checks), and answers the call's output, its error classified:
+/// `create_tagged!(call, cx, req, ResourceType::Subnet, "CreateSubnet")`.
+macro_rules! create_tagged {
+    ($call:expr, $cx:expr, $req:expr, $tagged:expr, $op:literal) => {
+        $call
+            .tag_specifications($crate::aws::ec2::create_tags($cx.op, $req, $tagged)?)
+            .send()
+            .await
+            .map_err($crate::aws::errors::ec2($op))
+    };
+}
+pub(crate) use create_tagged;
+
 /// What a create call answered for what it made (`what`, e.g. "no id"), or an error naming
 /// the call (`op`) when it answered nothing.
 pub(crate) fn answered<T>(found: Option<T>, op: &str, what: &str) -> Answer<T> {

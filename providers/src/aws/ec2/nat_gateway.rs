@@ -11,7 +11,7 @@ use hdh_engine::provider::{CreateRequest, DeleteRequest};
 use hdh_engine::{Observed, ValueMap};
 
 use super::kind::{all_pages, settled, until_gone, Ec2Item, Ec2Type};
-use super::{answered, create_tags, done, opt_str, put};
+use super::{answered, create_tagged, done, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::import::named;
 use crate::aws::token::client_token;
@@ -81,18 +81,13 @@ impl Ec2Type for NatGateway {
         let p = &req.properties;
         let connectivity =
             props::string(p, "connectivity_type")?.unwrap_or_else(|| "public".into());
-        let out = cx
-            .aws
-            .ec2
-            .create_nat_gateway()
+        let call = cx.aws.ec2.create_nat_gateway();
+        let call = call
             .subnet_id(props::required_string(p, "subnet_id")?)
             .set_allocation_id(props::string(p, "allocation_id")?)
             .connectivity_type(ConnectivityType::from(connectivity.as_str()))
-            .client_token(client_token(&req.token))
-            .tag_specifications(create_tags(cx.op, req, SdkType::Natgateway)?)
-            .send()
-            .await
-            .map_err(e("CreateNatGateway"))?;
+            .client_token(client_token(&req.token));
+        let out = create_tagged!(call, cx, req, SdkType::Natgateway, "CreateNatGateway")?;
         let gateway = out.nat_gateway().and_then(|n| n.nat_gateway_id());
         let id = answered(gateway, "CreateNatGateway", "no id")?.to_string();
         settled(self, cx, (&req.address, "creating"), &id, p).await

@@ -11,7 +11,7 @@ use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::kind::{all_pages, known, one_item, search, settled, Ec2Item, Ec2Type};
 use super::lifecycle::delete_when_free;
-use super::{answered, create_tags, done, filter, opt_str, put};
+use super::{answered, create_tagged, done, filter, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::import::{named, unsearchable};
 use crate::aws::token::client_token;
@@ -70,10 +70,7 @@ impl Route {
 }
 
 fn routes(p: &ValueMap) -> Answer<Vec<Route>> {
-    props::map_list(p, "routes")?
-        .iter()
-        .map(Route::from_map)
-        .collect()
+    props::parsed_maps(p, "routes", Route::from_map)
 }
 
 /// Brings routes and associations from `from` to what `p` asks for.
@@ -204,16 +201,11 @@ impl Ec2Type for RouteTable {
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
         routes(p)?;
-        let out = cx
-            .aws
-            .ec2
-            .create_route_table()
+        let call = cx.aws.ec2.create_route_table();
+        let call = call
             .vpc_id(props::required_string(p, "vpc_id")?)
-            .client_token(client_token(&req.token))
-            .tag_specifications(create_tags(cx.op, req, SdkType::RouteTable)?)
-            .send()
-            .await
-            .map_err(e("CreateRouteTable"))?;
+            .client_token(client_token(&req.token));
+        let out = create_tagged!(call, cx, req, SdkType::RouteTable, "CreateRouteTable")?;
         let table = out.route_table().and_then(|r| r.route_table_id());
         let id = answered(table, "CreateRouteTable", "no id")?.to_string();
         converge(cx, &req.address, &id, &[], &[], p).await?;

@@ -12,7 +12,7 @@ use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, one_item, settled, Ec2Item, Ec2Type};
-use super::{answered, create_tags, done, opt_str, put};
+use super::{answered, create_tagged, done, opt_str, put};
 use crate::aws::errors::{ec2 as e, gone_is_ok};
 use crate::aws::wait;
 use crate::aws::{Clients, Cx};
@@ -182,10 +182,7 @@ fn flatten(perms: &[IpPermission]) -> Vec<Rule> {
 }
 
 fn rules(p: &ValueMap, name: &str, own_id: Option<&str>) -> Answer<Vec<Rule>> {
-    props::map_list(p, name)?
-        .iter()
-        .map(|m| Rule::parse(m, own_id))
-        .collect()
+    props::parsed_maps(p, name, |m| Rule::parse(m, own_id))
 }
 
 fn same_set(a: &[Rule], b: &[Rule]) -> bool {
@@ -348,19 +345,14 @@ impl Ec2Type for SecurityGroup {
         let p = &req.properties;
         rules(p, "ingress", Some("sg-self"))?;
         rules(p, "egress", Some("sg-self"))?;
-        let out = cx
-            .aws
-            .ec2
-            .create_security_group()
+        let description =
+            props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into());
+        let call = cx.aws.ec2.create_security_group();
+        let call = call
             .group_name(props::required_string(p, "group_name")?)
-            .description(
-                props::string(p, "description")?.unwrap_or_else(|| "Managed by hdh".into()),
-            )
-            .vpc_id(props::required_string(p, "vpc_id")?)
-            .tag_specifications(create_tags(cx.op, req, SdkType::SecurityGroup)?)
-            .send()
-            .await
-            .map_err(e("CreateSecurityGroup"))?;
+            .description(description)
+            .vpc_id(props::required_string(p, "vpc_id")?);
+        let out = create_tagged!(call, cx, req, SdkType::SecurityGroup, "CreateSecurityGroup")?;
         let id = answered(out.group_id(), "CreateSecurityGroup", "no id")?.to_string();
         converge(cx, &req.address, &id, p, None).await?;
         settled(self, cx, (&req.address, "creating"), &id, p).await

@@ -10,7 +10,7 @@ use hdh_engine::{Observed, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, observe, Ec2Type};
-use super::{answered, create_tags, done, opt_str, put};
+use super::{answered, create_tagged, done, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::import::named;
 use crate::aws::wait;
@@ -71,17 +71,11 @@ impl Ec2Type for Subnet {
 
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let out = cx
-            .aws
-            .ec2
-            .create_subnet()
-            .vpc_id(props::required_string(p, "vpc_id")?)
-            .cidr_block(props::required_string(p, "cidr_block")?)
-            .availability_zone(props::required_string(p, "availability_zone")?)
-            .tag_specifications(create_tags(cx.op, req, SdkType::Subnet)?)
-            .send()
-            .await
-            .map_err(e("CreateSubnet"))?;
+        let s = |k: &str| props::required_string(p, k);
+        let call = cx.aws.ec2.create_subnet().vpc_id(s("vpc_id")?);
+        let call = call.cidr_block(s("cidr_block")?);
+        let call = call.availability_zone(s("availability_zone")?);
+        let out = create_tagged!(call, cx, req, SdkType::Subnet, "CreateSubnet")?;
         let s = answered(out.subnet(), "CreateSubnet", "no subnet")?;
         let id = s.subnet_id().unwrap_or_default().to_string();
         if props::boolean(p, "map_public_ip_on_launch")? == Some(true) {

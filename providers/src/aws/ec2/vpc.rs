@@ -11,7 +11,7 @@ use hdh_engine::{Observed, Value, ValueMap};
 
 use super::blockers::{Deletion, Target};
 use super::kind::{all_pages, known, observe, Ec2Item, Ec2Type};
-use super::{answered, carried, create_tags, done, filter, opt_str, put};
+use super::{answered, carried, create_tagged, done, filter, opt_str, put};
 use crate::aws::errors::ec2 as e;
 use crate::aws::import::named;
 use crate::aws::wait;
@@ -119,15 +119,9 @@ impl Ec2Type for Vpc {
 
     async fn create(&self, cx: Cx<'_>, req: &CreateRequest) -> Answer<Observed> {
         let p = &req.properties;
-        let out = cx
-            .aws
-            .ec2
-            .create_vpc()
-            .cidr_block(props::required_string(p, "cidr_block")?)
-            .tag_specifications(create_tags(cx.op, req, SdkType::Vpc)?)
-            .send()
-            .await
-            .map_err(e("CreateVpc"))?;
+        let call = cx.aws.ec2.create_vpc();
+        let call = call.cidr_block(props::required_string(p, "cidr_block")?);
+        let out = create_tagged!(call, cx, req, SdkType::Vpc, "CreateVpc")?;
         let vpc = answered(out.vpc(), "CreateVpc", "no VPC")?;
         let id = vpc.vpc_id().unwrap_or_default().to_string();
         set_dns(cx, &req.address, &id, p, None).await?;

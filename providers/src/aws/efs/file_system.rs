@@ -9,10 +9,10 @@ use aws_sdk_efs::types::{BackupPolicy, FileSystemDescription, LifeCycleState, St
 use hdh_engine::provider::{CreateRequest, DeleteRequest, ReadRequest, UpdateRequest};
 use hdh_engine::{Observed, OpContext, ProviderError, Value, ValueMap};
 
-use crate::aws::describe::{all_failed, done, every_item};
+use crate::aws::describe::{self, all_failed, done, every_item};
 use crate::aws::ec2::lifecycle::{self, delete_when_free};
 use crate::aws::errors::{absent_if_not_found, efs as e};
-use crate::aws::tags::{self, sync_by_tag_resource};
+use crate::aws::tags::{self, sync_tags};
 use crate::aws::{join_all, Clients, Cx, Kind};
 use crate::props;
 use crate::{Answer, Found};
@@ -101,14 +101,8 @@ async fn wait_fs_available(cx: Cx<'_>, address: &str, id: &str) -> Answer<FileSy
     );
     let state = |f: &FileSystemDescription| f.life_cycle_state().as_str().to_string();
     lifecycle::until_ready(&w, LifeCycleState::Available.as_str(), state, || async {
-        let sent = cx
-            .aws
-            .efs
-            .describe_file_systems()
-            .file_system_id(id)
-            .send()
-            .await;
-        let out = absent_if_not_found(sent.map_err(e("DescribeFileSystems")))?;
+        let call = cx.aws.efs.describe_file_systems().file_system_id(id);
+        let out = describe::found(call.send(), e("DescribeFileSystems")).await?;
         Ok(out.and_then(|o| o.file_systems().first().cloned()))
     })
     .await
@@ -248,7 +242,7 @@ impl Kind for FileSystem {
         }
         if changed("tags") {
             let changes = tags::changes(cx.op, req)?;
-            sync_by_tag_resource!(changes, cx.aws.efs, resource_id(&req.id), efs_tags).await?;
+            sync_tags!(changes, cx.aws.efs, resource_id(&req.id), efs_tags).await?;
         }
         let f = wait_fs_available(cx, &req.address, &req.id).await?;
         let mut prior = p.clone();

@@ -13,7 +13,7 @@ use hdh_engine::provider::{
 };
 use hdh_engine::{Observed, ProviderError, Value, ValueMap};
 
-use crate::aws::describe::{all_failed, done, every_item};
+use crate::aws::describe::{self, all_failed, done, every_item};
 use crate::aws::ec2::lifecycle;
 use crate::aws::errors::{absent_if_not_found, ec2, efs as e, gone_is_ok};
 use crate::aws::import::unsearchable;
@@ -76,13 +76,8 @@ async fn mount_target_in(aws: &Clients, fs: &str, subnet: &str) -> Answer<Option
 
 /// The mount target `id`, `None` when gone.
 async fn one_mount_target(aws: &Clients, id: &str) -> Answer<Option<MountTargetDescription>> {
-    let out = aws
-        .efs
-        .describe_mount_targets()
-        .mount_target_id(id)
-        .send()
-        .await;
-    let out = absent_if_not_found(out.map_err(e("DescribeMountTargets")))?;
+    let call = aws.efs.describe_mount_targets().mount_target_id(id);
+    let out = describe::found(call.send(), e("DescribeMountTargets")).await?;
     Ok(out.and_then(|o| o.mount_targets().first().cloned()))
 }
 

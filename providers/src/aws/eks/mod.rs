@@ -18,7 +18,7 @@ use hdh_engine::{ProviderError, Value, ValueMap};
 
 use super::errors::eks as e;
 pub(crate) use super::tag_maps::{btree, hash_map};
-use super::tags::{sync_by_tag_resource, TagChanges};
+use super::tags::{sync_tags, TagChanges};
 use super::Cx;
 use crate::props;
 use crate::Answer;
@@ -49,7 +49,7 @@ pub(crate) fn named(cluster: &str, key: &str, name: &str) -> (String, ValueMap) 
 /// TagResource / UntagResource of `ch` on the EKS ARN `prior` recorded.
 pub(crate) async fn sync_tags(cx: Cx<'_>, prior: &ValueMap, ch: TagChanges) -> Answer<()> {
     let arn = &props::required_string(prior, "arn")?;
-    sync_by_tag_resource!(ch, cx.aws.eks, resource_arn(arn), hash_map).await
+    sync_tags!(ch, cx.aws.eks, resource_arn(arn), hash_map).await
 }
 
 /// "1.31" → (1, 31).

@@ -87,10 +87,7 @@ impl TaintSpec {
 }
 
 fn taints(p: &ValueMap) -> Answer<Vec<TaintSpec>> {
-    props::map_list(p, "taints")?
-        .iter()
-        .map(TaintSpec::parse)
-        .collect()
+    props::parsed_maps(p, "taints", TaintSpec::parse)
 }
 
 struct Scaling {

@@ -1,15 +1,15 @@
 //! IAM's tags, for both IAM kinds: the SDK's `Tag` list as hdh's map and back, and the tag sync
 //! of an update (TagRole/UntagRole for a role, TagOpenIDConnectProvider/UntagOpenIDConnectProvider
-//! for an OIDC provider), written once.
+//! for an OIDC provider), through the providers' one `sync_tags!`.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
 use hdh_engine::provider::UpdateRequest;
 
-use crate::aws::describe::done;
 use crate::aws::errors::iam as e;
-use crate::aws::{tags, Cx};
+use crate::aws::tags::{self, sync_tags};
+use crate::aws::Cx;
 use crate::Answer;
 
 /// What IAM tags: a role by its name, an OIDC provider by its ARN.
@@ -35,36 +35,31 @@ pub(crate) fn of(t: &[Tag]) -> BTreeMap<String, String> {
 
 /// Brings `what`'s tags to what `req` asks for.
 pub(crate) async fn sync(cx: Cx<'_>, req: &UpdateRequest, what: Tagged<'_>) -> Answer<()> {
-    tags::sync(
-        tags::changes(cx.op, req)?,
-        |set| async move {
-            let set = Some(to_sdk(&set));
-            match what {
-                Tagged::Role(name) => {
-                    let call = cx.aws.iam.tag_role().role_name(name).set_tags(set);
-                    done(call.send(), e("TagRole")).await
-                }
-                Tagged::OidcProvider(arn) => {
-                    let call = cx.aws.iam.tag_open_id_connect_provider();
-                    let call = call.open_id_connect_provider_arn(arn).set_tags(set);
-                    done(call.send(), e("TagOpenIDConnectProvider")).await
-                }
-            }
-        },
-        |keys| async move {
-            let keys = Some(keys);
-            match what {
-                Tagged::Role(name) => {
-                    let call = cx.aws.iam.untag_role().role_name(name).set_tag_keys(keys);
-                    done(call.send(), e("UntagRole")).await
-                }
-                Tagged::OidcProvider(arn) => {
-                    let call = cx.aws.iam.untag_open_id_connect_provider();
-                    let call = call.open_id_connect_provider_arn(arn).set_tag_keys(keys);
-                    done(call.send(), e("UntagOpenIDConnectProvider")).await
-                }
-            }
-        },
-    )
-    .await
+    let changes = tags::changes(cx.op, req)?;
+    match what {
+        Tagged::Role(name) => {
+            sync_tags!(
+                changes,
+                cx.aws.iam,
+                tag_role / untag_role("TagRole", "UntagRole"),
+                role_name(name),
+                to_sdk
+            )
+            .await
+        }
+        Tagged::OidcProvider(arn) => {
+            sync_tags!(
+                changes,
+                cx.aws.iam,
+                tag_open_id_connect_provider
+                    / untag_open_id_connect_provider(
+                        "TagOpenIDConnectProvider",
+                        "UntagOpenIDConnectProvider"
+                    ),
+                open_id_connect_provider_arn(arn),
+                to_sdk
+            )
+            .await
+        }
+    }
 }
