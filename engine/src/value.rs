@@ -149,21 +149,40 @@ impl Value {
 
     /// JSON for showing to people or CI: sensitive parts redacted, unknowns as a marker string.
     pub fn to_display_json(&self) -> serde_json::Value {
+        self.json_with(&|marked| {
+            let text = match marked {
+                Value::Unknown => UNKNOWN_TEXT,
+                _ => SENSITIVE_TEXT,
+            };
+            serde_json::Value::String(text.into())
+        })
+    }
+
+    /// JSON of the real data: sensitive marks dropped, unknowns (which cannot be stored) null.
+    fn to_plain_json(&self) -> serde_json::Value {
+        self.json_with(&|marked| match marked {
+            Value::Sensitive(v) => v.to_plain_json(),
+            _ => serde_json::Value::Null,
+        })
+    }
+
+    /// JSON of the value, with what `marked` makes of each unknown or sensitive part: the one
+    /// place the data's shape maps to JSON's.
+    fn json_with(&self, marked: &impl Fn(&Value) -> serde_json::Value) -> serde_json::Value {
         match self {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(Value::to_display_json).collect())
+                serde_json::Value::Array(l.iter().map(|v| v.json_with(marked)).collect())
             }
             Value::Map(m) => serde_json::Value::Object(
                 m.iter()
-                    .map(|(k, v)| (k.clone(), v.to_display_json()))
+                    .map(|(k, v)| (k.clone(), v.json_with(marked)))
                     .collect(),
             ),
-            Value::Unknown => serde_json::Value::String(UNKNOWN_TEXT.into()),
-            Value::Sensitive(_) => serde_json::Value::String(SENSITIVE_TEXT.into()),
+            Value::Unknown | Value::Sensitive(_) => marked(self),
         }
     }
 
@@ -207,24 +226,6 @@ impl Value {
                     .collect(),
             ),
             v => v.to_plain_json(),
-        }
-    }
-
-    fn to_plain_json(&self) -> serde_json::Value {
-        match self {
-            Value::Null | Value::Unknown => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => serde_json::Value::Number(n.clone()),
-            Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(Value::to_plain_json).collect())
-            }
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.to_plain_json()))
-                    .collect(),
-            ),
-            Value::Sensitive(v) => v.to_plain_json(),
         }
     }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::graph::Lifecycle;
+use crate::state::ResourceState;
 use crate::value::Value;
 
 /// What a destroy does with resources marked `retain`.
@@ -202,6 +203,27 @@ pub struct Change {
     pub id: Option<String>,
     pub attributes: Vec<AttrChange>,
     pub lifecycle: Lifecycle,
+}
+
+impl Change {
+    /// Deleting or forgetting what state records at `address`: nothing of it is configured, so
+    /// no attribute changes.
+    pub(crate) fn of_recorded(
+        address: &str,
+        recorded: &ResourceState,
+        action: Action,
+        reason: Reason,
+    ) -> Change {
+        Change {
+            address: address.into(),
+            type_name: recorded.type_name.clone(),
+            action,
+            reason,
+            id: Some(recorded.id.clone()),
+            attributes: Vec::new(),
+            lifecycle: recorded.lifecycle.clone(),
+        }
+    }
 }
 
 /// Counts by action, for the summary line and the JSON summary.

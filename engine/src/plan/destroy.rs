@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Change, PlanError, Reason, RetainedPolicy};
-use crate::state::{ResourceState, State};
+use crate::state::State;
 
 pub(super) fn plan_destroy(
     state: &State,
@@ -12,15 +12,7 @@ pub(super) fn plan_destroy(
 ) -> Result<Vec<Change>, PlanError> {
     let mut changes = Vec::new();
     let mut undecided = Vec::new();
-    let entry = |address: &str, r: &ResourceState, action, reason| Change {
-        address: address.into(),
-        type_name: r.type_name.clone(),
-        action,
-        reason,
-        id: Some(r.id.clone()),
-        attributes: Vec::new(),
-        lifecycle: r.lifecycle.clone(),
-    };
+    let entry = Change::of_recorded;
     for (address, r) in &state.deposed {
         changes.push(entry(address, r, Action::Delete, Reason::Deposed));
     }

@@ -93,15 +93,7 @@ fn no_longer_configured<'s>(
             } else {
                 (Action::Delete, Reason::NotInConfig)
             };
-            Change {
-                address: address.clone(),
-                type_name: r.type_name.clone(),
-                action,
-                reason,
-                id: Some(r.id.clone()),
-                attributes: Vec::new(),
-                lifecycle: r.lifecycle.clone(),
-            }
+            Change::of_recorded(address, r, action, reason)
         })
 }
 

@@ -64,7 +64,8 @@ impl EksItem for aws_sdk_eks::types::AccessEntry {
     }
 }
 
-/// An EKS resource type: its schema, how EKS describes one, and its own calls.
+/// An EKS resource type: how EKS describes one, and its own calls (its declaration is in
+/// `types/aws.yaml`).
 #[async_trait]
 pub(crate) trait EksType: Send + Sync + 'static {
     /// What EKS describes one as.
