@@ -6,8 +6,9 @@
 //! user's) is code, attached by name from the [`Hook`]s the provider passes.
 //!
 //! Invariants:
-//! - A document that names an unknown field, type or hook, or a `changes_with` input the type
-//!   does not have, is refused whole: nothing half-declared reaches the engine.
+//! - A document that names an unknown field, type or hook, declares an attribute twice, or
+//!   names a `changes_with` input the type does not have, is refused whole: nothing
+//!   half-declared reaches the engine.
 //! - Every hook a provider passes is used by its document (a renamed attribute cannot leave
 //!   one silently detached).
 
@@ -129,9 +130,7 @@ pub(crate) fn read(
         };
         let doc: TypeDoc =
             serde_json::from_value(json_of(&body)).map_err(|e| invalid(e.to_string()))?;
-        declared.push(
-            resource_type(&type_name, doc, hooks, &mut used).map_err(|m| invalid(m.to_string()))?,
-        );
+        declared.push(resource_type(&type_name, doc, hooks, &mut used).map_err(invalid)?);
     }
     if let Some((hook, _)) = hooks.iter().find(|(name, _)| !used.contains(*name)) {
         return Err(DeclarationError::UnusedHook {
@@ -148,7 +147,14 @@ fn resource_type<'h>(
     hooks: &[(&'h str, Hook)],
     used: &mut BTreeSet<&'h str>,
 ) -> Result<ResourceType, String> {
-    let names: BTreeSet<&str> = doc.attributes.iter().map(|a| a.name.as_str()).collect();
+    let mut names = BTreeSet::new();
+    if let Some(twice) = doc
+        .attributes
+        .iter()
+        .find(|a| !names.insert(a.name.as_str()))
+    {
+        return Err(format!("attribute `{}` is declared twice", twice.name));
+    }
     let mut attributes = Vec::with_capacity(doc.attributes.len());
     for a in &doc.attributes {
         let spec = attribute(a, hooks, used).map_err(|m| format!("attribute `{}`: {m}", a.name))?;
@@ -328,12 +334,37 @@ t_thing:
                 attr("{name: a, type: string, step: nope}"),
                 "no hook `nope`",
             ),
+            (
+                attr("{name: a, type: string}\n    - {name: a, type: bool}"),
+                "attribute `a` is declared twice",
+            ),
             ("- a list".to_string(), "expected a mapping"),
             ("t: [".to_string(), "not YAML"),
         ] {
             let message = refused(&text, &[]);
             assert!(message.contains(says), "{message:?} should say {says:?}");
         }
+    }
+
+    #[test]
+    fn the_built_in_documents_declare_every_kind_and_attach_both_hooks() {
+        use hdh_engine::Provider;
+        // Making each provider pairs every declared type with its kind, or panics.
+        let aws = crate::AwsProvider::new().resource_types();
+        let k8s = crate::K8sProvider::new(crate::K8sSettings::default()).resource_types();
+        let local: Vec<ResourceType> = crate::local_providers(".".into())
+            .iter()
+            .flat_map(|p| p.resource_types())
+            .collect();
+        assert_eq!((aws.len(), k8s.len(), local.len()), (29, 2, 3));
+        let attribute = |ty: &str, name: &str| {
+            let ty = aws.iter().find(|t| t.name == ty).unwrap();
+            ty.attribute(name).unwrap().clone()
+        };
+        assert!(attribute("aws_eks_cluster", "version").step.is_some());
+        assert!(attribute("aws_eks_node_group", "scaling_config")
+            .after_create
+            .is_some());
     }
 
     #[test]
