@@ -22,10 +22,16 @@ impl<K: ?Sized> Kinds<K> {
     /// The `declared` types (see [`crate::declared`]), each served by the kind named for it.
     ///
     /// # Panics
-    /// When a declared type has no kind or a kind no declaration: the two are written in one
-    /// provider's source, so that is a bug every test that makes the provider finds.
-    pub(crate) fn new(declared: Vec<ResourceType>, kinds: Vec<(&str, Arc<K>)>) -> Self {
-        let mut kinds: BTreeMap<&str, Arc<K>> = kinds.into_iter().collect();
+    /// When a declared type has no kind, a kind no declaration, or a name two kinds: the two
+    /// lists are written in one provider's source, so that is a bug every test that makes the
+    /// provider finds.
+    pub(crate) fn new(declared: Vec<ResourceType>, registered: Vec<(&str, Arc<K>)>) -> Self {
+        let mut kinds: BTreeMap<&str, Arc<K>> = BTreeMap::new();
+        for (name, kind) in registered {
+            if kinds.insert(name, kind).is_some() {
+                panic!("{name} has two kinds");
+            }
+        }
         let mut by_name = BTreeMap::new();
         for schema in declared {
             let Some(kind) = kinds.remove(schema.name.as_str()) else {

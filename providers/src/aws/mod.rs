@@ -126,7 +126,7 @@ impl AwsProvider {
     pub fn with_settings(settings: AwsSettings) -> Self {
         let kinds: Vec<(&str, Arc<dyn Kind>)> = vec![
             ("aws_vpc", Arc::new(ec2::Ec2(ec2::vpc::Vpc))),
-            ("aws_subnet", Arc::new(ec2::Ec2(ec2::subnet::Subnet))),
+            (ec2::subnet::TYPE, Arc::new(ec2::Ec2(ec2::subnet::Subnet))),
             (
                 "aws_internet_gateway",
                 Arc::new(ec2::Ec2(ec2::internet_gateway::InternetGateway)),
@@ -150,8 +150,8 @@ impl AwsProvider {
                 Arc::new(iam::OidcProvider),
             ),
             ("aws_kms_key", Arc::new(kms::Key)),
-            ("aws_eks_cluster", Arc::new(eks::cluster::Cluster)),
-            ("aws_eks_node_group", Arc::new(eks::node_group::NodeGroup)),
+            (eks::cluster::TYPE, Arc::new(eks::cluster::Cluster)),
+            (eks::node_group::TYPE, Arc::new(eks::node_group::NodeGroup)),
             ("aws_eks_addon", Arc::new(eks::addon::Addon)),
             (
                 "aws_eks_access_entry",
